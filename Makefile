@@ -1,0 +1,40 @@
+# Vigil: the two commands a new machine needs are `make run` and `make test` (see README.md).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# System packages the tests use (real peers, not mocks); installed with apt when run as root.
+APT_PACKAGES :=
+ARGS ?=
+
+.PHONY: run headless test bench screenshots clean system-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python main.py --simulate $(ARGS)
+
+headless: $(STAMP)
+	$(BIN)/python main.py --headless --simulate $(ARGS)
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "The tests need system packages:$$missing"; echo "Run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	fi
+
+test: $(STAMP) system-deps
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

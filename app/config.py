@@ -1,0 +1,174 @@
+"""Vigil's one validated settings object: a TOML file, then environment overrides, checked once at start-up.
+
+Environment overrides use ``VIGIL_<SECTION>__<KEY>`` (double underscore between levels), for example
+``VIGIL_DETECTION__MIN_DURATION_S=10``. A bad value stops start-up with :class:`ConfigError`, whose message
+names the key, the bad value and what is allowed.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENV_PREFIX = "VIGIL_"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "resources" / "vigil.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, unknown or out of range; the message says which and what is allowed."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SiteSettings(_Section):
+    site_id: str = Field("plant-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    gateway_id: str = Field("gw-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
+class SimulatorSettings(_Section):
+    n_pumps: int = Field(2, ge=1, le=50)
+    sample_period_s: float = Field(1.0, gt=0, le=60)
+    seed: int = Field(0, ge=0)
+    start_stopped: bool = False
+    regime_changes: bool = True
+
+
+class CsvSettings(_Section):
+    path: str = ""
+    format: Literal["skab", "plain"] = "skab"
+    asset: str = Field("CSV-1", min_length=1)
+    timestamp_column: str = "timestamp"
+
+
+class SourceSettings(_Section):
+    kind: Literal["simulator", "csv"] = "simulator"
+    # Plant seconds per wall second for sources with a simulated clock (simulator, CSV replay); 0 = as fast as possible.
+    speed: float = Field(1.0, ge=0, le=100_000)
+    simulator: SimulatorSettings = SimulatorSettings()
+    csv: CsvSettings = CsvSettings()
+
+
+class DetectionSettings(_Section):
+    baseline_s: float = Field(300.0, ge=30, le=7 * 86400, description="commissioning window of running data")
+    n_estimators: int = Field(100, ge=10, le=1000)
+    max_samples: int = Field(256, ge=16, le=4096)
+    seed: int = Field(0, ge=0)
+    threshold: float = Field(1.0, gt=0, le=100, description="alarm when the normalised score exceeds this")
+    clear_ratio: float = Field(0.7, gt=0, lt=1, description="hysteresis: clear below threshold * clear_ratio")
+    min_duration_s: float = Field(5.0, ge=0, le=3600)
+    dedup_window_s: float = Field(300.0, ge=0, le=86400)
+    settle_s: float = Field(60.0, ge=0, le=3600, description="no alarms this long after a start or set-point change")
+    top_channels: int = Field(3, ge=1, le=8)
+
+
+class StorageSettings(_Section):
+    path: str = "var/vigil.db"
+    raw_retention_days: float = Field(7.0, gt=0, le=3650)
+    batch_max: int = Field(2000, ge=1, le=100_000)
+
+
+class EngineSettings(_Section):
+    queue_size: int = Field(64, ge=1, le=100_000)
+    join_timeout_s: float = Field(5.0, gt=0, le=120)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    dir: str = "var/log"
+
+
+class Settings(_Section):
+    site: SiteSettings = SiteSettings()
+    source: SourceSettings = SourceSettings()
+    detection: DetectionSettings = DetectionSettings()
+    storage: StorageSettings = StorageSettings()
+    engine: EngineSettings = EngineSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @model_validator(mode="after")
+    def _csv_needs_path(self) -> "Settings":
+        if self.source.kind == "csv" and not self.source.csv.path:
+            raise ValueError("source.csv.path must name a CSV file when source.kind = 'csv'")
+        return self
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return tree
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(err: ValidationError, origin: Mapping[tuple[str, ...], str]) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(str(p) for p in e["loc"])
+        key = ".".join(loc) or "(top level)"
+        src = origin.get(loc, "")
+        value = e.get("input")
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key{src} (check the spelling; see resources/vigil.toml for every key)")
+        elif e["type"] == "missing":
+            lines.append(f"{key}: missing{src}")
+        else:
+            shown = value if not isinstance(value, dict) else "{...}"
+            lines.append(f"{key} = {shown!r}{src}: {e['msg']}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _origins(tree: Mapping[str, Any], label: str, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+    out: dict[tuple[str, ...], str] = {}
+    for k, v in tree.items():
+        path = prefix + (k,)
+        if isinstance(v, Mapping):
+            out.update(_origins(v, label, path))
+        else:
+            out[path] = label.format(env=ENV_PREFIX + "__".join(p.upper() for p in path))
+    return out
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load the TOML file (the shipped default when ``path`` is None), apply env then explicit overrides."""
+    cfg_path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        data: dict[str, Any] = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {cfg_path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+    env = _env_overrides(os.environ if environ is None else environ)
+    origin = _origins(data, f" (in {cfg_path.name})")
+    origin.update(_origins(env, " (from {env})"))
+    merged = _merge(_merge(data, env), overrides or {})
+    if overrides:
+        origin.update(_origins(overrides, " (from the command line)"))
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None

@@ -1,0 +1,73 @@
+"""What the engine tells the outside world. Frozen dataclasses with past-tense names.
+
+Listeners registered with :meth:`app.engine.Engine.subscribe` receive them ON A WORKER THREAD (the detection
+or store thread); a GUI must hop them onto its own thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaised:
+    alarm_id: str
+    asset: str
+    ts: float
+    score: float
+    priority: str
+    top_channels: tuple[tuple[str, float], ...]
+    message: str
+    reactivated: bool = False  # True: an existing alarm tripped again within the de-duplication window
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmCleared:
+    alarm_id: str
+    asset: str
+    ts: float
+    peak_score: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmStateChanged:
+    alarm_id: str
+    asset: str
+    ts: float
+    state: str
+    event: str
+    user: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeChanged:
+    asset: str
+    ts: float
+    regime: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommissioningCompleted:
+    asset: str
+    ts: float
+    samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFailed:
+    """A worker hit an exception. ``fatal``: the worker stopped (the engine stops with it)."""
+
+    worker: str
+    error: str
+    fatal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFinished:
+    frames: int
+    skipped: dict[str, int]
+
+
+EngineEvent = (
+    AlarmRaised | AlarmCleared | AlarmStateChanged | RegimeChanged | CommissioningCompleted | WorkerFailed | SourceFinished
+)

@@ -1,0 +1,22 @@
+"""Building the configured signal source (the only place that knows every source kind)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from acquisition.csv_replay import CsvReplaySource
+from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.source import Source
+from app.config import Settings
+
+
+def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_s: float | None = None) -> Source:
+    src = settings.source
+    if src.kind == "csv":
+        if faults:
+            raise ValueError("--inject works only with the simulator (source.kind = 'simulator')")
+        return CsvReplaySource(src.csv.path, fmt=src.csv.format, asset=src.csv.asset,
+                               timestamp_column=src.csv.timestamp_column, speed=src.speed)
+    sim = src.simulator
+    config = StationConfig(n_pumps=sim.n_pumps, sample_period_s=sim.sample_period_s, seed=sim.seed,
+                           start_stopped=sim.start_stopped, regime_changes=sim.regime_changes)
+    return PumpStation(config, faults=tuple(faults), speed=src.speed, duration_s=duration_s)

@@ -1,0 +1,160 @@
+"""The one thread that writes the database. Everyone else hands it work through a bounded queue.
+
+Sample batches are coalesced into one transaction (fast); operator actions and alarm transitions each carry a
+Future that completes only after their transaction commits, so a caller that waits on it knows the data is on disk.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.store import schema
+
+log = logging.getLogger(__name__)
+
+SampleRow = tuple[str, float, bytes, float | None, str]  # asset, ts, packed values, score, regime
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """Statements to run in one transaction: (table, kind, values[, where]) with kind insert | update."""
+
+    ops: Sequence[tuple[Any, ...]]
+    done: Future[None] = field(default_factory=Future)
+
+
+class StoreWriter:
+    """Owns the database connection used for writing; runs in its own thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        raw_retention_s: float,
+        batch_max: int = 2000,
+        on_error: Callable[[str, BaseException], None] | None = None,
+        queue_size: int = 256,
+    ) -> None:
+        self._engine = engine
+        self._retention_s = raw_retention_s
+        self._batch_max = batch_max
+        self._on_error = on_error or (lambda where, exc: None)
+        self._q: queue.Queue[list[SampleRow] | Write | None] = queue.Queue(maxsize=queue_size)
+        self._thread: threading.Thread | None = None
+        self._newest_ts = float("-inf")
+        self._last_prune_ts = float("-inf")
+        self.rows_written = 0
+        self.rows_dropped = 0
+        self.rows_pruned = 0
+
+    # -- called from other threads --------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="vigil-store", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._thread is not None:
+            self._q.put(None)
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("store writer did not stop within %.1f s", timeout)
+            self._thread = None
+
+    def put_samples(self, rows: list[SampleRow], timeout: float = 5.0) -> None:
+        """Queue raw samples; blocks (backpressure) when the writer is behind."""
+        self._q.put(rows, timeout=timeout)
+
+    def submit(self, write: Write) -> Future[None]:
+        self._q.put(write)
+        return write.done
+
+    def backlog(self) -> int:
+        return self._q.qsize()
+
+    # -- the writer thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            pending: list[SampleRow] = []
+            writes: list[Write] = []
+            stop = False
+            while True:  # coalesce what is already waiting into one transaction
+                if isinstance(item, Write):
+                    writes.append(item)
+                else:
+                    pending.extend(item)
+                if len(pending) >= self._batch_max:
+                    break
+                try:
+                    item = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+            self._commit(pending, writes)
+            if stop:
+                return
+
+    def _commit(self, pending: list[SampleRow], writes: list[Write]) -> None:
+        # Operator data and alarms first, in their own transaction, so a failing sample insert (disk full)
+        # never takes an acknowledgement down with it.
+        for w in writes:
+            try:
+                with self._engine.begin() as conn:
+                    for op in w.ops:
+                        _run_op(conn, op)
+                w.done.set_result(None)
+            except (SQLAlchemyError, OSError) as exc:
+                log.error("store write failed: %s", exc)
+                w.done.set_exception(exc)
+                self._on_error("store write", exc)
+        if not pending:
+            return
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    insert(schema.samples),
+                    [{"asset": a, "ts": t, "values": v, "score": s, "regime": r} for a, t, v, s, r in pending],
+                )
+            self.rows_written += len(pending)
+            self._newest_ts = max(self._newest_ts, max(r[1] for r in pending))
+            self._maybe_prune()
+        except (SQLAlchemyError, OSError) as exc:
+            self.rows_dropped += len(pending)
+            log.error("dropped %d samples: %s", len(pending), exc)
+            self._on_error("store samples", exc)
+
+    def _maybe_prune(self) -> None:
+        """Retention by data time (plant time), checked every ~10 min of it; deletes in bounded chunks."""
+        if self._newest_ts - self._last_prune_ts < 600:
+            return
+        self._last_prune_ts = self._newest_ts
+        cutoff = self._newest_ts - self._retention_s
+        with self._engine.begin() as conn:
+            oldest = conn.execute(select(func.min(schema.samples.c.ts))).scalar()
+            if oldest is None or oldest >= cutoff:
+                return
+            res = conn.execute(delete(schema.samples).where(schema.samples.c.ts < cutoff))
+            self.rows_pruned += res.rowcount or 0
+
+
+def _run_op(conn: Any, op: tuple[Any, ...]) -> None:
+    table, kind, values = op[0], op[1], op[2]
+    if kind == "insert":
+        conn.execute(insert(table), values)
+    elif kind == "update":
+        conn.execute(update(table).where(op[3]).values(**values))
+    else:  # pragma: no cover - programming error
+        raise ValueError(f"unknown store op {kind!r}")
+

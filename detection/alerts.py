@@ -1,0 +1,98 @@
+"""From a score stream to alert conditions: threshold with hysteresis, a minimum duration, de-duplication.
+
+The condition raises when the score has stayed at or above ``threshold`` for ``min_duration_s`` and clears when
+it falls below ``threshold * clear_ratio``. A raise within ``dedup_window_s`` of the previous clear on the same
+asset is the same problem coming back: it is reported as a re-activation of that alert, not a new one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from acquisition.channels import CHANNELS
+
+
+@dataclass(frozen=True, slots=True)
+class AlertParams:
+    threshold: float = 1.0
+    clear_ratio: float = 0.7
+    min_duration_s: float = 5.0
+    dedup_window_s: float = 300.0
+    top_channels: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStarted:
+    ts: float
+    score: float
+    top_channels: tuple[tuple[str, float], ...]
+    reactivation: bool  # True: the same problem within the de-duplication window
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEnded:
+    ts: float
+    peak_score: float
+    top_channels: tuple[tuple[str, float], ...]
+
+
+AlertTransition = AlertStarted | AlertEnded
+
+
+class AlertRule:
+    """One asset's alert condition. Feed every scored sample (``score=None`` when not scoring)."""
+
+    def __init__(self, params: AlertParams | None = None) -> None:
+        self.p = params or AlertParams()
+        self.active = False
+        self._pending_since: float | None = None
+        self._last_end = -math.inf
+        self._peak = 0.0
+        self._contrib = np.zeros(len(CHANNELS))
+
+    def update(self, ts: float, score: float | None, contributions: np.ndarray | None = None) -> AlertTransition | None:
+        if score is None or math.isnan(score):
+            self._pending_since = None
+            return self._end(ts) if self.active else None
+        if self.active:
+            if score > self._peak:
+                self._peak = score
+            if contributions is not None:
+                self._contrib += contributions
+            if score < self.p.threshold * self.p.clear_ratio:
+                return self._end(ts)
+            return None
+        if score < self.p.threshold:
+            self._pending_since = None
+            self._contrib[:] = 0.0
+            return None
+        if self._pending_since is None:
+            self._pending_since, self._peak = ts, score
+            self._contrib[:] = 0.0
+        else:
+            self._peak = max(self._peak, score)
+        if contributions is not None:
+            self._contrib += contributions
+        if ts - self._pending_since < self.p.min_duration_s:
+            return None
+        self.active = True
+        self._pending_since = None
+        return AlertStarted(ts, score, self.top(), reactivation=ts - self._last_end <= self.p.dedup_window_s)
+
+    def top(self) -> tuple[tuple[str, float], ...]:
+        """Channels that drove the score so far, as shares of the total contribution (largest first)."""
+        total = float(self._contrib.sum())
+        if total <= 0:
+            return ()
+        order = np.argsort(-self._contrib)[: self.p.top_channels]
+        return tuple((CHANNELS[i], round(float(self._contrib[i]) / total, 3)) for i in order if self._contrib[i] > 0)
+
+    def _end(self, ts: float) -> AlertEnded:
+        ended = AlertEnded(ts, self._peak, self.top())
+        self.active = False
+        self._last_end = ts
+        self._peak = 0.0
+        self._contrib[:] = 0.0
+        return ended

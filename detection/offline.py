@@ -1,0 +1,66 @@
+"""Offline evaluation plug-in: the live pipeline, fed from a DataFrame (the SKAB harness's plug-in form).
+
+    python ../shared/tools/skab_eval.py ../shared/data/skab --detector detection/offline.py:make_detector
+
+``fit(train_df)`` runs the pipeline over the training rows, which become the commissioning baseline;
+``model.score(test_df)`` continues the same pipeline, in time order, over the test rows and returns 1 for each
+row at which the asset's anomaly alarm condition is active.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+if __package__ in (None, ""):  # loaded by path (the harness): make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from acquisition.channels import CHANNELS, SKAB_COLUMNS  # noqa: E402
+from detection.pipeline import AssetPipeline, PipelineParams  # noqa: E402
+
+
+def _frame_values(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    renamed = df.rename(columns=SKAB_COLUMNS)
+    missing = [c for c in CHANNELS if c not in renamed.columns]
+    if missing:
+        raise ValueError(f"DataFrame lacks channel column(s) {missing}; need SKAB or channel names {list(CHANNELS)}")
+    ts = pd.to_datetime(df.index).astype("int64").to_numpy() / 1e9
+    return ts, renamed[list(CHANNELS)].to_numpy(dtype=np.float64)
+
+
+class FittedPipeline:
+    def __init__(self, pipeline: AssetPipeline) -> None:
+        self._pipeline = pipeline
+
+    def score(self, df: pd.DataFrame) -> np.ndarray:
+        pipe = copy.deepcopy(self._pipeline)
+        ts, values = _frame_values(df)
+        flags = np.zeros(len(df), dtype=np.int8)
+        for i in range(len(df)):
+            pipe.process(float(ts[i]), values[i])
+            flags[i] = pipe.alerts.active
+        return flags
+
+
+class OfflineDetector:
+    def __init__(self, params: PipelineParams | None = None) -> None:
+        self.params = params
+
+    def fit(self, train_df: pd.DataFrame) -> FittedPipeline:
+        ts, values = _frame_values(train_df)
+        span = float(ts[-1] - ts[0])
+        base = self.params or PipelineParams()
+        params = PipelineParams(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "baseline_s": span})
+        pipe = AssetPipeline(params)
+        for i in range(len(train_df)):
+            pipe.process(float(ts[i]), values[i])
+        if not pipe.commissioned:
+            raise ValueError("the training rows never held the pump steadily running: nothing to commission on")
+        return FittedPipeline(pipe)
+
+
+def make_detector() -> OfflineDetector:
+    return OfflineDetector()

@@ -1,0 +1,117 @@
+"""One asset's whole detection pipeline, sample by sample: regime -> features -> normalisation -> forest ->
+alert rule. The engine runs it live; ``detection.offline`` runs the very same object over a DataFrame.
+
+Commissioning: the first ``baseline_s`` of steady running data define normal (the normalisation of that
+operating state and the forest). A later operating state the pump has not been seen in (a new set-point) is
+learnt the same way, for its normalisation only, while its alarms are held off; a known state is recognised by
+its motor current and reused at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from acquisition.channels import N_CHANNELS
+from detection.alerts import AlertParams, AlertRule, AlertTransition
+from detection.features import FeatureExtractor, FeatureParams
+from detection.model import AnomalyModel, ModelParams, StateNorm, contributions
+from detection.regime import Regime, RegimeParams, RegimeTracker
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineParams:
+    baseline_s: float = 300.0
+    state_tolerance: float = 0.15  # relative motor-current distance within which a known state is reused
+    regime: RegimeParams = field(default_factory=RegimeParams)
+    features: FeatureParams = field(default_factory=FeatureParams)
+    model: ModelParams = field(default_factory=ModelParams)
+    alerts: AlertParams = field(default_factory=AlertParams)
+
+    @classmethod
+    def from_settings(cls, d) -> "PipelineParams":  # noqa: ANN001 - app.config.DetectionSettings (no import: layering)
+        return cls(
+            baseline_s=d.baseline_s,
+            regime=RegimeParams(settle_s=d.settle_s),
+            model=ModelParams(n_estimators=d.n_estimators, max_samples=d.max_samples, seed=d.seed),
+            alerts=AlertParams(threshold=d.threshold, clear_ratio=d.clear_ratio, min_duration_s=d.min_duration_s,
+                               dedup_window_s=d.dedup_window_s, top_channels=d.top_channels),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    regime: Regime
+    regime_changed: bool
+    score: float | None  # None while not scoring: stopped, settling, commissioning or learning a state
+    transition: AlertTransition | None
+    commissioned: bool = False  # this sample completed commissioning
+
+
+class AssetPipeline:
+    def __init__(self, params: PipelineParams | None = None) -> None:
+        self.p = params or PipelineParams()
+        self.regime = RegimeTracker(self.p.regime)
+        self.features = FeatureExtractor(self.p.features)
+        self.alerts = AlertRule(self.p.alerts)
+        self.model: AnomalyModel | None = None
+        self.states: list[StateNorm] = []
+        self._state: StateNorm | None = None
+        self._learning: list[np.ndarray] = []
+        self._learn_from: float | None = None
+        self.baseline_samples = 0
+
+    @property
+    def commissioned(self) -> bool:
+        return self.model is not None
+
+    @property
+    def learning(self) -> bool:
+        return self._learn_from is not None
+
+    def process(self, ts: float, values: np.ndarray) -> Scored:
+        regime = self.regime.update(ts, values)
+        f = self.features.update(ts, values)
+        score: float | None = None
+        contrib: np.ndarray | None = None
+        commissioned_now = False
+        if regime is not Regime.RUNNING:
+            self._state = None
+            self._learn_from = None
+            self._learning.clear()
+        else:
+            if self._state is None and self._learn_from is None:
+                self._state = self._known_state()
+                if self._state is None:
+                    self._learn_from = ts
+            if self._learn_from is not None:
+                self._learning.append(f.copy())
+                if ts - self._learn_from >= self.p.baseline_s:
+                    commissioned_now = self._finish_learning()
+            else:
+                assert self._state is not None and self.model is not None
+                z = self._state.z(f)
+                score = self.model.score(z)
+                contrib = contributions(z, self.features.missing_share(), N_CHANNELS)
+        transition = self.alerts.update(ts, score, contrib)
+        return Scored(regime, self.regime.changed, score, transition, commissioned_now)
+
+    def _known_state(self) -> StateNorm | None:
+        level = self.regime.current_level
+        best = min(self.states, key=lambda s: abs(s.current_level - level), default=None)
+        if best is not None and abs(best.current_level - level) <= self.p.state_tolerance * abs(best.current_level):
+            return best
+        return None
+
+    def _finish_learning(self) -> bool:
+        rows = np.array(self._learning)
+        state = StateNorm.fit(rows, self.regime.current_level)
+        self.states.append(state)
+        self._state = state
+        self._learn_from = None
+        self._learning.clear()
+        if self.model is not None:
+            return False
+        self.model = AnomalyModel.fit(state.z(rows), self.p.model)
+        self.baseline_samples = len(rows)
+        return True

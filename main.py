@@ -1,0 +1,84 @@
+"""Vigil entry point: parse arguments, load the settings, set up logging, then run headless or the Qt app.
+
+    python main.py --headless --simulate --inject P-101:cavitation@10m --speed 600 --duration 1h
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from app.config import ConfigError, load_settings
+from acquisition.durations import parse_duration
+
+log = logging.getLogger("vigil")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vigil", description="Vigil: operator HMI for edge anomaly detection")
+    p.add_argument("--config", type=Path, help="TOML settings file (default: resources/vigil.toml)")
+    p.add_argument("--headless", action="store_true", help="run the engine with no GUI and print alarms")
+    p.add_argument("--simulate", action="store_true", help="use the built-in simulated pump station")
+    p.add_argument("--csv", metavar="FILE", help="replay a recorded CSV (SKAB format unless --csv-format plain)")
+    p.add_argument("--csv-format", choices=("skab", "plain"), default=None)
+    p.add_argument("--inject", action="append", default=[], metavar="ASSET:FAULT@TIME",
+                   help="inject a simulator fault, e.g. P-101:cavitation@10m (repeatable)")
+    p.add_argument("--speed", type=float, help="plant seconds per wall second (simulator, replay); 0 = flat out")
+    p.add_argument("--duration", help="stop after this much plant time, e.g. 90s, 10m, 1h, 2h30m")
+    p.add_argument("--pumps", type=int, help="number of simulated pumps (1..50)")
+    p.add_argument("--seed", type=int, help="simulator seed")
+    p.add_argument("--db", help="SQLite database file (default from settings: var/vigil.db)")
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    source: dict = {}
+    if args.simulate:
+        source["kind"] = "simulator"
+    if args.csv:
+        source["kind"] = "csv"
+        source["csv"] = {"path": args.csv, **({"format": args.csv_format} if args.csv_format else {})}
+    if args.speed is not None:
+        source["speed"] = args.speed
+    sim = {k: v for k, v in (("n_pumps", args.pumps), ("seed", args.seed)) if v is not None}
+    if sim:
+        source["simulator"] = sim
+    out: dict = {"source": source} if source else {}
+    if args.db:
+        out["storage"] = {"path": args.db}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, overrides=_overrides(args))
+        duration_s = parse_duration(args.duration) if args.duration else None
+    except (ConfigError, ValueError) as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return 2
+
+    from app.logging_setup import setup_logging
+
+    setup_logging(settings.logging.level, settings.logging.dir)
+    if not args.headless:
+        # The Qt HMI is not built yet: run the headless engine, as the README says.
+        print("vigil: the touchscreen HMI is not available yet; running the headless engine", file=sys.stderr)
+
+    from acquisition.simulator import parse_injection
+    from app.engine import Engine
+    from app.headless import run_headless
+    from app.sources import build_source
+
+    try:
+        faults = [parse_injection(text) for text in args.inject]
+        source = build_source(settings, faults, duration_s)
+    except ValueError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return 2
+    return run_headless(Engine(settings, source))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
