@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from app.config import ConfigError, load_settings
-from acquisition.durations import parse_duration
+from acquisition.simulator import parse_duration, parse_injection
 
 log = logging.getLogger("vigil")
 
@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, overrides=_overrides(args))
         duration_s = parse_duration(args.duration) if args.duration else None
+        if duration_s == 0:
+            raise ValueError("--duration must be longer than 0")
     except (ConfigError, ValueError) as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +68,6 @@ def main(argv: list[str] | None = None) -> int:
         # The Qt HMI is not built yet: run the headless engine, as the README says.
         print("vigil: the touchscreen HMI is not available yet; running the headless engine", file=sys.stderr)
 
-    from acquisition.simulator import parse_injection
     from app.engine import Engine
     from app.headless import run_headless
     from app.sources import build_source

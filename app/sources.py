@@ -18,5 +18,5 @@ def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_
                                timestamp_column=src.csv.timestamp_column, speed=src.speed)
     sim = src.simulator
     config = StationConfig(n_pumps=sim.n_pumps, sample_period_s=sim.sample_period_s, seed=sim.seed,
-                           start_stopped=sim.start_stopped, regime_changes=sim.regime_changes)
+                           start_stopped=sim.start_stopped, schedule=sim.regime_changes)
     return PumpStation(config, faults=tuple(faults), speed=src.speed, duration_s=duration_s)

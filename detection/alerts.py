@@ -16,9 +16,9 @@ from acquisition.channels import CHANNELS
 
 @dataclass(frozen=True, slots=True)
 class AlertParams:
-    threshold: float = 1.0
-    clear_ratio: float = 0.7
-    min_duration_s: float = 5.0
+    threshold: float = 1.25
+    clear_ratio: float = 0.5
+    min_duration_s: float = 10.0
     dedup_window_s: float = 300.0
     top_channels: int = 3
 

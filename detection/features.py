@@ -1,70 +1,80 @@
 """Streaming, causal features of one pump: each value at time t uses only samples up to t.
 
 Per fast channel (vibrations, current, pressure, voltage, flow): a smoothed level and a smoothed spread (EWMA
-of the squared deviation), so that both shifts and changes in noise (cavitation roughness, a stuck sensor's
-flat line) show. Hydraulic ratios tie channels together as physics does: pressure per flow (the system curve a
-closing valve moves) and current per flow (what the motor pays per unit delivered). Slow temperatures enter
-only through their rate of change: their level wanders with load and weather. A missing-value fraction makes
-a sensor that drops out visible.
+of the squared deviation), so both shifts and changes in roughness show (cavitation, a stuck sensor's flat
+line). Current per flow ties channels together as physics does: what the motor pays per unit delivered.
+Slow temperatures enter through their rate of change: their level wanders with load, weather and time since
+start. A missing-value fraction makes a sensor that drops out visible. Everything is O(channels) per sample.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
-from acquisition.channels import CURRENT, FLOW, FLUID_TEMP, MOTOR_TEMP, PRESSURE, VIB_DE, VIB_NDE, VOLTAGE, CHANNELS
+from acquisition.channels import CHANNELS, CURRENT, FLOW, FLUID_TEMP, MOTOR_TEMP, PRESSURE, VIB_DE, VIB_NDE, VOLTAGE
 
 FAST = (VIB_DE, VIB_NDE, CURRENT, PRESSURE, VOLTAGE, FLOW)
 SLOW = (MOTOR_TEMP, FLUID_TEMP)
 
 
+class Kind(str, Enum):
+    """How a feature's deviation is judged (see detection.model)."""
+
+    LEVEL = "level"  # two-sided, against a slowly tracking reference
+    SPREAD = "spread"  # only a rise counts, and a collapse to a flat line
+    RATE = "rate"  # only a rise counts, and only while the temperature is above its normal level
+    MISSING = "missing"  # only a rise counts
+
+
 @dataclass(frozen=True, slots=True)
 class FeatureParams:
-    level_tau_s: float = 10.0
-    spread_tau_s: float = 30.0
-    rate_tau_s: float = 60.0
+    level_tau_s: float = 6.0  # ~ a 12-sample moving window at 1 Hz, with O(1) state
+    rate_tau_s: float = 60.0  # rate = (fast - slow level) / (slow tau - fast tau)
     missing_tau_s: float = 30.0
 
 
-def feature_layout() -> tuple[tuple[str, ...], np.ndarray]:
-    """Feature names and, for each feature, the channel it is attributed to (for 'top channels')."""
-    names: list[str] = []
-    owner: list[int] = []
-    for c in FAST:
-        names.append(f"{CHANNELS[c]}.level")
-        owner.append(c)
-    for c in FAST:
-        names.append(f"{CHANNELS[c]}.spread")
-        owner.append(c)
-    names += ["pressure_per_flow", "current_per_flow"]
-    owner += [PRESSURE, CURRENT]
-    for c in SLOW:
-        names.append(f"{CHANNELS[c]}.rate")
-        owner.append(c)
-    names.append("missing")
-    owner.append(-1)  # spread over the channels that are missing, see FeatureExtractor.missing_share
-    return tuple(names), np.array(owner)
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    kind: Kind
+    channel: int  # attributed to this channel for "top channels"; -1 = spread over missing channels
+    floor: float  # smallest scale, relative to the baseline level (LEVEL, SPREAD) or absolute (RATE, MISSING)
 
 
-FEATURE_NAMES, FEATURE_OWNER = feature_layout()
-N_FEATURES = len(FEATURE_NAMES)
+def _layout() -> tuple[Feature, ...]:
+    rel_floor = {VIB_DE: 0.025, VIB_NDE: 0.025, VOLTAGE: 0.03}  # supply: only a few % matters
+    feats = [Feature(f"{CHANNELS[c]}.level", Kind.LEVEL, c, rel_floor.get(c, 0.002)) for c in FAST]
+    # Supply voltage ripple says nothing about the pump: no spread feature for it.
+    feats += [Feature(f"{CHANNELS[c]}.spread", Kind.SPREAD, c, 0.0) for c in FAST if c != VOLTAGE]
+    feats.append(Feature("current_per_flow", Kind.LEVEL, CURRENT, 0.002))
+    feats += [Feature(f"{CHANNELS[c]}.rate", Kind.RATE, c, 0.15) for c in SLOW]  # degC per minute
+    feats.append(Feature("missing", Kind.MISSING, -1, 0.05))
+    return tuple(feats)
+
+
+FEATURES = _layout()
+N_FEATURES = len(FEATURES)
 _FAST = np.array(FAST)
 _SLOW = np.array(SLOW)
+_K = len(FAST)
+_I_CUR, _I_FLOW = FAST.index(CURRENT), FAST.index(FLOW)
+_SPREAD_OF = np.array([i for i, c in enumerate(FAST) if c != VOLTAGE])
 
 
 class FeatureExtractor:
-    """Per-asset feature state. ``update`` returns a new feature vector (float64, N_FEATURES) per sample."""
+    """Per-asset feature state. ``update`` returns the feature vector (float64, N_FEATURES) for each sample."""
 
     def __init__(self, params: FeatureParams | None = None) -> None:
         self.p = params or FeatureParams()
         n = len(CHANNELS)
-        self._held = np.full(n, np.nan)  # last good value per channel (a dropout holds it)
-        self._level = np.full(len(FAST), np.nan)
-        self._var = np.zeros(len(FAST))
-        self._slow_level = np.full(len(SLOW), np.nan)
-        self._slow_rate = np.zeros(len(SLOW))
+        self._held = np.full(n, np.nan)  # last good value per channel: a dropout holds it
+        self._level = np.full(_K, np.nan)
+        self._var = np.zeros(_K)
+        self.slow_level = np.full(len(SLOW), np.nan)  # smoothed temperatures, for gating their rates
+        self._slow_lag = np.full(len(SLOW), np.nan)
         self._missing = np.zeros(n)
         self._last_ts: float | None = None
         self.out = np.zeros(N_FEATURES)
@@ -74,42 +84,32 @@ class FeatureExtractor:
         self._last_ts = ts
         good = ~np.isnan(values)
         self._held = np.where(good, values, self._held)
+        self._missing += (1.0 - math.exp(-dt / self.p.missing_tau_s)) * ((~good).astype(float) - self._missing)
         x = self._held
 
-        a_m = 1.0 - math.exp(-dt / self.p.missing_tau_s)
-        self._missing += a_m * ((~good).astype(float) - self._missing)
-
+        a = 1.0 - math.exp(-dt / self.p.level_tau_s)
         xf = x[_FAST]
-        first = np.isnan(self._level)
-        self._level = np.where(first, xf, self._level)
-        a_l = 1.0 - math.exp(-dt / self.p.level_tau_s)
-        a_s = 1.0 - math.exp(-dt / self.p.spread_tau_s)
-        dev = xf - self._level
-        self._level += a_l * dev
-        self._var += a_s * (dev * dev - self._var)
-        self._level = np.where(np.isnan(self._level), xf, self._level)
+        level = np.where(np.isnan(self._level), xf, self._level)
+        dev = xf - level
+        self._level = np.where(np.isnan(level), xf, level + a * dev)
+        self._var += a * (np.nan_to_num(dev * dev) - self._var)
 
         xs = x[_SLOW]
-        a_r = 1.0 - math.exp(-dt / self.p.rate_tau_s)
-        prev = self._slow_level
-        new = np.where(np.isnan(prev), xs, prev + a_r * (xs - prev))
-        rate = np.where(np.isnan(prev), 0.0, (new - prev) / dt * 60.0)  # per minute
-        self._slow_rate += a_r * (np.nan_to_num(rate) - self._slow_rate)
-        self._slow_level = new
+        fast = np.where(np.isnan(self.slow_level), xs, self.slow_level + a * (xs - self.slow_level))
+        a_lag = 1.0 - math.exp(-dt / self.p.rate_tau_s)
+        lag = np.where(np.isnan(self._slow_lag), xs, self._slow_lag + a_lag * (xs - self._slow_lag))
+        self.slow_level, self._slow_lag = fast, lag
 
-        k = len(FAST)
         out = self.out
-        out[:k] = self._level
-        out[k:2 * k] = np.sqrt(self._var)
-        q = self._level[FAST.index(FLOW)]
-        q_safe = q if abs(q) > 1e-9 else 1e-9
-        out[2 * k] = self._level[FAST.index(PRESSURE)] / q_safe
-        out[2 * k + 1] = self._level[FAST.index(CURRENT)] / q_safe
-        out[2 * k + 2:2 * k + 4] = self._slow_rate
+        out[:_K] = self._level
+        out[_K:2 * _K - 1] = np.sqrt(self._var[_SPREAD_OF])
+        q = self._level[_I_FLOW]
+        out[2 * _K - 1] = self._level[_I_CUR] / (q if abs(q) > 1e-3 else 1e-3)
+        out[2 * _K:2 * _K + 2] = (fast - lag) / (self.p.rate_tau_s - self.p.level_tau_s) * 60.0
         out[-1] = float(self._missing.max())
         return out
 
     def missing_share(self) -> np.ndarray:
-        """Per channel share of the missing-value feature (for attributing it to channels)."""
+        """Per channel share of the missing-value feature (to attribute it to channels)."""
         total = self._missing.sum()
         return self._missing / total if total > 0 else np.zeros_like(self._missing)

@@ -73,9 +73,8 @@ class CompiledForest:
         self._validate()
         self.max_depth = self._compute_max_depth()
         # Same expression as sklearn: len(estimators_) * c([_max_samples]).
-        self._denominator = float(
-            len(self.roots) * _average_path_length(np.array([self.max_samples]))[0]
-        )
+        c_max = _average_path_length(np.array([self.max_samples]))[0]
+        self._denominator = float(len(self.roots) * c_max)
 
     @property
     def n_estimators(self) -> int:
@@ -83,14 +82,13 @@ class CompiledForest:
 
     def _validate(self) -> None:
         n_nodes = self.feature.shape[0]
-        if self.feature.ndim != 1 or n_nodes == 0:
-            raise ValueError("feature must be a non-empty 1-D array")
-        if self.threshold.shape != (n_nodes,) or self.leaf_value.shape != (n_nodes,):
-            raise ValueError("threshold and leaf_value must have one entry per node")
-        if self.children.shape != (2 * n_nodes,):
-            raise ValueError("children must have two entries per node")
-        if self.roots.ndim != 1 or self.roots.size == 0:
-            raise ValueError("roots must be a non-empty 1-D array")
+        shapes_ok = (
+            self.feature.ndim == 1 and n_nodes > 0 and self.roots.ndim == 1
+            and self.roots.size > 0 and self.children.shape == (2 * n_nodes,)
+            and self.threshold.shape == self.leaf_value.shape == (n_nodes,)
+        )
+        if not shapes_ok:
+            raise ValueError("inconsistent CompiledForest array shapes")
         for name, idx, hi in (
             ("children", self.children, n_nodes),
             ("roots", self.roots, n_nodes),

@@ -1,11 +1,16 @@
-"""What "normal" looks like for one asset: per-state normalisation plus an Isolation Forest, with a calibrated
-score scale.
+"""What "normal" looks like for one asset, and how far a sample is from it.
 
-Normalisation is per operating state (the pump at 70 % speed is not the pump at 100 %): robust centre and scale
-of each feature over that state's baseline. The forest is fitted once, at commissioning, on normalised
-features, so it transfers to states learnt later. The raw forest score is mapped so that 1.0 sits at the edge
-of normal: calibrated out-of-fold (contiguous blocks of the baseline are scored by a forest that did not see
-them), because in-sample Isolation Forest scores are optimistic.
+Normalisation is per operating state (the pump at 70 % speed is not the pump at 100 %): a robust centre and
+scale of every feature over that state's baseline. Deviations are judged by kind (see detection.features):
+levels two-sided against a reference that tracks slow drift (a fault is absorbed at most ~2 scale units per
+``track_tau_s``), spreads, rates and missing values one-sided.
+
+The anomaly score fuses two views of the same deviations, each mapped so that 1.0 sits at the edge of normal:
+the Isolation Forest (multivariate: several features off together) and the largest single deviation. The forest
+alone cannot see a fault that moves one feature far: a point beyond the baseline on one axis isolates no faster
+than the baseline's own extreme points (measured on SKAB valve1: F1 0.01 alone, 0.87 fused). Both scales are
+calibrated out-of-fold on the baseline (contiguous blocks scored by a model that did not see them), because
+in-sample scores are optimistic.
 """
 from __future__ import annotations
 
@@ -14,11 +19,21 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
-from detection.features import FEATURE_NAMES, FEATURE_OWNER
+from detection.features import FEATURES, Kind
 from detection.forest import CompiledForest
 
 Z_CLIP = 50.0
-_MISSING = FEATURE_NAMES.index("missing")
+FLAT_FRACTION = 0.01  # a spread below 1 % of its normal value is a flat line (a stuck sensor)
+FLAT_Z = 10.0
+_KIND = np.array([f.kind.value for f in FEATURES])
+_LEVEL = _KIND == Kind.LEVEL.value
+_SPREAD = _KIND == Kind.SPREAD.value
+_RATE = _KIND == Kind.RATE.value
+_ONE_SIDED = ~_LEVEL
+_RELATIVE_FLOOR = _LEVEL | _SPREAD
+_FLOOR = np.array([f.floor for f in FEATURES])
+OWNER = np.array([f.channel for f in FEATURES])
+_MISSING = int(np.flatnonzero(_KIND == Kind.MISSING.value)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +42,9 @@ class ModelParams:
     max_samples: int = 256
     seed: int = 0
     folds: int = 4
-    calibration_quantile: float = 0.995
-    calibration_margin: float = 1.15
+    calibration_quantile: float = 0.99
+    track_tau_s: float = 600.0
+    track_clip: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,59 +54,78 @@ class StateNorm:
     current_level: float
     centre: np.ndarray
     scale: np.ndarray
+    slow_centre: np.ndarray  # normal smoothed temperatures: their rates count only above these
 
     @classmethod
-    def fit(cls, features: np.ndarray, current_level: float) -> "StateNorm":
+    def fit(cls, features: np.ndarray, slow_levels: np.ndarray, current_level: float) -> "StateNorm":
         centre = np.median(features, axis=0)
         mad = np.median(np.abs(features - centre), axis=0) * 1.4826
-        sd = features.std(axis=0)
-        # A feature that hardly moves in the baseline still needs a finite scale; floors say "what change matters".
-        floor = np.maximum(0.005 * np.abs(centre), 1e-6)
-        floor[_MISSING] = 0.05
-        scale = np.maximum(np.maximum(mad, 0.5 * sd), floor)
-        return cls(current_level, centre, scale)
+        scale = np.maximum(mad, 0.5 * features.std(axis=0))
+        floor = np.where(_RELATIVE_FLOOR, _FLOOR * np.abs(centre), _FLOOR)
+        return cls(current_level, centre, np.maximum(np.maximum(scale, floor), 1e-9), np.median(slow_levels, axis=0))
 
-    def z(self, features: np.ndarray) -> np.ndarray:
-        return np.clip((features - self.centre) / self.scale, -Z_CLIP, Z_CLIP)
+    def deviations(self, f: np.ndarray, ref: np.ndarray, slow_level: np.ndarray) -> np.ndarray:
+        """Signed, kind-aware deviations (in scale units) of one feature vector from ``ref``."""
+        z = (f - ref) / self.scale
+        z[_ONE_SIDED] = np.maximum(z[_ONE_SIDED], 0.0)
+        z[_SPREAD] = np.where(f[_SPREAD] < FLAT_FRACTION * self.centre[_SPREAD], FLAT_Z, z[_SPREAD])
+        z[_RATE] = np.where(slow_level >= self.slow_centre, z[_RATE], 0.0)
+        return np.clip(np.nan_to_num(z), -Z_CLIP, Z_CLIP)
+
+    def track(self, ref: np.ndarray, z: np.ndarray, dt: float, params: ModelParams) -> None:
+        """Let the level reference follow slow drift; clipping bounds how fast a fault can be absorbed."""
+        step = min(dt / params.track_tau_s, 1.0)
+        ref[_LEVEL] += step * self.scale[_LEVEL] * np.clip(z[_LEVEL], -params.track_clip, params.track_clip)
 
 
 class AnomalyModel:
-    """The fitted detector of one asset: a compiled forest and its score calibration."""
+    """The fitted detector of one asset: a compiled forest and the calibration of both score views."""
 
-    def __init__(self, forest: CompiledForest, offset: float, unit: float) -> None:
+    def __init__(self, forest: CompiledForest, if_cal: tuple[float, float], z_cal: tuple[float, float]) -> None:
         self.forest = forest
-        self._offset = offset
-        self._unit = unit
+        self._if_cal = if_cal
+        self._z_cal = z_cal
+        self.last_views = (0.0, 0.0)  # (forest, largest deviation) of the last score, for diagnostics
 
     @classmethod
-    def fit(cls, z: np.ndarray, params: ModelParams) -> "AnomalyModel":
-        def forest_on(rows: np.ndarray) -> CompiledForest:
-            iforest = IsolationForest(
-                n_estimators=params.n_estimators, max_samples=min(params.max_samples, len(rows)),
-                random_state=params.seed,
-            ).fit(rows)
+    def fit(cls, features: np.ndarray, slow: np.ndarray, current_level: float, params: ModelParams) -> "AnomalyModel":
+        def forest_on(z: np.ndarray) -> CompiledForest:
+            iforest = IsolationForest(n_estimators=params.n_estimators, max_samples=min(params.max_samples, len(z)),
+                                      random_state=params.seed).fit(z)
             return CompiledForest.from_sklearn(iforest)
 
-        oof = np.empty(len(z))
-        blocks = np.array_split(np.arange(len(z)), params.folds)
-        for held in blocks:
-            train = np.setdiff1d(np.arange(len(z)), held)
-            oof[held] = -forest_on(z[train]).score_samples(z[held])
-        offset = float(np.median(oof))
-        edge = float(np.quantile(oof, params.calibration_quantile)) * params.calibration_margin
-        return cls(forest_on(z), offset, max(edge - offset, 1e-6))
+        def z_of(norm: StateNorm, rows: np.ndarray, slow_rows: np.ndarray) -> np.ndarray:
+            return np.array([norm.deviations(r, norm.centre, s) for r, s in zip(rows, slow_rows)])
+
+        n = len(features)
+        oof_if, oof_z = np.empty(n), np.empty(n)
+        for held in np.array_split(np.arange(n), params.folds):
+            train = np.setdiff1d(np.arange(n), held)
+            norm = StateNorm.fit(features[train], slow[train], current_level)
+            z_held = z_of(norm, features[held], slow[held])
+            oof_if[held] = -forest_on(z_of(norm, features[train], slow[train])).score_samples(z_held)
+            oof_z[held] = np.abs(z_held).max(axis=1)
+        norm = StateNorm.fit(features, slow, current_level)
+        return cls(forest_on(z_of(norm, features, slow)), _calibration(oof_if, params), _calibration(oof_z, params))
 
     def score(self, z: np.ndarray) -> float:
-        """Normalised anomaly score: about 0 for typical normal, 1.0 at the edge of normal."""
-        raw = -self.forest.score_one(z)
-        return max(0.0, (raw - self._offset) / self._unit)
+        """Fused anomaly score: about 0 for typical normal, 1.0 at the edge of normal."""
+        s_if = (-self.forest.score_one(z) - self._if_cal[0]) / self._if_cal[1]
+        s_z = (float(np.abs(z).max()) - self._z_cal[0]) / self._z_cal[1]
+        self.last_views = (s_if, s_z)
+        return max(0.0, s_if, s_z)
+
+
+def _calibration(oof: np.ndarray, params: ModelParams) -> tuple[float, float]:
+    centre = float(np.median(oof))
+    return centre, max(float(np.quantile(oof, params.calibration_quantile)) - centre, 1e-9)
 
 
 def contributions(z: np.ndarray, missing_share: np.ndarray, n_channels: int) -> np.ndarray:
     """How much each channel drives the current deviation: |z| attributed to the channel each feature belongs to."""
     out = np.zeros(n_channels)
     mag = np.abs(z)
-    owned = FEATURE_OWNER >= 0
-    np.add.at(out, FEATURE_OWNER[owned], mag[owned])
+    owned = OWNER >= 0
+    np.add.at(out, OWNER[owned], mag[owned])
     out += mag[_MISSING] * missing_share
     return out

@@ -27,7 +27,10 @@ def _frame_values(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     missing = [c for c in CHANNELS if c not in renamed.columns]
     if missing:
         raise ValueError(f"DataFrame lacks channel column(s) {missing}; need SKAB or channel names {list(CHANNELS)}")
-    ts = pd.to_datetime(df.index).astype("int64").to_numpy() / 1e9
+    index = pd.DatetimeIndex(pd.to_datetime(df.index))
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    ts = ((index - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
     return ts, renamed[list(CHANNELS)].to_numpy(dtype=np.float64)
 
 

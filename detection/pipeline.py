@@ -22,6 +22,7 @@ from detection.regime import Regime, RegimeParams, RegimeTracker
 @dataclass(frozen=True, slots=True)
 class PipelineParams:
     baseline_s: float = 300.0
+    warmup_s: float = 120.0  # the first part of a learning window primes the smoothers and is not fitted
     state_tolerance: float = 0.15  # relative motor-current distance within which a known state is reused
     regime: RegimeParams = field(default_factory=RegimeParams)
     features: FeatureParams = field(default_factory=FeatureParams)
@@ -57,8 +58,10 @@ class AssetPipeline:
         self.model: AnomalyModel | None = None
         self.states: list[StateNorm] = []
         self._state: StateNorm | None = None
-        self._learning: list[np.ndarray] = []
+        self._ref = np.zeros(0)  # the tracking reference of the current state
+        self._learning: list[tuple[float, np.ndarray, np.ndarray]] = []
         self._learn_from: float | None = None
+        self._last_ts: float | None = None
         self.baseline_samples = 0
 
     @property
@@ -70,6 +73,8 @@ class AssetPipeline:
         return self._learn_from is not None
 
     def process(self, ts: float, values: np.ndarray) -> Scored:
+        dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
+        self._last_ts = ts
         regime = self.regime.update(ts, values)
         f = self.features.update(ts, values)
         score: float | None = None
@@ -84,13 +89,16 @@ class AssetPipeline:
                 self._state = self._known_state()
                 if self._state is None:
                     self._learn_from = ts
+                else:
+                    self._ref = self._state.centre.copy()
             if self._learn_from is not None:
-                self._learning.append(f.copy())
+                self._learning.append((ts, f.copy(), self.features.slow_level.copy()))
                 if ts - self._learn_from >= self.p.baseline_s:
                     commissioned_now = self._finish_learning()
             else:
                 assert self._state is not None and self.model is not None
-                z = self._state.z(f)
+                z = self._state.deviations(f, self._ref, self.features.slow_level)
+                self._state.track(self._ref, z, dt, self.p.model)
                 score = self.model.score(z)
                 contrib = contributions(z, self.features.missing_share(), N_CHANNELS)
         transition = self.alerts.update(ts, score, contrib)
@@ -104,14 +112,22 @@ class AssetPipeline:
         return None
 
     def _finish_learning(self) -> bool:
-        rows = np.array(self._learning)
-        state = StateNorm.fit(rows, self.regime.current_level)
+        t0 = self._learning[0][0]
+        kept = [row for row in self._learning if row[0] - t0 >= min(self.p.warmup_s, self.p.baseline_s / 2)]
+        ts = np.array([r[0] for r in kept])
+        feats = np.array([r[1] for r in kept])
+        slow = np.array([r[2] for r in kept])
+        state = StateNorm.fit(feats, slow, self.regime.current_level)
         self.states.append(state)
         self._state = state
+        self._ref = state.centre.copy()
+        for i in range(len(kept)):  # bring the reference to where it would be now
+            z = state.deviations(feats[i], self._ref, slow[i])
+            state.track(self._ref, z, float(ts[i] - ts[i - 1]) if i else 0.0, self.p.model)
         self._learn_from = None
         self._learning.clear()
         if self.model is not None:
             return False
-        self.model = AnomalyModel.fit(state.z(rows), self.p.model)
-        self.baseline_samples = len(rows)
+        self.model = AnomalyModel.fit(feats, slow, state.current_level, self.p.model)
+        self.baseline_samples = len(kept)
         return True

@@ -31,6 +31,8 @@ class RegimeParams:
     slow_tau_s: float = 120.0
     step_current: float = 0.20  # relative fast-vs-slow change that marks a set-point ramp
     step_flow: float = 0.08
+    wobble_sigmas: float = 4.0  # ...and this many times the usual fast-vs-slow wobble of the current
+    wobble_tau_s: float = 600.0
 
 
 class RegimeTracker:
@@ -43,6 +45,7 @@ class RegimeTracker:
         self._last_ts: float | None = None
         self._i_fast = self._i_slow = self._q_fast = self._q_slow = math.nan
         self._i_peak = 0.0
+        self._wobble = 0.0  # slow EWMA of (fast - slow current)^2: how much a healthy pump's current wanders
         self.changed = False  # True on the sample where the regime changed
 
     @property
@@ -75,15 +78,19 @@ class RegimeTracker:
             return self._set(self.regime if self.regime is Regime.STARTING else Regime.TRANSITION)
         if ts < self._settled_at:
             return self._set(self.regime)
+        a = 1.0 - math.exp(-dt / self.p.wobble_tau_s)
+        self._wobble += a * ((self._i_fast - self._i_slow) ** 2 - self._wobble)
         self._i_peak = max(self._i_peak, self._i_fast)
         return self._set(Regime.RUNNING)
 
     def _ramping(self) -> bool:
-        di = (self._i_fast - self._i_slow) / max(abs(self._i_slow), 1e-9)
+        level = max(abs(self._i_slow), 1e-9)
+        di = (self._i_fast - self._i_slow) / level
         dq = (self._q_fast - self._q_slow) / max(abs(self._q_slow), 1e-9)
+        step = max(self.p.step_current, self.p.wobble_sigmas * math.sqrt(self._wobble) / level)
         if math.isnan(dq):
-            return abs(di) > 2 * self.p.step_current
-        return abs(di) > self.p.step_current and abs(dq) > self.p.step_flow and di * dq > 0
+            return abs(di) > 2 * step
+        return abs(di) > step and abs(dq) > self.p.step_flow and di * dq > 0
 
     def _set(self, regime: Regime) -> Regime:
         self.changed = regime is not self.regime
