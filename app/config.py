@@ -61,7 +61,7 @@ class DetectionSettings(_Section):
     seed: int = Field(0, ge=0)
     threshold: float = Field(1.25, gt=0, le=100, description="alarm when the normalised score exceeds this")
     clear_ratio: float = Field(0.5, gt=0, lt=1, description="hysteresis: clear below threshold * clear_ratio")
-    min_duration_s: float = Field(10.0, ge=0, le=3600)
+    min_duration_s: float = Field(20.0, ge=0, le=3600)
     dedup_window_s: float = Field(300.0, ge=0, le=86400)
     settle_s: float = Field(60.0, ge=0, le=3600, description="no alarms this long after a start or set-point change")
     top_channels: int = Field(3, ge=1, le=8)

@@ -18,7 +18,7 @@ from acquisition.channels import CHANNELS
 class AlertParams:
     threshold: float = 1.25
     clear_ratio: float = 0.5
-    min_duration_s: float = 10.0
+    min_duration_s: float = 20.0
     dedup_window_s: float = 300.0
     top_channels: int = 3
 

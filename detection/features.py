@@ -16,6 +16,7 @@ import numpy as np
 
 from acquisition.channels import CHANNELS, CURRENT, FLOW, FLUID_TEMP, MOTOR_TEMP, PRESSURE, VIB_DE, VIB_NDE, VOLTAGE
 
+SPREAD_FLOOR = 0.25  # a short-window spread estimate itself varies by ~this much
 FAST = (VIB_DE, VIB_NDE, CURRENT, PRESSURE, VOLTAGE, FLOW)
 SLOW = (MOTOR_TEMP, FLUID_TEMP)
 
@@ -40,18 +41,20 @@ class FeatureParams:
 class Feature:
     name: str
     kind: Kind
-    channel: int  # attributed to this channel for "top channels"; -1 = spread over missing channels
+    channels: tuple[int, ...]  # its deviation is shared among these for "top channels"; () = the missing ones
     floor: float  # smallest scale, relative to the baseline level (LEVEL, SPREAD) or absolute (RATE, MISSING)
 
 
 def _layout() -> tuple[Feature, ...]:
-    rel_floor = {VIB_DE: 0.025, VIB_NDE: 0.025, VOLTAGE: 0.03}  # supply: only a few % matters
-    feats = [Feature(f"{CHANNELS[c]}.level", Kind.LEVEL, c, rel_floor.get(c, 0.002)) for c in FAST]
+    # Scale floors: vibration readings wander by a few %; supply voltage matters only by several %; motor
+    # current changes with winding temperature by ~1 %.
+    rel_floor = {VIB_DE: 0.025, VIB_NDE: 0.025, VOLTAGE: 0.03, CURRENT: 0.005}
+    feats = [Feature(f"{CHANNELS[c]}.level", Kind.LEVEL, (c,), rel_floor.get(c, 0.002)) for c in FAST]
     # Supply voltage ripple says nothing about the pump: no spread feature for it.
-    feats += [Feature(f"{CHANNELS[c]}.spread", Kind.SPREAD, c, 0.0) for c in FAST if c != VOLTAGE]
-    feats.append(Feature("current_per_flow", Kind.LEVEL, CURRENT, 0.002))
-    feats += [Feature(f"{CHANNELS[c]}.rate", Kind.RATE, c, 0.15) for c in SLOW]  # degC per minute
-    feats.append(Feature("missing", Kind.MISSING, -1, 0.05))
+    feats += [Feature(f"{CHANNELS[c]}.spread", Kind.SPREAD, (c,), SPREAD_FLOOR) for c in FAST if c != VOLTAGE]
+    feats.append(Feature("current_per_flow", Kind.LEVEL, (CURRENT, FLOW), 0.005))
+    feats += [Feature(f"{CHANNELS[c]}.rate", Kind.RATE, (c,), 0.15) for c in SLOW]  # degC per minute
+    feats.append(Feature("missing", Kind.MISSING, (), 0.05))
     return tuple(feats)
 
 
@@ -76,6 +79,7 @@ class FeatureExtractor:
         self.slow_level = np.full(len(SLOW), np.nan)  # smoothed temperatures, for gating their rates
         self._slow_lag = np.full(len(SLOW), np.nan)
         self._missing = np.zeros(n)
+        self._v_ref = math.nan
         self._last_ts: float | None = None
         self.out = np.zeros(N_FEATURES)
 
@@ -89,6 +93,12 @@ class FeatureExtractor:
 
         a = 1.0 - math.exp(-dt / self.p.level_tau_s)
         xf = x[_FAST]
+        # Motor current at a fixed supply voltage: for the same shaft load, current moves inversely with the
+        # supply (plants see several % of supply swing), which is not the pump's doing.
+        if np.isnan(self._v_ref):
+            self._v_ref = x[VOLTAGE]
+        if x[VOLTAGE] > 0 and self._v_ref > 0:
+            xf[_I_CUR] *= x[VOLTAGE] / self._v_ref
         level = np.where(np.isnan(self._level), xf, self._level)
         dev = xf - level
         self._level = np.where(np.isnan(level), xf, level + a * dev)

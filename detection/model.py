@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.ensemble import IsolationForest
 
+from acquisition.channels import N_CHANNELS
 from detection.features import FEATURES, Kind
 from detection.forest import CompiledForest
 
@@ -32,7 +33,10 @@ _RATE = _KIND == Kind.RATE.value
 _ONE_SIDED = ~_LEVEL
 _RELATIVE_FLOOR = _LEVEL | _SPREAD
 _FLOOR = np.array([f.floor for f in FEATURES])
-OWNER = np.array([f.channel for f in FEATURES])
+# share[i, c]: the part of feature i's deviation that channel c is blamed for
+_SHARE = np.zeros((len(FEATURES), N_CHANNELS))
+for _i, _f in enumerate(FEATURES):
+    _SHARE[_i, list(_f.channels)] = 1.0 / max(len(_f.channels), 1)
 _MISSING = int(np.flatnonzero(_KIND == Kind.MISSING.value)[0])
 
 
@@ -45,6 +49,7 @@ class ModelParams:
     calibration_quantile: float = 0.99
     track_tau_s: float = 600.0
     track_clip: float = 2.0
+    reanchor_clip: float = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,15 @@ class StateNorm:
         z[_RATE] = np.where(slow_level >= self.slow_centre, z[_RATE], 0.0)
         return np.clip(np.nan_to_num(z), -Z_CLIP, Z_CLIP)
 
+    def anchor(self, f: np.ndarray, params: ModelParams) -> np.ndarray:
+        """A reference for re-entering this state: levels drift while a pump runs elsewhere (supply, weather,
+        wear), so they restart from where they are now, but never by more than ``reanchor_clip`` scale units:
+        a larger shift is a change the operator must see."""
+        ref = self.centre.copy()
+        shift = np.clip(np.nan_to_num((f - self.centre) / self.scale), -params.reanchor_clip, params.reanchor_clip)
+        ref[_LEVEL] += shift[_LEVEL] * self.scale[_LEVEL]
+        return ref
+
     def track(self, ref: np.ndarray, z: np.ndarray, dt: float, params: ModelParams) -> None:
         """Let the level reference follow slow drift; clipping bounds how fast a fault can be absorbed."""
         step = min(dt / params.track_tau_s, 1.0)
@@ -88,25 +102,18 @@ class AnomalyModel:
         self.last_views = (0.0, 0.0)  # (forest, largest deviation) of the last score, for diagnostics
 
     @classmethod
-    def fit(cls, features: np.ndarray, slow: np.ndarray, current_level: float, params: ModelParams) -> "AnomalyModel":
+    def fit(cls, pool: np.ndarray, params: ModelParams) -> "AnomalyModel":
+        """Fit on honest deviations (see :func:`honest_deviations`) pooled over the states learnt so far."""
         def forest_on(z: np.ndarray) -> CompiledForest:
             iforest = IsolationForest(n_estimators=params.n_estimators, max_samples=min(params.max_samples, len(z)),
                                       random_state=params.seed).fit(z)
             return CompiledForest.from_sklearn(iforest)
 
-        def z_of(norm: StateNorm, rows: np.ndarray, slow_rows: np.ndarray) -> np.ndarray:
-            return np.array([norm.deviations(r, norm.centre, s) for r, s in zip(rows, slow_rows)])
-
-        n = len(features)
-        oof_if, oof_z = np.empty(n), np.empty(n)
-        for held in np.array_split(np.arange(n), params.folds):
-            train = np.setdiff1d(np.arange(n), held)
-            norm = StateNorm.fit(features[train], slow[train], current_level)
-            z_held = z_of(norm, features[held], slow[held])
-            oof_if[held] = -forest_on(z_of(norm, features[train], slow[train])).score_samples(z_held)
-            oof_z[held] = np.abs(z_held).max(axis=1)
-        norm = StateNorm.fit(features, slow, current_level)
-        return cls(forest_on(z_of(norm, features, slow)), _calibration(oof_if, params), _calibration(oof_z, params))
+        oof_if = np.empty(len(pool))
+        for held in np.array_split(np.arange(len(pool)), params.folds):
+            oof_if[held] = -forest_on(np.delete(pool, held, axis=0)).score_samples(pool[held])
+        oof_z = np.abs(pool).max(axis=1)
+        return cls(forest_on(pool), _calibration(oof_if, params), _calibration(oof_z, params))
 
     def score(self, z: np.ndarray) -> float:
         """Fused anomaly score: about 0 for typical normal, 1.0 at the edge of normal."""
@@ -116,16 +123,22 @@ class AnomalyModel:
         return max(0.0, s_if, s_z)
 
 
+def honest_deviations(features: np.ndarray, slow: np.ndarray, params: ModelParams) -> np.ndarray:
+    """Deviations of a state's baseline rows, each block normalised by a fit on the other blocks: what normal data
+    the model has not seen looks like after normalisation (in-sample deviations are optimistically small)."""
+    out = np.empty_like(features)
+    for held in np.array_split(np.arange(len(features)), params.folds):
+        norm = StateNorm.fit(np.delete(features, held, axis=0), np.delete(slow, held, axis=0), 0.0)
+        out[held] = [norm.deviations(f, norm.centre, sl) for f, sl in zip(features[held], slow[held])]
+    return out
+
+
 def _calibration(oof: np.ndarray, params: ModelParams) -> tuple[float, float]:
     centre = float(np.median(oof))
     return centre, max(float(np.quantile(oof, params.calibration_quantile)) - centre, 1e-9)
 
 
-def contributions(z: np.ndarray, missing_share: np.ndarray, n_channels: int) -> np.ndarray:
-    """How much each channel drives the current deviation: |z| attributed to the channel each feature belongs to."""
-    out = np.zeros(n_channels)
+def contributions(z: np.ndarray, missing_share: np.ndarray) -> np.ndarray:
+    """How much each channel drives the current deviation (|z| shared among each feature's channels)."""
     mag = np.abs(z)
-    owned = OWNER >= 0
-    np.add.at(out, OWNER[owned], mag[owned])
-    out += mag[_MISSING] * missing_share
-    return out
+    return mag @ _SHARE + mag[_MISSING] * missing_share

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from acquisition.channels import N_CHANNELS
 from detection.alerts import AlertParams, AlertRule, AlertTransition
 from detection.features import FeatureExtractor, FeatureParams
-from detection.model import AnomalyModel, ModelParams, StateNorm, contributions
+from detection.features import N_FEATURES
+from detection.model import AnomalyModel, ModelParams, StateNorm, contributions, honest_deviations
 from detection.regime import Regime, RegimeParams, RegimeTracker
+
+
+POOL_MAX = 4096  # baseline rows kept for refitting (about an hour at 1 Hz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class AssetPipeline:
         self.states: list[StateNorm] = []
         self._state: StateNorm | None = None
         self._ref = np.zeros(0)  # the tracking reference of the current state
+        self._pool = np.zeros((0, N_FEATURES))  # honest baseline deviations of every state learnt
         self._learning: list[tuple[float, np.ndarray, np.ndarray]] = []
         self._learn_from: float | None = None
         self._last_ts: float | None = None
@@ -90,7 +94,7 @@ class AssetPipeline:
                 if self._state is None:
                     self._learn_from = ts
                 else:
-                    self._ref = self._state.centre.copy()
+                    self._ref = self._state.anchor(f, self.p.model)
             if self._learn_from is not None:
                 self._learning.append((ts, f.copy(), self.features.slow_level.copy()))
                 if ts - self._learn_from >= self.p.baseline_s:
@@ -100,7 +104,7 @@ class AssetPipeline:
                 z = self._state.deviations(f, self._ref, self.features.slow_level)
                 self._state.track(self._ref, z, dt, self.p.model)
                 score = self.model.score(z)
-                contrib = contributions(z, self.features.missing_share(), N_CHANNELS)
+                contrib = contributions(z, self.features.missing_share())
         transition = self.alerts.update(ts, score, contrib)
         return Scored(regime, self.regime.changed, score, transition, commissioned_now)
 
@@ -126,8 +130,10 @@ class AssetPipeline:
             state.track(self._ref, z, float(ts[i] - ts[i - 1]) if i else 0.0, self.p.model)
         self._learn_from = None
         self._learning.clear()
-        if self.model is not None:
-            return False
-        self.model = AnomalyModel.fit(feats, slow, state.current_level, self.p.model)
-        self.baseline_samples = len(kept)
-        return True
+        # Every state learnt widens what the forest knows as normal; refitting takes well under a second.
+        self._pool = np.concatenate([self._pool, honest_deviations(feats, slow, self.p.model)])[-POOL_MAX:]
+        first = self.model is None
+        self.model = AnomalyModel.fit(self._pool, self.p.model)
+        if first:
+            self.baseline_samples = len(kept)
+        return first

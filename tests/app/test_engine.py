@@ -1,0 +1,92 @@
+"""The engine end to end on real parts: simulator -> detection -> alarms -> a real SQLite file."""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.source import Frame, SourceStats
+from app import events
+from app.config import Settings, load_settings
+from app.engine import Engine
+from app.store import schema
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return load_settings(environ={}, overrides={"storage": {"path": str(tmp_path / "vigil.db")},
+                                                 "logging": {"dir": str(tmp_path / "log")}})
+
+
+def collect(engine: Engine) -> queue.Queue:
+    q: queue.Queue = queue.Queue()
+    engine.subscribe(q.put)
+    return q
+
+
+def wait_for(q: queue.Queue, kind: type, timeout: float = 60.0):
+    while True:
+        ev = q.get(timeout=timeout)
+        if isinstance(ev, kind):
+            return ev
+
+
+def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) -> None:
+    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
+                          faults=[FaultSpec("P-101", "outlet_valve_closure", 900)], duration_s=1800)
+    engine = Engine(settings_for(tmp_path), station)
+    q = collect(engine)
+    engine.start()
+    try:
+        raised = wait_for(q, events.AlarmRaised)
+        assert raised.asset == "P-101"
+        assert raised.ts - station.config.start_ts >= 900
+        assert {c for c, _ in raised.top_channels} & {"flow", "pressure", "current"}
+        engine.acknowledge(raised.alarm_id, user="tech-1", note="valve checked")
+        assert engine.wait(60)
+    finally:
+        engine.stop()
+    with engine.db.connect() as c:
+        alarm = c.execute(select(schema.alarms).where(schema.alarms.c.id == raised.alarm_id)).one()
+        evs = c.execute(select(schema.alarm_events.c.event, schema.alarm_events.c.user)
+                        .where(schema.alarm_events.c.alarm_id == raised.alarm_id)).all()
+        audit = c.execute(select(schema.audit_log.c.action, schema.audit_log.c.user)).all()
+        n_samples = c.execute(select(schema.samples.c.id)).all()
+    assert alarm.state in ("ACKED", "NORM")
+    assert ("raised", None) in evs and ("acknowledged", "tech-1") in evs
+    assert ("acknowledge", "tech-1") in audit
+    assert len(n_samples) == 2 * 1800
+
+
+class ExplodingSource:
+    assets = ("X-1",)
+
+    def __init__(self) -> None:
+        self.stats = SourceStats()
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        raise OSError("device went away")
+        yield []  # pragma: no cover
+
+
+def test_worker_exception_becomes_an_event_not_a_silent_death(tmp_path: Path) -> None:
+    engine = Engine(settings_for(tmp_path), ExplodingSource())
+    q = collect(engine)
+    engine.start()
+    try:
+        failed = wait_for(q, events.WorkerFailed, timeout=10)
+        assert engine.wait(10)
+    finally:
+        engine.stop()
+    assert failed.worker == "source" and "device went away" in failed.error and failed.fatal
+
+
+def test_unknown_alarm_acknowledge_is_refused(tmp_path: Path) -> None:
+    engine = Engine(settings_for(tmp_path), PumpStation(StationConfig(n_pumps=1), duration_s=10))
+    with pytest.raises(KeyError, match="no alarm"):
+        engine.acknowledge("nope", user="op")
+    engine.stop()
