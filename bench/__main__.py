@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark, one after the other, numbers printed (nothing asserted)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHES = ["bench.bench_forest", "bench.bench_engine", "bench.bench_sim_faults"]
+
+if __name__ == "__main__":
+    failed = 0
+    for name in BENCHES:
+        print(f"\n=== {name}", flush=True)
+        # each in its own process: one core pinning and peak RSS must not leak between benchmarks
+        failed += subprocess.call([sys.executable, "-m", name]) != 0
+    sys.exit(1 if failed else 0)
