@@ -51,6 +51,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._threads: list[threading.Thread] = []
         self.frames_processed = 0
+        self.frame_errors: dict[str, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -133,7 +134,10 @@ class Engine:
                 return
             rows = []
             for frame in item:  # type: ignore[union-attr]
-                rows.append(self._score(frame))
+                try:
+                    rows.append(self._score(frame))
+                except Exception as exc:  # noqa: BLE001 - one asset's bad frame must not stop the others
+                    self._frame_failed(frame, exc)
             self.writer.put_samples(rows)
             self.frames_processed += len(rows)
 
@@ -149,6 +153,13 @@ class Engine:
         if out.transition is not None:
             self.alarms.on_alert(frame.asset, out.transition)
         return (frame.asset, frame.ts, np.asarray(frame.values, dtype="<f8").tobytes(), out.score, out.regime.value)
+
+    def _frame_failed(self, frame: Frame, exc: Exception) -> None:
+        n = self.frame_errors[frame.asset] = self.frame_errors.get(frame.asset, 0) + 1
+        if n == 1 or n % 1000 == 0:  # report the first and then every 1000th, not a flood
+            log.error("scoring %s at %s failed (%d so far)", frame.asset, frame.ts, n, exc_info=exc)
+            self._publish(events.WorkerFailed("detection", f"{frame.asset}: {type(exc).__name__}: {exc} "
+                                              f"({n} frame(s) skipped)", fatal=False))
 
     # -- events --------------------------------------------------------------------------------
     def _publish(self, event: object) -> None:

@@ -51,6 +51,11 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
             lines.put(line)
 
     engine.subscribe(on_event)
+    src = engine.settings.source
+    pace = "as fast as possible" if src.speed == 0 else f"{src.speed:g}x real time"
+    print(f"vigil  watching {', '.join(engine.source.assets)} ({src.kind}, {pace}); commissioning takes "
+          f"{engine.settings.detection.baseline_s:g} s of steady running per pump; database "
+          f"{engine.settings.storage.path}; Ctrl-C stops", file=out, flush=True)
     interrupted = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     try:

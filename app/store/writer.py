@@ -53,6 +53,7 @@ class StoreWriter:
         self.rows_written = 0
         self.rows_dropped = 0
         self.rows_pruned = 0
+        self.failed: BaseException | None = None
 
     # -- called from other threads --------------------------------------------------------------------
     def start(self) -> None:
@@ -68,8 +69,10 @@ class StoreWriter:
                 log.error("store writer did not stop within %.1f s", timeout)
             self._thread = None
 
-    def put_samples(self, rows: list[SampleRow], timeout: float = 5.0) -> None:
-        """Queue raw samples; blocks (backpressure) when the writer is behind."""
+    def put_samples(self, rows: list[SampleRow], timeout: float = 30.0) -> None:
+        """Queue raw samples; blocks (backpressure) when the writer is behind. Raises if the writer has died."""
+        if self.failed is not None:
+            raise RuntimeError(f"the store writer has stopped: {self.failed}")
         self._q.put(rows, timeout=timeout)
 
     def submit(self, write: Write) -> Future[None]:
@@ -81,6 +84,14 @@ class StoreWriter:
 
     # -- the writer thread --------------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # noqa: BLE001 - a bug here must be seen, not leave a silently dead writer
+            log.exception("store writer stopped")
+            self.failed = exc
+            self._on_error("store writer (stopped)", exc)
+
+    def _loop(self) -> None:
         while True:
             item = self._q.get()
             if item is None:

@@ -90,3 +90,27 @@ def test_unknown_alarm_acknowledge_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no alarm"):
         engine.acknowledge("nope", user="op")
     engine.stop()
+
+
+class NaNBomb(PumpStation):
+    """A station whose P-102 frames sometimes carry a value that makes scoring blow up."""
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        for batch in super().batches(stop):
+            yield [Frame(f.asset, f.ts, "garbage" if f.asset == "P-102" and int(f.ts) % 7 == 0 else f.values)
+                   for f in batch]
+
+
+def test_a_bad_frame_is_reported_and_skipped_and_other_assets_go_on(tmp_path: Path) -> None:
+    station = NaNBomb(StationConfig(n_pumps=2, seed=1, schedule=False), duration_s=600)
+    engine = Engine(settings_for(tmp_path), station)
+    q = collect(engine)
+    engine.start()
+    try:
+        failed = wait_for(q, events.WorkerFailed, timeout=30)
+        assert engine.wait(60)
+    finally:
+        engine.stop()
+    assert failed.fatal is False and "P-102" in failed.error
+    assert engine.frame_errors["P-102"] == sum(1 for k in range(600) if (station.config.start_ts + k) % 7 == 0)
+    assert engine.pipelines["P-101"].commissioned
