@@ -4,3 +4,17 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # shared/ sits beside the checkout (CI, developers)
+
+
+@pytest.fixture
+def skab_dir() -> Path:
+    path = SHARED / "data" / "skab"
+    if not path.is_dir():
+        pytest.skip(f"SKAB data not found at {path} (shared/ beside the checkout)")
+    return path

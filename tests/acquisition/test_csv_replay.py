@@ -9,15 +9,13 @@ import pytest
 from acquisition.channels import CHANNELS
 from acquisition.csv_replay import CsvFormatError, CsvReplaySource
 
-SKAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "skab"
-
 
 def frames(src: CsvReplaySource) -> list:
     return [f for batch in src.batches(threading.Event()) for f in batch]
 
 
-def test_replays_a_skab_file_in_channel_order() -> None:
-    path = SKAB / "valve1" / "0.csv"
+def test_replays_a_skab_file_in_channel_order(skab_dir: Path) -> None:
+    path = skab_dir / "valve1" / "0.csv"
     src = CsvReplaySource(path, fmt="skab", asset="SKAB-0")
     got = frames(src)
     assert len(got) == sum(1 for _ in path.open()) - 1
