@@ -1,8 +1,14 @@
 """Turns detection's alert transitions into alarms with an ISA-18.2 lifecycle, stored and announced.
 
-Runs on the detection thread (alert transitions) and on callers' threads (operator actions); a lock keeps the
-in-memory view consistent. Every transition is written to the store as an alarm event; operator actions return
-only once their write has committed, so an acknowledgement is never lost to a crash right after it.
+Each alarm has a base state driven by its condition and acknowledgement (NORM, UNACK, ACKED, RTNUN) and an
+optional overlay (SHLVD by an operator, DSUPR by design while the pump is not running steadily, OOSRV while its
+asset is out of service). The state shown is the overlay if any. On leaving an overlay the alarm returns to
+UNACK if its condition is active; otherwise to RTNUN if it was never acknowledged (an operator must still see
+it), else NORM.
+
+Runs on the detection thread (alerts, regimes), on the housekeeping thread (shelving and cloud timeouts) and on
+callers' threads (operator commands); one lock keeps the in-memory view consistent. Every change is written to
+the store as an alarm event; operator commands return only once committed, so none is lost to a crash.
 """
 from __future__ import annotations
 
@@ -11,18 +17,44 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from app import events
-from app.alarm_states import AlarmState, on_acknowledge, on_condition
+from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
+from app.cloud_standin import CloudVerdict
+from app.labels import Label, validate
 from app.store import schema
 from app.store.writer import StoreWriter, Write
+from app.users import Action, Session, require
 from detection.alerts import AlertEnded, AlertStarted
 
 log = logging.getLogger(__name__)
 
 HIGH_SCORE = 2.0  # a score this many times the threshold is a high-priority anomaly until the cloud says otherwise
+S = AlarmState
+
+
+@dataclass(frozen=True, slots=True)
+class CloudStatus:
+    state: str = "none"  # none | analyzing | confirmed | not_confirmed | unreachable
+    failure_mode: str | None = None
+    priority: str | None = None
+    confidence: float | None = None
+    sent_at: float | None = None  # wall clock
+
+    @property
+    def text(self) -> str:
+        if self.state == "analyzing":
+            return "edge: potential anomaly - cloud analyzing..."
+        if self.state == "confirmed":
+            mode = (self.failure_mode or "anomaly").replace("_", " ")
+            return f"cloud confirmed: {mode} - {(self.priority or 'medium').upper()}"
+        if self.state == "not_confirmed":
+            return "cloud: not confirmed"
+        if self.state == "unreachable":
+            return "cloud unreachable - edge only"
+        return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +63,7 @@ class Alarm:
     asset: str
     kind: str
     priority: str
-    state: AlarmState
+    base: AlarmState
     raised_ts: float
     last_active_ts: float
     peak_score: float
@@ -39,7 +71,20 @@ class Alarm:
     top_channels: tuple[tuple[str, float], ...]
     message: str
     active: bool
+    overlay: AlarmState | None = None
     cleared_ts: float | None = None
+    shelved_until: float | None = None
+    cloud: CloudStatus = CloudStatus()
+    label: Label | None = None
+
+    @property
+    def state(self) -> AlarmState:
+        return self.overlay or self.base
+
+    @property
+    def current(self) -> bool:
+        """Belongs in the alarm list: active, unacknowledged, or held by an overlay."""
+        return self.active or self.base is not S.NORM or self.overlay is not None
 
 
 def _describe(asset: str, top: tuple[tuple[str, float], ...]) -> str:
@@ -47,20 +92,59 @@ def _describe(asset: str, top: tuple[tuple[str, float], ...]) -> str:
     return f"{asset}: anomaly (driven by {drivers})"
 
 
+def _released(a: Alarm) -> Alarm:
+    if a.active:
+        base = S.UNACK
+    elif a.base in (S.UNACK, S.RTNUN):
+        base = S.RTNUN
+    else:
+        base = S.NORM
+    return replace(a, overlay=None, base=base, shelved_until=None)
+
+
 class AlarmManager:
-    def __init__(self, writer: StoreWriter, emit: Callable[[object], None], threshold: float = 1.0) -> None:
+    def __init__(self, writer: StoreWriter, emit: Callable[[object], None], threshold: float = 1.0,
+                 cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self._writer = writer
         self._emit = emit
         self._threshold = threshold
+        self._cloud_submit = cloud_submit
+        self._cloud_timeout_s = cloud_timeout_s
+        self._clock = clock
         self._lock = threading.Lock()
         self._alarms: dict[str, Alarm] = {}
         self._last_by_asset: dict[str, str] = {}
+        self._suppressed: set[str] = set()  # assets not running steadily
+        self._out_of_service: set[str] = set()
+
+    @property
+    def out_of_service(self) -> frozenset[str]:
+        return frozenset(self._out_of_service)
 
     def alarms(self) -> list[Alarm]:
         with self._lock:
             return sorted(self._alarms.values(), key=lambda a: a.raised_ts)
 
-    # -- from detection ------------------------------------------------------------------------
+    def get(self, alarm_id: str) -> Alarm:
+        with self._lock:
+            return self._get(alarm_id)
+
+    def restore(self, alarms: Iterable[Alarm], out_of_service: Iterable[str]) -> None:
+        """Load what a previous run left current (their conditions are unknown now: treated as cleared)."""
+        with self._lock:
+            for a in alarms:
+                self._alarms[a.id] = a
+                self._last_by_asset.setdefault(a.asset, a.id)
+            self._out_of_service = set(out_of_service)
+
+    def _get(self, alarm_id: str) -> Alarm:
+        alarm = self._alarms.get(alarm_id)
+        if alarm is None:
+            raise KeyError(f"no alarm with id {alarm_id!r}")
+        return alarm
+
+    # -- from detection (detection thread) -------------------------------------------------------
     def on_alert(self, asset: str, transition: AlertStarted | AlertEnded) -> None:
         if isinstance(transition, AlertStarted):
             self._started(asset, transition)
@@ -71,35 +155,26 @@ class AlarmManager:
         with self._lock:
             prev = self._alarms.get(self._last_by_asset.get(asset, ""))
             if t.reactivation and prev is not None and not prev.active:
-                alarm = replace(
-                    prev,
-                    state=on_condition(prev.state, True),
-                    active=True,
-                    last_active_ts=t.ts,
-                    peak_score=max(prev.peak_score, t.score),
-                    activations=prev.activations + 1,
-                    cleared_ts=None,
-                )
-                self._alarms[alarm.id] = alarm
-                ops = [
-                    (schema.alarms, "update", _row_update(alarm), schema.alarms.c.id == alarm.id),
-                    _event_op(alarm, t.ts, "reactivated", t.score),
-                ]
-                reactivated = True
+                alarm = replace(prev, base=on_condition(prev.base, True), active=True, last_active_ts=t.ts,
+                                peak_score=max(prev.peak_score, t.score), activations=prev.activations + 1,
+                                cleared_ts=None)
+                event, fresh = "reactivated", False
             else:
                 priority = "high" if t.score >= HIGH_SCORE * self._threshold else "medium"
-                alarm = Alarm(
-                    id=uuid.uuid4().hex, asset=asset, kind="anomaly", priority=priority, state=AlarmState.UNACK,
-                    raised_ts=t.ts, last_active_ts=t.ts, peak_score=t.score, activations=1,
-                    top_channels=t.top_channels, message=_describe(asset, t.top_channels), active=True,
-                )
-                self._alarms[alarm.id] = alarm
+                alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind="anomaly", priority=priority, base=S.UNACK,
+                              raised_ts=t.ts, last_active_ts=t.ts, peak_score=t.score, activations=1,
+                              top_channels=t.top_channels, message=_describe(asset, t.top_channels), active=True,
+                              overlay=S.OOSRV if asset in self._out_of_service else None)
                 self._last_by_asset[asset] = alarm.id
-                ops = [(schema.alarms, "insert", _row(alarm)), _event_op(alarm, t.ts, "raised", t.score)]
-                reactivated = False
-        self._writer.submit(Write(ops))
+                event, fresh = "raised", True
+            self._alarms[alarm.id] = alarm
+        if fresh and alarm.overlay is None and self._cloud_submit is not None:
+            sent = self._cloud_submit(alarm)
+            alarm = self._update(alarm.id, lambda a: replace(a, cloud=CloudStatus(
+                "analyzing" if sent else "unreachable", sent_at=self._clock())), None)
+        self._write(alarm, t.ts, event, t.score, insert=fresh)
         self._emit(events.AlarmRaised(alarm.id, asset, t.ts, t.score, alarm.priority, alarm.top_channels,
-                                      alarm.message, reactivated))
+                                      alarm.message, not fresh, alarm.state.value))
 
     def _ended(self, asset: str, t: AlertEnded) -> None:
         with self._lock:
@@ -107,50 +182,164 @@ class AlarmManager:
             if prev is None or not prev.active:
                 return
             top = t.top_channels or prev.top_channels
-            alarm = replace(prev, state=on_condition(prev.state, False), active=False, cleared_ts=t.ts,
+            alarm = replace(prev, base=on_condition(prev.base, False), active=False, cleared_ts=t.ts,
                             peak_score=max(prev.peak_score, t.peak_score), top_channels=top,
                             message=_describe(asset, top))
             self._alarms[alarm.id] = alarm
-        self._writer.submit(Write([
-            (schema.alarms, "update", _row_update(alarm), schema.alarms.c.id == alarm.id),
-            _event_op(alarm, t.ts, "cleared", t.peak_score),
-        ]))
+        self._write(alarm, t.ts, "cleared", t.peak_score)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
 
-    # -- operator actions (any thread) ---------------------------------------------------------
-    def acknowledge(self, alarm_id: str, user: str, note: str | None = None, timeout: float = 10.0) -> Alarm:
-        """Acknowledge; returns once the acknowledgement is committed to the database."""
+    def on_regime(self, asset: str, running: bool, ts: float) -> None:
+        """Suppression by design: a stopped, starting or re-setting pump's alarms mean nothing."""
         with self._lock:
-            alarm = self._alarms.get(alarm_id)
-            if alarm is None:
-                raise KeyError(f"no alarm with id {alarm_id!r}")
-            alarm = replace(alarm, state=on_acknowledge(alarm.state))
-            self._alarms[alarm_id] = alarm
-        now = time.time()
-        done = self._writer.submit(Write([
-            (schema.alarms, "update", {"state": alarm.state.value}, schema.alarms.c.id == alarm_id),
-            _event_op(alarm, now, "acknowledged", None, user, note),
-            (schema.audit_log, "insert", {"ts": now, "user": user, "action": "acknowledge",
-                                          "detail": json.dumps({"alarm_id": alarm_id, "note": note})}),
-        ]))
-        done.result(timeout=timeout)
-        self._emit(events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, "acknowledged", user, note))
+            if running:
+                self._suppressed.discard(asset)
+            else:
+                self._suppressed.add(asset)
+            touched = [a for a in self._alarms.values() if a.asset == asset and (
+                (not running and a.current and a.overlay is None) or (running and a.overlay is S.DSUPR))]
+        for a in touched:
+            self._change(a.id, lambda x: replace(x, overlay=S.DSUPR) if not running else _released(x),
+                         "suppressed by design" if not running else "unsuppressed", None, None, ts)
+
+    # -- housekeeping (timer thread) ---------------------------------------------------------------
+    def tick(self) -> None:
+        now = self._clock()
+        with self._lock:
+            expired = [a.id for a in self._alarms.values()
+                       if a.overlay is S.SHLVD and a.shelved_until is not None and a.shelved_until <= now]
+            late = [a.id for a in self._alarms.values() if a.cloud.state == "analyzing" and a.cloud.sent_at is not None
+                    and now - a.cloud.sent_at >= self._cloud_timeout_s]
+        for alarm_id in expired:
+            self._change(alarm_id, _released, "shelving expired", None, None)
+        for alarm_id in late:
+            self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state="unreachable")),
+                         "cloud unreachable", None, None)
+
+    def on_cloud_verdict(self, v: CloudVerdict) -> None:
+        """A verdict may arrive after the timeout: it still updates the alarm."""
+        if v.alarm_id not in self._alarms:
+            log.warning("cloud verdict for unknown alarm %s ignored", v.alarm_id)
+            return
+
+        def apply(a: Alarm) -> Alarm:
+            cloud = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority,
+                                v.confidence, a.cloud.sent_at)
+            return replace(a, cloud=cloud, priority=v.priority or a.priority if v.confirmed else a.priority)
+
+        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None, None)
+
+    # -- operator commands (any thread; return once committed) ------------------------------------
+    def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
+        require(session, Action.ACKNOWLEDGE)
+        return self._change(alarm_id, lambda a: replace(a, base=on_acknowledge(a.base)), "acknowledged",
+                            session, note, audit="acknowledge")
+
+    def acknowledge_many(self, alarm_ids: Iterable[str], session: Session, note: str | None = None) -> int:
+        require(session, Action.ACKNOWLEDGE)
+        done = 0
+        for alarm_id in alarm_ids:
+            try:
+                self.acknowledge(alarm_id, session, note)
+                done += 1
+            except InvalidTransition:
+                continue  # already acknowledged: "acknowledge all" skips it
+        return done
+
+    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+        require(session, Action.SHELVE)
+        if not 0 < duration_s <= 7 * 86400:
+            raise ValueError("shelve for between 1 second and 7 days")
+        if self.get(alarm_id).overlay in (S.OOSRV,):
+            raise InvalidTransition("an alarm out of service cannot be shelved")
+        until = self._clock() + duration_s
+        return self._change(alarm_id, lambda a: replace(a, overlay=S.SHLVD, shelved_until=until), "shelved",
+                            session, note, audit="shelve", extra={"until": until})
+
+    def unshelve(self, alarm_id: str, session: Session) -> Alarm:
+        require(session, Action.SHELVE)
+        if self.get(alarm_id).overlay is not S.SHLVD:
+            raise InvalidTransition("this alarm is not shelved")
+        return self._change(alarm_id, _released, "unshelved", session, None, audit="unshelve")
+
+    def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
+        require(session, Action.OUT_OF_SERVICE)
+        now = self._clock()
+        with self._lock:
+            (self._out_of_service.add if on else self._out_of_service.discard)(asset)
+            ids = [a.id for a in self._alarms.values() if a.asset == asset and
+                   ((on and a.current) or (not on and a.overlay is S.OOSRV))]
+        self._writer.submit(Write([
+            (schema.asset_settings, "upsert", {"asset": asset, "out_of_service": int(on), "changed_by": session.user,
+                                               "changed_ts": now}),
+            _audit(now, session.user, "out of service" if on else "return to service", {"asset": asset, "note": note}),
+        ])).result(timeout=10)
+        for alarm_id in ids:
+            self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
+                         "out of service" if on else "returned to service", session, note)
+        return len(ids)
+
+    def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
+              note: str | None = None) -> Alarm:
+        require(session, Action.LABEL)
+        validate(verdict, failure_mode, note)
+        now = self._clock()
+        asset = self.get(alarm_id).asset
+        lab = Label(alarm_id, verdict, failure_mode, note, session.user, now)
+        self._writer.submit(Write([
+            (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user, "verdict": verdict,
+                                       "failure_mode": failure_mode, "note": note}),
+            _audit(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
+                                                "failure_mode": failure_mode, "note": note}),
+        ])).result(timeout=10)
+        alarm = self._update(alarm_id, lambda a: replace(a, label=lab), None)
+        self._emit(events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note))
         return alarm
 
+    # -- plumbing ------------------------------------------------------------------------------------
+    def _update(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: object | None) -> Alarm:
+        with self._lock:
+            alarm = self._alarms[alarm_id] = fn(self._get(alarm_id))
+        if event is not None:
+            self._emit(event)
+        return alarm
 
-def _row(a: Alarm) -> dict[str, object]:
-    return {"id": a.id, "asset": a.asset, "kind": a.kind, **_row_update(a)}
+    def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: str, session: Session | None,
+                note: str | None, ts: float | None = None, audit: str | None = None,
+                extra: dict | None = None) -> Alarm:
+        """Apply ``fn`` (raising leaves everything unchanged), store the alarm and its event, then announce it."""
+        now = self._clock()
+        with self._lock:
+            alarm = fn(self._get(alarm_id))
+        user = session.user if session else None
+        ops = _alarm_ops(alarm, ts if ts is not None else now, event, None, user, note)
+        if audit:
+            ops.append(_audit(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
+        self._writer.submit(Write(ops)).result(timeout=10)
+        with self._lock:
+            self._alarms[alarm_id] = alarm
+        self._emit(events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, event, user, note))
+        return alarm
+
+    def _write(self, alarm: Alarm, ts: float, event: str, score: float | None, insert: bool = False) -> None:
+        self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)))
 
 
-def _row_update(a: Alarm) -> dict[str, object]:
-    return {
+def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str | None, note: str | None,
+               insert: bool = False) -> list[tuple]:
+    row = {
         "priority": a.priority, "state": a.state.value, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts,
         "last_active_ts": a.last_active_ts, "peak_score": a.peak_score, "activations": a.activations,
-        "top_channels": json.dumps(a.top_channels), "message": a.message,
+        "top_channels": json.dumps(a.top_channels), "message": a.message, "shelved_until": a.shelved_until,
+        "cloud_state": a.cloud.state, "cloud_failure_mode": a.cloud.failure_mode,
+        "cloud_priority": a.cloud.priority, "cloud_confidence": a.cloud.confidence,
     }
+    head = ((schema.alarms, "insert", {"id": a.id, "asset": a.asset, "kind": a.kind, **row}) if insert else
+            (schema.alarms, "update", row, schema.alarms.c.id == a.id))
+    return [head, (schema.alarm_events, "insert", {"alarm_id": a.id, "ts": ts, "event": event,
+                                                   "state": a.state.value, "user": user, "note": note,
+                                                   "score": score})]
 
 
-def _event_op(a: Alarm, ts: float, event: str, score: float | None, user: str | None = None,
-              note: str | None = None) -> tuple[object, ...]:
-    return (schema.alarm_events, "insert", {"alarm_id": a.id, "ts": ts, "event": event, "state": a.state.value,
-                                            "user": user, "note": note, "score": score})
+def _audit(ts: float, user: str | None, action: str, detail: dict) -> tuple:
+    return (schema.audit_log, "insert", {"ts": ts, "user": user, "action": action, "detail": json.dumps(detail)})

@@ -78,6 +78,24 @@ class EngineSettings(_Section):
     join_timeout_s: float = Field(5.0, gt=0, le=120)
 
 
+class CloudSettings(_Section):
+    timeout_s: float = Field(30.0, gt=0, le=3600, description="no verdict this long: 'cloud unreachable - edge only'")
+    standin_delay_s: float = Field(1.5, ge=0, le=600, description="the in-process stand-in's answer delay")
+    standin_reachable: bool = True
+
+
+class UiSettings(_Section):
+    kiosk: bool = True
+    auto_logout_s: float = Field(300.0, ge=10, le=86400)
+    sound: bool = False
+
+
+class UserSettings(_Section):
+    max_failures: int = Field(5, ge=1, le=20)
+    lockout_s: float = Field(60.0, ge=1, le=86400)
+    seed_demo_users: bool = True
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dir: str = "var/log"
@@ -89,6 +107,9 @@ class Settings(_Section):
     detection: DetectionSettings = DetectionSettings()
     storage: StorageSettings = StorageSettings()
     engine: EngineSettings = EngineSettings()
+    cloud: CloudSettings = CloudSettings()
+    ui: UiSettings = UiSettings()
+    users: UserSettings = UserSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

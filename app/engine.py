@@ -19,11 +19,18 @@ import numpy as np
 
 from acquisition.source import Frame, Source
 from app import events
-from app.alarm_manager import AlarmManager
+from app.alarm_manager import Alarm, AlarmManager, CloudStatus
+from app.alarm_states import AlarmState
+from app.cloud_standin import CloudStandIn
 from app.config import Settings
+from app.labels import Label
+from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, UplinkStatus
+from app.store import history as store_history
 from app.store.database import open_database
 from app.store.writer import StoreWriter
+from app.users import Session, UserDirectory
 from detection.pipeline import AssetPipeline, PipelineParams
+from detection.regime import Regime
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +49,16 @@ class Engine:
             batch_max=settings.storage.batch_max,
             on_error=lambda where, exc: self._failed(where, exc, fatal=False),
         )
-        self.alarms = AlarmManager(self.writer, self._publish, threshold=settings.detection.threshold)
+        self.cloud = CloudStandIn(lambda verdict: self.alarms.on_cloud_verdict(verdict), settings.cloud.standin_delay_s)
+        self.cloud.reachable = settings.cloud.standin_reachable
+        self.alarms = AlarmManager(
+            self.writer, self._publish, threshold=settings.detection.threshold,
+            cloud_submit=lambda a: self.cloud.submit(a.id, a.top_channels, a.peak_score),
+            cloud_timeout_s=settings.cloud.timeout_s,
+        )
+        self.alarms.restore(_restored_alarms(self.db), store_history.out_of_service_assets(self.db))
+        self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
+        self.live = LiveBuffer()
         self._params = PipelineParams.from_settings(settings.detection)
         self.pipelines: dict[str, AssetPipeline] = {a: AssetPipeline(self._params) for a in source.assets}
         self._frames: queue.Queue[list[Frame] | object] = queue.Queue(maxsize=settings.engine.queue_size)
@@ -52,6 +68,8 @@ class Engine:
         self._threads: list[threading.Thread] = []
         self.frames_processed = 0
         self.frame_errors: dict[str, int] = {}
+        self._last_ts: float | None = None
+        self._errors: list[str] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -62,7 +80,11 @@ class Engine:
         if self._threads:
             return
         self.writer.start()
+        if self.settings.users.seed_demo_users:
+            self.users.seed_demo_users()
         self._threads = [
+            threading.Thread(target=self._guard, args=("housekeeping", self._run_housekeeping),
+                             name="vigil-housekeeping", daemon=True),
             threading.Thread(target=self._guard, args=("source", self._run_source), name="vigil-source", daemon=True),
             threading.Thread(target=self._guard, args=("detection", self._run_detection), name="vigil-detect",
                              daemon=True),
@@ -83,10 +105,62 @@ class Engine:
             if t.is_alive():
                 log.error("%s did not stop within %.1f s", t.name, t_join)
         self._threads = []
+        self.cloud.stop()
         self.writer.stop(t_join)
 
-    def acknowledge(self, alarm_id: str, user: str, note: str | None = None) -> None:
-        self.alarms.acknowledge(alarm_id, user, note)
+    # -- operator commands: thread-safe, return once committed (see docs/engine-api.md) ---------------
+    def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
+        return self.alarms.acknowledge(alarm_id, session, note)
+
+    def acknowledge_many(self, alarm_ids: list[str], session: Session, note: str | None = None) -> int:
+        return self.alarms.acknowledge_many(alarm_ids, session, note)
+
+    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+        return self.alarms.shelve(alarm_id, session, duration_s, note)
+
+    def unshelve(self, alarm_id: str, session: Session) -> Alarm:
+        return self.alarms.unshelve(alarm_id, session)
+
+    def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
+        return self.alarms.set_out_of_service(asset, session, on, note)
+
+    def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
+              note: str | None = None) -> Alarm:
+        return self.alarms.label(alarm_id, session, verdict, failure_mode, note)
+
+    # -- reads for the HMI ---------------------------------------------------------------------------
+    def snapshot(self) -> EngineSnapshot:
+        alarms = self.alarms.alarms()
+        assets = {}
+        for name, pipe in list(self.pipelines.items()):
+            mine = [a for a in alarms if a.asset == name]
+            active = sum(a.active for a in mine)
+            unacked = sum(a.base in (AlarmState.UNACK, AlarmState.RTNUN) for a in mine)
+            _, values, scores = self.live.window(name, 0)
+            score = None if not len(scores) or np.isnan(scores[-1]) else float(scores[-1])
+            regime = pipe.regime.regime.value
+            oos = any(a.overlay is AlarmState.OOSRV for a in mine) or name in self.alarms.out_of_service
+            health = ("out of service" if oos else "stopped" if regime == "stopped" else
+                      "alarm" if active else "commissioning" if not pipe.commissioned or pipe.learning else
+                      "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
+            assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
+                                       values[-1] if len(values) else np.full(8, np.nan), score, active, unacked,
+                                       health)
+        stats = self.source.stats
+        skipped = sum(stats.skipped.values())
+        ok = not self._errors and (self._finished.is_set() or self._threads != [])
+        detail = self._errors[-1] if self._errors else ("finished" if self._finished.is_set() else "receiving")
+        return EngineSnapshot(self._last_ts, assets, SourceHealth(ok, detail, stats.frames, skipped),
+                              UplinkStatus("stand-in" if self.cloud.reachable else "down"),
+                              self.settings.detection.threshold, self.frames_processed, tuple(self._errors[-5:]))
+
+    def history(self, asset: str, t0: float, t1: float, max_points: int = 4000):  # noqa: ANN201
+        """Blocking (SQLite): call from a worker thread."""
+        return store_history.sample_history(self.db, asset, t0, t1, max_points)
+
+    def alarm_history(self, since_ts: float | None = None, limit: int = 500) -> list[Alarm]:
+        """Blocking (SQLite): call from a worker thread."""
+        return [_alarm_from_row(r) for r in store_history.alarm_rows(self.db, since_ts, limit)]
 
     # -- workers -----------------------------------------------------------------------------
     def _guard(self, name: str, body: Callable[[], None]) -> None:
@@ -146,13 +220,21 @@ class Engine:
         if pipe is None:  # a source may reveal assets as it goes (MQTT ingest)
             pipe = self.pipelines[frame.asset] = AssetPipeline(self._params)
         out = pipe.process(frame.ts, frame.values)
+        self.live.append(frame.asset, frame.ts, frame.values, out.score)
+        self._last_ts = frame.ts
         if out.regime_changed:
+            self.alarms.on_regime(frame.asset, out.regime is Regime.RUNNING, frame.ts)
             self._publish(events.RegimeChanged(frame.asset, frame.ts, out.regime.value))
         if out.commissioned:
             self._publish(events.CommissioningCompleted(frame.asset, frame.ts, pipe.baseline_samples))
         if out.transition is not None:
             self.alarms.on_alert(frame.asset, out.transition)
         return (frame.asset, frame.ts, np.asarray(frame.values, dtype="<f8").tobytes(), out.score, out.regime.value)
+
+    def _run_housekeeping(self) -> None:
+        """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""
+        while not self._stop.wait(0.25):
+            self.alarms.tick()
 
     def _frame_failed(self, frame: Frame, exc: Exception) -> None:
         n = self.frame_errors[frame.asset] = self.frame_errors.get(frame.asset, 0) + 1
@@ -171,6 +253,34 @@ class Engine:
 
     def _failed(self, worker: str, exc: BaseException, fatal: bool) -> None:
         log.error("worker %s failed: %s", worker, exc, exc_info=exc)
+        self._errors.append(f"{worker}: {type(exc).__name__}: {exc}")
         self._publish(events.WorkerFailed(worker, f"{type(exc).__name__}: {exc}", fatal))
 
 
+
+
+_RESTORED_BASE = {"UNACK": AlarmState.RTNUN, "RTNUN": AlarmState.RTNUN, "ACKED": AlarmState.NORM}
+
+
+def _alarm_from_row(r: dict, label: dict | None = None) -> Alarm:
+    state = r["state"]
+    overlay = AlarmState(state) if state in ("SHLVD", "OOSRV") else None
+    lab = Label(r["id"], label["verdict"], label["failure_mode"], label["note"], label["user"], label["ts"]) \
+        if label else None
+    return Alarm(
+        id=r["id"], asset=r["asset"], kind=r["kind"], priority=r["priority"],
+        base=_RESTORED_BASE.get(state, AlarmState.NORM if state == "NORM" else AlarmState.RTNUN),
+        raised_ts=r["raised_ts"], last_active_ts=r["last_active_ts"], peak_score=r["peak_score"],
+        activations=r["activations"], top_channels=r["top_channels"], message=r["message"], active=False,
+        overlay=overlay, cleared_ts=r["cleared_ts"], shelved_until=r["shelved_until"],
+        cloud=CloudStatus(r["cloud_state"] if r["cloud_state"] != "analyzing" else "unreachable",
+                          r["cloud_failure_mode"], r["cloud_priority"], r["cloud_confidence"]),
+        label=lab,
+    )
+
+
+def _restored_alarms(db) -> list[Alarm]:  # noqa: ANN001 - sqlalchemy Engine
+    """What a previous run left current; their conditions are unknown now, so they count as cleared."""
+    rows = store_history.current_alarm_rows(db)
+    labels = store_history.latest_labels(db, [r["id"] for r in rows])
+    return [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.current]

@@ -18,6 +18,7 @@ class AlarmRaised:
     top_channels: tuple[tuple[str, float], ...]
     message: str
     reactivated: bool = False  # True: an existing alarm tripped again within the de-duplication window
+    state: str = "UNACK"  # OOSRV when its asset is out of service (then it is not annunciated)
 
 
 @dataclass(frozen=True, slots=True)

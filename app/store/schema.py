@@ -48,6 +48,11 @@ alarms = Table(
     Column("activations", Integer, nullable=False, default=1),
     Column("top_channels", Text, nullable=False),  # JSON list of [channel, contribution]
     Column("message", Text, nullable=False),
+    Column("shelved_until", Float),  # wall clock
+    Column("cloud_state", String(16), nullable=False, default="none"),
+    Column("cloud_failure_mode", String(48)),
+    Column("cloud_priority", String(8)),
+    Column("cloud_confidence", Float),
 )
 Index("ix_alarms_asset_raised", alarms.c.asset, alarms.c.raised_ts)
 
@@ -85,4 +90,24 @@ audit_log = Table(
     Column("user", String(64)),
     Column("action", String(48), nullable=False),
     Column("detail", Text),  # JSON
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("pin_hash", LargeBinary, nullable=False),  # scrypt(pin, salt, n, r, p)
+    Column("salt", LargeBinary, nullable=False),
+    Column("kdf", String(64), nullable=False),  # "scrypt:n=16384:r=8:p=1", so parameters can be raised later
+    Column("created_ts", Float, nullable=False),
+)
+
+asset_settings = Table(
+    "asset_settings",
+    metadata,
+    Column("asset", String(64), primary_key=True),
+    Column("out_of_service", Integer, nullable=False, default=0),
+    Column("changed_by", String(64)),
+    Column("changed_ts", Float),
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.store import schema
@@ -25,7 +26,7 @@ SampleRow = tuple[str, float, bytes, float | None, str]  # asset, ts, packed val
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Statements to run in one transaction: (table, kind, values[, where]) with kind insert | update."""
+    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update."""
 
     ops: Sequence[tuple[Any, ...]]
     done: Future[None] = field(default_factory=Future)
@@ -164,6 +165,11 @@ def _run_op(conn: Any, op: tuple[Any, ...]) -> None:
     table, kind, values = op[0], op[1], op[2]
     if kind == "insert":
         conn.execute(insert(table), values)
+    elif kind == "upsert":  # insert, or replace the row with the same primary key
+        stmt = sqlite_insert(table).values(values)
+        keys = [c.name for c in table.primary_key.columns]
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys,
+                                                set_={k: v for k, v in values.items() if k not in keys}))
     elif kind == "update":
         conn.execute(update(table).where(op[3]).values(**values))
     else:  # pragma: no cover - programming error

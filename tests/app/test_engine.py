@@ -46,7 +46,8 @@ def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) ->
         assert raised.asset == "P-101"
         assert raised.ts - station.config.start_ts >= 900
         assert {c for c, _ in raised.top_channels} & {"flow", "pressure", "current"}
-        engine.acknowledge(raised.alarm_id, user="tech-1", note="valve checked")
+        tech = engine.users.login("technician", "2222")
+        engine.acknowledge(raised.alarm_id, tech, note="valve checked")
         assert engine.wait(60)
     finally:
         engine.stop()
@@ -57,8 +58,8 @@ def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) ->
         audit = c.execute(select(schema.audit_log.c.action, schema.audit_log.c.user)).all()
         n_samples = c.execute(select(schema.samples.c.id)).all()
     assert alarm.state in ("ACKED", "NORM")
-    assert ("raised", None) in evs and ("acknowledged", "tech-1") in evs
-    assert ("acknowledge", "tech-1") in audit
+    assert ("raised", None) in evs and ("acknowledged", "technician") in evs
+    assert ("acknowledge", "technician") in audit
     assert len(n_samples) == 2 * 1800
 
 
@@ -87,9 +88,12 @@ def test_worker_exception_becomes_an_event_not_a_silent_death(tmp_path: Path) ->
 
 def test_unknown_alarm_acknowledge_is_refused(tmp_path: Path) -> None:
     engine = Engine(settings_for(tmp_path), PumpStation(StationConfig(n_pumps=1), duration_s=10))
-    with pytest.raises(KeyError, match="no alarm"):
-        engine.acknowledge("nope", user="op")
-    engine.stop()
+    engine.start()
+    try:
+        with pytest.raises(KeyError, match="no alarm"):
+            engine.acknowledge("nope", engine.users.login("operator", "1111"))
+    finally:
+        engine.stop()
 
 
 class NaNBomb(PumpStation):

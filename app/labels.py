@@ -1,0 +1,47 @@
+"""What technicians say an alarm really was: the training labels for retraining the edge model."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERDICTS = ("failure", "false_alarm", "unsure")
+
+# (key, text on the button). Keys match the simulator's fault kinds where they exist.
+FAILURE_MODES: tuple[tuple[str, str], ...] = (
+    ("cavitation", "Cavitation"),
+    ("bearing_wear", "Bearing wear"),
+    ("impeller_imbalance", "Impeller imbalance"),
+    ("inlet_valve_closure", "Suction blocked / inlet valve"),
+    ("outlet_valve_closure", "Discharge blocked / outlet valve"),
+    ("seal_leak", "Seal leak"),
+    ("sensor_stuck", "Sensor stuck"),
+    ("sensor_drift", "Sensor drift"),
+    ("sensor_dropout", "Sensor dropout"),
+    ("motor_electrical", "Motor / electrical"),
+    ("other", "Other"),
+)
+_MODE_KEYS = tuple(k for k, _ in FAILURE_MODES)
+MAX_NOTE = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    alarm_id: str
+    verdict: str
+    failure_mode: str | None
+    note: str | None
+    user: str
+    ts: float
+
+
+def validate(verdict: str, failure_mode: str | None, note: str | None) -> None:
+    """Raise ValueError with an operator-readable message if the label is incomplete or unknown."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"choose failure, false alarm or unsure (got {verdict!r})")
+    if verdict == "failure" and not failure_mode:
+        raise ValueError("choose the failure mode before saving a failure label")
+    if failure_mode is not None and failure_mode not in _MODE_KEYS:
+        raise ValueError(f"unknown failure mode {failure_mode!r}; choose one of the listed modes")
+    if verdict != "failure" and failure_mode is not None:
+        raise ValueError("a failure mode goes only with the verdict 'failure'")
+    if note is not None and len(note) > MAX_NOTE:
+        raise ValueError(f"the note is too long ({len(note)} characters; at most {MAX_NOTE})")

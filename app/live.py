@@ -1,0 +1,111 @@
+"""The engine's live view for the HMI: a ring buffer of recent samples per asset and a status snapshot.
+
+Written by the detection thread, read by the GUI thread at 20-30 Hz: reads copy out under a short lock, so the
+GUI never waits on I/O or the database.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from acquisition.channels import N_CHANNELS
+
+Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
+
+
+@dataclass(frozen=True, slots=True)
+class AssetStatus:
+    asset: str
+    regime: str
+    commissioned: bool
+    learning: bool
+    values: np.ndarray
+    score: float | None
+    active_alarms: int
+    unacked_alarms: int
+    health: str  # ok | warning | alarm | commissioning | stopped | out of service
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    ok: bool
+    detail: str
+    frames: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkStatus:
+    state: str  # "stand-in" until the MQTT uplink exists
+    backlog: int = 0
+    oldest_age_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSnapshot:
+    ts: float | None
+    assets: dict[str, AssetStatus]
+    source: SourceHealth
+    uplink: UplinkStatus
+    threshold: float
+    frames: int = 0
+    errors: tuple[str, ...] = field(default_factory=tuple)
+
+
+class _Ring:
+    def __init__(self, capacity: int) -> None:
+        self.ts = np.full(capacity, np.nan)
+        self.values = np.full((capacity, N_CHANNELS), np.nan)
+        self.scores = np.full(capacity, np.nan)
+        self.n = 0  # total written; next slot = n % capacity
+
+    def append(self, ts: float, values: np.ndarray, score: float | None) -> None:
+        i = self.n % len(self.ts)
+        self.ts[i] = ts
+        self.values[i] = values
+        self.scores[i] = np.nan if score is None else score
+        self.n += 1
+
+    def ordered(self) -> Samples:
+        cap = len(self.ts)
+        if self.n <= cap:
+            sl = slice(0, self.n)
+            return self.ts[sl].copy(), self.values[sl].copy(), self.scores[sl].copy()
+        k = self.n % cap
+        order = np.r_[k:cap, 0:k]
+        return self.ts[order], self.values[order], self.scores[order]
+
+
+class LiveBuffer:
+    """Recent samples per asset (default 2 h at 1 Hz)."""
+
+    def __init__(self, capacity: int = 7200) -> None:
+        self._capacity = capacity
+        self._rings: dict[str, _Ring] = {}
+        self._lock = threading.Lock()
+
+    def append(self, asset: str, ts: float, values: np.ndarray, score: float | None) -> None:
+        with self._lock:
+            ring = self._rings.get(asset)
+            if ring is None:
+                ring = self._rings[asset] = _Ring(self._capacity)
+            ring.append(ts, values, score)
+
+    def since(self, asset: str, after_ts: float) -> Samples:
+        with self._lock:
+            ring = self._rings.get(asset)
+            if ring is None:
+                return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
+            ts, values, scores = ring.ordered()
+        keep = ts > after_ts
+        return ts[keep], values[keep], scores[keep]
+
+    def window(self, asset: str, seconds: float) -> Samples:
+        with self._lock:
+            ring = self._rings.get(asset)
+            if ring is None or ring.n == 0:
+                return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
+            last = ring.ts[(ring.n - 1) % self._capacity]
+        return self.since(asset, last - seconds)

@@ -1,0 +1,85 @@
+"""Reading the store for the HMI: history of samples (peak-decimated) and of alarms. Readers open their own
+connections; these calls block and belong on a worker thread, never the GUI thread."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from acquisition.channels import N_CHANNELS
+from app.store import schema
+
+
+def sample_history(db: Engine, asset: str, t0: float, t1: float, max_points: int = 4000
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s = schema.samples
+    with db.connect() as c:
+        rows = c.execute(select(s.c.ts, s.c["values"], s.c.score).where(s.c.asset == asset, s.c.ts >= t0,
+                                                                          s.c.ts <= t1).order_by(s.c.ts)).all()
+    if not rows:
+        return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
+    ts = np.fromiter((r[0] for r in rows), float, len(rows))
+    values = np.frombuffer(b"".join(r[1] for r in rows), "<f8").reshape(len(rows), N_CHANNELS)
+    scores = np.fromiter((np.nan if r[2] is None else r[2] for r in rows), float, len(rows))
+    return decimate_peaks(ts, values, scores, max_points)
+
+
+def decimate_peaks(ts: np.ndarray, values: np.ndarray, scores: np.ndarray, max_points: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep each bucket's first sample's time with its min and max per channel, so spikes survive zooming out."""
+    n = len(ts)
+    if n <= max_points:
+        return ts, values, scores
+    buckets = max(max_points // 2, 1)
+    edges = np.linspace(0, n, buckets + 1).astype(int)
+    out_t, out_v, out_s = [], [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if b <= a:
+            continue
+        seg = values[a:b]
+        out_t += [ts[a], ts[(a + b) // 2]]
+        out_v += [np.nanmin(seg, axis=0), np.nanmax(seg, axis=0)]
+        sc = scores[a:b]
+        peak = np.nanmax(sc) if np.isfinite(sc).any() else np.nan
+        out_s += [peak, peak]
+    return np.array(out_t), np.array(out_v), np.array(out_s)
+
+
+def alarm_rows(db: Engine, since_ts: float | None = None, limit: int = 500) -> list[dict]:
+    a = schema.alarms
+    q = select(a).order_by(a.c.raised_ts.desc()).limit(limit)
+    if since_ts is not None:
+        q = q.where(a.c.raised_ts >= since_ts)
+    with db.connect() as c:
+        rows = [dict(r._mapping) for r in c.execute(q)]
+    for r in rows:
+        r["top_channels"] = tuple(tuple(x) for x in json.loads(r["top_channels"]))
+    return rows
+
+
+def current_alarm_rows(db: Engine) -> list[dict]:
+    """Alarms a previous run left needing attention (not NORM)."""
+    a = schema.alarms
+    with db.connect() as c:
+        rows = [dict(r._mapping) for r in c.execute(select(a).where(a.c.state != "NORM"))]
+    for r in rows:
+        r["top_channels"] = tuple(tuple(x) for x in json.loads(r["top_channels"]))
+    return rows
+
+
+def out_of_service_assets(db: Engine) -> list[str]:
+    t = schema.asset_settings
+    with db.connect() as c:
+        return [r[0] for r in c.execute(select(t.c.asset).where(t.c.out_of_service == 1))]
+
+
+def latest_labels(db: Engine, alarm_ids: list[str]) -> dict[str, dict]:
+    lab = schema.labels
+    out: dict[str, dict] = {}
+    if not alarm_ids:
+        return out
+    with db.connect() as c:
+        for r in c.execute(select(lab).where(lab.c.alarm_id.in_(alarm_ids)).order_by(lab.c.ts)):
+            out[r.alarm_id] = dict(r._mapping)
+    return out
