@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigil", description="Vigil: operator HMI for edge anomaly detection")
     p.add_argument("--config", type=Path, help="TOML settings file (default: resources/vigil.toml)")
     p.add_argument("--headless", action="store_true", help="run the engine with no GUI and print alarms")
+    p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen kiosk (development)")
     p.add_argument("--simulate", action="store_true", help="use the built-in simulated pump station")
     p.add_argument("--csv", metavar="FILE", help="replay a recorded CSV (SKAB format unless --csv-format plain)")
     p.add_argument("--csv-format", choices=("skab", "plain"), default=None)
@@ -65,8 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging(settings.logging.level, settings.logging.dir)
     if not args.headless:
-        # The Qt HMI is not built yet: run the headless engine, as the README says.
-        print("vigil: the touchscreen HMI is not available yet; running the headless engine", file=sys.stderr)
+        from app.ui.display import display_available  # no Qt imported by this check
+
+        if not display_available():
+            print("vigil: no display found (DISPLAY/WAYLAND_DISPLAY unset) - the touchscreen HMI needs one. "
+                  "Run the engine without a GUI with --headless, e.g. python main.py --headless --simulate",
+                  file=sys.stderr)
+            return 2
 
     from app.engine import Engine
     from app.headless import run_headless
@@ -78,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
-    return run_headless(Engine(settings, source))
+    engine = Engine(settings, source)
+    if args.headless:
+        return run_headless(engine)
+    from app.ui.app import run_gui  # Qt is imported only on this path
+
+    return run_gui(settings, engine, windowed=args.windowed or not settings.ui.kiosk)
 
 
 if __name__ == "__main__":

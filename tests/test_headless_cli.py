@@ -50,3 +50,12 @@ def test_sigkill_mid_run_leaves_a_sound_database(tmp_path: Path) -> None:
         db = open_database(tmp_path / "v.db")
         assert integrity_ok(db)
         db.dispose()
+
+
+def test_gui_without_a_display_says_so_and_points_to_headless(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["VIGIL_LOGGING__DIR"] = str(tmp_path / "log")
+    proc = subprocess.run([sys.executable, "main.py", "--simulate", "--db", str(tmp_path / "v.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 2
+    assert "no display" in proc.stderr and "--headless" in proc.stderr
