@@ -32,6 +32,7 @@ samples = Table(
     Column("regime", String(16), nullable=False),
 )
 Index("ix_samples_asset_ts", samples.c.asset, samples.c.ts)
+Index("ix_samples_ts", samples.c.ts)  # retention: min(ts) and the range delete stay O(log n) as the table grows
 
 alarms = Table(
     "alarms",

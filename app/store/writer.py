@@ -33,7 +33,11 @@ class Write:
 
 
 class StoreWriter:
-    """Owns the database connection used for writing; runs in its own thread."""
+    """Owns the database connection used for writing; runs in its own thread.
+
+    Operator and alarm writes have their own queue and always go before raw samples: an acknowledgement must
+    never wait behind a backlog of sensor data.
+    """
 
     def __init__(
         self,
@@ -47,7 +51,10 @@ class StoreWriter:
         self._retention_s = raw_retention_s
         self._batch_max = batch_max
         self._on_error = on_error or (lambda where, exc: None)
-        self._q: queue.Queue[list[SampleRow] | Write | None] = queue.Queue(maxsize=queue_size)
+        self._samples: queue.Queue[list[SampleRow]] = queue.Queue(maxsize=queue_size)
+        self._writes: queue.Queue[Write] = queue.Queue()
+        self._wake = threading.Event()
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._newest_ts = float("-inf")
         self._last_prune_ts = float("-inf")
@@ -59,12 +66,15 @@ class StoreWriter:
     # -- called from other threads --------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is None:
+            self._stopping = False
             self._thread = threading.Thread(target=self._run, name="vigil-store", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Flush what is queued, then stop."""
         if self._thread is not None:
-            self._q.put(None)
+            self._stopping = True
+            self._wake.set()
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.error("store writer did not stop within %.1f s", timeout)
@@ -74,14 +84,16 @@ class StoreWriter:
         """Queue raw samples; blocks (backpressure) when the writer is behind. Raises if the writer has died."""
         if self.failed is not None:
             raise RuntimeError(f"the store writer has stopped: {self.failed}")
-        self._q.put(rows, timeout=timeout)
+        self._samples.put(rows, timeout=timeout)
+        self._wake.set()
 
     def submit(self, write: Write) -> Future[None]:
-        self._q.put(write)
+        self._writes.put(write)
+        self._wake.set()
         return write.done
 
     def backlog(self) -> int:
-        return self._q.qsize()
+        return self._samples.qsize() + self._writes.qsize()
 
     # -- the writer thread --------------------------------------------------------------------------
     def _run(self) -> None:
@@ -94,28 +106,16 @@ class StoreWriter:
 
     def _loop(self) -> None:
         while True:
-            item = self._q.get()
-            if item is None:
-                return
-            pending: list[SampleRow] = []
-            writes: list[Write] = []
-            stop = False
-            while True:  # coalesce what is already waiting into one transaction
-                if isinstance(item, Write):
-                    writes.append(item)
-                else:
-                    pending.extend(item)
-                if len(pending) >= self._batch_max:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            stopping = self._stopping
+            while True:  # operator writes first, then up to batch_max samples in one transaction
+                writes = _drain(self._writes, 1_000_000)
+                pending = [row for batch in _drain(self._samples, self._batch_max, sizes=len) for row in batch]
+                if not writes and not pending:
                     break
-                try:
-                    item = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-            self._commit(pending, writes)
-            if stop:
+                self._commit(pending, writes)
+            if stopping:
                 return
 
     def _commit(self, pending: list[SampleRow], writes: list[Write]) -> None:
@@ -154,11 +154,24 @@ class StoreWriter:
         self._last_prune_ts = self._newest_ts
         cutoff = self._newest_ts - self._retention_s
         with self._engine.begin() as conn:
-            oldest = conn.execute(select(func.min(schema.samples.c.ts))).scalar()
+            oldest = conn.execute(select(func.min(schema.samples.c.ts))).scalar()  # ix_samples_ts: O(log n)
             if oldest is None or oldest >= cutoff:
                 return
             res = conn.execute(delete(schema.samples).where(schema.samples.c.ts < cutoff))
             self.rows_pruned += res.rowcount or 0
+
+
+def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1) -> list:
+    out: list = []
+    total = 0
+    while total < limit:
+        try:
+            item = q.get_nowait()
+        except queue.Empty:
+            break
+        out.append(item)
+        total += sizes(item)
+    return out
 
 
 def _run_op(conn: Any, op: tuple[Any, ...]) -> None:

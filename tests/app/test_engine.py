@@ -118,3 +118,74 @@ def test_a_bad_frame_is_reported_and_skipped_and_other_assets_go_on(tmp_path: Pa
     assert failed.fatal is False and "P-102" in failed.error
     assert engine.frame_errors["P-102"] == sum(1 for k in range(600) if (station.config.start_ts + k) % 7 == 0)
     assert engine.pipelines["P-101"].commissioned
+
+
+def test_alarms_survive_a_restart_and_stay_in_the_list(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
+                          faults=[FaultSpec("P-102", "cavitation", 900)], duration_s=1500)
+    first = Engine(settings, station)
+    q = collect(first)
+    first.start()
+    try:
+        raised = wait_for(q, events.AlarmRaised)
+        assert first.wait(60)
+    finally:
+        first.stop()
+    second = Engine(settings, PumpStation(StationConfig(n_pumps=2, seed=3), duration_s=10))
+    restored = {a.id: a for a in second.alarms.alarms()}
+    second.stop()
+    assert raised.alarm_id in restored
+    again = restored[raised.alarm_id]
+    assert again.state.value == "RTNUN" and not again.active  # unacknowledged: still listed for the operator
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {root!r})
+from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from app import events
+from app.config import load_settings
+from app.engine import Engine
+import queue
+settings = load_settings(environ={{}}, overrides={{"storage": {{"path": {db!r}}}, "logging": {{"dir": {log!r}}}}})
+engine = Engine(settings, PumpStation(StationConfig(n_pumps=1, seed=3, schedule=False),
+                faults=[FaultSpec("P-101", "outlet_valve_closure", 900)], speed=0))
+q = queue.Queue()
+engine.subscribe(q.put)
+engine.start()
+while True:
+    ev = q.get(timeout=60)
+    if isinstance(ev, events.AlarmRaised):
+        break
+tech = engine.users.login("technician", "2222")
+engine.acknowledge(ev.alarm_id, tech, note="seen at the pump")
+engine.label(ev.alarm_id, tech, "failure", "outlet_valve_closure", "valve found half shut")
+print(ev.alarm_id, flush=True)
+sys.stdin.read()  # keep running (the engine is still writing samples) until killed
+"""
+
+
+def test_operator_actions_survive_sigkill_right_after_them(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    db = tmp_path / "kill.db"
+    script = KILL_SCRIPT.format(root=str(root), db=str(db), log=str(tmp_path / "log"))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    alarm_id = proc.stdout.readline().strip()
+    os.kill(proc.pid, signal.SIGKILL)  # the moment the commands have returned
+    proc.wait(timeout=10)
+    assert alarm_id
+    from app.store.database import integrity_ok, open_database
+
+    engine_db = open_database(db)
+    assert integrity_ok(engine_db)
+    with engine_db.connect() as c:
+        evs = [r.event for r in c.execute(select(schema.alarm_events).where(schema.alarm_events.c.alarm_id == alarm_id))]
+        label = c.execute(select(schema.labels).where(schema.labels.c.alarm_id == alarm_id)).one()
+    assert "acknowledged" in evs
+    assert (label.verdict, label.failure_mode, label.user) == ("failure", "outlet_valve_closure", "technician")

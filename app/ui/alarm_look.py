@@ -1,0 +1,119 @@
+"""How an alarm looks: ISA-18.2 state and priority as colour AND word AND shape, the same on every screen.
+
+Priority shapes: high = square, medium = triangle, low = diamond. Filled while the condition is active,
+hollow once it has returned to normal; an unacknowledged alarm blinks (the fill flashes, the outline stays, so
+the shape is visible in both phases). Shelved, suppressed and out-of-service alarms are grey with their own
+mark and word: they are deliberately not annunciated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
+
+from app.ui import theme
+
+ANNUNCIATED = ("UNACK", "ACKED", "RTNUN")
+
+
+@dataclass(frozen=True, slots=True)
+class StateLook:
+    code: str  # the ISA-18.2 state as shown
+    word: str  # what it means, in words an operator reads
+    background: str
+    foreground: str
+    blinks: bool
+
+
+def state_look(state: str, priority: str) -> StateLook:
+    colour = theme.priority_colour(priority)
+    on_colour = theme.PRIORITY_TEXT_ON.get(priority, "#ffffff")
+    looks = {
+        "UNACK": StateLook("UNACK", "Active, not acknowledged", colour, on_colour, True),
+        "ACKED": StateLook("ACKED", "Active, acknowledged", colour, on_colour, False),
+        "RTNUN": StateLook("RTN UNACK", "Cleared, not acknowledged", theme.PANEL, theme.TEXT, True),
+        "NORM": StateLook("NORMAL", "Cleared and acknowledged", theme.PANEL, theme.TEXT_MUTED, False),
+        "SHLVD": StateLook("SHELVED", "Shelved: not annunciated", "#9c9c9c", "#111111", False),
+        "DSUPR": StateLook("SUPPRESSED", "Suppressed by design (pump stopped or starting)", "#aaaaaa", "#1c1c1c",
+                           False),
+        "OOSRV": StateLook("OUT OF SERVICE", "Out of service for maintenance", "#6a6a6a", "#ffffff", False),
+    }
+    return looks.get(state, StateLook(state, state, theme.PANEL, theme.TEXT, False))
+
+
+def state_value(state: object) -> str:
+    """AlarmState enum or plain string -> 'UNACK' etc."""
+    return str(getattr(state, "value", state))
+
+
+def fmt_time(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+def fmt_datetime(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%d %b %H:%M:%S")
+
+
+def state_text(alarm: object) -> str:
+    """The state cell text, e.g. 'UNACK' or 'SHELVED until 14:05'."""
+    state = state_value(getattr(alarm, "state", ""))
+    look = state_look(state, getattr(alarm, "priority", "low"))
+    if state == "SHLVD" and getattr(alarm, "shelved_until", None):
+        return f"{look.code} until {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"  # type: ignore[attr-defined]
+    return look.code
+
+
+def priority_text(priority: str) -> str:
+    return theme.PRIORITY_WORDS.get(priority, priority.upper())
+
+
+def _shape(priority: str, r: QRectF) -> QPolygonF:
+    cx, cy = r.center().x(), r.center().y()
+    if priority == "high":  # square
+        return QPolygonF([r.topLeft(), r.topRight(), r.bottomRight(), r.bottomLeft()])
+    if priority == "medium":  # triangle, point up
+        return QPolygonF([QPointF(cx, r.top()), r.bottomRight(), r.bottomLeft()])
+    return QPolygonF([QPointF(cx, r.top()), QPointF(r.right(), cy), QPointF(cx, r.bottom()),
+                      QPointF(r.left(), cy)])  # diamond
+
+
+def draw_symbol(priority: str, state: str = "UNACK", size: int = 30, phase_on: bool = True) -> QPixmap:
+    """The priority shape for an alarm in ``state``; ``phase_on`` False is the dark half of a blink."""
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    r = QRectF(3, 3, size - 6, size - 6)
+    colour = QColor(theme.priority_colour(priority))
+    grey = QColor("#5a5a5a")
+    active = state in ("UNACK", "ACKED")
+    if state in ("UNACK", "ACKED", "RTNUN"):
+        p.setPen(QPen(QColor("#000000"), 2.5))
+        p.setBrush(colour if (active and (phase_on or state == "ACKED")) else QColor(theme.PANEL))
+        p.drawPolygon(_shape(priority, r))
+        if state == "RTNUN":  # hollow shape in the priority colour
+            p.setPen(QPen(colour, 4))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolygon(_shape(priority, r.adjusted(4, 4, -4, -4)))
+    elif state == "SHLVD":  # a box resting on a shelf
+        p.setPen(QPen(grey, 3))
+        p.drawLine(QPointF(r.left(), r.bottom()), QPointF(r.right(), r.bottom()))
+        p.setBrush(QColor("#8a8a8a"))
+        p.drawRect(r.adjusted(5, 4, -5, -8))
+    elif state == "DSUPR":  # circle with a bar: suppressed
+        p.setPen(QPen(grey, 3))
+        p.drawEllipse(r)
+        p.drawLine(QPointF(r.left() + 4, r.bottom() - 4), QPointF(r.right() - 4, r.top() + 4))
+    elif state == "OOSRV":  # crossed square: out of service
+        p.setPen(QPen(QColor("#202020"), 3))
+        p.setBrush(QColor("#dddddd"))
+        p.drawRect(r)
+        p.drawLine(r.topLeft(), r.bottomRight())
+        p.drawLine(r.topRight(), r.bottomLeft())
+    else:  # NORM: small grey hollow shape
+        p.setPen(QPen(grey, 2))
+        p.drawPolygon(_shape(priority, r.adjusted(4, 4, -4, -4)))
+    p.end()
+    return pm

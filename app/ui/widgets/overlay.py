@@ -1,0 +1,187 @@
+"""Confirmation and choice panels drawn over the whole window (no nested event loop, no tiny dialogs).
+
+Every consequential action goes through a :class:`ConfirmPanel`: a title that names what will happen, optional
+big choice buttons (shelve for 15 min / 1 h / 8 h), optional note (preset phrases or the on-screen keyboard),
+and two large buttons, Cancel and the action itself.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui import theme
+from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.keyboard import OnScreenKeyboard
+
+NOTE_PRESETS = ("Checked on site", "Known cause", "Maintenance informed", "Operating change")
+
+
+class OverlayHost(QWidget):
+    """A dimmed layer over the whole window that shows one panel at a time, centred."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("overlay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._layout = QVBoxLayout(self)
+        self._layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._panels: list[QWidget] = []
+        parent.installEventFilter(self)
+        self.hide()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.parent() and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self.parentWidget().rect())
+        return False
+
+    def push(self, panel: QWidget) -> None:
+        """Show ``panel`` on top (the one under it comes back when it is popped)."""
+        if self._panels:
+            self._panels[-1].hide()
+        frame = QFrame()
+        frame.setObjectName("overlayPanel")
+        lay = QVBoxLayout(frame)
+        lay.setContentsMargins(24, 20, 24, 20)
+        lay.addWidget(panel)
+        self._panels.append(frame)
+        self._layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignCenter)
+        self.setGeometry(self.parentWidget().rect())
+        self.show()
+        self.raise_()
+
+    def pop(self) -> None:
+        if not self._panels:
+            return
+        frame = self._panels.pop()
+        frame.hide()
+        frame.deleteLater()
+        if self._panels:
+            self._panels[-1].show()
+        else:
+            self.hide()
+
+    def clear(self) -> None:
+        while self._panels:
+            self.pop()
+
+    def top(self) -> QWidget | None:
+        """The panel on top (the widget that was pushed), or None."""
+        if not self._panels:
+            return None
+        return self._panels[-1].layout().itemAt(0).widget()
+
+    def is_open(self) -> bool:
+        return bool(self._panels)
+
+
+class ConfirmPanel(QWidget):
+    """Title, text, optional choices and note, then Cancel / Confirm. ``on_confirm(choice, note)``."""
+
+    def __init__(self, host: OverlayHost, title: str, text: str, confirm_text: str,
+                 on_confirm: Callable[[Any, str | None], None], choices: Sequence[tuple[str, Any]] = (),
+                 with_note: bool = False, notes: Sequence[str] = NOTE_PRESETS) -> None:
+        super().__init__()
+        self._host, self._on_confirm = host, on_confirm
+        self.choice: Any = None
+        self.note: str | None = None
+        self.setMinimumWidth(720)
+        lay = QVBoxLayout(self)
+        lay.setSpacing(14)
+        head = QLabel(title)
+        head.setProperty("kind", "title")
+        head.setWordWrap(True)
+        lay.addWidget(head)
+        if text:
+            body = QLabel(text)
+            body.setProperty("kind", "large")
+            body.setWordWrap(True)
+            lay.addWidget(body)
+        self.choice_buttons: dict[str, Any] = {}
+        if choices:
+            row = QHBoxLayout()
+            group = QButtonGroup(self)
+            for label, value in choices:
+                b = touch_button(label, size="critical", checkable=True)
+                group.addButton(b)
+                b.clicked.connect(lambda _=False, v=value: self._choose(v))
+                row.addWidget(b)
+                self.choice_buttons[label] = b
+            lay.addLayout(row)
+        self.note_buttons: dict[str, Any] = {}
+        self.note_label = QLabel("")
+        if with_note:
+            lay.addWidget(self._note_section(notes))
+        buttons = QHBoxLayout()
+        self.cancel_button = touch_button("Cancel", size="critical")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.confirm_button = touch_button(confirm_text, size="critical")
+        self.confirm_button.setProperty("kind", "confirm")
+        self.confirm_button.setEnabled(not choices)
+        self.confirm_button.clicked.connect(self.confirm)
+        buttons.addWidget(self.cancel_button, 1)
+        buttons.addWidget(self.confirm_button, 2)
+        lay.addSpacing(8)
+        lay.addLayout(buttons)
+
+    def _note_section(self, notes: Sequence[str]) -> QWidget:
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lab = QLabel("Note (optional):")
+        lay.addWidget(lab)
+        grid = QGridLayout()
+        group = QButtonGroup(self)
+        group.setExclusive(False)
+        for i, phrase in enumerate(notes):
+            b = touch_button(phrase, checkable=True)
+            b.clicked.connect(lambda checked, p=phrase: self._preset(p, checked))
+            grid.addWidget(b, i // 2, i % 2)
+            self.note_buttons[phrase] = b
+        lay.addLayout(grid)
+        row = QHBoxLayout()
+        self.type_button = touch_button("Type a note...")
+        self.type_button.clicked.connect(self.open_keyboard)
+        self.note_label.setProperty("kind", "large")
+        self.note_label.setWordWrap(True)
+        row.addWidget(self.type_button)
+        row.addWidget(self.note_label, 1)
+        lay.addLayout(row)
+        return box
+
+    def _choose(self, value: Any) -> None:
+        self.choice = value
+        self.confirm_button.setEnabled(True)
+
+    def _preset(self, phrase: str, checked: bool) -> None:
+        for p, b in self.note_buttons.items():
+            if p != phrase:
+                b.setChecked(False)
+        self._set_note(phrase if checked else None)
+
+    def _set_note(self, note: str | None) -> None:
+        self.note = note or None
+        self.note_label.setText(f'"{self.note}"' if self.note else "")
+
+    def open_keyboard(self) -> None:
+        def done(text: str) -> None:
+            self._host.pop()
+            for b in self.note_buttons.values():
+                b.setChecked(False)
+            self._set_note(text)
+
+        self._host.push(OnScreenKeyboard("Note", self.note or "", done, self._host.pop))
+
+    def keyboard(self) -> OnScreenKeyboard | None:
+        top = self._host.top()
+        return top if isinstance(top, OnScreenKeyboard) else None
+
+    def cancel(self) -> None:
+        self._host.pop()
+
+    def confirm(self) -> None:
+        choice, note = self.choice, self.note
+        self._host.pop()
+        self._on_confirm(choice, note)

@@ -1,0 +1,119 @@
+"""A PIN pad with big digits: masked entry, Clear, Delete, Enter; locks with a countdown after wrong PINs."""
+from __future__ import annotations
+
+import math
+import time
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui import theme
+from app.ui.widgets.buttons import touch_button
+
+MAX_DIGITS = 8
+
+
+class PinPad(QWidget):
+    sig_entered = Signal(str)
+    """Enter was tapped with at least one digit: the PIN typed (the pad clears itself)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pin = ""
+        self._locked_until = 0.0
+        lay = QVBoxLayout(self)
+        lay.setSpacing(10)
+        self.display = QLabel()
+        self.display.setFont(theme.font(theme.FONT_HUGE_PX, bold=True))
+        self.display.setMinimumHeight(theme.TOUCH_CRITICAL)
+        self.display.setStyleSheet(f"background: #ffffff; border: 2px solid {theme.BORDER}; padding: 4px 12px;")
+        lay.addWidget(self.display)
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        self.digit_buttons: dict[str, object] = {}
+        for i, d in enumerate("123456789"):
+            grid.addWidget(self._digit(d), i // 3, i % 3)
+        self.clear_button = touch_button("Clear", size="key")
+        self.clear_button.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.clear_button.clicked.connect(self.clear)
+        grid.addWidget(self.clear_button, 3, 0)
+        grid.addWidget(self._digit("0"), 3, 1)
+        self.delete_button = touch_button("Delete", size="key")
+        self.delete_button.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.delete_button.clicked.connect(self._backspace)
+        grid.addWidget(self.delete_button, 3, 2)
+        lay.addLayout(grid)
+        self.enter_button = touch_button("Enter", size="critical")
+        self.enter_button.setProperty("kind", "confirm")
+        self.enter_button.clicked.connect(self._enter)
+        lay.addWidget(self.enter_button)
+        self.message = QLabel("")
+        self.message.setProperty("kind", "message")
+        self.message.setWordWrap(True)
+        self.message.setMinimumHeight(theme.TOUCH_MIN)
+        lay.addWidget(self.message)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(250)
+        self._countdown.timeout.connect(self._tick_lock)
+        self._render()
+
+    def _digit(self, d: str) -> object:
+        b = touch_button(d, size="key")
+        b.setFont(theme.font(theme.FONT_HUGE_PX, bold=True))
+        b.clicked.connect(lambda: self.press(d))
+        self.digit_buttons[d] = b
+        return b
+
+    def press(self, digit: str) -> None:
+        if self.is_locked() or len(self._pin) >= MAX_DIGITS:
+            return
+        self._pin += digit
+        self._render()
+
+    def pin(self) -> str:
+        return self._pin
+
+    def clear(self) -> None:
+        self._pin = ""
+        self._render()
+
+    def _backspace(self) -> None:
+        self._pin = self._pin[:-1]
+        self._render()
+
+    def _enter(self) -> None:
+        if not self._pin or self.is_locked():
+            return
+        pin, self._pin = self._pin, ""
+        self._render()
+        self.sig_entered.emit(pin)
+
+    def show_message(self, text: str, alarm: bool = False) -> None:
+        colour = theme.HIGH if alarm else theme.TEXT
+        self.message.setStyleSheet(f"color: {colour};")
+        self.message.setText(text)
+
+    def lock(self, seconds: float) -> None:
+        """Disable the digits and count down; the pad unlocks itself."""
+        self._locked_until = time.monotonic() + seconds
+        self._pin = ""
+        self._countdown.start()
+        self._tick_lock()
+
+    def is_locked(self) -> bool:
+        return time.monotonic() < self._locked_until
+
+    def _tick_lock(self) -> None:
+        left = self._locked_until - time.monotonic()
+        if left <= 0:
+            self._countdown.stop()
+            self.show_message("Pad unlocked - enter your PIN")
+        else:
+            self.show_message(f"Pad locked - try again in {math.ceil(left)} s", alarm=True)
+        self._render()
+
+    def _render(self) -> None:
+        locked = self.is_locked()
+        for b in (*self.digit_buttons.values(), self.clear_button, self.delete_button, self.enter_button):
+            b.setEnabled(not locked)  # type: ignore[attr-defined]
+        self.display.setText("LOCKED" if locked else ("\u25cf " * len(self._pin)).strip() or "Enter PIN")

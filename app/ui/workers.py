@@ -1,0 +1,101 @@
+"""Running blocking engine calls (database reads, committed operator commands, PIN checks) off the GUI thread.
+
+A :class:`TaskRunner` owns a private QThreadPool; each task's result or exception comes back to the GUI thread
+by signal and is handed to the callbacks registered for it. The worker always reports, success or failure
+(``finally``), so no caller waits forever.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+OnDone = Callable[[Any], None]
+OnError = Callable[[BaseException], None]
+
+
+class _Relay(QObject):
+    sig_finished = Signal(int, object, object)
+    """(task id, result, exception or None): emitted on the worker thread, delivered on the GUI thread."""
+
+
+class _Task(QRunnable):
+    def __init__(self, task_id: int, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._id, self._fn, self._relay = task_id, fn, relay
+
+    def run(self) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = self._fn()
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the GUI as a message
+            error = exc
+        finally:
+            self._relay.sig_finished.emit(self._id, result, error)
+
+
+class TaskRunner(QObject):
+    """Runs callables on its own pool (``threads`` = 1 keeps commands in the order they were given)."""
+
+    sig_busy = Signal(bool)
+    """True while at least one task is queued or running (screens show 'working...')."""
+
+    def __init__(self, name: str, threads: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+        self._pool.setExpiryTimeout(2000)
+        self._relay = _Relay(self)
+        self._relay.sig_finished.connect(self._finished)
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[OnDone | None, OnError | None]] = {}
+        self._closed = False
+
+    def submit(self, fn: Callable[[], Any], on_done: OnDone | None = None, on_error: OnError | None = None) -> int:
+        """Run ``fn()`` on a worker; ``on_done(result)`` or ``on_error(exc)`` runs later on the GUI thread."""
+        if self._closed:
+            raise RuntimeError(f"{self.objectName()} is shut down")
+        task_id = next(self._ids)
+        self._pending[task_id] = (on_done, on_error)
+        was_idle = len(self._pending) == 1
+        self._pool.start(_Task(task_id, fn, self._relay))
+        if was_idle:
+            self.sig_busy.emit(True)
+        return task_id
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @Slot(int, object, object)
+    def _finished(self, task_id: int, result: Any, error: BaseException | None) -> None:
+        on_done, on_error = self._pending.pop(task_id, (None, None))
+        try:
+            if error is None:
+                if on_done is not None:
+                    on_done(result)
+            elif on_error is not None:
+                on_error(error)
+            else:
+                log.error("background task failed", exc_info=error)
+        finally:
+            if not self._pending:
+                self.sig_busy.emit(False)
+
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Refuse new tasks, wait for running ones; True if the pool is idle."""
+        self._closed = True
+        done = self._pool.waitForDone(timeout_ms)
+        if not done:
+            log.error("%s: tasks still running after %d ms", self.objectName(), timeout_ms)
+        return done
+
+    def active_threads(self) -> int:
+        return self._pool.activeThreadCount()
