@@ -18,3 +18,4 @@ def skab_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"SKAB data not found at {path} (shared/ beside the checkout)")
     return path
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 
 from acquisition.channels import N_CHANNELS
 from app.store import schema
@@ -51,18 +51,17 @@ def alarm_rows(db: Engine, since_ts: float | None = None, limit: int = 500) -> l
     q = select(a).order_by(a.c.raised_ts.desc()).limit(limit)
     if since_ts is not None:
         q = q.where(a.c.raised_ts >= since_ts)
-    with db.connect() as c:
-        rows = [dict(r._mapping) for r in c.execute(q)]
-    for r in rows:
-        r["top_channels"] = tuple(tuple(x) for x in json.loads(r["top_channels"]))
-    return rows
+    return _alarm_dicts(db, q)
 
 
 def current_alarm_rows(db: Engine) -> list[dict]:
     """Alarms a previous run left needing attention (not NORM)."""
-    a = schema.alarms
+    return _alarm_dicts(db, select(schema.alarms).where(schema.alarms.c.state != "NORM"))
+
+
+def _alarm_dicts(db: Engine, query: Select) -> list[dict]:
     with db.connect() as c:
-        rows = [dict(r._mapping) for r in c.execute(select(a).where(a.c.state != "NORM"))]
+        rows = [dict(r._mapping) for r in c.execute(query)]
     for r in rows:
         r["top_channels"] = tuple(tuple(x) for x in json.loads(r["top_channels"]))
     return rows

@@ -1,6 +1,8 @@
 """The alarm lifecycle with a real store: overlays, operator commands, permissions, cloud states, restarts."""
 from __future__ import annotations
 
+from tests.fakes import FakeClock
+
 import json
 from pathlib import Path
 
@@ -24,13 +26,6 @@ SUP = Session("sue", Role.SUPERVISOR, 0)
 TOP = (("vib_de", 0.6), ("flow", 0.3))
 
 
-class Clock:
-    t = 5000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def mgr(tmp_path: Path):
     db = open_database(tmp_path / "a.db")
@@ -38,7 +33,7 @@ def mgr(tmp_path: Path):
     writer.start()
     seen: list[object] = []
     sent: list[str] = []
-    clock = Clock()
+    clock = FakeClock()
     m = AlarmManager(writer, seen.append, threshold=1.25, cloud_submit=lambda a: sent.append(a.id) or True,
                      cloud_timeout_s=30, clock=clock)
     m.test_db, m.test_seen, m.test_sent, m.test_clock = db, seen, sent, clock

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests.fakes import FakeClock
+
 from pathlib import Path
 
 import pytest
@@ -11,20 +13,12 @@ from app.store.writer import StoreWriter
 from app.users import PERMISSIONS, Action, PadLocked, PermissionDenied, Role, UserDirectory, WrongPin, can
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def directory(tmp_path: Path):
     db = open_database(tmp_path / "u.db")
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
-    clock = Clock()
+    clock = FakeClock()
     users = UserDirectory(db, writer, max_failures=5, lockout_s=60, clock=clock)
     users.seed_demo_users()
     yield users, db, clock

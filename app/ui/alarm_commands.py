@@ -1,0 +1,165 @@
+"""Operator commands on alarms, shared by the Alarms and Alarm-detail screens.
+
+Each command: check the role (say why not), check the alarm's state (say why not), ask for confirmation with big
+buttons, then run the engine call on the command worker (it returns only once committed to disk, so never on
+the GUI thread) and report the result in the message bar. The engine re-checks the role itself.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.ui.alarm_look import state_value
+from app.ui.bridge import EngineBridge
+from app.ui.session import SessionState
+from app.ui.widgets.buttons import ActionGuard
+from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
+from app.ui.workers import TaskRunner
+from app.users import Action
+
+log = logging.getLogger(__name__)
+
+SHELVE_CHOICES: tuple[tuple[str, float], ...] = (("15 min", 900.0), ("1 h", 3600.0), ("8 h", 8 * 3600.0))
+ACKNOWLEDGEABLE = ("UNACK", "RTNUN")
+
+
+def _name(alarm: Any) -> str:
+    return f"{alarm.asset} {alarm.kind} alarm"
+
+
+class AlarmCommands(QObject):
+    sig_done = Signal(str)
+    """A command was committed: what was done, in words (the screens refresh from the alarm list)."""
+
+    def __init__(self, engine: Any, bridge: EngineBridge, session: SessionState, guard: ActionGuard,
+                 overlay: OverlayHost, runner: TaskRunner, notify: Callable[[str], None],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine, self.bridge, self.session, self.guard = engine, bridge, session, guard
+        self.overlay, self.runner, self.notify = overlay, runner, notify
+
+    # -- acknowledge ------------------------------------------------------------------------------
+    def acknowledge(self, alarm: Any | None) -> None:
+        if not self.guard.check(Action.ACKNOWLEDGE) or not self._have(alarm):
+            return
+        if state_value(alarm.state) not in ACKNOWLEDGEABLE:
+            self.notify(f"{_name(alarm)} is {state_value(alarm.state)}: only UNACK or RTN UNACK alarms need "
+                        "acknowledging")
+            return
+        self.overlay.push(ConfirmPanel(
+            self.overlay, f"Acknowledge {_name(alarm)}?", alarm.message, "Acknowledge",
+            lambda _c, note: self._run(lambda s: self.engine.acknowledge(alarm.id, s, note=note),
+                                       f"{_name(alarm)} acknowledged"),
+            with_note=True))
+
+    def acknowledge_many(self, alarms: Sequence[Any]) -> None:
+        if not self.guard.check(Action.ACKNOWLEDGE):
+            return
+        ids = [a.id for a in alarms if state_value(a.state) in ACKNOWLEDGEABLE]
+        if not ids:
+            self.notify("No unacknowledged alarms in this list")
+            return
+        n = len(ids)
+        self.overlay.push(ConfirmPanel(
+            self.overlay, f"Acknowledge all {n} unacknowledged alarm{'s' if n > 1 else ''} shown?",
+            "Every alarm in the list that is UNACK or RTN UNACK will be acknowledged in your name.",
+            f"Acknowledge {n}",
+            lambda _c, note: self._run(lambda s: self.engine.acknowledge_many(ids, s, note=note),
+                                       f"{n} alarm(s) acknowledged",
+                                       lambda k: f"{k} alarm(s) acknowledged" if isinstance(k, int) else None),
+            with_note=True))
+
+    # -- shelve -------------------------------------------------------------------------------------
+    def shelve(self, alarm: Any | None) -> None:
+        if not self.guard.check(Action.SHELVE) or not self._have(alarm):
+            return
+        if state_value(alarm.state) in ("SHLVD", "OOSRV"):
+            self.notify(f"{_name(alarm)} is already {state_value(alarm.state)}")
+            return
+        self.overlay.push(ConfirmPanel(
+            self.overlay, f"Shelve {_name(alarm)}?",
+            "A shelved alarm is still evaluated but not annunciated; it returns by itself when the time runs out.",
+            "Shelve",
+            lambda secs, note: self._run(lambda s: self.engine.shelve(alarm.id, s, secs, note=note),
+                                         f"{_name(alarm)} shelved for {_duration(secs)}"),
+            choices=SHELVE_CHOICES, with_note=True))
+
+    def unshelve(self, alarm: Any | None) -> None:
+        if not self.guard.check(Action.SHELVE) or not self._have(alarm):
+            return
+        if state_value(alarm.state) != "SHLVD":
+            self.notify(f"{_name(alarm)} is not shelved")
+            return
+        self.overlay.push(ConfirmPanel(
+            self.overlay, f"Unshelve {_name(alarm)}?", "It will be annunciated again if its condition is active.",
+            "Unshelve", lambda _c, _n: self._run(lambda s: self.engine.unshelve(alarm.id, s),
+                                                 f"{_name(alarm)} unshelved")))
+
+    # -- out of service --------------------------------------------------------------------------
+    def set_out_of_service(self, asset: str | None, on: bool) -> None:
+        if not self.guard.check(Action.OUT_OF_SERVICE):
+            return
+        if not asset:
+            self.notify("Select an alarm of the asset first")
+            return
+        if on:
+            title, text, verb = (f"Take {asset} out of service?",
+                                 "Its alarms stop annunciating until it is returned to service (maintenance).",
+                                 "Out of service")
+        else:
+            title, text, verb = (f"Return {asset} to service?",
+                                 "Its alarms annunciate again according to the live condition.", "Return to service")
+        self.overlay.push(ConfirmPanel(
+            self.overlay, title, text, verb,
+            lambda _c, note: self._run(lambda s: self.engine.set_out_of_service(asset, s, on, note=note),
+                                       f"{asset} {'out of service' if on else 'returned to service'}"),
+            with_note=True))
+
+    # -- label ----------------------------------------------------------------------------------
+    def label(self, alarm: Any, verdict: str, failure_mode: str | None, note: str | None,
+              on_saved: Callable[[], None] | None = None) -> None:
+        if not self.guard.check(Action.LABEL):
+            return
+        self._run(lambda s: self.engine.label(alarm.id, s, verdict, failure_mode=failure_mode, note=note),
+                  f"Label saved for {_name(alarm)}", after=on_saved)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _have(self, alarm: Any | None) -> bool:
+        if alarm is None:
+            self.notify("Select an alarm first (tap its row)")
+            return False
+        return True
+
+    def _run(self, call: Callable[[Any], Any], done_text: str,
+             describe: Callable[[Any], str | None] | None = None, after: Callable[[], None] | None = None) -> None:
+        session = self.session.session  # the session at the moment of confirming
+        if session is None:
+            self.notify("Logged out before the command was sent: log in and try again")
+            return
+
+        def ok(result: Any) -> None:
+            text = (describe(result) if describe else None) or done_text
+            self.bridge.refresh_alarms()
+            self.notify(text)
+            self.sig_done.emit(text)
+            if after is not None:
+                after()
+
+        def failed(exc: BaseException) -> None:
+            log.info("command refused: %s", exc)
+            self.bridge.refresh_alarms()
+            self.notify(_readable(exc))
+
+        self.runner.submit(lambda: call(session), on_done=ok, on_error=failed)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
+
+
+def _readable(exc: BaseException) -> str:
+    text = str(exc).strip("'\"") or type(exc).__name__
+    return f"Not done: {text[:1].upper()}{text[1:]}"

@@ -1,0 +1,251 @@
+"""Trends: the selected asset's eight channels and its anomaly score, live, and back into stored history.
+
+Live samples come from the bridge into a preallocated :class:`TraceBuffer` (about 4.5 h at 1 Hz); the plots are
+redrawn once per bridge tick when something changed. Windows longer than the live buffer, or dragging back past
+its start, load stored history from ``engine.history`` on a worker thread (never on the GUI thread); it comes
+back by signal and is drawn in a lighter grey beside the live data.
+Anyone at the panel may look at trends, stored history included (see app/ui/session.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui.alarm_look import fmt_datetime
+from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.trace_buffer import TraceBuffer
+from app.ui.widgets.trend_plots import TrendPlots
+from app.ui.workers import TaskRunner
+
+WINDOWS: tuple[tuple[str, float], ...] = (("10 min", 600), ("1 h", 3600), ("8 h", 8 * 3600), ("24 h", 86400))
+HISTORY_POINTS = 4000
+_TITLE_EVERY = 12  # ticks between refreshing the latest values in the plot titles (~2 Hz)
+
+
+class TrendsScreen(QWidget):
+    def __init__(self, engine: Any, history: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self._history_runner = history
+        self.asset: str | None = None
+        self.assets: list[str] = []
+        self.window_s = 600.0
+        self.following = True
+        self.buffer = TraceBuffer()
+        self._drawn_version = -1
+        self._history_span: tuple[float, float] | None = None
+        self._history_request = 0
+        self._marks: tuple = ()
+        self._ticks = 0
+        self._latest_alarms: list[Any] = []
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 4)
+        lay.setSpacing(6)
+        lay.addLayout(self._toolbar())
+        self.plots = TrendPlots()
+        self.plots.sig_user_range.connect(self._user_moved)
+        lay.addWidget(self.plots, 1)
+        self._range_debounce = QTimer(self)
+        self._range_debounce.setSingleShot(True)
+        self._range_debounce.setInterval(300)
+        self._range_debounce.timeout.connect(self._ensure_history)
+
+    def _toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        self.prev_button = touch_button("\u25c0")
+        self.prev_button.clicked.connect(lambda: self._step_asset(-1))
+        self.asset_label = QLabel("-")
+        self.asset_label.setProperty("kind", "title")
+        self.asset_label.setMinimumWidth(120)
+        self.asset_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.next_button = touch_button("\u25b6")
+        self.next_button.clicked.connect(lambda: self._step_asset(1))
+        for w in (self.prev_button, self.asset_label, self.next_button):
+            bar.addWidget(w)
+        bar.addSpacing(16)
+        self.window_buttons: dict[str, Any] = {}
+        for label, seconds in WINDOWS:
+            b = touch_button(label, checkable=True)
+            b.setMinimumWidth(96)
+            b.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
+            self.window_buttons[label] = b
+            bar.addWidget(b)
+        self.window_buttons["10 min"].setChecked(True)
+        bar.addSpacing(16)
+        self.zoom_in_button = touch_button("Zoom +")
+        self.zoom_in_button.clicked.connect(lambda: self.zoom(0.5))
+        self.zoom_out_button = touch_button("Zoom \u2212")
+        self.zoom_out_button.clicked.connect(lambda: self.zoom(2.0))
+        bar.addWidget(self.zoom_in_button)
+        bar.addWidget(self.zoom_out_button)
+        bar.addSpacing(16)
+        self.pause_button = touch_button("Pause", checkable=True)
+        self.pause_button.setMinimumWidth(150)
+        self.pause_button.clicked.connect(lambda checked: self.set_following(not checked))
+        bar.addWidget(self.pause_button)
+        self.status = QLabel("LIVE")
+        self.status.setProperty("kind", "large")
+        self.status.setWordWrap(True)
+        bar.addWidget(self.status, 1)
+        return bar
+
+    # -- selection --------------------------------------------------------------------------------
+    def set_asset(self, asset: str) -> None:
+        if asset == self.asset:
+            return
+        self.asset = asset
+        self.asset_label.setText(asset)
+        self.buffer.clear()
+        self._history_span = None
+        self._history_request += 1  # any load in flight is for the old asset
+        self.plots.clear_data()
+        ts, values, scores = self.engine.live.window(asset, self.buffer.capacity)  # in memory: cheap
+        self.buffer.extend(ts, values, scores)
+        self._marks = ()
+        self.on_alarms(self._latest_alarms)
+        self.set_following(True)
+
+    def _step_asset(self, step: int) -> None:
+        if self.assets:
+            i = self.assets.index(self.asset) if self.asset in self.assets else -1
+            self.set_asset(self.assets[(i + step) % len(self.assets)])
+
+    def set_window(self, seconds: float) -> None:
+        self.window_s = float(seconds)
+        for label, s in WINDOWS:
+            self.window_buttons[label].setChecked(s == seconds)
+        self.set_following(True)
+        self._ensure_history()
+
+    def set_following(self, on: bool) -> None:
+        self.following = on
+        self.pause_button.setChecked(not on)
+        self.pause_button.setText("Pause" if on else "\u25b6 Resume live")
+        if on:
+            self._follow()
+        self._show_status()
+
+    # -- data in --------------------------------------------------------------------------------
+    def on_snapshot(self, snap: Any) -> None:
+        """Called every bridge tick: the frame clock for redrawing."""
+        self.assets = sorted(snap.assets)
+        if self.asset is None and self.assets:
+            self.set_asset(self.assets[0])
+        self.plots.set_threshold(snap.threshold)
+        if not self.isVisible():
+            return
+        self._ticks += 1
+        if self.buffer.version != self._drawn_version:
+            self._drawn_version = self.buffer.version
+            ts, values, scores = self.buffer.view()
+            self.plots.set_live(ts, values, scores)
+            if self.following:
+                self._follow()
+        if self._ticks % _TITLE_EVERY == 0 and len(self.buffer):
+            self.plots.set_titles(self.buffer.view()[1][:, -1])
+
+    def on_samples(self, asset: str, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
+        if asset != self.asset:
+            return
+        last = self.buffer.last_ts()
+        if last is not None:
+            keep = ts > last
+            ts, values, scores = ts[keep], values[keep], scores[keep]
+        self.buffer.extend(ts, values, scores)
+
+    def on_alarms(self, alarms: list[Any]) -> None:
+        self._latest_alarms = alarms
+        marks = tuple((a.raised_ts, a.cleared_ts if a.cleared_ts is not None else None, a.priority)
+                      for a in alarms if a.asset == self.asset)
+        if marks != self._marks:
+            self._marks = marks
+            last = self.buffer.last_ts()
+            self.plots.set_alarm_marks([(t0, t1 if t1 is not None else last, p) for t0, t1, p in marks])
+
+    # -- range and history ----------------------------------------------------------------------
+    def _now(self) -> float | None:
+        return self.buffer.last_ts()
+
+    def _follow(self) -> None:
+        now = self._now()
+        if now is not None:
+            self.plots.set_x_range(now - self.window_s, now)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom buttons: while live, change the window and keep following; when paused, zoom about the centre."""
+        if self.following:
+            self.window_s = min(7 * 86400.0, max(60.0, self.window_s * factor))
+            for label, s in WINDOWS:
+                self.window_buttons[label].setChecked(s == self.window_s)
+            self._follow()
+            self._ensure_history()
+        else:
+            self.plots.zoom(factor)
+
+    def _user_moved(self, t0: float, t1: float) -> None:
+        if self.following:
+            self.set_following(False)
+        self._show_status()
+        self._range_debounce.start()
+
+    def _ensure_history(self) -> None:
+        """Load stored history when the visible range starts before the live buffer."""
+        if self.asset is None:
+            return
+        now = self._now()
+        if now is None:
+            return
+        if self.following:
+            x0, x1 = now - self.window_s, now
+        else:
+            x0, x1 = self.plots.x_range()
+        live_start = self.buffer.first_ts() or now
+        if x0 >= live_start:
+            return
+        end = min(x1, live_start)
+        span = self._history_span
+        if span is not None and span[0] <= x0 and span[1] >= end and (end - x0) > (span[1] - span[0]) / 4:
+            return  # loaded already, at a resolution good enough for this zoom
+        pad = (end - x0) * 0.25
+        self._load_history(x0 - pad, min(end + pad, live_start))
+
+    def _load_history(self, t0: float, t1: float) -> None:
+        self._history_request += 1
+        request, asset, engine = self._history_request, self.asset, self.engine
+        self._show_status(loading=True)
+        self._history_runner.submit(
+            lambda: engine.history(asset, t0, t1, max_points=HISTORY_POINTS),
+            on_done=lambda result: self._history_loaded(request, (t0, t1), result),
+            on_error=lambda exc: self._history_failed(request, exc))
+
+    def _history_loaded(self, request: int, span: tuple[float, float], result: Any) -> None:
+        if request != self._history_request:
+            return  # superseded by a newer request or another asset
+        ts, values, scores = result
+        live_start = self.buffer.first_ts()
+        if live_start is not None and len(ts):
+            keep = ts < live_start
+            ts, values, scores = ts[keep], values[keep], scores[keep]
+        self._history_span = span
+        self.plots.set_history(ts, values, scores)
+        self._show_status()
+
+    def _history_failed(self, request: int, exc: BaseException) -> None:
+        if request == self._history_request:
+            self.status.setText(f"Stored history unavailable: {exc}")
+
+    def history_span(self) -> tuple[float, float] | None:
+        return self._history_span
+
+    def _show_status(self, loading: bool = False) -> None:
+        if loading:
+            text = "Loading stored history..."
+        elif self.following:
+            text = "LIVE"
+        else:
+            x0, x1 = self.plots.x_range()
+            text = f"PAUSED  {fmt_datetime(x0)} - {fmt_datetime(x1)}"
+        self.status.setText(text)

@@ -1,0 +1,188 @@
+"""The alarm table: ISA-18.2 state as colour, word and shape; priority as shape and word; cloud and label text.
+
+One row per alarm; sorted unacknowledged first, then by priority, newest first. The model only resets when the
+alarm list really changed, and keeps the selected alarm selected across resets.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QScroller, QTableView, QWidget
+
+from app.labels import FAILURE_MODES
+from app.ui import theme
+from app.ui.alarm_look import (
+    draw_symbol,
+    fmt_time,
+    priority_text,
+    state_look,
+    state_text,
+    state_value,
+)
+
+COLUMNS = ("State", "Priority", "Raised", "Alarm", "Score", "Cloud", "Label")
+STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
+_WIDTHS = {STATE: 210, PRIORITY: 130, RAISED: 110, SCORE: 80, CLOUD: 300, LABEL: 170}
+_RANK = {"high": 0, "medium": 1, "low": 2}
+_MODE_TEXT = dict(FAILURE_MODES)
+_VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
+Index = QModelIndex | QPersistentModelIndex
+
+
+def label_text(label: Any) -> str:
+    if label is None:
+        return "-"
+    if label.verdict == "failure":
+        return _MODE_TEXT.get(label.failure_mode, label.failure_mode or "failure")
+    return _VERDICT_TEXT.get(label.verdict, label.verdict)
+
+
+def sort_key(a: Any) -> tuple:
+    unacked = state_value(a.state) in ("UNACK", "RTNUN")
+    return (not unacked, _RANK.get(a.priority, 3), -a.raised_ts)
+
+
+class AlarmTableModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+        self.blink_on = True
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def set_alarms(self, alarms: Sequence[Any]) -> bool:
+        rows = sorted(alarms, key=sort_key)
+        if rows == self.rows:
+            return False
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+        return True
+
+    def set_blink(self, phase_on: bool) -> None:
+        self.blink_on = phase_on
+        for r, a in enumerate(self.rows):
+            if state_look(state_value(a.state), a.priority).blinks:
+                i = self.index(r, STATE)
+                self.dataChanged.emit(i, i, [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.BackgroundRole])
+
+    def row_of(self, alarm_id: str) -> int:
+        return next((r for r, a in enumerate(self.rows) if a.id == alarm_id), -1)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        a = self.rows[index.row()]
+        col = index.column()
+        state = state_value(a.state)
+        look = state_look(state, a.priority)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(a, col)
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col == STATE:
+                return draw_symbol(a.priority, state, 30, self.blink_on or not look.blinks)
+            if col == PRIORITY:
+                return draw_symbol(a.priority, "ACKED", 26)
+        if role == Qt.ItemDataRole.BackgroundRole and col == STATE:
+            if look.blinks and state == "UNACK" and not self.blink_on:
+                return QColor(theme.PANEL)
+            return QColor(look.background)
+        if role == Qt.ItemDataRole.ForegroundRole and col == STATE:
+            if look.blinks and state == "UNACK" and not self.blink_on:
+                return QColor(theme.TEXT)
+            return QColor(look.foreground)
+        if role == Qt.ItemDataRole.FontRole and col in (STATE, PRIORITY):
+            return theme.font(theme.FONT_PX, bold=True)
+        if role == Qt.ItemDataRole.ToolTipRole and col == STATE:
+            return look.word
+        return None
+
+    def _text(self, a: Any, col: int) -> str:
+        if col == STATE:
+            return state_text(a)
+        if col == PRIORITY:
+            return priority_text(a.priority)
+        if col == RAISED:
+            return fmt_time(a.raised_ts)
+        if col == MESSAGE:
+            return a.message
+        if col == SCORE:
+            return f"{a.peak_score:.2f}"
+        if col == CLOUD:
+            cloud = getattr(a, "cloud", None)
+            return cloud.text if cloud is not None else "-"
+        if col == LABEL:
+            return label_text(getattr(a, "label", None))
+        return ""
+
+
+class AlarmTable(QTableView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.alarm_model = AlarmTableModel(self)
+        self.setModel(self.alarm_model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setIconSize(QSize(30, 30))
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(theme.TABLE_ROW)
+        header = self.horizontalHeader()
+        header.setMinimumHeight(44)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, w in _WIDTHS.items():
+            header.resizeSection(col, w)
+        header.setSectionResizeMode(MESSAGE, QHeaderView.ResizeMode.Stretch)
+        QScroller.grabGesture(self.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        self._selected_id: str | None = None
+        self.selectionModel().selectionChanged.connect(self._remember_selection)
+
+    def set_alarms(self, alarms: Sequence[Any]) -> None:
+        keep = self._selected_id
+        if self.alarm_model.set_alarms(alarms) and keep is not None:
+            self.select_alarm(keep)
+
+    def select_alarm(self, alarm_id: str) -> bool:
+        row = self.alarm_model.row_of(alarm_id)
+        if row < 0:
+            return False
+        self.selectRow(row)
+        self._selected_id = alarm_id
+        return True
+
+    def selected(self) -> Any | None:
+        rows = self.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.alarm_model.rows[rows[0].row()]
+
+    def row_rect_centre(self, alarm_id: str) -> Any:
+        """Where to tap to select this alarm (tests, screenshots)."""
+        row = self.alarm_model.row_of(alarm_id)
+        return self.visualRect(self.alarm_model.index(row, MESSAGE)).center()
+
+    def _remember_selection(self, *_: object) -> None:
+        sel = self.selected()
+        if sel is not None:
+            self._selected_id = sel.id
+
+    def set_narrow(self, narrow: bool) -> None:
+        """At 1280 px the label column gives way to the alarm text (the detail screen shows it)."""
+        self.setColumnHidden(LABEL, narrow)
