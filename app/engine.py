@@ -76,6 +76,10 @@ class Engine:
         """``listener(event)`` is called on a worker thread for every engine event."""
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def start(self) -> None:
         if self._threads:
             return
@@ -136,15 +140,15 @@ class Engine:
             mine = [a for a in alarms if a.asset == name]
             active = sum(a.active for a in mine)
             unacked = sum(a.base in (AlarmState.UNACK, AlarmState.RTNUN) for a in mine)
-            _, values, scores = self.live.window(name, 0)
-            score = None if not len(scores) or np.isnan(scores[-1]) else float(scores[-1])
+            latest = self.live.latest(name)
+            values, score = (latest[1], latest[2]) if latest else (np.full(8, np.nan), None)
             regime = pipe.regime.regime.value
             oos = any(a.overlay is AlarmState.OOSRV for a in mine) or name in self.alarms.out_of_service
             health = ("out of service" if oos else "stopped" if regime == "stopped" else
                       "alarm" if active else "commissioning" if not pipe.commissioned or pipe.learning else
                       "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
-                                       values[-1] if len(values) else np.full(8, np.nan), score, active, unacked,
+                                       values, score, active, unacked,
                                        health)
         stats = self.source.stats
         skipped = sum(stats.skipped.values())

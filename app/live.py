@@ -68,14 +68,30 @@ class _Ring:
         self.scores[i] = np.nan if score is None else score
         self.n += 1
 
-    def ordered(self) -> Samples:
+    def newer_than(self, after_ts: float) -> Samples:
+        """Copies only the rows newer than ``after_ts`` (the buffer is in time order, so binary search)."""
         cap = len(self.ts)
         if self.n <= cap:
-            sl = slice(0, self.n)
-            return self.ts[sl].copy(), self.values[sl].copy(), self.scores[sl].copy()
-        k = self.n % cap
-        order = np.r_[k:cap, 0:k]
-        return self.ts[order], self.values[order], self.scores[order]
+            segments = [(0, self.n)]
+        else:
+            k = self.n % cap
+            segments = [(k, cap), (0, k)]
+        parts = []
+        for a, b in segments:
+            i = a + int(np.searchsorted(self.ts[a:b], after_ts, side="right"))
+            if i < b:
+                parts.append(slice(i, b))
+        if not parts:
+            return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
+        return (np.concatenate([self.ts[p] for p in parts]), np.concatenate([self.values[p] for p in parts]),
+                np.concatenate([self.scores[p] for p in parts]))
+
+    def latest(self) -> tuple[float, np.ndarray, float | None] | None:
+        if self.n == 0:
+            return None
+        i = (self.n - 1) % len(self.ts)
+        score = self.scores[i]
+        return float(self.ts[i]), self.values[i].copy(), None if np.isnan(score) else float(score)
 
 
 class LiveBuffer:
@@ -98,14 +114,19 @@ class LiveBuffer:
             ring = self._rings.get(asset)
             if ring is None:
                 return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
-            ts, values, scores = ring.ordered()
-        keep = ts > after_ts
-        return ts[keep], values[keep], scores[keep]
+            return ring.newer_than(after_ts)
 
     def window(self, asset: str, seconds: float) -> Samples:
+        """The last ``seconds`` of samples (inclusive of the newest)."""
         with self._lock:
             ring = self._rings.get(asset)
-            if ring is None or ring.n == 0:
+            latest = ring.latest() if ring is not None else None
+            if latest is None:
                 return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
-            last = ring.ts[(ring.n - 1) % self._capacity]
-        return self.since(asset, last - seconds)
+            return ring.newer_than(np.nextafter(latest[0] - seconds, -np.inf))
+
+    def latest(self, asset: str) -> tuple[float, np.ndarray, float | None] | None:
+        """(ts, values, score) of the newest sample, or None."""
+        with self._lock:
+            ring = self._rings.get(asset)
+            return ring.latest() if ring is not None else None

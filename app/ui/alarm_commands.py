@@ -85,7 +85,7 @@ class AlarmCommands(QObject):
             "Shelve",
             lambda secs, note: self._run(lambda s: self.engine.shelve(alarm.id, s, secs, note=note),
                                          f"{_name(alarm)} shelved for {_duration(secs)}"),
-            choices=SHELVE_CHOICES, with_note=True))
+            choices=SHELVE_CHOICES, with_note=True, choice_prompt="Shelve for how long? (required)"))
 
     def unshelve(self, alarm: Any | None) -> None:
         if not self.guard.check(Action.SHELVE) or not self._have(alarm):

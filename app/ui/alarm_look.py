@@ -57,11 +57,11 @@ def fmt_datetime(ts: float | None) -> str:
 
 
 def state_text(alarm: object) -> str:
-    """The state cell text, e.g. 'UNACK' or 'SHELVED until 14:05'."""
+    """The state cell text, e.g. 'UNACK' or 'SHELVED to 14:05' (shelved until then)."""
     state = state_value(getattr(alarm, "state", ""))
     look = state_look(state, getattr(alarm, "priority", "low"))
     if state == "SHLVD" and getattr(alarm, "shelved_until", None):
-        return f"{look.code} until {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"  # type: ignore[attr-defined]
+        return f"{look.code} to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"  # type: ignore[attr-defined]
     return look.code
 
 
@@ -93,7 +93,7 @@ def draw_symbol(priority: str, state: str = "UNACK", size: int = 30, phase_on: b
         p.setPen(QPen(QColor("#000000"), 2.5))
         p.setBrush(colour if (active and (phase_on or state == "ACKED")) else QColor(theme.PANEL))
         p.drawPolygon(_shape(priority, r))
-        if state == "RTNUN":  # hollow shape in the priority colour
+        if state == "RTNUN" and phase_on:  # hollow shape in the priority colour, blinking
             p.setPen(QPen(colour, 4))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPolygon(_shape(priority, r.adjusted(4, 4, -4, -4)))

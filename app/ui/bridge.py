@@ -19,6 +19,9 @@ from app import events
 log = logging.getLogger(__name__)
 
 _ALARM_EVENTS = (events.AlarmRaised, events.AlarmCleared, events.AlarmStateChanged)
+SNAPSHOT_EVERY = 3  # ticks (40 ms) between snapshots: ~8 Hz for status, tiles and the alarm count
+BACKGROUND_SAMPLES_EVERY = 12  # ~2 Hz for assets not on the Trends screen (their sparklines)
+ALARMS_EVERY = 25  # ~1 Hz re-read of the alarm list even without events (shelving expiry, cloud time-outs)
 
 
 class EventInbox:
@@ -48,13 +51,14 @@ class EngineBridge(QObject):
     """Polls the engine on the GUI thread and re-emits what changed as signals."""
 
     sig_snapshot = Signal(object)
-    """Every tick: the latest :class:`app.live.EngineSnapshot`."""
+    """About 8 times a second (and after events): the latest :class:`app.live.EngineSnapshot`."""
 
     sig_events = Signal(list)
     """The engine events (``app.events``) that arrived since the last tick, oldest first; only when non-empty."""
 
     sig_samples = Signal(str, object, object, object)
-    """New live samples of one asset: (asset, ts (n,), values (n, 8), scores (n,) with NaN = no score)."""
+    """New live samples of one asset: (asset, ts (n,), values (n, 8), scores (n,) with NaN = no score); every
+    tick for :attr:`focus_asset`, about twice a second for the others."""
 
     sig_alarms = Signal(list)
     """The alarm list (``engine.alarms.alarms()``) after alarm events, and at least once a second."""
@@ -71,9 +75,9 @@ class EngineBridge(QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.tick)
         self._last_ts: dict[str, float] = {}
-        self._ticks = 0
-        self._alarm_every = max(1, round(1000 / interval_ms))
+        self._ticks = -1
         self._reported: set[str] = set()
+        self.focus_asset: str | None = None  # the asset on the Trends screen: its samples every tick
         self.snapshot: Any = None
         self.alarms: list[Any] = []
 
@@ -93,14 +97,19 @@ class EngineBridge(QObject):
 
     @Slot()
     def tick(self) -> None:
+        """Events every tick (~25 Hz); the snapshot at ~8 Hz; the focused asset's samples every tick, the
+        others' at ~2 Hz; the alarm list after alarm events and at ~1 Hz. Each poll copies engine state, so
+        polling less of what nobody is looking at keeps a 50-pump panel cheap."""
         self._ticks += 1
         evs = self.inbox.drain()
         if evs:
             self.sig_events.emit(evs)
-        self._poll("snapshot", self._emit_snapshot)
+        if self.snapshot is None or evs or self._ticks % SNAPSHOT_EVERY == 0:
+            self._poll("snapshot", self._emit_snapshot)
         if self.snapshot is not None:
-            self._poll("live samples", self._emit_samples)
-        if any(isinstance(e, _ALARM_EVENTS) for e in evs) or self._ticks % self._alarm_every == 1:
+            every = self._ticks % BACKGROUND_SAMPLES_EVERY == 0
+            self._poll("live samples", lambda: self._emit_samples(everyone=every))
+        if any(isinstance(e, _ALARM_EVENTS) for e in evs) or self._ticks % ALARMS_EVERY == 0:
             self._poll("alarm list", self._emit_alarms)
 
     def refresh_alarms(self) -> None:
@@ -120,8 +129,10 @@ class EngineBridge(QObject):
         self.snapshot = self.engine.snapshot()
         self.sig_snapshot.emit(self.snapshot)
 
-    def _emit_samples(self) -> None:
+    def _emit_samples(self, everyone: bool = True) -> None:
         for asset in self.snapshot.assets:
+            if not everyone and asset != self.focus_asset:
+                continue
             ts, values, scores = self.engine.live.since(asset, self._last_ts.get(asset, -math.inf))
             if len(ts):
                 self._last_ts[asset] = float(ts[-1])

@@ -23,7 +23,8 @@ BUTTON = "#b9b9b9"
 BUTTON_DOWN = "#9a9a9a"
 BUTTON_CHECKED = "#3c3c3c"
 TRACE = "#2f3e4e"  # process traces: dark blue-grey, muted
-TRACE_HISTORY = "#6f7f8f"  # stored history: lighter so live and stored data are told apart
+TRACE_HISTORY = "#6f7f8f"
+SELECTED_ROW = "#b4bcc6"  # a selected table row: a cool grey tint plus a thick black frame (not a colour cue)  # stored history: lighter so live and stored data are told apart
 THRESHOLD = "#303030"
 
 # Alarm priorities: the only saturated colours on screen.
@@ -70,33 +71,32 @@ def priority_colour(priority: str) -> str:
 
 
 STYLE_SHEET = f"""
-QWidget {{ background: {BG}; color: {TEXT}; font-family: "{FONT_FAMILY}"; font-size: {FONT_PX}px; }}
+QWidget {{ background: {BG}; color: {TEXT}; }}
 QLabel {{ background: transparent; }}
 QLabel[kind="title"] {{ font-size: {FONT_TITLE_PX}px; font-weight: bold; }}
 QLabel[kind="large"] {{ font-size: {FONT_LARGE_PX}px; }}
 QLabel[kind="muted"] {{ color: {TEXT_MUTED}; font-size: {FONT_SMALL_PX}px; }}
 QLabel[kind="message"] {{ font-size: {FONT_LARGE_PX}px; font-weight: bold; }}
 QFrame[kind="panel"] {{ background: {PANEL}; border: 1px solid {BORDER}; border-radius: 6px; }}
-QFrame[kind="panel"] QLabel {{ background: transparent; }}
 QPushButton {{
-    background: {BUTTON}; color: {TEXT}; border: 2px solid {BORDER}; border-radius: 6px;
-    min-height: {TOUCH_MIN - 4}px; min-width: {TOUCH_MIN}px; padding: 2px 14px; font-size: {FONT_PX}px;
+    background: {BUTTON}; color: {TEXT}; border: 2px solid {BORDER}; border-radius: 6px; padding: 2px 14px;
 }}
 QPushButton:pressed {{ background: {BUTTON_DOWN}; }}
 QPushButton:checked {{ background: {BUTTON_CHECKED}; color: #ffffff; border-color: #000000; }}
 QPushButton:disabled {{ color: #7a7a7a; background: #c8c8c8; border: 2px dashed #a0a0a0; }}
 QPushButton[locked="true"] {{ color: #5e5e5e; background: #c6c6c6; border: 2px dashed #8a8a8a; }}
-QPushButton[size="critical"] {{ min-height: {TOUCH_CRITICAL - 4}px; font-size: {FONT_LARGE_PX}px; font-weight: bold; }}
-QPushButton[size="key"] {{ min-height: {TOUCH_CRITICAL - 4}px; min-width: {TOUCH_CRITICAL}px;
-    font-size: {FONT_HUGE_PX - 8}px; font-weight: bold; }}
+QPushButton[touch="critical"] {{ font-size: {FONT_LARGE_PX}px; font-weight: bold; }}
+QPushButton[touch="key"] {{ font-size: {FONT_HUGE_PX}px; font-weight: bold; }}
+QPushButton[touch="small"] {{ font-size: {FONT_SMALL_PX + 1}px; }}
 QPushButton[kind="confirm"] {{ background: #2e2e2e; color: #ffffff; border-color: #000000; }}
 QPushButton[kind="confirm"]:pressed {{ background: #555555; }}
 QPushButton[kind="confirm"]:disabled {{ background: #8e8e8e; color: #d6d6d6; }}
+QPushButton[kind="confirm"][locked="true"] {{ color: #5e5e5e; background: #c6c6c6; border: 2px dashed #8a8a8a; }}
 QWidget#navBar, QWidget#statusBar {{ background: {NAV}; }}
 QWidget#navBar QLabel, QWidget#statusBar QLabel {{ color: {NAV_TEXT}; background: transparent; }}
 QWidget#navBar QPushButton {{ background: #5f5f5f; color: {NAV_TEXT}; border: 2px solid #2d2d2d;
-    font-size: {FONT_LARGE_PX}px; min-height: {TOUCH_MIN}px; padding: 0 18px; }}
-QWidget#navBar QPushButton:checked {{ background: {BG}; color: {TEXT}; border-color: {BG}; font-weight: bold; }}
+    font-size: {FONT_LARGE_PX}px; padding: 0 18px; }}
+QWidget#navBar QPushButton:checked {{ background: {BG}; color: {TEXT}; border: 2px solid #1a1a1a; }}
 QWidget#navBar QPushButton[locked="true"] {{ color: #b8b8b8; border: 2px dashed #8a8a8a; }}
 QWidget#statusBar QLabel {{ font-size: {FONT_SMALL_PX + 1}px; padding: 0 6px; }}
 QWidget#messageBar {{ background: {INFO_BG}; }}
@@ -104,9 +104,12 @@ QWidget#messageBar QLabel {{ color: #ffffff; background: transparent; font-size:
 QWidget#messageBar QPushButton {{ background: #5a5a5a; color: #ffffff; border-color: #111111; }}
 QWidget#overlay {{ background: rgba(40, 40, 40, 170); }}
 QFrame#overlayPanel {{ background: {PANEL}; border: 3px solid #2b2b2b; border-radius: 10px; }}
-QFrame#overlayPanel QLabel {{ background: transparent; }}
-QTableView {{ background: {PANEL}; gridline-color: {BORDER}; selection-background-color: #5b6f82;
-    selection-color: #ffffff; font-size: {FONT_PX}px; border: 1px solid {BORDER}; }}
+QFrame#overlayPanel QWidget {{ background: {PANEL}; }}
+QFrame#overlayPanel QPushButton {{ background: {BUTTON}; }}
+QFrame#overlayPanel QPushButton:checked {{ background: {BUTTON_CHECKED}; color: #ffffff; }}
+QFrame#overlayPanel QPushButton[kind="confirm"] {{ background: #2e2e2e; color: #ffffff; }}
+QFrame#overlayPanel QPushButton[kind="confirm"]:disabled {{ background: #8e8e8e; color: #d6d6d6; }}
+QTableView {{ background: {PANEL}; gridline-color: {BORDER}; border: 1px solid {BORDER}; }}
 QHeaderView::section {{ background: {PANEL_DARK}; color: {TEXT}; padding: 6px; border: 1px solid {BORDER};
     font-size: {FONT_SMALL_PX + 1}px; font-weight: bold; }}
 QScrollBar:vertical {{ width: 40px; background: {PANEL_DARK}; }}
@@ -118,9 +121,16 @@ QScrollArea {{ border: none; }}
 
 
 def apply(app: QApplication) -> None:
-    """Install the HMI font and style sheet on the whole application."""
+    """Install the HMI font on the whole application (the main window installs the style sheet on itself)."""
     app.setFont(font())
-    app.setStyleSheet(STYLE_SHEET)
+
+
+def style_window(window: QWidget) -> None:
+    """Font and style sheet on the main window, so every screen and overlay under it looks the same in the app,
+    the tests and the screenshots. Font sizes live in the style sheet only for the kinds it names; everything
+    else inherits the window font, so ``setFont`` on a single widget works."""
+    window.setFont(font())
+    window.setStyleSheet(STYLE_SHEET)
 
 
 def set_prop(widget: QWidget, name: str, value: object) -> None:

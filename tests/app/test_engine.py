@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -189,3 +190,20 @@ def test_operator_actions_survive_sigkill_right_after_them(tmp_path: Path) -> No
         label = c.execute(select(schema.labels).where(schema.labels.c.alarm_id == alarm_id)).one()
     assert "acknowledged" in evs
     assert (label.verdict, label.failure_mode, label.user) == ("failure", "outlet_valve_closure", "technician")
+
+
+def test_snapshot_carries_latest_values_scores_and_health(tmp_path: Path) -> None:
+    engine = Engine(settings_for(tmp_path), PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
+                                                        duration_s=900))
+    engine.start()
+    try:
+        assert engine.wait(60)
+        snap = engine.snapshot()
+    finally:
+        engine.stop()
+    assert set(snap.assets) == {"P-101", "P-102"}
+    for status in snap.assets.values():
+        assert status.regime == "running" and status.commissioned
+        assert np.isfinite(status.values).all() and status.score is not None
+        assert status.health in ("ok", "warning")
+    assert snap.ts == engine.live.latest("P-102")[0]

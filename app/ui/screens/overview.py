@@ -5,13 +5,14 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
 
 from app.ui.widgets.asset_tile import TILE_WIDTH, AssetTile
 
 SPACING = 16
+STATUS_EVERY = 4  # bridge ticks (25 Hz) between tile status refreshes
 
 
 class OverviewScreen(QWidget):
@@ -32,13 +33,16 @@ class OverviewScreen(QWidget):
         QScroller.grabGesture(self.scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
         self._canvas = QWidget()
         self._grid = QGridLayout(self._canvas)
+        self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(SPACING)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.scroll.setWidget(self._canvas)
+        self.scroll.viewport().installEventFilter(self)  # the scroll bar appearing narrows the viewport
         lay.addWidget(self.scroll, 1)
         self.tiles: dict[str, AssetTile] = {}
         self._columns = 0
         self._blink = True
+        self._ticks = 0
 
     def tile(self, asset: str) -> AssetTile:
         return self.tiles[asset]
@@ -52,15 +56,16 @@ class OverviewScreen(QWidget):
         if new:
             self._relayout(force=True)
         self.empty.setVisible(not self.tiles)
-        if not self.isVisible():
-            return  # tiles refresh when shown; the snapshot keeps coming
+        self._ticks += 1
+        if not self.isVisible() or (self._ticks % STATUS_EVERY and not new):
+            return  # hidden: refreshed when shown; visible: words and values at ~6 Hz are plenty
         for asset, status in snap.assets.items():
             self.tiles[asset].set_status(status, snap.threshold)
 
     def on_samples(self, asset: str, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
         tile = self.tiles.get(asset)
         if tile is not None:
-            tile.add_scores(ts, scores)
+            tile.add_samples(ts, values, scores)
 
     def on_alarms(self, alarms: list[Any]) -> None:
         by_asset: dict[str, list[Any]] = defaultdict(list)
@@ -68,6 +73,10 @@ class OverviewScreen(QWidget):
             by_asset[a.asset].append(a)
         for asset, tile in self.tiles.items():
             tile.set_alarms(by_asset.get(asset, []), self._blink)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._ticks = -1  # refresh the tiles on the very next snapshot
 
     def on_blink(self, phase_on: bool) -> None:
         self._blink = phase_on
@@ -79,10 +88,15 @@ class OverviewScreen(QWidget):
         super().resizeEvent(event)
         self._relayout()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._relayout()
+        return False
+
     def _relayout(self, force: bool = False) -> None:
         width = self.scroll.viewport().width() or self.width()
         cols = max(1, (width + SPACING) // (TILE_WIDTH + SPACING))
-        tile_w = min(2 * TILE_WIDTH, (width - (cols - 1) * SPACING - 4) // cols)
+        tile_w = min(2 * TILE_WIDTH, (width - (cols - 1) * SPACING - 2) // cols)
         for t in self.tiles.values():
             t.setFixedWidth(tile_w)
         if cols == self._columns and not force:

@@ -1,8 +1,8 @@
 """Trends: the selected asset's eight channels and its anomaly score, live, and back into stored history.
 
 Live samples come from the bridge into a preallocated :class:`TraceBuffer` (about 4.5 h at 1 Hz); the plots are
-redrawn once per bridge tick when something changed. Windows longer than the live buffer, or dragging back past
-its start, load stored history from ``engine.history`` on a worker thread (never on the GUI thread); it comes
+redrawn at most 10 times a second, only when something changed. Windows longer than the live buffer, or dragging
+back past its start, load stored history from ``engine.history`` on a worker thread (never on the GUI thread); it comes
 back by signal and is drawn in a lighter grey beside the live data.
 Anyone at the panel may look at trends, stored history included (see app/ui/session.py).
 """
@@ -11,21 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.ui.alarm_look import fmt_datetime
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.trace_buffer import TraceBuffer
 from app.ui.widgets.trend_plots import TrendPlots
-from app.ui.workers import TaskRunner
+from app.ui.workers import TaskRunner, sliced_history
 
 WINDOWS: tuple[tuple[str, float], ...] = (("10 min", 600), ("1 h", 3600), ("8 h", 8 * 3600), ("24 h", 86400))
 HISTORY_POINTS = 4000
-_TITLE_EVERY = 12  # ticks between refreshing the latest values in the plot titles (~2 Hz)
+FRAME_MS = 100  # at most 10 redraws a second: the plant sends 1-10 Hz, and each frame repaints 9 plots
+_TITLE_EVERY = 5  # frames between refreshing the latest values in the plot titles (~2 Hz)
 
 
 class TrendsScreen(QWidget):
+    sig_asset_changed = Signal(str)
+    """The asset on show changed (the bridge then polls its samples every tick)."""
+
     def __init__(self, engine: Any, history: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
@@ -45,13 +50,16 @@ class TrendsScreen(QWidget):
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(6)
         lay.addLayout(self._toolbar())
-        self.plots = TrendPlots()
+        self.plots = TrendPlots(score_height=1.4)
         self.plots.sig_user_range.connect(self._user_moved)
         lay.addWidget(self.plots, 1)
         self._range_debounce = QTimer(self)
         self._range_debounce.setSingleShot(True)
         self._range_debounce.setInterval(300)
         self._range_debounce.timeout.connect(self._ensure_history)
+        self._frame = QTimer(self)  # redraw at most FRAME_MS apart, only while shown and only if data moved
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self.redraw)
 
     def _toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -98,6 +106,7 @@ class TrendsScreen(QWidget):
             return
         self.asset = asset
         self.asset_label.setText(asset)
+        self.sig_asset_changed.emit(asset)
         self.buffer.clear()
         self._history_span = None
         self._history_request += 1  # any load in flight is for the old asset
@@ -130,11 +139,22 @@ class TrendsScreen(QWidget):
 
     # -- data in --------------------------------------------------------------------------------
     def on_snapshot(self, snap: Any) -> None:
-        """Called every bridge tick: the frame clock for redrawing."""
         self.assets = sorted(snap.assets)
         if self.asset is None and self.assets:
             self.set_asset(self.assets[0])
         self.plots.set_threshold(snap.threshold)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._frame.start()
+        self.redraw()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._frame.stop()
+
+    def redraw(self) -> None:
+        """One frame: setData once per curve if samples arrived since the last frame, follow if live."""
         if not self.isVisible():
             return
         self._ticks += 1
@@ -158,12 +178,11 @@ class TrendsScreen(QWidget):
 
     def on_alarms(self, alarms: list[Any]) -> None:
         self._latest_alarms = alarms
-        marks = tuple((a.raised_ts, a.cleared_ts if a.cleared_ts is not None else None, a.priority)
+        marks = tuple((a.raised_ts, None if a.active else (a.cleared_ts or a.last_active_ts), a.priority)
                       for a in alarms if a.asset == self.asset)
         if marks != self._marks:
             self._marks = marks
-            last = self.buffer.last_ts()
-            self.plots.set_alarm_marks([(t0, t1 if t1 is not None else last, p) for t0, t1, p in marks])
+            self.plots.set_alarm_marks(marks)
 
     # -- range and history ----------------------------------------------------------------------
     def _now(self) -> float | None:
@@ -217,7 +236,7 @@ class TrendsScreen(QWidget):
         request, asset, engine = self._history_request, self.asset, self.engine
         self._show_status(loading=True)
         self._history_runner.submit(
-            lambda: engine.history(asset, t0, t1, max_points=HISTORY_POINTS),
+            lambda: sliced_history(engine, asset, t0, t1, max_points=HISTORY_POINTS),
             on_done=lambda result: self._history_loaded(request, (t0, t1), result),
             on_error=lambda exc: self._history_failed(request, exc))
 
@@ -236,6 +255,10 @@ class TrendsScreen(QWidget):
     def _history_failed(self, request: int, exc: BaseException) -> None:
         if request == self._history_request:
             self.status.setText(f"Stored history unavailable: {exc}")
+
+    def history_idle(self) -> bool:
+        """No stored-history load queued or running."""
+        return self._history_runner.pending() == 0
 
     def history_span(self) -> tuple[float, float] | None:
         return self._history_span

@@ -9,8 +9,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QScroller, QTableView, QWidget
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QScroller,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from app.labels import FAILURE_MODES
 from app.ui import theme
@@ -25,7 +34,7 @@ from app.ui.alarm_look import (
 
 COLUMNS = ("State", "Priority", "Raised", "Alarm", "Score", "Cloud", "Label")
 STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
-_WIDTHS = {STATE: 210, PRIORITY: 130, RAISED: 110, SCORE: 80, CLOUD: 300, LABEL: 170}
+_WIDTHS = {STATE: 250, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 330, LABEL: 200}
 _RANK = {"high": 0, "medium": 1, "low": 2}
 _MODE_TEXT = dict(FAILURE_MODES)
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
@@ -128,11 +137,29 @@ class AlarmTableModel(QAbstractTableModel):
         return ""
 
 
+class _RowDelegate(QStyledItemDelegate):
+    """Keeps each cell's own background (the state colour) on a selected row and marks the selection with a
+    thick black frame instead of the platform highlight, which would hide the state colour."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        opt.state &= ~QStyle.StateFlag.State_Selected
+        if selected and index.data(Qt.ItemDataRole.BackgroundRole) is None:
+            painter.fillRect(opt.rect, QColor(theme.SELECTED_ROW))
+        super().paint(painter, opt, index)
+        if selected:
+            r = opt.rect
+            painter.fillRect(r.left(), r.top(), r.width(), 4, QColor("#000000"))
+            painter.fillRect(r.left(), r.bottom() - 3, r.width(), 4, QColor("#000000"))
+
+
 class AlarmTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.alarm_model = AlarmTableModel(self)
         self.setModel(self.alarm_model)
+        self.setItemDelegate(_RowDelegate(self))
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -184,5 +211,8 @@ class AlarmTable(QTableView):
             self._selected_id = sel.id
 
     def set_narrow(self, narrow: bool) -> None:
-        """At 1280 px the label column gives way to the alarm text (the detail screen shows it)."""
+        """At 1280 px the label column gives way to the alarm text (the detail screen shows it); on wider
+        screens the cloud's sentence gets room to be read whole."""
         self.setColumnHidden(LABEL, narrow)
+        self.horizontalHeader().resizeSection(CLOUD, _WIDTHS[CLOUD] if narrow else 430)
+        self.horizontalHeader().resizeSection(LABEL, _WIDTHS[LABEL] if narrow else 300)

@@ -25,13 +25,14 @@ _REGIME_WORDS = {"running": "\u25cf Running", "stopped": "\u25cb Stopped", "star
                  "transition": "\u25d1 Changing speed"}
 _HEALTH = {  # health -> (word, background, text colour); saturated only when abnormal
     "ok": ("Normal", "transparent", theme.TEXT_MUTED),
-    "warning": ("\u25b2 WARNING", theme.MEDIUM, "#000000"),
+    "warning": ("! WARNING", "#ffffff", "#000000"),  # near the threshold or unacknowledged: no alarm colour
     "alarm": ("\u25a0 ALARM", theme.HIGH, "#ffffff"),
     "commissioning": ("Learning normal...", "transparent", theme.TEXT_MUTED),
     "stopped": ("Stopped", "transparent", theme.TEXT_MUTED),
     "out of service": ("OUT OF SERVICE", "#6a6a6a", "#ffffff"),
 }
-_SHOWN_VALUES = ("flow", "pressure", "current")
+_SHOWN_VALUES = ("flow", "pressure")
+_PRIORITY_GLYPH = {"high": "\u25a0", "medium": "\u25b2", "low": "\u25c6"}  # the shapes of alarm_look
 
 
 class AssetTile(QFrame):
@@ -70,10 +71,18 @@ class AssetTile(QFrame):
         lay.addLayout(row)
         self.sparkline = Sparkline()
         lay.addWidget(self.sparkline, 1)
+        bottom = QHBoxLayout()
+        self.score = QLabel("score -")
+        self.score.setFont(theme.font(theme.FONT_PX, bold=True))
         self.values = QLabel("")
         self.values.setProperty("kind", "muted")
-        lay.addWidget(self.values)
+        self.values.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bottom.addWidget(self.score)
+        bottom.addWidget(self.values, 1)
+        lay.addLayout(bottom)
         self._alarms: list[Any] = []
+        self._held = 0
+        self._worst: str | None = None
         self._border = ""
         self._set_border(theme.BORDER, 1)
 
@@ -82,32 +91,52 @@ class AssetTile(QFrame):
         self.sparkline.set_threshold(threshold)
         self.regime.setText(_REGIME_WORDS.get(status.regime, status.regime))
         word, bg, fg = _HEALTH.get(status.health, (status.health, "transparent", theme.TEXT))
-        if self.health.text() != word:
+        if status.health == "alarm" and self._worst is None:  # active but shelved: not annunciated, no colour
+            word, bg, fg = "ALARM shelved", "#9c9c9c", "#111111"
+        elif status.health == "alarm":  # colour and shape of its worst alarm, so priority reads the same everywhere
+            worst = self._worst
+            bg, fg = theme.priority_colour(worst), theme.PRIORITY_TEXT_ON.get(worst, "#ffffff")
+            word = f"{_PRIORITY_GLYPH.get(worst, '')} ALARM"
+        if self.health.text() != word or self.health.property("bg") != bg:
+            self.health.setProperty("bg", bg)
             self.health.setText(word)
-            self.health.setStyleSheet(f"background: {bg}; color: {fg}; border-radius: 4px; padding: 3px 8px;")
+            border = "2px solid #000000" if bg != "transparent" else "none"
+            self.health.setStyleSheet(f"background: {bg}; color: {fg}; border: {border}; border-radius: 4px;"
+                                      f" padding: 3px 8px;")
             self.health.adjustSize()
-        score = "-" if status.score is None else f"{status.score:.2f}"
-        vals = np.asarray(status.values, dtype=float)
-        parts = [f"score {score}"]
+        self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health == "alarm" and self._worst
+                                       else theme.TRACE)
+
+    def add_samples(self, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
+        """Live samples: the sparkline, and the latest score and values (from the samples themselves)."""
+        self.sparkline.extend(ts, scores)
+        if not len(ts):
+            return
+        last = values[-1]
+        score = scores[-1]
+        self.score.setText("score -" if not np.isfinite(score) else f"score {score:.2f}")
+        parts = []
         for name in _SHOWN_VALUES:
             ch = PUMP_CHANNELS[INDEX[name]]
-            v = vals[INDEX[name]] if len(vals) > INDEX[name] else np.nan
-            parts.append(f"{name} {'-' if not np.isfinite(v) else f'{v:.1f}'} {ch.unit}")
+            v = last[INDEX[name]]
+            parts.append(f"{'-' if not np.isfinite(v) else f'{v:.1f}'} {ch.unit}")
         self.values.setText("   ".join(parts))
-
-    def add_scores(self, ts: np.ndarray, scores: np.ndarray) -> None:
-        self.sparkline.extend(ts, scores)
 
     def set_alarms(self, alarms: Sequence[Any], blink_on: bool = True) -> None:
         """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge."""
         self._alarms = [a for a in alarms if state_value(a.state) in ANNUNCIATED]
+        active = [a for a in self._alarms if a.active] or self._alarms
+        self._worst = max(active, key=lambda a: _PRIORITY_RANK.get(a.priority, 0)).priority if active else None
+        self._held = sum(1 for a in alarms if state_value(a.state) in ("SHLVD", "DSUPR", "OOSRV"))
         self.blink(blink_on)
 
     def blink(self, phase_on: bool) -> None:
         shown = self._alarms
         if not shown:
             self.badge_icon.clear()
-            self.badge.setText("No alarms")
+            held = self._held
+            self.badge.setText(f"{held} alarm{'s' if held != 1 else ''} shelved / suppressed / out of service"
+                               if held else "No alarms")
             self._set_border(theme.BORDER, 1)
             return
         worst = max(shown, key=lambda a: _PRIORITY_RANK.get(a.priority, 0))

@@ -16,15 +16,22 @@ from app.ui.session import SessionState
 from app.users import Action
 
 
+def _size(b: QPushButton, size: str) -> None:
+    """Touch sizes: normal 56 px, critical (acknowledge, confirm, save) and key (PIN digits) 72 px high.
+    Heights are set in code, never in the style sheet (a style-sheet min-height would override them)."""
+    b.setMinimumHeight(theme.TOUCH_CRITICAL if size in ("critical", "key") else theme.TOUCH_MIN)
+    b.setMinimumWidth(theme.TOUCH_CRITICAL if size == "key" else theme.TOUCH_MIN)
+    if size != "normal":
+        b.setProperty("touch", size)  # not "size": QWidget already has a property of that name
+
+
 def touch_button(text: str, size: str = "normal", checkable: bool = False, parent: QWidget | None = None,
                  object_name: str | None = None) -> QPushButton:
     b = QPushButton(text, parent)
     b.setCheckable(checkable)
     b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no keyboard on the panel; focus rectangles only add noise
     b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-    b.setMinimumHeight(theme.TOUCH_CRITICAL if size in ("critical", "key") else theme.TOUCH_MIN)
-    if size != "normal":
-        b.setProperty("size", size)
+    _size(b, size)
     if object_name:
         b.setObjectName(object_name)
     return b
@@ -41,9 +48,7 @@ class GuardedButton(QPushButton):
         self._guard = guard
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(theme.TOUCH_CRITICAL if size == "critical" else theme.TOUCH_MIN)
-        if size != "normal":
-            self.setProperty("size", size)
+        _size(self, size)
         self.clicked.connect(self._tapped)
         self.refresh()
 

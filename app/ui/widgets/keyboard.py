@@ -50,7 +50,7 @@ class OnScreenKeyboard(QWidget):
         self.shift_button = touch_button("Shift", size="critical", checkable=True)
         self.shift_button.setChecked(self._shift)
         self.shift_button.toggled.connect(self._set_shift)
-        space = touch_button("Space", size="critical")
+        self.space_button = space = touch_button("Space", size="critical")
         space.clicked.connect(lambda: self._type(" "))
         back = touch_button("Delete", size="critical")
         back.clicked.connect(self._backspace)
@@ -61,8 +61,9 @@ class OnScreenKeyboard(QWidget):
         self.done_button = touch_button("Done", size="critical")
         self.done_button.setProperty("kind", "confirm")
         self.done_button.clicked.connect(lambda: self._on_done(self._text.strip()))
-        for w, stretch in ((self.shift_button, 1), (space, 4), (back, 1), (clear, 1), (self.cancel_button, 1),
-                           (self.done_button, 2)):
+        for w, stretch, width in ((self.shift_button, 0, 110), (space, 1, 150), (back, 0, 120), (clear, 0, 110),
+                                  (self.cancel_button, 0, 130), (self.done_button, 0, 150)):
+            w.setMinimumWidth(width)
             bottom.addWidget(w, stretch)
         outer.addLayout(bottom)
         self._render()

@@ -50,6 +50,7 @@ class OverlayHost(QWidget):
         self._layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignCenter)
         self.setGeometry(self.parentWidget().rect())
         self.show()
+        frame.show()  # now, not on the next event-loop turn
         self.raise_()
 
     def pop(self) -> None:
@@ -82,7 +83,8 @@ class ConfirmPanel(QWidget):
 
     def __init__(self, host: OverlayHost, title: str, text: str, confirm_text: str,
                  on_confirm: Callable[[Any, str | None], None], choices: Sequence[tuple[str, Any]] = (),
-                 with_note: bool = False, notes: Sequence[str] = NOTE_PRESETS) -> None:
+                 with_note: bool = False, notes: Sequence[str] = NOTE_PRESETS,
+                 choice_prompt: str = "Choose one (required):") -> None:
         super().__init__()
         self._host, self._on_confirm = host, on_confirm
         self.choice: Any = None
@@ -101,6 +103,7 @@ class ConfirmPanel(QWidget):
             lay.addWidget(body)
         self.choice_buttons: dict[str, Any] = {}
         if choices:
+            lay.addWidget(QLabel(choice_prompt))
             row = QHBoxLayout()
             group = QButtonGroup(self)
             for label, value in choices:

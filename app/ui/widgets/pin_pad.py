@@ -5,7 +5,7 @@ import math
 import time
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
@@ -25,7 +25,7 @@ class PinPad(QWidget):
         lay.setSpacing(10)
         self.display = QLabel()
         self.display.setFont(theme.font(theme.FONT_HUGE_PX, bold=True))
-        self.display.setMinimumHeight(theme.TOUCH_CRITICAL)
+        self.display.setMinimumHeight(64)
         self.display.setStyleSheet(f"background: #ffffff; border: 2px solid {theme.BORDER}; padding: 4px 12px;")
         lay.addWidget(self.display)
         grid = QGridLayout()
@@ -33,24 +33,22 @@ class PinPad(QWidget):
         self.digit_buttons: dict[str, object] = {}
         for i, d in enumerate("123456789"):
             grid.addWidget(self._digit(d), i // 3, i % 3)
-        self.clear_button = touch_button("Clear", size="key")
-        self.clear_button.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.clear_button = touch_button("Clear", size="critical")
         self.clear_button.clicked.connect(self.clear)
         grid.addWidget(self.clear_button, 3, 0)
         grid.addWidget(self._digit("0"), 3, 1)
-        self.delete_button = touch_button("Delete", size="key")
-        self.delete_button.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.delete_button = touch_button("Delete", size="critical")
         self.delete_button.clicked.connect(self._backspace)
         grid.addWidget(self.delete_button, 3, 2)
-        lay.addLayout(grid)
         self.enter_button = touch_button("Enter", size="critical")
         self.enter_button.setProperty("kind", "confirm")
+        self.enter_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self.enter_button.clicked.connect(self._enter)
-        lay.addWidget(self.enter_button)
+        grid.addWidget(self.enter_button, 0, 3, 4, 1)  # a tall Enter key beside the digits, as on a door pad
+        lay.addLayout(grid)
         self.message = QLabel("")
         self.message.setProperty("kind", "message")
         self.message.setWordWrap(True)
-        self.message.setMinimumHeight(theme.TOUCH_MIN)
         lay.addWidget(self.message)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
@@ -59,7 +57,6 @@ class PinPad(QWidget):
 
     def _digit(self, d: str) -> object:
         b = touch_button(d, size="key")
-        b.setFont(theme.font(theme.FONT_HUGE_PX, bold=True))
         b.clicked.connect(lambda: self.press(d))
         self.digit_buttons[d] = b
         return b
@@ -116,4 +113,10 @@ class PinPad(QWidget):
         locked = self.is_locked()
         for b in (*self.digit_buttons.values(), self.clear_button, self.delete_button, self.enter_button):
             b.setEnabled(not locked)  # type: ignore[attr-defined]
-        self.display.setText("LOCKED" if locked else ("\u25cf " * len(self._pin)).strip() or "Enter PIN")
+        if locked:
+            text = "LOCKED"
+        elif self._pin:
+            text = ("\u25cf " * len(self._pin)).strip()
+        else:
+            text = "<span style='color:#8a8a8a; font-size:24px; font-weight:normal'>type your PIN</span>"
+        self.display.setText(text)

@@ -1,7 +1,8 @@
 """A small anomaly-score trend against its threshold, painted directly (cheap enough for 50 tiles).
 
-The line is dark grey; only the stretches above the threshold are drawn thick in the alarm colour, and the
-threshold is a dashed line with its value, so the tile reads "how close to alarming" at a glance.
+The line is dark grey; samples above the threshold get a dot, drawn in the alarm colour only while the asset is
+in alarm (single spikes are not alarms and stay grey); the threshold is a dashed line with its value, so the tile
+reads "how close to alarming" at a glance.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ class Sparkline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.history = ScoreHistory()
         self.threshold = 1.0
-        self.alarm_colour = theme.HIGH
+        self.alarm_colour = theme.TRACE
 
     def set_threshold(self, threshold: float) -> None:
         if threshold != self.threshold:
@@ -57,7 +58,10 @@ class Sparkline(QWidget):
         p.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         ts, sc = self.history.ts, self.history.scores
         finite = np.isfinite(sc)
-        y_max = max(self.threshold * 1.6, float(np.nanmax(sc)) * 1.1 if finite.any() else 0.0)
+        # Up to 3x the threshold: a score of 15 must not squash the normal range into the bottom pixel row;
+        # anything higher is drawn at the top edge.
+        peak = float(np.nanmax(sc)) * 1.1 if finite.any() else 0.0
+        y_max = min(max(self.threshold * 1.6, peak), self.threshold * 3)
 
         def y_of(v: float) -> float:
             return r.bottom() - (min(v, y_max) / y_max) * r.height()

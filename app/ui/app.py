@@ -1,0 +1,49 @@
+"""Starting the touchscreen HMI: one QApplication, the main window, the bridge, the engine.
+
+``run_gui`` owns the engine's lifetime while the window is up: it starts the engine (idempotent) once the window
+is shown and stops it when Qt exits, as ``app.headless.run_headless`` does for the console.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+
+def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_timeout_s: float | None = None,
+            sound: bool | None = None) -> int:
+    """Show the HMI (fullscreen kiosk unless ``windowed``) and run until the window closes; returns the exit code.
+
+    ``inactivity_timeout_s`` and ``sound`` default to ``settings.ui.auto_logout_s`` and ``settings.ui.sound``.
+    """
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import theme
+    from app.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Vigil")
+    app.setQuitOnLastWindowClosed(True)
+    theme.apply(app)
+    ui = settings.ui
+    window = MainWindow(engine, kiosk=not windowed,
+                        inactivity_timeout_s=ui.auto_logout_s if inactivity_timeout_s is None else inactivity_timeout_s,
+                        sound=ui.sound if sound is None else sound)
+    if windowed:
+        window.resize(1280, 800)
+        window.show()
+    else:
+        window.showFullScreen()
+    log.info("HMI up (%s) on %s", "windowed" if windowed else "kiosk", settings.storage.path)
+    try:
+        window.start()  # subscribe to the engine's events before it can publish any
+        engine.start()
+        return int(app.exec())
+    finally:
+        window.shutdown()
+        engine.stop()

@@ -1,0 +1,253 @@
+"""The main window: banners, navigation, the screen stack, messages and the status bar, wired to one bridge.
+
+Kiosk mode (the default on the plant floor): frameless full screen; closing the window (Alt+F4 included) does
+nothing unless the logged-in role may LEAVE_KIOSK (admin), and then only after a confirmation. Leaving kiosk
+turns Vigil into a normal window that keeps monitoring; closing that window ends Vigil.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from app import events
+from app.ui import theme
+from app.ui.alarm_commands import AlarmCommands
+from app.ui.alarm_look import state_value
+from app.ui.bridge import EngineBridge
+from app.ui.screens.alarm_detail import AlarmDetailScreen
+from app.ui.screens.alarms import AlarmsScreen
+from app.ui.screens.login import LoginScreen
+from app.ui.screens.overview import OverviewScreen
+from app.ui.screens.trends import TrendsScreen
+from app.ui.session import SessionState
+from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar
+from app.ui.widgets.buttons import ActionGuard
+from app.ui.widgets.chrome import NavBar, StatusBar
+from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
+from app.ui.workers import TaskRunner
+from app.users import Action
+
+log = logging.getLogger(__name__)
+
+BLINK_MS = 500
+_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+class MainWindow(QMainWindow):
+    sig_kiosk_changed = Signal(bool)
+    """Kiosk mode was entered (True) or left by an admin (False)."""
+
+    def __init__(self, engine: Any, kiosk: bool = True, inactivity_timeout_s: float = 300.0,
+                 sound: bool = False, poll_ms: int = 40, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.kiosk = kiosk
+        self.sound = sound
+        self._allow_close = False
+        self.setWindowTitle("Vigil")
+        theme.style_window(self)
+        self.session = SessionState(inactivity_timeout_s, self)
+        self.commands_runner = TaskRunner("vigil-commands", threads=1, parent=self)
+        self.history_runner = TaskRunner("vigil-history", threads=1, parent=self)
+        self.bridge = EngineBridge(engine, poll_ms, self)
+        central = QWidget()
+        self.setCentralWidget(central)
+        self.message_bar = MessageBar()
+        self.guard = ActionGuard(self.session, self.message_bar.show_message)
+        self.overlay = OverlayHost(central)
+        self.commands = AlarmCommands(engine, self.bridge, self.session, self.guard, self.overlay,
+                                      self.commands_runner, self.message_bar.show_message, self)
+        self.alarm_banner = AlarmBanner()
+        self.error_banner = ErrorBanner()
+        self.nav = NavBar(self.guard, kiosk)
+        self.status = StatusBar()
+        self.stack = QStackedWidget()
+        self.overview = OverviewScreen()
+        self.trends = TrendsScreen(engine, self.history_runner)
+        self.alarms = AlarmsScreen(self.commands, self.guard)
+        self.detail = AlarmDetailScreen(engine, self.commands, self.guard, self.history_runner)
+        self.login = LoginScreen(engine, self.session, self.commands_runner)
+        self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
+                                            "detail": self.detail, "login": self.login}
+        for w in self.screens.values():
+            self.stack.addWidget(w)
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.nav, 0), (self.stack, 1),
+                           (self.message_bar, 0), (self.status, 0)):
+            lay.addWidget(w, stretch)
+        self.current = "overview"
+        self._previous = "overview"
+        self._blink_on = True
+        self._wire()
+        self.show_screen("overview")
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.session)  # any tap anywhere restarts the inactivity countdown
+        self._blink = QTimer(self)
+        self._blink.setInterval(BLINK_MS)
+        self._blink.timeout.connect(self._toggle_blink)
+        self._clock = QTimer(self)
+        self._clock.setInterval(1000)
+        self._clock.timeout.connect(self.status.tick_clock)
+        if kiosk:
+            self.setWindowFlags(self.windowFlags() | Qt.WindowType.FramelessWindowHint
+                                | Qt.WindowType.WindowStaysOnTopHint)
+
+    def _wire(self) -> None:
+        b = self.bridge
+        b.sig_snapshot.connect(self._on_snapshot)
+        b.sig_samples.connect(self.overview.on_samples)
+        b.sig_samples.connect(self.trends.on_samples)
+        b.sig_alarms.connect(self._on_alarms)
+        b.sig_events.connect(self._on_events)
+        b.sig_error.connect(lambda text: self.error_banner.show_error("display", text, False))
+        self.nav.sig_navigate.connect(self.show_screen)
+        self.nav.sig_leave_kiosk.connect(self.request_leave_kiosk)
+        self.overview.sig_open_asset.connect(self.open_trends)
+        self.trends.sig_asset_changed.connect(lambda _a: self._update_focus())
+        self.alarms.sig_open_detail.connect(self.open_alarm)
+        self.detail.sig_back.connect(lambda: self.show_screen("alarms"))
+        self.alarm_banner.sig_open.connect(self.open_alarm)
+        self.login.sig_logged_in.connect(self._logged_in)
+        self.session.sig_changed.connect(self._session_changed)
+        self.session.sig_timed_out.connect(self._timed_out)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start polling the engine (the engine itself is started by the caller)."""
+        self.bridge.start()
+        self._blink.start()
+        self._clock.start()
+        self.login.reload_users()
+
+    def shutdown(self) -> None:
+        """Stop polling and wait for background reads and commands to finish. Idempotent."""
+        self.bridge.stop()
+        self._blink.stop()
+        self._clock.stop()
+        if self.session.session is not None:
+            self.session.set_session(None)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.session)
+        self.commands_runner.shutdown()
+        self.history_runner.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.kiosk and not self._allow_close:
+            event.ignore()
+            self.request_leave_kiosk()
+            return
+        self.shutdown()
+        event.accept()
+
+    # -- kiosk ----------------------------------------------------------------------------------
+    def request_leave_kiosk(self) -> None:
+        if not self.kiosk:
+            return
+        if not self.guard.check(Action.LEAVE_KIOSK):
+            return
+        self.overlay.push(ConfirmPanel(
+            self.overlay, "Leave kiosk mode?",
+            "Vigil becomes a normal window and keeps monitoring. Closing that window stops Vigil: alarms are then "
+            "not watched until it is started again.", "Leave kiosk mode", lambda _c, _n: self.leave_kiosk()))
+
+    def leave_kiosk(self) -> None:
+        self.kiosk = False
+        self.nav.exit_button.hide()
+        self.setWindowFlags(self.windowFlags() & ~Qt.WindowType.FramelessWindowHint
+                            & ~Qt.WindowType.WindowStaysOnTopHint)
+        self.showNormal()
+        self.resize(1280, 800)
+        self.sig_kiosk_changed.emit(False)
+        log.warning("kiosk mode left by %s", self.session.session.user if self.session.session else "?")
+
+    # -- navigation -----------------------------------------------------------------------------
+    def show_screen(self, key: str) -> None:
+        if key == "login" and self.current == "login":
+            key = self._previous  # the user button toggles back
+        if key != self.current and self.current != "login":
+            self._previous = self.current
+        self.current = key
+        self.stack.setCurrentWidget(self.screens[key])
+        self.nav.set_current(key)
+        self._update_focus()
+        if key == "login":
+            self.login.reload_users()
+        if self.bridge.snapshot is not None:
+            self._on_snapshot(self.bridge.snapshot)
+
+    def _update_focus(self) -> None:
+        self.bridge.focus_asset = self.trends.asset if self.current == "trends" else None
+
+    def open_trends(self, asset: str) -> None:
+        self.trends.set_asset(asset)
+        self.show_screen("trends")
+
+    def open_alarm(self, alarm_id: str) -> None:
+        self.bridge.refresh_alarms()
+        alarm = self.bridge.alarm(alarm_id)
+        if alarm is None:
+            self.message_bar.show_message("That alarm is no longer in the list")
+            return
+        snap = self.bridge.snapshot
+        self.detail.open(alarm, getattr(snap, "ts", None), getattr(snap, "threshold", 1.0))
+        self.alarms.select(alarm_id)
+        self.show_screen("detail")
+
+    # -- from the bridge ------------------------------------------------------------------------
+    def _on_snapshot(self, snap: Any) -> None:
+        self.status.set_snapshot(snap)
+        self.overview.on_snapshot(snap)
+        self.trends.on_snapshot(snap)
+        self.alarms.on_snapshot(snap)
+
+    def _on_alarms(self, alarms: list[Any]) -> None:
+        self.overview.on_alarms(alarms)
+        self.trends.on_alarms(alarms)
+        self.alarms.on_alarms(alarms)
+        self.detail.on_alarms(alarms)
+        self.alarm_banner.reconcile(alarms)
+        unacked = [a for a in alarms if state_value(a.state) in ("UNACK", "RTNUN")]
+        worst = max(unacked, key=lambda a: _RANK.get(a.priority, 0)).priority if unacked else None
+        self.nav.set_alarm_count(len(unacked), worst)
+
+    def _on_events(self, evs: list[object]) -> None:
+        for ev in evs:
+            if isinstance(ev, events.AlarmRaised) and ev.priority == "high":
+                self.alarm_banner.announce(ev.alarm_id, ev.message)
+                if self.sound:
+                    QApplication.beep()
+            elif isinstance(ev, events.WorkerFailed):
+                self.error_banner.show_error(ev.worker, ev.error, ev.fatal)
+
+    def _toggle_blink(self) -> None:
+        self._blink_on = not self._blink_on
+        on = self._blink_on
+        self.alarm_banner.blink(on)
+        self.overview.on_blink(on)
+        self.alarms.on_blink(on)
+        self.detail.on_blink(on)
+
+    # -- session --------------------------------------------------------------------------------
+    def _logged_in(self, session: Any) -> None:
+        self.message_bar.show_message(f"Logged in as {session.user} ({session.role.value})")
+        self.show_screen(self._previous if self._previous != "login" else "overview")
+
+    def _session_changed(self, session: Any) -> None:
+        self.nav.set_user(session)
+        self.status.set_user(session)
+
+    def _timed_out(self, ended: Any) -> None:
+        self.overlay.clear()
+        users = self.engine.users
+        self.commands_runner.submit(lambda: users.logout(ended, reason="auto-logout"))
+        self.message_bar.show_message(
+            f"{ended.user} was logged out after {self.session.inactivity_timeout_s:.0f} s without activity")
+        self.show_screen("overview")

@@ -1,0 +1,201 @@
+"""Alarm detail: what happened around the event, which channels drove the score, and the technician's label.
+
+Traces of the driving channels and the score from 10 min before the alarm to 5 min after it cleared come from
+``engine.history`` on the history worker (never the GUI thread), topped up from the live buffer for the last
+seconds the store has not written yet.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from acquisition.channels import INDEX
+from app.ui import theme
+from app.ui.alarm_commands import AlarmCommands
+from app.ui.alarm_look import (
+    draw_symbol,
+    fmt_datetime,
+    priority_text,
+    state_look,
+    state_text,
+    state_value,
+)
+from app.ui.widgets.buttons import ActionGuard, touch_button
+from app.ui.widgets.channel_bars import ChannelBars
+from app.ui.widgets.label_form import LabelForm
+from app.ui.widgets.trend_plots import TrendPlots
+from app.ui.workers import TaskRunner, sliced_history
+from app.users import Action
+
+BEFORE_S = 600.0
+AFTER_S = 300.0
+_DEFAULT_CHANNELS = ("flow", "pressure", "vib_de")
+
+
+class AlarmDetailScreen(QWidget):
+    sig_back = Signal()
+    """Back to the alarm list."""
+
+    def __init__(self, engine: Any, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine, self.commands, self._history_runner = engine, commands, history
+        self.alarm: Any = None
+        self._request = 0
+        self.traces_loaded = False
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(6)
+        outer.addLayout(self._header(guard))
+        body = QHBoxLayout()
+        left = QVBoxLayout()
+        self._plots_holder = QVBoxLayout()
+        self.plots = TrendPlots(channels=[INDEX[c] for c in _DEFAULT_CHANNELS], columns=1, score_height=1.4)
+        self._plots_holder.addWidget(self.plots)
+        self.traces_status = QLabel("")
+        self.traces_status.setProperty("kind", "muted")
+        left.addLayout(self._plots_holder, 1)
+        under = QHBoxLayout()
+        drivers = QLabel("What drove the score")
+        drivers.setStyleSheet("font-weight: bold;")
+        under.addWidget(drivers)
+        under.addStretch(1)
+        under.addWidget(self.traces_status)
+        left.addLayout(under)
+        self.bars = ChannelBars()
+        left.addWidget(self.bars)
+        body.addLayout(left, 11)
+        self.label_form = LabelForm(guard, commands.overlay, commands.notify)
+        self.label_form.sig_save.connect(self._save_label)
+        body.addWidget(self.label_form, 9)
+        outer.addLayout(body, 1)
+
+    def _header(self, guard: ActionGuard) -> QVBoxLayout:
+        head = QVBoxLayout()
+        head.setSpacing(2)
+        top = QHBoxLayout()
+        self.back_button = touch_button("\u25c0 Alarms", size="critical")
+        self.back_button.clicked.connect(self.sig_back)
+        top.addWidget(self.back_button)
+        self.state_icon = QLabel()
+        self.state_icon.setFixedSize(40, 40)
+        top.addWidget(self.state_icon)
+        self.title = QLabel("-")
+        self.title.setProperty("kind", "title")
+        top.addWidget(self.title)
+        self.state_badge = QLabel("-")
+        self.state_badge.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        top.addWidget(self.state_badge)
+        top.addStretch(1)
+        self.ack_button = guard.button("Acknowledge", Action.ACKNOWLEDGE, lambda: self.commands.acknowledge(self.alarm),
+                                       size="critical")
+        self.shelve_button = guard.button("Shelve...", Action.SHELVE, lambda: self.commands.shelve(self.alarm),
+                                          size="critical")
+        top.addWidget(self.ack_button)
+        top.addWidget(self.shelve_button)
+        head.addLayout(top)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        self.cloud = QLabel("")
+        self.cloud.setProperty("kind", "large")
+        head.addWidget(self.info)
+        head.addWidget(self.cloud)
+        return head
+
+    # -- open / update ------------------------------------------------------------------------------
+    def open(self, alarm: Any, now: float | None, threshold: float = 1.0) -> None:
+        """Show ``alarm``; ``now`` is the latest plant time (the end of the traces if still active)."""
+        self.alarm = alarm
+        self._render_header()
+        self.label_form.show_latest(getattr(alarm, "label", None))
+        self.bars.set_shares(alarm.top_channels)
+        self._replace_plots(alarm, threshold)
+        end = (alarm.cleared_ts if alarm.cleared_ts is not None else max(alarm.last_active_ts, now or 0.0)) + AFTER_S
+        if now is not None:
+            end = min(end, now)
+        t0 = alarm.raised_ts - BEFORE_S
+        end = max(end, alarm.raised_ts + 60)
+        self.plots.set_x_range(t0, end)
+        self._load(alarm.asset, t0, end)
+
+    def on_alarms(self, alarms: list[Any]) -> None:
+        if self.alarm is None:
+            return
+        fresh = next((a for a in alarms if a.id == self.alarm.id), None)
+        if fresh is not None and fresh != self.alarm:
+            label_changed = getattr(fresh, "label", None) != getattr(self.alarm, "label", None)
+            self.alarm = fresh
+            self._render_header()
+            if label_changed:
+                self.label_form.show_latest(getattr(fresh, "label", None))
+
+    def on_blink(self, phase_on: bool) -> None:
+        if self.alarm is not None and self.isVisible():
+            state = state_value(self.alarm.state)
+            self.state_icon.setPixmap(draw_symbol(self.alarm.priority, state, 40, phase_on))
+
+    def _render_header(self) -> None:
+        a = self.alarm
+        state = state_value(a.state)
+        look = state_look(state, a.priority)
+        self.title.setText(f"{a.asset} {a.kind} - {priority_text(a.priority)}")
+        self.state_badge.setText(f" {state_text(a)} ")
+        self.state_badge.setToolTip(look.word)
+        self.state_badge.setStyleSheet(f"background: {look.background}; color: {look.foreground}; "
+                                       f"border: 2px solid #000; border-radius: 4px; padding: 2px 8px;")
+        self.state_icon.setPixmap(draw_symbol(a.priority, state, 40))
+        cleared = f"cleared {fmt_datetime(a.cleared_ts)}" if a.cleared_ts is not None else "still active"
+        self.info.setText(f"{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
+                          f"{a.peak_score:.2f}, {a.activations} activation(s).")
+        cloud = getattr(a, "cloud", None)
+        self.cloud.setText(cloud.text if cloud is not None and cloud.text else "cloud: no answer yet")
+
+    def _replace_plots(self, alarm: Any, threshold: float) -> None:
+        names = [c for c, _ in alarm.top_channels if c in INDEX] or list(_DEFAULT_CHANNELS)
+        self._plots_holder.removeWidget(self.plots)
+        self.plots.hide()
+        self.plots.deleteLater()
+        self.plots = TrendPlots(channels=[INDEX[c] for c in names[:3]], columns=1, score_height=1.4)
+        self._plots_holder.addWidget(self.plots)
+        self.plots.set_threshold(threshold)
+        self.plots.set_alarm_marks([(alarm.raised_ts, None if alarm.active else (alarm.cleared_ts or
+                                                                                  alarm.last_active_ts),
+                                     alarm.priority)])
+
+    def _load(self, asset: str, t0: float, t1: float) -> None:
+        self._request += 1
+        request = self._request
+        self.traces_loaded = False
+        self.traces_status.setText("Loading traces...")
+        engine = self.engine
+
+        def fetch() -> tuple[Any, Any]:
+            hist = sliced_history(engine, asset, t0, t1, max_points=4000)
+            last = float(hist[0][-1]) if len(hist[0]) else t0
+            return hist, engine.live.since(asset, last)
+
+        self._history_runner.submit(fetch, on_done=lambda r: self._loaded(request, t1, r),
+                                    on_error=lambda e: self._failed(request, e))
+
+    def _loaded(self, request: int, t1: float, result: Any) -> None:
+        if request != self._request:
+            return
+        (ts, values, scores), (lts, lvalues, lscores) = result
+        self.plots.set_history(ts, values, scores)
+        keep = lts <= t1
+        self.plots.set_live(lts[keep], np.ascontiguousarray(lvalues[keep].T), lscores[keep])
+        self.traces_loaded = True
+        n = len(ts) + int(keep.sum())
+        self.traces_status.setText(f"traces: {n} samples, {fmt_datetime(self.plots.x_range()[0])} - "
+                                   f"{fmt_datetime(self.plots.x_range()[1])}" if n else "No stored samples here")
+
+    def _failed(self, request: int, exc: BaseException) -> None:
+        if request == self._request:
+            self.traces_status.setText(f"Traces unavailable: {exc}")
+
+    def _save_label(self, verdict: str, failure_mode: object, note: object) -> None:
+        if self.alarm is not None:
+            self.commands.label(self.alarm, verdict, failure_mode, note)  # type: ignore[arg-type]

@@ -1,0 +1,142 @@
+"""Alarms: one table of active alarms and unacknowledged cleared ones, with the operator's actions beneath.
+
+Shown: every alarm whose condition is active or that still needs something (unacknowledged, shelved, out of
+service, suppressed); cleared-and-acknowledged alarms (NORM) leave the list. Filter buttons narrow it by state.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui.alarm_commands import AlarmCommands
+from app.ui.alarm_look import state_value
+from app.ui.widgets.alarm_table import AlarmTable
+from app.ui.widgets.buttons import ActionGuard, touch_button
+from app.users import Action
+
+FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+    ("All", None),
+    ("Unacknowledged", ("UNACK", "RTNUN")),
+    ("Acknowledged", ("ACKED",)),
+    ("Shelved / suppressed / OOS", ("SHLVD", "DSUPR", "OOSRV")),
+)
+
+
+def listed(alarm: Any) -> bool:
+    """In the table: condition active, or not yet back to NORM."""
+    return bool(alarm.active) or state_value(alarm.state) != "NORM"
+
+
+class AlarmsScreen(QWidget):
+    sig_open_detail = Signal(str)
+    """Show the detail screen of this alarm id."""
+
+    def __init__(self, commands: AlarmCommands, guard: ActionGuard, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.commands = commands
+        self._all: list[Any] = []
+        self._filter: tuple[str, ...] | None = None
+        self._out_of_service: set[str] = set()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.setSpacing(6)
+        top = QHBoxLayout()
+        self.filter_buttons: dict[str, Any] = {}
+        for label, states in FILTERS:
+            b = touch_button(label, checkable=True)
+            b.clicked.connect(lambda _=False, lab=label, st=states: self.set_filter(lab, st))
+            self.filter_buttons[label] = b
+            top.addWidget(b)
+        self.filter_buttons["All"].setChecked(True)
+        self.count = QLabel("")
+        self.count.setProperty("kind", "large")
+        top.addWidget(self.count, 1)
+        lay.addLayout(top)
+        self.table = AlarmTable()
+        self.table.doubleClicked.connect(lambda _i: self._open_selected())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        lay.addWidget(self.table, 1)
+        bar = QHBoxLayout()
+        self.ack_button = guard.button("Acknowledge", Action.ACKNOWLEDGE,
+                                       lambda: commands.acknowledge(self.table.selected()), size="critical")
+        self.ack_all_button = guard.button("Acknowledge all shown", Action.ACKNOWLEDGE,
+                                           lambda: commands.acknowledge_many(self.visible()), size="critical")
+        self.shelve_button = guard.button("Shelve...", Action.SHELVE, self._shelve_or_unshelve, size="critical")
+        self.oos_button = guard.button("Out of service...", Action.OUT_OF_SERVICE, self._out_of_service_toggle,
+                                       size="critical")
+        self.detail_button = touch_button("Details \u25b6", size="critical")
+        self.detail_button.clicked.connect(self._open_selected)
+        for w in (self.ack_button, self.ack_all_button, self.shelve_button, self.oos_button, self.detail_button):
+            bar.addWidget(w)
+        lay.addLayout(bar)
+
+    # -- data ---------------------------------------------------------------------------------------
+    def on_alarms(self, alarms: list[Any]) -> None:
+        self._all = [a for a in alarms if listed(a)]
+        self._apply()
+
+    def on_snapshot(self, snap: Any) -> None:
+        oos = {a for a, st in snap.assets.items() if st.health == "out of service"}
+        if oos != self._out_of_service:
+            self._out_of_service = oos
+            self._selection_changed()
+
+    def on_blink(self, phase_on: bool) -> None:
+        if self.isVisible():
+            self.table.alarm_model.set_blink(phase_on)
+
+    def set_filter(self, label: str, states: tuple[str, ...] | None) -> None:
+        self._filter = states
+        for lab, b in self.filter_buttons.items():
+            b.setChecked(lab == label)
+        self._apply()
+
+    def visible(self) -> list[Any]:
+        return list(self.table.alarm_model.rows)
+
+    def select(self, alarm_id: str) -> bool:
+        return self.table.select_alarm(alarm_id)
+
+    def _apply(self) -> None:
+        rows = [a for a in self._all if self._filter is None or state_value(a.state) in self._filter]
+        self.table.set_alarms(rows)
+        n_unack = sum(1 for a in rows if state_value(a.state) in ("UNACK", "RTNUN"))
+        self.count.setText(f"{len(rows)} shown, {n_unack} unacknowledged")
+        self._selection_changed()
+
+    # -- actions --------------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        sel = self.table.selected()
+        shelved = sel is not None and state_value(sel.state) == "SHLVD"
+        self.shelve_button.setText("Unshelve" if shelved else "Shelve...")
+        asset = sel.asset if sel is not None else None
+        if asset in self._out_of_service:
+            self.oos_button.setText(f"Return {asset} to service")
+        else:
+            self.oos_button.setText(f"{asset} out of service..." if asset else "Out of service...")
+
+    def _shelve_or_unshelve(self) -> None:
+        sel = self.table.selected()
+        if sel is not None and state_value(sel.state) == "SHLVD":
+            self.commands.unshelve(sel)
+        else:
+            self.commands.shelve(sel)
+
+    def _out_of_service_toggle(self) -> None:
+        sel = self.table.selected()
+        asset = sel.asset if sel is not None else None
+        self.commands.set_out_of_service(asset, asset not in self._out_of_service)
+
+    def _open_selected(self) -> None:
+        sel = self.table.selected()
+        if sel is None:
+            self.commands.notify("Select an alarm first (tap its row)")
+        else:
+            self.sig_open_detail.emit(sel.id)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.table.set_narrow(self.width() < 1500)

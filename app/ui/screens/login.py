@@ -1,0 +1,131 @@
+"""Login: tap your name, type your PIN on the big pad. PIN checks run on the command worker (scrypt + audit
+write), never on the GUI thread. Wrong PINs say how many attempts are left; a locked pad counts down."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from app.ui.session import SessionState
+from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.pin_pad import PinPad
+from app.ui.workers import TaskRunner
+from app.users import PadLocked, WrongPin
+
+
+class LoginScreen(QWidget):
+    sig_logged_in = Signal(object)
+    """A login succeeded: the new :class:`app.users.Session`."""
+
+    def __init__(self, engine: Any, session: SessionState, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine, self.session, self.runner = engine, session, runner
+        self.user: str | None = None
+        self.user_buttons: dict[str, Any] = {}
+        self._users: list[tuple[str, Any]] = []
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(30, 16, 30, 16)
+        outer.setSpacing(40)
+        left = QVBoxLayout()
+        title = QLabel("Who is at the panel?")
+        title.setProperty("kind", "title")
+        left.addWidget(title)
+        self.who = QLabel("Nobody is logged in: the screens are view-only.")
+        self.who.setProperty("kind", "large")
+        self.who.setWordWrap(True)
+        left.addWidget(self.who)
+        self._grid = QGridLayout()
+        self._grid.setSpacing(12)
+        self._group = QButtonGroup(self)
+        left.addLayout(self._grid)
+        left.addStretch(1)
+        self.logout_button = touch_button("Log out", size="critical")
+        self.logout_button.clicked.connect(self.logout)
+        left.addWidget(self.logout_button)
+        outer.addLayout(left, 1)
+        right = QVBoxLayout()
+        self.prompt = QLabel("Tap your name first")
+        self.prompt.setProperty("kind", "large")
+        right.addWidget(self.prompt)
+        self.pad = PinPad()
+        self.pad.setMaximumWidth(560)
+        self.pad.sig_entered.connect(self._try_login)
+        right.addWidget(self.pad)
+        right.addStretch(1)
+        outer.addLayout(right, 1)
+        session.sig_changed.connect(self._session_changed)
+        self._session_changed(session.session)
+
+    def reload_users(self) -> None:
+        """Read the user list off the GUI thread (it is a database read)."""
+        users = self.engine.users
+        self.runner.submit(users.list_users, on_done=self._show_users,
+                           on_error=lambda e: self.pad.show_message(f"Cannot read the users: {e}", alarm=True))
+
+    def _show_users(self, users: list[tuple[str, Any]]) -> None:
+        if [(n, r) for n, r in users] == self._users:
+            return  # unchanged: keep the buttons (and the one tapped)
+        self._users = [(n, r) for n, r in users]
+        for b in self.user_buttons.values():
+            self._group.removeButton(b)
+            b.deleteLater()
+        self.user_buttons = {}
+        for i, (name, role) in enumerate(users):
+            b = touch_button(f"{name}\n{role.value}", size="critical", checkable=True)
+            b.setMinimumHeight(80)
+            b.clicked.connect(lambda _=False, n=name: self.choose(n))
+            self._group.addButton(b)
+            self._grid.addWidget(b, i // 2, i % 2)
+            self.user_buttons[name] = b
+        if self.user in self.user_buttons:
+            self.user_buttons[self.user].setChecked(True)
+
+    def choose(self, user: str) -> None:
+        self.user = user
+        if user in self.user_buttons:
+            self.user_buttons[user].setChecked(True)
+        self.prompt.setText(f"PIN for {user}:")
+        self.pad.clear()
+        if not self.pad.is_locked():
+            self.pad.show_message("")
+
+    def _try_login(self, pin: str) -> None:
+        if self.user is None:
+            self.pad.show_message("Tap your name first", alarm=True)
+            return
+        user, users = self.user, self.engine.users
+        self.pad.show_message("Checking...")
+        self.runner.submit(lambda: users.login(user, pin), on_done=self._logged_in, on_error=self._refused)
+
+    def _logged_in(self, session: Any) -> None:
+        self.pad.show_message("")
+        self.session.set_session(session)
+        self.sig_logged_in.emit(session)
+
+    def _refused(self, exc: BaseException) -> None:
+        if isinstance(exc, WrongPin):
+            n = exc.attempts_left
+            self.pad.show_message(f"Wrong PIN - {n} attempt{'s' if n != 1 else ''} left", alarm=True)
+        elif isinstance(exc, PadLocked):
+            self.pad.lock(exc.seconds_left)
+        else:
+            self.pad.show_message(f"Login failed: {exc}", alarm=True)
+
+    def logout(self) -> None:
+        ended = self.session.session
+        if ended is None:
+            return
+        self.session.set_session(None)
+        users = self.engine.users
+        self.runner.submit(lambda: users.logout(ended))
+
+    def _session_changed(self, session: Any) -> None:
+        if session is None:
+            self.who.setText("Nobody is logged in: the screens are view-only.")
+            self.logout_button.hide()
+        else:
+            self.who.setText(f"Logged in: {session.user} ({session.role.value})")
+            self.logout_button.setText(f"Log out {session.user}")
+            self.logout_button.show()
+        self.prompt.setAlignment(Qt.AlignmentFlag.AlignLeft)

@@ -1,0 +1,173 @@
+"""Across the top: the high-priority alarm banner and the engine-error banner. Below the screens: messages.
+
+The alarm banner stays until every high-priority alarm it announces is acknowledged (or leaves the
+annunciated states); tapping it opens the alarm. The error banner names the failed worker and its cause; the
+GUI keeps running. The message bar answers the operator's taps ("Technician or higher required to shelve").
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+
+from app.ui import theme
+from app.ui.alarm_look import draw_symbol, state_value
+from app.ui.widgets.buttons import touch_button
+
+BANNER_HEIGHT = 68
+
+
+class AlarmBanner(QPushButton):
+    sig_open = Signal(str)
+    """The banner was tapped: the id of the alarm it shows."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alarmBanner")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFixedHeight(BANNER_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet(
+            f"QPushButton#alarmBanner {{ background: {theme.HIGH}; border: 3px solid #000000; border-radius: 0; }}"
+            f" QLabel {{ color: #ffffff; background: transparent; font-size: {theme.FONT_LARGE_PX}px;"
+            f" font-weight: bold; }}")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 4, 16, 4)
+        lay.setSpacing(14)
+        self.icon = QLabel()
+        self.icon.setFixedSize(52, 52)
+        self.icon.setStyleSheet("background: #ffffff; border: 2px solid #000000; border-radius: 6px;")
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label = QLabel("")
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.view = QLabel("TAP TO VIEW \u25b6")
+        lay.addWidget(self.icon)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.view)
+        self.pending: list[str] = []  # unacknowledged high-priority alarm ids, newest first
+        self._texts: dict[str, str] = {}
+        self.clicked.connect(self._tapped)
+        self.hide()
+
+    def announce(self, alarm_id: str, text: str) -> None:
+        if alarm_id in self.pending:
+            self.pending.remove(alarm_id)
+        self.pending.insert(0, alarm_id)
+        self._texts[alarm_id] = text
+        self._render()
+
+    def reconcile(self, alarms: list[Any]) -> None:
+        """Follow the alarm list: drop alarms that were acknowledged (or shelved, suppressed, taken out of
+        service); add unacknowledged alarms that are high priority now (re-rated by the cloud, or restored from
+        the last run). An alarm announced as high stays until acknowledged even if re-rated lower; the banner
+        then says so."""
+        unacked = {a.id: a for a in alarms if state_value(a.state) in ("UNACK", "RTNUN")}
+        keep = [i for i in self.pending if i in unacked or i not in {a.id for a in alarms}]
+        for a in sorted(unacked.values(), key=lambda a: a.raised_ts, reverse=True):
+            if a.priority == "high" and a.id not in keep:
+                keep.append(a.id)
+                self._texts[a.id] = a.message
+        for i in keep:
+            a = unacked.get(i)
+            if a is not None and a.priority != "high":  # re-rated by the cloud: say so up front
+                self._texts[i] = a.message.replace(f"{a.asset}:", f"{a.asset} (now rated {a.priority.upper()}):", 1)
+        if keep != self.pending or any(i in unacked for i in keep):
+            self.pending = keep
+            self._render()
+
+    def shown_text(self) -> str:
+        """The full banner sentence (the label may be elided to fit)."""
+        return self.label.toolTip() if self.pending else ""
+
+    def blink(self, phase_on: bool) -> None:
+        if self.pending:
+            self.icon.setPixmap(draw_symbol("high", "UNACK", 44, phase_on))
+
+    def _render(self) -> None:
+        if not self.pending:
+            self.hide()
+            return
+        more = len(self.pending) - 1
+        extra = f"  (+{more} more)" if more > 0 else ""
+        full = f"HIGH PRIORITY ALARM  {self._texts[self.pending[0]]}{extra}"
+        self.label.setToolTip(full)
+        self.label.setText(full)
+        self.blink(True)
+        self.show()
+        self._elide()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        full = self.label.toolTip()
+        if full and self.label.width() > 0:
+            self.label.setText(self.label.fontMetrics().elidedText(full, Qt.TextElideMode.ElideRight,
+                                                                   self.label.width()))
+
+    def _tapped(self) -> None:
+        if self.pending:
+            self.sig_open.emit(self.pending[0])
+
+
+class ErrorBanner(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("errorBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(f"QWidget#errorBanner {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
+                           f" QLabel {{ color: {theme.FAULT_TEXT}; font-size: {theme.FONT_LARGE_PX}px;"
+                           f" font-weight: bold; background: transparent; }}")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(16, 4, 8, 4)
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setMinimumHeight(BANNER_HEIGHT - 8)
+        lay.addWidget(self.label, 1)
+        self.dismiss_button = touch_button("Dismiss")
+        self.dismiss_button.setStyleSheet("background: #5a5a5a; color: #ffffff; border: 2px solid #111;")
+        self.dismiss_button.clicked.connect(self.hide)
+        lay.addWidget(self.dismiss_button)
+        self.hide()
+
+    def show_error(self, worker: str, error: str, fatal: bool) -> None:
+        tail = " - the engine has STOPPED: values are no longer updated" if fatal else " - the HMI keeps running"
+        self.label.setText(f"\u26a0 ENGINE ERROR in {worker}: {error}{tail}")
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text()
+
+
+class MessageBar(QWidget):
+    """A one-line answer to the operator's last tap; hides itself after ``timeout_ms``."""
+
+    def __init__(self, timeout_ms: int = 8000, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(16, 2, 8, 2)
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        lay.addWidget(self.label, 1)
+        self.ok_button = touch_button("OK")
+        self.ok_button.clicked.connect(self.hide)
+        lay.addWidget(self.ok_button)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(timeout_ms)
+        self._timer.timeout.connect(self.hide)
+        self.history: list[str] = []
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.history.append(text)
+        self.label.setText(f"\u24d8  {text}")
+        self.show()
+        self._timer.start()
+
+    def text(self) -> str:
+        return self.history[-1] if self.history else ""

@@ -1,0 +1,138 @@
+"""The persistent frame around every screen: the navigation bar on top and the status bar at the bottom."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+
+from app.ui import theme
+from app.ui.widgets.buttons import ActionGuard, touch_button
+from app.users import Action
+
+SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"))
+
+
+class NavBar(QWidget):
+    sig_navigate = Signal(str)
+    """A navigation button was tapped: the screen key ("overview", "trends", "alarms", "login")."""
+
+    sig_leave_kiosk = Signal()
+    """The admin asked to leave kiosk mode (confirmation follows)."""
+
+    def __init__(self, guard: ActionGuard, kiosk: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("navBar")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.setSpacing(8)
+        name = QLabel("VIGIL")
+        name.setFont(theme.font(theme.FONT_TITLE_PX, bold=True))
+        lay.addWidget(name)
+        lay.addSpacing(12)
+        self.buttons: dict[str, Any] = {}
+        for key, text in SCREENS:
+            b = touch_button(text, checkable=True)
+            b.setMinimumWidth(180)
+            b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
+            self.buttons[key] = b
+            lay.addWidget(b)
+        lay.addStretch(1)
+        self.user_button = touch_button("Log in", checkable=True)
+        self.user_button.setMinimumWidth(200)
+        self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
+        self.buttons["login"] = self.user_button
+        lay.addWidget(self.user_button)
+        self.exit_button = guard.button("Exit kiosk", Action.LEAVE_KIOSK, self.sig_leave_kiosk.emit)
+        self.exit_button.setVisible(kiosk)
+        lay.addWidget(self.exit_button)
+
+    def set_current(self, key: str) -> None:
+        for k, b in self.buttons.items():
+            b.setChecked(k == key or (k == "alarms" and key == "detail"))
+
+    def set_alarm_count(self, unacked: int, worst: str | None) -> None:
+        b = self.buttons["alarms"]
+        b.setText(f"Alarms  {unacked} unack" if unacked else "Alarms")
+        if unacked and worst:
+            colour = theme.priority_colour(worst)
+            b.setStyleSheet(f"QPushButton {{ border: 4px solid {colour}; }}")
+        else:
+            b.setStyleSheet("")
+
+    def set_user(self, session: Any | None) -> None:
+        self.user_button.setText("Log in" if session is None else f"{session.user} \u25be")
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never widens the window: too long a text ends in '...' (full text as tooltip)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = self.contentsRect().width() - 12
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room) if room > 0 else ""
+        super().setText(shown)
+
+
+class StatusBar(QWidget):
+    """Data source health, uplink state and backlog, plant data time, wall clock, who is logged in."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self.setFixedHeight(44)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        self.source = ElidedLabel("Data: waiting")
+        self.uplink = ElidedLabel("Uplink: -")
+        self.data_time = ElidedLabel("")
+        self.user = ElidedLabel("View only - not logged in")
+        self.clock = QLabel("")
+        self.clock.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        for w, stretch in ((self.source, 4), (self.uplink, 3), (self.data_time, 3), (self.user, 3),
+                           (self.clock, 0)):
+            lay.addWidget(w, stretch)
+        self.tick_clock()
+
+    def tick_clock(self) -> None:
+        self.clock.setText(time.strftime("%H:%M:%S"))
+
+    def set_snapshot(self, snap: Any) -> None:
+        src = snap.source
+        if src.ok:
+            skipped = f", {src.skipped} skipped" if src.skipped else ""
+            self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}")
+            self.source.setStyleSheet("")
+        else:
+            self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
+            self.source.setToolTip(src.detail)
+            self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+        up = snap.uplink
+        age = f", oldest {up.oldest_age_s:.0f} s" if up.oldest_age_s else ""
+        self.uplink.setText(f"Uplink: {up.state}, backlog {up.backlog}{age}")
+        if snap.ts is not None:
+            self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
+
+    def set_user(self, session: Any | None) -> None:
+        self.user.setText("View only - not logged in" if session is None
+                          else f"User: {session.user} ({session.role.value})")

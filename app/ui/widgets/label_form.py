@@ -1,0 +1,145 @@
+"""The technician's verdict on an alarm (a training label): failure with its mode, false alarm, or unsure.
+
+Big buttons only; the note is typed on the on-screen keyboard. The latest label and its author are shown, and
+the form starts from it, so a revision is a change of one button and Save.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
+
+from app.labels import FAILURE_MODES, VERDICTS
+from app.ui.alarm_look import fmt_datetime
+from app.ui.widgets.alarm_table import label_text
+from app.ui.widgets.buttons import ActionGuard, touch_button
+from app.ui.widgets.keyboard import OnScreenKeyboard
+from app.ui.widgets.overlay import OverlayHost
+from app.users import Action
+
+VERDICT_BUTTONS = {"failure": "Failure", "false_alarm": "False alarm", "unsure": "Unsure"}
+MODE_COLUMNS = 3
+
+
+def _two_lines(text: str, width: int = 14) -> str:
+    """Break a long button text at the space nearest its middle (QPushButton does not wrap)."""
+    if len(text) <= width or " " not in text:
+        return text
+    mid = len(text) // 2
+    cut = min((i for i, ch in enumerate(text) if ch == " "), key=lambda i: abs(i - mid))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
+class LabelForm(QWidget):
+    sig_save = Signal(str, object, object)
+    """Save tapped with a complete form: (verdict, failure_mode or None, note or None)."""
+
+    def __init__(self, guard: ActionGuard, overlay: OverlayHost, notify: Callable[[str], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._overlay, self._notify = overlay, notify
+        self.verdict: str | None = None
+        self.failure_mode: str | None = None
+        self.note: str | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(8)
+        choices = QWidget()
+        lay = QVBoxLayout(choices)
+        lay.setContentsMargins(0, 0, 4, 0)
+        lay.setSpacing(8)
+        head = QLabel("Diagnosis (a training label)")
+        head.setProperty("kind", "large")
+        head.setStyleSheet("font-weight: bold;")
+        lay.addWidget(head)
+        self.latest = QLabel("Not labelled yet")
+        self.latest.setWordWrap(True)
+        lay.addWidget(self.latest)
+        row = QHBoxLayout()
+        self.verdict_buttons: dict[str, Any] = {}
+        for verdict in VERDICTS:
+            b = touch_button(VERDICT_BUTTONS.get(verdict, verdict), checkable=True)
+            b.clicked.connect(lambda _=False, v=verdict: self.set_verdict(v))
+            self.verdict_buttons[verdict] = b
+            row.addWidget(b)
+        lay.addLayout(row)
+        self.mode_hint = QLabel("Failure mode:")
+        lay.addWidget(self.mode_hint)
+        grid = QGridLayout()
+        grid.setSpacing(6)
+        self.mode_buttons: dict[str, Any] = {}
+        for i, (key, text) in enumerate(FAILURE_MODES):
+            b = touch_button(_two_lines(text), size="small", checkable=True)
+            b.clicked.connect(lambda _=False, k=key: self.set_mode(k))
+            self.mode_buttons[key] = b
+            grid.addWidget(b, i // MODE_COLUMNS, i % MODE_COLUMNS)
+        lay.addLayout(grid)
+        lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(choices)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        outer.addWidget(scroll, 1)
+        note_row = QHBoxLayout()
+        self.note_button = touch_button("Note...")
+        self.note_button.clicked.connect(self.open_keyboard)
+        self.note_label = QLabel("")
+        self.note_label.setWordWrap(True)
+        note_row.addWidget(self.note_button)
+        note_row.addWidget(self.note_label, 1)
+        outer.addLayout(note_row)
+        self.save_button = guard.button("Save label", Action.LABEL, self._save, size="critical")
+        self.save_button.setProperty("kind", "confirm")
+        outer.addWidget(self.save_button)
+        self._render()
+
+    def show_latest(self, label: Any | None) -> None:
+        """Show the latest label and start the form from it."""
+        if label is None:
+            self.latest.setText("Not labelled yet")
+            self.verdict = self.failure_mode = self.note = None
+        else:
+            note = f' - "{label.note}"' if label.note else ""
+            self.latest.setText(f"Latest: {label_text(label)} - by {label.user}, {fmt_datetime(label.ts)}{note}")
+            self.verdict, self.failure_mode, self.note = label.verdict, label.failure_mode, label.note
+        self.save_button.setText("Save label" if label is None else "Save revised label")
+        self._render()
+
+    def set_verdict(self, verdict: str) -> None:
+        self.verdict = verdict
+        if verdict != "failure":
+            self.failure_mode = None
+        self._render()
+
+    def set_mode(self, key: str) -> None:
+        if self.verdict != "failure":
+            self.verdict = "failure"
+        self.failure_mode = key
+        self._render()
+
+    def open_keyboard(self) -> None:
+        def done(text: str) -> None:
+            self._overlay.pop()
+            self.note = text or None
+            self._render()
+
+        self._overlay.push(OnScreenKeyboard("Note on this alarm", self.note or "", done, self._overlay.pop))
+
+    def _save(self) -> None:
+        if self.verdict is None:
+            self._notify("Choose Failure, False alarm or Unsure first")
+            return
+        if self.verdict == "failure" and self.failure_mode is None:
+            self._notify("Choose the failure mode before saving a failure label")
+            return
+        self.sig_save.emit(self.verdict, self.failure_mode, self.note)
+
+    def _render(self) -> None:
+        for v, b in self.verdict_buttons.items():
+            b.setChecked(v == self.verdict)
+        for k, b in self.mode_buttons.items():
+            b.setChecked(k == self.failure_mode)
+        self.note_label.setText(f'"{self.note}"' if self.note else "(no note)")

@@ -1,0 +1,214 @@
+"""Render every HMI screen offscreen at 1280x800 and 1920x1080 into screenshots/ (``make screenshots``).
+
+The real engine runs on the simulator with injected faults, so the alarms, traces and cloud verdicts are real.
+Operator actions that give the alarm table its variety of ISA-18.2 states (acknowledged, shelved, out of service,
+labelled) are done through the engine's own commands with demo sessions, as an operator would.
+
+    .venv/bin/python scripts/screenshots.py [--out screenshots]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from acquisition.simulator import FaultSpec, PumpStation, StationConfig  # noqa: E402
+from acquisition.source import Frame, SourceStats  # noqa: E402
+from app.config import load_settings  # noqa: E402
+from app.engine import Engine  # noqa: E402
+from app.ui import theme  # noqa: E402
+from app.ui.main_window import MainWindow  # noqa: E402
+
+SIZES = ((1280, 800), (1920, 1080))
+FAULTS = (FaultSpec("P-101", "outlet_valve_closure", 2400),  # a slow hydraulic fault: medium priority
+          FaultSpec("P-103", "cavitation", 3300, ramp_s=0),  # sudden: raised HIGH, so the banner shows
+          FaultSpec("P-106", "bearing_wear", 2100, ramp_s=0),  # taken out of service below
+          FaultSpec("P-108", "impeller_imbalance", 2700, ramp_s=120))  # shelved below
+
+
+def wait(app: QApplication, cond: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise TimeoutError(f"screenshots: timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QApplication, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+class _DeadDevice:
+    """A source whose device goes away: the engine reports it as a WorkerFailed (for the error banner)."""
+
+    assets = ("P-201",)
+
+    def __init__(self) -> None:
+        self.stats = SourceStats()
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        raise OSError("Modbus TCP 10.0.4.17:502 - connection refused")
+        yield []  # pragma: no cover
+
+
+def settings_in(tmp: Path, name: str):  # noqa: ANN201
+    return load_settings(environ={}, overrides={"storage": {"path": str(tmp / f"{name}.db")},
+                                                "logging": {"dir": str(tmp / "log")},
+                                                "cloud": {"standin_delay_s": 0.2}})
+
+
+def grab(window: MainWindow, out: Path, name: str, size: tuple[int, int]) -> Path:
+    path = out / f"{name}_{size[0]}x{size[1]}.png"
+    window.grab().save(str(path))
+    return path
+
+
+def operator_actions(engine: Engine) -> None:
+    """Give the table its states: one acknowledged, one shelved, one asset out of service, one label."""
+    tech = engine.users.login("technician", "2222")
+    sup = engine.users.login("supervisor", "3333")
+    alarms = {a.asset: a for a in engine.alarms.alarms()}
+    if "P-103" in alarms:
+        engine.acknowledge(alarms["P-103"].id, tech, note="Checked on site")
+    if "P-106" in alarms:
+        engine.set_out_of_service("P-106", sup, True, note="Bearing change planned")
+    if "P-101" in alarms:
+        engine.label(alarms["P-101"].id, tech, "failure", failure_mode="outlet_valve_closure",
+                     note="Discharge valve found half closed")
+    if "P-108" in alarms:
+        engine.shelve(alarms["P-108"].id, tech, 3600, note="Known cause")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="vigil-shots-"))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply(app)
+
+    station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), faults=FAULTS, duration_s=4200, speed=0)
+    engine = Engine(settings_in(tmp, "main"), station)
+    window = MainWindow(engine, kiosk=False, sound=False)
+    window.resize(*SIZES[0])
+    window.show()
+    written: list[Path] = []
+    try:
+        window.start()  # subscribe before the engine publishes anything
+        engine.start()
+        wait(app, lambda: engine.wait(0), 240, "the simulated run")
+        wait(app, lambda: all(a.cloud.state not in ("analyzing",) for a in engine.alarms.alarms()), 30, "cloud")
+        high = [a for a in engine.alarms.alarms() if a.priority == "high"]
+        wait(app, lambda: bool(window.alarm_banner.pending) or not high, 10, "the high-priority banner")
+        settle(app, 1.0)
+        for size in SIZES:
+            window.resize(*size)
+            settle(app)
+            if window.alarm_banner.pending:
+                window.show_screen("overview")
+                settle(app)
+                written.append(grab(window, args.out, "banner_overview", size))
+        operator_actions(engine)
+        window.bridge.refresh_alarms()
+        for size in SIZES:
+            window.resize(*size)
+            written += shoot_screens(app, window, engine, args.out, size)
+    finally:
+        window.shutdown()
+        engine.stop()
+        window.close()
+    written += shoot_error_banner(app, tmp, args.out)
+    for p in written:
+        print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
+    return 0
+
+
+def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Path,
+                  size: tuple[int, int]) -> list[Path]:
+    shots: list[Path] = []
+    window.session.set_session(None)
+    window.show_screen("overview")
+    settle(app)
+    shots.append(grab(window, out, "overview", size))
+    window.open_trends("P-101")
+    window.trends.set_window(600)
+    settle(app, 0.6)
+    shots.append(grab(window, out, "trends_10min", size))
+    window.trends.set_window(3600)
+    wait(app, lambda: window.trends.history_idle(), 10, "trend history")
+    settle(app, 0.6)
+    shots.append(grab(window, out, "trends_1h", size))
+    window.show_screen("alarms")
+    settle(app)
+    shots.append(grab(window, out, "alarms_view_only", size))
+    window.session.set_session(engine.users.login("technician", "2222"))
+    first = window.alarms.visible()[0]
+    window.alarms.select(first.id)
+    settle(app)
+    shots.append(grab(window, out, "alarms_technician", size))
+    window.alarms.shelve_button.click()
+    settle(app)
+    shots.append(grab(window, out, "confirm_shelve", size))
+    panel = window.overlay.top()
+    panel.open_keyboard()  # type: ignore[union-attr]
+    settle(app)
+    shots.append(grab(window, out, "keyboard", size))
+    window.overlay.clear()
+    labelled = next((a for a in engine.alarms.alarms() if a.label is not None), first)
+    window.open_alarm(labelled.id)
+    wait(app, lambda: window.detail.traces_loaded, 10, "detail traces")
+    settle(app, 0.6)
+    shots.append(grab(window, out, "alarm_detail", size))
+    window.session.set_session(None)
+    window.show_screen("login")
+    wait(app, lambda: bool(window.login.user_buttons), 10, "user list")
+    window.login.choose("operator")
+    for d in "1234":
+        window.login.pad.press(d)
+    window.login.pad.enter_button.click()
+    wait(app, lambda: "Wrong PIN" in window.login.pad.message.text(), 10, "wrong PIN message")
+    settle(app)
+    shots.append(grab(window, out, "login_wrong_pin", size))
+    return shots
+
+
+def shoot_error_banner(app: QApplication, tmp: Path, out: Path) -> list[Path]:
+    engine = Engine(settings_in(tmp, "dead"), _DeadDevice())
+    window = MainWindow(engine, kiosk=False, sound=False)
+    shots = []
+    try:
+        window.resize(*SIZES[0])
+        window.show()
+        window.start()  # subscribe before the engine publishes anything
+        engine.start()
+        wait(app, lambda: window.error_banner.isVisible(), 20, "the engine error banner")
+        settle(app)
+        for size in SIZES:
+            window.resize(*size)
+            settle(app)
+            shots.append(grab(window, out, "error_banner", size))
+    finally:
+        window.shutdown()
+        engine.stop()
+        window.close()
+    return shots
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Each ISA-18.2 state is shown by word AND colour AND shape, and priorities by word, shape and colour."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+
+from app.alarm_manager import Alarm, CloudStatus
+from app.alarm_states import AlarmState as S
+from app.ui import theme
+from app.ui.alarm_look import draw_symbol
+from app.ui.screens.alarms import FILTERS, listed
+from app.ui.widgets.alarm_table import CLOUD, PRIORITY, STATE, AlarmTableModel
+
+NOW = time.time()
+
+
+def alarm(base: S, overlay: S | None = None, active: bool = True, priority: str = "medium", **kw) -> Alarm:  # noqa: ANN003
+    return Alarm(id=f"{base.value}-{overlay}-{priority}", asset="P-101", kind="anomaly", priority=priority, base=base,
+                 raised_ts=NOW - 600, last_active_ts=NOW - 60, peak_score=3.2, activations=1,
+                 top_channels=(("flow", 0.6), ("pressure", 0.4)), message="P-101: anomaly", active=active,
+                 overlay=overlay, **kw)
+
+
+# (alarm, state text, state-cell background, blinks)
+CASES = [
+    (alarm(S.UNACK), "UNACK", theme.MEDIUM, True),
+    (alarm(S.ACKED), "ACKED", theme.MEDIUM, False),
+    (alarm(S.RTNUN, active=False, cleared_ts=NOW - 30), "RTN UNACK", theme.PANEL, True),
+    (alarm(S.NORM, active=False, cleared_ts=NOW - 30), "NORMAL", theme.PANEL, False),
+    (alarm(S.UNACK, S.SHLVD, shelved_until=NOW + 3600), "SHELVED to ", "#9c9c9c", False),
+    (alarm(S.UNACK, S.DSUPR), "SUPPRESSED", "#aaaaaa", False),
+    (alarm(S.UNACK, S.OOSRV), "OUT OF SERVICE", "#6a6a6a", False),
+]
+
+
+def image(pixmap) -> QImage:  # noqa: ANN001
+    return pixmap.toImage()
+
+
+@pytest.mark.parametrize("a, text, background, blinks", CASES, ids=[c[1].strip() for c in CASES])
+def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, background: str, blinks: bool) -> None:  # noqa: ANN001
+    model = AlarmTableModel()
+    model.set_alarms([a])
+    cell = model.index(0, STATE)
+    assert str(cell.data()).startswith(text)
+    assert cell.data(Qt.ItemDataRole.BackgroundRole) == QColor(background)
+    on = image(cell.data(Qt.ItemDataRole.DecorationRole))
+    model.set_blink(False)
+    off = image(model.index(0, STATE).data(Qt.ItemDataRole.DecorationRole))
+    assert (on != off) is blinks  # unacknowledged alarms blink; the others are steady
+    assert str(cell.data(Qt.ItemDataRole.ToolTipRole))  # the meaning in words
+    # the state's foreground is readable on its background
+    fg = model.index(0, STATE).data(Qt.ItemDataRole.ForegroundRole)
+    bg = model.index(0, STATE).data(Qt.ItemDataRole.BackgroundRole)
+    assert abs(fg.lightness() - bg.lightness()) > 90
+
+
+def test_states_are_told_apart_without_colour(qapp) -> None:  # noqa: ANN001
+    """Colour is never the only cue: every state has its own word and its own symbol."""
+    texts = {str(AlarmTableModel.data(_model(a), _model(a).index(0, STATE))).split(" to ")[0] for a, *_ in CASES}
+    assert len(texts) == len(CASES)
+    shapes = {image(draw_symbol("medium", a.state.value, 30)).convertToFormat(QImage.Format.Format_Mono)
+              .bits().tobytes() for a, *_ in CASES}
+    assert len(shapes) == len(CASES)
+
+
+def _model(a: Alarm) -> AlarmTableModel:
+    m = AlarmTableModel()
+    m.set_alarms([a])
+    return m
+
+
+@pytest.mark.parametrize("priority, word, colour", [("high", "HIGH", theme.HIGH), ("medium", "MEDIUM", theme.MEDIUM),
+                                                    ("low", "LOW", theme.LOW)])
+def test_priorities_by_word_shape_and_colour(qapp, priority: str, word: str, colour: str) -> None:  # noqa: ANN001
+    m = _model(alarm(S.UNACK, priority=priority))
+    assert m.index(0, PRIORITY).data() == word
+    assert m.index(0, STATE).data(Qt.ItemDataRole.BackgroundRole) == QColor(colour)
+    shapes = {p: image(draw_symbol(p, "ACKED", 30)).convertToFormat(QImage.Format.Format_Mono).bits().tobytes()
+              for p in ("high", "medium", "low")}
+    assert len(set(shapes.values())) == 3  # square, triangle, diamond
+
+
+def test_cloud_column_is_the_engines_sentence(qapp) -> None:  # noqa: ANN001
+    for cloud in (CloudStatus("analyzing"), CloudStatus("confirmed", "cavitation", "high", 0.8),
+                  CloudStatus("not_confirmed"), CloudStatus("unreachable")):
+        m = _model(alarm(S.UNACK, cloud=cloud))
+        assert m.index(0, CLOUD).data() == cloud.text
+
+
+def test_table_lists_active_and_unacknowledged_and_filters_by_state() -> None:
+    listed_states = {a.state.value for a, *_ in CASES if listed(a)}
+    assert listed_states == {"UNACK", "ACKED", "RTNUN", "SHLVD", "DSUPR", "OOSRV"}  # NORM has left the list
+    filters = dict(FILTERS)
+    assert filters["Unacknowledged"] == ("UNACK", "RTNUN")
