@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ["bench.bench_forest", "bench.bench_engine", "bench.bench_sim_faults"]
+BENCHES = ["bench.bench_forest", "bench.bench_engine", "bench.bench_sim_faults", "bench.bench_gui"]
 
 if __name__ == "__main__":
     failed = 0

@@ -6,21 +6,30 @@ Everything is the real thing, offscreen (QT_QPA_PLATFORM=offscreen): the real en
 SQLite file and the real main window (app/ui). Each part runs in its own child process (``--part NAME``) so one
 part's threads, caches and peak RSS cannot leak into the next. Not pinned to a core: the GUI, the engine's
 threads and the history worker are meant to share both cores of the panel PC. Numbers are printed; nothing is
-asserted.
+asserted. The CPU other processes used meanwhile is printed too: on a shared 2-core box it moves the numbers.
 
-1. trend     TrendPlots (the Trends screen's widget) with 16 channel plots, 36,000 points per curve (1 h at
-             10 Hz); per frame: one new sample per curve, ``set_live`` (one ``setData`` per curve) and the x range
-             following live, exactly as TrendsScreen.on_snapshot does, then the event loop until the viewport has
-             painted. Also the same widget with the tuning recommended below applied to the instance (what-if).
-2. history   A 5 ms QTimer heartbeat on the GUI thread while the Trends screen loads 8 h, then 24 h, of stored
-             history (24 h of 2 pumps at 1 Hz, written through app.store.writer), by clicking the window buttons.
+1. trend     TrendPlots (the Trends screen's own widget) given 16 channel plots (its 8 channels twice: it takes
+             channel indices) plus its score strip, 36,000 points per curve (1 h at 10 Hz) in the app's
+             TraceBuffer. Per frame: one new sample on every curve, ``set_live`` (one ``setData`` per curve) and
+             the x range following live, as TrendsScreen.redraw (its frame) does, then the event loop until the
+             viewport has painted. Also, for scale, the same with 8 traces (the Trends screen's own layout).
+2. history   A 5 ms PreciseTimer heartbeat on the GUI thread (largest gap between ticks) while the Trends screen
+             loads stored history: 24 h of 2 pumps at 1 Hz written through app.store.writer, the live plant at
+             real-time pace after it; 3 times per pump switch: the 8 h button, then the 24 h button. Also
+             24 h of one pump read on a TaskRunner with no window at all, as one engine.history call and as
+             the Trends screen reads it (diagnostic: how much of the stall is the read itself); then the loads
+             and the reads again after ``gc.freeze()`` (what-if: the fix recommended for run_gui).
 3. alarms    Acquisition-to-alarm-list latency: the simulator wrapped so each frame's wall time is recorded when
-             the source yields it; 3 runs of 8 pumps at speed 40, faults at staggered times; measured from the
-             acquisition of the frame whose score raised the alarm (AlarmRaised.ts) to the alarm's row being in
-             the Alarms screen's table model (and, separately, to the next paint of that table).
-4. cold      ``main.main(["--windowed", "--simulate", ...])`` in a fresh interpreter, from the moment the parent
-             spawns it to the first live samples handled by the window and painted.
-5. rss       The GUI with an 8-pump simulator at speed 10 for ~40 s, visiting every screen; peak RSS (VmHWM).
+             the source yields it; 2 runs of 12 pumps at speed 30 with a fault on every pump at staggered
+             times, on pipelines commissioned beforehand (a live commissioning fit stalls detection, reported
+             separately); from the acquisition of the frame whose score raised the alarm (AlarmRaised.ts) to the
+             alarm's row being in the Alarms screen's table model (checked on the bridge's sig_alarms right after
+             the window's own handler, and by a 2 ms timer), and to the next paint of that table.
+4. cold      ``main.main(["--windowed", "--simulate", "--db", ...])`` in a fresh interpreter (3 starts, one DB:
+             the first creates it), from the parent's spawn to the first live samples handled by the window
+             (bridge sig_samples, after the screens' own handlers) and the window repainted.
+5. rss       The GUI with an 8-pump simulator at speed 12 (commissioning, then two faults) for 35 s, visiting
+             Overview, Trends and Alarms; peak RSS (VmHWM), and the longest GUI-thread gap meanwhile.
 """
 from __future__ import annotations
 
@@ -41,17 +50,21 @@ PARTS = ("trend", "history", "alarms", "cold", "rss")
 TREND_TRACES = 16
 TREND_POINTS = 36_000  # 1 h at 10 Hz
 TREND_FRAMES = 60
+TREND_WARMUP = 10
 HISTORY_S = 86_400  # 24 h of stored history ...
 HISTORY_PUMPS = 2  # ... of 2 pumps at 1 Hz
 HEARTBEAT_MS = 5
 HISTORY_LIVE_SPEED = 1.0
-LATENCY_PUMPS = 8
-LATENCY_SPEED = 40.0
-LATENCY_RUNS = 3
+HISTORY_REPS = 3
+LATENCY_PUMPS = 12
+LATENCY_SPEED = 30.0
+LATENCY_RUNS = 2
+LATENCY_SEED = 6
+WARM_S = 330.0  # commissioning needs 300 s of running data
 COLD_RUNS = 3
 RSS_PUMPS = 8
-RSS_SPEED = 10.0
-RSS_WALL_S = 40.0
+RSS_SPEED = 12.0
+RSS_WALL_S = 35.0
 
 GOALS = {"fps": 30.0, "stall_ms": 50.0, "latency_p99_ms": 100.0, "cold_s": 3.0, "rss_mb": 300.0}
 
@@ -151,21 +164,6 @@ def _trend_area() -> tuple[int, int]:
     return size.width(), size.height()
 
 
-def _tune(plots: Any) -> None:
-    """What-if, on this instance only: the changes recommended for app/ui/widgets/trend_plots.py."""
-    import pyqtgraph as pg
-
-    from app.ui import theme
-
-    for curves, colour in (((*plots.live_curves, plots.score_live), theme.TRACE),
-                           ((*plots.history_curves, plots.score_history), theme.TRACE_HISTORY)):
-        for curve in curves:
-            curve.setPen(pg.mkPen(colour, width=1))  # cosmetic 1 px: one drawPath, not per-segment drawLines
-            curve.opts["autoDownsampleFactor"] = 1.0  # ~1 peak pair per pixel column instead of 5
-    for plot in plots.plots:
-        plot.hideAxis("bottom")  # the channel plots' time axes show no values but regenerate ticks every frame
-
-
 def part_trend() -> dict:
     import numpy as np
     from PySide6.QtCore import QEvent, QObject
@@ -190,11 +188,10 @@ def part_trend() -> dict:
             return False
 
     out: dict[str, Any] = {"size": [width, height], "traces": TREND_TRACES, "points": TREND_POINTS}
-    for variant in ("as_is", "tuned"):
-        # 16 channel plots: the app's own widget, its 8 channels twice (it takes channel indices, 8 per pump)
-        plots = TrendPlots(channels=tuple(range(8)) * (TREND_TRACES // 8), score_height=2.0)
-        if variant == "tuned":
-            _tune(plots)
+    for variant, traces in (("as_is", TREND_TRACES), ("eight", 8)):
+        # 16 channel plots: the app's own widget, its 8 channels twice (it takes channel indices, 8 per pump);
+        # then its real configuration on the Trends screen, 8 channels, for scale
+        plots = TrendPlots(channels=tuple(range(8)) * (traces // 8), score_height=1.4)
         plots.resize(width, height)
         plots.show()
         paints = Paints()
@@ -204,12 +201,12 @@ def part_trend() -> dict:
         _run_for(0.2)
         k = TREND_POINTS
         times, forced = [], 0
-        for i in range(TREND_FRAMES + 5):
+        for i in range(TREND_FRAMES + TREND_WARMUP):
             before = paints.n
             t0 = time.perf_counter()
             buf.extend(ts[k:k + 1], values[k:k + 1], scores[k:k + 1])  # one new sample on every curve
             t, v, s = buf.view()
-            plots.set_live(t, v, s)  # TrendsScreen.on_snapshot: setData once per curve ...
+            plots.set_live(t, v, s)  # TrendsScreen.redraw: setData once per curve ...
             plots.set_x_range(float(t[-1]) - 3600.0, float(t[-1]))  # ... and _follow() with the 1 h window
             app.processEvents()  # the scene update is queued: this is where the frame is really painted
             if paints.n == before:  # never happened here, but a frame must not be counted unpainted
@@ -217,7 +214,7 @@ def part_trend() -> dict:
                 forced += 1
             times.append(time.perf_counter() - t0)
             k += 1
-        times = times[5:]  # warm-up
+        times = times[TREND_WARMUP:]
         med, p99 = _pct(times, 50) * 1e3, _pct(times, 99) * 1e3
         out[variant] = {"median_ms": med, "p99_ms": p99, "max_ms": max(times) * 1e3, "fps": 1000.0 / med,
                         "frames": len(times), "forced_repaints": forced,
@@ -287,26 +284,86 @@ class _Heartbeat:
         return g * 1e3, at - t0
 
 
-def _history_pass(w: Any, hb: _Heartbeat) -> dict:
-    """Baseline (live trends only) then the 8 h and 24 h buttons, as an operator taps them."""
+class _GcWatch:
+    """Every garbage collection in this process: when it ended, its generation and how long it held the GIL."""
+
+    def __init__(self) -> None:
+        import gc
+        import threading
+
+        self.pauses: list[tuple[float, int, float]] = []
+        self._started: dict[int, float] = {}
+        self._ident = threading.get_ident
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._started[self._ident()] = now
+        elif (t := self._started.pop(self._ident(), None)) is not None:
+            self.pauses.append((now, info["generation"], (now - t) * 1e3))
+
+    def full(self, t0: float, t1: float) -> list[float]:
+        """Durations (ms) of the full (generation 2) collections that ended inside [t0, t1]."""
+        return [ms for t, gen, ms in self.pauses if gen == 2 and t0 <= t <= t1]
+
+
+def _history_pass(w: Any, hb: _Heartbeat, gcw: _GcWatch) -> dict:
+    """HISTORY_REPS times: a fresh asset (no history loaded), a baseline of live trends, then the 8 h and the
+    24 h buttons, tapped as an operator would. Worst heartbeat gap per load."""
     trends = w.trends
-    b0 = time.perf_counter()
-    _run_for(2.0)
-    out: dict[str, Any] = {"baseline_max_gap_ms": hb.max_gap_ms(b0, time.perf_counter())[0]}
-    for label in ("8 h", "24 h"):
-        before = trends.history_span()
-        t_click = time.perf_counter()
-        _click(trends.window_buttons[label])
-        loaded = _wait(lambda b=before: trends.history_span() not in (None, b) and trends.history_idle(), 60)
-        t_loaded = time.perf_counter()
-        _run_for(1.0)  # the frames that draw it
-        gap, at = hb.max_gap_ms(t_click, time.perf_counter())
-        span = trends.history_span()
-        hist_pts = trends.plots.history_curves[0].getData()[0]
-        out[label] = {"max_gap_ms": gap, "gap_at_s": at, "loaded": loaded, "load_s": t_loaded - t_click,
-                      "span_h": (span[1] - span[0]) / 3600 if span else None,
-                      "points_drawn": 0 if hist_pts is None else len(hist_pts)}
-    out["worst_ms"] = max(out[k]["max_gap_ms"] for k in ("8 h", "24 h"))
+    out: dict[str, Any] = {"baseline_ms": [], "8 h": [], "24 h": [], "load_s": {"8 h": [], "24 h": []},
+                           "full_gc_ms": []}
+    for _ in range(HISTORY_REPS):
+        current = trends.asset
+        _click(trends.window_buttons["10 min"])
+        _click(trends.next_button)  # the other pump: its stored history is not loaded yet
+        _wait(lambda c=current: trends.asset != c and len(trends.buffer) >= 3, 10)
+        b0 = time.perf_counter()
+        _run_for(1.2)
+        out["baseline_ms"].append(hb.max_gap_ms(b0, time.perf_counter())[0])
+        for label in ("8 h", "24 h"):
+            before = trends.history_span()
+            t_click = time.perf_counter()
+            _click(trends.window_buttons[label])
+            _wait(lambda b=before: trends.history_span() not in (None, b) and trends.history_idle(), 60)
+            out["load_s"][label].append(time.perf_counter() - t_click)
+            _run_for(0.6)  # the frames that draw it
+            out[label].append(hb.max_gap_ms(t_click, time.perf_counter())[0])
+            out["full_gc_ms"] += gcw.full(t_click, time.perf_counter())
+    span = trends.history_span()
+    out["span_h"] = (span[1] - span[0]) / 3600 if span else None
+    hist = trends.plots.history_curves[0].getData()[0]
+    out["points_drawn"] = 0 if hist is None else len(hist)
+    out["worst_ms"] = max(out["8 h"] + out["24 h"])
+    return out
+
+
+def _isolated_read(engine: Any, hb: _Heartbeat, gcw: _GcWatch) -> dict:
+    """Diagnostic, no window at all: 24 h of one pump read on a TaskRunner like the Trends screen's, as one
+    ``engine.history`` call and, if app/ui has it, the way the Trends screen reads it (``sliced_history``)."""
+    from acquisition.simulator import DEFAULT_START_TS
+    from app.ui import workers
+
+    t0, t1 = DEFAULT_START_TS - 3600, DEFAULT_START_TS + HISTORY_S + 3600
+    calls = {"one_call": lambda: engine.history("P-101", t0, t1, max_points=4000)}
+    if hasattr(workers, "sliced_history"):
+        calls["as_trends_reads"] = lambda: workers.sliced_history(engine, "P-101", t0, t1, max_points=4000)
+    runner = workers.TaskRunner("bench-history")
+    out = {}
+    for name, fn in calls.items():
+        gaps, secs, full_gc = [], [], []
+        for _ in range(3):
+            done: list[float] = []
+            start = time.perf_counter()
+            runner.submit(fn, on_done=lambda _r: done.append(time.perf_counter()))
+            _wait(lambda: bool(done), 30)
+            secs.append(done[0] - start)
+            _run_for(0.05)
+            gaps.append(hb.max_gap_ms(start, time.perf_counter())[0])
+            full_gc += gcw.full(start, time.perf_counter())
+        out[name] = {"max_gap_ms": gaps, "read_s": secs, "full_gc_ms": full_gc}
+    runner.shutdown()
     return out
 
 
@@ -315,7 +372,7 @@ def part_history() -> dict:
     from app.engine import Engine
 
     _app()
-    out: dict[str, Any] = {"live_speed": HISTORY_LIVE_SPEED}
+    out: dict[str, Any] = {"live_speed": HISTORY_LIVE_SPEED, "reps": HISTORY_REPS}
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(tmp)
         rows, fill_s = _prefill(settings.storage.path)
@@ -324,23 +381,25 @@ def part_history() -> dict:
         station = PumpStation(StationConfig(n_pumps=HISTORY_PUMPS, seed=5, start_ts=DEFAULT_START_TS + HISTORY_S),
                               speed=HISTORY_LIVE_SPEED)
         engine = Engine(settings, station)
+        hb, gcw = _Heartbeat(), _GcWatch()
+        hb.start()
+        out["isolated_read"] = _isolated_read(engine, hb, gcw)
         w = _window(engine)
         engine.start()
-        trends = w.trends
         _wait(lambda: w.nav.buttons["trends"].isVisible(), 5)
         _click(w.nav.buttons["trends"])
-        _wait(lambda: trends.asset is not None and len(trends.buffer) >= 3, 20)
-        hb = _Heartbeat()
-        hb.start()
-        out["as_is"] = _history_pass(w, hb)  # P-101
-        # What-if: the same screen with its plots tuned as recommended (on the instance), on the other pump
-        _tune(trends.plots)
-        _click(trends.window_buttons["10 min"])
-        _click(trends.next_button)
-        _wait(lambda: trends.asset == "P-102" and len(trends.buffer) >= 3, 10)
-        out["tuned"] = _history_pass(w, hb)
-        hb.stop()
+        _wait(lambda: w.trends.asset is not None and len(w.trends.buffer) >= 3, 20)
+        out["as_is"] = _history_pass(w, hb, gcw)
+        # What-if: what run_gui could do once the window is up (see the notes): move every object that exists
+        # now (modules, widgets, the engine) out of the collector's way, so a full collection no longer walks them.
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        out["frozen"] = _history_pass(w, hb, gcw)
         _close(w, engine)
+        out["isolated_read_frozen"] = _isolated_read(engine, hb, gcw)  # window closed, engine stopped
+        hb.stop()
     return out
 
 
@@ -365,28 +424,54 @@ class StampedSource:
             yield batch
 
 
-def _alarm_run(seed: int, to_event: list, to_table: list, to_paint: list) -> dict:
-    """One engine + window: LATENCY_PUMPS pumps, each with a fault, onsets staggered after commissioning."""
+def _commissioned(settings: Any) -> tuple[dict, float]:
+    """Detection pipelines for LATENCY_PUMPS simulated pumps, commissioned on the plant's first WARM_S seconds.
+
+    Commissioning fits one forest per pump on the detection thread (~0.7 s each here): done live, those fits
+    hold up every frame behind them, so alarms raised right after would measure the fits, not the path to
+    the screen (reported separately). The engine gets copies of these instead, and its plant clock goes on
+    from where they stopped."""
+    from acquisition.simulator import PumpStation, StationConfig
+    from detection.pipeline import AssetPipeline, PipelineParams
+
+    run = PumpStation(StationConfig(n_pumps=LATENCY_PUMPS, seed=LATENCY_SEED, schedule=False)).simulate(WARM_S)
+    params = PipelineParams.from_settings(settings.detection)
+    pipes = {a: AssetPipeline(params) for a in run.assets}
+    t0 = time.perf_counter()
+    for k, ts in enumerate(run.ts):
+        for j, asset in enumerate(run.assets):
+            pipes[asset].process(float(ts), run.values[k, j])
+    if not all(p.commissioned for p in pipes.values()):
+        raise RuntimeError("pipelines did not commission in the warm-up")
+    return {"pipes": pipes, "fit_s": time.perf_counter() - t0}, float(run.ts[-1]) + 1.0
+
+
+def _alarm_run(rep: int, warm: dict, start_ts: float, to_event: list, to_table: list, to_paint: list) -> dict:
+    """One engine + window on commissioned pipelines: every pump gets a fault, onsets staggered."""
+    import copy
+
     from PySide6.QtCore import QEvent, QObject, QTimer
 
     from acquisition.simulator import FaultSpec, PumpStation, StationConfig
     from app import events
     from app.engine import Engine
 
-    kinds = ("outlet_valve_closure", "seal_leak", "inlet_valve_closure", "impeller_imbalance")
-    first_onset, stagger = 340.0, 6.0  # commissioning (5 min of baseline) is done at 300 s
+    kinds = ("outlet_valve_closure", "seal_leak", "inlet_valve_closure", "cavitation")
+    first_onset, stagger = 15.0, 5.0
     assets = tuple(f"P-{101 + i}" for i in range(LATENCY_PUMPS))
-    faults = [FaultSpec(a, kinds[(i + seed) % len(kinds)], first_onset + stagger * i, ramp_s=5.0)
+    faults = [FaultSpec(a, kinds[(i + rep) % len(kinds)], first_onset + stagger * i, ramp_s=5.0)
               for i, a in enumerate(assets)]
     duration = first_onset + stagger * LATENCY_PUMPS + 60
-    inner = PumpStation(StationConfig(n_pumps=LATENCY_PUMPS, seed=seed, schedule=False), faults=faults,
-                        speed=LATENCY_SPEED, duration_s=duration)
+    inner = PumpStation(StationConfig(n_pumps=LATENCY_PUMPS, seed=LATENCY_SEED, schedule=False, start_ts=start_ts),
+                        faults=faults, speed=LATENCY_SPEED, duration_s=duration)
     source = StampedSource(inner)
     raised: dict[str, tuple[float, float]] = {}  # alarm id -> (plant ts of the raising frame, wall time published)
     in_table: dict[str, float] = {}
     painted: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(_settings(tmp), source)
+        for asset, pipe in warm["pipes"].items():
+            engine.pipelines[asset] = copy.deepcopy(pipe)
 
         def listener(ev: object) -> None:  # engine worker thread
             if isinstance(ev, events.AlarmRaised) and not ev.reactivated:
@@ -443,12 +528,14 @@ def part_alarms() -> dict:
     to_event: list[float] = []
     to_table: list[float] = []
     to_paint: list[float] = []
-    runs = [_alarm_run(seed, to_event, to_table, to_paint) for seed in range(6, 6 + LATENCY_RUNS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        warm, start_ts = _commissioned(_settings(tmp))
+    runs = [_alarm_run(rep, warm, start_ts, to_event, to_table, to_paint) for rep in range(LATENCY_RUNS)]
 
     def stats(xs: list[float]) -> dict:
         return {"n": len(xs), "p50_ms": _pct(xs, 50), "p99_ms": _pct(xs, 99), "max_ms": max(xs, default=float("nan"))}
 
-    return {"pumps": LATENCY_PUMPS, "speed": LATENCY_SPEED, "runs": runs,
+    return {"pumps": LATENCY_PUMPS, "speed": LATENCY_SPEED, "runs": runs, "fit_s_per_pump": warm["fit_s"] / LATENCY_PUMPS,
             "alarms_raised": sum(r["raised"] for r in runs), "to_engine_event": stats(to_event),
             "to_table": stats(to_table), "to_paint": stats(to_paint), "samples_ms": sorted(to_table)}
 
@@ -494,27 +581,31 @@ with open(os.environ["BENCH_OUT"], "w") as f:
 
 
 def part_cold() -> dict:
+    """COLD_RUNS starts on one database: the first creates it (first start: schema, demo users), the others
+    are restarts. Every run is a fresh interpreter; the OS file cache stays warm (no reboot)."""
     runs = []
-    for i in range(COLD_RUNS):
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(COLD_RUNS):
+            out_file = Path(tmp) / f"out{i}.json"
             env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BENCH_DB=str(Path(tmp) / "vigil.db"),
-                       BENCH_OUT=str(Path(tmp) / "out.json"), VIGIL_LOGGING__DIR=tmp)
+                       BENCH_OUT=str(out_file), VIGIL_LOGGING__DIR=tmp)
             spawn = time.time()
             proc = subprocess.run([sys.executable, "-c", _COLD_CHILD], cwd=ROOT, env=env, capture_output=True,
                                   text=True, timeout=90)
             done = time.time()
-            out_file = Path(env["BENCH_OUT"])
             if proc.returncode != 0 or not out_file.exists():
                 raise RuntimeError(f"cold-start child failed (rc {proc.returncode}): {proc.stderr[-2000:]}")
             m = json.loads(out_file.read_text())["marks"]
-        if "painted" not in m:
-            raise RuntimeError("cold-start child exited before the first live samples were painted")
-        runs.append({"run": i + 1, "to_first_paint_s": m["painted"] - spawn,
-                     "to_first_paint_from_proc_start_s": m["painted"] - m["proc_start"],
-                     "interpreter_s": m["entry"] - spawn, "to_window_up_s": m["window_up"] - spawn,
-                     "window_to_first_samples_s": m["first_samples"] - m["window_up"],
-                     "paint_s": m["painted"] - m["first_samples"], "shutdown_s": done - m["painted"]})
-    return {"runs": runs, "median_s": statistics.median(r["to_first_paint_s"] for r in runs)}
+            if "painted" not in m:
+                raise RuntimeError("cold-start child exited before the first live samples were painted")
+            runs.append({"run": i + 1, "to_first_paint_s": m["painted"] - spawn,
+                         "to_first_paint_from_proc_start_s": m["painted"] - m["proc_start"],
+                         "interpreter_s": m["entry"] - spawn, "to_window_up_s": m["window_up"] - spawn,
+                         "window_to_first_samples_s": m["first_samples"] - m["window_up"],
+                         "paint_s": m["painted"] - m["first_samples"], "shutdown_s": done - m["painted"]})
+    restarts = [r["to_first_paint_s"] for r in runs[1:]] or [runs[0]["to_first_paint_s"]]
+    return {"runs": runs, "first_start_s": runs[0]["to_first_paint_s"], "restart_median_s": statistics.median(restarts),
+            "median_s": statistics.median(r["to_first_paint_s"] for r in runs)}
 
 
 # -- 5. RSS with 8 pumps -------------------------------------------------------------------------------------
@@ -529,6 +620,8 @@ def part_rss() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         engine = Engine(_settings(tmp), station)
         w = _window(engine)
+        hb, gcw = _Heartbeat(), _GcWatch()
+        hb.start()
         engine.start()
         t0 = time.perf_counter()
         plan = [("overview", 0.3), ("trends", 0.55), ("alarms", 0.8), ("overview", 1.0)]
@@ -542,24 +635,47 @@ def part_rss() -> dict:
                 samples.append((time.perf_counter() - t0, _vm("VmRSS")))
         alarms = len(engine.alarms.alarms())
         frames = engine.frames_processed
+        t1 = time.perf_counter()
+        gap, gap_at = hb.max_gap_ms(t0, t1)
+        full_gc = gcw.full(t0, t1)
+        hb.stop()
         _close(w, engine)
         hwm = _vm("VmHWM")
     return {"pumps": RSS_PUMPS, "speed": RSS_SPEED, "wall_s": RSS_WALL_S, "frames": frames, "alarms": alarms,
+            "max_gui_gap_ms": gap, "max_gui_gap_at_s": gap_at, "full_gc_ms": full_gc,
             "peak_rss_mb": hwm, "rss_first_mb": samples[0][1], "rss_last_mb": samples[-1][1],
             "rss_at_half_mb": samples[len(samples) // 2][1]}
 
 
 # -- the parent: one child per part, then the table -------------------------------------------------------------
+def _busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy (all cores), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _run_part(name: str) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    t0 = time.perf_counter()
+    t0, busy0, ours0 = time.perf_counter(), _busy_cpu_s(), _children_cpu_s()
     proc = subprocess.run([sys.executable, "-m", "bench.bench_gui", "--part", name], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=240)
+    wall = time.perf_counter() - t0
+    ours = _children_cpu_s() - ours0
+    others = max(0.0, _busy_cpu_s() - busy0 - ours)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
-        return {"error": f"rc {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}"}
+        return {"error": f"rc {proc.returncode}: {(proc.stderr or proc.stdout)[-1500:]}", "part_wall_s": wall}
     result = json.loads(lines[-1][len(MARK):])
-    result["part_wall_s"] = time.perf_counter() - t0
+    # how busy the machine was with other work meanwhile (cores), so a noisy run can be recognised
+    result.update(part_wall_s=wall, part_cpu_cores=ours / wall, others_cpu_cores=others / wall)
     return result
 
 
@@ -577,6 +693,59 @@ def _ok(value: float, goal: float, higher_is_better: bool = False) -> str:
     return "ok" if (value >= goal if higher_is_better else value <= goal) else "MISS"
 
 
+def _rows(r: dict) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    tr, hi, al, co, rs = (r[k] for k in PARTS)
+    if "error" not in tr:
+        a, t = tr["as_is"], tr["eight"]
+        rows.append((f"1 trend fps, {tr['traces']} traces x {tr['points']:,} pts",
+                     f"{a['fps']:.1f} fps (frame median {a['median_ms']:.0f} ms, p99 {a['p99_ms']:.0f} ms)",
+                     ">= 30 fps", _ok(a["fps"], GOALS["fps"], True)))
+        rows.append(("  for scale: 8 traces (the screen's own)",
+                     f"{t['fps']:.1f} fps (frame median {t['median_ms']:.0f} ms, p99 {t['p99_ms']:.0f} ms)",
+                     ">= 30 fps", _ok(t["fps"], GOALS["fps"], True)))
+    if "error" not in hi:
+        a = hi["as_is"]
+        loads = a["8 h"] + a["24 h"]
+        rows.append((f"2 GUI stall, 8 h + 24 h loads x{hi['reps']}",
+                     f"{max(loads):.0f} ms worst (median load {statistics.median(loads):.0f} ms; 8 h "
+                     f"{max(a['8 h']):.0f}, 24 h {max(a['24 h']):.0f})", "<= 50 ms", _ok(max(loads), GOALS["stall_ms"])))
+        rows.append(("  same screen, live only (no load)", f"{max(a['baseline_ms']):.0f} ms worst", "<= 50 ms",
+                     _ok(max(a["baseline_ms"]), GOALS["stall_ms"])))
+        fz = hi["frozen"]
+        fl = fz["8 h"] + fz["24 h"]
+        rows.append(("  what-if: gc.freeze() after start-up", f"{max(fl):.0f} ms worst (median load "
+                     f"{statistics.median(fl):.0f} ms; live only {max(fz['baseline_ms']):.0f} ms)", "<= 50 ms",
+                     _ok(max(fl), GOALS["stall_ms"])))
+        for src, key, label in (("isolated_read", "one_call", "engine.history(24 h), no window"),
+                                ("isolated_read", "as_trends_reads", "Trends' sliced read (24 h), no window"),
+                                ("isolated_read_frozen", "one_call", "engine.history(24 h), after gc.freeze()"),
+                                ("isolated_read_frozen", "as_trends_reads", "Trends' sliced read, after gc.freeze()")):
+            iso = hi[src].get(key)
+            if iso:
+                rows.append((f"  {label}", f"{max(iso['max_gap_ms']):.0f} ms worst (read "
+                             f"{statistics.median(iso['read_s']) * 1e3:.0f} ms on the worker)", "<= 50 ms",
+                             _ok(max(iso["max_gap_ms"]), GOALS["stall_ms"])))
+    if "error" not in al:
+        x, e, p = al["to_table"], al["to_engine_event"], al["to_paint"]
+        rows.append(("3 acquisition -> alarm row in table", f"p50 {x['p50_ms']:.0f} / p99 {x['p99_ms']:.0f} / max "
+                     f"{x['max_ms']:.0f} ms (n={x['n']})", "p99 <= 100 ms", _ok(x["p99_ms"], GOALS["latency_p99_ms"])))
+        rows.append(("  acquisition -> AlarmRaised (engine)", f"p50 {e['p50_ms']:.0f} / p99 {e['p99_ms']:.0f} / max "
+                     f"{e['max_ms']:.0f} ms", "", ""))
+        rows.append(("  acquisition -> table painted", f"p50 {p['p50_ms']:.0f} / p99 {p['p99_ms']:.0f} / max "
+                     f"{p['max_ms']:.0f} ms (n={p['n']})", "", ""))
+    if "error" not in co:
+        each = ", ".join(f"{x['to_first_paint_s']:.2f}" for x in co["runs"])
+        rows.append(("4 cold start -> first live paint", f"{co['restart_median_s']:.2f} s restart median "
+                     f"(runs {each} s; 1st = new DB)", "<= 3 s", _ok(co["restart_median_s"], GOALS["cold_s"])))
+    if "error" not in rs:
+        rows.append((f"5 peak RSS, {rs['pumps']} pumps, {rs['wall_s']:.0f} s", f"{rs['peak_rss_mb']:.0f} MB VmHWM "
+                     f"(VmRSS {rs['rss_first_mb']:.0f} at 1 s -> {rs['rss_last_mb']:.0f} MB at end)", "<= 300 MB",
+                     _ok(rs["peak_rss_mb"], GOALS["rss_mb"])))
+        rows.append(("  (same run) longest GUI-thread gap", f"{rs['max_gui_gap_ms']:.0f} ms, normal operation", "", ""))
+    return rows
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--part":
         result = {"trend": part_trend, "history": part_history, "alarms": part_alarms, "cold": part_cold,
@@ -585,51 +754,9 @@ def main() -> None:
         os._exit(0)  # skip interpreter teardown of Qt objects: the result is out, nothing else to flush
     t0 = time.perf_counter()
     r = run()
-    rows: list[tuple[str, str, str, str]] = []
-    tr = r["trend"]
-    if "error" in tr:
-        rows.append(("1 trend fps (16 x 36k)", "ERROR", "", ""))
-    else:
-        a, t = tr["as_is"], tr["tuned"]
-        rows.append(("1 trend, 16 traces x 36k pts", f"{a['fps']:.1f} fps (median {a['median_ms']:.0f} ms, "
-                     f"p99 {a['p99_ms']:.0f} ms)", ">= 30 fps", _ok(a["fps"], GOALS["fps"], True)))
-        rows.append(("  what-if: tuned instance", f"{t['fps']:.1f} fps (median {t['median_ms']:.0f} ms, "
-                     f"p99 {t['p99_ms']:.0f} ms)", ">= 30 fps", _ok(t["fps"], GOALS["fps"], True)))
-    hi = r["history"]
-    if "error" in hi:
-        rows.append(("2 GUI stall, history load", "ERROR", "", ""))
-    else:
-        for label, x in hi["loads"].items():
-            rows.append((f"2 GUI stall, {label} history", f"{x['max_gap_ms']:.0f} ms max gap (load "
-                         f"{x['load_s']:.2f} s)", "<= 50 ms", _ok(x["max_gap_ms"], GOALS["stall_ms"])))
-        rows.append(("  baseline, live only", f"{hi['baseline_max_gap_ms']:.0f} ms max gap", "", ""))
-    al = r["alarms"]
-    if "error" in al:
-        rows.append(("3 acq -> alarm row", "ERROR", "", ""))
-    else:
-        x = al["to_table"]
-        rows.append(("3 acq -> alarm row in table", f"p50 {x['p50_ms']:.0f} / p99 {x['p99_ms']:.0f} / max "
-                     f"{x['max_ms']:.0f} ms (n={x['n']})", "p99 <= 100 ms", _ok(x["p99_ms"], GOALS["latency_p99_ms"])))
-        e, p = al["to_engine_event"], al["to_paint"]
-        rows.append(("  of which acq -> AlarmRaised", f"p50 {e['p50_ms']:.0f} / p99 {e['p99_ms']:.0f} ms", "", ""))
-        rows.append(("  acq -> table painted", f"p50 {p['p50_ms']:.0f} / p99 {p['p99_ms']:.0f} ms (n={p['n']})",
-                     "", ""))
-    co = r["cold"]
-    if "error" in co:
-        rows.append(("4 cold start -> first live paint", "ERROR", "", ""))
-    else:
-        each = ", ".join(f"{x['to_first_paint_s']:.2f}" for x in co["runs"])
-        rows.append(("4 cold start -> first live paint", f"{co['median_s']:.2f} s median ({each})", "<= 3 s",
-                     _ok(co["median_s"], GOALS["cold_s"])))
-    rs = r["rss"]
-    if "error" in rs:
-        rows.append(("5 peak RSS, 8 pumps", "ERROR", "", ""))
-    else:
-        rows.append((f"5 peak RSS, {rs['pumps']} pumps, {rs['wall_s']:.0f} s", f"{rs['peak_rss_mb']:.0f} MB "
-                     f"(RSS {rs['rss_first_mb']:.0f} -> {rs['rss_last_mb']:.0f} MB)", "<= 300 MB",
-                     _ok(rs["peak_rss_mb"], GOALS["rss_mb"])))
-    w0 = max(len(x[0]) for x in rows)
-    w1 = max(len(x[1]) for x in rows)
+    rows = _rows(r)
+    w0 = max(len(x[0]) for x in rows) if rows else 10
+    w1 = max(len(x[1]) for x in rows) if rows else 10
     print(f"Vigil GUI, offscreen, real engine + main window; {r['cpus']} CPUs, not pinned; load average "
           f"{r['loadavg_before'][0]:.2f} before, {r['loadavg_after'][0]:.2f} after")
     print(f"{'measure':<{w0}}  {'result':<{w1}}  {'goal':<14} ")
@@ -637,25 +764,42 @@ def main() -> None:
         print(f"{name:<{w0}}  {value:<{w1}}  {goal:<14} {verdict}")
     for name in PARTS:
         if "error" in r[name]:
-            print(f"\n{name} failed: {r[name]['error']}")
+            print(f"\n{name} FAILED: {r[name]['error']}")
+    tr, hi, al, co, rs = (r[k] for k in PARTS)
+    print()
     if "error" not in tr:
-        print(f"\ntrend: widget {tr['size'][0]}x{tr['size'][1]} px (the Trends screen's plot area at 1280x800); "
-              f"points drawn per curve after peak downsampling: as-is {tr['as_is']['points_drawn_per_curve']}, "
-              f"tuned {tr['tuned']['points_drawn_per_curve']}; {tr['as_is']['frames']} frames each")
+        print(f"trend: TrendPlots {tr['size'][0]}x{tr['size'][1]} px (the Trends screen's plot area at 1280x800), "
+              f"16 channel plots + score; points per curve after peak downsampling: as-is "
+              f"{tr['as_is']['points_drawn_per_curve']}; "
+              f"{tr['as_is']['frames']} frames each, every one painted by the event loop")
     if "error" not in hi:
-        print(f"history: {hi['prefill']['rows']:,} stored rows ({hi['prefill']['seconds']:.1f} s to write); "
-              + "; ".join(f"{k}: span {v['span_h']:.1f} h, {v['points_drawn']} points, worst gap "
-                          f"{v['gap_at_s']:.2f} s after the click" for k, v in hi["loads"].items()
-                          if v["span_h"] is not None))
+        print(f"history: {hi['prefill']['rows']:,} stored rows; live at speed {hi['live_speed']:g}; a load reads "
+              f"{hi['as_is']['span_h']:.0f} h of one pump (86,400+ rows) for 24 h; load time median "
+              f"{statistics.median(hi['as_is']['load_s']['24 h']):.2f} s (24 h), "
+              f"{statistics.median(hi['as_is']['load_s']['8 h']):.2f} s (8 h)")
+        gc_load = hi["as_is"]["full_gc_ms"]
+        gc_iso = [ms for v in hi["isolated_read"].values() for ms in v["full_gc_ms"]]
+        gc_frozen = hi["frozen"]["full_gc_ms"] + [ms for v in hi["isolated_read_frozen"].values()
+                                                   for ms in v["full_gc_ms"]]
+        print(f"history: full garbage collections during the loads: {len(gc_load)}, longest "
+              f"{max(gc_load, default=0):.0f} ms; during the window-less reads: {len(gc_iso)}, longest "
+              f"{max(gc_iso, default=0):.0f} ms; after gc.freeze(): {len(gc_frozen)}, longest "
+              f"{max(gc_frozen, default=0):.0f} ms")
+    if "error" not in rs:
+        print(f"rss run: {rs['frames']} frames, {rs['alarms']} alarms; full garbage collections "
+              f"{len(rs['full_gc_ms'])}, longest {max(rs['full_gc_ms'], default=0):.0f} ms; longest GUI gap at "
+              f"{rs['max_gui_gap_at_s']:.1f} s")
     if "error" not in al:
         print(f"alarms: {al['alarms_raised']} raised in {len(al['runs'])} runs of {al['pumps']} pumps at speed "
-              f"{al['speed']:g}; each run's wall time beyond its paced plant time (engine lag): "
-              + ", ".join(f"{x['lag_s']:.1f} s" for x in al["runs"]))
+              f"{al['speed']:g} on pre-commissioned pipelines (a commissioning fit costs "
+              f"{al['fit_s_per_pump']:.2f} s per pump on the detection thread)")
     if "error" not in co:
-        c = co["runs"][len(co["runs"]) // 2]
-        print(f"cold start (one run): interpreter {c['interpreter_s']:.2f} s, window up at "
-              f"{c['to_window_up_s']:.2f} s, first samples +{c['window_to_first_samples_s']:.2f} s, paint "
-              f"{c['paint_s'] * 1e3:.0f} ms; /proc start-time check {c['to_first_paint_from_proc_start_s']:.2f} s")
+        c = co["runs"][-1]
+        print(f"cold start (last run): interpreter up {c['interpreter_s']:.2f} s, window built and shown "
+              f"{c['to_window_up_s']:.2f} s, then +{c['window_to_first_samples_s']:.2f} s to the first samples, "
+              f"paint {c['paint_s'] * 1e3:.0f} ms; from /proc start time {c['to_first_paint_from_proc_start_s']:.2f} s")
+    busy = ", ".join(f"{k} {r[k]['others_cpu_cores']:.2f}" for k in PARTS if "others_cpu_cores" in r[k])
+    print(f"other processes' CPU during each part (cores of {r['cpus']}): {busy}")
     print(f"total bench time {time.perf_counter() - t0:.0f} s")
 
 
