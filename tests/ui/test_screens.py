@@ -19,7 +19,9 @@ def test_every_screen_renders_with_live_data(hmi: Hmi) -> None:
     # Overview: one tile per asset, with scores drawn and the alarm badge on the faulted pump
     hmi.wait(lambda: set(w.overview.tiles) == {"P-101", "P-102"})
     tile = w.overview.tile("P-101")
-    hmi.wait(lambda: len(tile.sparkline.history.ts) > 100 and "alarm" in tile.badge.text())
+    # the badge follows alarm events, the health word the (slower) snapshot poll: wait for both
+    hmi.wait(lambda: len(tile.sparkline.history.ts) > 100 and "alarm" in tile.badge.text()
+             and "ALARM" in tile.health.text())
     assert "ALARM" in tile.health.text() and "No alarms" in w.overview.tile("P-102").badge.text()
     assert not w.grab().isNull()
     # Trends: tap the tile, eight channel curves and the score curve carry the live samples
