@@ -1,6 +1,8 @@
 """The engine end to end on real parts: simulator -> detection -> alarms -> a real SQLite file."""
 from __future__ import annotations
 
+from tests.fakes import ExplodingSource
+
 import queue
 import threading
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig
-from acquisition.source import Frame, SourceStats
+from acquisition.source import Frame
 from app import events
 from app.config import Settings, load_settings
 from app.engine import Engine
@@ -62,17 +64,6 @@ def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) ->
     assert ("raised", None) in evs and ("acknowledged", "technician") in evs
     assert ("acknowledge", "technician") in audit
     assert len(n_samples) == 2 * 1800
-
-
-class ExplodingSource:
-    assets = ("X-1",)
-
-    def __init__(self) -> None:
-        self.stats = SourceStats()
-
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
-        raise OSError("device went away")
-        yield []  # pragma: no cover
 
 
 def test_worker_exception_becomes_an_event_not_a_silent_death(tmp_path: Path) -> None:

@@ -1,14 +1,13 @@
 """Kiosk mode, the high-priority alarm banner, the engine-error banner and the sound, on real engines."""
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from tests.fakes import ExplodingSource
+
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from acquisition.simulator import FaultSpec
-from acquisition.source import Frame, SourceStats
 from tests.ui.conftest import Hmi, fault_station, make_settings
 
 
@@ -66,17 +65,6 @@ def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory, monkeypatch) -> No
     hmi.window.sound = True
     hmi.wait(lambda: hmi.window.alarm_banner.isVisible())
     assert beeps == [1]
-
-
-class ExplodingSource:
-    assets = ("X-1",)
-
-    def __init__(self) -> None:
-        self.stats = SourceStats()
-
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
-        raise OSError("device went away")
-        yield []  # pragma: no cover
 
 
 def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> None:  # noqa: ANN001
