@@ -40,4 +40,4 @@ clean:
 	rm -rf $(VENV) var .pytest_cache
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/screenshots.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m app.ui.screenshots

@@ -4,7 +4,7 @@ The real engine runs on the simulator with injected faults, so the alarms, trace
 Operator actions that give the alarm table its variety of ISA-18.2 states (acknowledged, shelved, out of service,
 labelled) are done through the engine's own commands with demo sessions, as an operator would.
 
-    .venv/bin/python scripts/screenshots.py [--out screenshots]
+    .venv/bin/python -m app.ui.screenshots [--out screenshots]   (or: make screenshots)
 """
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
