@@ -26,6 +26,7 @@ class NavBar(QWidget):
     def __init__(self, guard: ActionGuard, kiosk: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("navBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # else QSS ignores its background
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(8)
@@ -100,6 +101,7 @@ class StatusBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statusBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # else QSS ignores its background
         self.setFixedHeight(44)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
