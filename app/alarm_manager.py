@@ -25,7 +25,7 @@ from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_c
 from app.cloud_standin import CloudVerdict
 from app.labels import Label, validate
 from app.store import schema
-from app.store.writer import StoreWriter, Write
+from app.store.writer import StoreWriter, Write, audit_op
 from app.users import Action, Session, require
 from detection.alerts import AlertEnded, AlertStarted
 
@@ -272,7 +272,7 @@ class AlarmManager:
         self._writer.submit(Write([
             (schema.asset_settings, "upsert", {"asset": asset, "out_of_service": int(on), "changed_by": session.user,
                                                "changed_ts": now}),
-            _audit(now, session.user, "out of service" if on else "return to service", {"asset": asset, "note": note}),
+            audit_op(now, session.user, "out of service" if on else "return to service", {"asset": asset, "note": note}),
         ])).result(timeout=10)
         for alarm_id in ids:
             self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
@@ -289,7 +289,7 @@ class AlarmManager:
         self._writer.submit(Write([
             (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user, "verdict": verdict,
                                        "failure_mode": failure_mode, "note": note}),
-            _audit(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
+            audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
                                                 "failure_mode": failure_mode, "note": note}),
         ])).result(timeout=10)
         alarm = self._update(alarm_id, lambda a: replace(a, label=lab), None)
@@ -314,7 +314,7 @@ class AlarmManager:
         user = session.user if session else None
         ops = _alarm_ops(alarm, ts if ts is not None else now, event, None, user, note)
         if audit:
-            ops.append(_audit(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
+            ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
         self._writer.submit(Write(ops)).result(timeout=10)
         with self._lock:
             self._alarms[alarm_id] = alarm
@@ -340,6 +340,3 @@ def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str |
                                                    "state": a.state.value, "user": user, "note": note,
                                                    "score": score})]
 
-
-def _audit(ts: float, user: str | None, action: str, detail: dict) -> tuple:
-    return (schema.audit_log, "insert", {"ts": ts, "user": user, "action": action, "detail": json.dumps(detail)})

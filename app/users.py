@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import threading
@@ -17,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from app.store import schema
-from app.store.writer import StoreWriter, Write
+from app.store.writer import StoreWriter, Write, audit_op
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +184,8 @@ class UserDirectory:
         require(by, Action.USERS)
         if name == by.user:
             raise ValueError("you cannot remove yourself")
-        with self._db.begin() as c:  # rare admin action; done directly to keep the writer's ops simple
-            c.execute(delete(schema.users).where(schema.users.c.name == name))
-        self._audit(by.user, "user removed", {"user": name})
+        self._commit([(schema.users, "delete", None, schema.users.c.name == name)], by.user, "user removed",
+                     {"user": name})
 
     def _put(self, name: str, role: Role, pin: str, by: Session | None) -> None:
         _check_pin_format(pin)
@@ -198,16 +196,11 @@ class UserDirectory:
                      by.user if by else None, "user added", {"user": name, "role": role.value})
 
     def _commit(self, ops: list, user: str | None, action: str, detail: dict | None) -> None:
-        ops = [*ops, _audit_op(self._clock(), user, action, detail)]
+        ops = [*ops, audit_op(self._clock(), user, action, detail)]
         self._writer.submit(Write(ops)).result(timeout=10)
 
     def _audit(self, user: str | None, action: str, detail: dict | None) -> None:
-        self._writer.submit(Write([_audit_op(self._clock(), user, action, detail)])).result(timeout=10)
-
-
-def _audit_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple:
-    return (schema.audit_log, "insert", {"ts": ts, "user": user, "action": action,
-                                         "detail": json.dumps(detail) if detail is not None else None})
+        self._writer.submit(Write([audit_op(self._clock(), user, action, detail)])).result(timeout=10)
 
 
 __all__ = ["Action", "PadLocked", "PermissionDenied", "Role", "Session", "UserDirectory", "WrongPin", "can",

@@ -9,6 +9,7 @@ row at which the asset's anomaly alarm condition is active.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -56,7 +57,7 @@ class OfflineDetector:
         ts, values = _frame_values(train_df)
         span = float(ts[-1] - ts[0])
         base = self.params or PipelineParams()
-        params = PipelineParams(**{**{f: getattr(base, f) for f in base.__dataclass_fields__}, "baseline_s": span})
+        params = dataclasses.replace(base, baseline_s=span)  # the whole training span is the baseline
         pipe = AssetPipeline(params)
         for i in range(len(train_df)):
             pipe.process(float(ts[i]), values[i])

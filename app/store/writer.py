@@ -5,6 +5,7 @@ Future that completes only after their transaction commits, so a caller that wai
 """
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -26,7 +27,7 @@ SampleRow = tuple[str, float, bytes, float | None, str]  # asset, ts, packed val
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update."""
+    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update | delete."""
 
     ops: Sequence[tuple[Any, ...]]
     done: Future[None] = field(default_factory=Future)
@@ -148,7 +149,7 @@ class StoreWriter:
             self._on_error("store samples", exc)
 
     def _maybe_prune(self) -> None:
-        """Retention by data time (plant time), checked every ~10 min of it; deletes in bounded chunks."""
+        """Retention by data time (plant time), checked every ~10 min of it (one range delete on ix_samples_ts)."""
         if self._newest_ts - self._last_prune_ts < 600:
             return
         self._last_prune_ts = self._newest_ts
@@ -159,6 +160,12 @@ class StoreWriter:
                 return
             res = conn.execute(delete(schema.samples).where(schema.samples.c.ts < cutoff))
             self.rows_pruned += res.rowcount or 0
+
+
+def audit_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
+    """The store op that appends one audit-log entry (goes in the same Write as the change it records)."""
+    return (schema.audit_log, "insert", {"ts": ts, "user": user, "action": action,
+                                         "detail": json.dumps(detail) if detail is not None else None})
 
 
 def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1) -> list:
@@ -183,6 +190,8 @@ def _run_op(conn: Any, op: tuple[Any, ...]) -> None:
         keys = [c.name for c in table.primary_key.columns]
         conn.execute(stmt.on_conflict_do_update(index_elements=keys,
                                                 set_={k: v for k, v in values.items() if k not in keys}))
+    elif kind == "delete":
+        conn.execute(delete(table).where(op[3]))
     elif kind == "update":
         conn.execute(update(table).where(op[3]).values(**values))
     else:  # pragma: no cover - programming error
