@@ -15,11 +15,14 @@ class Frame:
 
     ``ts`` is the source's clock in seconds since the epoch (simulated plant time for the simulator).
     ``values`` is a float64 array in :data:`acquisition.channels.CHANNELS` order; NaN means "no good value".
+    ``quality`` is a uint8 array of :class:`acquisition.quality.Quality` codes in the same order, or None when
+    every finite value is good (the simulator, CSV replay). Field sources always set it.
     """
 
     asset: str
     ts: float
     values: np.ndarray
+    quality: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
