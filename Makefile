@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # System packages the tests use (real peers, not mocks); installed with apt when run as root.
-APT_PACKAGES :=
+APT_PACKAGES := mosquitto mosquitto-clients socat openssl
 ARGS ?=
 
 .PHONY: run headless test bench screenshots clean system-deps

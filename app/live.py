@@ -25,7 +25,11 @@ class AssetStatus:
     score: float | None
     active_alarms: int
     unacked_alarms: int
-    health: str  # ok | warning | alarm | commissioning | stopped | out of service
+    health: str  # ok | warning | alarm | commissioning | stopped | out of service | no data
+    # Per channel acquisition.quality.Quality codes of the latest frame (None: the source reports none, all good).
+    # Values that are not GOOD are NaN in ``values`` and in the trend buffers: never shown as good.
+    quality: np.ndarray | None = None
+    comm_lost: bool = False  # the asset's device is not communicating (a diagnostic alarm is raised)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,3 +19,6 @@ def skab_dir() -> Path:
         pytest.skip(f"SKAB data not found at {path} (shared/ beside the checkout)")
     return path
 
+
+
+from tests.support.broker import broker  # noqa: E402,F401 - a real Mosquitto broker fixture for any test
