@@ -116,6 +116,7 @@ class AlarmManager:
         self._alarms: dict[str, Alarm] = {}
         self._last_by_asset: dict[str, str] = {}
         self._suppressed: set[str] = set()  # assets not running steadily
+        self._diagnostic: dict[tuple[str, str], str] = {}  # (asset, key) -> its latest diagnostic alarm id
         self._out_of_service: set[str] = set()
 
     @property
@@ -189,6 +190,43 @@ class AlarmManager:
         self._write(alarm, t.ts, "cleared", t.peak_score)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
 
+    def on_diagnostic(self, asset: str, key: str, active: bool, ts: float, message: str,
+                      priority: str = "medium") -> None:
+        """A diagnostic condition (``key``: "comm" or "signal") of an asset's instrumentation came or went.
+
+        Diagnostics are alarms about the data, not the process: never sent to the cloud, never suppressed by
+        the pump's regime, and an anomaly alarm is never raised by a missing device (the engine skips scoring).
+        A re-trip while the previous one is still listed re-activates it, so a flapping link is one alarm.
+        """
+        with self._lock:
+            prev = self._alarms.get(self._diagnostic.get((asset, key), ""))
+            if active:
+                if prev is not None and prev.active:
+                    return
+                if prev is not None and prev.current:
+                    alarm = replace(prev, base=on_condition(prev.base, True), active=True, last_active_ts=ts,
+                                    activations=prev.activations + 1, cleared_ts=None, message=message)
+                    event, fresh = "reactivated", False
+                else:
+                    alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind="diagnostic", priority=priority,
+                                  base=S.UNACK, raised_ts=ts, last_active_ts=ts, peak_score=0.0, activations=1,
+                                  top_channels=(), message=message, active=True,
+                                  overlay=S.OOSRV if asset in self._out_of_service else None)
+                    event, fresh = "raised", True
+                self._diagnostic[(asset, key)] = alarm.id
+            else:
+                if prev is None or not prev.active:
+                    return
+                alarm = replace(prev, base=on_condition(prev.base, False), active=False, cleared_ts=ts)
+                event, fresh = "cleared", False
+            self._alarms[alarm.id] = alarm
+        self._write(alarm, ts, event, None, insert=fresh)
+        if active:
+            self._emit(events.AlarmRaised(alarm.id, asset, ts, 0.0, alarm.priority, (), alarm.message, not fresh,
+                                          alarm.state.value, kind="diagnostic"))
+        else:
+            self._emit(events.AlarmCleared(alarm.id, asset, ts, 0.0))
+
     def on_regime(self, asset: str, running: bool, ts: float) -> None:
         """Suppression by design: a stopped, starting or re-setting pump's alarms mean nothing."""
         with self._lock:
@@ -196,7 +234,7 @@ class AlarmManager:
                 self._suppressed.discard(asset)
             else:
                 self._suppressed.add(asset)
-            touched = [a for a in self._alarms.values() if a.asset == asset and (
+            touched = [a for a in self._alarms.values() if a.asset == asset and a.kind != "diagnostic" and (
                 (not running and a.current and a.overlay is None) or (running and a.overlay is S.DSUPR))]
         for a in touched:
             self._change(a.id, lambda x: replace(x, overlay=S.DSUPR) if not running else _released(x),

@@ -46,12 +46,19 @@ class CsvSettings(_Section):
     timestamp_column: str = "timestamp"
 
 
+class MqttSourceSettings(_Section):
+    # the ingest map (broker, JSON subscriptions, Sparkplug B mapping); relative paths are tried from the
+    # working directory, then from the project root (docs/mqtt-ingest.md)
+    map: str = Field("resources/mqtt/example.toml", min_length=1)
+
+
 class SourceSettings(_Section):
-    kind: Literal["simulator", "csv"] = "simulator"
+    kind: Literal["simulator", "csv", "mqtt"] = "simulator"
     # Plant seconds per wall second for sources with a simulated clock (simulator, CSV replay); 0 = as fast as possible.
     speed: float = Field(1.0, ge=0, le=100_000)
     simulator: SimulatorSettings = SimulatorSettings()
     csv: CsvSettings = CsvSettings()
+    mqtt: MqttSourceSettings = MqttSourceSettings()
 
 
 class DetectionSettings(_Section):
@@ -76,12 +83,48 @@ class StorageSettings(_Section):
 class EngineSettings(_Section):
     queue_size: int = Field(64, ge=1, le=100_000)
     join_timeout_s: float = Field(5.0, gt=0, le=120)
+    comm_alarm_s: float = Field(5.0, ge=0, le=3600, description="a device silent this long raises a diagnostic alarm")
+    quality_alarm_s: float = Field(10.0, ge=0, le=3600,
+                                   description="a channel bad or stale this long raises a diagnostic alarm")
 
 
 class CloudSettings(_Section):
     timeout_s: float = Field(30.0, gt=0, le=3600, description="no verdict this long: 'cloud unreachable - edge only'")
     standin_delay_s: float = Field(1.5, ge=0, le=600, description="the in-process stand-in's answer delay")
     standin_reachable: bool = True
+
+
+class UplinkSettings(_Section):
+    """The MQTT uplink (docs/uplink.md). No username or password here: they live in the keyring
+    (``python main.py credentials set --username U``)."""
+
+    enabled: bool = False
+    host: str = Field("localhost", min_length=1, max_length=253, pattern=r"^[A-Za-z0-9_.:-]+$")
+    port: int = Field(8883, ge=1, le=65535)
+    tls: bool = Field(True, description="false only for a broker on this machine or a lab network")
+    ca_file: str = Field("", description="CA certificate(s) that signed the broker's; empty = the system store")
+    cert_file: str = Field("", description="client certificate for mutual TLS; empty = none")
+    key_file: str = Field("", description="the client certificate's private key")
+    client_id: str = Field("", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$",
+                           description="empty = vigil-{site.gateway_id}")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    heartbeat_s: float = Field(30.0, ge=1, le=3600)
+    session_expiry_s: int = Field(7 * 86400, ge=0, le=365 * 86400,
+                                  description="broker keeps our subscription (confirmations) this long offline")
+    outbox_max_age_days: float = Field(7.0, gt=0, le=365, description="older telemetry is dropped")
+    outbox_max_rows: int = Field(200_000, ge=100, le=10_000_000, description="over this, oldest telemetry goes")
+    drain_rate: float = Field(200.0, ge=0, le=1_000_000,
+                              description="telemetry messages/s while a backlog drains; 0 = no limit")
+    credentials_file: str = Field("", description="encrypted keyring file when no system keyring exists; "
+                                                  "empty = $XDG_DATA_HOME/vigil/credentials.cfg")
+    credentials_key_file: str = Field("", description="its key file (0600); empty = "
+                                                      "$XDG_CONFIG_HOME/vigil/keyring.key")
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> "UplinkSettings":
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ValueError("uplink.cert_file and uplink.key_file go together (mutual TLS needs both)")
+        return self
 
 
 class UiSettings(_Section):
@@ -108,6 +151,7 @@ class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     engine: EngineSettings = EngineSettings()
     cloud: CloudSettings = CloudSettings()
+    uplink: UplinkSettings = UplinkSettings()
     ui: UiSettings = UiSettings()
     users: UserSettings = UserSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -17,12 +17,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from acquisition.quality import Quality, device_lost, usable
 from acquisition.source import Frame, Source
 from app import events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
 from app.cloud_standin import CloudStandIn
 from app.config import Settings
+from app.diagnostics import QualityWatch
 from app.labels import Label
 from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, UplinkStatus
 from app.store import history as store_history
@@ -57,6 +59,10 @@ class Engine:
             cloud_timeout_s=settings.cloud.timeout_s,
         )
         self.alarms.restore(_restored_alarms(self.db), store_history.out_of_service_assets(self.db))
+        self.quality = QualityWatch(self.alarms.on_diagnostic, settings.engine.comm_alarm_s,
+                                    settings.engine.quality_alarm_s)
+        self._latest_quality: dict[str, np.ndarray | None] = {}
+        self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
         self.live = LiveBuffer()
         self._params = PipelineParams.from_settings(settings.detection)
@@ -144,12 +150,14 @@ class Engine:
             values, score = (latest[1], latest[2]) if latest else (np.full(8, np.nan), None)
             regime = pipe.regime.regime.value
             oos = any(a.overlay is AlarmState.OOSRV for a in mine) or name in self.alarms.out_of_service
-            health = ("out of service" if oos else "stopped" if regime == "stopped" else
+            quality = self._latest_quality.get(name)
+            lost = device_lost(quality)
+            health = ("out of service" if oos else "no data" if lost else "stopped" if regime == "stopped" else
                       "alarm" if active else "commissioning" if not pipe.commissioned or pipe.learning else
                       "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
-                                       health)
+                                       health, None if quality is None else quality.copy(), lost)
         stats = self.source.stats
         skipped = sum(stats.skipped.values())
         ok = not self._errors and (self._finished.is_set() or self._threads != [])
@@ -219,13 +227,28 @@ class Engine:
             self.writer.put_samples(rows)
             self.frames_processed += len(rows)
 
-    def _score(self, frame: Frame) -> tuple[str, float, bytes, float | None, str]:
+    def _score(self, frame: Frame) -> tuple:
         pipe = self.pipelines.get(frame.asset)
         if pipe is None:  # a source may reveal assets as it goes (MQTT ingest)
             pipe = self.pipelines[frame.asset] = AssetPipeline(self._params)
-        out = pipe.process(frame.ts, frame.values)
-        self.live.append(frame.asset, frame.ts, frame.values, out.score)
+        q = frame.quality
+        values = usable(frame.values, q)  # stale/bad/comm-fail values are never used (or shown) as good
+        self._latest_quality[frame.asset] = q
+        self.quality.update(frame.asset, frame.ts, q)
+        q_blob = None if q is None or not q.any() else np.asarray(q, dtype=np.uint8).tobytes()
         self._last_ts = frame.ts
+        if device_lost(q):
+            # The frame says nothing about the process: no scoring, so an outage never raises an anomaly alarm.
+            # The pipeline re-settles after the gap (detection.regime: gap_s).
+            self.live.append(frame.asset, frame.ts, values, None)
+            self._interrupted.add(frame.asset)
+            return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), None,
+                    pipe.regime.regime.value, q_blob)
+        if frame.asset in self._interrupted:
+            self._interrupted.discard(frame.asset)
+            pipe.interrupted()
+        out = pipe.process(frame.ts, values, None if q is None else q != Quality.GOOD)
+        self.live.append(frame.asset, frame.ts, values, out.score)
         if out.regime_changed:
             self.alarms.on_regime(frame.asset, out.regime is Regime.RUNNING, frame.ts)
             self._publish(events.RegimeChanged(frame.asset, frame.ts, out.regime.value))
@@ -233,7 +256,7 @@ class Engine:
             self._publish(events.CommissioningCompleted(frame.asset, frame.ts, pipe.baseline_samples))
         if out.transition is not None:
             self.alarms.on_alert(frame.asset, out.transition)
-        return (frame.asset, frame.ts, np.asarray(frame.values, dtype="<f8").tobytes(), out.score, out.regime.value)
+        return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score, out.regime.value, q_blob)
 
     def _run_housekeeping(self) -> None:
         """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""

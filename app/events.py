@@ -19,6 +19,7 @@ class AlarmRaised:
     message: str
     reactivated: bool = False  # True: an existing alarm tripped again within the de-duplication window
     state: str = "UNACK"  # OOSRV when its asset is out of service (then it is not annunciated)
+    kind: str = "anomaly"  # anomaly (the detector) | diagnostic (communication or signal quality)
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,12 +83,16 @@ class FeatureExtractor:
         self._last_ts: float | None = None
         self.out = np.zeros(N_FEATURES)
 
-    def update(self, ts: float, values: np.ndarray) -> np.ndarray:
+    def update(self, ts: float, values: np.ndarray, flagged: np.ndarray | None = None) -> np.ndarray:
+        """``flagged``: channels the source itself reported not good (bad, stale, comm-fail). They hold their
+        last value like any gap, but do not count as missing: the engine raises a diagnostic alarm for them,
+        and an instrument the plant already knows is faulty is not a process anomaly."""
         dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 1e-6)
         self._last_ts = ts
         good = ~np.isnan(values)
         self._held = np.where(good, values, self._held)
-        self._missing += (1.0 - math.exp(-dt / self.p.missing_tau_s)) * ((~good).astype(float) - self._missing)
+        missing = ~good if flagged is None else ~good & ~flagged
+        self._missing += (1.0 - math.exp(-dt / self.p.missing_tau_s)) * (missing.astype(float) - self._missing)
         x = self._held
 
         a = 1.0 - math.exp(-dt / self.p.level_tau_s)

@@ -76,11 +76,16 @@ class AssetPipeline:
     def learning(self) -> bool:
         return self._learn_from is not None
 
-    def process(self, ts: float, values: np.ndarray) -> Scored:
+    def interrupted(self) -> None:
+        """The source lost the device; scoring resumes only after the pump has settled again."""
+        self.regime.interrupted()
+
+    def process(self, ts: float, values: np.ndarray, flagged: np.ndarray | None = None) -> Scored:
+        """Score one sample. ``flagged``: channels the source reported not good (see FeatureExtractor)."""
         dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
         self._last_ts = ts
         regime = self.regime.update(ts, values)
-        f = self.features.update(ts, values)
+        f = self.features.update(ts, values, flagged)
         score: float | None = None
         contrib: np.ndarray | None = None
         commissioned_now = False

@@ -55,6 +55,12 @@ class RegimeTracker:
         self._wobble = np.zeros(len(_WATCHED))  # slow EWMA of (fast - slow)^2: how much a healthy pump wanders
         self._steps = np.array(self.p.steps)
         self._i_peak = 0.0
+        self._interrupted = False
+
+    def interrupted(self) -> None:
+        """The data stopped for a while (a device outage): the next sample re-settles like a set-point change,
+        since the process may have moved meanwhile."""
+        self._interrupted = True
 
     @property
     def current_level(self) -> float:
@@ -64,6 +70,7 @@ class RegimeTracker:
     def update(self, ts: float, values: np.ndarray) -> Regime:
         first = self._last_ts is None
         dt = 1.0 if first else max(ts - self._last_ts, 1e-6)  # type: ignore[operator]
+        gap, self._interrupted = self._interrupted, False
         self._last_ts = ts
         x = values[_WATCHED]
         self._fast = _ewma(self._fast, x, dt, self.p.fast_tau_s)
@@ -79,7 +86,7 @@ class RegimeTracker:
         if self.regime is Regime.STOPPED:
             self._settled_at = ts + self.p.settle_s
             return self._set(Regime.STARTING)
-        if self._speed_changing():
+        if gap or self._speed_changing():
             self._settled_at = ts + self.p.settle_s
             return self._set(self.regime if self.regime is Regime.STARTING else Regime.TRANSITION)
         if ts < self._settled_at:

@@ -29,7 +29,17 @@ def open_database(path: str | Path) -> Engine:
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Nullable columns added since a database was created (create_all never alters an existing table)."""
+    with engine.begin() as conn:
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(samples)"))}
+        if "quality" not in have:
+            log.info("adding column samples.quality to an older database")
+            conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
 
 
 def integrity_ok(engine: Engine) -> bool:

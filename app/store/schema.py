@@ -30,6 +30,7 @@ samples = Table(
     Column("values", LargeBinary, nullable=False),  # float64 little-endian, CHANNELS order, NaN = no good value
     Column("score", Float),  # normalised anomaly score; NULL while commissioning or not running
     Column("regime", String(16), nullable=False),
+    Column("quality", LargeBinary),  # uint8 Quality codes per channel; NULL = all good (most rows)
 )
 Index("ix_samples_asset_ts", samples.c.asset, samples.c.ts)
 Index("ix_samples_ts", samples.c.ts)  # retention: min(ts) and the range delete stay O(log n) as the table grows
@@ -111,4 +112,32 @@ asset_settings = Table(
     Column("out_of_service", Integer, nullable=False, default=0),
     Column("changed_by", String(64)),
     Column("changed_ts", Float),
+)
+
+# The uplink's store-and-forward outbox (app/uplink/outbox.py). A row is deleted only after the broker's PUBACK.
+# Written by the one writer in the same transaction as the alarm/ack/label it reports, so an operator action is
+# never on disk without its message (nor a message without its action).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),  # global insert order == per-stream seq order (one writer)
+    Column("msg_id", String(32), nullable=False),  # uuid4 hex, the envelope's id
+    Column("stream", String(16), nullable=False),  # alarm | alarm-event | label | telemetry
+    Column("seq", Integer, nullable=False),  # the envelope's seq for this stream
+    Column("priority", Integer, nullable=False),  # 0 = alarm, alarm-event, label (never dropped); 1 = telemetry
+    Column("topic", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # the whole UTF-8 JSON envelope, as published
+    Column("created_ts", Float, nullable=False),  # wall clock, for the bound (max age) and the backlog age
+    sqlite_autoincrement=True,  # ids never reused, even after the outbox drained
+)
+Index("ix_outbox_priority_id", outbox.c.priority, outbox.c.id)
+Index("ix_outbox_stream_seq", outbox.c.stream, outbox.c.seq, unique=True)
+
+# The last seq handed out per stream. Kept apart from the outbox because outbox rows are deleted once
+# published: MAX(outbox.seq) would go back to nothing after a drain and a restart would reuse numbers.
+outbox_seq = Table(
+    "outbox_seq",
+    metadata,
+    Column("stream", String(16), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
 )

@@ -22,12 +22,14 @@ from app.store import schema
 
 log = logging.getLogger(__name__)
 
-SampleRow = tuple[str, float, bytes, float | None, str]  # asset, ts, packed values, score, regime
+# asset, ts, packed float64 values, score, regime[, packed uint8 quality or None (all good)]
+SampleRow = tuple
 
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update | delete."""
+    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update | delete,
+    or (None, "call", fn) (see ``_run_op``)."""
 
     ops: Sequence[tuple[Any, ...]]
     done: Future[None] = field(default_factory=Future)
@@ -124,9 +126,13 @@ class StoreWriter:
         # never takes an acknowledgement down with it.
         for w in writes:
             try:
+                after: list[Callable[[], None]] = []
                 with self._engine.begin() as conn:
                     for op in w.ops:
-                        _run_op(conn, op)
+                        hook = _run_op(conn, op)
+                        if hook is not None:
+                            after.append(hook)
+                _run_after_commit(after)
                 w.done.set_result(None)
             except (SQLAlchemyError, OSError) as exc:
                 log.error("store write failed: %s", exc)
@@ -138,7 +144,8 @@ class StoreWriter:
             with self._engine.begin() as conn:
                 conn.execute(
                     insert(schema.samples),
-                    [{"asset": a, "ts": t, "values": v, "score": s, "regime": r} for a, t, v, s, r in pending],
+                    [{"asset": r[0], "ts": r[1], "values": r[2], "score": r[3], "regime": r[4],
+                      "quality": r[5] if len(r) > 5 else None} for r in pending],
                 )
             self.rows_written += len(pending)
             self._newest_ts = max(self._newest_ts, max(r[1] for r in pending))
@@ -181,8 +188,21 @@ def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1
     return out
 
 
-def _run_op(conn: Any, op: tuple[Any, ...]) -> None:
+def _run_after_commit(hooks: list[Callable[[], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # noqa: BLE001 - the data is committed; a failing notification must not undo that
+            log.exception("after-commit hook failed")
+
+
+def _run_op(conn: Any, op: tuple[Any, ...]) -> Callable[[], None] | None:
+    """Runs one op; a "call" op (None, "call", fn) runs ``fn(conn)`` inside the transaction (for statements
+    that need values read in the same transaction, e.g. the outbox's next sequence number) and may return a
+    function to run once the transaction has committed (e.g. waking the uplink publisher)."""
     table, kind, values = op[0], op[1], op[2]
+    if kind == "call":
+        return values(conn)
     if kind == "insert":
         conn.execute(insert(table), values)
     elif kind == "upsert":  # insert, or replace the row with the same primary key
@@ -196,4 +216,5 @@ def _run_op(conn: Any, op: tuple[Any, ...]) -> None:
         conn.execute(update(table).where(op[3]).values(**values))
     else:  # pragma: no cover - programming error
         raise ValueError(f"unknown store op {kind!r}")
+    return None
 
