@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl
 ARGS ?=
 
-.PHONY: run headless test bench screenshots clean system-deps
+.PHONY: run headless test bench screenshots clean system-deps sim-modbus
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 headless: $(STAMP)
 	$(BIN)/python main.py --headless --simulate $(ARGS)
+
+# The simulated station as a Modbus TCP server; then, in another shell: make run ARGS="--source modbus"
+sim-modbus: $(STAMP)
+	$(BIN)/python -m acquisition.simulator --modbus-tcp 127.0.0.1:5020 $(ARGS)
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

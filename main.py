@@ -1,6 +1,7 @@
 """Vigil entry point: parse arguments, load the settings, set up logging, then run headless or the Qt app.
 
     python main.py --headless --simulate --inject P-101:cavitation@10m --speed 600 --duration 1h
+    python main.py credentials set --username NAME    (the MQTT broker's password, kept in the keyring)
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--simulate", action="store_true", help="use the built-in simulated pump station")
     p.add_argument("--csv", metavar="FILE", help="replay a recorded CSV (SKAB format unless --csv-format plain)")
     p.add_argument("--csv-format", choices=("skab", "plain"), default=None)
+    p.add_argument("--source", choices=("simulator", "csv", "mqtt", "modbus"),
+                   help="where signals come from (wins over --simulate); modbus: see docs/modbus.md")
+    p.add_argument("--modbus-map", metavar="FILE", help="Modbus register map (default: resources/modbus/simulator-tcp.toml)")
     p.add_argument("--inject", action="append", default=[], metavar="ASSET:FAULT@TIME",
                    help="inject a simulator fault, e.g. P-101:cavitation@10m (repeatable)")
     p.add_argument("--speed", type=float, help="plant seconds per wall second (simulator, replay); 0 = flat out")
@@ -40,6 +44,10 @@ def _overrides(args: argparse.Namespace) -> dict:
     if args.csv:
         source["kind"] = "csv"
         source["csv"] = {"path": args.csv, **({"format": args.csv_format} if args.csv_format else {})}
+    if args.source:  # after --simulate: `make run ARGS="--source modbus"` passes both
+        source["kind"] = args.source
+    if args.modbus_map:
+        source["modbus"] = {"map": args.modbus_map}
     if args.speed is not None:
         source["speed"] = args.speed
     sim = {k: v for k, v in (("n_pumps", args.pumps), ("seed", args.seed)) if v is not None}
@@ -52,6 +60,11 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["credentials"]:  # python main.py credentials set|clear|show-backend (the broker's, in the keyring)
+        from app.uplink.credentials_cli import main as credentials_main
+
+        return credentials_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config, overrides=_overrides(args))

@@ -52,13 +52,20 @@ class MqttSourceSettings(_Section):
     map: str = Field("resources/mqtt/example.toml", min_length=1)
 
 
+class ModbusSourceSettings(_Section):
+    # the register map (devices, registers, encodings, poll rates); relative paths are tried from the working
+    # directory, then from the project root (docs/modbus.md)
+    map: str = Field("resources/modbus/simulator-tcp.toml", min_length=1)
+
+
 class SourceSettings(_Section):
-    kind: Literal["simulator", "csv", "mqtt"] = "simulator"
+    kind: Literal["simulator", "csv", "mqtt", "modbus"] = "simulator"
     # Plant seconds per wall second for sources with a simulated clock (simulator, CSV replay); 0 = as fast as possible.
     speed: float = Field(1.0, ge=0, le=100_000)
     simulator: SimulatorSettings = SimulatorSettings()
     csv: CsvSettings = CsvSettings()
     mqtt: MqttSourceSettings = MqttSourceSettings()
+    modbus: ModbusSourceSettings = ModbusSourceSettings()
 
 
 class DetectionSettings(_Section):

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -66,7 +67,9 @@ class Engine:
         self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
         self.live = LiveBuffer()
         self._params = PipelineParams.from_settings(settings.detection)
-        self.pipelines: dict[str, AssetPipeline] = {a: AssetPipeline(self._params) for a in source.assets}
+        # Model fits (commissioning, each new operating state) run here, not on the detection thread.
+        self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
+        self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline() for a in source.assets}
         self._frames: queue.Queue[list[Frame] | object] = queue.Queue(maxsize=settings.engine.queue_size)
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -76,6 +79,9 @@ class Engine:
         self.frame_errors: dict[str, int] = {}
         self._last_ts: float | None = None
         self._errors: list[str] = []
+
+    def _new_pipeline(self) -> AssetPipeline:
+        return AssetPipeline(self._params, fitter=self._fits.submit)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -115,6 +121,7 @@ class Engine:
             if t.is_alive():
                 log.error("%s did not stop within %.1f s", t.name, t_join)
         self._threads = []
+        self._fits.shutdown(wait=False, cancel_futures=True)
         self.cloud.stop()
         self.writer.stop(t_join)
 
@@ -230,7 +237,7 @@ class Engine:
     def _score(self, frame: Frame) -> tuple:
         pipe = self.pipelines.get(frame.asset)
         if pipe is None:  # a source may reveal assets as it goes (MQTT ingest)
-            pipe = self.pipelines[frame.asset] = AssetPipeline(self._params)
+            pipe = self.pipelines[frame.asset] = self._new_pipeline()
         q = frame.quality
         values = usable(frame.values, q)  # stale/bad/comm-fail values are never used (or shown) as good
         self._latest_quality[frame.asset] = q

@@ -8,7 +8,11 @@ its motor current and reused at once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+
+import logging
 
 import numpy as np
 
@@ -19,7 +23,10 @@ from detection.model import AnomalyModel, ModelParams, StateNorm, contributions,
 from detection.regime import Regime, RegimeParams, RegimeTracker
 
 
+log = logging.getLogger(__name__)
+
 POOL_MAX = 4096  # baseline rows kept for refitting (about an hour at 1 Hz)
+ADOPT_AFTER_S = 5.0  # a model fitted off-thread takes effect this much data time after its learning window
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +59,18 @@ class Scored:
     commissioned: bool = False  # this sample completed commissioning
 
 
+# Runs a model fit somewhere else and hands back its future (the engine: a worker thread, so a 0.5 s fit never
+# holds up the detection thread and every other pump's alarms). None = fit in line (offline runs, tests).
+Fitter = Callable[[Callable[[], AnomalyModel]], Future]
+
+
 class AssetPipeline:
-    def __init__(self, params: PipelineParams | None = None) -> None:
+    def __init__(self, params: PipelineParams | None = None, fitter: Fitter | None = None) -> None:
         self.p = params or PipelineParams()
+        self._fitter = fitter
+        self._pending: Future | None = None  # a refit under way; the previous model scores meanwhile
+        self.fit_error: BaseException | None = None
+        self._adopt_at = 0.0
         self.regime = RegimeTracker(self.p.regime)
         self.features = FeatureExtractor(self.p.features)
         self.alerts = AlertRule(self.p.alerts)
@@ -84,11 +100,11 @@ class AssetPipeline:
         """Score one sample. ``flagged``: channels the source reported not good (see FeatureExtractor)."""
         dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
         self._last_ts = ts
+        commissioned_now = self._pending is not None and ts >= self._adopt_at and self._adopt()
         regime = self.regime.update(ts, values)
         f = self.features.update(ts, values, flagged)
         score: float | None = None
         contrib: np.ndarray | None = None
-        commissioned_now = False
         if regime is not Regime.RUNNING:
             self._state = None
             self._learn_from = None
@@ -103,13 +119,14 @@ class AssetPipeline:
             if self._learn_from is not None:
                 self._learning.append((ts, f.copy(), self.features.slow_level.copy()))
                 if ts - self._learn_from >= self.p.baseline_s:
-                    commissioned_now = self._finish_learning()
+                    commissioned_now = self._finish_learning() or commissioned_now
             else:
-                assert self._state is not None and self.model is not None
+                assert self._state is not None
                 z = self._state.deviations(f, self._ref, self.features.slow_level)
                 self._state.track(self._ref, z, dt, self.p.model)
-                score = self.model.score(z)
-                contrib = contributions(z, self.features.missing_share())
+                if self.model is not None:  # None only while the first fit runs on the fitter
+                    score = self.model.score(z)
+                    contrib = contributions(z, self.features.missing_share())
         transition = self.alerts.update(ts, score, contrib)
         return Scored(regime, self.regime.changed, score, transition, commissioned_now)
 
@@ -123,6 +140,7 @@ class AssetPipeline:
     def _finish_learning(self) -> bool:
         t0 = self._learning[0][0]
         kept = [row for row in self._learning if row[0] - t0 >= min(self.p.warmup_s, self.p.baseline_s / 2)]
+        self._learning_end = self._learning[-1][0]
         ts = np.array([r[0] for r in kept])
         feats = np.array([r[1] for r in kept])
         slow = np.array([r[2] for r in kept])
@@ -137,8 +155,32 @@ class AssetPipeline:
         self._learning.clear()
         # Every state learnt widens what the forest knows as normal; refitting takes well under a second.
         self._pool = np.concatenate([self._pool, honest_deviations(feats, slow, self.p.model)])[-POOL_MAX:]
-        first = self.model is None
-        self.model = AnomalyModel.fit(self._pool, self.p.model)
-        if first:
+        if self.baseline_samples == 0:
             self.baseline_samples = len(kept)
+        if self._fitter is None:
+            first = self.model is None
+            self.model = AnomalyModel.fit(self._pool, self.p.model)
+            return first
+        if self._pending is not None:  # two states learnt while one fit runs: the newer pool wins
+            self._pending.cancel()
+        pool, mp = self._pool.copy(), self.p.model
+        self._pending = self._fitter(lambda: AnomalyModel.fit(pool, mp))
+        self._adopt_at = self._learning_end + ADOPT_AFTER_S
+        return False
+
+    def _adopt(self) -> bool:
+        """Take the fit ADOPT_AFTER_S of data time after it was asked for - waiting for it if it is not done,
+        which only happens in faster-than-real-time replays - so results do not depend on machine speed.
+        On the detection thread, between samples. True if it commissioned the asset."""
+        fut, self._pending = self._pending, None
+        assert fut is not None
+        if fut.cancelled():
+            return False
+        exc = fut.exception()  # blocks until the fit is done
+        if exc is not None:  # keep scoring with what we had; the next state learnt refits
+            self.fit_error = exc
+            log.error("model fit failed: %s", exc, exc_info=exc)
+            return False
+        first = self.model is None
+        self.model = fut.result()
         return first

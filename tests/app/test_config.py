@@ -41,7 +41,7 @@ def test_unknown_key_in_file_is_refused(tmp_path: Path) -> None:
 def test_choice_lists_the_allowed_values(tmp_path: Path) -> None:
     cfg = tmp_path / "v.toml"
     cfg.write_text('[source]\nkind = "opc"\n')
-    with pytest.raises(ConfigError, match=r"source.kind = 'opc'.*'simulator' or 'csv'"):
+    with pytest.raises(ConfigError, match=r"source.kind = 'opc'.*'simulator', 'csv'"):
         load_settings(cfg, environ={})
 
 
