@@ -52,7 +52,8 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
 
     engine.subscribe(on_event)
     src = engine.settings.source
-    pace = "as fast as possible" if src.speed == 0 else f"{src.speed:g}x real time"
+    pace = ("live" if src.kind in ("modbus", "mqtt") else  # field sources run on the plant's own clock
+            "as fast as possible" if src.speed == 0 else f"{src.speed:g}x real time")
     print(f"vigil  watching {', '.join(engine.source.assets)} ({src.kind}, {pace}); commissioning takes "
           f"{engine.settings.detection.baseline_s:g} s of steady running per pump; database "
           f"{engine.settings.storage.path}; Ctrl-C stops", file=out, flush=True)
