@@ -105,13 +105,18 @@ def _released(a: Alarm) -> Alarm:
 class AlarmManager:
     def __init__(self, writer: StoreWriter, emit: Callable[[object], None], threshold: float = 1.0,
                  cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 messages: Callable[[Alarm, str, str | None, str | None, float, int], list] | None = None) -> None:
+        """``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
+        messages) that commit in the same transaction as the change they describe."""
         self._writer = writer
         self._emit = emit
         self._threshold = threshold
         self._cloud_submit = cloud_submit
         self._cloud_timeout_s = cloud_timeout_s
         self._clock = clock
+        self._messages = messages or (lambda *_: [])
+        self._label_revisions: dict[str, int] = {}
         self._lock = threading.Lock()
         self._alarms: dict[str, Alarm] = {}
         self._last_by_asset: dict[str, str] = {}
@@ -254,11 +259,30 @@ class AlarmManager:
             self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state="unreachable")),
                          "cloud unreachable", None, None)
 
+    def on_cloud_published(self, alarm_id: str) -> None:
+        """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
+        while the uplink was down ("unreachable" until now). The time-out runs from here."""
+        with self._lock:
+            a = self._alarms.get(alarm_id)
+            if a is None or a.cloud.state not in ("unreachable", "analyzing", "none"):
+                return  # already answered (a late duplicate PUBACK)
+            was = a.cloud.state
+        now = self._clock()
+        if was == "analyzing":
+            self._update(alarm_id, lambda x: replace(x, cloud=replace(x.cloud, sent_at=now)), None)
+            return
+        self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus("analyzing", sent_at=now)), "cloud analyzing",
+                     None, None)
+
     def on_cloud_verdict(self, v: CloudVerdict) -> None:
         """A verdict may arrive after the timeout: it still updates the alarm."""
-        if v.alarm_id not in self._alarms:
+        a = self._alarms.get(v.alarm_id)
+        if a is None or a.kind != "anomaly":
             log.warning("cloud verdict for unknown alarm %s ignored", v.alarm_id)
             return
+        if a.cloud.state == ("confirmed" if v.confirmed else "not_confirmed") and \
+                (a.cloud.failure_mode, a.cloud.priority) == (v.failure_mode, v.priority):
+            return  # the same answer again (QoS 1 re-delivery)
 
         def apply(a: Alarm) -> Alarm:
             cloud = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority,
@@ -324,11 +348,16 @@ class AlarmManager:
         now = self._clock()
         asset = self.get(alarm_id).asset
         lab = Label(alarm_id, verdict, failure_mode, note, session.user, now)
+        with self._lock:
+            revision = self._label_revisions[alarm_id] = self._label_revisions.get(
+                alarm_id, 1 if self._alarms[alarm_id].label is not None else 0) + 1
+            labelled = replace(self._alarms[alarm_id], label=lab)
         self._writer.submit(Write([
             (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user, "verdict": verdict,
                                        "failure_mode": failure_mode, "note": note}),
             audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
                                                 "failure_mode": failure_mode, "note": note}),
+            *self._messages(labelled, "labelled", session.user, note, now, revision),
         ])).result(timeout=10)
         alarm = self._update(alarm_id, lambda a: replace(a, label=lab), None)
         self._emit(events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note))
@@ -351,6 +380,7 @@ class AlarmManager:
             alarm = fn(self._get(alarm_id))
         user = session.user if session else None
         ops = _alarm_ops(alarm, ts if ts is not None else now, event, None, user, note)
+        ops += self._messages(alarm, event, user, note, ts if ts is not None else now, 0)
         if audit:
             ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
         self._writer.submit(Write(ops)).result(timeout=10)
@@ -360,7 +390,8 @@ class AlarmManager:
         return alarm
 
     def _write(self, alarm: Alarm, ts: float, event: str, score: float | None, insert: bool = False) -> None:
-        self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)))
+        self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)
+                                  + self._messages(alarm, event, None, None, ts, 0)))
 
 
 def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str | None, note: str | None,

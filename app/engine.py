@@ -23,7 +23,8 @@ from acquisition.source import Frame, Source
 from app import events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
-from app.cloud_standin import CloudStandIn
+from app import cloud_messages
+from app.cloud_standin import CloudStandIn, CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.labels import Label
@@ -31,7 +32,10 @@ from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, Upli
 from app.store import history as store_history
 from app.store.database import open_database
 from app.store.writer import StoreWriter
+from app.telemetry import TelemetryAggregator
+from app.uplink.publisher import Published, Uplink
 from app.users import Session, UserDirectory
+from detection.cloud.protocol import Confirmation
 from detection.pipeline import AssetPipeline, PipelineParams
 from detection.regime import Regime
 
@@ -52,20 +56,33 @@ class Engine:
             batch_max=settings.storage.batch_max,
             on_error=lambda where, exc: self._failed(where, exc, fatal=False),
         )
-        self.cloud = CloudStandIn(lambda verdict: self.alarms.on_cloud_verdict(verdict), settings.cloud.standin_delay_s)
-        self.cloud.reachable = settings.cloud.standin_reachable
+        self.live = LiveBuffer()
+        # The cloud side: the MQTT uplink when configured, else an in-process stand-in (demo, tests, no broker).
+        self.uplink: Uplink | None = None
+        self.cloud: CloudStandIn | None = None
+        if settings.uplink.enabled:
+            self.uplink = Uplink(settings.uplink, settings.site.site_id, settings.site.gateway_id, self.db, self.writer,
+                                 on_confirmation=self._on_confirmation, on_published=self._on_published,
+                                 on_error=lambda where, exc: self._failed(where, exc, fatal=False))
+            submit = self._uplink_connected
+        else:
+            self.cloud = CloudStandIn(lambda verdict: self.alarms.on_cloud_verdict(verdict),
+                                      settings.cloud.standin_delay_s)
+            self.cloud.reachable = settings.cloud.standin_reachable
+            cloud = self.cloud
+            submit = lambda a: cloud.submit(a.id, a.top_channels, a.peak_score)  # noqa: E731
         self.alarms = AlarmManager(
             self.writer, self._publish, threshold=settings.detection.threshold,
-            cloud_submit=lambda a: self.cloud.submit(a.id, a.top_channels, a.peak_score),
-            cloud_timeout_s=settings.cloud.timeout_s,
+            cloud_submit=submit, cloud_timeout_s=settings.cloud.timeout_s,
+            messages=self._uplink_ops if self.uplink is not None else None,
         )
+        self.telemetry = TelemetryAggregator()
         self.alarms.restore(_restored_alarms(self.db), store_history.out_of_service_assets(self.db))
         self.quality = QualityWatch(self.alarms.on_diagnostic, settings.engine.comm_alarm_s,
                                     settings.engine.quality_alarm_s)
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
-        self.live = LiveBuffer()
         self._params = PipelineParams.from_settings(settings.detection)
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
@@ -107,6 +124,8 @@ class Engine:
         ]
         for t in self._threads:
             t.start()
+        if self.uplink is not None:
+            self.uplink.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the source is exhausted and every frame is scored and handed to the store."""
@@ -122,7 +141,10 @@ class Engine:
                 log.error("%s did not stop within %.1f s", t.name, t_join)
         self._threads = []
         self._fits.shutdown(wait=False, cancel_futures=True)
-        self.cloud.stop()
+        if self.cloud is not None:
+            self.cloud.stop()
+        if self.uplink is not None:  # before the writer: its last acknowledged rows are deleted through it
+            self.uplink.stop(t_join)
         self.writer.stop(t_join)
 
     # -- operator commands: thread-safe, return once committed (see docs/engine-api.md) ---------------
@@ -169,8 +191,9 @@ class Engine:
         skipped = sum(stats.skipped.values())
         ok = not self._errors and (self._finished.is_set() or self._threads != [])
         detail = self._errors[-1] if self._errors else ("finished" if self._finished.is_set() else "receiving")
-        return EngineSnapshot(self._last_ts, assets, SourceHealth(ok, detail, stats.frames, skipped),
-                              UplinkStatus("stand-in" if self.cloud.reachable else "down"),
+        uplink = (self.uplink.status() if self.uplink is not None else
+                  UplinkStatus("stand-in" if self.cloud is not None and self.cloud.reachable else "down"))
+        return EngineSnapshot(self._last_ts, assets, SourceHealth(ok, detail, stats.frames, skipped), uplink,
                               self.settings.detection.threshold, self.frames_processed, tuple(self._errors[-5:]))
 
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000):  # noqa: ANN201
@@ -249,6 +272,7 @@ class Engine:
             # The pipeline re-settles after the gap (detection.regime: gap_s).
             self.live.append(frame.asset, frame.ts, values, None)
             self._interrupted.add(frame.asset)
+            self._aggregate(frame.asset, frame.ts, values, None, "no data")
             return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), None,
                     pipe.regime.regime.value, q_blob)
         if frame.asset in self._interrupted:
@@ -263,7 +287,34 @@ class Engine:
             self._publish(events.CommissioningCompleted(frame.asset, frame.ts, pipe.baseline_samples))
         if out.transition is not None:
             self.alarms.on_alert(frame.asset, out.transition)
+        self._aggregate(frame.asset, frame.ts, values, out.score, out.regime.value)
         return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score, out.regime.value, q_blob)
+
+    # -- the cloud loop (docs/uplink.md) -----------------------------------------------------------------
+    def _uplink_connected(self, alarm: Alarm) -> bool:
+        """At a raise: is the alarm about to reach the cloud? Its message is queued either way (below)."""
+        assert self.uplink is not None
+        return self.uplink.status().state == "connected"
+
+    def _uplink_ops(self, alarm: Alarm, event: str, user: str | None, note: str | None, ts: float,
+                    label_revision: int) -> list:
+        items = cloud_messages.messages_for(alarm, event, user, note, ts, self.live.window, label_revision)
+        if not items or self.uplink is None:
+            return []
+        return [self.uplink.messages_op(items)]
+
+    def _aggregate(self, asset: str, ts: float, values: np.ndarray, score: float | None, regime: str) -> None:
+        body = self.telemetry.add(asset, ts, values, score, regime)
+        if body is not None and self.uplink is not None:
+            self.uplink.enqueue("telemetry", body)  # not awaited: telemetry may wait, detection may not
+
+    def _on_published(self, p: Published) -> None:
+        if p.stream == "alarm":
+            self.alarms.on_cloud_published(p.body["alarm_id"])
+
+    def _on_confirmation(self, c: Confirmation) -> None:
+        self.alarms.on_cloud_verdict(CloudVerdict(c.alarm_id, c.confirmed, c.failure_mode, c.priority,
+                                                  c.confidence, c.model_version))
 
     def _run_housekeeping(self) -> None:
         """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""

@@ -1,0 +1,58 @@
+"""What the gateway tells the cloud about its alarms (docs/uplink.md bodies), built from the alarm manager's
+changes. Pure functions: the engine turns the (stream, body) items into outbox ops that commit in the same
+transaction as the alarm row they describe."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from acquisition.channels import CHANNELS
+from app.alarm_manager import Alarm
+from app.live import Samples
+
+WINDOW_S = 300.0  # the signals sent with an edge alarm: the 5 minutes up to and including the raise
+
+# alarm manager event -> the alarm-event stream's event word
+_EVENTS = {
+    "acknowledged": "acknowledged", "shelved": "shelved", "unshelved": "unshelved", "shelving expired": "unshelved",
+    "out of service": "out_of_service", "returned to service": "in_service", "cleared": "cleared",
+}
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 6)
+
+
+def alarm_body(a: Alarm, window: Samples) -> dict | None:
+    ts, values, scores = window
+    if len(ts) < 2:
+        return None  # no signal window (cannot happen after commissioning): the cloud cannot judge it
+    return {
+        "alarm_id": a.id, "asset": a.asset, "raised_ts": a.raised_ts, "peak_score": round(a.peak_score, 6),
+        "priority": a.priority, "top_channels": [[c, round(s, 6)] for c, s in a.top_channels],
+        "window": {"channels": list(CHANNELS), "ts": [float(t) for t in ts],
+                   "values": [[_num(v) for v in row] for row in np.asarray(values)],
+                   "score": [_num(s) for s in scores]},
+    }
+
+
+def messages_for(a: Alarm, event: str, user: str | None, note: str | None, ts: float,
+                 window: Callable[[str, float], Samples], label_revision: int = 1) -> list[tuple[str, dict]]:
+    """The uplink messages one alarm change produces (often none)."""
+    if a.kind != "anomaly":
+        return []  # diagnostics are about the gateway's own data, not for the cloud's failure-mode model
+    if event == "raised":
+        body = alarm_body(a, window(a.asset, WINDOW_S))
+        return [("alarm", body)] if body is not None else []
+    if event == "labelled" and a.label is not None:
+        lab = a.label
+        return [("label", {"alarm_id": a.id, "asset": a.asset, "verdict": lab.verdict,
+                           "failure_mode": lab.failure_mode, "note": lab.note, "user": lab.user,
+                           "label_ts": lab.ts, "revision": label_revision})]
+    word = _EVENTS.get(event)
+    if word is None:
+        return []
+    return [("alarm-event", {"alarm_id": a.id, "asset": a.asset, "event": word, "user": user, "note": note,
+                             "event_ts": ts})]
