@@ -257,7 +257,7 @@ class AlarmManager:
             self._change(alarm_id, _released, "shelving expired", None, None)
         for alarm_id in late:
             self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state="unreachable")),
-                         "cloud unreachable", None, None)
+                         "cloud unreachable", None, "cloud unreachable - edge only")
 
     def on_cloud_published(self, alarm_id: str) -> None:
         """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
@@ -289,7 +289,8 @@ class AlarmManager:
                                 v.confidence, a.cloud.sent_at)
             return replace(a, cloud=cloud, priority=v.priority or a.priority if v.confirmed else a.priority)
 
-        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None, None)
+        text = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority).text
+        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None, text)
 
     # -- operator commands (any thread; return once committed) ------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
