@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -98,7 +98,15 @@ class Engine:
         self._errors: list[str] = []
 
     def _new_pipeline(self) -> AssetPipeline:
-        return AssetPipeline(self._params, fitter=self._fits.submit)
+        return AssetPipeline(self._params, fitter=self._submit_fit)
+
+    def _submit_fit(self, fit: Callable[[], object]) -> Future:
+        try:
+            return self._fits.submit(fit)
+        except RuntimeError:  # the engine is stopping: no new fits; the pipeline treats it as cancelled
+            cancelled: Future = Future()
+            cancelled.cancel()
+            return cancelled
 
     # -- lifecycle ---------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -134,13 +142,14 @@ class Engine:
     def stop(self) -> None:
         """Idempotent: stop the source, drain detection, flush the store, join everything with timeouts."""
         self._stop.set()
+        self._fits.shutdown(wait=False, cancel_futures=True)  # a detection thread waiting on a queued fit goes on
         t_join = self.settings.engine.join_timeout_s
         for t in self._threads:
             t.join(t_join)
             if t.is_alive():
                 log.error("%s did not stop within %.1f s", t.name, t_join)
         self._threads = []
-        self._fits.shutdown(wait=False, cancel_futures=True)
+        self._fits.shutdown(wait=True)  # the one fit that may still run ends within a second
         if self.cloud is not None:
             self.cloud.stop()
         if self.uplink is not None:  # before the writer: its last acknowledged rows are deleted through it

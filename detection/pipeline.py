@@ -9,7 +9,7 @@ its motor current and reused at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 
 import logging
@@ -18,7 +18,8 @@ import numpy as np
 
 from detection.alerts import AlertParams, AlertRule, AlertTransition
 from detection.features import FeatureExtractor, FeatureParams
-from detection.features import N_FEATURES
+from detection.features import FEATURES, N_FEATURES
+from acquisition.channels import N_CHANNELS
 from detection.model import AnomalyModel, ModelParams, StateNorm, contributions, honest_deviations
 from detection.regime import Regime, RegimeParams, RegimeTracker
 
@@ -26,6 +27,9 @@ from detection.regime import Regime, RegimeParams, RegimeTracker
 log = logging.getLogger(__name__)
 
 POOL_MAX = 4096  # baseline rows kept for refitting (about an hour at 1 Hz)
+# _USES[i, c]: feature i is computed from channel c. A channel its source flagged not good (held at its last value)
+# must not drive any feature built on it: a held value is a flat line and a frozen level, not the process.
+_USES = np.array([[c in f.channels for c in range(N_CHANNELS)] for f in FEATURES])
 ADOPT_AFTER_S = 5.0  # a model fitted off-thread takes effect this much data time after its learning window
 
 
@@ -123,6 +127,8 @@ class AssetPipeline:
             else:
                 assert self._state is not None
                 z = self._state.deviations(f, self._ref, self.features.slow_level)
+                if flagged is not None and flagged.any():
+                    z[(_USES & flagged).any(axis=1)] = 0.0
                 self._state.track(self._ref, z, dt, self.p.model)
                 if self.model is not None:  # None only while the first fit runs on the fitter
                     score = self.model.score(z)
@@ -174,9 +180,10 @@ class AssetPipeline:
         On the detection thread, between samples. True if it commissioned the asset."""
         fut, self._pending = self._pending, None
         assert fut is not None
-        if fut.cancelled():
+        try:
+            exc = fut.exception()  # blocks until the fit is done
+        except CancelledError:  # the engine is stopping
             return False
-        exc = fut.exception()  # blocks until the fit is done
         if exc is not None:  # keep scoring with what we had; the next state learnt refits
             self.fit_error = exc
             log.error("model fit failed: %s", exc, exc_info=exc)

@@ -5,7 +5,6 @@ is shown and stops it when Qt exits, as ``app.headless.run_headless`` does for t
 """
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 from app.config import Settings
 
 log = logging.getLogger(__name__)
-
 
 
 def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_timeout_s: float | None = None,
@@ -25,6 +23,7 @@ def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_
     from PySide6.QtWidgets import QApplication
 
     from app.ui import theme
+    from app.ui.heap import settle_after_startup
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -44,10 +43,7 @@ def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_
     try:
         window.start()  # subscribe to the engine's events before it can publish any
         engine.start()
-        # Everything built so far lives as long as the app: move it out of the collector's sight, so a full
-        # collection (100-170 ms over scikit-learn's and Qt's heaps, measured) cannot freeze the screen later.
-        gc.collect()
-        gc.freeze()
+        settle_after_startup()  # no full collection of the start-up heap may freeze the screen later
         return int(app.exec())
     finally:
         window.shutdown()

@@ -1,6 +1,8 @@
 """Render every HMI screen offscreen at 1280x800 and 1920x1080 into screenshots/ (``make screenshots``).
 
-The real engine runs on the simulator with injected faults, so the alarms, traces and cloud verdicts are real.
+The real engine runs on the simulator with injected faults, so the alarms, traces and cloud verdicts are real; the
+simulator reports channel quality as field devices do (one pump's device lost, another's flow bad and a vibration
+stale), so the overview shows a COMM FAIL tile and quality words, and the alarm list its diagnostic alarms.
 Operator actions that give the alarm table its variety of ISA-18.2 states (acknowledged, shelved, out of service,
 labelled) are done through the engine's own commands with demo sessions, as an operator would.
 
@@ -22,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+import numpy as np  # noqa: E402
+
+from acquisition.channels import INDEX, N_CHANNELS  # noqa: E402
+from acquisition.quality import Quality  # noqa: E402
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig  # noqa: E402
 from acquisition.source import Frame, SourceStats  # noqa: E402
 from app.config import load_settings  # noqa: E402
@@ -50,6 +56,34 @@ def settle(app: QApplication, seconds: float = 0.4) -> None:
     while time.monotonic() < end:
         app.processEvents()
         time.sleep(0.01)
+
+
+class _FieldQuality:
+    """The simulator as field devices report it (values that are not good are NaN): P-104's device stops answering
+    near the end (COMM FAIL, a diagnostic alarm) and P-102's flow meter goes BAD and its non-drive-end vibration
+    STALE, so the screens show quality words and a comm-fail tile."""
+
+    LOST = ("P-104", 3900.0)
+    SIGNALS = ("P-102", 3800.0, {"flow": Quality.BAD, "vib_nde": Quality.STALE})
+
+    def __init__(self, inner: PumpStation) -> None:
+        self.inner, self.assets, self.stats = inner, inner.assets, inner.stats
+
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+        t0 = self.inner.config.start_ts
+        lost_asset, lost_at = self.LOST
+        sig_asset, sig_at, sig = self.SIGNALS
+        for batch in self.inner.batches(stop):
+            out = []
+            for f in batch:
+                q = np.zeros(N_CHANNELS, np.uint8)
+                if f.asset == sig_asset and f.ts - t0 >= sig_at:
+                    for name, code in sig.items():
+                        q[INDEX[name]] = code
+                if f.asset == lost_asset and f.ts - t0 >= lost_at:
+                    q[:] = Quality.COMM_FAIL
+                out.append(Frame(f.asset, f.ts, np.where(q == Quality.GOOD, f.values, np.nan), q))
+            yield out
 
 
 class _DeadDevice:
@@ -103,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     theme.apply(app)
 
     station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), faults=FAULTS, duration_s=4200, speed=0)
-    engine = Engine(settings_in(tmp, "main"), station)
+    engine = Engine(settings_in(tmp, "main"), _FieldQuality(station))
     window = MainWindow(engine, kiosk=False, sound=False)
     window.resize(*SIZES[0])
     window.show()
@@ -153,6 +187,10 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     wait(app, lambda: window.trends.history_idle(), 10, "trend history")
     settle(app, 0.6)
     shots.append(grab(window, out, "trends_1h", size))
+    window.open_trends(_FieldQuality.SIGNALS[0])  # a bad and a stale channel: their titles say so
+    window.trends.set_window(600)
+    settle(app, 0.8)
+    shots.append(grab(window, out, "trends_quality", size))
     window.show_screen("alarms")
     settle(app)
     shots.append(grab(window, out, "alarms_view_only", size))

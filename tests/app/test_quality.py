@@ -88,7 +88,8 @@ def test_ten_outages_raise_a_diagnostic_never_an_anomaly(tmp_path: Path) -> None
     station = PumpStation(StationConfig(n_pumps=1, seed=4, schedule=False), duration_s=3600 * 2)
     # after commissioning (300 s), ten outages of 20-120 s, then a flow transmitter reading bad for 60 s
     outages = [(900 + k * 500, 900 + k * 500 + 20 + 11 * k) for k in range(10)]
-    source = OutageSource(station, outages, bad_flow=(6500, 6560))
+    # flow BAD for 5 minutes: long enough that its held value would look like a stuck sensor (a flat line)
+    source = OutageSource(station, outages, bad_flow=(6500, 6800))
     engine = Engine(settings_for(tmp_path), source)
     q = collect(engine)
     engine.start()

@@ -4,7 +4,9 @@ Live samples come from the bridge into a preallocated :class:`TraceBuffer` (abou
 redrawn at most 10 times a second, only when something changed. Windows longer than the live buffer, or dragging
 back past its start, load stored history from ``engine.history`` on a worker thread (never on the GUI thread); it comes
 back by signal and is drawn in a lighter grey beside the live data.
-Anyone at the panel may look at trends, stored history included (see app/ui/session.py).
+Anyone at the panel may look at trends, stored history included (see app/ui/session.py). A channel whose quality
+is not good shows its quality word in its title instead of a value; a device that stopped communicating is said
+in the status line.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.ui import theme
 from app.ui.alarm_look import fmt_datetime
+from app.ui.quality_look import COMM_FAIL_WORD
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.trace_buffer import TraceBuffer
 from app.ui.widgets.trend_plots import TrendPlots
@@ -25,6 +29,7 @@ WINDOWS: tuple[tuple[str, float], ...] = (("10 min", 600), ("1 h", 3600), ("8 h"
 HISTORY_POINTS = 4000
 FRAME_MS = 100  # at most 10 redraws a second: the plant sends 1-10 Hz, and each frame repaints 9 plots
 _TITLE_EVERY = 5  # frames between refreshing the latest values in the plot titles (~2 Hz)
+_DIAGNOSTIC_STYLE = f"background: {theme.FAULT_BG}; color: {theme.FAULT_TEXT}; padding: 0 8px; font-weight: bold;"
 
 
 class TrendsScreen(QWidget):
@@ -46,11 +51,15 @@ class TrendsScreen(QWidget):
         self._marks: tuple = ()
         self._ticks = 0
         self._latest_alarms: list[Any] = []
+        self._quality: np.ndarray | None = None  # the asset's channel quality, from the latest snapshot
+        self._comm_lost = False
+        self._snapshot: Any = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(6)
         lay.addLayout(self._toolbar())
         self.plots = TrendPlots(score_height=1.4)
+        self.plots.set_live_source(self.buffer.view)  # re-read on pan/zoom: the arrays of a frame go stale
         self.plots.sig_user_range.connect(self._user_moved)
         lay.addWidget(self.plots, 1)
         self._range_debounce = QTimer(self)
@@ -97,6 +106,8 @@ class TrendsScreen(QWidget):
         self.status = QLabel("LIVE")
         self.status.setProperty("kind", "large")
         self.status.setWordWrap(True)
+        # fixed: a status that wraps to two lines must not resize the plots (a full re-layout and re-render)
+        self.status.setFixedHeight(theme.TOUCH_MIN)
         bar.addWidget(self.status, 1)
         return bar
 
@@ -115,6 +126,7 @@ class TrendsScreen(QWidget):
         self.buffer.extend(ts, values, scores)
         self._marks = ()
         self.on_alarms(self._latest_alarms)
+        self._take_quality()
         self.set_following(True)
 
     def _step_asset(self, step: int) -> None:
@@ -143,6 +155,18 @@ class TrendsScreen(QWidget):
         if self.asset is None and self.assets:
             self.set_asset(self.assets[0])
         self.plots.set_threshold(snap.threshold)
+        self._snapshot = snap
+        self._take_quality()
+
+    def _take_quality(self) -> None:
+        status = self._snapshot.assets.get(self.asset) if self._snapshot is not None else None
+        quality = getattr(status, "quality", None)
+        lost = bool(getattr(status, "comm_lost", False))
+        changed = lost != self._comm_lost or not _same(quality, self._quality)
+        self._quality, self._comm_lost = quality, lost
+        if changed and self.isVisible():  # a quality word must not wait for the next title refresh
+            self._show_titles()
+            self._show_status()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
@@ -164,8 +188,13 @@ class TrendsScreen(QWidget):
             self.plots.set_live(ts, values, scores)
             if self.following:
                 self._follow()
-        if self._ticks % _TITLE_EVERY == 0 and len(self.buffer):
-            self.plots.set_titles(self.buffer.view()[1][:, -1])
+        if self._ticks % _TITLE_EVERY == 0:
+            self._show_titles()
+
+    def _show_titles(self) -> None:
+        """Each channel's newest value, or its quality word (STALE, BAD, COMM FAIL) when it is not good."""
+        latest = self.buffer.view()[1][:, -1] if len(self.buffer) else None
+        self.plots.set_titles(latest, self._quality)
 
     def on_samples(self, asset: str, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
         if asset != self.asset:
@@ -178,8 +207,8 @@ class TrendsScreen(QWidget):
 
     def on_alarms(self, alarms: list[Any]) -> None:
         self._latest_alarms = alarms
-        marks = tuple((a.raised_ts, None if a.active else (a.cleared_ts or a.last_active_ts), a.priority)
-                      for a in alarms if a.asset == self.asset)
+        marks = tuple((a.raised_ts, None if a.active else (a.cleared_ts or a.last_active_ts), a.priority,
+                       getattr(a, "kind", "anomaly")) for a in alarms if a.asset == self.asset)
         if marks != self._marks:
             self._marks = marks
             self.plots.set_alarm_marks(marks)
@@ -271,4 +300,11 @@ class TrendsScreen(QWidget):
         else:
             x0, x1 = self.plots.x_range()
             text = f"PAUSED  {fmt_datetime(x0)} - {fmt_datetime(x1)}"
+        if self._comm_lost:  # live data has stopped because the device did: a diagnostic, said first
+            text = f"{COMM_FAIL_WORD}: no live data.  {text}"
         self.status.setText(text)
+        self.status.setStyleSheet(_DIAGNOSTIC_STYLE if self._comm_lost else "")
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))

@@ -1,4 +1,5 @@
 """The alarm table: ISA-18.2 state as colour, word and shape; priority as shape and word; cloud and label text.
+Diagnostic alarms (communication lost, bad signals) say so before their message and have no score or cloud verdict.
 
 One row per alarm; sorted unacknowledged first, then by priority, newest first. The model only resets when the
 alarm list really changed, and keeps the selected alarm selected across resets.
@@ -37,6 +38,7 @@ STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
 _WIDTHS = {STATE: 250, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 330, LABEL: 200}
 _RANK = {"high": 0, "medium": 1, "low": 2}
 _MODE_TEXT = dict(FAILURE_MODES)
+DIAGNOSTIC_PREFIX = "\u26a0 DIAGNOSTIC  "
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
 Index = QModelIndex | QPersistentModelIndex
 
@@ -125,11 +127,14 @@ class AlarmTableModel(QAbstractTableModel):
             return priority_text(a.priority)
         if col == RAISED:
             return fmt_time(a.raised_ts)
-        if col == MESSAGE:
-            return a.message
+        diagnostic = getattr(a, "kind", "anomaly") == "diagnostic"
+        if col == MESSAGE:  # a fault of the instrumentation, not of the process: the kind is said first
+            return f"{DIAGNOSTIC_PREFIX}{a.message}" if diagnostic else a.message
         if col == SCORE:
-            return f"{a.peak_score:.2f}"
+            return "-" if diagnostic else f"{a.peak_score:.2f}"
         if col == CLOUD:
+            if diagnostic:
+                return "not sent (diagnostic)"
             cloud = getattr(a, "cloud", None)
             return cloud.text if cloud is not None else "-"
         if col == LABEL:

@@ -1,7 +1,9 @@
 """One asset on the Overview: running state, health, score sparkline against the threshold, alarm badge.
 
 The whole tile is one big touch target (tap = open its Trends). Grey when all is well; a thick border in the
-worst priority colour plus the priority shape and a word when it has alarms.
+worst priority colour plus the priority shape and a word when it has alarms. Faults of the instrumentation (a
+device not communicating, channels stale or bad) are diagnostics: slate with a word ("COMM FAIL", "STALE"),
+never a priority colour, and a value that is not good is shown as its quality word instead of a number.
 """
 from __future__ import annotations
 
@@ -14,8 +16,18 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from acquisition.channels import INDEX, PUMP_CHANNELS
+from acquisition.quality import Quality
 from app.ui import theme
 from app.ui.alarm_look import ANNUNCIATED, draw_symbol, priority_text, state_value
+from app.ui.quality_look import (
+    COMM_FAIL_WORD,
+    DIAGNOSTIC_WORD,
+    NO_DATA_WORD,
+    bad_channels,
+    chip_html,
+    quality_code,
+    reading,
+)
 from app.ui.widgets.sparkline import Sparkline
 
 TILE_WIDTH = 380
@@ -30,9 +42,14 @@ _HEALTH = {  # health -> (word, background, text colour); saturated only when ab
     "commissioning": ("Learning normal...", "transparent", theme.TEXT_MUTED),
     "stopped": ("Stopped", "transparent", theme.TEXT_MUTED),
     "out of service": ("OUT OF SERVICE", "#6a6a6a", "#ffffff"),
+    "no data": (NO_DATA_WORD, theme.FAULT_BG, theme.FAULT_TEXT),  # a diagnostic: slate, never a priority colour
 }
 _SHOWN_VALUES = ("flow", "pressure")
 _PRIORITY_GLYPH = {"high": "\u25a0", "medium": "\u25b2", "low": "\u25c6"}  # the shapes of alarm_look
+
+
+def _diagnostic(alarm: Any) -> bool:
+    return getattr(alarm, "kind", "anomaly") == "diagnostic"
 
 
 class AssetTile(QFrame):
@@ -69,18 +86,26 @@ class AssetTile(QFrame):
         row.addWidget(self.regime, 1)
         row.addWidget(self.health)
         lay.addLayout(row)
+        self.quality = QLabel("")  # which channels are not good (hidden while all are)
+        self.quality.setTextFormat(Qt.TextFormat.RichText)
+        self.quality.setWordWrap(True)
+        self.quality.setProperty("kind", "muted")
+        self.quality.hide()
+        lay.addWidget(self.quality)
         self.sparkline = Sparkline()
         lay.addWidget(self.sparkline, 1)
         bottom = QHBoxLayout()
         self.score = QLabel("score -")
         self.score.setFont(theme.font(theme.FONT_PX, bold=True))
         self.values = QLabel("")
+        self.values.setTextFormat(Qt.TextFormat.RichText)
         self.values.setProperty("kind", "muted")
         self.values.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bottom.addWidget(self.score)
         bottom.addWidget(self.values, 1)
         lay.addLayout(bottom)
         self._alarms: list[Any] = []
+        self._process_active = self._diagnostic_active = False
         self._held = 0
         self._worst: str | None = None
         self._border = ""
@@ -90,13 +115,8 @@ class AssetTile(QFrame):
     def set_status(self, status: Any, threshold: float) -> None:
         self.sparkline.set_threshold(threshold)
         self.regime.setText(_REGIME_WORDS.get(status.regime, status.regime))
-        word, bg, fg = _HEALTH.get(status.health, (status.health, "transparent", theme.TEXT))
-        if status.health == "alarm" and self._worst is None:  # active but shelved: not annunciated, no colour
-            word, bg, fg = "ALARM shelved", "#9c9c9c", "#111111"
-        elif status.health == "alarm":  # colour and shape of its worst alarm, so priority reads the same everywhere
-            worst = self._worst
-            bg, fg = theme.priority_colour(worst), theme.PRIORITY_TEXT_ON.get(worst, "#ffffff")
-            word = f"{_PRIORITY_GLYPH.get(worst, '')} ALARM"
+        lost = bool(getattr(status, "comm_lost", False))
+        word, bg, fg = self._health_look(status.health, lost)
         if self.health.text() != word or self.health.property("bg") != bg:
             self.health.setProperty("bg", bg)
             self.health.setText(word)
@@ -106,21 +126,60 @@ class AssetTile(QFrame):
             self.health.adjustSize()
         self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health == "alarm" and self._worst
                                        else theme.TRACE)
+        quality = getattr(status, "quality", None)
+        self._show_values(status.values, quality)
+        self._show_quality(quality, lost)
+
+    def _health_look(self, health: str, lost: bool) -> tuple[str, str, str]:
+        """(word, background, text colour) of the health badge."""
+        if lost and health != "out of service":  # the device, not the process: a diagnostic
+            return COMM_FAIL_WORD, theme.FAULT_BG, theme.FAULT_TEXT
+        if health == "alarm" and not self._process_active and self._diagnostic_active:
+            return DIAGNOSTIC_WORD, theme.FAULT_BG, theme.FAULT_TEXT  # only the instrumentation is in alarm
+        if health == "alarm" and self._worst is None:  # active but shelved: not annunciated, no colour
+            return "ALARM shelved", "#9c9c9c", "#111111"
+        if health == "alarm":  # colour and shape of its worst alarm, so priority reads the same everywhere
+            worst = self._worst
+            return (f"{_PRIORITY_GLYPH.get(worst, '')} ALARM", theme.priority_colour(worst),
+                    theme.PRIORITY_TEXT_ON.get(worst, "#ffffff"))
+        return _HEALTH.get(health, (health, "transparent", theme.TEXT))
+
+    def _show_values(self, values: np.ndarray, quality: np.ndarray | None) -> None:
+        """Flow and pressure; a channel that is not good shows its quality word, never a number."""
+        if quality is not None and (quality == Quality.COMM_FAIL).all():  # one word for the whole device
+            html = f"{chip_html('COMM FAIL')} no values"
+            if self.values.text() != html:
+                self.values.setText(html)
+            return
+        parts = []
+        for name in _SHOWN_VALUES:
+            i = INDEX[name]
+            text, good = reading(float(values[i]), quality_code(quality, i))
+            unit = PUMP_CHANNELS[i].unit
+            parts.append(f"{text} {unit}" if good or text == "\u2014" else f"{chip_html(text)} {unit}")
+        html = "&nbsp;&nbsp;&nbsp;".join(parts)
+        if self.values.text() != html:
+            self.values.setText(html)
+
+    def _show_quality(self, quality: np.ndarray | None, lost: bool) -> None:
+        if lost:
+            html = f"{chip_html('COMM FAIL')} device not communicating: no values"
+        else:
+            bad = bad_channels(quality)
+            html = "&nbsp; ".join(f"{chip_html(word)} {labels[0]}" + (f" +{len(labels) - 1} more" if len(labels) > 1
+                                                                        else "")
+                                  for word, labels in bad.items())
+        if self.quality.text() != html:
+            self.quality.setText(html)
+        self.quality.setVisible(bool(html))
 
     def add_samples(self, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
-        """Live samples: the sparkline, and the latest score and values (from the samples themselves)."""
+        """Live samples: the sparkline and the latest score (values and their quality come with the status)."""
         self.sparkline.extend(ts, scores)
         if not len(ts):
             return
-        last = values[-1]
         score = scores[-1]
         self.score.setText("score -" if not np.isfinite(score) else f"score {score:.2f}")
-        parts = []
-        for name in _SHOWN_VALUES:
-            ch = PUMP_CHANNELS[INDEX[name]]
-            v = last[INDEX[name]]
-            parts.append(f"{'-' if not np.isfinite(v) else f'{v:.1f}'} {ch.unit}")
-        self.values.setText("   ".join(parts))
 
     def set_alarms(self, alarms: Sequence[Any], blink_on: bool = True) -> None:
         """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge."""
@@ -128,6 +187,8 @@ class AssetTile(QFrame):
         active = [a for a in self._alarms if a.active] or self._alarms
         self._worst = max(active, key=lambda a: _PRIORITY_RANK.get(a.priority, 0)).priority if active else None
         self._held = sum(1 for a in alarms if state_value(a.state) in ("SHLVD", "DSUPR", "OOSRV"))
+        self._process_active = any(a.active and not _diagnostic(a) for a in alarms)
+        self._diagnostic_active = any(a.active and _diagnostic(a) for a in alarms)
         self.blink(blink_on)
 
     def blink(self, phase_on: bool) -> None:
@@ -143,11 +204,18 @@ class AssetTile(QFrame):
         unacked = [a for a in shown if state_value(a.state) in ("UNACK", "RTNUN")]
         state = "UNACK" if unacked else "ACKED"
         self.badge_icon.setPixmap(draw_symbol(worst.priority, state, 34, phase_on))
-        n = len(shown)
-        text = f"{priority_text(worst.priority)} - {n} alarm{'s' if n != 1 else ''}"
-        if unacked:
-            text += f", {len(unacked)} unacknowledged"
-        self.badge.setText(text)
+        diagnostic = sum(1 for a in shown if _diagnostic(a))
+        process = len(shown) - diagnostic
+        counts = [f"{process} alarm{'s' if process != 1 else ''}"] if process else []
+        if diagnostic:  # about the instrumentation, not the process: said so in words
+            counts.append(f"{diagnostic} diagnostic")
+        text = f"{priority_text(worst.priority)} - {' + '.join(counts)}"
+        if unacked:  # in full when it fits the tile, else as the state word the alarm list uses
+            full = f"{text}, {len(unacked)} unacknowledged"
+            fits = self.badge.fontMetrics().horizontalAdvance(full) <= self.width() - 30
+            text = full if fits else f"{text}, {len(unacked)} UNACK"
+        if self.badge.text() != text:
+            self.badge.setText(text)
         self._set_border(theme.priority_colour(worst.priority), 5)
 
     def _set_border(self, colour: str, width: int) -> None:

@@ -1,0 +1,152 @@
+"""What every part of the GUI benchmark shares: the Qt application, settings, the window as run_gui builds it,
+waiting on the real event loop, and the GUI-thread heartbeat and garbage-collection watch."""
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MARK = "BENCH_GUI_RESULT "
+GOALS = {"fps": 30.0, "stall_ms": 50.0, "latency_p99_ms": 100.0, "cold_s": 3.0, "rss_mb": 300.0}
+HEARTBEAT_MS = 5
+
+
+def qt_app() -> Any:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import theme
+
+    app = QApplication.instance() or QApplication(["vigil-bench"])
+    theme.apply(app)
+    return app
+
+
+def settings(tmp: str, **sections: dict) -> Any:
+    from app.config import load_settings
+
+    overrides: dict = {"storage": {"path": str(Path(tmp) / "vigil.db")}, "logging": {"dir": tmp}}
+    overrides.update(sections)
+    return load_settings(environ={}, overrides=overrides)
+
+
+def window(engine: Any) -> Any:
+    """The real main window as run_gui builds it with --windowed (1280 x 800), polling, engine not started."""
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(engine, kiosk=False, sound=False)
+    w.resize(1280, 800)
+    w.show()
+    w.start()
+    return w
+
+
+def start_engine(engine: Any) -> None:
+    """What run_gui does once the window is up: start the engine, then settle the start-up heap."""
+    from app.ui.heap import settle_after_startup
+
+    engine.start()
+    settle_after_startup()
+
+
+def wait(cond: Any, timeout_s: float, poll_ms: int = 5) -> bool:
+    """Run the real Qt event loop until ``cond()`` or the timeout; True if the condition came true."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    if cond():
+        return True
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(poll_ms)
+    poll.timeout.connect(lambda: cond() and loop.quit())
+    poll.start()
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    poll.stop()
+    return bool(cond())
+
+
+def run_for(seconds: float) -> None:
+    wait(lambda: False, seconds)
+
+
+def click(widget: Any) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def pct(xs: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(xs, float), q)) if xs else float("nan")
+
+
+def vm(field: str) -> float:
+    """VmHWM / VmRSS of this process in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def close(win: Any, engine: Any) -> None:
+    win.shutdown()
+    engine.stop()
+    win.close()
+
+
+class Heartbeat:
+    """A 5 ms PreciseTimer on the GUI thread. Every tick's wall time and the GUI thread's CPU time, so any
+    interval's largest gap can be read, with how much of it the GUI thread itself was running (the rest it
+    waited: for the GIL, or for a core the machine's other processes had)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.ticks: list[tuple[float, float]] = []
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(HEARTBEAT_MS)
+        self._timer.timeout.connect(lambda: self.ticks.append((time.perf_counter(), time.thread_time())))
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def max_gap(self, t0: float, t1: float) -> dict[str, float]:
+        """Largest gap between ticks inside [t0, t1]: ``ms``, ``gui_cpu_ms`` spent by the GUI thread in it, and
+        ``at_s`` when it ended (after t0)."""
+        ts = [t for t in self.ticks if t0 <= t[0] <= t1]
+        if len(ts) < 2:
+            return {"ms": float("nan"), "gui_cpu_ms": float("nan"), "at_s": float("nan")}
+        gap, cpu, end = max((b[0] - a[0], b[1] - a[1], b[0]) for a, b in zip(ts, ts[1:]))
+        return {"ms": gap * 1e3, "gui_cpu_ms": cpu * 1e3, "at_s": end - t0}
+
+
+class GcWatch:
+    """Every garbage collection in this process: when it ended, its generation and how long it held the GIL."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int, float]] = []
+        self._started: dict[int, float] = {}
+        self._ident = threading.get_ident
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._started[self._ident()] = now
+        elif (t := self._started.pop(self._ident(), None)) is not None:
+            self.pauses.append((now, info["generation"], (now - t) * 1e3))
+
+    def full(self, t0: float, t1: float) -> list[float]:
+        """Durations (ms) of the full (generation 2) collections that ended inside [t0, t1]."""
+        return [ms for t, gen, ms in self.pauses if gen == 2 and t0 <= t <= t1]
