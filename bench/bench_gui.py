@@ -1,5 +1,9 @@
-"""``python -m bench.bench_gui``: the GUI benchmark, now the package bench/gui (one module per part)."""
-from bench.gui.__main__ import main
+"""``python -m bench.bench_gui``: the GUI benchmark. It imports Qt, so it lives with the Qt layer in
+app/ui/bench (one module per part) and runs here as its own process: nothing under bench/ imports Qt."""
+import subprocess
+import sys
+from pathlib import Path
 
 if __name__ == "__main__":
-    main()
+    sys.exit(subprocess.call([sys.executable, "-m", "app.ui.bench", *sys.argv[1:]],
+                             cwd=Path(__file__).resolve().parents[1]))

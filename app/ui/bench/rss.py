@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.gui.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, vm, window
+from app.ui.bench.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, vm, window
 
 RSS_PUMPS = 8
 RSS_SPEED = 12.0

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import statistics
 
-from bench.gui import PARTS
-from bench.gui.common import GOALS
+from app.ui.bench import PARTS
+from app.ui.bench.common import GOALS
 
 Row = tuple[str, str, str, str]
 

@@ -1,6 +1,6 @@
 """The operator HMI under load: trend frame rate, GUI stalls during history loads, alarm latency, cold start, RSS.
 
-    python -m bench.gui          (or python -m bench.bench_gui, or make bench)
+    python -m app.ui.bench          (or python -m bench.bench_gui, or make bench)
 
 The GUI benchmark, so unlike the rest of the project outside app/ui it imports Qt (PySide6) itself.
 Everything is the real thing, offscreen (QT_QPA_PLATFORM=offscreen): the real engine on the simulator with a temp

@@ -1,4 +1,4 @@
-"""``python -m bench.gui``: every part in its own child process, then the table (see bench/gui/__init__.py)."""
+"""``python -m app.ui.bench``: every part in its own child process, then the table (see app/ui/bench/__init__.py)."""
 from __future__ import annotations
 
 import json
@@ -8,22 +8,22 @@ import sys
 import time
 from pathlib import Path
 
-from bench.gui import PARTS
-from bench.gui.common import MARK, ROOT
-from bench.gui.report import print_report
+from app.ui.bench import PARTS
+from app.ui.bench.common import MARK, ROOT
+from app.ui.bench.report import print_report
 
 
 def _part(name: str) -> dict:
     if name == "trend":
-        from bench.gui.trend import part_trend as fn
+        from app.ui.bench.trend import part_trend as fn
     elif name == "history":
-        from bench.gui.history import part_history as fn
+        from app.ui.bench.history import part_history as fn
     elif name == "alarms":
-        from bench.gui.alarms import part_alarms as fn
+        from app.ui.bench.alarms import part_alarms as fn
     elif name == "cold":
-        from bench.gui.cold import part_cold as fn
+        from app.ui.bench.cold import part_cold as fn
     else:
-        from bench.gui.rss import part_rss as fn
+        from app.ui.bench.rss import part_rss as fn
     return fn()
 
 
@@ -44,7 +44,7 @@ def _children_cpu_s() -> float:
 def _run_part(name: str) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     t0, busy0, ours0, load0 = time.perf_counter(), _busy_cpu_s(), _children_cpu_s(), os.getloadavg()[0]
-    proc = subprocess.run([sys.executable, "-m", "bench.gui", "--part", name], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "app.ui.bench", "--part", name], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     wall = time.perf_counter() - t0
     ours = _children_cpu_s() - ours0
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         result = _part(args[1])
         print(MARK + json.dumps(result), flush=True)
         os._exit(0)  # skip interpreter teardown of Qt objects: the result is out, nothing else to flush
-    parts = tuple(a for a in args if a in PARTS) or PARTS  # e.g. python -m bench.gui trend history
+    parts = tuple(a for a in args if a in PARTS) or PARTS  # e.g. python -m app.ui.bench trend history
     t0 = time.perf_counter()
     print_report(run(parts))
     print(f"total bench time {time.perf_counter() - t0:.0f} s")

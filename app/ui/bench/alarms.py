@@ -12,7 +12,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench.gui.common import click, close, pct, qt_app, run_for, settings, start_engine, wait, window
+from app.ui.bench.common import click, close, pct, qt_app, run_for, settings, start_engine, wait, window
 
 LATENCY_PUMPS = 12
 LATENCY_SPEED = 30.0

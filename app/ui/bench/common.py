@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MARK = "BENCH_GUI_RESULT "
 GOALS = {"fps": 30.0, "stall_ms": 50.0, "latency_p99_ms": 100.0, "cold_s": 3.0, "rss_mb": 300.0}
 HEARTBEAT_MS = 5

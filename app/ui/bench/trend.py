@@ -11,7 +11,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench.gui.common import close, pct, qt_app, run_for, settings, window
+from app.ui.bench.common import close, pct, qt_app, run_for, settings, window
 
 TREND_TRACES = 16
 TREND_POINTS = 36_000  # 1 h at 10 Hz

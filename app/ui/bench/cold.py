@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.gui.common import ROOT
+from app.ui.bench.common import ROOT
 
 COLD_RUNS = 3
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 from typing import Any
 
-from bench.gui.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
+from app.ui.bench.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
 
 HISTORY_S = 86_400  # 24 h of stored history ...
 HISTORY_PUMPS = 2  # ... of 2 pumps at 1 Hz
