@@ -120,3 +120,19 @@ def test_dragging_back_pauses_and_loads_history(hmi: Hmi) -> None:
     hmi.click(w.trends.zoom_out_button)
     hmi.click(w.trends.zoom_out_button)
     hmi.wait(lambda: w.trends.history_span() is not None and w.trends.history_idle())
+
+
+def test_status_bar_shows_an_uplink_backlog_and_its_age(qtbot) -> None:  # noqa: ANN001 - pytest-qt fixture
+    from app.live import EngineSnapshot, SourceHealth, UplinkStatus
+    from app.ui.widgets.chrome import StatusBar
+
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    down = EngineSnapshot(None, {}, SourceHealth(True, "receiving", 10, 0), UplinkStatus("down", 34_560, 3 * 86400 + 7200),
+                          1.25)
+    bar.set_snapshot(down)
+    assert "Uplink: down, backlog 34560, oldest 3 d 2 h" in bar.uplink.full_text()
+    assert "background" in bar.uplink.styleSheet()  # abnormal: highlighted
+    bar.set_snapshot(EngineSnapshot(None, {}, SourceHealth(True, "receiving", 10, 0), UplinkStatus("connected", 0),
+                                    1.25))
+    assert bar.uplink.full_text() == "Uplink: connected, backlog 0" and bar.uplink.styleSheet() == ""

@@ -130,11 +130,26 @@ class StatusBar(QWidget):
             self.source.setToolTip(src.detail)
             self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
         up = snap.uplink
-        age = f", oldest {up.oldest_age_s:.0f} s" if up.oldest_age_s else ""
+        age = f", oldest {_age(up.oldest_age_s)}" if up.oldest_age_s else ""
         self.uplink.setText(f"Uplink: {up.state}, backlog {up.backlog}{age}")
+        # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out, not in red
+        self.uplink.setStyleSheet("" if up.state in ("connected", "stand-in", "disabled") else
+                                  f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
 
     def set_user(self, session: Any | None) -> None:
         self.user.setText("View only - not logged in" if session is None
                           else f"User: {session.user} ({session.role.value})")
+
+
+def _age(seconds: float) -> str:
+    """Backlog age as an operator reads it: 45 s, 12 min, 5 h 20 min, 3 d 4 h."""
+    s = int(seconds)
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 2 * 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
