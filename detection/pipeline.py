@@ -63,7 +63,7 @@ class Scored:
     commissioned: bool = False  # this sample completed commissioning
 
 
-# Runs a model fit somewhere else and hands back its future (the engine: a worker thread, so a 0.5 s fit never
+# Runs a model fit somewhere else and hands back its future (the engine: a worker thread, so a fit never
 # holds up the detection thread and every other pump's alarms). None = fit in line (offline runs, tests).
 Fitter = Callable[[Callable[[], AnomalyModel]], Future]
 
