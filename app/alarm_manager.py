@@ -18,6 +18,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
 from app import events
@@ -87,6 +89,11 @@ class Alarm:
         return self.active or self.base is not S.NORM or self.overlay is not None
 
 
+def _diagnostic_key(message: str) -> str:
+    """Which diagnostic a stored alarm is, from its message (see app/diagnostics.py)."""
+    return "comm" if "communication" in message else "signal"
+
+
 def _describe(asset: str, top: tuple[tuple[str, float], ...]) -> str:
     drivers = ", ".join(f"{c} {share:.0%}" for c, share in top) or "no single channel"
     return f"{asset}: anomaly (driven by {drivers})"
@@ -136,13 +143,18 @@ class AlarmManager:
         with self._lock:
             return self._get(alarm_id)
 
-    def restore(self, alarms: Iterable[Alarm], out_of_service: Iterable[str]) -> None:
+    def restore(self, alarms: Iterable[Alarm], out_of_service: Iterable[str],
+                label_revisions: dict[str, int] | None = None) -> None:
         """Load what a previous run left current (their conditions are unknown now: treated as cleared)."""
         with self._lock:
             for a in alarms:
                 self._alarms[a.id] = a
-                self._last_by_asset.setdefault(a.asset, a.id)
+                if a.kind == "diagnostic":  # a new loss of the same kind re-activates the listed alarm
+                    self._diagnostic.setdefault((a.asset, _diagnostic_key(a.message)), a.id)
+                else:
+                    self._last_by_asset.setdefault(a.asset, a.id)
             self._out_of_service = set(out_of_service)
+            self._label_revisions.update(label_revisions or {})
 
     def _get(self, alarm_id: str) -> Alarm:
         alarm = self._alarms.get(alarm_id)
@@ -173,12 +185,12 @@ class AlarmManager:
                               overlay=S.OOSRV if asset in self._out_of_service else None)
                 self._last_by_asset[asset] = alarm.id
                 event, fresh = "raised", True
+                if alarm.overlay is None and self._cloud_submit is not None:
+                    sent = self._cloud_submit(alarm)
+                    alarm = replace(alarm, cloud=CloudStatus("analyzing" if sent else "unreachable",
+                                                             sent_at=self._clock()))
             self._alarms[alarm.id] = alarm
-        if fresh and alarm.overlay is None and self._cloud_submit is not None:
-            sent = self._cloud_submit(alarm)
-            alarm = self._update(alarm.id, lambda a: replace(a, cloud=CloudStatus(
-                "analyzing" if sent else "unreachable", sent_at=self._clock())), None)
-        self._write(alarm, t.ts, event, t.score, insert=fresh)
+            self._write(alarm, t.ts, event, t.score, insert=fresh)
         self._emit(events.AlarmRaised(alarm.id, asset, t.ts, t.score, alarm.priority, alarm.top_channels,
                                       alarm.message, not fresh, alarm.state.value))
 
@@ -192,7 +204,7 @@ class AlarmManager:
                             peak_score=max(prev.peak_score, t.peak_score), top_channels=top,
                             message=_describe(asset, top))
             self._alarms[alarm.id] = alarm
-        self._write(alarm, t.ts, "cleared", t.peak_score)
+            self._write(alarm, t.ts, "cleared", t.peak_score)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
 
     def on_diagnostic(self, asset: str, key: str, active: bool, ts: float, message: str,
@@ -225,7 +237,7 @@ class AlarmManager:
                 alarm = replace(prev, base=on_condition(prev.base, False), active=False, cleared_ts=ts)
                 event, fresh = "cleared", False
             self._alarms[alarm.id] = alarm
-        self._write(alarm, ts, event, None, insert=fresh)
+            self._write(alarm, ts, event, None, insert=fresh)
         if active:
             self._emit(events.AlarmRaised(alarm.id, asset, ts, 0.0, alarm.priority, (), alarm.message, not fresh,
                                           alarm.state.value, kind="diagnostic"))
@@ -272,7 +284,7 @@ class AlarmManager:
             self._update(alarm_id, lambda x: replace(x, cloud=replace(x.cloud, sent_at=now)), None)
             return
         self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus("analyzing", sent_at=now)), "cloud analyzing",
-                     None, None)
+                     None, None, wait=False)
 
     def on_cloud_verdict(self, v: CloudVerdict) -> None:
         """A verdict may arrive after the timeout: it still updates the alarm."""
@@ -284,13 +296,14 @@ class AlarmManager:
                 (a.cloud.failure_mode, a.cloud.priority) == (v.failure_mode, v.priority):
             return  # the same answer again (QoS 1 re-delivery)
 
-        def apply(a: Alarm) -> Alarm:
-            cloud = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority,
-                                v.confidence, a.cloud.sent_at)
-            return replace(a, cloud=cloud, priority=v.priority or a.priority if v.confirmed else a.priority)
+        verdict = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority, v.confidence)
 
-        text = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority).text
-        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None, text)
+        def apply(a: Alarm) -> Alarm:
+            return replace(a, cloud=replace(verdict, sent_at=a.cloud.sent_at),
+                           priority=v.priority or a.priority if v.confirmed else a.priority)
+
+        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None,
+                     verdict.text, wait=False)
 
     # -- operator commands (any thread; return once committed) ------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
@@ -350,17 +363,19 @@ class AlarmManager:
         asset = self.get(alarm_id).asset
         lab = Label(alarm_id, verdict, failure_mode, note, session.user, now)
         with self._lock:
-            revision = self._label_revisions[alarm_id] = self._label_revisions.get(
-                alarm_id, 1 if self._alarms[alarm_id].label is not None else 0) + 1
-            labelled = replace(self._alarms[alarm_id], label=lab)
-        self._writer.submit(Write([
-            (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user, "verdict": verdict,
-                                       "failure_mode": failure_mode, "note": note}),
-            audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
-                                                "failure_mode": failure_mode, "note": note}),
-            *self._messages(labelled, "labelled", session.user, note, now, revision),
-        ])).result(timeout=10)
-        alarm = self._update(alarm_id, lambda a: replace(a, label=lab), None)
+            before = self._get(alarm_id)
+            revision = self._label_revisions.get(alarm_id, 1 if before.label is not None else 0) + 1
+            alarm = replace(before, label=lab)
+            done = self._writer.submit(Write([
+                (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user,
+                                           "verdict": verdict, "failure_mode": failure_mode, "note": note}),
+                audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
+                                                    "failure_mode": failure_mode, "note": note}),
+                *self._safe_messages(alarm, "labelled", session.user, note, now, revision),
+            ]))
+            self._alarms[alarm_id] = alarm
+            self._label_revisions[alarm_id] = revision
+        self._await(done, alarm_id, alarm, before)
         self._emit(events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note))
         return alarm
 
@@ -374,25 +389,56 @@ class AlarmManager:
 
     def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: str, session: Session | None,
                 note: str | None, ts: float | None = None, audit: str | None = None,
-                extra: dict | None = None) -> Alarm:
-        """Apply ``fn`` (raising leaves everything unchanged), store the alarm and its event, then announce it."""
+                extra: dict | None = None, wait: bool = True) -> Alarm:
+        """Apply ``fn`` (raising leaves everything unchanged), store the alarm and its event, then announce it.
+
+        The change and its store write are made under the lock, so two threads changing one alarm (an operator
+        and a cloud verdict, say) can neither undo each other nor reach the store in the other order. The
+        caller then waits for the commit outside the lock (``wait``: operator commands return only once
+        committed; the uplink's callbacks do not wait)."""
         now = self._clock()
-        with self._lock:
-            alarm = fn(self._get(alarm_id))
+        when = ts if ts is not None else now
         user = session.user if session else None
-        ops = _alarm_ops(alarm, ts if ts is not None else now, event, None, user, note)
-        ops += self._messages(alarm, event, user, note, ts if ts is not None else now, 0)
-        if audit:
-            ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
-        self._writer.submit(Write(ops)).result(timeout=10)
         with self._lock:
+            before = self._get(alarm_id)
+            alarm = fn(before)
+            ops = _alarm_ops(alarm, when, event, None, user, note)
+            ops += self._safe_messages(alarm, event, user, note, when, 0)
+            if audit:
+                ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
+            done = self._writer.submit(Write(ops))
             self._alarms[alarm_id] = alarm
+        if wait:
+            self._await(done, alarm_id, alarm, before)
         self._emit(events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, event, user, note))
         return alarm
 
+    def _await(self, done: Future, alarm_id: str, alarm: Alarm, before: Alarm) -> None:
+        try:
+            done.result(timeout=10)
+        except FutureTimeout:
+            raise  # still queued: it will be committed, so memory keeps the change
+        except Exception:
+            with self._lock:  # the store refused it (disk full...): undo in memory unless changed again since
+                if self._alarms.get(alarm_id) is alarm:
+                    self._alarms[alarm_id] = before
+            raise
+
     def _write(self, alarm: Alarm, ts: float, event: str, score: float | None, insert: bool = False) -> None:
+        """Queue the alarm row, its event and its uplink messages (call with the lock held: store order)."""
         self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)
-                                  + self._messages(alarm, event, None, None, ts, 0)))
+                                  + self._safe_messages(alarm, event, None, None, ts, 0)))
+
+    def _safe_messages(self, alarm: Alarm, event: str, user: str | None, note: str | None, ts: float,
+                       revision: int) -> list:
+        """The uplink's outbox ops for a change; a failure there never costs the alarm row or an operator's entry."""
+        try:
+            return self._messages(alarm, event, user, note, ts, revision)
+        except Exception as exc:  # noqa: BLE001 - reported, and the alarm is stored without its message
+            log.error("no uplink message for alarm %s (%s): %s", alarm.id, event, exc, exc_info=exc)
+            self._emit(events.WorkerFailed("uplink", f"alarm {alarm.asset} {event}: message not queued: {exc}",
+                                           False))
+            return []
 
 
 def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str | None, note: str | None,

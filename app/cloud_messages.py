@@ -18,6 +18,7 @@ WINDOW_S = 300.0  # the signals sent with an edge alarm: the 5 minutes up to and
 _EVENTS = {
     "acknowledged": "acknowledged", "shelved": "shelved", "unshelved": "unshelved", "shelving expired": "unshelved",
     "out of service": "out_of_service", "returned to service": "in_service", "cleared": "cleared",
+    "reactivated": "reactivated",
 }
 
 
@@ -25,8 +26,18 @@ def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
-def alarm_body(a: Alarm, window: Samples) -> dict | None:
+def per_second(window: Samples) -> Samples:
+    """The last sample of every second: the contract's window is 1 Hz, whatever a field source's frame rate
+    (a 0.1 s frame period would otherwise make a 3,000-row alarm message over the 256 KiB limit)."""
     ts, values, scores = window
+    if len(ts) < 2:
+        return window
+    keep = np.r_[np.diff(np.floor(ts)) > 0, True]
+    return ts[keep], values[keep], scores[keep]
+
+
+def alarm_body(a: Alarm, window: Samples) -> dict | None:
+    ts, values, scores = per_second(window)
     if len(ts) < 2:
         return None  # no signal window (cannot happen after commissioning): the cloud cannot judge it
     return {
@@ -44,6 +55,8 @@ def messages_for(a: Alarm, event: str, user: str | None, note: str | None, ts: f
     if a.kind != "anomaly":
         return []  # diagnostics are about the gateway's own data, not for the cloud's failure-mode model
     if event == "raised":
+        if a.overlay is not None:
+            return []  # raised on an asset out of service: not for the cloud (nor annunciated)
         body = alarm_body(a, window(a.asset, WINDOW_S))
         return [("alarm", body)] if body is not None else []
     if event == "labelled" and a.label is not None:

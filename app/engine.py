@@ -77,7 +77,9 @@ class Engine:
             messages=self._uplink_ops if self.uplink is not None else None,
         )
         self.telemetry = TelemetryAggregator()
-        self.alarms.restore(_restored_alarms(self.db), store_history.out_of_service_assets(self.db))
+        self._telemetry_out: list[tuple[str, dict]] = []  # finished minutes of this frame batch (detection thread)
+        restored, revisions = _restored_alarms(self.db)
+        self.alarms.restore(restored, store_history.out_of_service_assets(self.db), revisions)
         self.quality = QualityWatch(self.alarms.on_diagnostic, settings.engine.comm_alarm_s,
                                     settings.engine.quality_alarm_s)
         self._latest_quality: dict[str, np.ndarray | None] = {}
@@ -265,6 +267,10 @@ class Engine:
                     self._frame_failed(frame, exc)
             self.writer.put_samples(rows)
             self.frames_processed += len(rows)
+            if self._telemetry_out:  # one outbox transaction per batch, not per asset-minute; not awaited
+                assert self.uplink is not None
+                self.uplink.enqueue_many(self._telemetry_out)
+                self._telemetry_out = []
 
     def _score(self, frame: Frame) -> tuple:
         pipe = self.pipelines.get(frame.asset)
@@ -296,6 +302,9 @@ class Engine:
             self._publish(events.CommissioningCompleted(frame.asset, frame.ts, pipe.baseline_samples))
         if out.transition is not None:
             self.alarms.on_alert(frame.asset, out.transition)
+        if pipe.fit_error is not None:
+            exc, pipe.fit_error = pipe.fit_error, None
+            self._failed(f"model fit ({frame.asset})", exc, fatal=False)
         self._aggregate(frame.asset, frame.ts, values, out.score, out.regime.value)
         return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score, out.regime.value, q_blob)
 
@@ -313,9 +322,11 @@ class Engine:
         return [self.uplink.messages_op(items)]
 
     def _aggregate(self, asset: str, ts: float, values: np.ndarray, score: float | None, regime: str) -> None:
+        if self.uplink is None:
+            return
         body = self.telemetry.add(asset, ts, values, score, regime)
-        if body is not None and self.uplink is not None:
-            self.uplink.enqueue("telemetry", body)  # not awaited: telemetry may wait, detection may not
+        if body is not None:
+            self._telemetry_out.append(("telemetry", body))
 
     def _on_published(self, p: Published) -> None:
         if p.stream == "alarm":
@@ -373,8 +384,10 @@ def _alarm_from_row(r: dict, label: dict | None = None) -> Alarm:
     )
 
 
-def _restored_alarms(db) -> list[Alarm]:  # noqa: ANN001 - sqlalchemy Engine
-    """What a previous run left current; their conditions are unknown now, so they count as cleared."""
+def _restored_alarms(db) -> tuple[list[Alarm], dict[str, int]]:  # noqa: ANN001 - sqlalchemy Engine
+    """What a previous run left current (their conditions are unknown now, so they count as cleared), and how
+    many labels each already has (the next label's revision number)."""
     rows = store_history.current_alarm_rows(db)
     labels = store_history.latest_labels(db, [r["id"] for r in rows])
-    return [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.current]
+    alarms = [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.current]
+    return alarms, {k: v["revision"] for k, v in labels.items()}

@@ -186,7 +186,6 @@ class AssetPipeline:
             return False
         if exc is not None:  # keep scoring with what we had; the next state learnt refits
             self.fit_error = exc
-            log.error("model fit failed: %s", exc, exc_info=exc)
             return False
         first = self.model is None
         self.model = fut.result()

@@ -114,7 +114,14 @@ class LinkWorker:
                     break
                 start = time.monotonic()
                 on_schedule = not plan.down
-                if self._poll(plan):
+                try:
+                    ok = self._poll(plan)
+                except Exception:  # noqa: BLE001 - an unexpected error (decoder, pymodbus) costs one cycle, not the link
+                    log.exception("modbus device %r: poll failed unexpectedly; reconnecting", plan.device.name)
+                    self.held.device_down(plan.index)
+                    self.client.close()
+                    ok = False
+                if ok:
                     if on_schedule:
                         self.health[plan.device.name].lateness_s.append(start - plan.next_due)
                     interval = plan.device.poll_interval_s

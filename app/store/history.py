@@ -80,5 +80,6 @@ def latest_labels(db: Engine, alarm_ids: list[str]) -> dict[str, dict]:
         return out
     with db.connect() as c:
         for r in c.execute(select(lab).where(lab.c.alarm_id.in_(alarm_ids)).order_by(lab.c.ts)):
-            out[r.alarm_id] = dict(r._mapping)
+            revision = out.get(r.alarm_id, {}).get("revision", 0) + 1
+            out[r.alarm_id] = {**r._mapping, "revision": revision}  # the latest, and how many there were
     return out

@@ -136,3 +136,51 @@ def test_acknowledge_all_skips_the_already_acknowledged(mgr) -> None:
     mgr.acknowledge(ids[0], OP)
     assert mgr.acknowledge_many(ids, OP, "shift handover") == 2
     assert {mgr.get(i).state for i in ids} == {S.ACKED}
+
+
+class HeldWriter:
+    """A store writer whose commits the test releases by hand: shows what happens while a command waits."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import Future
+
+        self._future = Future
+        self.pending: list[tuple[object, object]] = []
+
+    def submit(self, write):  # noqa: ANN001, ANN201
+        fut = self._future()
+        self.pending.append((write, fut))
+        return fut
+
+    def release(self) -> list:
+        done = [w for w, _ in self.pending]
+        for _, fut in self.pending:
+            fut.set_result(None)
+        self.pending.clear()
+        return done
+
+
+def test_a_cloud_verdict_while_an_acknowledgement_commits_loses_neither() -> None:
+    import threading
+
+    writer = HeldWriter()
+    seen: list[object] = []
+    m = AlarmManager(writer, seen.append, threshold=1.25, cloud_submit=lambda a: True, clock=FakeClock())
+    m.on_alert("P-101", AlertStarted(100.0, 2.0, TOP, reactivation=False))
+    alarm_id = m.alarms()[0].id
+    writer.release()
+    acked = threading.Thread(target=m.acknowledge, args=(alarm_id, OP, "checked"))
+    acked.start()  # waits for its commit ...
+    while not writer.pending:
+        threading.Event().wait(0.001)  # ... once its write is queued
+    m.on_cloud_verdict(CloudVerdict(alarm_id, True, "cavitation", "high", 0.9))  # the uplink thread, meanwhile
+    m.on_alert("P-101", AlertEnded(130.0, 2.5, TOP))  # and the condition clears (detection thread)
+    writes = writer.release()
+    acked.join(5)
+    a = m.get(alarm_id)
+    assert a.base is S.NORM  # acknowledged, then cleared
+    assert a.base is S.NORM and not a.active and a.cloud.state == "confirmed" and a.cloud.failure_mode == "cavitation"
+    # the store got the changes in the order memory made them: ack, verdict, clear
+    states = [op[2]["state"] for w in writes for op in w.ops if op[0] is schema.alarms]
+    events_ = [op[2]["event"] for w in writes for op in w.ops if op[0] is schema.alarm_events]
+    assert events_ == ["acknowledged", "cloud confirmed", "cleared"] and states[-1] == "NORM"
