@@ -147,9 +147,13 @@ class Outbox:
         return [OutboxRow(*r) for r in res]
 
     def stats(self, conn: Connection) -> OutboxStats:
-        counts = {0: (0, None), 1: (0, None)}
-        for prio, n, oldest in conn.execute(select(_OUT.c.priority, func.count(), func.min(_OUT.c.created_ts))
-                                            .group_by(_OUT.c.priority)):
+        # Rows are created in id order, so each class's oldest is its lowest id: an index lookup on
+        # ix_outbox_priority_id, where min(created_ts) would read the whole table (200k rows after an outage).
+        counts = {}
+        for prio in (0, 1):
+            n = conn.execute(select(func.count()).select_from(_OUT).where(_OUT.c.priority == prio)).scalar_one()
+            oldest = conn.execute(select(_OUT.c.created_ts).where(_OUT.c.priority == prio)
+                                  .order_by(_OUT.c.id).limit(1)).scalar()
             counts[prio] = (n, oldest)
         olds = [t for _, t in counts.values() if t is not None]
         return OutboxStats(counts[0][0], counts[1][0], min(olds) if olds else None, counts[0][1])
