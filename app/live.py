@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
+from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
 
@@ -38,13 +39,6 @@ class SourceHealth:
     detail: str
     frames: int
     skipped: int
-
-
-@dataclass(frozen=True, slots=True)
-class UplinkStatus:
-    state: str  # "stand-in" until the MQTT uplink exists
-    backlog: int = 0
-    oldest_age_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

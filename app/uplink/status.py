@@ -10,14 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-STATES = ("disabled", "connecting", "connected", "down")
+STATES = ("disabled", "connecting", "connected", "down", "stand-in")
 
 
 @dataclass(frozen=True, slots=True)
 class UplinkStatus:
-    """A superset of ``app.live.UplinkStatus`` (state, backlog, oldest_age_s come first, same meaning)."""
+    """The uplink part of the engine's snapshot (``EngineSnapshot.uplink``)."""
 
-    state: str  # disabled | connecting | connected | down
+    state: str  # disabled | connecting | connected | down | stand-in (no uplink; the in-process stand-in)
     backlog: int = 0  # messages in the outbox (not yet acknowledged by the broker)
     oldest_age_s: float | None = None  # age of the oldest of them
     dropped: int = 0  # telemetry messages dropped by the outbox bound since start
