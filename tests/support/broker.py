@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waiting import free_port  # noqa: F401 - re-exported for the tests that use it here
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -32,12 +34,6 @@ requires_mosquitto = pytest.mark.skipif(
     not have_mosquitto() and not os.environ.get("CI"),
     reason="mosquitto not installed (make test installs it: apt-get install mosquitto mosquitto-clients)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)

@@ -16,19 +16,11 @@ from app.config import UplinkSettings
 from app.store.database import open_database
 from app.store.writer import StoreWriter
 from app.uplink import Uplink
+from tests.support.waiting import wait_until  # noqa: F401 - the uplink tests import it from here
 
 SITE, GW = "plant-1", "gw-1"
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBER = Path(__file__).with_name("subscriber_proc.py")
-
-
-def wait_until(pred: Callable[[], object], timeout: float, what: str = "condition") -> None:
-    """Poll ``pred`` until true; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)  # polling a condition, not a fixed wait
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from acquisition.modbus import RegisterMap, parse_register_map
+from tests.support.waiting import free_port, wait_until  # noqa: F401 - the modbus tests import them from here
 
 ROOT = Path(__file__).resolve().parents[3]
 TCP_MAP = ROOT / "resources" / "modbus" / "simulator-tcp.toml"
@@ -30,24 +31,6 @@ requires_socat = pytest.mark.skipif(
     not os.access(SOCAT, os.X_OK) and not os.environ.get("CI"),
     reason="socat not installed (make test installs it: apt-get install socat)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.01) -> Any:
-    """Return the first truthy ``predicate()``; fail naming ``what`` if none comes within ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def map_data(path: Path = TCP_MAP) -> dict:
