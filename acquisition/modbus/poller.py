@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from acquisition.modbus.held_values import HeldValues
 from acquisition.modbus.link_worker import DeviceHealth, LinkWorker
 from acquisition.modbus.register_map import DeviceDef, RegisterMap, RtuLink, TcpLink
-from acquisition.modbus.throttled_log import ThrottledLog
+from acquisition.skip_log import SkipLog
 from acquisition.source import SourceStats
 
 log = logging.getLogger(__name__)
@@ -25,8 +24,7 @@ class ModbusPoller:
         self.stats = stats if stats is not None else SourceStats()
         self.held = HeldValues(plant)
         self.health = {d.name: DeviceHealth(d.name) for d in plant.devices}
-        self._stats_lock = threading.Lock()
-        self._throttled = ThrottledLog(log, log_interval_s)
+        self._skips = SkipLog(self.stats, log, log_interval_s)
         self._workers: list[LinkWorker] = []
 
     def start(self) -> None:
@@ -34,7 +32,7 @@ class ModbusPoller:
             return
         _quiet_pymodbus()
         for link, devices in _links(self.plant):
-            worker = LinkWorker(link, devices, self.held, self.health, self._report, self._throttled)
+            worker = LinkWorker(link, devices, self.held, self.health, self._report, self._skips.throttled)
             self._workers.append(worker)
             worker.start()
         log.info("modbus poller: %d device(s) on %d link(s) from %s", len(self.plant.devices), len(self._workers),
@@ -53,10 +51,8 @@ class ModbusPoller:
         self._workers = []
 
     def _report(self, device: str, cause: str, detail: str) -> None:
-        with self._stats_lock:
-            self.stats.skip(f"modbus_{cause}")
-        self._throttled.log(logging.WARNING, (device, cause), "modbus device %r: %s - %s", device,
-                            cause.replace("_", " "), detail)
+        self._skips.skip(f"modbus_{cause}", (device, cause), "modbus device %r: %s - %s", device,
+                         cause.replace("_", " "), detail)
 
 
 def _links(plant: RegisterMap) -> list[tuple[TcpLink | RtuLink, list[tuple[int, DeviceDef]]]]:

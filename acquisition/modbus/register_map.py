@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from acquisition.channels import CHANNELS
+from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
 
 MAX_READ_REGISTERS = 125  # Modbus limit for function codes 3 and 4
@@ -108,19 +109,8 @@ class RegisterMap:
         return tuple(dict.fromkeys(r.asset for d in self.devices for r in d.registers))
 
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def find_register_map(path: str | Path) -> Path:
-    """A relative path is tried from the working directory, then from the project root (where resources/ is)."""
-    p = Path(path)
-    if p.is_absolute() or p.exists() or not (PROJECT_ROOT / p).exists():
-        return p
-    return PROJECT_ROOT / p
-
-
 def load_register_map(path: str | Path) -> RegisterMap:
-    p = find_register_map(path)
+    p = resolve_map_path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -316,16 +316,3 @@ def load_ingest_map(path: str | os.PathLike[str]) -> IngestMap:
     except tomllib.TOMLDecodeError as exc:
         raise IngestMapError(f"MQTT ingest map {p} is not valid TOML: {exc}") from None
     return parse_ingest_map(data, f"MQTT ingest map {p}")
-
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def resolve_map_path(path: str | os.PathLike[str]) -> Path:
-    """As given when it exists (absolute or from the working directory), else from the project root, so the
-    shipped ``resources/mqtt/example.toml`` is found from anywhere."""
-    p = Path(path)
-    if p.is_absolute() or p.exists():
-        return p
-    candidate = PROJECT_ROOT / p
-    return candidate if candidate.exists() else p

@@ -24,12 +24,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
-from acquisition.mqtt_ingest.skip_reporter import SkipReporter
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
+from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceStats
+from acquisition.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
+SKIP_LOG_FIRST = 5        # the first few unusable messages of each reason are logged in full
+SKIP_LOG_EVERY_S = 60.0   # then one line per reason per minute, with how many were not logged
 CONNECT_FAIL_LOG_EVERY_S = 60.0
 
 
@@ -42,11 +45,11 @@ class MqttIngestSource:
         self.duration_s = duration_s
         self.connects = 0  # successful connections so far (the first one and every reconnect)
         self._held = HeldValues()
-        self._report = SkipReporter(self.stats, log)
+        self._skips = SkipLog(self.stats, log, SKIP_LOG_EVERY_S, first=SKIP_LOG_FIRST, tally=True)
+        self._connect_problems = ThrottledLog(log, CONNECT_FAIL_LOG_EVERY_S)
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._stopping = False
-        self._last_fail_log = -1e18
         self.json = JsonIngest(ingest_map, self._held, self._report) if ingest_map.subscriptions else None
         self.sparkplug = (SparkplugIngest(ingest_map, self._held, self._report, self._publish)
                           if ingest_map.sparkplug else None)
@@ -118,10 +121,7 @@ class MqttIngestSource:
                                   f"{b.reconnect_min_s}..{b.reconnect_max_s} s (channels are COMM_FAIL meanwhile)")
 
     def _log_connect_problem(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last_fail_log >= CONNECT_FAIL_LOG_EVERY_S:
-            self._last_fail_log = now
-            log.warning(text)
+        self._connect_problems.log(logging.WARNING, "connect", "%s", text)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
                        reason_code: mqtt.ReasonCode, properties: object) -> None:
@@ -148,8 +148,8 @@ class MqttIngestSource:
             payload = msg.payload
             limit = self.map.frames.max_payload_bytes
             if len(payload) > limit:
-                self._report.skip("payload_too_large", topic, f"{len(payload)} bytes; allowed: at most {limit} "
-                                                              "(frames.max_payload_bytes)")
+                self._report("payload_too_large", topic, f"{len(payload)} bytes; allowed: at most {limit} "
+                                                         "(frames.max_payload_bytes)")
                 return
             now_mono = time.monotonic()
             if self.sparkplug is not None and self.sparkplug.handles(topic):
@@ -157,11 +157,15 @@ class MqttIngestSource:
             elif self.json is not None:
                 self.json.on_message(topic, payload, time.time(), now_mono)
         except UnicodeDecodeError as exc:  # paho decodes the topic lazily
-            self._report.skip("bad_topic", repr(msg._topic[:80]), f"topic is not UTF-8 ({exc.reason})")
+            self._report("bad_topic", repr(msg._topic[:80]), f"topic is not UTF-8 ({exc.reason})")
         except Exception as exc:  # noqa: BLE001 - counted and logged, the stream goes on
-            self._report.skip("internal_error", topic, f"{type(exc).__name__}: {exc}")
-            if self._report.count("internal_error") <= 3:
+            self._report("internal_error", topic, f"{type(exc).__name__}: {exc}")
+            if self._skips.count("internal_error") <= 3:
                 log.error("handling a message on %s failed", topic, exc_info=exc)
+
+    def _report(self, reason: str, where: str, detail: str) -> None:
+        """A message the ingest cannot use: counted in ``stats.skipped[reason]`` and logged with its cause."""
+        self._skips.skip(reason, reason, "MQTT ingest skipped %s on %s: %s", reason, where, detail)
 
     def _publish(self, topic: str, payload: bytes) -> None:
         self._client.publish(topic, payload, qos=0)

@@ -27,7 +27,6 @@ from google.protobuf.message import Message
 
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
-from acquisition.mqtt_ingest.skip_reporter import SkipReporter
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
 from acquisition.quality import Quality
 
@@ -82,12 +81,12 @@ def metric_number(metric: Message, datatype: int) -> float | None:
 
 
 class SparkplugIngest:
-    def __init__(self, ingest_map: IngestMap, held: HeldValues, reporter: SkipReporter,
+    def __init__(self, ingest_map: IngestMap, held: HeldValues, report: Callable[[str, str, str], None],
                  publish: Callable[[str, bytes], None], clock: Callable[[], float] = time.monotonic) -> None:
         assert ingest_map.sparkplug is not None
         self._cfg = ingest_map.sparkplug
         self._held = held
-        self._report = reporter
+        self._report = report  # report(reason, topic, detail): counts in SourceStats and logs (throttled)
         self._publish = publish
         self._clock = clock
         self._prefix = f"{SPARKPLUG_NAMESPACE}/{self._cfg.group_id}/"
@@ -124,8 +123,8 @@ class SparkplugIngest:
         try:
             payload = decode_payload(raw)
         except DecodeError as exc:
-            self._report.skip("sparkplug_bad_protobuf", topic, f"{len(raw)} bytes are not a Sparkplug B payload "
-                                                               f"({exc})")
+            self._report("sparkplug_bad_protobuf", topic, f"{len(raw)} bytes are not a Sparkplug B payload "
+                                                          f"({exc})")
             return
         if kind == "NDEATH":
             self._on_ndeath(topic, node_id, node, payload)
@@ -140,8 +139,8 @@ class SparkplugIngest:
         else:
             self._check_seq(topic, node_id, node, payload)
             if not node.born:
-                self._report.skip("sparkplug_before_birth", topic, f"{kind} from edge node {node_id} before its "
-                                                                  "NBIRTH; using metrics that carry names")
+                self._report("sparkplug_before_birth", topic, f"{kind} from edge node {node_id} before its "
+                                                             "NBIRTH; using metrics that carry names")
                 self._request_rebirth(node_id, f"{kind} before NBIRTH")
         if kind in NODE_TYPES:
             self._apply(topic, node_id, "", node, node, payload, now_mono)
@@ -168,8 +167,8 @@ class SparkplugIngest:
     def _on_ndeath(self, topic: str, node_id: str, node: _Node, payload: Message) -> None:
         bd_seq = self._bd_seq(payload)
         if node.bd_seq is not None and bd_seq is not None and bd_seq != node.bd_seq:
-            self._report.skip("sparkplug_old_death", topic, f"NDEATH bdSeq {bd_seq} is not the current session's "
-                                                            f"{node.bd_seq}: an older session's Will, ignored")
+            self._report("sparkplug_old_death", topic, f"NDEATH bdSeq {bd_seq} is not the current session's "
+                                                       f"{node.bd_seq}: an older session's Will, ignored")
             return
         node.born = False
         for dev in node.devices.values():
@@ -185,9 +184,9 @@ class SparkplugIngest:
             return
         seq = payload.seq
         if node.seq is not None and seq != (node.seq + 1) % 256:
-            self._report.skip("sparkplug_seq_gap", topic, f"edge node {node_id}: seq {seq} after {node.seq} "
-                                                          f"(expected {(node.seq + 1) % 256}); messages lost or "
-                                                          "reordered")
+            self._report("sparkplug_seq_gap", topic, f"edge node {node_id}: seq {seq} after {node.seq} "
+                                                     f"(expected {(node.seq + 1) % 256}); messages lost or "
+                                                     "reordered")
             self._request_rebirth(node_id, f"seq gap ({node.seq} -> {seq})")
         node.seq = seq
 
@@ -207,16 +206,16 @@ class SparkplugIngest:
             if m is None:
                 continue  # a metric Vigil does not map: normal, nodes publish far more than pump signals
             if metric.is_historical:
-                self._report.skip("sparkplug_historical", topic, f"metric {name!r} is historical (back-filled); "
-                                                                 "only live values are used")
+                self._report("sparkplug_historical", topic, f"metric {name!r} is historical (back-filled); "
+                                                            "only live values are used")
                 continue
             datatype = metric.datatype or tables.datatypes.get(name) or node.datatypes.get(name, 0)
             number = None if metric.is_null else metric_number(metric, datatype)
             if number is None:
                 if not metric.is_null:
                     kind = metric.WhichOneof("value") or "no value"
-                    self._report.skip("sparkplug_wrong_type", topic, f"metric {name!r} carries {kind} (datatype "
-                                                                     f"{datatype}); allowed: a number or boolean")
+                    self._report("sparkplug_wrong_type", topic, f"metric {name!r} carries {kind} (datatype "
+                                                                f"{datatype}); allowed: a number or boolean")
                 self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
@@ -224,8 +223,8 @@ class SparkplugIngest:
             self._held.update(target.asset, m.index, value if good else math.nan,
                               Quality.GOOD if good else Quality.BAD, now_mono)
         if unknown:
-            self._report.skip("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "
-                                                                "certificate of this node/device")
+            self._report("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "
+                                                           "certificate of this node/device")
             self._request_rebirth(node_id, "unknown alias")
 
     def _request_rebirth(self, node_id: str, why: str, always: bool = False) -> None:

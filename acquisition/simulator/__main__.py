@@ -13,13 +13,15 @@ import asyncio
 import logging
 import sys
 import termios
+from dataclasses import replace
 from pathlib import Path
 
-from acquisition.modbus.register_map import RegisterMapError, load_register_map
+from acquisition.config_paths import PROJECT_ROOT
+from acquisition.modbus.register_map import RegisterMapError, TcpLink, load_register_map
 from acquisition.simulator import PumpStation, StationConfig, parse_injection
-from acquisition.simulator.modbus_server import StationImage, TcpEndpoint, default_rtu_endpoint, serve_station
+from acquisition.simulator.modbus_server import StationImage, default_rtu_endpoint, serve_station
 
-DEFAULT_MAP = Path(__file__).resolve().parents[2] / "resources" / "modbus" / "simulator-tcp.toml"
+DEFAULT_MAP = PROJECT_ROOT / "resources" / "modbus" / "simulator-tcp.toml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _tcp_endpoint(text: str) -> TcpEndpoint:
+def _tcp_endpoint(text: str) -> TcpLink:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(f"--modbus-tcp {text!r}: expected HOST:PORT with a port 1..65535, e.g. 127.0.0.1:5020")
-    return TcpEndpoint(host, int(port))
+    return TcpLink(host, int(port))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoint = default_rtu_endpoint(plant, args.modbus_rtu)
             overrides = {k: getattr(args, k) for k in ("baudrate", "parity", "stopbits", "bytesize")
                          if getattr(args, k) is not None}
-            endpoint = type(endpoint)(**{**endpoint.__dict__, **overrides})
+            endpoint = replace(endpoint, **overrides)
         StationImage(plant)  # refuses a map it cannot serve (device ids shared) before anything starts
         assets = plant.assets
         station = PumpStation(StationConfig(n_pumps=len(assets), assets=assets, seed=args.seed,

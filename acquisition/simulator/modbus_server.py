@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -19,7 +19,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from acquisition.channels import INDEX
 from acquisition.modbus.codec import Table
-from acquisition.modbus.register_map import RegisterMap, RtuLink
+from acquisition.modbus.register_map import RegisterMap, RtuLink, TcpLink
 from acquisition.simulator import PumpStation
 
 log = logging.getLogger(__name__)
@@ -27,27 +27,6 @@ log = logging.getLogger(__name__)
 # pymodbus function codes that address each table when writing the datastore directly
 _WRITE_FC = {Table.COIL: 15, Table.DISCRETE: 2, Table.HOLDING: 16, Table.INPUT: 4}
 _SIMDEVICE_ORDER = (Table.COIL, Table.DISCRETE, Table.HOLDING, Table.INPUT)
-
-
-@dataclass(frozen=True)
-class TcpEndpoint:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"tcp {self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class RtuEndpoint:
-    serial_port: str
-    baudrate: int = 19200
-    parity: str = "E"
-    stopbits: int = 1
-    bytesize: int = 8
-
-    def __str__(self) -> str:
-        return f"rtu {self.serial_port} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
 
 
 class StationImage:
@@ -104,7 +83,7 @@ class StationImage:
         return [(dev, table, start, list(words)) for (dev, table), (start, words) in self.tables.items()]
 
 
-async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpEndpoint | RtuEndpoint,
+async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpLink | RtuLink,
                         on_ready: Callable[[str], None] = print, stop: asyncio.Event | None = None) -> None:
     """Serve ``station`` until ``stop`` is set (or SIGINT/SIGTERM). Listens only once the first values are in
     the registers, so no client ever reads the zeros of an empty datastore."""
@@ -120,7 +99,7 @@ async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpE
             pass
     image = StationImage(plant)
     server = (ModbusTcpServer(image.sim_devices(), address=(endpoint.host, endpoint.port))
-              if isinstance(endpoint, TcpEndpoint) else
+              if isinstance(endpoint, TcpLink) else
               ModbusSerialServer(image.sim_devices(), port=endpoint.serial_port, baudrate=endpoint.baudrate,
                                  parity=endpoint.parity, stopbits=endpoint.stopbits, bytesize=endpoint.bytesize))
     first = asyncio.Event()
@@ -161,9 +140,9 @@ async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpE
         producer.join(2.0)
 
 
-def default_rtu_endpoint(plant: RegisterMap, serial_port: str) -> RtuEndpoint:
+def default_rtu_endpoint(plant: RegisterMap, serial_port: str) -> RtuLink:
     """Line settings of the map's first RTU device (so both ends agree), or Modbus's default 19200 8E1."""
     for d in plant.devices:
         if isinstance(d.link, RtuLink):
-            return RtuEndpoint(serial_port, d.link.baudrate, d.link.parity, d.link.stopbits, d.link.bytesize)
-    return RtuEndpoint(serial_port)
+            return replace(d.link, serial_port=serial_port)
+    return RtuLink(serial_port)

@@ -12,12 +12,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from acquisition.throttled_log import ThrottledLog
 from app.store.writer import StoreWriter, Write
 from app.uplink.outbox import Outbox, PruneResult
 from app.uplink.status import StatusBoard
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 60.0  # of the (injectable) wall clock
+OVER_BOUND_LOG_EVERY_S = 3600.0
 
 
 class OutboxKeeper:
@@ -32,7 +34,7 @@ class OutboxKeeper:
         self._next = 0.0
         self._last_prune_clock = float("-inf")
         self._busy = False
-        self._over_logged = 0.0
+        self._over_bound_log = ThrottledLog(log, OVER_BOUND_LOG_EVERY_S)
 
     def tick(self) -> None:
         """Refresh the counts from the outbox (every ``every_s``) and start a prune when one is due."""
@@ -58,12 +60,13 @@ class OutboxKeeper:
             log.warning("outbox bound: dropped %d telemetry messages (%d older than %.1f days, %d over %d rows)",
                         dropped, r.dropped_by_age, self.cfg.outbox_max_age_days, r.dropped_by_rows,
                         self.cfg.outbox_max_rows)
-        if over and (not self.board.read().over_bound or time.monotonic() - self._over_logged >= 3600):
-            self._over_logged = time.monotonic()
+        if over:
             msg = (f"outbox over its bound: {r.alarm_class} alarm/event/label messages alone exceed "
                    f"{self.cfg.outbox_max_rows} rows; they are kept (never dropped) - is the uplink down for long?")
-            log.error("%s", msg)
-            self.board.set_error(msg)
+            if self._over_bound_log.log(logging.ERROR, "over_bound", "%s", msg):
+                self.board.set_error(msg)
+        else:
+            self._over_bound_log.forget("over_bound")  # the next time over the bound is reported at once
         self.board.pruned(dropped, over)
 
     def _finished(self, fut: Future[None]) -> None:

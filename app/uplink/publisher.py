@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from acquisition.backoff import Backoff
 from app.store.writer import StoreWriter, Write
 from app.uplink.confirmations import accept_confirmation
 from app.uplink.connection import connect_properties, describe_connect_error, make_client, tls_context
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
 _AUTH_FAILURES = (0x86, 0x87, 0x8C)  # bad user name or password, not authorized, bad authentication method
+_RECONNECT_JITTER = (0.8, 1.2)  # each reconnect delay is its doubling step +-20 %
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,6 @@ class Uplink:
             log.warning("uplink to %s:%d WITHOUT TLS: only for a broker on this machine or a lab network",
                         cfg.host, cfg.port)
         self.client_id = cfg.client_id or f"vigil-{gateway}"
-        self._reconnect_min, self._reconnect_max = reconnect_s
         self._board = StatusBoard(clock, "connecting" if cfg.enabled else "disabled")
         self._keeper = OutboxKeeper(cfg, self.outbox, writer, self._board, clock, housekeeping_s)
         self._drain = OutboxDrain(self.outbox, writer, self._board, cfg.drain_rate, inflight)
@@ -108,7 +108,7 @@ class Uplink:
         self._credentials: Credentials | None = None
         self._credentials_stale = True
         self._refused = False
-        self._delay = self._reconnect_min
+        self._backoff = Backoff(*reconnect_s, jitter=_RECONNECT_JITTER)
         self._next_attempt = 0.0
         self._last_error_logged: str | None = None
         self._hb_seq = 0
@@ -261,7 +261,7 @@ class Uplink:
         client.subscribe(self._conf_topic, qos=1)
         client.publish(self._status_topic, status_payload("online", self.site, self.gateway, self.clock(),
                                                           self.version), qos=1, retain=True)
-        self._delay = self._reconnect_min
+        self._backoff.reset()
         self._next_hb = 0.0
         self._last_error_logged = None
         self._board.set_state("connected", clear_error=True)
@@ -275,13 +275,12 @@ class Uplink:
         if reason != self._last_error_logged:
             log.warning("uplink to %s:%d: %s; retrying", self.cfg.host, self.cfg.port, reason)
             self._last_error_logged = reason
-        self._next_attempt = time.monotonic() + self._delay * random.uniform(0.8, 1.2)
-        self._delay = min(self._reconnect_max, self._delay * 2)
+        self._next_attempt = time.monotonic() + self._backoff.next_delay()
 
     def _lost(self, reason: str) -> None:
         self._close_socket()
         self._drain.reset()
-        self._delay = self._reconnect_min
+        self._backoff.reset()
         self._failed(reason)
 
     def _close_socket(self) -> None:

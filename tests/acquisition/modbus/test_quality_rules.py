@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from pymodbus.framer.rtu import FramerRTU
 
+from acquisition.backoff import Backoff
 from acquisition.channels import INDEX
 from acquisition.modbus import parse_register_map
-from acquisition.modbus.backoff import Backoff
 from acquisition.modbus.held_values import HeldValues
-from acquisition.modbus.throttled_log import ThrottledLog
 from acquisition.modbus.wire import diagnose_rtu, diagnose_tcp
 from acquisition.quality import Quality, device_lost
+from acquisition.throttled_log import ThrottledLog
 from tests.fakes import FakeClock
 
 G, S, B, C, N = Quality.GOOD, Quality.STALE, Quality.BAD, Quality.COMM_FAIL, Quality.NOT_CONFIGURED

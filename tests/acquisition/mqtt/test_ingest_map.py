@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from acquisition.config_paths import resolve_map_path
 from acquisition.mqtt_ingest import IngestMapError, MqttIngestSource, load_ingest_map, parse_ingest_map
-from acquisition.mqtt_ingest.ingest_map import resolve_map_path
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "resources" / "mqtt" / "example.toml"
