@@ -1,8 +1,14 @@
 """The headless Vigil engine: the whole wiring in one place.
 
-    source thread --frames--> detection thread --samples--> store writer thread (the one DB writer)
-                                     |--alert transitions--> AlarmManager --alarm writes--> store writer
-                                     '--events--> subscribers (called on the worker thread)
+    source thread --frames (values + quality)--> detection thread --samples--> store writer thread (the one DB writer)
+        detection thread: QualityWatch --diagnostics--> AlarmManager; AssetPipeline --alert transitions--> AlarmManager
+                          model fits --> fit worker thread (adopted 5 s of data time later)
+                          per-minute telemetry --> outbox (through the store writer)
+        AlarmManager --alarm rows + their uplink messages, one transaction--> store writer
+        uplink thread: outbox --MQTT--> broker; PUBACK -> "cloud analyzing"; confirmation -> verdict on the alarm
+                       (no uplink configured: the in-process CloudStandIn answers instead)
+        housekeeping thread: shelving expiry, cloud time-outs
+        every thread --events--> subscribers (called on the worker thread)
 
 Queues are bounded: a slow store slows detection, which slows the source (a simulator or replay simply waits;
 a live poller's own buffer decides what to keep). Every worker's exception is logged and published as
