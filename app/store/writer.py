@@ -5,6 +5,7 @@ Future that completes only after their transaction commits, so a caller that wai
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue
@@ -142,11 +143,10 @@ class StoreWriter:
             return
         try:
             with self._engine.begin() as conn:
-                conn.execute(
-                    insert(schema.samples),
-                    [{"asset": r[0], "ts": r[1], "values": r[2], "score": r[3], "regime": r[4],
-                      "quality": r[5] if len(r) > 5 else None} for r in pending],
-                )
+                for i in range(0, len(pending), _ROWS_PER_INSERT):
+                    chunk = pending[i:i + _ROWS_PER_INSERT]
+                    conn.exec_driver_sql(_insert_sql(len(chunk)), tuple(
+                        v for r in chunk for v in (r[0], r[1], r[2], r[3], r[4], r[5] if len(r) > 5 else None)))
             self.rows_written += len(pending)
             self._newest_ts = max(self._newest_ts, max(r[1] for r in pending))
             self._maybe_prune()
@@ -167,6 +167,20 @@ class StoreWriter:
                 return
             res = conn.execute(delete(schema.samples).where(schema.samples.c.ts < cutoff))
             self.rows_pruned += res.rowcount or 0
+
+
+# Samples go in as multi-row INSERTs: executemany steps SQLite once per row and gives up the GIL each time, so
+# with busy detection threads a 2,000-row batch crawled (a convoy of GIL hand-overs, seconds long) and an
+# operator's acknowledgement queued behind it waited that long. 400 rows x 6 columns stays under SQLite's
+# 32,766-variable limit.
+_ROWS_PER_INSERT = 400
+_SAMPLE_COLUMNS = ("asset", "ts", "values", "score", "regime", "quality")
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_sql(rows: int) -> str:
+    cols = ", ".join(f'"{c}"' for c in _SAMPLE_COLUMNS)
+    return f"INSERT INTO samples ({cols}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
 
 
 def audit_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
