@@ -4,14 +4,14 @@ listed alarm, re-activated), never an anomaly alarm; the engine survives and sco
 from __future__ import annotations
 
 import queue
-import time
 from pathlib import Path
 
 from acquisition.modbus import ModbusSource
 from app import events
 from app.config import load_settings
 from app.engine import Engine
-from tests.acquisition.modbus.peers import SimulatorServer, free_port, shipped_map, wait_until
+from tests.acquisition.modbus.peers import SimulatorServer, free_port, shipped_map
+from tests.support.waiting import next_event, wait_until
 
 
 def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: Path) -> None:
@@ -33,15 +33,7 @@ def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: P
     log: list[object] = []
 
     def drain_until(pred, timeout: float, what: str):  # noqa: ANN001, ANN202
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                ev = seen.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"timed out waiting for {what}; events: {log[-10:]}") from None
-            log.append(ev)
-            if pred(ev):
-                return ev
+        return next_event(seen, pred, timeout, what, log)
 
     try:
         for asset in ("P-101", "P-102"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import queue
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from app import events
 from app.config import load_settings
 from app.engine import Engine
 from tests.support.broker import MosquittoBroker, free_port, have_mosquitto
+from tests.support.waiting import next_event, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto not installed (make test installs it)")
@@ -36,11 +36,8 @@ def start_cloud(port: int, log: Path) -> subprocess.Popen:
 def wait_subscribed(log: Path, timeout: float = 30.0) -> None:
     """The service prints 'subscribed' once its shared subscription is in place (before that the broker would
     drop an alarm for the group: nobody is subscribed)."""
-    deadline = time.monotonic() + timeout
-    while "subscribed; answering alarms" not in (log.read_text() if log.exists() else ""):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"cloud service did not subscribe: {log.read_text()[-2000:]}")
-        time.sleep(0.05)  # polling a log file written by another process
+    wait_until(lambda: "subscribed; answering alarms" in (log.read_text() if log.exists() else ""), timeout,
+               "the cloud service's subscription (its log)")
 
 
 def engine_for(tmp_path: Path, port: int, faults: list[FaultSpec], timeout_s: float = 30.0) -> Engine:
@@ -51,17 +48,6 @@ def engine_for(tmp_path: Path, port: int, faults: list[FaultSpec], timeout_s: fl
     })
     station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False), faults=faults, duration_s=2400)
     return Engine(settings, station)
-
-
-def next_event(q: queue.Queue, pred, timeout: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            ev = q.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
-        if pred(ev):
-            return ev
 
 
 def test_edge_alarm_is_confirmed_by_the_cloud_service(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select
 
 from app.store import schema
 from tests.support.broker import MosquittoBroker, have_mosquitto
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBER = ROOT / "tests" / "uplink" / "subscriber_proc.py"
@@ -70,13 +71,9 @@ def test_twenty_sigkills_lose_no_operator_entry_and_the_outbox_resumes(tmp_path:
             assert lines.get(timeout=90) == "DRAINED"
             assert proc.wait(30) == 0
             # the subscriber has seen the drain's last message once the gateway's PUBACKs are in; wait for it
-            deadline = time.monotonic() + 20
             want = set(done)
-            while time.monotonic() < deadline:
-                got = _labels(received)
-                if want <= {b["note"] for b in got.values()}:
-                    break
-                time.sleep(0.1)  # polling a file another process appends to
+            wait_until(lambda: want <= {b["note"] for b in _labels(received).values()}, 20,
+                       "every committed label at the subscriber")
         finally:
             sub.terminate()
             sub.wait(10)

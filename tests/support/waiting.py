@@ -1,6 +1,7 @@
 """Waiting helpers shared by the tests: poll a condition with a deadline (never a bare sleep-then-assert)."""
 from __future__ import annotations
 
+import queue
 import socket
 import time
 from collections.abc import Callable
@@ -23,3 +24,19 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}")
         time.sleep(interval)  # polling a condition, not a fixed wait
+
+
+def next_event(q: "queue.Queue", pred: Callable[[Any], bool], timeout: float, what: str,
+               seen: list | None = None) -> Any:
+    """The next item of ``q`` that satisfies ``pred`` (items before it are appended to ``seen``, if given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            item = q.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            tail = f"; last events: {seen[-10:]}" if seen else ""
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {what}{tail}") from None
+        if seen is not None:
+            seen.append(item)
+        if pred(item):
+            return item
