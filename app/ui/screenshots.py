@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.stop()
         window.close()
     written += shoot_error_banner(app, tmp, args.out)
+    written += shoot_uplink_down(app, tmp, args.out)
     for p in written:
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
     return 0
@@ -245,6 +246,46 @@ def shoot_error_banner(app: QApplication, tmp: Path, out: Path) -> list[Path]:
         engine.stop()
         window.close()
     return shots
+
+
+def shoot_uplink_down(app: QApplication, tmp: Path, out: Path) -> list[Path]:
+    """The MQTT uplink configured but its broker unreachable (nothing listens on the port): the status bar's
+    backlog, and alarms that say "cloud unreachable - edge only"."""
+    settings = load_settings(environ={}, overrides={
+        "storage": {"path": str(tmp / "uplink.db")}, "logging": {"dir": str(tmp / "log")},
+        "uplink": {"enabled": True, "host": "127.0.0.1", "port": _free_port(), "tls": False}})
+    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False), faults=[FaultSpec("P-101", "cavitation", 900)],
+                          duration_s=1800,
+                          speed=0)
+    engine = Engine(settings, station)
+    window = MainWindow(engine, kiosk=False, sound=False)
+    shots = []
+    try:
+        window.resize(*SIZES[0])
+        window.show()
+        window.start()
+        engine.start()
+        wait(app, lambda: engine.wait(0) and bool(engine.alarms.alarms()), 120, "the run with the uplink down")
+        window.bridge.refresh_alarms()
+        window.show_screen("alarms")
+        wait(app, lambda: "queued" in window.status.uplink.full_text(), 10, "the uplink backlog in the status bar")
+        for size in SIZES:
+            window.resize(*size)
+            settle(app, 0.6)
+            shots.append(grab(window, out, "uplink_down_alarms", size))
+    finally:
+        window.shutdown()
+        engine.stop()
+        window.close()
+    return shots
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ class StatusBar(QWidget):
         self.user = ElidedLabel("View only - not logged in")
         self.clock = QLabel("")
         self.clock.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
-        for w, stretch in ((self.source, 4), (self.uplink, 3), (self.data_time, 3), (self.user, 3),
+        for w, stretch in ((self.source, 3), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
                            (self.clock, 0)):
             lay.addWidget(w, stretch)
         self.tick_clock()
@@ -130,8 +130,11 @@ class StatusBar(QWidget):
             self.source.setToolTip(src.detail)
             self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
         up = snap.uplink
-        age = f", oldest {_age(up.oldest_age_s)}" if up.oldest_age_s else ""
-        self.uplink.setText(f"Uplink: {up.state}, backlog {up.backlog}{age}")
+        # Short enough for 1280 px: the state, then what waits in the outbox and for how long
+        queued = f"{up.backlog} queued" + (f" ({_age(up.oldest_age_s)})" if up.oldest_age_s else "")
+        normal = up.state in ("connected", "stand-in", "disabled")
+        self.uplink.setText(f"Uplink: {up.state}" + (f", {queued}" if up.backlog else "") if normal else
+                            f"Uplink {up.state}: {queued}")
         # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out, not in red
         self.uplink.setStyleSheet("" if up.state in ("connected", "stand-in", "disabled") else
                                   f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
