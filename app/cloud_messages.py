@@ -3,14 +3,13 @@ changes. Pure functions: the engine turns the (stream, body) items into outbox o
 transaction as the alarm row they describe."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from acquisition.channels import CHANNELS
 from app.alarm_manager import Alarm
 from app.live import Samples
+from detection.cloud import protocol
 
 WINDOW_S = 300.0  # the signals sent with an edge alarm: the 5 minutes up to and including the raise
 
@@ -20,10 +19,6 @@ _EVENTS = {
     "out of service": "out_of_service", "returned to service": "in_service", "cleared": "cleared",
     "reactivated": "reactivated",
 }
-
-
-def _num(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
 
 def per_second(window: Samples) -> Samples:
@@ -40,13 +35,8 @@ def alarm_body(a: Alarm, window: Samples) -> dict | None:
     ts, values, scores = per_second(window)
     if len(ts) < 2:
         return None  # no signal window (cannot happen after commissioning): the cloud cannot judge it
-    return {
-        "alarm_id": a.id, "asset": a.asset, "raised_ts": a.raised_ts, "peak_score": round(a.peak_score, 6),
-        "priority": a.priority, "top_channels": [[c, round(s, 6)] for c, s in a.top_channels],
-        "window": {"channels": list(CHANNELS), "ts": [float(t) for t in ts],
-                   "values": [[_num(v) for v in row] for row in np.asarray(values)],
-                   "score": [_num(s) for s in scores]},
-    }
+    return protocol.alarm_body(alarm_id=a.id, asset=a.asset, raised_ts=a.raised_ts, peak_score=a.peak_score,
+                               priority=a.priority, top_channels=a.top_channels, ts=ts, values=values, score=scores)
 
 
 def messages_for(a: Alarm, event: str, user: str | None, note: str | None, ts: float,

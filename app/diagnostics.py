@@ -20,14 +20,13 @@ DiagnosticSink = Callable[[str, str, bool, float, str], None]
 
 
 class _AssetWatch:
-    __slots__ = ("lost_since", "bad_since", "comm_on", "signal_on", "last_bad")
+    __slots__ = ("lost_since", "bad_since", "comm_on", "signal_on")
 
     def __init__(self) -> None:
         self.lost_since: float | None = None
         self.bad_since: float | None = None
         self.comm_on = False
         self.signal_on = False
-        self.last_bad: tuple[str, ...] = ()
 
 
 class QualityWatch:
@@ -61,7 +60,7 @@ class QualityWatch:
         if bad:
             w.bad_since = ts if w.bad_since is None else w.bad_since
             if not w.signal_on and ts - w.bad_since >= self._bad_after:
-                w.signal_on, w.last_bad = True, bad
+                w.signal_on = True
                 self._sink(asset, "signal", True, ts, f"{asset}: bad signal quality ({', '.join(bad)})")
         else:
             w.bad_since = None

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
+from detection.cloud.protocol import json_numbers
 
 
 class _Minute:
@@ -26,10 +27,6 @@ class _Minute:
         self.max = np.full(N_CHANNELS, -np.inf)
         self.score_max: float | None = None
         self.regime = ""
-
-
-def _json_list(a: np.ndarray) -> list[float | None]:
-    return [None if not math.isfinite(x) else round(float(x), 6) for x in a]
 
 
 class TelemetryAggregator:
@@ -62,7 +59,7 @@ class TelemetryAggregator:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.where(m.cnt > 0, m.sum / np.maximum(m.cnt, 1), np.nan)
-        return {"asset": asset, "minute_ts": m.minute, "n": m.n, "mean": _json_list(mean),
-                "min": _json_list(np.where(m.cnt > 0, m.min, np.nan)),
-                "max": _json_list(np.where(m.cnt > 0, m.max, np.nan)),
+        return {"asset": asset, "minute_ts": m.minute, "n": m.n, "mean": json_numbers(mean),
+                "min": json_numbers(np.where(m.cnt > 0, m.min, np.nan)),
+                "max": json_numbers(np.where(m.cnt > 0, m.max, np.nan)),
                 "score_max": None if m.score_max is None else round(m.score_max, 6), "regime": m.regime}

@@ -146,7 +146,6 @@ class AssetPipeline:
     def _finish_learning(self) -> bool:
         t0 = self._learning[0][0]
         kept = [row for row in self._learning if row[0] - t0 >= min(self.p.warmup_s, self.p.baseline_s / 2)]
-        self._learning_end = self._learning[-1][0]
         ts = np.array([r[0] for r in kept])
         feats = np.array([r[1] for r in kept])
         slow = np.array([r[2] for r in kept])
@@ -171,7 +170,7 @@ class AssetPipeline:
             self._pending.cancel()
         pool, mp = self._pool.copy(), self.p.model
         self._pending = self._fitter(lambda: AnomalyModel.fit(pool, mp))
-        self._adopt_at = self._learning_end + ADOPT_AFTER_S
+        self._adopt_at = float(ts[-1]) + ADOPT_AFTER_S  # the learning window's last sample
         return False
 
     def _adopt(self) -> bool:

@@ -232,22 +232,32 @@ def _parse_window(w: object) -> AlarmWindow:
     return AlarmWindow(ts_arr, values[:, order], score_arr)
 
 
+def json_numbers(a: Sequence[float] | np.ndarray) -> list[float | None]:
+    """Numbers as the contract carries them: NaN/inf (not good) -> null, 6 decimals."""
+    return [None if not math.isfinite(v) else round(float(v), 6) for v in a]
+
+
+def alarm_body(*, alarm_id: str, asset: str, raised_ts: float, peak_score: float, priority: str,
+               top_channels: Sequence[tuple[str, float]], ts: np.ndarray, values: np.ndarray,
+               score: np.ndarray | None = None) -> dict[str, Any]:
+    """The body of an ``alarm`` message (the edge's uplink, tests and benchmarks all build it here)."""
+    score = np.full(len(ts), math.nan) if score is None else score
+    return {"alarm_id": alarm_id, "asset": asset, "raised_ts": float(raised_ts),
+            "peak_score": round(float(peak_score), 6), "priority": priority,
+            "top_channels": [[c, round(float(s), 6)] for c, s in top_channels],
+            "window": {"channels": list(CHANNELS), "ts": [float(t) for t in ts],
+                       "values": [json_numbers(row) for row in values], "score": json_numbers(score)}}
+
+
 def encode_alarm(*, site: str, gateway: str, seq: int, alarm_id: str, asset: str, raised_ts: float,
                  peak_score: float, priority: str, top_channels: Sequence[tuple[str, float]], ts: np.ndarray,
                  values: np.ndarray, score: np.ndarray | None = None, msg_id: str | None = None,
                  created_ts: float | None = None) -> bytes:
-    """An alarm envelope as the edge sends it (NaN -> null); used by the edge uplink, tests and benchmarks."""
-    def nulls(a: np.ndarray) -> list[Any]:
-        return [None if not math.isfinite(v) else round(float(v), 6) for v in a]
-
-    score = np.full(len(ts), math.nan) if score is None else score
+    """A whole alarm envelope, as the edge's outbox sends it; for tests and benchmarks that play the gateway."""
     doc = {"id": msg_id or new_message_id(), "stream": "alarm", "seq": seq,
            "ts": float(raised_ts if created_ts is None else created_ts), "site": site, "gateway": gateway,
-           "body": {"alarm_id": alarm_id, "asset": asset, "raised_ts": float(raised_ts),
-                    "peak_score": float(peak_score), "priority": priority,
-                    "top_channels": [[c, float(s)] for c, s in top_channels],
-                    "window": {"channels": list(CHANNELS), "ts": [float(t) for t in ts],
-                               "values": [nulls(row) for row in values], "score": nulls(score)}}}
+           "body": alarm_body(alarm_id=alarm_id, asset=asset, raised_ts=raised_ts, peak_score=peak_score,
+                              priority=priority, top_channels=top_channels, ts=ts, values=values, score=score)}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 from acquisition.simulator import PumpStation, StationConfig
 from app.config import load_settings
 from app.engine import Engine
 from detection.alerts import AlertStarted
+from tests.support.waiting import wait_until
 
 
 def main() -> int:
@@ -32,15 +32,14 @@ def main() -> int:
     engine.start()
     try:
         if "--drain" in flags:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                st = engine.uplink.status()
-                if st.state == "connected" and st.backlog == 0:
-                    print("DRAINED", flush=True)
-                    return 0
-                time.sleep(0.05)
-            print(f"NOT DRAINED {engine.uplink.status()}", flush=True)
-            return 1
+            try:
+                wait_until(lambda: engine.uplink.status().state == "connected" and engine.uplink.status().backlog == 0,
+                           60, "the outbox to drain")
+            except AssertionError:
+                print(f"NOT DRAINED {engine.uplink.status()}", flush=True)
+                return 1
+            print("DRAINED", flush=True)
+            return 0
         if not engine.alarms.alarms():  # the first run: two alarms to work on, raised through the real manager
             for i, asset in enumerate(("P-101", "P-102")):
                 engine.alarms.on_alert(asset, AlertStarted(1.0e9 + i, 2.0, (("vib_de", 0.7),), False))
