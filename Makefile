@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl
 ARGS ?=
 
-.PHONY: run headless test bench screenshots clean system-deps sim-modbus
+.PHONY: run headless test fuzz bench screenshots clean system-deps sim-modbus
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ system-deps:
 
 test: $(STAMP) system-deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The bad-input suite with a long budget (make test runs the same tests with a short one).
+fuzz: $(STAMP) system-deps
+	QT_QPA_PLATFORM=offscreen VIGIL_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
