@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from app import events
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
-from app.cloud_standin import CloudVerdict
+from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate, quoted
 from app.labels import Label, validate
 from app.store import schema
 from app.store.writer import StoreWriter, Write, audit_op
@@ -34,6 +34,7 @@ from detection.alerts import AlertEnded, AlertStarted
 log = logging.getLogger(__name__)
 
 HIGH_SCORE = 2.0  # a score this many times the threshold is a high-priority anomaly until the cloud says otherwise
+LATE_VERDICT_S = 3600.0  # how long after its time-out a first verdict still counts (docs/uplink.md)
 S = AlarmState
 
 
@@ -112,7 +113,7 @@ def _released(a: Alarm) -> Alarm:
 class AlarmManager:
     def __init__(self, writer: StoreWriter, emit: Callable[[object], None], threshold: float = 1.0,
                  cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
-                 clock: Callable[[], float] = time.time,
+                 clock: Callable[[], float] = time.time, late_verdict_s: float = LATE_VERDICT_S,
                  messages: Callable[[Alarm, str, str | None, str | None, float, int], list] | None = None) -> None:
         """``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
         messages) that commit in the same transaction as the change they describe."""
@@ -130,6 +131,8 @@ class AlarmManager:
         self._suppressed: set[str] = set()  # assets not running steadily
         self._diagnostic: dict[tuple[str, str], str] = {}  # (asset, key) -> its latest diagnostic alarm id
         self._out_of_service: set[str] = set()
+        self._verdicts = VerdictGate(cloud_timeout_s + late_verdict_s)  # guarded by _lock
+        self.rejected_verdicts = RejectionLog(log)
 
     @property
     def out_of_service(self) -> frozenset[str]:
@@ -155,6 +158,10 @@ class AlarmManager:
                     self._last_by_asset.setdefault(a.asset, a.id)
             self._out_of_service = set(out_of_service)
             self._label_revisions.update(label_revisions or {})
+            now = self._clock()
+            for a in self._alarms.values():  # sent before the restart and never answered: one more window
+                if a.kind == "anomaly" and a.cloud.state in ("analyzing", "unreachable"):
+                    self._verdicts.published(a.id, now)
 
     def _get(self, alarm_id: str) -> Alarm:
         alarm = self._alarms.get(alarm_id)
@@ -189,6 +196,7 @@ class AlarmManager:
                     sent = self._cloud_submit(alarm)
                     alarm = replace(alarm, cloud=CloudStatus("analyzing" if sent else "unreachable",
                                                              sent_at=self._clock()))
+                    self._verdicts.asked(alarm.id, self._clock(), sent)
             self._alarms[alarm.id] = alarm
             self._write(alarm, t.ts, event, t.score, insert=fresh)
         self._emit(events.AlarmRaised(alarm.id, asset, t.ts, t.score, alarm.priority, alarm.top_channels,
@@ -273,37 +281,49 @@ class AlarmManager:
 
     def on_cloud_published(self, alarm_id: str) -> None:
         """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
-        while the uplink was down ("unreachable" until now). The time-out runs from here."""
+        while the uplink was down ("unreachable" until now). The time-out and the answer window run from here."""
+        now = self._clock()
         with self._lock:
             a = self._alarms.get(alarm_id)
-            if a is None or a.cloud.state not in ("unreachable", "analyzing", "none"):
+            if a is None or a.kind != "anomaly" or a.cloud.state not in ("unreachable", "analyzing", "none"):
                 return  # already answered (a late duplicate PUBACK)
             was = a.cloud.state
-        now = self._clock()
+            self._verdicts.published(alarm_id, now)
         if was == "analyzing":
             self._update(alarm_id, lambda x: replace(x, cloud=replace(x.cloud, sent_at=now)), None)
             return
         self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus("analyzing", sent_at=now)), "cloud analyzing",
                      None, None, wait=False)
 
-    def on_cloud_verdict(self, v: CloudVerdict) -> None:
-        """A verdict may arrive after the timeout: it still updates the alarm."""
-        a = self._alarms.get(v.alarm_id)
-        if a is None or a.kind != "anomaly":
-            log.warning("cloud verdict for unknown alarm %s ignored", v.alarm_id)
-            return
-        if a.cloud.state == ("confirmed" if v.confirmed else "not_confirmed") and \
-                (a.cloud.failure_mode, a.cloud.priority) == (v.failure_mode, v.priority):
-            return  # the same answer again (QoS 1 re-delivery)
+    def on_cloud_verdict(self, v: CloudVerdict) -> Rejection | None:
+        """Apply the cloud's verdict if it answers a question this gateway asked, once (app/cloud_verdicts.py):
+        the first verdict on an alarm, or one from a strictly newer model; it may come after the time-out (within
+        the late window). Anything else changes nothing and is counted in ``rejected_verdicts`` and logged.
+        Returns why it was refused, or None when applied."""
+        status = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority,
+                             v.confidence)
+        now = self._clock()
 
-        verdict = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority, v.confidence)
+        def apply(a: Alarm) -> Alarm:  # under the lock, in _change: judging and applying are one step
+            reason = self._verdicts.judge(v, a.kind, now)
+            if reason is not None:
+                raise _Refused(reason)
+            self._verdicts.answered(v)
+            return replace(a, cloud=replace(status, sent_at=a.cloud.sent_at),
+                           priority=(v.priority or a.priority) if v.confirmed else a.priority)
 
-        def apply(a: Alarm) -> Alarm:
-            return replace(a, cloud=replace(verdict, sent_at=a.cloud.sent_at),
-                           priority=v.priority or a.priority if v.confirmed else a.priority)
-
-        self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None,
-                     verdict.text, wait=False)
+        with self._lock:  # alarms are never removed: one that exists now still exists in _change
+            reason = None if v.alarm_id in self._alarms else self._verdicts.judge(v, None, now)
+        if reason is None:
+            try:
+                self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None,
+                             status.text, wait=False)
+                return None
+            except _Refused as refused:
+                reason = refused.reason
+        self.rejected_verdicts.reject(reason, f"alarm {quoted(v.alarm_id)}, model {quoted(v.model_version)}, "
+                                              f"id {quoted(v.id)}")
+        return reason
 
     # -- operator commands (any thread; return once committed) ------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
@@ -439,6 +459,14 @@ class AlarmManager:
             self._emit(events.WorkerFailed("uplink", f"alarm {alarm.asset} {event}: message not queued: {exc}",
                                            False))
             return []
+
+
+class _Refused(Exception):
+    """A verdict the gate refused (raised inside ``_change`` so nothing is written)."""
+
+    def __init__(self, reason: Rejection) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str | None, note: str | None,

@@ -10,19 +10,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from app.cloud_verdicts import CloudVerdict
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class CloudVerdict:
-    alarm_id: str
-    confirmed: bool
-    failure_mode: str | None
-    priority: str | None
-    confidence: float
-    model_version: str = "stand-in-0"
+__all__ = ["CloudStandIn", "CloudVerdict", "diagnose"]
 
 
 def diagnose(top_channels: tuple[tuple[str, float], ...], peak_score: float) -> CloudVerdict:
@@ -42,7 +35,8 @@ def diagnose(top_channels: tuple[tuple[str, float], ...], peak_score: float) -> 
 
 
 class CloudStandIn:
-    """``submit`` an alarm; ``on_verdict(verdict)`` is called on a timer thread after ``delay_s``."""
+    """``submit`` an alarm; ``on_verdict(verdict)`` is called on a timer thread after ``delay_s``. Its verdicts
+    pass the alarm manager's checks like the real service's: one per alarm, from the one model ``stand-in-0``."""
 
     def __init__(self, on_verdict: Callable[[CloudVerdict], None], delay_s: float = 1.5) -> None:
         self._on_verdict = on_verdict

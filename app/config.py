@@ -97,6 +97,8 @@ class EngineSettings(_Section):
 
 class CloudSettings(_Section):
     timeout_s: float = Field(30.0, gt=0, le=3600, description="no verdict this long: 'cloud unreachable - edge only'")
+    late_verdict_s: float = Field(3600.0, ge=0, le=7 * 86400,
+                                  description="a first verdict still counts this long after the time-out")
     standin_delay_s: float = Field(1.5, ge=0, le=600, description="the in-process stand-in's answer delay")
     standin_reachable: bool = True
 

@@ -30,7 +30,8 @@ from app import events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
 from app import cloud_messages
-from app.cloud_standin import CloudStandIn, CloudVerdict
+from app.cloud_standin import CloudStandIn
+from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.labels import Label
@@ -80,6 +81,7 @@ class Engine:
         self.alarms = AlarmManager(
             self.writer, self._publish, threshold=settings.detection.threshold,
             cloud_submit=submit, cloud_timeout_s=settings.cloud.timeout_s,
+            late_verdict_s=settings.cloud.late_verdict_s,
             messages=self._uplink_ops if self.uplink is not None else None,
         )
         self.telemetry = TelemetryAggregator()
@@ -339,8 +341,9 @@ class Engine:
             self.alarms.on_cloud_published(p.body["alarm_id"])
 
     def _on_confirmation(self, c: Confirmation) -> None:
-        self.alarms.on_cloud_verdict(CloudVerdict(c.alarm_id, c.confirmed, c.failure_mode, c.priority,
-                                                  c.confidence, c.model_version))
+        """A well-formed confirmation for this gateway (the uplink checked that); whether it answers a question
+        this gateway asked, once, is the alarm manager's check (app/cloud_verdicts.py)."""
+        self.alarms.on_cloud_verdict(CloudVerdict.from_confirmation(c))
 
     def _run_housekeeping(self) -> None:
         """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""

@@ -1,28 +1,36 @@
-"""Checking what the cloud sends back before the engine sees it (docs/uplink.md "confirmation").
+"""Checking what the cloud sends back before the engine sees it (docs/uplink.md "Accepting a confirmation").
 
-Anything malformed, oversized (> 16 KiB), with a field missing, unknown or of the wrong type, or meant for another
-gateway is dropped with a log line that says why; the unknown-alarm check is the engine's (it knows the alarms).
+Anything retained on the broker, malformed, oversized (> 16 KiB), with a field missing, unknown or of the wrong
+type, or meant for another gateway is dropped here, counted per reason and logged (throttled, remote text
+escaped). Whether it answers a question this gateway asked, once, is the alarm manager's check (it knows the
+alarms).
 """
 from __future__ import annotations
 
-import logging
-
+from app.cloud_verdicts import Rejection, RejectionLog, quoted
 from detection.cloud import protocol
 
-log = logging.getLogger(__name__)
 
+def accept_confirmation(payload: bytes, gateway: str, rejections: RejectionLog,
+                        retained: bool = False) -> protocol.Confirmation | None:
+    """The confirmation in ``payload`` if it may go on to the engine, else None (counted in ``rejections``).
 
-def accept_confirmation(payload: bytes, gateway: str) -> protocol.Confirmation | None:
+    ``retained``: the MQTT retain flag. A retained confirmation is never trusted: the cloud service never
+    retains one, and a retained message is delivered again at every (re)subscribe."""
+    if retained:
+        rejections.reject(Rejection.RETAINED, f"{len(payload)} bytes; clear it on the broker (publish an empty "
+                                              "retained message to the topic)")
+        return None
     if len(payload) > protocol.MAX_CONFIRMATION_PAYLOAD:
-        log.warning("ignored a confirmation of %d bytes (limit %d)", len(payload), protocol.MAX_CONFIRMATION_PAYLOAD)
+        rejections.reject(Rejection.OVERSIZED, f"{len(payload)} bytes (limit {protocol.MAX_CONFIRMATION_PAYLOAD})")
         return None
     try:
         conf = protocol.parse_confirmation(payload)
     except protocol.ProtocolError as exc:
-        log.warning("ignored a malformed confirmation: %s", exc)
+        rejections.reject(Rejection.MALFORMED, quoted(str(exc), 200))
         return None
     if conf.gateway != gateway:
-        log.warning("ignored a confirmation for gateway %r (this is %r), alarm %s", conf.gateway, gateway,
-                    conf.alarm_id)
+        rejections.reject(Rejection.OTHER_GATEWAY, f"gateway {quoted(conf.gateway)} (this is {quoted(gateway)}), "
+                                                   f"alarm {quoted(conf.alarm_id)}")
         return None
     return conf

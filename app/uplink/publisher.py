@@ -9,7 +9,8 @@ too): no locks around paho, and the order of events is the order of the code.
 - Alarm, alarm-event and label rows go first, unthrottled, with a share of the window kept free for them;
   telemetry (live or backlog) is throttled to ``drain_rate`` messages/s.
 - Retained ``online`` status on connect, retained ``offline`` Last Will; QoS 0 heartbeats, never queued.
-- Confirmations from the cloud are validated (docs/uplink.md) before ``on_confirmation`` sees them.
+- Confirmations from the cloud are validated (docs/uplink.md) before ``on_confirmation`` sees them; retained
+  ones are never trusted (subscribed with "retain as published", so the flag is seen also on live delivery).
 """
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from acquisition.backoff import Backoff
+from app.cloud_verdicts import Rejection, RejectionLog, quoted
 from app.store.writer import StoreWriter, Write
 from app.uplink.confirmations import accept_confirmation
 from app.uplink.connection import connect_properties, describe_connect_error, make_client, tls_context
@@ -85,6 +88,7 @@ class Uplink:
         self.outbox = Outbox(db, site, gateway, clock)
         self.outbox.add_listener(self._on_added)
         self.on_confirmation = on_confirmation
+        self.rejected_confirmations = RejectionLog(log)  # refused before the engine saw them, per reason
         self.on_published = on_published
         self._on_error = on_error or (lambda where, exc: None)
         self._credentials_fn = credentials or (lambda: CredentialStore.for_settings(cfg).get(cfg.host))
@@ -258,7 +262,7 @@ class Uplink:
             return
         self._connected = True
         self._drain.reset(getattr(self._connack_props, "ReceiveMaximum", None) or 65535)
-        client.subscribe(self._conf_topic, qos=1)
+        client.subscribe(self._conf_topic, options=SubscribeOptions(qos=1, retainAsPublished=True))
         client.publish(self._status_topic, status_payload("online", self.site, self.gateway, self.clock(),
                                                           self.version), qos=1, retain=True)
         self._backoff.reset()
@@ -335,16 +339,21 @@ class Uplink:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         if msg.topic != self._conf_topic:
-            log.warning("ignored a message on unexpected topic %r", msg.topic)
+            self.rejected_confirmations.reject(Rejection.UNEXPECTED_TOPIC, quoted(msg.topic))
             return
-        conf = accept_confirmation(msg.payload, self.gateway)
+        try:
+            conf = accept_confirmation(msg.payload, self.gateway, self.rejected_confirmations, bool(msg.retain))
+        except Exception:  # noqa: BLE001 - a bug in a check must not stop the uplink (paho would re-raise it)
+            log.exception("checking a confirmation of %d bytes failed; ignored", len(msg.payload))
+            self.rejected_confirmations.reject(Rejection.MALFORMED, "internal error (see the log)")
+            return
         if conf is None:
             return
         if self.on_confirmation is not None:
             try:
                 self.on_confirmation(conf)
             except Exception:  # noqa: BLE001
-                log.exception("on_confirmation callback failed for alarm %s", conf.alarm_id)
+                log.exception("on_confirmation callback failed for alarm %s", quoted(conf.alarm_id))
 
     # -- bookkeeping ----------------------------------------------------------------------------------------
     def _on_added(self, n: int, n_alarm_class: int) -> None:  # on the writer thread, after the commit

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ ALARM_SUBSCRIPTION = f"$share/{SHARE_GROUP}/{TOPIC_ROOT}/+/+/alarm"
 STATUS_SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/status"
 MAX_EDGE_PAYLOAD = 256 * 1024  # edge -> cloud
 MAX_CONFIRMATION_PAYLOAD = 16 * 1024  # cloud -> edge
+MAX_TS = 1e10  # seconds since the epoch (the year 2286): anything later is not a time
 MAX_WINDOW_SAMPLES = 3600  # the contract's window is 300 samples; anything far beyond is not an alarm window
 STREAMS = ("alarm", "alarm-event", "label", "telemetry", "heartbeat")
 
@@ -35,6 +37,7 @@ FAILURE_MODES: tuple[str, ...] = (
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
+_MAX_FLOAT_INT = int(sys.float_info.max)
 
 
 class ProtocolError(ValueError):
@@ -76,6 +79,8 @@ def _load_object(payload: bytes, limit: int) -> dict[str, Any]:
         raise ProtocolError(f"payload is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise ProtocolError("payload is not JSON (nested too deeply)") from None
+    except ValueError as exc:  # an integer of more than sys.int_max_str_digits digits
+        raise ProtocolError(f"payload is not usable JSON ({str(exc)[:60]})") from None
     if not isinstance(doc, dict):
         raise ProtocolError(f"payload must be a JSON object, got {type(doc).__name__}")
     return doc
@@ -86,12 +91,16 @@ def _exact_keys(obj: dict[str, Any], keys: Sequence[str], where: str) -> None:
     unknown = sorted(set(obj) - set(keys))
     if missing:
         raise ProtocolError(f"{where}: missing field(s) {', '.join(missing)}")
-    if unknown:
-        raise ProtocolError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    if unknown:  # the names come from outside: quoted, so a newline in one cannot forge a log line
+        shown = ", ".join(k if _NAME.fullmatch(k) else _show(k) for k in unknown[:10])
+        raise ProtocolError(f"{where}: unknown field(s) {shown}{' ...' if len(unknown) > 10 else ''}")
 
 
 def _is_number(v: object) -> bool:
-    return type(v) in (int, float) and math.isfinite(v)  # type() excludes bool on purpose
+    """A finite JSON number (not a bool); an integer too large for a float is not one (OverflowError)."""
+    if type(v) is float:  # type() excludes bool on purpose
+        return math.isfinite(v)
+    return type(v) is int and abs(v) <= _MAX_FLOAT_INT
 
 
 def _number(v: object, where: str) -> float:
@@ -123,6 +132,9 @@ def _list(v: object, where: str, max_len: int) -> list[Any]:
 
 
 def _show(v: object) -> str:
+    """A value from outside, for an error message or a log line: JSON-quoted (control characters escaped), short."""
+    if type(v) is int and abs(v) > 10**30:
+        return f"an integer of {len(str(abs(v) // 10**30)) + 30} digits"
     text = json.dumps(v) if isinstance(v, (str, int, float, bool, type(None))) else type(v).__name__
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -263,7 +275,7 @@ def encode_alarm(*, site: str, gateway: str, seq: int, alarm_id: str, asset: str
 
 # --- confirmation (cloud -> edge) ---------------------------------------------------------------------------
 CONFIRMATION_KEYS = ("id", "alarm_id", "gateway", "confirmed", "failure_mode", "priority", "confidence",
-                     "model_version")
+                     "model_version", "model_created_ts")
 
 
 @dataclass(frozen=True)
@@ -276,6 +288,7 @@ class Confirmation:
     priority: str | None  # None exactly when not confirmed
     confidence: float  # 0..1, in the verdict given (confirmed or not)
     model_version: str
+    model_created_ts: float  # when that model was made (its manifest's "created"): orders verdicts of one alarm
 
     def __post_init__(self) -> None:
         _check_confirmation(self)
@@ -298,6 +311,9 @@ def _check_confirmation(c: Confirmation) -> None:
         raise ProtocolError("failure_mode and priority must be null when confirmed is false")
     if not _is_number(c.confidence) or not 0.0 <= c.confidence <= 1.0:
         raise ProtocolError(f"confidence must be a number in 0..1, got {_show(c.confidence)}")
+    if not _is_number(c.model_created_ts) or not 0.0 <= c.model_created_ts <= MAX_TS:
+        raise ProtocolError(f"model_created_ts must be seconds since the epoch (0..{MAX_TS:.0f}), "
+                            f"got {_show(c.model_created_ts)}")
 
 
 def parse_confirmation(payload: bytes) -> Confirmation:

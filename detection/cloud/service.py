@@ -18,15 +18,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from detection.cloud.models import CloudModels
+from detection.cloud.models import CloudModels, ModelError
 from detection.cloud.protocol import (
     ALARM_SUBSCRIPTION,
     MAX_EDGE_PAYLOAD,
+    MAX_TS,
     SHARE_GROUP,
     STATUS_SUBSCRIPTION,
     Confirmation,
@@ -41,6 +43,19 @@ from detection.cloud.protocol import (
 log = logging.getLogger(__name__)
 
 DEDUP_IDS = 100_000  # envelope ids remembered: hours of alarms from thousands of gateways
+
+
+def model_created_ts(manifest: object) -> float:
+    """The manifest's ``created`` (ISO 8601 with a zone) as epoch seconds: every confirmation carries it, and a
+    gateway lets a later verdict replace an earlier one only when its model is newer (docs/uplink.md)."""
+    created = manifest.get("created") if isinstance(manifest, dict) else None
+    try:
+        when = datetime.fromisoformat(created)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None or not 0 <= when.timestamp() <= MAX_TS:
+        raise ModelError(f"the manifest's \"created\" must be an ISO 8601 time with a zone, got {created!r:.60}")
+    return when.timestamp()
 
 
 # --- events (arrive on the network thread) -----------------------------------------------------------------
@@ -93,6 +108,7 @@ class CloudService:
                  listener: Callable[[ServiceEvent], None] | None = None, group: str = SHARE_GROUP) -> None:
         self.broker = broker
         self.models = models
+        self.model_created_ts = model_created_ts(models.manifest)
         self._listener = listener
         self._alarm_filter = ALARM_SUBSCRIPTION.replace(f"$share/{SHARE_GROUP}/", f"$share/{group}/", 1)
         self.client_id = broker.client_id or f"vigil-cloud-{socket.gethostname()}-{os.getpid()}-{id(self):x}"
@@ -200,7 +216,7 @@ class CloudService:
         confirmation = Confirmation(id=new_message_id(), alarm_id=alarm.alarm_id, gateway=gateway,
                                     confirmed=verdict.confirmed, failure_mode=verdict.failure_mode,
                                     priority=verdict.priority, confidence=verdict.confidence,
-                                    model_version=self.models.version)
+                                    model_version=self.models.version, model_created_ts=self.model_created_ts)
         self._client.publish(topic(site, gateway, "confirmation"), confirmation.encode(), qos=1)
         self._remember(alarm.id)
         self.answered += 1

@@ -9,6 +9,7 @@ import signal
 import paho.mqtt.client as mqtt
 from sqlalchemy import func, select
 
+from app.cloud_verdicts import Rejection
 from app.store import schema
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
@@ -152,7 +153,7 @@ def test_confirmations_are_validated_before_the_engine_sees_them(broker, make_up
     up.start()
     assert up.wait_connected(10)
     good = {"id": "a" * 32, "alarm_id": "A-7", "gateway": GW, "confirmed": True, "failure_mode": "cavitation",
-            "priority": "high", "confidence": 0.93, "model_version": "ae-2026.11-1"}
+            "priority": "high", "confidence": 0.93, "model_version": "ae-2026.11-1", "model_created_ts": 1.8e9}
     bad = [b"{not json", json.dumps({**good, "gateway": "gw-2"}).encode(),
            json.dumps({**good, "confidence": "high"}).encode(), json.dumps({**good, "extra": 1}).encode(),
            json.dumps({k: v for k, v in good.items() if k != "priority"}).encode(),
@@ -171,9 +172,12 @@ def test_confirmations_are_validated_before_the_engine_sees_them(broker, make_up
         pub.disconnect()
     assert (conf.alarm_id, conf.confirmed, conf.failure_mode, conf.priority) == ("A-7", True, "cavitation", "high")
     assert got.empty()
+    counts = up.rejected_confirmations.counts()
+    assert counts == {Rejection.MALFORMED: len(bad) - 2, Rejection.OTHER_GATEWAY: 1, Rejection.OVERSIZED: 1}, counts
     ignored = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
-    assert len(ignored) == len(bad), ignored
-    assert any("gw-2" in m for m in ignored) and any("bytes" in m and "limit" in m for m in ignored)
+    assert len(ignored) == 3, ignored  # one line per reason (throttled), naming what was wrong
+    assert any("gw-2" in m for m in ignored) and any("not JSON" in m for m in ignored)
+    assert any("bytes" in m and "limit" in m for m in ignored)
     assert up.status().state == "connected"
 
 
@@ -238,7 +242,7 @@ def test_a_confirmation_sent_while_the_gateway_was_offline_arrives_when_it_retur
     assert first.wait_connected(10)
     first.stop()  # a clean stop: the broker keeps the session (subscription) for session_expiry_s
     conf = {"id": "b" * 32, "alarm_id": "A-late", "gateway": GW, "confirmed": False, "failure_mode": None,
-            "priority": None, "confidence": 0.7, "model_version": "ae-1"}
+            "priority": None, "confidence": 0.7, "model_version": "ae-1", "model_created_ts": 1.8e9}
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="cloud-late", protocol=mqtt.MQTTv5)
     pub.connect(broker.host, broker.port)
     pub.loop_start()

@@ -126,15 +126,15 @@ def test_unparseable_payloads_are_rejected(payload: bytes, expected: str) -> Non
 
 
 def test_a_confirmation_is_not_an_alarm() -> None:
-    conf = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-1")
+    conf = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-1", 1.8e9)
     with pytest.raises(ProtocolError, match="this is a confirmation"):
         parse_alarm(conf.encode(), TOPIC)
 
 
 def test_confirmation_round_trip_and_rules() -> None:
-    conf = Confirmation(new_message_id(), "A-1", "gw-1", True, "seal_leak", "medium", 0.75, "ae-2026.11-s0")
+    conf = Confirmation(new_message_id(), "A-1", "gw-1", True, "seal_leak", "medium", 0.75, "ae-2026.11-s0", 1.8e9)
     assert parse_confirmation(conf.encode()) == conf
-    rejected = Confirmation(new_message_id(), "A-2", "gw-1", False, None, None, 0.8, "ae-2026.11-s0")
+    rejected = Confirmation(new_message_id(), "A-2", "gw-1", False, None, None, 0.8, "ae-2026.11-s0", 1.8e9)
     assert parse_confirmation(rejected.encode()) == rejected
     doc = json.loads(conf.encode())
     for key, value, expected in [

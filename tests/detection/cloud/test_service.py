@@ -69,7 +69,7 @@ def _bad_messages(reference) -> list[tuple[str, bytes, str]]:  # noqa: ANN001
     unknown["body"]["firmware"] = "1.2"
     other_gateway = json.loads(json.dumps(good))
     other_gateway["gateway"] = "gw-9"
-    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x").encode()
+    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x", 1.8e9).encode()
     return [
         ("malformed JSON", b'{"id": "abc", "stream": ', "not JSON"),
         ("wrong type", json.dumps(wrong_type).encode(), "body.window.values[3][2] must be a number or null"),
