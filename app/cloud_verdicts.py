@@ -32,18 +32,18 @@ REJECTION_LOG_EVERY_S = 60.0
 
 
 class Rejection(Enum):
-    """Why a confirmation changed nothing. The value is the text logged."""
+    """Why a confirmation changed nothing. The value is the text logged ("ignored a cloud confirmation ...")."""
 
     OVERSIZED = "over the size limit"
-    MALFORMED = "malformed"
+    MALFORMED = "that is malformed"
     OTHER_GATEWAY = "meant for another gateway"
     RETAINED = "retained on the broker (never trusted)"
     UNEXPECTED_TOPIC = "on an unexpected topic"
-    DUPLICATE = "a duplicate (this confirmation id was seen before)"
+    DUPLICATE = "seen before (same confirmation id)"
     UNKNOWN_ALARM = "for an alarm this gateway does not have"
     NOT_ANOMALY = "for an alarm that is not an anomaly alarm"
     NOT_ASKED = "for an alarm this gateway never sent to the cloud"
-    TOO_LATE = "too late (the alarm's answer window has closed)"
+    TOO_LATE = "that came too late (the alarm's answer window has closed)"
     SAME_MODEL = "from a model that already answered this alarm"
     OLDER_MODEL = "not from a newer model than the verdict already applied"
 
@@ -154,7 +154,3 @@ class VerdictGate:
         """``v`` (judged acceptable) is being applied."""
         q = self._questions[v.alarm_id]
         q.model_version, q.model_created_ts = v.model_version, v.model_created_ts
-
-    def waiting(self, alarm_id: str) -> bool:
-        q = self._questions.get(alarm_id)
-        return q is not None and q.model_version is None

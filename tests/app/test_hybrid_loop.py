@@ -69,6 +69,8 @@ def test_edge_alarm_is_confirmed_by_the_cloud_service(tmp_path: Path) -> None:
             assert verdict.event == "cloud confirmed", (alarm.cloud, (tmp_path / "cloud.log").read_text()[-2000:])
             assert alarm.cloud.failure_mode == "cavitation" and alarm.cloud.priority in ("medium", "high")
             assert alarm.cloud.text.startswith("cloud confirmed: cavitation")
+            # the real service's answers pass every check of docs/uplink.md "Accepting a confirmation"
+            assert engine.uplink.rejected_confirmations.total == 0 and engine.alarms.rejected_verdicts.total == 0
         finally:
             engine.stop()
             cloud.terminate()

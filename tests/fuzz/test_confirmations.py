@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import events
@@ -26,7 +26,6 @@ from app.cloud_verdicts import CloudVerdict, RejectionLog
 from app.store.database import open_database
 from app.store.writer import StoreWriter
 from app.uplink.confirmations import accept_confirmation
-from app.users import Role, Session
 from detection.alerts import AlertStarted
 from detection.cloud import protocol
 from tests.fakes import FakeClock
@@ -75,6 +74,7 @@ class Station:
         self.seen: list[object] = []
         self.mgr = AlarmManager(writer, self.seen.append, threshold=1.0, cloud_submit=lambda a: True,
                                 cloud_timeout_s=TIMEOUT_S, late_verdict_s=LATE_S, clock=self.clock)
+        self.mgr.restore([], out_of_service=["P-103"])  # as a start finds it (no store round trip per example)
         self.ids: dict[str, str] = {}
         self.ids["closed"] = self._anomaly("P-100")
         self.clock.t += TIMEOUT_S + LATE_S + 1
@@ -83,7 +83,6 @@ class Station:
         self.ids["answered"] = self._anomaly("P-102")
         assert self.mgr.on_cloud_verdict(CloudVerdict(self.ids["answered"], True, "cavitation", "high", 0.9, "ae-1",
                                                       MODEL_TS)) is None
-        self.mgr.set_out_of_service("P-103", Session("sue", Role.SUPERVISOR, 0), True)
         self.ids["never_sent"] = self._anomaly("P-103", publish=False)
         self.mgr.on_diagnostic("P-104", "comm", True, self.clock.t, "P-104: communication lost")
         self.ids["diagnostic"] = self._raised("P-104")
@@ -115,7 +114,7 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan
                     st.text(max_size=40), st.sampled_from(HOSTILE_TEXT), st.sampled_from(RAW_NUMBERS).map(Raw))
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                        st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                      max_leaves=12)
+                      max_leaves=8)
 
 
 def dump(v: object) -> str:
@@ -200,7 +199,10 @@ def status_of(mgr: AlarmManager, alarm_id: str) -> tuple:
     return a.cloud.state, a.cloud.failure_mode, a.cloud.priority or a.priority, a.priority
 
 
-@given(st.lists(payloads(), min_size=1, max_size=6))
+# ~50 ms an example (a fresh alarm manager with five alarms on a real store): the long profile is capped so the
+# test stays inside pytest's 300 s timeout on a 2-core machine.
+@settings(max_examples=min(settings.default.max_examples, 3000))
+@given(st.lists(payloads(), min_size=1, max_size=5))
 def test_confirmations_never_crash_and_change_only_what_they_may(store: Store, batch: list[tuple[bytes, bool]]
                                                                   ) -> None:
     station = Station(store.writer)
