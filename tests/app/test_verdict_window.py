@@ -133,3 +133,29 @@ def test_after_a_restart_only_alarms_still_waiting_take_a_verdict(tmp_path: Path
         wait_until(lambda: stored() == {waiting: "low", answered: "high"}, 10, "the verdicts in the store")
     finally:
         again.stop()
+
+
+def test_verdicts_racing_from_threads_apply_once_per_alarm(station: Station) -> None:
+    """Judging and applying are one step under the manager's lock: eight threads answering the same alarms at
+    once (the same model, different ids) leave exactly one verdict per alarm, in memory and in the store."""
+    import threading
+
+    alarms = [station.raise_alarm(f"P-1{i:02d}") for i in range(10)]
+    start = threading.Barrier(8)
+    outcomes: list[Rejection | None] = []
+
+    def answer(priority: str) -> None:
+        start.wait(5)
+        for a in alarms:
+            outcomes.append(station.mgr.on_cloud_verdict(verdict(a, priority=priority)))
+
+    threads = [threading.Thread(target=answer, args=(("low", "medium", "high")[i % 3],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert outcomes.count(None) == len(alarms) and outcomes.count(Rejection.SAME_MODEL) == 7 * len(alarms)
+    applied = [e for e in station.seen if isinstance(e, events.AlarmStateChanged) and e.event == "cloud confirmed"]
+    assert sorted(e.alarm_id for e in applied) == sorted(alarms)
+    for a in alarms:
+        assert station.mgr.get(a).cloud.priority == station.mgr.get(a).priority
