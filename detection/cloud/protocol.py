@@ -133,8 +133,8 @@ def _list(v: object, where: str, max_len: int) -> list[Any]:
 
 def _show(v: object) -> str:
     """A value from outside, for an error message or a log line: JSON-quoted (control characters escaped), short."""
-    if type(v) is int and abs(v) > 10**30:
-        return f"an integer of {len(str(abs(v) // 10**30)) + 30} digits"
+    if type(v) is int and abs(v) > 10**30:  # str() of a huge int raises (sys.int_max_str_digits)
+        return f"an integer of about {int(v.bit_length() * 0.30103) + 1} digits"
     text = json.dumps(v) if isinstance(v, (str, int, float, bool, type(None))) else type(v).__name__
     return text if len(text) <= 40 else text[:37] + "..."
 
