@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquisition.channels import CHANNELS
+from acquisition.channels import CHANNELS, plausible_range
 from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
 
@@ -245,7 +245,7 @@ def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[st
         errors.append(f"{where}: address {address!r} must be an integer 0..65535 (the protocol address: "
                       f"holding register 40001 in 1-based 4xxxx notation is address 0)")
         address, placed = 0, False
-    encoding = _encoding(raw, table, defaults, where, errors)
+    encoding = _encoding(raw, table, channel if channel in CHANNELS else None, defaults, where, errors)
     if encoding is not None and address + (1 if table.is_bits else encoding.words) - 1 > 65535:
         errors.append(f"{where}: a {encoding.type.value} at {address} runs past address 65535")
     if len(errors) == before and encoding is not None:
@@ -256,7 +256,8 @@ def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[st
     return RegisterDef(str(asset), str(channel), table, address, probe), False
 
 
-def _encoding(raw: dict, table: Table, defaults: dict, where: str, errors: list[str]) -> Encoding | None:
+def _encoding(raw: dict, table: Table, channel: str | None, defaults: dict, where: str,
+              errors: list[str]) -> Encoding | None:
     type_text = raw.get("type", "bool" if table.is_bits else None)
     if table.is_bits:
         if type_text != "bool":
@@ -293,6 +294,10 @@ def _encoding(raw: dict, table: Table, defaults: dict, where: str, errors: list[
     valid = _pair(raw, "valid", where, errors, required=False, hint="e.g. valid = [0.0, 100.0]")
     if valid is not None and valid[0] >= valid[1]:
         errors.append(f"{where}: valid = [{valid[0]:g}, {valid[1]:g}]: the low end must be below the high end")
+    if valid is None and ma_range is None and channel is not None:
+        # every channel has a range: an implausible value is bad data, never physics (a 4-20 mA loop has its
+        # NE 43 band, which the configured span bounds)
+        valid = plausible_range(channel)
     return Encoding(reg_type, word_order, byte_order, scale, offset, ma_range, valid)
 
 

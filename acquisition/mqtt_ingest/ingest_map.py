@@ -16,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from acquisition.channels import CHANNELS, INDEX
+from acquisition.channels import CHANNELS, INDEX, PUMP_CHANNELS
+from acquisition.quality import implausible
 
 ASSET_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _ASSET_RE = re.compile(ASSET_PATTERN)
@@ -37,7 +38,8 @@ def valid_asset_name(name: str) -> bool:
 
 class ChannelMapping(_Model):
     """One source name (a logger's key or a Sparkplug metric) feeding one Vigil channel:
-    engineering value = raw * scale + offset; outside [min, max] the value is BAD."""
+    engineering value = raw * scale + offset; outside [min, max] the value is BAD. An end left out is the
+    channel's plausible one (acquisition/channels.py), so every channel has a range."""
 
     channel: str
     scale: float = 1.0
@@ -60,8 +62,14 @@ class ChannelMapping(_Model):
                 raise ValueError(f"{name} must be a finite number, got {v}")
         if self.scale == 0:
             raise ValueError("scale must not be 0 (every value would read the offset)")
-        if self.min is not None and self.max is not None and self.min >= self.max:
-            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        lo, hi = self.bounds
+        if lo >= hi:
+            if self.min is not None and self.max is not None:
+                raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+            unit = PUMP_CHANNELS[self.index].unit
+            given, other = ("min", "max") if self.min is not None else ("max", "min")
+            raise ValueError(f"{given} ({getattr(self, given):g}) is beyond the default {other} of {self.channel} "
+                             f"({hi if other == 'max' else lo:g} {unit}, its plausible range); set {other} as well")
         return self
 
     @property
@@ -71,8 +79,15 @@ class ChannelMapping(_Model):
     def convert(self, raw: float) -> float:
         return raw * self.scale + self.offset
 
-    def in_range(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) a GOOD value lies within: min and max, each defaulting to the channel's plausible end."""
+        lo, hi = PUMP_CHANNELS[self.index].plausible
+        return (lo if self.min is None else self.min), (hi if self.max is None else self.max)
+
+    def problem(self, value: float) -> str | None:
+        """Why the engineering ``value`` cannot be GOOD (NaN, infinite, out of range), or None."""
+        return implausible(value, *self.bounds)
 
 
 def _mapping_table(value: Any) -> Any:

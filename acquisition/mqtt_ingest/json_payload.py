@@ -84,7 +84,9 @@ def _reading(name: str, raw: object, m: ChannelMapping, problems: list[tuple[str
     except OverflowError:  # an integer too large for a float
         problems.append(("wrong_type", f"values.{name} = {_clip(raw)} is too large for a number"))
         return ChannelReading(m.index, math.nan, Quality.BAD)
-    if not math.isfinite(value) or not m.in_range(value):
+    why = m.problem(value)
+    if why is not None:  # implausible data, not physics: counted, and the channel is BAD
+        problems.append(("implausible_value", f"values.{name} ({m.channel}) = {why}"))
         return ChannelReading(m.index, math.nan, Quality.BAD)
     return ChannelReading(m.index, value, Quality.GOOD)
 

@@ -219,9 +219,11 @@ class SparkplugIngest:
                 self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
-            good = math.isfinite(value) and m.in_range(value)
-            self._held.update(target.asset, m.index, value if good else math.nan,
-                              Quality.GOOD if good else Quality.BAD, now_mono)
+            why = m.problem(value)
+            if why is not None:  # implausible data, not physics: counted, and the channel is BAD
+                self._report("sparkplug_implausible_value", topic, f"metric {name!r} ({m.channel}) = {why}")
+            self._held.update(target.asset, m.index, value if why is None else math.nan,
+                              Quality.GOOD if why is None else Quality.BAD, now_mono)
         if unknown:
             self._report("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "
                                                            "certificate of this node/device")
