@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from acquisition.channels import CHANNELS, INDEX, PUMP_CHANNELS
+from acquisition.mqtt_ingest.remote_text import shown
 from acquisition.quality import implausible
 
 ASSET_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -274,20 +275,27 @@ class IngestMap(_Model):
         return (sub.stale_after or self.frames.stale_after) * self.frames.period_s
 
 
+def _name(text: object) -> str:
+    """A name from the file as it is when it is plain printable text, else escaped (a key or id with a newline or
+    a control character must not break the one-problem-per-line message)."""
+    return text if isinstance(text, str) and text and text.isprintable() and len(text) <= 80 else shown(text)
+
+
 def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     """Name the entry a pydantic error location points into, by its topic or node rather than only its index."""
-    parts = [str(p) for p in loc]
+    parts = [_name(str(p)) for p in loc]
     try:
         if loc[0] == "json" and len(loc) > 1 and isinstance(loc[1], int):
             topic = data["json"][loc[1]].get("topic", "?")
             rest = ".".join(parts[2:])
-            return f"json subscription {topic!r} (json[{loc[1]}])" + (f" {rest}" if rest else "")
+            return f"json subscription {shown(topic)} (json[{loc[1]}])" + (f" {rest}" if rest else "")
         if loc[:2] == ("sparkplug", "assets") and len(loc) > 2 and isinstance(loc[2], int):
             entry = data["sparkplug"]["assets"][loc[2]]
-            node = entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else "")
+            node = _name(entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else ""))
             if len(loc) > 4 and loc[3] == "metrics":
                 rest = ".".join(parts[5:])
-                return f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {loc[4]!r}" + (f" {rest}" if rest else "")
+                return (f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {shown(loc[4])}"
+                        + (f" {rest}" if rest else ""))
             rest = ".".join(parts[3:])
             return f"sparkplug {node} (sparkplug.assets[{loc[2]}])" + (f" {rest}" if rest else "")
     except (KeyError, IndexError, TypeError, AttributeError):
@@ -308,8 +316,7 @@ def _describe(err: ValidationError, data: dict[str, Any]) -> list[str]:
             lines.append(f"{where}: {msg}")
         else:
             value = e.get("input")
-            shown = "{...}" if isinstance(value, dict) else repr(value)
-            lines.append(f"{where} = {shown}: {msg}")
+            lines.append(f"{where} = {'{...}' if isinstance(value, dict) else shown(value)}: {msg}")
     return lines
 
 
@@ -328,6 +335,11 @@ def load_ingest_map(path: str | os.PathLike[str]) -> IngestMap:
         raise IngestMapError(f"MQTT ingest map not found: {p}") from None
     except OSError as exc:
         raise IngestMapError(f"cannot read MQTT ingest map {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise IngestMapError(f"MQTT ingest map {p} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
+                             "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise IngestMapError(f"MQTT ingest map {p} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise IngestMapError(f"MQTT ingest map {p} is not valid TOML: nested too deeply") from None
     return parse_ingest_map(data, f"MQTT ingest map {p}")
