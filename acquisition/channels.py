@@ -12,8 +12,18 @@ zero offset can read slightly negative on a stopped pump.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
+
+# An asset (a pump skid) is named in every frame, alarm, log line and screen: plain, short, no spaces
+ASSET_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+ASSET_NAME_RULE = "1-64 of A-Z a-z 0-9 _ . -"
+_ASSET_NAME = re.compile(ASSET_NAME_PATTERN)
+
+
+def valid_asset_name(name: object) -> bool:
+    return isinstance(name, str) and bool(_ASSET_NAME.match(name))
 
 
 class ChannelKind(Enum):

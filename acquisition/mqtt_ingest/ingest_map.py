@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from acquisition.channels import CHANNELS, INDEX, PUMP_CHANNELS
-from acquisition.mqtt_ingest.remote_text import shown
+from acquisition.channels import ASSET_NAME_RULE, CHANNELS, INDEX, PUMP_CHANNELS, valid_asset_name
 from acquisition.quality import implausible
+from acquisition.quoting import plain, quoted
 
-ASSET_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-_ASSET_RE = re.compile(ASSET_PATTERN)
 SPARKPLUG_NAMESPACE = "spBv1.0"
 
 
@@ -31,10 +28,6 @@ class IngestMapError(ValueError):
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def valid_asset_name(name: str) -> bool:
-    return bool(_ASSET_RE.match(name))
 
 
 class ChannelMapping(_Model):
@@ -52,7 +45,7 @@ class ChannelMapping(_Model):
     @classmethod
     def _known_channel(cls, v: str) -> str:
         if v not in INDEX:
-            raise ValueError(f"{v!r} is not a Vigil channel; allowed: {', '.join(CHANNELS)}")
+            raise ValueError(f"{quoted(v)} is not a Vigil channel; allowed: {', '.join(CHANNELS)}")
         return v
 
     @model_validator(mode="after")
@@ -102,8 +95,8 @@ def _one_channel_each(table: dict[str, ChannelMapping], what: str) -> None:
     seen: dict[str, str] = {}
     for name, m in table.items():
         if m.channel in seen:
-            raise ValueError(f"{what} {seen[m.channel]!r} and {name!r} both feed channel {m.channel!r}; "
-                             "allowed: one source name per channel")
+            raise ValueError(f"{what} {quoted(seen[m.channel])} and {quoted(name)} both feed channel "
+                             f"{quoted(m.channel)}; allowed: one source name per channel")
         seen[m.channel] = name
 
 
@@ -145,11 +138,11 @@ def _check_filter(topic: str) -> str:
     levels = topic.split("/")
     for i, level in enumerate(levels):
         if "#" in level and (level != "#" or i != len(levels) - 1):
-            raise ValueError(f"'#' must be a whole level and the last one (got {topic!r})")
+            raise ValueError(f"'#' must be a whole level and the last one (got {quoted(topic)})")
         if "+" in level and level != "+":
-            raise ValueError(f"'+' must be a whole level (got level {level!r} in {topic!r})")
+            raise ValueError(f"'+' must be a whole level (got level {quoted(level)} in {quoted(topic)})")
     if levels[0] == SPARKPLUG_NAMESPACE:
-        raise ValueError(f"{topic!r} is in the Sparkplug B namespace; use the [sparkplug] section for it")
+        raise ValueError(f"{quoted(topic)} is in the Sparkplug B namespace; use the [sparkplug] section for it")
     return topic
 
 
@@ -179,17 +172,18 @@ class JsonSubscription(_Model):
             raise ValueError("give exactly one of asset = \"P-101\" (fixed) or asset_level = N (the 0-based topic "
                              "level holding the asset name)")
         if self.asset and not valid_asset_name(self.asset):
-            raise ValueError(f"asset {self.asset!r} is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
+            raise ValueError(f"asset {quoted(self.asset)} is not allowed; allowed: {ASSET_NAME_RULE}")
         if self.asset_level is not None:
             levels = self.topic.split("/")
             if self.asset_level >= len(levels) or levels[self.asset_level] != "+":
-                raise ValueError(f"asset_level = {self.asset_level} must point at a '+' level of {self.topic!r} "
+                raise ValueError(f"asset_level = {self.asset_level} must point at a '+' level of "
+                                 f"{quoted(self.topic)} "
                                  f"(levels: {levels})")
         elif self.assets:
             raise ValueError("assets = [...] lists allowed names for asset_level; with a fixed asset leave it out")
         for a in self.assets:
             if not valid_asset_name(a):
-                raise ValueError(f"asset {a!r} in assets is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
+                raise ValueError(f"asset {quoted(a)} in assets is not allowed; allowed: {ASSET_NAME_RULE}")
         _one_channel_each(self.channels, "logger names")
         return self
 
@@ -200,7 +194,7 @@ class JsonSubscription(_Model):
 
 def _sparkplug_id(v: str, what: str) -> str:
     if not v or any(ch in v for ch in "/+#") or "\x00" in v:
-        raise ValueError(f"{what} {v!r} is not allowed; allowed: non-empty, without / + # (Sparkplug B ids)")
+        raise ValueError(f"{what} {quoted(v)} is not allowed; allowed: non-empty, without / + # (Sparkplug B ids)")
     return v
 
 
@@ -223,7 +217,7 @@ class SparkplugAsset(_Model):
         if self.device:
             _sparkplug_id(self.device, "device")
         if not valid_asset_name(self.asset):
-            raise ValueError(f"asset {self.asset!r} is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
+            raise ValueError(f"asset {quoted(self.asset)} is not allowed; allowed: {ASSET_NAME_RULE}")
         if not self.metrics:
             raise ValueError("metrics is empty; map at least one metric name to a channel, "
                              "e.g. \"Motor/Current\" = \"current\"")
@@ -275,26 +269,20 @@ class IngestMap(_Model):
         return (sub.stale_after or self.frames.stale_after) * self.frames.period_s
 
 
-def _name(text: object) -> str:
-    """A name from the file as it is when it is plain printable text, else escaped (a key or id with a newline or
-    a control character must not break the one-problem-per-line message)."""
-    return text if isinstance(text, str) and text and text.isprintable() and len(text) <= 80 else shown(text)
-
-
 def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     """Name the entry a pydantic error location points into, by its topic or node rather than only its index."""
-    parts = [_name(str(p)) for p in loc]
+    parts = [plain(str(p)) for p in loc]
     try:
         if loc[0] == "json" and len(loc) > 1 and isinstance(loc[1], int):
             topic = data["json"][loc[1]].get("topic", "?")
             rest = ".".join(parts[2:])
-            return f"json subscription {shown(topic)} (json[{loc[1]}])" + (f" {rest}" if rest else "")
+            return f"json subscription {quoted(topic)} (json[{loc[1]}])" + (f" {rest}" if rest else "")
         if loc[:2] == ("sparkplug", "assets") and len(loc) > 2 and isinstance(loc[2], int):
             entry = data["sparkplug"]["assets"][loc[2]]
-            node = _name(entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else ""))
+            node = plain(entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else ""))
             if len(loc) > 4 and loc[3] == "metrics":
                 rest = ".".join(parts[5:])
-                return (f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {shown(loc[4])}"
+                return (f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {quoted(loc[4])}"
                         + (f" {rest}" if rest else ""))
             rest = ".".join(parts[3:])
             return f"sparkplug {node} (sparkplug.assets[{loc[2]}])" + (f" {rest}" if rest else "")
@@ -316,7 +304,7 @@ def _describe(err: ValidationError, data: dict[str, Any]) -> list[str]:
             lines.append(f"{where}: {msg}")
         else:
             value = e.get("input")
-            lines.append(f"{where} = {'{...}' if isinstance(value, dict) else shown(value)}: {msg}")
+            lines.append(f"{where} = {'{...}' if isinstance(value, dict) else quoted(value)}: {msg}")
     return lines
 
 

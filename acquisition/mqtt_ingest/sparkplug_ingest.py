@@ -27,7 +27,7 @@ from google.protobuf.message import Message
 
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
-from acquisition.mqtt_ingest.remote_text import shown
+from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
 from acquisition.quality import Quality
 
@@ -166,7 +166,7 @@ class SparkplugIngest:
                 value = metric_number(m, m.datatype)
                 if value is None or not value.is_integer() or value < 0:
                     kind = m.WhichOneof("value") or "no value"
-                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {shown(value) if value is not None else kind}"
+                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {quoted(value) if value is not None else kind}"
                                                                "; allowed: a whole number >= 0 (the session number)")
                     return None
                 return int(value)
@@ -211,13 +211,13 @@ class SparkplugIngest:
                 unknown.append(alias)
                 continue
             if isinstance(name, bytes):  # protobuf (proto2) hands back a string field that is not UTF-8 as bytes
-                self._report("sparkplug_bad_name", topic, f"metric name {shown(name)} is not UTF-8 text")
+                self._report("sparkplug_bad_name", topic, f"metric name {quoted(name)} is not UTF-8 text")
                 continue
             m = target.metrics.get(name)
             if m is None:
                 continue  # a metric Vigil does not map: normal, nodes publish far more than pump signals
             if metric.is_historical:
-                self._report("sparkplug_historical", topic, f"metric {shown(name)} is historical (back-filled); "
+                self._report("sparkplug_historical", topic, f"metric {quoted(name)} is historical (back-filled); "
                                                             "only live values are used")
                 continue
             datatype = metric.datatype or tables.datatypes.get(name) or node.datatypes.get(name, 0)
@@ -225,14 +225,14 @@ class SparkplugIngest:
             if number is None:
                 if not metric.is_null:
                     kind = metric.WhichOneof("value") or "no value"
-                    self._report("sparkplug_wrong_type", topic, f"metric {shown(name)} carries {kind} (datatype "
+                    self._report("sparkplug_wrong_type", topic, f"metric {quoted(name)} carries {kind} (datatype "
                                                                 f"{datatype}); allowed: a number or boolean")
                 self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
             why = m.problem(value)
             if why is not None:  # implausible data, not physics: counted, and the channel is BAD
-                self._report("sparkplug_implausible_value", topic, f"metric {shown(name)} ({m.channel}) = {why}")
+                self._report("sparkplug_implausible_value", topic, f"metric {quoted(name)} ({m.channel}) = {why}")
             self._held.update(target.asset, m.index, value if why is None else math.nan,
                               Quality.GOOD if why is None else Quality.BAD, now_mono)
         if unknown:
