@@ -94,8 +94,11 @@ def _mapping_table(value: Any) -> Any:
 def _one_channel_each(table: dict[str, ChannelMapping], what: str) -> None:
     seen: dict[str, str] = {}
     for name, m in table.items():
+        if not name:  # a publisher never sends an empty name: the channel would silently never get a value
+            raise ValueError(f"an empty {what} for channel {quoted(m.channel)}; allowed: the name the publisher "
+                             "sends")
         if m.channel in seen:
-            raise ValueError(f"{what} {quoted(seen[m.channel])} and {quoted(name)} both feed channel "
+            raise ValueError(f"{what}s {quoted(seen[m.channel])} and {quoted(name)} both feed channel "
                              f"{quoted(m.channel)}; allowed: one source name per channel")
         seen[m.channel] = name
 
@@ -184,7 +187,7 @@ class JsonSubscription(_Model):
         for a in self.assets:
             if not valid_asset_name(a):
                 raise ValueError(f"asset {quoted(a)} in assets is not allowed; allowed: {ASSET_NAME_RULE}")
-        _one_channel_each(self.channels, "logger names")
+        _one_channel_each(self.channels, "logger name")
         return self
 
     def mapping(self) -> dict[str, ChannelMapping]:
@@ -221,7 +224,7 @@ class SparkplugAsset(_Model):
         if not self.metrics:
             raise ValueError("metrics is empty; map at least one metric name to a channel, "
                              "e.g. \"Motor/Current\" = \"current\"")
-        _one_channel_each(self.metrics, "metrics")
+        _one_channel_each(self.metrics, "metric name")
         return self
 
 

@@ -343,7 +343,7 @@ def test_a_bad_register_map_is_refused_with_a_clear_message(mutations: list[tupl
         elif how == "add" and isinstance(parent, dict):
             parent[f"{key}_typo"] = value
             added.append((parent, f"{key}_typo"))
-        elif isinstance(parent, (dict, list)) and (isinstance(parent, dict) or key < len(parent)):
+        elif isinstance(parent, dict) or (isinstance(parent, list) and isinstance(key, int) and key < len(parent)):
             parent[key] = value
     try:
         m = parse_register_map(doc, origin="plant.toml")

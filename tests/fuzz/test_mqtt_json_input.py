@@ -394,7 +394,8 @@ def test_a_bad_ingest_map_is_refused_with_a_clear_message(path: tuple, value: ob
         check_map_error(str(exc), "plant.toml")
         named = [p for p in path if isinstance(p, str)]
         key = f"{path[-1]}_typo" if how == "add" and isinstance(path[-1], str) else named[-1]
-        shows_value = how == "set" and quoted(value) in str(exc)  # e.g. a topic named by its (new) value
+        shown = [value, *value] if isinstance(value, dict) else [value]  # a table is named by one of its keys
+        shows_value = how == "set" and any(quoted(v) in str(exc) for v in shown)  # e.g. a topic by its new value
         assert key in str(exc) or shows_value or "nothing to subscribe" in str(exc), (path, how, str(exc))
         return
     for sub in m.subscriptions:  # what loads is sane: every range is a range

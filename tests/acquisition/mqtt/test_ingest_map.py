@@ -51,6 +51,9 @@ BAD = [
         {"edge_node": "N1", "device": "D1", "asset": "P-1", "metrics": {"Amps": {"channel": "current", "min": 9,
                                                                                "max": 1}}}]}},
      ["sparkplug N1/D1 (sparkplug.assets[0]) metric 'Amps'", "min (9.0) must be below max (1.0)"]),
+    ({"sparkplug": {"group_id": "G", "assets": [{"edge_node": "N1", "asset": "P-1", "metrics": {"": "flow"}}]}},
+     ["sparkplug N1 (sparkplug.assets[0])", "an empty metric name"]),  # found by tests/fuzz: silently never used
+    ({"json": [{"topic": "a", "asset": "P", "channels": {"": "flow"}}]}, ["an empty logger name"]),
     ({"sparkplug": {"group_id": "G", "assets": [{"edge_node": "N/1", "asset": "P-1", "metrics": {"a": "flow"}}]}},
      ["edge_node 'N/1' is not allowed", "without / + #"]),
     ({"sparkplug": {"group_id": "G", "assets": [
