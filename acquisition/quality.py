@@ -5,6 +5,7 @@ place, the store keeps the code beside the value, and the HMI shows the quality 
 """
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import numpy as np
@@ -21,6 +22,16 @@ class Quality(IntEnum):
 
 
 QUALITY_TEXT: dict[int, str] = {q.value: q.name.lower().replace("_", "-") for q in Quality}
+
+
+def implausible(value: float, low: float, high: float, what: str = "plausible range") -> str | None:
+    """Why ``value`` cannot be a GOOD reading (NaN, infinite, outside [low, high]), or None when it can.
+    Field sources turn a reason into Quality.BAD: an implausible value is bad data, never physics."""
+    if not math.isfinite(value):
+        return f"{value} is not a finite number"
+    if not low <= value <= high:
+        return f"{value:g} is outside the {what} {low:g}..{high:g}"
+    return None
 
 
 def all_good() -> np.ndarray:

@@ -21,6 +21,8 @@ import struct
 from dataclasses import dataclass
 from enum import Enum
 
+from acquisition.quality import implausible
+
 NE43_LOW_MA = 3.8
 NE43_HIGH_MA = 20.5
 _MA_SPAN = 16.0
@@ -113,8 +115,12 @@ class Encoding:
                                   f"(NAMUR NE 43: transmitter or loop fault)")
             lo, hi = self.ma_range
             signal = lo + (signal - 4.0) * (hi - lo) / _MA_SPAN
-        if self.valid is not None and not self.valid[0] <= signal <= self.valid[1]:
-            return math.nan, f"{signal:g} is outside the valid range {self.valid[0]:g}..{self.valid[1]:g}"
+        if self.valid is not None:
+            why = implausible(signal, *self.valid, what="valid range")
+            if why is not None:
+                return math.nan, why
+        elif not math.isfinite(signal):  # a span so wide that the conversion overflowed
+            return math.nan, "not a finite number"
         return signal, None
 
     def decode(self, words: list[int] | tuple[int, ...], at: int = 0) -> tuple[float, str | None]:

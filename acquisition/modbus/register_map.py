@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acquisition.channels import CHANNELS
+from acquisition.channels import ASSET_NAME_RULE, CHANNELS, plausible_range, valid_asset_name
 from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
+from acquisition.quoting import plain, quoted
 
 MAX_READ_REGISTERS = 125  # Modbus limit for function codes 3 and 4
 MAX_READ_BITS = 2000  # ... and for 1 and 2
@@ -41,7 +42,7 @@ class TcpLink:
     port: int
 
     def __str__(self) -> str:
-        return f"tcp {self.host}:{self.port}"
+        return f"tcp {plain(self.host)}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class RtuLink:
     bytesize: int = 8
 
     def __str__(self) -> str:
-        return f"rtu {self.serial_port} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
+        return f"rtu {plain(self.serial_port)} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class RegisterDef:
         return self.address + self.size - 1
 
     def where(self, device: str) -> str:
-        return f"device {device!r} register {self.name!r} ({self.table.value} {self.address})"
+        return f"device {quoted(device)} register {quoted(self.name)} ({self.table.value} {self.address})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +116,15 @@ def load_register_map(path: str | Path) -> RegisterMap:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RegisterMapError(f"register map not found: {p}") from None
+    except OSError as exc:  # a directory, no permission, an I/O error
+        raise RegisterMapError(f"cannot read register map {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise RegisterMapError(f"register map {p} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
+                               "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise RegisterMapError(f"register map {p} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise RegisterMapError(f"register map {p} is not valid TOML: nested too deeply") from None
     return parse_register_map(data, origin=str(p))
 
 
@@ -140,13 +148,13 @@ def parse_register_map(data: dict[str, Any], origin: str = "<register map>") -> 
 # -- one device ---------------------------------------------------------------------------------------------
 def _device(raw: Any, index: int, errors: list[str]) -> DeviceDef | None:
     if not isinstance(raw, dict):
-        errors.append(f"device #{index + 1}: must be a table ([[device]]), got {raw!r}")
+        errors.append(f"device #{index + 1}: must be a table ([[device]]), got {quoted(raw)}")
         return None
     name = raw.get("name")
     if not isinstance(name, str) or not name:
-        errors.append(f"device #{index + 1}: 'name' must be a non-empty string, got {name!r}")
+        errors.append(f"device #{index + 1}: 'name' must be a non-empty string, got {quoted(name)}")
         name = f"#{index + 1}"
-    where = f"device {name!r}"
+    where = f"device {quoted(name)}"
     _unknown(raw, _DEVICE_KEYS, where, errors)
     transport = raw.get("transport")
     link: TcpLink | RtuLink | None = None
@@ -155,7 +163,7 @@ def _device(raw: Any, index: int, errors: list[str]) -> DeviceDef | None:
     elif transport == "rtu":
         link = _rtu_link(raw, where, errors)
     else:
-        errors.append(f"{where}: transport {transport!r} is not one of 'tcp', 'rtu'")
+        errors.append(f"{where}: transport {quoted(transport)} is not one of 'tcp', 'rtu'")
     max_id = 255 if transport == "tcp" else 247
     device_id = _integer(raw, "device_id", 1, 0 if transport == "tcp" else 1, max_id, where, errors)
     poll = _number(raw, "poll_interval_s", 1.0, 0.01, 3600.0, where, errors)
@@ -166,7 +174,7 @@ def _device(raw: Any, index: int, errors: list[str]) -> DeviceDef | None:
         "byte_order": _choice(raw, "byte_order", "big", _ORDERS, where, errors),
     }
     if defaults["asset"] is not None and (not isinstance(defaults["asset"], str) or not defaults["asset"]):
-        errors.append(f"{where}: asset {defaults['asset']!r} must be a non-empty string")
+        errors.append(f"{where}: asset {quoted(defaults['asset'])} must be a non-empty string")
         defaults["asset"] = None
     max_gap = _integer(raw, "max_gap", 8, 0, MAX_READ_REGISTERS, where, errors)
     max_regs = _integer(raw, "max_registers_per_read", MAX_READ_REGISTERS, 1, MAX_READ_REGISTERS, where, errors)
@@ -192,10 +200,10 @@ def _device(raw: Any, index: int, errors: list[str]) -> DeviceDef | None:
 
 def _tcp_link(raw: dict, where: str, errors: list[str]) -> TcpLink:
     for key in _RTU_ONLY & raw.keys():
-        errors.append(f"{where}: {key!r} is for transport 'rtu'; a tcp device has host and port")
+        errors.append(f"{where}: {quoted(key)} is for transport 'rtu'; a tcp device has host and port")
     host = raw.get("host")
     if not isinstance(host, str) or not host:
-        errors.append(f"{where}: host must be a host name or IP address (string), got {host!r}")
+        errors.append(f"{where}: host must be a host name or IP address (string), got {quoted(host)}")
         host = "?"
     port = _integer(raw, "port", 502, 1, 65535, where, errors)
     return TcpLink(host, port)
@@ -203,11 +211,12 @@ def _tcp_link(raw: dict, where: str, errors: list[str]) -> TcpLink:
 
 def _rtu_link(raw: dict, where: str, errors: list[str]) -> RtuLink:
     for key in _TCP_ONLY & raw.keys():
-        errors.append(f"{where}: {key!r} is for transport 'tcp'; an rtu device has serial_port, baudrate, "
+        errors.append(f"{where}: {quoted(key)} is for transport 'tcp'; an rtu device has serial_port, baudrate, "
                       f"parity, stopbits, bytesize")
     port = raw.get("serial_port")
     if not isinstance(port, str) or not port:
-        errors.append(f"{where}: serial_port must name the serial device (e.g. '/dev/ttyUSB0'), got {port!r}")
+        errors.append(f"{where}: serial_port must name the serial device (e.g. '/dev/ttyUSB0'), "
+                      f"got {quoted(port)}")
         port = "?"
     baud = _integer(raw, "baudrate", 19200, 300, 1_000_000, where, errors)
     parity = _choice(raw, "parity", "E", ("N", "E", "O"), where, errors)
@@ -221,31 +230,33 @@ def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[st
     """(register, valid). An invalid register with a usable table and address is still returned (as one
     word) so that an overlap can be reported in the same run."""
     if not isinstance(raw, dict):
-        errors.append(f"device {device!r} register #{index + 1}: must be a table, got {raw!r}")
+        errors.append(f"device {quoted(device)} register #{index + 1}: must be a table, got {quoted(raw)}")
         return None, False
     asset = raw.get("asset", defaults["asset"])
     channel = raw.get("channel")
     table_text, address = raw.get("table"), raw.get("address")
     label = f"{asset}/{channel}" if isinstance(asset, str) and isinstance(channel, str) else f"#{index + 1}"
-    where = f"device {device!r} register {label!r} ({table_text} {address})"
+    where = f"device {quoted(device)} register {quoted(label)} ({plain(table_text)} {plain(address)})"
     before = len(errors)
     _unknown(raw, _REGISTER_KEYS, where, errors)
     if not isinstance(asset, str) or not asset:
         errors.append(f"{where}: asset must be a non-empty string (set it here or as the device's asset), "
-                      f"got {asset!r}")
+                      f"got {quoted(asset)}")
+    elif not valid_asset_name(asset):
+        errors.append(f"{where}: asset {quoted(asset)} is not allowed; allowed: {ASSET_NAME_RULE}")
     if channel not in CHANNELS:
-        errors.append(f"{where}: channel {channel!r} is not one of {', '.join(CHANNELS)}")
+        errors.append(f"{where}: channel {quoted(channel)} is not one of {', '.join(CHANNELS)}")
     placed = True
     try:
         table = Table(table_text)
     except ValueError:
-        errors.append(f"{where}: table {table_text!r} is not one of {', '.join(t.value for t in Table)}")
+        errors.append(f"{where}: table {quoted(table_text)} is not one of {', '.join(t.value for t in Table)}")
         table, placed = Table.HOLDING, False
     if isinstance(address, bool) or not isinstance(address, int) or not 0 <= address <= 65535:
-        errors.append(f"{where}: address {address!r} must be an integer 0..65535 (the protocol address: "
+        errors.append(f"{where}: address {quoted(address)} must be an integer 0..65535 (the protocol address: "
                       f"holding register 40001 in 1-based 4xxxx notation is address 0)")
         address, placed = 0, False
-    encoding = _encoding(raw, table, defaults, where, errors)
+    encoding = _encoding(raw, table, channel if channel in CHANNELS else None, defaults, where, errors)
     if encoding is not None and address + (1 if table.is_bits else encoding.words) - 1 > 65535:
         errors.append(f"{where}: a {encoding.type.value} at {address} runs past address 65535")
     if len(errors) == before and encoding is not None:
@@ -256,17 +267,19 @@ def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[st
     return RegisterDef(str(asset), str(channel), table, address, probe), False
 
 
-def _encoding(raw: dict, table: Table, defaults: dict, where: str, errors: list[str]) -> Encoding | None:
+def _encoding(raw: dict, table: Table, channel: str | None, defaults: dict, where: str,
+              errors: list[str]) -> Encoding | None:
     type_text = raw.get("type", "bool" if table.is_bits else None)
     if table.is_bits:
         if type_text != "bool":
-            errors.append(f"{where}: a {table.value} is one bit: type must be 'bool' (or left out), got {type_text!r}")
+            errors.append(f"{where}: a {table.value} is one bit: type must be 'bool' (or left out), "
+                          f"got {quoted(type_text)}")
             return None
         reg_type = RegType.BOOL
     else:
         allowed = [t.value for t in REGISTER_TYPES]
         if type_text not in allowed:
-            errors.append(f"{where}: type {type_text!r} is not one of {', '.join(allowed)}")
+            errors.append(f"{where}: type {quoted(type_text)} is not one of {', '.join(allowed)}")
             return None
         reg_type = RegType(type_text)
     word_order = _choice(raw, "word_order", defaults["word_order"], _ORDERS, where, errors)
@@ -280,7 +293,7 @@ def _encoding(raw: dict, table: Table, defaults: dict, where: str, errors: list[
     ma_range = None
     if signal is not None:
         if signal not in _SIGNALS:
-            errors.append(f"{where}: signal {signal!r} is not one of {', '.join(_SIGNALS)} (leave it out for a "
+            errors.append(f"{where}: signal {quoted(signal)} is not one of {', '.join(_SIGNALS)} (leave it out for a "
                           f"plain value: engineering = raw * scale + offset)")
         elif table.is_bits:
             errors.append(f"{where}: a {table.value} cannot carry a 4-20 mA signal")
@@ -293,6 +306,10 @@ def _encoding(raw: dict, table: Table, defaults: dict, where: str, errors: list[
     valid = _pair(raw, "valid", where, errors, required=False, hint="e.g. valid = [0.0, 100.0]")
     if valid is not None and valid[0] >= valid[1]:
         errors.append(f"{where}: valid = [{valid[0]:g}, {valid[1]:g}]: the low end must be below the high end")
+    if valid is None and ma_range is None and channel is not None:
+        # every channel has a range: an implausible value is bad data, never physics (a 4-20 mA loop has its
+        # NE 43 band, which the configured span bounds)
+        valid = plausible_range(channel)
     return Encoding(reg_type, word_order, byte_order, scale, offset, ma_range, valid)
 
 
@@ -302,7 +319,7 @@ def _check_overlaps(device: str, regs: list[RegisterDef], errors: list[str]) -> 
         mine = sorted((r for r in regs if r.table is table), key=lambda r: r.address)
         for prev, cur in zip(mine, mine[1:]):
             if cur.address <= prev.end:
-                errors.append(f"{cur.where(device)}: overlaps register {prev.name!r} "
+                errors.append(f"{cur.where(device)}: overlaps register {quoted(prev.name)} "
                               f"({table.value} {prev.address}..{prev.end})")
 
 
@@ -313,38 +330,38 @@ def _check_across_devices(devices: list[DeviceDef], errors: list[str]) -> None:
     lines: dict[str, RtuLink] = {}
     for d in devices:
         if d.name in names:
-            errors.append(f"device {d.name!r}: the name is used by another device; names must be unique")
+            errors.append(f"device {quoted(d.name)}: the name is used by another device; names must be unique")
         names.add(d.name)
         for r in d.registers:
             key = (r.asset, r.channel)
             if key in owners:
-                errors.append(f"{r.where(d.name)}: channel {r.name!r} is already mapped by {owners[key]}; "
+                errors.append(f"{r.where(d.name)}: channel {quoted(r.name)} is already mapped by {owners[key]}; "
                               f"each channel has exactly one register")
             else:
                 owners[key] = r.where(d.name)
         ep = (d.link.host, d.link.port) if isinstance(d.link, TcpLink) else (d.link.serial_port,)
         if (*ep, d.device_id) in endpoints:
-            errors.append(f"device {d.name!r}: {d.link} device_id {d.device_id} is also device "
-                          f"{endpoints[(*ep, d.device_id)]!r}")
+            errors.append(f"device {quoted(d.name)}: {d.link} device_id {d.device_id} is also device "
+                          f"{quoted(endpoints[(*ep, d.device_id)])}")
         endpoints[(*ep, d.device_id)] = d.name
         if isinstance(d.link, RtuLink):
             other = lines.setdefault(d.link.serial_port, d.link)
             if other != d.link:
-                errors.append(f"device {d.name!r}: {d.link} differs from another device on the same line ({other}); "
+                errors.append(f"device {quoted(d.name)}: {d.link} differs from another device on the same line ({other}); "
                               f"one serial line has one baudrate, parity, stopbits and bytesize")
 
 
 # -- small typed getters that report instead of raising -----------------------------------------------------
 def _unknown(raw: dict, allowed: set[str], where: str, errors: list[str]) -> None:
     for key in sorted(raw.keys() - allowed):
-        errors.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})")
+        errors.append(f"{where}: unknown key {quoted(key)} (allowed: {', '.join(sorted(allowed))})")
 
 
 def _number(raw: dict, key: str, default: float, lo: float, hi: float, where: str, errors: list[str]) -> float:
     v = raw.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
         bounds = "a finite number" if math.isinf(lo) and math.isinf(hi) else f"a number {lo:g}..{hi:g}"
-        errors.append(f"{where}: {key} = {v!r} must be {bounds}")
+        errors.append(f"{where}: {key} = {quoted(v)} must be {bounds}")
         return default
     return float(v)
 
@@ -352,7 +369,7 @@ def _number(raw: dict, key: str, default: float, lo: float, hi: float, where: st
 def _integer(raw: dict, key: str, default: int, lo: int, hi: int, where: str, errors: list[str]) -> int:
     v = raw.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        errors.append(f"{where}: {key} = {v!r} must be an integer {lo}..{hi}")
+        errors.append(f"{where}: {key} = {quoted(v)} must be an integer {lo}..{hi}")
         return default
     return v
 
@@ -360,7 +377,7 @@ def _integer(raw: dict, key: str, default: int, lo: int, hi: int, where: str, er
 def _choice(raw: dict, key: str, default: str, allowed: tuple[str, ...], where: str, errors: list[str]) -> str:
     v = raw.get(key, default)
     if v not in allowed:
-        errors.append(f"{where}: {key} {v!r} is not one of {', '.join(repr(a) for a in allowed)}")
+        errors.append(f"{where}: {key} {quoted(v)} is not one of {', '.join(repr(a) for a in allowed)}")
         return default
     return v
 
@@ -374,9 +391,9 @@ def _pair(raw: dict, key: str, where: str, errors: list[str], required: bool, hi
     ok = (isinstance(v, list) and len(v) == 2
           and all(not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x) for x in v))
     if not ok:
-        errors.append(f"{where}: {key} = {v!r} must be two finite numbers, {hint}")
+        errors.append(f"{where}: {key} = {quoted(v)} must be two finite numbers, {hint}")
         return None
     if key == "range" and v[0] == v[1]:
-        errors.append(f"{where}: range = {v!r}: the values at 4 mA and 20 mA must differ")
+        errors.append(f"{where}: range = {quoted(v)}: the values at 4 mA and 20 mA must differ")
         return None
     return float(v[0]), float(v[1])

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from acquisition.channels import CHANNELS, INDEX
+from acquisition.channels import ASSET_NAME_RULE, CHANNELS, INDEX, PUMP_CHANNELS, valid_asset_name
+from acquisition.quality import implausible
+from acquisition.quoting import plain, quoted
 
-ASSET_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
-_ASSET_RE = re.compile(ASSET_PATTERN)
 SPARKPLUG_NAMESPACE = "spBv1.0"
 
 
@@ -31,13 +30,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def valid_asset_name(name: str) -> bool:
-    return bool(_ASSET_RE.match(name))
-
-
 class ChannelMapping(_Model):
     """One source name (a logger's key or a Sparkplug metric) feeding one Vigil channel:
-    engineering value = raw * scale + offset; outside [min, max] the value is BAD."""
+    engineering value = raw * scale + offset; outside [min, max] the value is BAD. An end left out is the
+    channel's plausible one (acquisition/channels.py), so every channel has a range."""
 
     channel: str
     scale: float = 1.0
@@ -49,7 +45,7 @@ class ChannelMapping(_Model):
     @classmethod
     def _known_channel(cls, v: str) -> str:
         if v not in INDEX:
-            raise ValueError(f"{v!r} is not a Vigil channel; allowed: {', '.join(CHANNELS)}")
+            raise ValueError(f"{quoted(v)} is not a Vigil channel; allowed: {', '.join(CHANNELS)}")
         return v
 
     @model_validator(mode="after")
@@ -60,8 +56,14 @@ class ChannelMapping(_Model):
                 raise ValueError(f"{name} must be a finite number, got {v}")
         if self.scale == 0:
             raise ValueError("scale must not be 0 (every value would read the offset)")
-        if self.min is not None and self.max is not None and self.min >= self.max:
-            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        lo, hi = self.bounds
+        if lo >= hi:
+            if self.min is not None and self.max is not None:
+                raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+            unit = PUMP_CHANNELS[self.index].unit
+            given, other = ("min", "max") if self.min is not None else ("max", "min")
+            raise ValueError(f"{given} ({getattr(self, given):g}) is beyond the default {other} of {self.channel} "
+                             f"({hi if other == 'max' else lo:g} {unit}, its plausible range); set {other} as well")
         return self
 
     @property
@@ -71,8 +73,15 @@ class ChannelMapping(_Model):
     def convert(self, raw: float) -> float:
         return raw * self.scale + self.offset
 
-    def in_range(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) a GOOD value lies within: min and max, each defaulting to the channel's plausible end."""
+        lo, hi = PUMP_CHANNELS[self.index].plausible
+        return (lo if self.min is None else self.min), (hi if self.max is None else self.max)
+
+    def problem(self, value: float) -> str | None:
+        """Why the engineering ``value`` cannot be GOOD (NaN, infinite, out of range), or None."""
+        return implausible(value, *self.bounds)
 
 
 def _mapping_table(value: Any) -> Any:
@@ -85,9 +94,12 @@ def _mapping_table(value: Any) -> Any:
 def _one_channel_each(table: dict[str, ChannelMapping], what: str) -> None:
     seen: dict[str, str] = {}
     for name, m in table.items():
+        if not name:  # a publisher never sends an empty name: the channel would silently never get a value
+            raise ValueError(f"an empty {what} for channel {quoted(m.channel)}; allowed: the name the publisher "
+                             "sends")
         if m.channel in seen:
-            raise ValueError(f"{what} {seen[m.channel]!r} and {name!r} both feed channel {m.channel!r}; "
-                             "allowed: one source name per channel")
+            raise ValueError(f"{what}s {quoted(seen[m.channel])} and {quoted(name)} both feed channel "
+                             f"{quoted(m.channel)}; allowed: one source name per channel")
         seen[m.channel] = name
 
 
@@ -129,11 +141,11 @@ def _check_filter(topic: str) -> str:
     levels = topic.split("/")
     for i, level in enumerate(levels):
         if "#" in level and (level != "#" or i != len(levels) - 1):
-            raise ValueError(f"'#' must be a whole level and the last one (got {topic!r})")
+            raise ValueError(f"'#' must be a whole level and the last one (got {quoted(topic)})")
         if "+" in level and level != "+":
-            raise ValueError(f"'+' must be a whole level (got level {level!r} in {topic!r})")
+            raise ValueError(f"'+' must be a whole level (got level {quoted(level)} in {quoted(topic)})")
     if levels[0] == SPARKPLUG_NAMESPACE:
-        raise ValueError(f"{topic!r} is in the Sparkplug B namespace; use the [sparkplug] section for it")
+        raise ValueError(f"{quoted(topic)} is in the Sparkplug B namespace; use the [sparkplug] section for it")
     return topic
 
 
@@ -163,18 +175,19 @@ class JsonSubscription(_Model):
             raise ValueError("give exactly one of asset = \"P-101\" (fixed) or asset_level = N (the 0-based topic "
                              "level holding the asset name)")
         if self.asset and not valid_asset_name(self.asset):
-            raise ValueError(f"asset {self.asset!r} is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
+            raise ValueError(f"asset {quoted(self.asset)} is not allowed; allowed: {ASSET_NAME_RULE}")
         if self.asset_level is not None:
             levels = self.topic.split("/")
             if self.asset_level >= len(levels) or levels[self.asset_level] != "+":
-                raise ValueError(f"asset_level = {self.asset_level} must point at a '+' level of {self.topic!r} "
+                raise ValueError(f"asset_level = {self.asset_level} must point at a '+' level of "
+                                 f"{quoted(self.topic)} "
                                  f"(levels: {levels})")
         elif self.assets:
             raise ValueError("assets = [...] lists allowed names for asset_level; with a fixed asset leave it out")
         for a in self.assets:
             if not valid_asset_name(a):
-                raise ValueError(f"asset {a!r} in assets is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
-        _one_channel_each(self.channels, "logger names")
+                raise ValueError(f"asset {quoted(a)} in assets is not allowed; allowed: {ASSET_NAME_RULE}")
+        _one_channel_each(self.channels, "logger name")
         return self
 
     def mapping(self) -> dict[str, ChannelMapping]:
@@ -184,7 +197,7 @@ class JsonSubscription(_Model):
 
 def _sparkplug_id(v: str, what: str) -> str:
     if not v or any(ch in v for ch in "/+#") or "\x00" in v:
-        raise ValueError(f"{what} {v!r} is not allowed; allowed: non-empty, without / + # (Sparkplug B ids)")
+        raise ValueError(f"{what} {quoted(v)} is not allowed; allowed: non-empty, without / + # (Sparkplug B ids)")
     return v
 
 
@@ -207,11 +220,11 @@ class SparkplugAsset(_Model):
         if self.device:
             _sparkplug_id(self.device, "device")
         if not valid_asset_name(self.asset):
-            raise ValueError(f"asset {self.asset!r} is not allowed; allowed: 1-64 of A-Z a-z 0-9 _ . -")
+            raise ValueError(f"asset {quoted(self.asset)} is not allowed; allowed: {ASSET_NAME_RULE}")
         if not self.metrics:
             raise ValueError("metrics is empty; map at least one metric name to a channel, "
                              "e.g. \"Motor/Current\" = \"current\"")
-        _one_channel_each(self.metrics, "metrics")
+        _one_channel_each(self.metrics, "metric name")
         return self
 
 
@@ -261,18 +274,19 @@ class IngestMap(_Model):
 
 def _where(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
     """Name the entry a pydantic error location points into, by its topic or node rather than only its index."""
-    parts = [str(p) for p in loc]
+    parts = [plain(str(p)) for p in loc]
     try:
         if loc[0] == "json" and len(loc) > 1 and isinstance(loc[1], int):
             topic = data["json"][loc[1]].get("topic", "?")
             rest = ".".join(parts[2:])
-            return f"json subscription {topic!r} (json[{loc[1]}])" + (f" {rest}" if rest else "")
+            return f"json subscription {quoted(topic)} (json[{loc[1]}])" + (f" {rest}" if rest else "")
         if loc[:2] == ("sparkplug", "assets") and len(loc) > 2 and isinstance(loc[2], int):
             entry = data["sparkplug"]["assets"][loc[2]]
-            node = entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else "")
+            node = plain(entry.get("edge_node", "?") + (f"/{entry['device']}" if entry.get("device") else ""))
             if len(loc) > 4 and loc[3] == "metrics":
                 rest = ".".join(parts[5:])
-                return f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {loc[4]!r}" + (f" {rest}" if rest else "")
+                return (f"sparkplug {node} (sparkplug.assets[{loc[2]}]) metric {quoted(loc[4])}"
+                        + (f" {rest}" if rest else ""))
             rest = ".".join(parts[3:])
             return f"sparkplug {node} (sparkplug.assets[{loc[2]}])" + (f" {rest}" if rest else "")
     except (KeyError, IndexError, TypeError, AttributeError):
@@ -293,8 +307,7 @@ def _describe(err: ValidationError, data: dict[str, Any]) -> list[str]:
             lines.append(f"{where}: {msg}")
         else:
             value = e.get("input")
-            shown = "{...}" if isinstance(value, dict) else repr(value)
-            lines.append(f"{where} = {shown}: {msg}")
+            lines.append(f"{where} = {'{...}' if isinstance(value, dict) else quoted(value)}: {msg}")
     return lines
 
 
@@ -313,6 +326,11 @@ def load_ingest_map(path: str | os.PathLike[str]) -> IngestMap:
         raise IngestMapError(f"MQTT ingest map not found: {p}") from None
     except OSError as exc:
         raise IngestMapError(f"cannot read MQTT ingest map {p}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise IngestMapError(f"MQTT ingest map {p} is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as "
+                             "UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise IngestMapError(f"MQTT ingest map {p} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise IngestMapError(f"MQTT ingest map {p} is not valid TOML: nested too deeply") from None
     return parse_ingest_map(data, f"MQTT ingest map {p}")

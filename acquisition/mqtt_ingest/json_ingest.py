@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from paho.mqtt.client import topic_matches_sub
 
-from acquisition.channels import CHANNELS
+from acquisition.channels import ASSET_NAME_RULE, CHANNELS, valid_asset_name
 from acquisition.mqtt_ingest.held_values import HeldValues
-from acquisition.mqtt_ingest.ingest_map import IngestMap, JsonSubscription, valid_asset_name
+from acquisition.mqtt_ingest.ingest_map import IngestMap, JsonSubscription
 from acquisition.mqtt_ingest.json_payload import PayloadRejected, parse_logger_message
+from acquisition.quoting import quoted
 
 
 class JsonIngest:
@@ -37,8 +38,8 @@ class JsonIngest:
             return sub.asset
         asset = topic.split("/")[sub.asset_level]  # the filter has '+' there, so the level exists
         if not valid_asset_name(asset):
-            self._report("bad_asset_name", topic, f"topic level {sub.asset_level} is {asset[:80]!r}; allowed: "
-                                                  "1-64 of A-Z a-z 0-9 _ . -")
+            self._report("bad_asset_name", topic, f"topic level {sub.asset_level} is {quoted(asset)}; allowed: "
+                                                  f"{ASSET_NAME_RULE}")
             return None
         if sub.assets and asset not in sub.assets:
             self._report("unknown_asset", topic, f"asset {asset!r} is not in this subscription's assets "

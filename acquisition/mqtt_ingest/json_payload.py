@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from acquisition.mqtt_ingest.ingest_map import ChannelMapping
+from acquisition.quoting import quoted
 from acquisition.quality import Quality
 
 QUALITY_WORDS = {"good": Quality.GOOD, "bad": Quality.BAD, "stale": Quality.STALE}
@@ -42,33 +43,34 @@ class LoggerMessage:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (reason, detail), one per bad value
 
 
-def _clip(text: object, n: int = 60) -> str:
-    s = repr(text)
-    return s if len(s) <= n else s[:n] + "..."
-
-
 def parse_timestamp(raw: object, now: float, max_skew_s: float) -> float:
     """Epoch seconds (number) or ISO-8601 text (naive = UTC), within ``max_skew_s`` of the gateway clock."""
     if raw is None:
         return now
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise PayloadRejected("bad_timestamp", f"ts {_clip(raw)} is a {type(raw).__name__}; allowed: epoch "
+        raise PayloadRejected("bad_timestamp", f"ts {quoted(raw)} is a {type(raw).__name__}; allowed: epoch "
                                                "seconds (number) or ISO-8601 text")
     if isinstance(raw, str):
         try:
             dt = datetime.fromisoformat(raw.strip())
         except ValueError:
-            raise PayloadRejected("bad_timestamp", f"ts {_clip(raw)} is not ISO-8601 (e.g. "
+            raise PayloadRejected("bad_timestamp", f"ts {quoted(raw)} is not ISO-8601 (e.g. "
                                                    "'2026-11-23T06:00:00Z') nor a number") from None
         ts = (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
     else:
-        ts = float(raw)
+        try:
+            ts = float(raw)
+        except OverflowError:  # an integer of hundreds of digits
+            raise PayloadRejected("bad_timestamp", f"ts {quoted(raw)} is too large for a number; allowed: epoch "
+                                                   "seconds") from None
         if not math.isfinite(ts):
             raise PayloadRejected("bad_timestamp", f"ts {raw} is not a finite number")
     if abs(ts - now) > max_skew_s:
-        hint = " (it looks like milliseconds; send seconds)" if ts > 1e11 else ""
-        raise PayloadRejected("ts_out_of_window", f"ts {raw!r} is {ts - now:+.0f} s from the gateway clock{hint}; "
-                                                  f"allowed: within {max_skew_s:g} s (frames.max_clock_skew_s)")
+        hint = " (it looks like milliseconds; send seconds)" if not isinstance(raw, str) and 1e11 < ts < 1e14 else ""
+        off = ts - now
+        shown = f"{off:+.0f}" if abs(off) < 1e12 else f"{off:+.3g}"
+        raise PayloadRejected("ts_out_of_window", f"ts {quoted(raw)} is {shown} s from the gateway clock"
+                                                  f"{hint}; allowed: within {max_skew_s:g} s (frames.max_clock_skew_s)")
     return ts
 
 
@@ -76,15 +78,17 @@ def _reading(name: str, raw: object, m: ChannelMapping, problems: list[tuple[str
     if raw is None:  # the logger says "no value": not an error, but not good either
         return ChannelReading(m.index, math.nan, Quality.BAD)
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        problems.append(("wrong_type", f"values.{name} = {_clip(raw)} is a {type(raw).__name__}; "
+        problems.append(("wrong_type", f"values[{quoted(name)}] = {quoted(raw)} is a {type(raw).__name__}; "
                                        "allowed: a number or null"))
         return ChannelReading(m.index, math.nan, Quality.BAD)
     try:
         value = m.convert(float(raw))
     except OverflowError:  # an integer too large for a float
-        problems.append(("wrong_type", f"values.{name} = {_clip(raw)} is too large for a number"))
+        problems.append(("wrong_type", f"values[{quoted(name)}] = {quoted(raw)} is too large for a number"))
         return ChannelReading(m.index, math.nan, Quality.BAD)
-    if not math.isfinite(value) or not m.in_range(value):
+    why = m.problem(value)
+    if why is not None:  # implausible data, not physics: counted, and the channel is BAD
+        problems.append(("implausible_value", f"values[{quoted(name)}] ({m.channel}) = {why}"))
         return ChannelReading(m.index, math.nan, Quality.BAD)
     return ChannelReading(m.index, value, Quality.GOOD)
 
@@ -123,10 +127,11 @@ def parse_logger_message(raw: bytes, mapping: Mapping[str, ChannelMapping], now:
     flags: dict[str, Quality] = {}
     for name, word in quality.items():
         if name not in mapping:
-            msg.problems.append(("unknown_channel", f"quality.{name}: not in this subscription's channel map "
-                                                    f"(known: {', '.join(sorted(mapping))})"))
+            msg.problems.append(("unknown_channel", f"quality[{quoted(name)}]: not in this subscription's channel "
+                                                    f"map (known: {', '.join(sorted(mapping))})"))
         elif not isinstance(word, str) or word.lower() not in QUALITY_WORDS:
-            msg.problems.append(("bad_quality", f"quality.{name} = {_clip(word)}; allowed: good, bad, stale"))
+            msg.problems.append(("bad_quality", f"quality[{quoted(name)}] = {quoted(word)}; allowed: good, bad, "
+                                                "stale"))
             flags[name] = Quality.BAD
         else:
             flags[name] = QUALITY_WORDS[word.lower()]
@@ -134,8 +139,8 @@ def parse_logger_message(raw: bytes, mapping: Mapping[str, ChannelMapping], now:
     for name, raw_value in values.items():
         m = mapping.get(name)
         if m is None:
-            msg.problems.append(("unknown_channel", f"values.{name}: not in this subscription's channel map "
-                                                    f"(known: {', '.join(sorted(mapping))})"))
+            msg.problems.append(("unknown_channel", f"values[{quoted(name)}]: not in this subscription's channel "
+                                                    f"map (known: {', '.join(sorted(mapping))})"))
             continue
         r = _reading(name, raw_value, m, msg.problems)
         flag = flags.pop(name, Quality.GOOD)

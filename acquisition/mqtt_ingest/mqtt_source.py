@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
+from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
 from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceStats
@@ -157,15 +158,16 @@ class MqttIngestSource:
             elif self.json is not None:
                 self.json.on_message(topic, payload, time.time(), now_mono)
         except UnicodeDecodeError as exc:  # paho decodes the topic lazily
-            self._report("bad_topic", repr(msg._topic[:80]), f"topic is not UTF-8 ({exc.reason})")
+            self._report("bad_topic", msg._topic, f"topic is not UTF-8 ({exc.reason})")
         except Exception as exc:  # noqa: BLE001 - counted and logged, the stream goes on
-            self._report("internal_error", topic, f"{type(exc).__name__}: {exc}")
+            self._report("internal_error", topic, f"{type(exc).__name__}: {quoted(str(exc))}")
             if self._skips.count("internal_error") <= 3:
-                log.error("handling a message on %s failed", topic, exc_info=exc)
+                log.error("handling a message on %s failed", quoted(topic), exc_info=exc)
 
-    def _report(self, reason: str, where: str, detail: str) -> None:
-        """A message the ingest cannot use: counted in ``stats.skipped[reason]`` and logged with its cause."""
-        self._skips.skip(reason, reason, "MQTT ingest skipped %s on %s: %s", reason, where, detail)
+    def _report(self, reason: str, where: str | bytes, detail: str) -> None:
+        """A message the ingest cannot use: counted in ``stats.skipped[reason]`` and logged with its cause. The
+        topic is the publisher's text: shown escaped (the decoders escape what they put into ``detail``)."""
+        self._skips.skip(reason, reason, "MQTT ingest skipped %s on %s: %s", reason, quoted(where), detail)
 
     def _publish(self, topic: str, payload: bytes) -> None:
         self._client.publish(topic, payload, qos=0)

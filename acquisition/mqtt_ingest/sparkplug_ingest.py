@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
+from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
 from acquisition.quality import Quality
 
@@ -131,7 +132,7 @@ class SparkplugIngest:
             return
         if kind == "NBIRTH":
             node.learn(payload.metrics)
-            node.bd_seq = self._bd_seq(payload)
+            node.bd_seq = self._bd_seq(topic, payload)
             node.seq = payload.seq if payload.HasField("seq") else None
             for dev in node.devices.values():
                 dev.born = False  # a new session: device aliases come with the DBIRTHs that follow
@@ -157,15 +158,22 @@ class SparkplugIngest:
             return
         self._apply(topic, node_id, device_id, node, dev, payload, now_mono)
 
-    def _bd_seq(self, payload: Message) -> int | None:
+    def _bd_seq(self, topic: str, payload: Message) -> int | None:
+        """The session number of an NBIRTH or NDEATH; None when there is none or it is no whole number >= 0
+        (NaN, inf, 2.5, text: counted as ``sparkplug_bad_bdseq``)."""
         for m in payload.metrics:
             if m.name == "bdSeq":
                 value = metric_number(m, m.datatype)
-                return int(value) if value is not None else None
+                if value is None or not value.is_integer() or value < 0:
+                    kind = m.WhichOneof("value") or "no value"
+                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {quoted(value) if value is not None else kind}"
+                                                               "; allowed: a whole number >= 0 (the session number)")
+                    return None
+                return int(value)
         return None
 
     def _on_ndeath(self, topic: str, node_id: str, node: _Node, payload: Message) -> None:
-        bd_seq = self._bd_seq(payload)
+        bd_seq = self._bd_seq(topic, payload)
         if node.bd_seq is not None and bd_seq is not None and bd_seq != node.bd_seq:
             self._report("sparkplug_old_death", topic, f"NDEATH bdSeq {bd_seq} is not the current session's "
                                                        f"{node.bd_seq}: an older session's Will, ignored")
@@ -202,11 +210,14 @@ class SparkplugIngest:
             if not name:
                 unknown.append(alias)
                 continue
+            if isinstance(name, bytes):  # protobuf (proto2) hands back a string field that is not UTF-8 as bytes
+                self._report("sparkplug_bad_name", topic, f"metric name {quoted(name)} is not UTF-8 text")
+                continue
             m = target.metrics.get(name)
             if m is None:
                 continue  # a metric Vigil does not map: normal, nodes publish far more than pump signals
             if metric.is_historical:
-                self._report("sparkplug_historical", topic, f"metric {name!r} is historical (back-filled); "
+                self._report("sparkplug_historical", topic, f"metric {quoted(name)} is historical (back-filled); "
                                                             "only live values are used")
                 continue
             datatype = metric.datatype or tables.datatypes.get(name) or node.datatypes.get(name, 0)
@@ -214,14 +225,16 @@ class SparkplugIngest:
             if number is None:
                 if not metric.is_null:
                     kind = metric.WhichOneof("value") or "no value"
-                    self._report("sparkplug_wrong_type", topic, f"metric {name!r} carries {kind} (datatype "
+                    self._report("sparkplug_wrong_type", topic, f"metric {quoted(name)} carries {kind} (datatype "
                                                                 f"{datatype}); allowed: a number or boolean")
                 self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
-            good = math.isfinite(value) and m.in_range(value)
-            self._held.update(target.asset, m.index, value if good else math.nan,
-                              Quality.GOOD if good else Quality.BAD, now_mono)
+            why = m.problem(value)
+            if why is not None:  # implausible data, not physics: counted, and the channel is BAD
+                self._report("sparkplug_implausible_value", topic, f"metric {quoted(name)} ({m.channel}) = {why}")
+            self._held.update(target.asset, m.index, value if why is None else math.nan,
+                              Quality.GOOD if why is None else Quality.BAD, now_mono)
         if unknown:
             self._report("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "
                                                            "certificate of this node/device")

@@ -23,6 +23,8 @@ from tests.acquisition.modbus.test_tcp_simulator import all_good
 
 HERE = Path(__file__).resolve().parent
 FMT = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f"}
+# every value of every type is valid here: this test is about decoding, the channels' plausible ranges are not
+WHOLE_TYPE = [-2.0**32, 2.0**32]
 VALUES = {"int16": -12345, "uint16": 54321, "int32": -123456789, "uint32": 3123456789, "float32": -1234.5625}
 
 # (type, word order, byte order, encoded by): pymodbus encodes big/big itself, struct the rest
@@ -54,7 +56,7 @@ def build(tmp_path: Path) -> tuple[Path, list[dict], dict[tuple[str, str], float
             spec.append({"table": table, "address": address, "datatype": "REGISTERS",
                          "values": struct_words(t, v, w, b)})
         registers.append({"asset": asset, "channel": channel, "table": table, "address": address, "type": t,
-                          "word_order": w, "byte_order": b})
+                          "word_order": w, "byte_order": b, "valid": WHOLE_TYPE})
         expected[(asset, channel)] = struct.unpack(">" + FMT[t], struct.pack(">" + FMT[t], v))[0]
         address += 4
     n = len(CASES)

@@ -144,6 +144,42 @@ def test_file_errors(tmp_path: Path) -> None:
         parse_register_map({})
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"\x80", r"plant.toml is not UTF-8 text \(byte 0: "),
+    ("[[device]]\nname = 'pompe-\u00e9'\n".encode("latin-1"), r"plant.toml is not UTF-8 text \(byte \d+: "),
+    (b"a = " + b"[" * 5000, r"plant.toml is not valid TOML: nested too deeply"),
+    (b"device = " + b"{a = " * 3000, r"plant.toml is not valid TOML: nested too deeply"),
+], ids=["invalid-start-byte", "latin-1", "nested-arrays", "nested-tables"])
+def test_a_file_that_cannot_be_read_as_toml_is_a_clear_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    """Found by tests/fuzz/test_modbus_input.py: UnicodeDecodeError and RecursionError escaped the loader."""
+    (tmp_path / "plant.toml").write_bytes(content)
+    with pytest.raises(RegisterMapError, match=expected):
+        load_register_map(tmp_path / "plant.toml")
+
+
+def test_a_directory_or_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    """Found by tests/fuzz/test_modbus_input.py: IsADirectoryError escaped the loader."""
+    with pytest.raises(RegisterMapError, match="cannot read register map .*: Is a directory"):
+        load_register_map(tmp_path)
+
+
+FORGED = "\n  - device 'plc-1': forged problem"
+
+
+@pytest.mark.parametrize("changes", [{"table": "holding" + FORGED}, {"address": "1" + FORGED}, {"asset": "A" + FORGED},
+                                     {"channel": "flow" + FORGED}, {"scale": "x" * 5000}, {"type": "\x1b[2J"},
+                                     {"valid": ["\x00", 1]}, {"word_order": "big" + FORGED}],
+                         ids=["table", "address", "asset", "channel", "huge", "escape", "valid", "order"])
+def test_values_in_a_problem_are_shown_escaped_and_short(changes: dict) -> None:
+    """Found by tests/fuzz/test_modbus_input.py: a table or address with a newline was printed raw (a forged
+    problem line), and a 5,000-character value in full."""
+    text = problems({"device": [device(register=[register(**changes)])]})
+    lines = text.split("\n")
+    assert len(lines) == 1 + int(text.split(" has ")[1].split(" ")[0]), lines  # one line per problem
+    for line in lines:
+        assert all(ord(c) >= 0x20 for c in line) and len(line) < 400, line
+
+
 def test_device_defaults_apply_to_registers() -> None:
     m = parse_register_map({"device": [device(asset="P-200", word_order="little", byte_order="little", register=[
         {"channel": "flow", "table": "input", "address": 0, "type": "float32"},

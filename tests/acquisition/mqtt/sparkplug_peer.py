@@ -34,7 +34,7 @@ SPARKPLUG_MAP = {"sparkplug": {"group_id": GROUP, "assets": [
 DEVICE_METRICS = [
     ("Vibration/DE", 10, DT.DOUBLE, 1.25),
     ("Motor/Current", 11, DT.FLOAT, 12.5),
-    ("Discharge/Pressure", 12, DT.INT16, -30),   # signed: two's complement in the uint32 field
+    ("Discharge/Pressure", 12, DT.INT16, -5),    # signed: two's complement in the uint32 field
     ("Flow", 13, DT.UINT32, 120),
     ("Motor/Temperature", 14, DT.INT64, -5),
     ("Status", 15, DT.STRING, "running"),

@@ -51,6 +51,9 @@ BAD = [
         {"edge_node": "N1", "device": "D1", "asset": "P-1", "metrics": {"Amps": {"channel": "current", "min": 9,
                                                                                "max": 1}}}]}},
      ["sparkplug N1/D1 (sparkplug.assets[0]) metric 'Amps'", "min (9.0) must be below max (1.0)"]),
+    ({"sparkplug": {"group_id": "G", "assets": [{"edge_node": "N1", "asset": "P-1", "metrics": {"": "flow"}}]}},
+     ["sparkplug N1 (sparkplug.assets[0])", "an empty metric name"]),  # found by tests/fuzz: silently never used
+    ({"json": [{"topic": "a", "asset": "P", "channels": {"": "flow"}}]}, ["an empty logger name"]),
     ({"sparkplug": {"group_id": "G", "assets": [{"edge_node": "N/1", "asset": "P-1", "metrics": {"a": "flow"}}]}},
      ["edge_node 'N/1' is not allowed", "without / + #"]),
     ({"sparkplug": {"group_id": "G", "assets": [
@@ -83,3 +86,33 @@ def test_file_problems_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         MqttIngestSource(parse_ingest_map({**base, "broker": {"username": "u", "password_env": "VIGIL_TEST_NO_SUCH_PW"}}))
     with pytest.raises(IngestMapError, match="broker.tls_ca.*cannot load"):
         MqttIngestSource(parse_ingest_map({**base, "broker": {"tls_ca": str(tmp_path / "missing-ca.crt")}}))
+
+
+@pytest.mark.parametrize("content", [b"\x80", b"[broker]\nhost = \"\xff\"\n", "[broker]\nhost = 'é'\n".encode("latin-1")])
+def test_a_map_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    """Found by tests/fuzz/test_mqtt_json_input.py: a UnicodeDecodeError escaped the loader."""
+    (tmp_path / "plant.toml").write_bytes(content)
+    with pytest.raises(IngestMapError, match=r"plant.toml is not UTF-8 text \(byte \d+: "):
+        load_ingest_map(tmp_path / "plant.toml")
+
+
+def test_a_map_nested_too_deeply_is_a_clear_error(tmp_path: Path) -> None:
+    """Found by tests/fuzz/test_mqtt_json_input.py: tomllib raised RecursionError on a = [[[[...."""
+    (tmp_path / "plant.toml").write_text("a = " + "[" * 5000)
+    with pytest.raises(IngestMapError, match="plant.toml is not valid TOML: nested too deeply"):
+        load_ingest_map(tmp_path / "plant.toml")
+
+
+@pytest.mark.parametrize("name", ["\x00", "N\n  json: forged", "\x1b[2J"])
+def test_names_in_a_map_error_are_shown_escaped(name: str) -> None:
+    """Found by tests/fuzz/test_mqtt_json_input.py: an edge node or topic with control characters was printed
+    raw into the error, breaking its one-problem-per-line layout."""
+    with pytest.raises(IngestMapError) as err:
+        parse_ingest_map({"json": [{"topic": f"a/{name}", "asset": "P", "stale_after": 0}, {"topic": "b", "asset": name}],
+                          "sparkplug": {"group_id": "G", "assets": [{"edge_node": name, "device": name, "asset": "P-1",
+                                                                     "metrics": {}}]}})
+    lines = str(err.value).split("\n")
+    assert len(lines) >= 4, lines  # the heading and one line per problem (json[0], json[1], the node)
+    for line in lines[1:]:
+        assert line.startswith(("  json subscription '", "  sparkplug '")), line
+        assert all(ord(c) >= 0x20 for c in line), line

@@ -35,7 +35,7 @@ def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker)
         tap.wait_for("P-101", good(vib_de=2.5, flow=60.0, pressure=4.5, current=12.5), "current added, rest held")
         publish(broker, "site/logger7/pump", '{"values": {"I_A": 999}}')  # above max = 400
         tap.wait_for("P-101", quality_is(Quality.BAD, "current"), "current BAD (out of range)")
-    assert src.stats.frames > 0 and src.stats.skipped == {}
+    assert src.stats.frames > 0 and src.stats.skipped == {"implausible_value": 1}
 
 
 def _iso_now() -> str:
@@ -115,7 +115,7 @@ def test_malformed_input_is_counted_by_reason_and_the_stream_goes_on(broker, tmp
             '{"values": {"Nope": 1, "VIB_DE": 0.5}}',              # unknown_channel (VIB_DE still used)
             '{"values": {"VIB_DE": 0.5}, "quality": {"VIB_DE": "meh"}}',  # bad_quality (BAD)
             '{"values": {"VIB_DE": 0.5}, "extra": 1}',             # unknown_key (rest used)
-            '{"values": {"VIB_DE": 1e999}}',                       # JSON Infinity-as-overflow: BAD, not counted
+            '{"values": {"VIB_DE": 1e999}}',                       # JSON Infinity-as-overflow: implausible_value (BAD)
             "",                                                    # malformed_json (empty)
         ]:
             publish(broker, topic, message)
@@ -126,5 +126,5 @@ def test_malformed_input_is_counted_by_reason_and_the_stream_goes_on(broker, tmp
     assert src.stats.skipped == {
         "malformed_json": 2, "not_an_object": 2, "wrong_type": 3, "no_values": 1, "bad_timestamp": 2,
         "ts_out_of_window": 1, "unknown_channel": 1, "bad_quality": 1, "unknown_key": 1,
-        "payload_too_large": 1, "not_utf8": 1,
+        "payload_too_large": 1, "not_utf8": 1, "implausible_value": 1,
     }

@@ -52,6 +52,15 @@ def test_one_bad_value_does_not_spoil_the_others() -> None:
                                                             INDEX["flow"]: Quality.GOOD}
 
 
+@pytest.mark.parametrize("raw", [b'{"ts": 1' + b"0" * 400 + b', "values": {"T": 1}}',
+                                 b'{"ts": -' + b"9" * 4000 + b', "values": {"T": 1}}'], ids=["1e400", "-1e4000"])
+def test_a_timestamp_too_large_for_a_number_is_rejected_not_raised(raw: bytes) -> None:
+    """Found by tests/fuzz/test_mqtt_json_input.py: an integer ts beyond a float raised OverflowError."""
+    with pytest.raises(PayloadRejected) as err:
+        parse_logger_message(raw, MAP, NOW, 300)
+    assert err.value.reason == "bad_timestamp" and "too large" in err.value.detail and len(err.value.detail) < 200
+
+
 @pytest.mark.parametrize("raw", [b"[" * 60_000, b'{"values": {"T": 1' + b"0" * 5000 + b"}}", b"\xff{}", b"nul"])
 def test_pathological_json_is_rejected_not_raised(raw: bytes) -> None:
     with pytest.raises(PayloadRejected) as err:

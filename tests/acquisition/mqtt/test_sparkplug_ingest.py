@@ -19,7 +19,7 @@ from tests.acquisition.mqtt.sparkplug_peer import (
     metric,
 )
 
-BIRTH_VALUES = good(vib_de=1.25, current=12.5, pressure=-3.0, flow=120.0, motor_temp=-5.0)
+BIRTH_VALUES = good(vib_de=1.25, current=12.5, pressure=-0.5, flow=120.0, motor_temp=-5.0)
 DEVICE_CHANNELS = ("vib_de", "current", "pressure", "flow", "motor_temp")
 
 
