@@ -21,7 +21,8 @@ class Pacer:
     def __init__(self, speed: float, max_wait_s: float = MAX_WAIT_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if not math.isfinite(speed) or speed < 0:
-            raise ValueError(f"speed must be >= 0 (plant seconds per wall second; 0 = as fast as possible), got {speed}")
+            raise ValueError(f"speed must be >= 0 (plant seconds per wall second; 0 = as fast as possible), "
+                             f"got {speed}")
         self.speed = speed
         self.max_wait_s = max_wait_s
         self._clock = clock

@@ -56,7 +56,8 @@ hostile_line = st.one_of(
     st.binary(max_size=300),
     st.text(max_size=120).map(lambda s: s.encode("utf-8", "surrogatepass")),
     st.builds(row, timestamps, st.lists(numbers, min_size=0, max_size=12)),
-    st.builds(lambda n, c: c * n, st.integers(MAX_LINE_CHARS - 2, MAX_LINE_CHARS + 50), st.sampled_from([b"9", b" ", b'"'])),
+    st.builds(lambda n, c: c * n, st.integers(MAX_LINE_CHARS - 2, MAX_LINE_CHARS + 50),
+              st.sampled_from([b"9", b" ", b'"'])),
     st.sampled_from([b'"', b'1767225600,"1,2', b"\xef\xbb\xbf", b"\x00" * 40, "\u2028".encode(),
                      b"1767225600" + b",1" * 8 + b"\r\x85", b"\xff\xfe\xfd", b";;;;", b'"""",""']),
 )
