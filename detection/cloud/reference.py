@@ -55,8 +55,7 @@ def check_against_reference(models: CloudModels, path: Path) -> None:
         raise ModelError(f"the classifier does not compute what training recorded in {path.name}: corrupt or not "
                          f"the model this manifest describes")
     verdicts = models.verdicts(x)
-    faults = 0
-    confirmed = 0
+    faults = confirmed = named = 0
     for kind, v in zip(ref["kind"].tolist(), verdicts):
         if kind == NORMAL:
             if v.confirmed:
@@ -64,11 +63,14 @@ def check_against_reference(models: CloudModels, path: Path) -> None:
                                  f"(error {v.error:.3f}) as {v.failure_mode}: the threshold does not fit the model")
             continue
         faults += 1
-        if v.confirmed:
-            confirmed += 1
-            if v.failure_mode not in (kind, "other"):
-                raise ModelError(f"classifier.classes {list(models.classes)} names the reference {kind} window "
-                                 f"{v.failure_mode!r}: the class list does not match the classifier's outputs")
+        confirmed += v.confirmed
+        named += v.failure_mode == kind
+        if v.confirmed and v.failure_mode not in (kind, "other"):
+            raise ModelError(f"classifier.classes {list(models.classes)} names the reference {kind} window "
+                             f"{v.failure_mode!r}: the class list does not match the classifier's outputs")
     if faults and confirmed < MIN_CONFIRMED_SHARE * faults:
         raise ModelError(f"autoencoder.threshold = {models.threshold!r} confirms only {confirmed} of the {faults} "
                          f"reference fault windows: the threshold does not fit the model")
+    if faults and named < MIN_CONFIRMED_SHARE * faults:
+        raise ModelError(f"classifier.min_probability = {models.min_mode_probability!r} leaves {faults - named} of "
+                         f"the {faults} reference fault windows unnamed ('other'): it does not fit the classifier")

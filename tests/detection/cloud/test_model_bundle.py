@@ -86,6 +86,7 @@ BAD_MANIFESTS: dict[str, tuple[Callable[[Manifest], object], str]] = {
     "min_probability 1.5": (put("classifier.min_probability", 1.5), "classifier.min_probability"),
     "min_probability negative": (put("classifier.min_probability", -0.1), "classifier.min_probability"),
     "min_probability NaN": (put("classifier.min_probability", float("nan")), "classifier.min_probability"),
+    "min_probability 1: every fault 'other'": (put("classifier.min_probability", 1), "unnamed ('other')"),
     "an input too few": (lambda m: m["autoencoder"]["inputs"].pop(), "allowed: [-1, 41]"),
     "an unknown input": (lambda m: m["autoencoder"]["inputs"].__setitem__(0, "vib_de.fft"), "autoencoder.inputs"),
     "inputs in another order": (swap_inputs, "does not compute what training recorded"),
