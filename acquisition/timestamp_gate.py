@@ -12,7 +12,6 @@ at or before the clock.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,9 +78,10 @@ class TimestampGate(Generic[T]):
             yield Judged(Verdict.NOT_INCREASING, ts, item, f"{ts:.3f} is not after {self.clock:.3f}")
             return
         if ts - self.clock <= max_step:  # the clock goes on: every candidate was wrong
-            yield from self._reject_runs(self._runs, f"the rows after it continue from {self.clock:.3f}")
-            self._runs = []
-            yield self._accept(ts, item)
+            if self._runs:
+                yield from self._reject_runs(self._runs, f"the rows after it continue from {self.clock:.3f}")
+                self._runs = []
+            yield self._accept(ts, item, max_step)
             return
         run = next((r for r in reversed(self._runs) if r.last < ts <= r.last + max_step), None)
         if run is None:
@@ -105,7 +105,8 @@ class TimestampGate(Generic[T]):
     def _max_step(self) -> float:
         if not self._steps:
             return max(self._min_jump, FIRST_STEP_MAX_S)
-        return max(self._min_jump, self._factor * statistics.median(self._steps))
+        steps = sorted(self._steps)
+        return max(self._min_jump, self._factor * steps[len(steps) // 2])
 
     def _adopt(self, run: _Run[T]) -> Iterator[Judged[T]]:
         """``run`` is confirmed. At the start of a file, rows before a real gap are a run too: the longest
@@ -133,10 +134,10 @@ class TimestampGate(Generic[T]):
                 else:
                     yield Judged(Verdict.IMPLAUSIBLE, ts, item, f"{ts:.3f} {frm}; {why}")
 
-    def _accept(self, ts: float, item: T) -> Judged[T]:
+    def _accept(self, ts: float, item: T, max_step: float | None = None) -> Judged[T]:
         if self.started:
             step = ts - self.clock
-            if step <= self._max_step():  # a confirmed gap says nothing about the sampling period
+            if step <= (self._max_step() if max_step is None else max_step):  # a gap says nothing of the period
                 self._steps.append(step)
         self.clock = ts
         return Judged(Verdict.ACCEPTED, ts, item)
