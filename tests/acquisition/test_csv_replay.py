@@ -241,3 +241,16 @@ def test_a_hostile_file_does_not_stop_the_headless_run(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert ("end    source finished: 396 frames, skipped: bad_timestamp 1, invalid_utf8 1, line_too_long 1, "
             "unbalanced_quote 1") in proc.stdout
+
+
+def test_stop_ends_a_replay_promptly_inside_a_long_run_of_bad_rows(tmp_path: Path) -> None:
+    body = ("\n".join(_regular(3)) + "\n").encode() + b"not,a,row\n" * 2_000_000  # ~20 MB of rows to skip
+    src = CsvReplaySource(_write_bytes(tmp_path, body), fmt="plain")
+    stop = threading.Event()
+    stop.set()
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (list(src.batches(stop)), done.set()))
+    t.start()
+    assert done.wait(timeout=2.0), "batches() kept reading after stop"
+    t.join(timeout=5)
+    assert sum(src.stats.skipped.values()) < 10_000
