@@ -179,9 +179,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
-        if not all(parts):
-            raise ConfigError(f"{name}: a name with an empty part; allowed: {ENV_PREFIX}<SECTION>__<KEY>, e.g. "
-                              f"{ENV_PREFIX}SOURCE__SPEED")
+        if not all(p.strip("_") == p and p for p in parts):  # "___" cannot be split into levels unambiguously
+            raise ConfigError(f"{name}: not a settings name (an empty level or a level starting or ending in _); "
+                              f"allowed: {ENV_PREFIX}<SECTION>__<KEY>, e.g. {ENV_PREFIX}SOURCE__SPEED")
         node = tree
         for depth, part in enumerate(parts):
             path = tuple(parts[:depth + 1])

@@ -63,7 +63,7 @@ def check(load: Any, given_keys: list[tuple[str, ...]],  # noqa: ANN401
         for line in msg.splitlines()[1:]:  # "key = value (from ...): what is allowed", one line per key
             key = line.strip().split(" ", 1)[0]
             path = tuple(key.split("."))
-            if path in values and " = " in line and not isinstance(values[path], (dict, list)):
+            if path in values and " = {...}" not in line and not isinstance(values[path], (dict, list)):
                 assert repr(values[path])[:20] in line or repr(str(values[path]))[:20] in line, line
         return None
     assert isinstance(settings, Settings)
@@ -83,6 +83,7 @@ def env_overrides(draw: st.DrawFn) -> dict[tuple[str, ...], str]:
 
 @given(env=env_overrides())
 def test_environment_overrides_give_settings_or_a_config_error_naming_the_key(env: dict) -> None:
+    env = {path: value for path, value in env.items() if len(path) > 1}  # VIGIL_SOURCE alone is not an override
     environ = {ENV_PREFIX + "__".join(p.upper() for p in path): value for path, value in env.items()}
     check(lambda: load_settings(None, environ=environ), list(env), dict(env))
 
