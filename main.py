@@ -9,9 +9,14 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.config import ConfigError, load_settings
+from app.config import ConfigError, Settings, load_settings
 from acquisition.simulator import parse_duration, parse_injection
+
+if TYPE_CHECKING:
+    from acquisition.source import Source
+    from app.engine import Engine
 
 log = logging.getLogger("vigil")
 
@@ -66,43 +71,101 @@ def main(argv: list[str] | None = None) -> int:
 
         return credentials_main(argv[1:])
     args = build_parser().parse_args(argv)
+    # Every bad configuration ends here as one line and exit code 2, never a traceback.
     try:
-        settings = load_settings(args.config, overrides=_overrides(args))
-        duration_s = parse_duration(args.duration) if args.duration else None
-        if duration_s == 0:
-            raise ValueError("--duration must be longer than 0")
-    except (ConfigError, ValueError) as exc:
+        settings, duration_s = _settings(args)
+        _logging(settings)
+        if not args.headless:
+            from app.ui.display import display_available  # no Qt imported by this check
+
+            if not display_available():
+                raise StartupError(
+                    "no display found (DISPLAY/WAYLAND_DISPLAY unset) - the touchscreen HMI needs one. Run the "
+                    "engine without a GUI with --headless, e.g. python main.py --headless --simulate")
+        source = _source(settings, args.inject, duration_s)
+        engine = _engine(settings, source)
+    except StartupError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
-
-    from app.logging_setup import setup_logging
-
-    setup_logging(settings.logging.level, settings.logging.dir)
-    if not args.headless:
-        from app.ui.display import display_available  # no Qt imported by this check
-
-        if not display_available():
-            print("vigil: no display found (DISPLAY/WAYLAND_DISPLAY unset) - the touchscreen HMI needs one. "
-                  "Run the engine without a GUI with --headless, e.g. python main.py --headless --simulate",
-                  file=sys.stderr)
-            return 2
-
-    from app.engine import Engine
-    from app.headless import run_headless
-    from app.sources import build_source
-
-    try:
-        faults = [parse_injection(text) for text in args.inject]
-        source = build_source(settings, faults, duration_s)
-    except ValueError as exc:
-        print(f"vigil: {exc}", file=sys.stderr)
-        return 2
-    engine = Engine(settings, source)
     if args.headless:
+        from app.headless import run_headless
+
         return run_headless(engine)
     from app.ui.app import run_gui  # Qt is imported only on this path
 
     return run_gui(settings, engine, windowed=args.windowed or not settings.ui.kiosk)
+
+
+class StartupError(Exception):
+    """A bad configuration found while starting: the text names the key or file, what is wrong and what is
+    allowed."""
+
+
+def _settings(args: argparse.Namespace) -> tuple[Settings, float | None]:
+    try:
+        settings = load_settings(args.config, overrides=_overrides(args))
+        duration_s = parse_duration(args.duration) if args.duration else None
+    except (ConfigError, ValueError) as exc:
+        raise StartupError(str(exc)) from None
+    if duration_s == 0:
+        raise StartupError("--duration must be longer than 0")
+    return settings, duration_s
+
+
+def _logging(settings: Settings) -> None:
+    from app.logging_setup import LogSetupError, setup_logging
+
+    try:
+        setup_logging(settings.logging.level, settings.logging.dir)
+    except LogSetupError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _source(settings: Settings, inject: list[str], duration_s: float | None) -> Source:
+    from app.sources import build_source
+
+    kind = settings.source.kind
+    try:
+        faults = [parse_injection(text) for text in inject]
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    if faults and kind != "simulator":
+        raise StartupError(f"--inject works only with the simulator (source.kind = 'simulator', here {kind!r})")
+    key, value = {"csv": ("source.csv.path", settings.source.csv.path),
+                  "mqtt": ("source.mqtt.map", settings.source.mqtt.map),
+                  "modbus": ("source.modbus.map", settings.source.modbus.map)}.get(kind, ("source", kind))
+    try:
+        return build_source(settings, faults, duration_s)
+    except UnicodeDecodeError:
+        raise StartupError(f"{key} = {value!r}: not a text file (not UTF-8); allowed: a UTF-8 TOML file") from None
+    except ValueError as exc:  # the source's own clear error (missing columns, a bad map entry, ...)
+        raise StartupError(f"{key}: {exc}") from None
+    except RecursionError:
+        raise StartupError(f"{key} = {value!r}: nested too deeply to be a map file") from None
+    except OSError as exc:
+        raise StartupError(f"{key} = {value!r}: {exc.strerror or exc}"
+                           f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+_TLS_ALLOWED = ("allowed: readable PEM files - uplink.ca_file the CA that signed the broker's certificate (\"\" = the "
+                "system's CA store), uplink.cert_file and uplink.key_file a client certificate and its key (or both "
+                "\"\")")
+
+
+def _engine(settings: Settings, source: Source) -> Engine:
+    from app.engine import Engine
+    from app.store.database import StoreOpenError
+    from app.uplink import UplinkConfigError
+
+    try:
+        return Engine(settings, source)
+    except StoreOpenError as exc:
+        raise StartupError(f"storage.path (--db): {exc}") from None
+    except UplinkConfigError as exc:
+        raise StartupError(f"{exc}; {_TLS_ALLOWED}") from None
+    except OSError as exc:
+        raise StartupError(f"cannot start: {exc.strerror or exc}{f' ({exc.filename})' if exc.filename else ''}"
+                           ) from None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ names the key, the bad value and what is allowed.
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 ENV_PREFIX = "VIGIL_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "resources" / "vigil.toml"
+MAX_CONFIG_BYTES = 1 << 20  # the shipped file is ~5 KB; anything near this is not a settings file
 
 
 class ConfigError(ValueError):
@@ -174,22 +176,43 @@ class Settings(_Section):
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
-    for name, value in environ.items():
+    set_by: dict[tuple[str, ...], str] = {}  # key path -> the variable that set it
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        if not all(p.strip("_") == p and p for p in parts):  # "___" cannot be split into levels unambiguously
+            raise ConfigError(f"{name}: not a settings name (an empty level or a level starting or ending in _); "
+                              f"allowed: {ENV_PREFIX}<SECTION>__<KEY>, e.g. {ENV_PREFIX}SOURCE__SPEED")
         node = tree
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        for depth, part in enumerate(parts):
+            path = tuple(parts[:depth + 1])
+            last = depth == len(parts) - 1
+            here = node.get(part)
+            if (here is not None and not isinstance(here, dict)) or (last and isinstance(here, dict)):
+                other = set_by.get(path) or next(v for k, v in set_by.items() if k[:len(path)] == path)
+                raise ConfigError(f"{name} and {other} both set {'.'.join(path)}, once as a value and once as a "
+                                  f"section; allowed: one of them")
+            if last:
+                node[part] = value
+                set_by[path] = name
+            else:
+                node = node.setdefault(part, {})
     return tree
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: Mapping[tuple[str, ...], str] | None = None,
+           prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
+        here = out.get(key)
+        if isinstance(value, Mapping) and isinstance(here, Mapping):
+            out[key] = _merge(here, value, origin, prefix + (key,))
+        elif isinstance(value, Mapping) and here is not None:  # a section given as a plain value: not silently lost
+            path = prefix + (key,)
+            shown = repr(here) if len(repr(here)) <= 80 else repr(here)[:80] + "..."
+            raise ConfigError(f"invalid configuration:\n  {'.'.join(path)} = {shown}{(origin or {}).get(path, '')}: "
+                              f"must be a section ([{'.'.join(path)}]) of keys")
         else:
             out[key] = value
     return out
@@ -207,8 +230,10 @@ def _describe(err: ValidationError, origin: Mapping[tuple[str, ...], str]) -> st
         elif e["type"] == "missing":
             lines.append(f"{key}: missing{src}")
         else:
-            shown = value if not isinstance(value, dict) else "{...}"
-            lines.append(f"{key} = {shown!r}{src}: {e['msg']}")
+            shown = repr(value) if not isinstance(value, dict) else "{...}"
+            if len(shown) > 80:
+                shown = shown[:80] + f"... ({len(shown)} characters)"
+            lines.append(f"{key} = {shown}{src}: {e['msg']}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
@@ -223,6 +248,34 @@ def _origins(tree: Mapping[str, Any], label: str, prefix: tuple[str, ...] = ()) 
     return out
 
 
+def _read_toml(cfg_path: Path) -> dict[str, Any]:
+    """The settings file's TOML: anything else (a folder, a device, a binary or huge file) is a ConfigError."""
+    allowed = "allowed: a UTF-8 TOML file such as resources/vigil.toml"
+    try:
+        info = cfg_path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ConfigError(f"config file {cfg_path} is a folder; {allowed}")
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"config file {cfg_path} is not a regular file; {allowed}")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {cfg_path} is too large ({info.st_size} bytes); {allowed} of at most "
+                              f"{MAX_CONFIG_BYTES} bytes")
+        raw = cfg_path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {cfg_path}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {cfg_path} cannot be read: {exc.strerror or exc}; {allowed}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {cfg_path} is not a text file (not UTF-8 at byte {exc.start}); "
+                          f"{allowed}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {cfg_path} is nested too deeply to be a settings file; {allowed}") from None
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -230,16 +283,11 @@ def load_settings(
 ) -> Settings:
     """Load the TOML file (the shipped default when ``path`` is None), apply env then explicit overrides."""
     cfg_path = Path(path) if path is not None else DEFAULT_CONFIG
-    try:
-        data: dict[str, Any] = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {cfg_path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}") from None
+    data = _read_toml(cfg_path)
     env = _env_overrides(os.environ if environ is None else environ)
     origin = _origins(data, f" (in {cfg_path.name})")
     origin.update(_origins(env, " (from {env})"))
-    merged = _merge(_merge(data, env), overrides or {})
+    merged = _merge(_merge(data, env, origin), overrides or {}, origin)
     if overrides:
         origin.update(_origins(overrides, " (from the command line)"))
     try:

@@ -146,6 +146,12 @@ class AssetPipeline:
     def _finish_learning(self) -> bool:
         t0 = self._learning[0][0]
         kept = [row for row in self._learning if row[0] - t0 >= min(self.p.warmup_s, self.p.baseline_s / 2)]
+        if len(kept) < self.p.model.folds:  # a gap in the data spanned the window: nothing to learn from yet
+            log.info("learning window of %.0f s holds only %d sample(s) after its warm-up (a gap in the data); "
+                     "learning starts again", self._learning[-1][0] - t0, len(kept))
+            self._learning = self._learning[-1:]
+            self._learn_from = self._learning[0][0]
+            return False
         ts = np.array([r[0] for r in kept])
         feats = np.array([r[1] for r in kept])
         slow = np.array([r[2] for r in kept])

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 
 from app.store.schema import metadata
 
@@ -22,15 +23,49 @@ def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
     cur.close()
 
 
+class StoreOpenError(ValueError):
+    """The database file cannot be used (a folder, not SQLite, damaged, on a read-only disk); the message says
+    which file, why, and what is allowed."""
+
+
+_ALLOWED = "allowed: a new file name, or a Vigil SQLite database this user can write"
+
+
 def open_database(path: str | Path) -> Engine:
-    """Create (if needed) and open the store; returns an SQLAlchemy engine (one connection per thread)."""
+    """Create (if needed) and open the store; returns an SQLAlchemy engine (one connection per thread).
+    Raises :class:`StoreOpenError` when the file cannot be a writable SQLite database."""
     db_path = Path(path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path) in ("", ".") or db_path.is_dir():
+        raise StoreOpenError(f"database {str(path)!r} is a folder; {_ALLOWED}")
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreOpenError(f"database {str(path)!r}: cannot create its folder ({exc.strerror or exc}"
+                             f"{f': {exc.filename}' if exc.filename else ''}); {_ALLOWED}") from None
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)
-    metadata.create_all(engine)
-    _add_missing_columns(engine)
+    try:
+        metadata.create_all(engine)
+        _add_missing_columns(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreOpenError(f"database {str(path)!r}: {_why(exc)}; {_ALLOWED}") from None
     return engine
+
+
+def _why(exc: DBAPIError) -> str:
+    text = str(exc.orig).lower()
+    if "not a database" in text:
+        return "not an SQLite database"
+    if "malformed" in text or "corrupt" in text:
+        return "the SQLite file is damaged"
+    if "readonly" in text or "read-only" in text:
+        return "read-only (the file or its disk cannot be written)"
+    if "unable to open" in text:
+        return "cannot be opened or created (its folder is read-only or not accessible)"
+    if "locked" in text:
+        return "locked by another program"
+    return f"cannot be used ({exc.orig})"
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -7,12 +7,13 @@
 
 ``manifest.json`` beside them holds the model version, the threshold, the feature names (checked against
 :mod:`detection.cloud.window_features`, so a model never silently gets features it was not trained on), the
-files' sha256 (checked at load), the training seeds and the held-out metrics.
+files' sha256 (checked at load), the training seeds and the held-out metrics. Nothing is served before the whole
+bundle is checked (:mod:`detection.cloud.bundle` for the manifest, :mod:`detection.cloud.reference` for what the
+models compute); every problem is a :class:`ModelError`.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import threading
@@ -22,13 +23,14 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from detection.cloud.protocol import FAILURE_MODES
+from detection.cloud.bundle import MANIFEST, ModelError, PartSpec, read_manifest
+from detection.cloud.reference import check_against_reference
 from detection.cloud.window_features import FEATURE_NAMES, window_features
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
-MANIFEST = "manifest.json"
+__all__ = ["DEFAULT_DIR", "MANIFEST", "PRIORITY_BY_MODE", "CloudModels", "ModelError", "Verdict"]
 
 # Why these priorities: a process fault that can wreck the pump within hours (cavitation erosion, a pump running
 # starved or dead-headed) is high; mechanical wear that needs planned maintenance is medium; an instrument fault
@@ -40,10 +42,6 @@ PRIORITY_BY_MODE: dict[str, str] = {
     "sensor_stuck": "low", "sensor_drift": "low", "sensor_dropout": "low",
 }
 ERROR_SLOPE = 4.0  # p(anomaly) = sigmoid(ERROR_SLOPE * ln(error / threshold)): 0.5 at the threshold, 0.94 at 2x
-
-
-class ModelError(RuntimeError):
-    """The shipped models are missing, corrupt or do not fit this code; the text says which and why."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +58,24 @@ class _Runner:
     """One LiteRT interpreter with a dynamic batch dimension. The interpreter is not thread-safe, so calls are
     serialised: several service instances in one process may share one CloudModels."""
 
-    def __init__(self, path: Path, n_features: int) -> None:
-        self.interpreter = Interpreter(model_path=str(path), num_threads=1)
-        self._input = self.interpreter.get_input_details()[0]
-        if list(self._input["shape_signature"])[-1] != n_features:
-            raise ModelError(f"{path.name} takes {self._input['shape_signature']} features, the code makes "
-                             f"{n_features}")
-        self._output = self.interpreter.get_output_details()[0]["index"]
+    def __init__(self, spec: PartSpec) -> None:
+        try:
+            self.interpreter = Interpreter(model_path=str(spec.path), num_threads=1)
+            inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        except (ValueError, RuntimeError) as exc:  # LiteRT's verifier refused the flatbuffer
+            raise ModelError(f"{spec.path} is not a model LiteRT can run: {_first_line(exc)}") from None
+        if len(inputs) != 1 or not outputs:
+            raise ModelError(f"{spec.path} has {len(inputs)} inputs and {len(outputs)} outputs; allowed: one input "
+                             f"(a batch of window features) and at least one output")
+        self._input, self._output = inputs[0], outputs[0]
+        self.input_shape = [int(d) for d in self._input["shape_signature"]]
+        self.output_shape = [int(d) for d in self._output["shape_signature"]]
+        if self._input["dtype"] != np.float32 or self._output["dtype"] != np.float32:
+            raise ModelError(f"{spec.path} takes {np.dtype(self._input['dtype']).name} and gives "
+                             f"{np.dtype(self._output['dtype']).name}; allowed: float32 in and out")
+        if len(self.input_shape) != 2 or self.input_shape[0] not in (-1, 1) or self.input_shape[1] != len(spec.inputs):
+            raise ModelError(f"{spec.path} takes input of shape {self.input_shape}; its manifest lists "
+                             f"{len(spec.inputs)} {spec.name}.inputs, so allowed: [-1, {len(spec.inputs)}]")
         self._batch = 0
         self._lock = threading.Lock()
 
@@ -79,7 +88,11 @@ class _Runner:
                 self._batch = x.shape[0]
             self.interpreter.set_tensor(self._input["index"], x)
             self.interpreter.invoke()
-            return self.interpreter.get_tensor(self._output).copy()
+            return self.interpreter.get_tensor(self._output["index"]).copy()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def sha256_of(path: Path) -> str:
@@ -87,35 +100,45 @@ def sha256_of(path: Path) -> str:
 
 
 class CloudModels:
+    """The bundle in ``directory``, checked before anything is served: the manifest's fields (types, ranges),
+    the files' sha256, the models' input and output shapes against the manifest's features and classes, and -
+    when the bundle carries them - the training-time reference windows: the loaded models must compute the
+    recorded outputs, reject the normal windows and name the faults right. Anything else is a ModelError."""
+
     def __init__(self, directory: Path | str = DEFAULT_DIR) -> None:
         directory = Path(directory)
         try:
-            self.manifest = json.loads((directory / MANIFEST).read_text())
-        except FileNotFoundError:
-            raise ModelError(f"no {MANIFEST} in {directory}: train with `python -m detection.cloud.train`") from None
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{directory / MANIFEST} is not valid JSON: {exc}") from None
-        m = self.manifest
-        if tuple(m["features"]) != FEATURE_NAMES:
-            raise ModelError(f"the models in {directory} were trained on other window features than this code "
-                             f"computes; retrain with `python -m detection.cloud.train`")
-        for part in ("autoencoder", "classifier"):
-            path = directory / m[part]["file"]
-            if not path.is_file():
-                raise ModelError(f"{path} is missing")
-            if sha256_of(path) != m[part]["sha256"]:
-                raise ModelError(f"{path} does not match the sha256 in {MANIFEST} (corrupt or replaced)")
-        self.version: str = m["version"]
-        self.threshold = float(m["autoencoder"]["threshold"])
-        self.classes: tuple[str, ...] = tuple(m["classifier"]["classes"])
-        unknown = set(self.classes) - set(FAILURE_MODES)
-        if unknown:
-            raise ModelError(f"classifier classes {sorted(unknown)} are not failure modes of the contract")
-        self.min_mode_probability = float(m["classifier"]["min_probability"])
-        self._ae_cols = self._columns(m["autoencoder"]["inputs"], "autoencoder")
-        self._clf_cols = self._columns(m["classifier"]["inputs"], "classifier")
-        self._ae = _Runner(directory / m["autoencoder"]["file"], len(self._ae_cols))
-        self._clf = _Runner(directory / m["classifier"]["file"], len(self._clf_cols))
+            self._load(directory)
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever a broken bundle trips, the caller gets one clear error
+            raise ModelError(f"the models in {directory} cannot be loaded: {type(exc).__name__}: "
+                             f"{_first_line(exc)}") from None
+
+    def _load(self, directory: Path) -> None:
+        spec = read_manifest(directory)
+        for part in (spec.autoencoder, spec.classifier):
+            if sha256_of(part.path) != part.sha256:
+                raise ModelError(f"{part.path} does not match the sha256 in {MANIFEST} (corrupt or replaced)")
+        self.version = spec.version
+        self.threshold = spec.threshold
+        self.classes = spec.classes
+        self.min_mode_probability = spec.min_mode_probability
+        self._ae_cols = self._columns(list(spec.autoencoder.inputs), "autoencoder")
+        self._clf_cols = self._columns(list(spec.classifier.inputs), "classifier")
+        self._ae = _Runner(spec.autoencoder)
+        self._clf = _Runner(spec.classifier)
+        if self._ae.output_shape not in ([-1], [1], [-1, 1], [1, 1]):
+            raise ModelError(f"{spec.autoencoder.path} gives output of shape {self._ae.output_shape}; allowed: one "
+                             f"reconstruction error per window ([-1])")
+        if len(self._clf.output_shape) != 2 or self._clf.output_shape[1] != len(self.classes):
+            raise ModelError(f"{spec.classifier.path} gives output of shape {self._clf.output_shape}, but "
+                             f"classifier.classes lists {len(self.classes)} classes; allowed: "
+                             f"[-1, {len(self.classes)}]")
+        if spec.reference is None:
+            log.warning("%s names no reference_windows: the models cannot be checked against training", MANIFEST)
+        else:
+            check_against_reference(self, spec.reference)
 
     @staticmethod
     def _columns(names: list[str], part: str) -> np.ndarray:
