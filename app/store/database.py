@@ -1,5 +1,10 @@
 """Opening the SQLite file: WAL mode so readers never block the one writer, and a process killed at any moment
-leaves a database that opens and passes ``PRAGMA integrity_check`` (SQLite's journal guarantees it)."""
+leaves a database that opens and passes ``PRAGMA integrity_check`` (SQLite's journal guarantees it).
+
+The database holds the PIN hashes and the audit log: it is 0600 in a 0700 folder (when Vigil creates the folder).
+The file is created 0600 before SQLite opens it, and SQLite gives its -wal, -shm and -journal files the mode of
+the database file; an existing file that group or others can read is tightened, with a warning. Opening also
+verifies the audit log's hash chain (app/audit_chain.py); the engine shows what it found."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 
+from app import audit_chain
+from app.file_modes import create_private_file, make_private_dirs, tighten_file
 from app.store.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -25,12 +32,24 @@ def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
 def open_database(path: str | Path) -> Engine:
     """Create (if needed) and open the store; returns an SQLAlchemy engine (one connection per thread)."""
     db_path = Path(path)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    _protect_files(db_path)
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)
     metadata.create_all(engine)
     _add_missing_columns(engine)
+    _migrate_audit_log_to_hash_chain(engine)
+    audit_chain.attach(engine, audit_chain.key_path_for(db_path))
     return engine
+
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _protect_files(db_path: Path) -> None:
+    make_private_dirs(db_path.parent)
+    create_private_file(db_path)  # an empty file is an empty database; SQLite's side files copy its mode
+    for p in (db_path, *(db_path.with_name(db_path.name + s) for s in SIDE_FILES)):
+        tighten_file(p)
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -40,6 +59,17 @@ def _add_missing_columns(engine: Engine) -> None:
         if "quality" not in have:
             log.info("adding column samples.quality to an older database")
             conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
+
+
+def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:
+    """Databases from before the audit hash chain: add its two columns. The chain then starts at open with a row
+    that records how many earlier (unchained) rows there are (app/audit_chain.py: attach)."""
+    with engine.begin() as conn:
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(audit_log)"))}
+        for column in ("prev_hash", "chain_hash"):
+            if column not in have:
+                log.info("adding column audit_log.%s to an older database", column)
+                conn.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column} BLOB"))
 
 
 def integrity_ok(engine: Engine) -> bool:
