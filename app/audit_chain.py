@@ -25,13 +25,13 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import InvalidRequestError
 
 from app.file_modes import tighten_file, write_private_text
 from app.store import schema
@@ -49,7 +49,7 @@ _A, _H = schema.audit_log, schema.audit_chain_head
 class RestartReason(str, Enum):
     """Why the chain was restarted: recorded in the row that restarts it."""
 
-    HEAD_MISSING = "the chain head was missing (deleted?): earlier rows cannot be verified"
+    HEAD_MISSING = "the chain head was missing or damaged: earlier rows cannot be verified"
     KEY_MISSING = "the audit key file was missing or damaged: earlier rows cannot be verified"
 
 
@@ -146,8 +146,13 @@ class Head:
 
 
 # -- appending (the store writer's thread, inside the caller's transaction) --------------------------------
-_keys: "weakref.WeakKeyDictionary[Engine, bytes]" = weakref.WeakKeyDictionary()
-_reports: "weakref.WeakKeyDictionary[Engine, ChainReport]" = weakref.WeakKeyDictionary()
+class ChainNotAttached(InvalidRequestError):
+    """An audit row for a database opened without :func:`attach`. A database error, so the store writer fails
+    that one write (its caller hears) and carries on."""
+
+
+_keys: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
+_reports: weakref.WeakKeyDictionary[Engine, ChainReport] = weakref.WeakKeyDictionary()
 
 
 def append_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
@@ -157,16 +162,16 @@ def append_op(ts: float, user: str | None, action: str, detail: dict | None) -> 
     def run(conn: Connection) -> None:
         key = _keys.get(conn.engine)
         if key is None:
-            raise RuntimeError("the audit chain is not set up on this database: open it with "
-                               "app.store.database.open_database")
+            raise ChainNotAttached("the audit chain is not set up on this database: open it with "
+                                   "app.store.database.open_database")
         append(conn, key, ts, user, action, detail_json)
 
     return (None, "call", run)
 
 
 def append(conn: Connection, key: bytes, ts: float, user: str | None, action: str, detail: str | None) -> int:
-    head = _read_head(conn)
-    if head is None:  # deleted while running: restart the chain, saying so in its first row
+    _, head = _read_head(conn)
+    if head is None:  # deleted or damaged while running: restart the chain, saying so in its first row
         head = restart(conn, key, RestartReason.HEAD_MISSING, ts)
     prev = head.last_hash if head.first_id is not None else ZERO
     row_id = _insert_chained(conn, key, prev, ts, user, action, detail)
@@ -179,18 +184,42 @@ def append(conn: Connection, key: bytes, ts: float, user: str | None, action: st
 def _insert_chained(conn: Connection, key: bytes, prev: bytes, ts: float, user: str | None, action: str,
                     detail: str | None) -> int:
     res = conn.execute(insert(_A).values(ts=ts, user=user, action=action, detail=detail))
-    row_id = int(res.inserted_primary_key[0])
+    row_id = int(res.lastrowid)
     mac = row_mac(key, prev, row_id, ts, user, action, detail)
     conn.execute(update(_A).where(_A.c.id == row_id).values(prev_hash=prev, chain_hash=mac))
     return row_id
 
 
-def _read_head(conn: Connection) -> Head | None:
+def _read_head(conn: Connection) -> tuple[bool, Head | None]:
+    """(a head row exists, the head); the head is None when the row is missing or holds values of the wrong
+    type (SQLite takes any value in any column: someone edited it by hand)."""
     r = conn.execute(select(_H).where(_H.c.id == 1)).first()
-    return None if r is None else Head(r.earlier_rows, r.earlier_last_id, r.first_id, r.last_id, r.last_hash, r.rows)
+    if r is None:
+        return False, None
+    try:
+        return True, Head(_int(r.earlier_rows), _int(r.earlier_last_id), _opt_int(r.first_id), _opt_int(r.last_id),
+                          _hash_value(r.last_hash), _int(r.rows))
+    except TypeError:
+        return True, None
 
 
-def _stored_mac(conn: Connection) -> bytes:
+def _int(v: Any) -> int:
+    if type(v) is not int:
+        raise TypeError(v)
+    return v
+
+
+def _opt_int(v: Any) -> int | None:
+    return None if v is None else _int(v)
+
+
+def _hash_value(v: Any) -> bytes:
+    if not isinstance(v, bytes) or len(v) != 32:
+        raise TypeError(v)
+    return v
+
+
+def _stored_mac(conn: Connection) -> Any:
     return conn.execute(select(_H.c.mac).where(_H.c.id == 1)).scalar_one()
 
 
@@ -238,15 +267,19 @@ def attach(engine: Engine, key_path: Path) -> ChainReport:
     key = read_key(key_path)
     with engine.begin() as conn:
         report = verify(conn, key)
-        head = _read_head(conn)
+        has_head, head = _read_head(conn)
         if key is None:
-            if head is not None or key_path.exists():
+            if has_head or key_path.exists():
                 log.error("audit key %s is missing or damaged: a new key is made and the chain restarted", key_path)
             key = secrets.token_bytes(32)
             write_private_text(key_path, key.hex() + "\n")
-            if head is not None:
+            if has_head:
                 restart(conn, key, RestartReason.KEY_MISSING)
-        if head is None:
+                head = None
+                has_head = True
+        elif has_head and head is None:  # damaged: reported; start over from here
+            restart(conn, key, RestartReason.HEAD_MISSING)
+        if not has_head:
             if any(b.kind is BreakKind.HEAD_MISSING for b in report.breaks):
                 restart(conn, key, RestartReason.HEAD_MISSING)
             else:
@@ -283,14 +316,18 @@ class _Walk:
 
 def verify(conn: Connection, key: bytes | None) -> ChainReport:
     """Walk the chain from its first row to the head; read-only. ``key`` None = the key file is missing."""
-    head = _read_head(conn)
-    if head is None:
+    has_head, head = _read_head(conn)
+    if not has_head:
         return _without_head(conn)
     if key is None:
         return ChainReport(breaks=(ChainBreak(BreakKind.KEY_MISSING, None, "the audit key file is missing or "
                                               "damaged: the chain cannot be verified"),))
+    if head is None:
+        return ChainReport(breaks=(ChainBreak(BreakKind.HEAD_ALTERED, None, "the chain head was altered (it holds "
+                                              "values Vigil never writes)"),))
     w = _Walk(key)
-    if not hmac.compare_digest(_stored_mac(conn), head.mac(key)):
+    stored = _stored_mac(conn)
+    if not (isinstance(stored, bytes) and hmac.compare_digest(stored, head.mac(key))):
         w.add(BreakKind.HEAD_ALTERED, None, "the chain head was altered (its MAC does not match)")
     earlier = conn.execute(select(func.count()).where(_A.c.id <= head.earlier_last_id)).scalar_one()
     if earlier != head.earlier_rows:
@@ -327,7 +364,9 @@ def _without_head(conn: Connection) -> ChainReport:
         return ChainReport(0, 0, (ChainBreak(
             BreakKind.HEAD_MISSING, None, f"the audit log and its chain head are gone but {users} users exist: "
             "the log was emptied"),))
-    return ChainReport(0, total, (), (f"{total} rows from before the chain are not chained",) if total else ())
+    last = conn.execute(select(func.max(_A.c.id))).scalar()
+    return ChainReport(0, total, (), (f"{total} rows from before the chain (up to row {last}) are not chained",)
+                       if total else ())
 
 
 def _walk_rows(conn: Connection, head: Head, w: _Walk) -> tuple[int, int | None]:
@@ -337,7 +376,8 @@ def _walk_rows(conn: Connection, head: Head, w: _Walk) -> tuple[int, int | None]
     last_hash: bytes | None = None
     for r in rows:
         if r.chain_hash is None:
-            w.add(BreakKind.ADDED, r.id, f"row {r.id} ({r.action!r}) has no chain hash: it was added outside Vigil")
+            w.add(BreakKind.ADDED, r.id, f"row {r.id} ({r.action!r}) has no chain hash: added outside Vigil (or "
+                  "its hash removed)")
             continue
         prev = r.prev_hash or b""
         expected = ZERO if last_hash is None else last_hash
@@ -346,8 +386,8 @@ def _walk_rows(conn: Connection, head: Head, w: _Walk) -> tuple[int, int | None]
             expected = prev  # said once: not again as a broken link
         if last_hash is None and r.action == RESTART_ACTION:
             w.restarts.extend(_restart_reason(r))
-        mac_ok = hmac.compare_digest(r.chain_hash, row_mac(w.key, prev, r.id, r.ts, r.user, r.action, r.detail))
-        link_ok = hmac.compare_digest(prev, expected)
+        mac_ok = _row_mac_ok(w.key, r, prev)
+        link_ok = isinstance(prev, bytes) and hmac.compare_digest(prev, expected)
         after = f"row {last_id}" if last_id is not None else "the start of the chain"
         if mac_ok and not link_ok:
             w.add(BreakKind.ROWS_MISSING, r.id, f"the chain breaks between {after} and row {r.id}: rows were "
@@ -357,9 +397,22 @@ def _walk_rows(conn: Connection, head: Head, w: _Walk) -> tuple[int, int | None]
         elif not mac_ok:
             w.add(BreakKind.MISPLACED, r.id, f"row {r.id} ({r.action!r}) is not the row written after {after}: "
                   "edited, moved or replaced")
-        last_id, last_hash = r.id, r.chain_hash
+        last_id, last_hash = r.id, r.chain_hash if isinstance(r.chain_hash, bytes) else b""
         checked += 1
     return checked, last_id
+
+
+def _row_mac_ok(key: bytes, r: Any, prev: Any) -> bool:
+    """Values of another type than Vigil writes (SQLite takes any value in any column) count as an edit."""
+    if not (isinstance(r.chain_hash, bytes) and isinstance(prev, bytes) and type(r.ts) in (int, float)
+            and isinstance(r.action, str) and (r.user is None or isinstance(r.user, str))
+            and (r.detail is None or isinstance(r.detail, str))):
+        return False
+    try:
+        mac = row_mac(key, prev, r.id, r.ts, r.user, r.action, r.detail)
+    except (ValueError, OverflowError):  # ts inf or nan
+        return False
+    return hmac.compare_digest(r.chain_hash, mac)
 
 
 def _restart_reason(row: Any) -> list[str]:

@@ -163,7 +163,7 @@ class UserSettings(_Section):
     @field_validator("lockout_steps_s")
     @classmethod
     def _steps_escalate(cls, steps: list[float]) -> list[float]:
-        if any(b < a for a, b in zip(steps, steps[1:])):
+        if any(b < a for a, b in zip(steps, steps[1:], strict=False)):
             raise ValueError("each lockout must last at least as long as the one before (e.g. [60, 300, 900, 3600])")
         return steps
 

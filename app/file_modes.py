@@ -27,8 +27,8 @@ class ModeCheck:
         return bool(self.mode & _GROUP_OTHER)
 
     def describe(self) -> str:
-        kind = "folder" if self.is_dir else "file"
-        return f"{kind} {self.path} is {self.mode:04o} ({stat.filemode(self.mode | (stat.S_IFDIR if self.is_dir else stat.S_IFREG))})"
+        kind, type_bit = ("folder", stat.S_IFDIR) if self.is_dir else ("file", stat.S_IFREG)
+        return f"{kind} {self.path} is {self.mode:04o} ({stat.filemode(self.mode | type_bit)})"
 
 
 def mode_of(path: Path) -> ModeCheck | None:

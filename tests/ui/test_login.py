@@ -59,9 +59,10 @@ def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:  # noqa: ANN001
     hmi: Hmi = hmi_factory(station=quiet_station(),
                            users={"max_failures": 2, "panel_max_failures": 3, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
-    for user, left in (("technician", 1), ("operator", 1)):
+    for user in ("technician", "operator"):
         hmi.login(user, pin="000000")
-        hmi.wait(lambda: pad.message.text() == f"Wrong PIN - {left} attempt left")
+        hmi.wait(lambda: pad.message.text() == "Wrong PIN - 1 attempt left")
+        pad.show_message("")
     hmi.login("supervisor", pin="000000")
     hmi.wait(lambda: pad.is_locked())
     assert re.fullmatch(r"Pad locked for (30|29) s - too many wrong PINs at this panel", pad.message.text())
@@ -111,3 +112,32 @@ def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:  # noqa: 
     hmi.click(hmi.window.nav.buttons["trends"])
     assert timer.remainingTime() > 2500
     assert hmi.window.session.session is not None
+
+
+def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from tests.app.test_audit_chain import sql, write_log
+    from tests.ui.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    write_log(Path(settings.storage.path))
+    sql(Path(settings.storage.path), "UPDATE audit_log SET user = 'admin' WHERE id = 12")  # a forged admin login
+    hmi: Hmi = hmi_factory(station=quiet_station(), settings=settings)
+    notice = hmi.window.audit_notice
+    hmi.wait(lambda: hmi.window.bridge.snapshot is not None)
+    assert not notice.isVisible()  # nobody logged in
+    hmi.login("operator")
+    assert not notice.isVisible()  # an operator cannot act on it
+    hmi.logout()
+    hmi.login("admin")
+    hmi.wait(notice.isVisible)
+    assert notice.text() == ("\u26a0 Audit log tampering detected: row 12 ('login') was edited after it was written"
+                             " - its entries may be forged or missing; details: python main.py doctor")
+    hmi.click(notice.dismiss_button)
+    assert not notice.isVisible()
+    hmi.logout()
+    hmi.login("admin")  # a new session: shown again
+    hmi.wait(notice.isVisible)
+    hmi.logout()
+    assert not notice.isVisible()

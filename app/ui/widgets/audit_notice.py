@@ -58,6 +58,7 @@ class AuditNotice(QWidget):
         show = (r is not None and not r.ok and s is not None and can(s.role, Action.USERS)
                 and self._dismissed_by is not s)
         if show:
-            self.label.setText(f"\u26a0 {r.summary()} - its entries may be forged or missing; details: "
-                               "python main.py doctor")
+            summary = r.summary()
+            self.label.setText(f"\u26a0 {summary[:1].upper()}{summary[1:]} - its entries may be forged or missing; "
+                               "details: python main.py doctor")
         self.setVisible(show)

@@ -1,0 +1,82 @@
+"""Any change to a chained audit log is detected: generated edits, deletions, moves and insertions, applied with
+plain sqlite3 to a real file, never pass verification."""
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, strategies as st
+
+from app import audit_chain
+from app.store.database import open_database
+from app.store.writer import StoreWriter, Write, audit_op
+
+N = 12
+COLUMNS = ("ts", "user", "action", "detail", "prev_hash", "chain_hash")
+
+
+def chained_log(folder: Path) -> Path:
+    db_path = folder / "v.db"
+    db = open_database(db_path)
+    writer = StoreWriter(db, raw_retention_s=86400)
+    writer.start()
+    try:
+        writer.submit(Write([audit_op(100.0 + i, f"user{i % 3}", "login", {"n": i}) for i in range(N)])).result(10)
+    finally:
+        writer.stop()
+        db.dispose()
+    return db_path
+
+
+def verify(db_path: Path) -> audit_chain.ChainReport:
+    db = open_database(db_path)
+    try:
+        report = audit_chain.report_at_open(db)
+    finally:
+        db.dispose()
+    assert report is not None
+    return report
+
+
+row_ids = st.integers(1, N)
+values = st.one_of(st.none(), st.integers(-10, 10_000), st.floats(allow_nan=False), st.text(max_size=20),
+                   st.binary(max_size=40))
+edits = st.tuples(st.just("edit"), row_ids, st.sampled_from(COLUMNS), values)
+deletions = st.tuples(st.just("delete"), st.lists(row_ids, min_size=1, max_size=N, unique=True))
+moves = st.tuples(st.just("move"), row_ids, st.integers(N + 1, 3 * N))
+swaps = st.tuples(st.just("swap"), row_ids, row_ids).filter(lambda t: t[1] != t[2])
+inserts = st.tuples(st.just("insert"), st.floats(0, 1e6), st.text(max_size=10), st.booleans())
+
+
+@given(st.lists(st.one_of(edits, deletions, moves, swaps, inserts), min_size=1, max_size=3))
+def test_any_tampering_is_detected(ops: list[tuple]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = chained_log(Path(tmp))
+        con = sqlite3.connect(db_path)
+        before = con.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
+        with con:
+            for op in ops:
+                if op[0] == "edit":
+                    con.execute(f"UPDATE OR IGNORE audit_log SET {op[2]} = ? WHERE id = ?", (op[3], op[1]))
+                elif op[0] == "delete":
+                    con.executemany("DELETE FROM audit_log WHERE id = ?", [(i,) for i in op[1]])
+                elif op[0] == "move":
+                    con.execute("UPDATE OR IGNORE audit_log SET id = ? WHERE id = ?", (op[2], op[1]))
+                elif op[0] == "swap":
+                    con.execute("UPDATE audit_log SET id = -1 WHERE id = ?", (op[1],))
+                    con.execute("UPDATE audit_log SET id = ? WHERE id = ?", (op[1], op[2]))
+                    con.execute("UPDATE audit_log SET id = ? WHERE id = -1", (op[2],))
+                else:  # a row added by hand, with or without a copied chain hash
+                    copied = con.execute("SELECT prev_hash, chain_hash FROM audit_log ORDER BY id DESC").fetchone()
+                    hashes = copied if (op[3] and copied) else (None, None)
+                    con.execute("INSERT INTO audit_log (ts, user, action, prev_hash, chain_hash) VALUES "
+                                "(?, ?, 'login', ?, ?)", (op[1], op[2], *hashes))
+        after = con.execute("SELECT * FROM audit_log ORDER BY id").fetchall()
+        con.close()
+        report = verify(db_path)
+        if after == before:  # e.g. a value set to what it was, or a row swapped with an identical one
+            assert report.ok
+        else:
+            assert not report.ok, (ops, report)
+            assert report.summary().startswith("audit log tampering detected")
