@@ -24,7 +24,15 @@ from typing import Any, NoReturn
 from sqlalchemy import Engine, and_, select
 
 from app.config import MAX_PIN_DIGITS, UserSettings
-from app.lockout import Counter, LockoutPolicy, LockScope, after_failure, panel_policy, user_policy
+from app.lockout import (
+    ESCALATION_RESET_S,
+    Counter,
+    LockoutPolicy,
+    LockScope,
+    after_failure,
+    panel_policy,
+    user_policy,
+)
 from app.store import schema
 from app.store.writer import StoreWriter, Write, audit_op
 
@@ -143,6 +151,11 @@ _DUMMY_SALT = os.urandom(16)
 _DUMMY_HASH = os.urandom(32)
 
 
+def _storable(text: str) -> str:
+    """Text SQLite can store: lone surrogates (which no stored name has) are written out as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def check_pin_format(pin: str, min_digits: int) -> None:
     """A new PIN: ASCII digits only (the pad has 0-9; str.isdigit alone also takes other scripts' digits)."""
     if not (pin.isascii() and pin.isdigit() and min_digits <= len(pin) <= MAX_PIN_DIGITS):
@@ -186,7 +199,7 @@ class UserDirectory:
 
     def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
         """Raises :class:`LockedOut` (without checking the PIN) or :class:`WrongPin`."""
-        user, panel = user[:NAME_MAX], panel[:NAME_MAX]
+        user, panel = _storable(user)[:NAME_MAX], _storable(panel)[:NAME_MAX]
         with self._lock:
             now = self._clock()
             counters = self._counters(user, panel)
@@ -263,10 +276,13 @@ class UserDirectory:
         """Count a wrong PIN on the panel and on the name, audit it (and any lockout it starts), then raise."""
         results = [after_failure(c, now, self._policies[c.scope]) for c in counters]
         panel_result, user_result = results
-        ops: list[tuple[Any, ...]] = [(schema.login_lockouts, "upsert", {
-            "scope": r.counter.scope.value, "name": r.counter.name, "failures": r.counter.failures,
-            "level": r.counter.level, "locked_until": r.counter.locked_until,
-            "last_failure_ts": r.counter.last_failure_ts}) for r in results]
+        t = schema.login_lockouts
+        # Counters unlocked and a day quiet count as new ones anyway: deleted, so made-up names do not pile up.
+        ops: list[tuple[Any, ...]] = [(t, "delete", None, and_(t.c.last_failure_ts < now - ESCALATION_RESET_S,
+                                                              t.c.locked_until < now))]
+        ops += [(t, "upsert", {"scope": r.counter.scope.value, "name": r.counter.name, "failures": r.counter.failures,
+                               "level": r.counter.level, "locked_until": r.counter.locked_until,
+                               "last_failure_ts": r.counter.last_failure_ts}) for r in results]
         detail: dict[str, Any] = {"panel": panel, "attempts_left": min(r.attempts_left for r in results)}
         if not known:
             detail["unknown_user"] = True

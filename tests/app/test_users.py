@@ -330,3 +330,13 @@ def test_user_management_needs_admin(users: UserDirectory) -> None:
     users.remove_user(admin, "ana")
     with pytest.raises(WrongPin):
         users.login("ana", "87654321")
+
+
+def test_counters_of_made_up_names_do_not_pile_up(users: UserDirectory, clock: FakeClock) -> None:
+    for i in range(30):
+        clock.t += 3600
+        with pytest.raises(AuthError):
+            users.login(f"made-up-{i}", "000000")
+    with users._db.connect() as c:
+        names = {r.name for r in c.execute(select(schema.login_lockouts)) if r.scope == "user"}
+    assert len(names) <= 25 and "made-up-0" not in names and "made-up-29" in names
