@@ -30,7 +30,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, inspect, select, update
 from sqlalchemy.exc import InvalidRequestError
 
 from app.file_modes import tighten_file, write_private_text
@@ -64,6 +64,7 @@ class BreakKind(str, Enum):
     KEY_MISSING = "key missing"
     START_MISSING = "start missing"
     EARLIER_ROWS_CHANGED = "earlier rows changed"
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +267,12 @@ def attach(engine: Engine, key_path: Path) -> ChainReport:
     tighten_file(key_path)
     key = read_key(key_path)
     with engine.begin() as conn:
-        report = verify(conn, key)
+        try:
+            report = verify(conn, key)
+        except Exception as exc:  # noqa: BLE001 - a check that cannot finish is a finding; monitoring goes on
+            log.exception("audit chain verification failed")
+            report = ChainReport(breaks=(ChainBreak(BreakKind.UNREADABLE, None, "the audit log could not be "
+                                                    f"verified ({type(exc).__name__}): its tables were altered"),))
         has_head, head = _read_head(conn)
         if key is None:
             if has_head or key_path.exists():
@@ -286,6 +292,8 @@ def attach(engine: Engine, key_path: Path) -> ChainReport:
                 start(conn, key)
     _keys[engine] = key
     _reports[engine] = report
+    for note in report.restarts:
+        log.warning("audit chain: %s", note)
     if report.ok:
         log.info("%s", report.summary())
     else:
@@ -316,6 +324,8 @@ class _Walk:
 
 def verify(conn: Connection, key: bytes | None) -> ChainReport:
     """Walk the chain from its first row to the head; read-only. ``key`` None = the key file is missing."""
+    if not inspect(conn).has_table(_H.name):  # dropped (open_database creates it again, empty)
+        return _without_head(conn)
     has_head, head = _read_head(conn)
     if not has_head:
         return _without_head(conn)

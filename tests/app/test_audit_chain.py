@@ -216,3 +216,12 @@ def test_audit_ops_on_a_database_not_opened_by_vigil_fail_loudly(tmp_path: Path)
     finally:
         writer.stop()
 
+
+
+def test_a_log_too_damaged_to_verify_is_reported_and_vigil_still_opens(tmp_path: Path) -> None:
+    db_path = tmp_path / "v.db"
+    write_log(db_path, n=6)
+    sql(db_path, "ALTER TABLE audit_log RENAME TO old_log", "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, x)")
+    report = reopen(db_path)
+    assert [b.kind for b in report.breaks] == [BreakKind.UNREADABLE]
+    assert "could not be verified (OperationalError)" in report.breaks[0].message

@@ -158,3 +158,12 @@ def test_a_check_that_breaks_is_a_problem_not_a_crash(tmp_path: Path, monkeypatc
     assert doctor.exit_code(findings) == 1
     with pytest.raises(ValueError, match="registered twice"):
         doctor.check("always-broken")(broken)
+
+
+def test_doctor_finds_a_dropped_chain_head_table(tmp_path: Path) -> None:
+    cfg = doctor_config(tmp_path)
+    db_path = tmp_path / "db" / "vigil.db"
+    write_log(db_path, n=6)
+    sql(db_path, "DROP TABLE audit_chain_head")
+    res = run_doctor("--config", str(cfg), "--only", "audit-chain")
+    assert res.returncode == 1 and "the chain head is gone but 6 rows are chained" in res.stdout, res.stdout
