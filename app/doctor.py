@@ -24,7 +24,7 @@ from typing import TextIO
 
 from sqlalchemy import create_engine, inspect
 
-from app import audit_chain
+from app import audit_check
 from app.config import ConfigError, Settings, load_settings
 from app.file_modes import mode_of
 
@@ -111,8 +111,8 @@ def check_audit_chain(ctx: DoctorContext) -> Iterator[Finding]:
                 yield Finding(name, Status.WARNING, "the audit log has no hash chain yet (a database from before "
                               "it): Vigil adds it at its next start")
                 return
-            key_path = audit_chain.key_path_for(db_path)
-            report = audit_chain.verify(conn, audit_chain.read_key(key_path))
+            key_path = audit_check.key_path_for(db_path)
+            report = audit_check.verify(conn, audit_check.read_key(key_path))
     finally:
         engine.dispose()
     if not report.ok:
@@ -149,7 +149,7 @@ def check_file_permissions(ctx: DoctorContext) -> Iterator[Finding]:
     for suffix in ("-wal", "-shm", "-journal"):
         yield from (f for f in _private(name, db_path.with_name(db_path.name + suffix), f"database {suffix} file")
                     if f.status is not Status.WARNING)  # same folder: said once
-    yield from (f for f in _private(name, audit_chain.key_path_for(db_path), "audit key")
+    yield from (f for f in _private(name, audit_check.key_path_for(db_path), "audit key")
                 if f.status is not Status.WARNING)
     log_dir = Path(ctx.settings.logging.dir)
     logs = sorted(log_dir.glob("vigil.log*")) if log_dir.is_dir() else []

@@ -26,7 +26,7 @@ import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
 from acquisition.source import Frame, Source
-from app import audit_chain, events
+from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
 from app import cloud_messages
@@ -56,7 +56,7 @@ class Engine:
         self.settings = settings
         self.source = source
         self.db = open_database(settings.storage.path)
-        self.audit_check = audit_chain.report_at_open(self.db)  # the audit log's hash chain, verified at open
+        self.audit_check = audit_check.report_at_open(self.db)  # the audit log's hash chain, verified at open
         self.writer = StoreWriter(
             self.db,
             raw_retention_s=settings.storage.raw_retention_days * 86400,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.audit_chain import ChainReport
+from app.audit_check import ChainReport
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
-from app.audit_chain import ChainReport
+from app.audit_check import ChainReport
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score

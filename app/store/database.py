@@ -4,7 +4,7 @@ leaves a database that opens and passes ``PRAGMA integrity_check`` (SQLite's jou
 The database holds the PIN hashes and the audit log: it is 0600 in a 0700 folder (when Vigil creates the folder).
 The file is created 0600 before SQLite opens it, and SQLite gives its -wal, -shm and -journal files the mode of
 the database file; an existing file that group or others can read is tightened, with a warning. Opening also
-verifies the audit log's hash chain (app/audit_chain.py); the engine shows what it found."""
+verifies the audit log's hash chain (app/audit_check.py); the engine shows what it found."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 
-from app import audit_chain
+from app import audit_check
 from app.file_modes import create_private_file, make_private_dirs, tighten_file
 from app.store.schema import metadata
 
@@ -38,7 +38,7 @@ def open_database(path: str | Path) -> Engine:
     metadata.create_all(engine)
     _add_missing_columns(engine)
     _migrate_audit_log_to_hash_chain(engine)
-    audit_chain.attach(engine, audit_chain.key_path_for(db_path))
+    audit_check.attach(engine, audit_check.key_path_for(db_path))
     return engine
 
 
@@ -63,7 +63,7 @@ def _add_missing_columns(engine: Engine) -> None:
 
 def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:
     """Databases from before the audit hash chain: add its two columns. The chain then starts at open with a row
-    that records how many earlier (unchained) rows there are (app/audit_chain.py: attach)."""
+    that records how many earlier (unchained) rows there are (app/audit_check.py: attach)."""
     with engine.begin() as conn:
         have = {r[1] for r in conn.execute(text("PRAGMA table_info(audit_log)"))}
         for column in ("prev_hash", "chain_hash"):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import audit_chain, events
-from app.audit_chain import BreakKind, ChainReport
+from app import audit_chain, audit_check, events
+from app.audit_check import BreakKind, ChainReport
 from app.config import UserSettings
 from app.engine import Engine
 from app.store import schema
@@ -41,7 +41,7 @@ def write_log(db_path: Path, n: int = ROWS, users: bool = True) -> None:
 
 def reopen(db_path: Path) -> ChainReport:
     db = open_database(db_path)
-    report = audit_chain.report_at_open(db)
+    report = audit_check.report_at_open(db)
     db.dispose()
     assert report is not None
     return report

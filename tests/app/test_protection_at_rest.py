@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from app import audit_chain, doctor
+from app import audit_check, doctor
 from app.doctor import DoctorContext, Finding, Status
 from app.store.database import open_database
 from tests.app.test_audit_chain import OLD_AUDIT_LOG, sql, write_log
@@ -44,7 +44,7 @@ def test_a_new_database_is_private_whatever_the_umask(tmp_path: Path, loose_umas
         c.execute(text("SELECT count(*) FROM users"))
         side = [db_path.with_name(db_path.name + s) for s in ("-wal", "-shm")]
         assert all(p.exists() for p in side)
-        assert {p.name: mode(p) for p in [db_path, *side, audit_chain.key_path_for(db_path)]} == {
+        assert {p.name: mode(p) for p in [db_path, *side, audit_check.key_path_for(db_path)]} == {
             "vigil.db": 0o600, "vigil.db-wal": 0o600, "vigil.db-shm": 0o600, "vigil.db.audit-key": 0o600}
     db.dispose()
     assert mode(tmp_path / "var") == 0o700 and mode(tmp_path / "var" / "data") == 0o700
@@ -56,13 +56,13 @@ def test_a_too_open_database_is_tightened_with_a_warning(tmp_path: Path, loose_u
     folder.mkdir(mode=0o755)
     db_path = folder / "vigil.db"
     write_log(db_path, n=5)
-    for p in (db_path, audit_chain.key_path_for(db_path)):
+    for p in (db_path, audit_check.key_path_for(db_path)):
         p.chmod(0o644)
     (folder / "vigil.db-journal").write_bytes(b"")
     (folder / "vigil.db-journal").chmod(0o666)
     with caplog.at_level(logging.WARNING):
         open_database(db_path).dispose()
-    assert mode(db_path) == mode(audit_chain.key_path_for(db_path)) == mode(folder / "vigil.db-journal") == 0o600
+    assert mode(db_path) == mode(audit_check.key_path_for(db_path)) == mode(folder / "vigil.db-journal") == 0o600
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "vigil.db is 0644" in warned and "tightened to 0600" in warned and "vigil.db-journal is 0666" in warned
     assert mode(folder) == 0o755 and "can list it" in warned  # an existing folder is the operator's: said, kept
@@ -133,7 +133,7 @@ def test_doctor_leaves_an_older_database_as_it_is(tmp_path: Path) -> None:
     assert res.returncode == 0 and "WARNING  audit-chain: the audit log has no hash chain yet" in res.stdout
     with sqlite3.connect(db_path) as con:  # not migrated, no key made
         assert [r[1] for r in con.execute("PRAGMA table_info(audit_log)")] == ["id", "ts", "user", "action", "detail"]
-    assert not audit_chain.key_path_for(db_path).exists()
+    assert not audit_check.key_path_for(db_path).exists()
 
 
 def test_doctor_without_a_database_and_with_a_bad_config(tmp_path: Path) -> None:

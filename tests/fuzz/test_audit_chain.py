@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hypothesis import given, settings, strategies as st
 
-from app import audit_chain
+from app import audit_check
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write, audit_op
 
@@ -38,15 +38,15 @@ def copy_of_a_chained_log(folder: Path) -> Path:
     if not _TEMPLATE:
         _TEMPLATE.append(chained_log(Path(tempfile.mkdtemp(prefix="vigil-fuzz-chain-"))))
     src = _TEMPLATE[0]
-    for f in (src, audit_chain.key_path_for(src)):
+    for f in (src, audit_check.key_path_for(src)):
         shutil.copy(f, folder / f.name)
     return folder / src.name
 
 
-def verify(db_path: Path) -> audit_chain.ChainReport:
+def verify(db_path: Path) -> audit_check.ChainReport:
     db = open_database(db_path)  # the start-up path: open, verify, report
     try:
-        report = audit_chain.report_at_open(db)
+        report = audit_check.report_at_open(db)
     finally:
         db.dispose()
     assert report is not None

@@ -1,4 +1,4 @@
-"""A banner for admins only: what the start-up check of the audit log's hash chain found (app/audit_chain.py).
+"""A banner for admins only: what the start-up check of the audit log's hash chain found (app/audit_check.py).
 
 Operators cannot act on it and must not be alarmed by it; an admin sees it as soon as they log in, until they
 dismiss it for that session. The details (every break, by row) come from ``python main.py doctor``.
@@ -32,7 +32,7 @@ class AuditNotice(QWidget):
         self.dismiss_button.setStyleSheet("background: #5a5a5a; color: #ffffff; border: 2px solid #111;")
         self.dismiss_button.clicked.connect(self._dismiss)
         lay.addWidget(self.dismiss_button)
-        self._report: Any = None  # app.audit_chain.ChainReport
+        self._report: Any = None  # app.audit_check.ChainReport
         self._session: Any = None
         self._dismissed_by: Any = None  # the session that dismissed it
         self.hide()
