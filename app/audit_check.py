@@ -110,8 +110,6 @@ def attach(engine: Engine, key_path: Path) -> ChainReport:
             write_private_text(key_path, key.hex() + "\n")
             if has_head:
                 restart(conn, key, RestartReason.KEY_MISSING)
-                head = None
-                has_head = True
         elif has_head and head is None:  # damaged: reported; start over from here
             restart(conn, key, RestartReason.HEAD_MISSING)
         if not has_head:

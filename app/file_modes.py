@@ -58,7 +58,7 @@ def make_private_dirs(path: Path) -> None:
         os.chmod(d, PRIVATE_DIR)  # mkdir's mode is masked by the umask
     if not missing:
         found = mode_of(path)
-        if found is not None and found.too_open:
+        if found is not None and found.is_dir and found.too_open:
             log.warning("%s: group or others can list it; the files Vigil keeps there are 0600 "
                         "(chmod 700 %s to hide their names too)", found.describe(), path)
 
