@@ -66,6 +66,10 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["doctor"]:  # python main.py doctor [--json]: audit chain, file modes (app/doctor.py)
+        from app.doctor import main as doctor_main
+
+        return doctor_main(argv[1:])
     if argv[:1] == ["credentials"]:  # python main.py credentials set|clear|show-backend (the broker's, in the keyring)
         from app.uplink.credentials_cli import main as credentials_main
 

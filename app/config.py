@@ -11,13 +11,14 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "VIGIL_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "resources" / "vigil.toml"
 MAX_CONFIG_BYTES = 1 << 20  # the shipped file is ~5 KB; anything near this is not a settings file
+MAX_PIN_DIGITS = 12  # the longest PIN the pad takes
 
 
 class ConfigError(ValueError):
@@ -145,9 +146,37 @@ class UiSettings(_Section):
 
 
 class UserSettings(_Section):
-    max_failures: int = Field(5, ge=1, le=20)
-    lockout_s: float = Field(60.0, ge=1, le=86400)
+    """PIN rules and wrong-PIN lockouts (app/lockout.py): per user name and per panel, kept across restarts."""
+
+    max_failures: int = Field(5, ge=1, le=20, description="wrong PINs in a row before that user is locked")
+    panel_max_failures: int = Field(10, ge=1, le=100,
+                                    description="wrong PINs at one panel, for any users, before the panel locks")
+    lockout_steps_s: list[Annotated[float, Field(ge=1, le=86400)]] = Field(
+        [60.0, 300.0, 900.0, 3600.0], min_length=1, max_length=10,
+        description="lockout lengths, escalating with each lockout in a row; the last one repeats")
+    min_pin_digits: int = Field(6, ge=4, le=MAX_PIN_DIGITS, description="shortest PIN a new or changed PIN may be")
     seed_demo_users: bool = True
+
+    @field_validator("lockout_steps_s", mode="before")
+    @classmethod
+    def _steps_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: "60,300,900"
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("lockout_steps_s")
+    @classmethod
+    def _steps_escalate(cls, steps: list[float]) -> list[float]:
+        if any(b < a for a, b in zip(steps, steps[1:], strict=False)):
+            raise ValueError("each lockout must last at least as long as the one before (e.g. [60, 300, 900, 3600])")
+        return steps
+
+    @model_validator(mode="after")
+    def _panel_limit_covers_user_limit(self) -> "UserSettings":
+        if self.panel_max_failures < self.max_failures:
+            raise ValueError(f"users.panel_max_failures ({self.panel_max_failures}) must be at least "
+                             f"users.max_failures ({self.max_failures}): the panel would lock before any user")
+        return self
 
 
 class LoggingSettings(_Section):

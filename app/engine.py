@@ -26,7 +26,7 @@ import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
 from acquisition.source import Frame, Source
-from app import events
+from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
 from app import cloud_messages
@@ -57,6 +57,7 @@ class Engine:
         self.settings = settings
         self.source = source
         self.db = open_database(settings.storage.path)
+        self.audit_check = audit_check.report_at_open(self.db)  # the audit log's hash chain, verified at open
         self.writer = StoreWriter(
             self.db,
             raw_retention_s=settings.storage.raw_retention_days * 86400,
@@ -92,7 +93,7 @@ class Engine:
                                     settings.engine.quality_alarm_s)
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
-        self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
+        self.users = UserDirectory(self.db, self.writer, settings.users)
         self._params = PipelineParams.from_settings(settings.detection)
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
@@ -131,6 +132,8 @@ class Engine:
         if self._threads:
             return
         self.writer.start()
+        if self.audit_check is not None:
+            self._publish(events.AuditChainChecked(self.audit_check))
         if self.settings.users.seed_demo_users:
             self.users.seed_demo_users()
         self._threads = [
@@ -213,7 +216,8 @@ class Engine:
         uplink = (self.uplink.status() if self.uplink is not None else
                   UplinkStatus("stand-in" if self.cloud is not None and self.cloud.reachable else "down"))
         return EngineSnapshot(self._last_ts, assets, SourceHealth(ok, detail, stats.frames, skipped), uplink,
-                              self.settings.detection.threshold, self.frames_processed, tuple(self._errors[-5:]))
+                              self.settings.detection.threshold, self.frames_processed, tuple(self._errors[-5:]),
+                              self.audit_check)
 
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000):  # noqa: ANN201
         """Blocking (SQLite): call from a worker thread."""

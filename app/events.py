@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.audit_check import ChainReport
+
 
 @dataclass(frozen=True, slots=True)
 class AlarmRaised:
@@ -65,6 +67,13 @@ class WorkerFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditChainChecked:
+    """The audit log's hash chain was verified at start; ``report.ok`` False = tampering was found (which rows)."""
+
+    report: ChainReport
+
+
+@dataclass(frozen=True, slots=True)
 class SourceFinished:
     frames: int
     skipped: dict[str, int]
@@ -72,4 +81,5 @@ class SourceFinished:
 
 EngineEvent = (
     AlarmRaised | AlarmCleared | AlarmStateChanged | RegimeChanged | CommissioningCompleted | WorkerFailed | SourceFinished
+    | AuditChainChecked
 )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
+from app.audit_check import ChainReport
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
@@ -50,6 +51,7 @@ class EngineSnapshot:
     threshold: float
     frames: int = 0
     errors: tuple[str, ...] = field(default_factory=tuple)
+    audit: ChainReport | None = None  # the audit log's hash chain as verified at start (admins are shown a break)
 
 
 class _Ring:

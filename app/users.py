@@ -1,8 +1,12 @@
-"""Who may do what at the HMI: users with PINs, four roles, and a pad that locks after wrong PINs.
+"""Who may do what at the HMI: users with PINs, four roles, and lockouts after wrong PINs.
 
-PINs are stored salted and hashed with scrypt (hashlib, no extra dependency). Logins, failed PINs and user
-changes go to the audit log. The permission matrix is the single source of truth for the UI and the engine:
-the engine re-checks every command, so a UI bug cannot let a role do what it may not.
+PINs (4 to 12 digits; new ones at least ``users.min_pin_digits``) are stored salted and hashed with scrypt
+(hashlib, no extra dependency). Wrong PINs lock the user name and the panel they were typed on, escalating and
+kept in the database across restarts (app/lockout.py has the rules). Every PIN check costs the same whether the
+name exists or not (an unknown name is checked against a dummy hash), so timing does not reveal who has an
+account. Logins, wrong PINs, lockouts and user changes go to the audit log. The permission matrix is the single
+source of truth for the UI and the engine: the engine re-checks every command, so a UI bug cannot let a role do
+what it may not.
 """
 from __future__ import annotations
 
@@ -15,16 +19,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, NoReturn
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 
+from app.config import MAX_PIN_DIGITS, UserSettings
+from app.lockout import (
+    ESCALATION_RESET_S,
+    Counter,
+    LockoutPolicy,
+    LockScope,
+    after_failure,
+    panel_policy,
+    user_policy,
+)
 from app.store import schema
 from app.store.writer import StoreWriter, Write, audit_op
 
 log = logging.getLogger(__name__)
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-PIN_DIGITS = (4, 8)
+LOCAL_PANEL = "local"  # the touchscreen on the gateway; another front-end passes its own panel id
+NAME_MAX = 64
+# Demo PINs are short and well known whatever users.min_pin_digits says: a warning says to change them.
 DEMO_USERS = (("operator", "operator", "1111"), ("technician", "technician", "2222"),
               ("supervisor", "supervisor", "3333"), ("admin", "admin", "9999"))
 
@@ -93,43 +110,78 @@ class AuthError(Exception):
 
 class WrongPin(AuthError):
     def __init__(self, attempts_left: int) -> None:
-        super().__init__(f"Wrong PIN - {attempts_left} attempt(s) left before the pad locks")
+        super().__init__(f"Wrong PIN - {attempts_left} attempt(s) left before the lockout")
         self.attempts_left = attempts_left
 
 
-class PadLocked(AuthError):
-    def __init__(self, seconds_left: float) -> None:
-        super().__init__(f"Too many wrong PINs - the pad is locked for {seconds_left:.0f} s")
-        self.seconds_left = seconds_left
+@dataclass(frozen=True, slots=True)
+class Lock:
+    scope: LockScope
+    name: str  # the user name or the panel id
+    seconds_left: float
+
+    def describe(self) -> str:
+        who = f"{self.name} is" if self.scope is LockScope.USER else "this panel is"
+        return f"{who} locked for {self.seconds_left:.0f} s after too many wrong PINs"
+
+
+class LockedOut(AuthError):
+    """Refused without checking the PIN: the user name or the panel is locked."""
+
+    def __init__(self, lock: Lock) -> None:
+        super().__init__(lock.describe())
+        self.lock = lock
+        self.seconds_left = lock.seconds_left
+
+
+class AuditAction(str, Enum):
+    LOGIN = "login"
+    LOGIN_FAILED = "login failed"
+    USER_LOCKED = "user locked"
+    PANEL_LOCKED = "pad locked"
 
 
 def _hash(pin: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(pin.encode(), salt=salt, maxmem=64 * 1024 * 1024, dklen=32, **SCRYPT)
+    return hashlib.scrypt(pin.encode("utf-8", "surrogatepass"), salt=salt, maxmem=64 * 1024 * 1024, dklen=32,
+                          **SCRYPT)
 
 
-def _check_pin_format(pin: str) -> None:
-    if not pin.isdigit() or not PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]:
-        raise ValueError(f"a PIN is {PIN_DIGITS[0]} to {PIN_DIGITS[1]} digits")
+# An unknown name is checked against these, at the same cost as a real hash.
+_DUMMY_SALT = os.urandom(16)
+_DUMMY_HASH = os.urandom(32)
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can store: lone surrogates (which no stored name has) are written out as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_pin_format(pin: str, min_digits: int) -> None:
+    """A new PIN: ASCII digits only (the pad has 0-9; str.isdigit alone also takes other scripts' digits)."""
+    if not (pin.isascii() and pin.isdigit() and min_digits <= len(pin) <= MAX_PIN_DIGITS):
+        raise ValueError(f"a PIN is {min_digits} to {MAX_PIN_DIGITS} digits (0-9)")
 
 
 class UserDirectory:
-    def __init__(self, db: Engine, writer: StoreWriter, max_failures: int = 5, lockout_s: float = 60.0,
+    def __init__(self, db: Engine, writer: StoreWriter, settings: UserSettings | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._writer = writer
-        self._max_failures = max_failures
-        self._lockout_s = lockout_s
+        self.settings = settings = settings or UserSettings()
+        steps = tuple(settings.lockout_steps_s)
+        self._policies: dict[LockScope, LockoutPolicy] = {
+            LockScope.USER: user_policy(settings.max_failures, steps),
+            LockScope.PANEL: panel_policy(settings.panel_max_failures, steps),
+        }
         self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._locked_until = 0.0
+        self._lock = threading.Lock()  # one PIN check at a time: counters are read, changed and written back
 
     def seed_demo_users(self) -> bool:
         """On a fresh store, create one user per role with well-known PINs (change them!)."""
         if self.list_users():
             return False
         for name, role, pin in DEMO_USERS:
-            self._put(name, Role(role), pin, by=None)
+            self._put(name, Role(role), pin, by=None, min_digits=len(pin))
         log.warning("created demo users %s with default PINs: change them in the Users screen",
                     [u for u, _, _ in DEMO_USERS])
         return True
@@ -139,26 +191,29 @@ class UserDirectory:
             return [(n, Role(r)) for n, r in c.execute(select(schema.users.c.name, schema.users.c.role)
                                                         .order_by(schema.users.c.name))]
 
-    def login(self, user: str, pin: str) -> Session:
+    def lock_of(self, user: str | None, panel: str = LOCAL_PANEL) -> Lock | None:
+        """The lock that would refuse ``user`` at ``panel`` now (``user`` None: the panel's), or None."""
+        now = self._clock()
+        counters = self._counters(user or "", panel)
+        return self._active_lock(counters if user else counters[:1], now)
+
+    def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
+        """Raises :class:`LockedOut` (without checking the PIN) or :class:`WrongPin`."""
+        user, panel = _storable(user)[:NAME_MAX], _storable(panel)[:NAME_MAX]
         with self._lock:
             now = self._clock()
-            if now < self._locked_until:
-                raise PadLocked(self._locked_until - now)
+            counters = self._counters(user, panel)
+            lock = self._active_lock(counters, now)
+            if lock is not None:
+                raise LockedOut(lock)
             with self._db.connect() as c:
                 row = c.execute(select(schema.users).where(schema.users.c.name == user)).first()
-            ok = row is not None and hmac.compare_digest(_hash(pin, row.salt), row.pin_hash)
-            if not ok:
-                self._failures += 1
-                self._audit(user, "login failed", {"failures": self._failures})
-                if self._failures >= self._max_failures:
-                    self._failures = 0
-                    self._locked_until = now + self._lockout_s
-                    self._audit(user, "pad locked", {"seconds": self._lockout_s})
-                    raise PadLocked(self._lockout_s)
-                raise WrongPin(self._max_failures - self._failures)
-            self._failures = 0
-        session = Session(user, Role(row.role), self._clock())
-        self._audit(user, "login", {"role": session.role.value})
+            matched = self._pin_matches(row, pin)
+            if row is None or not matched:
+                self._failed(user, panel, row is not None, counters, now)  # raises
+            session = Session(user, Role(row.role), now)
+            self._commit([(schema.login_lockouts, "delete", None, self._where(LockScope.USER, user))],
+                         user, AuditAction.LOGIN.value, {"role": session.role.value, "panel": panel})
         return session
 
     def logout(self, session: Session, reason: str = "logout") -> None:
@@ -166,8 +221,8 @@ class UserDirectory:
 
     def add_user(self, by: Session, name: str, role: Role, pin: str) -> None:
         require(by, Action.USERS)
-        if not name or len(name) > 64:
-            raise ValueError("a user name is 1 to 64 characters")
+        if not name or len(name) > NAME_MAX:
+            raise ValueError(f"a user name is 1 to {NAME_MAX} characters")
         if any(n == name for n, _ in self.list_users()):
             raise ValueError(f"user {name!r} exists already")
         self._put(name, role, pin, by=by)
@@ -175,7 +230,7 @@ class UserDirectory:
     def set_pin(self, by: Session, name: str, pin: str) -> None:
         if by.user != name:
             require(by, Action.USERS)
-        _check_pin_format(pin)
+        check_pin_format(pin, self.settings.min_pin_digits)
         salt = os.urandom(16)
         self._commit([(schema.users, "update", {"pin_hash": _hash(pin, salt), "salt": salt},
                        schema.users.c.name == name)], by.user, "pin changed", {"user": name})
@@ -187,8 +242,72 @@ class UserDirectory:
         self._commit([(schema.users, "delete", None, schema.users.c.name == name)], by.user, "user removed",
                      {"user": name})
 
-    def _put(self, name: str, role: Role, pin: str, by: Session | None) -> None:
-        _check_pin_format(pin)
+    # -- PIN checks and counters ---------------------------------------------------------------------
+    @staticmethod
+    def _pin_matches(row: Any, pin: str) -> bool:
+        """Always one scrypt and one constant-time compare, whether the user exists or the PIN is garbage."""
+        salt, stored = (row.salt, row.pin_hash) if row is not None else (_DUMMY_SALT, _DUMMY_HASH)
+        same = hmac.compare_digest(_hash(pin[:MAX_PIN_DIGITS + 1], salt), stored)
+        return same and row is not None and len(pin) <= MAX_PIN_DIGITS
+
+    def _counters(self, user: str, panel: str) -> tuple[Counter, Counter]:
+        """(panel, user) counters; a new, clean one when the database has none."""
+        t = schema.login_lockouts
+        with self._db.connect() as c:
+            rows = {(r.scope, r.name): r for r in c.execute(select(t).where(
+                ((t.c.scope == LockScope.PANEL.value) & (t.c.name == panel))
+                | ((t.c.scope == LockScope.USER.value) & (t.c.name == user))))}
+
+        def counter(scope: LockScope, name: str) -> Counter:
+            r = rows.get((scope.value, name))
+            return Counter(scope, name) if r is None else Counter(scope, name, r.failures, r.level, r.locked_until,
+                                                                    r.last_failure_ts)
+
+        return counter(LockScope.PANEL, panel), counter(LockScope.USER, user)
+
+    def _active_lock(self, counters: tuple[Counter, ...], now: float) -> Lock | None:
+        """The lock that refuses longest (a panel and a user may both be locked)."""
+        locks = [Lock(c.scope, c.name, left) for c in counters
+                 if (left := c.seconds_locked(now, self._policies[c.scope])) > 0]
+        return max(locks, key=lambda lock: lock.seconds_left, default=None)
+
+    def _failed(self, user: str, panel: str, known: bool, counters: tuple[Counter, Counter],
+                now: float) -> NoReturn:
+        """Count a wrong PIN on the panel and on the name, audit it (and any lockout it starts), then raise."""
+        results = [after_failure(c, now, self._policies[c.scope]) for c in counters]
+        panel_result, user_result = results
+        t = schema.login_lockouts
+        # Counters unlocked and a day quiet count as new ones anyway: deleted, so made-up names do not pile up.
+        ops: list[tuple[Any, ...]] = [(t, "delete", None, and_(t.c.last_failure_ts < now - ESCALATION_RESET_S,
+                                                              t.c.locked_until < now))]
+        ops += [(t, "upsert", {"scope": r.counter.scope.value, "name": r.counter.name, "failures": r.counter.failures,
+                               "level": r.counter.level, "locked_until": r.counter.locked_until,
+                               "last_failure_ts": r.counter.last_failure_ts}) for r in results]
+        detail: dict[str, Any] = {"panel": panel, "attempts_left": min(r.attempts_left for r in results)}
+        if not known:
+            detail["unknown_user"] = True
+        ops.append(audit_op(now, user, AuditAction.LOGIN_FAILED.value, detail))
+        locks = []
+        for r, action in ((panel_result, AuditAction.PANEL_LOCKED), (user_result, AuditAction.USER_LOCKED)):
+            if r.locked_s > 0:
+                locks.append(Lock(r.counter.scope, r.counter.name, r.locked_s))
+                ops.append(audit_op(now, user, action.value, {"panel": panel, "seconds": r.locked_s,
+                                                              "lockout": r.counter.level}))
+                log.warning("%s %r locked for %.0f s (lockout %d in a row) after wrong PINs", r.counter.scope.value,
+                            r.counter.name, r.locked_s, r.counter.level)
+        self._writer.submit(Write(ops)).result(timeout=10)
+        if locks:
+            raise LockedOut(locks[0])
+        raise WrongPin(min(r.attempts_left for r in results))
+
+    @staticmethod
+    def _where(scope: LockScope, name: str) -> Any:
+        t = schema.login_lockouts
+        return and_(t.c.scope == scope.value, t.c.name == name)
+
+    # -- writes --------------------------------------------------------------------------------------
+    def _put(self, name: str, role: Role, pin: str, by: Session | None, min_digits: int | None = None) -> None:
+        check_pin_format(pin, self.settings.min_pin_digits if min_digits is None else min_digits)
         salt = os.urandom(16)
         kdf = "scrypt:" + ":".join(f"{k}={v}" for k, v in SCRYPT.items())
         self._commit([(schema.users, "insert", {"name": name, "role": role.value, "pin_hash": _hash(pin, salt),
@@ -203,5 +322,5 @@ class UserDirectory:
         self._writer.submit(Write([audit_op(self._clock(), user, action, detail)])).result(timeout=10)
 
 
-__all__ = ["Action", "PadLocked", "PermissionDenied", "Role", "Session", "UserDirectory", "WrongPin", "can",
-           "require"]
+__all__ = ["Action", "AuditAction", "Lock", "LockScope", "LockedOut", "PermissionDenied", "Role", "Session",
+           "UserDirectory", "WrongPin", "can", "check_pin_format", "require"]

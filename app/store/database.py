@@ -1,5 +1,10 @@
 """Opening the SQLite file: WAL mode so readers never block the one writer, and a process killed at any moment
-leaves a database that opens and passes ``PRAGMA integrity_check`` (SQLite's journal guarantees it)."""
+leaves a database that opens and passes ``PRAGMA integrity_check`` (SQLite's journal guarantees it).
+
+The database holds the PIN hashes and the audit log: it is 0600 in a 0700 folder (when Vigil creates the folder).
+The file is created 0600 before SQLite opens it, and SQLite gives its -wal, -shm and -journal files the mode of
+the database file; an existing file that group or others can read is tightened, with a warning. Opening also
+verifies the audit log's hash chain (app/audit_check.py); the engine shows what it found."""
 from __future__ import annotations
 
 import logging
@@ -8,6 +13,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 
+from app import audit_check
+from app.file_modes import create_private_file, make_private_dirs, tighten_file
 from app.store.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -38,18 +45,20 @@ def open_database(path: str | Path) -> Engine:
     if str(path) in ("", ".") or db_path.is_dir():
         raise StoreOpenError(f"database {str(path)!r} is a folder; {_ALLOWED}")
     try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        _protect_files(db_path)
     except OSError as exc:
-        raise StoreOpenError(f"database {str(path)!r}: cannot create its folder ({exc.strerror or exc}"
+        raise StoreOpenError(f"database {str(path)!r}: cannot create it or its folder ({exc.strerror or exc}"
                              f"{f': {exc.filename}' if exc.filename else ''}); {_ALLOWED}") from None
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)
     try:
         metadata.create_all(engine)
         _add_missing_columns(engine)
+        _migrate_audit_log_to_hash_chain(engine)
     except DBAPIError as exc:
         engine.dispose()
         raise StoreOpenError(f"database {str(path)!r}: {_why(exc)}; {_ALLOWED}") from None
+    audit_check.attach(engine, audit_check.key_path_for(db_path))
     return engine
 
 
@@ -68,6 +77,16 @@ def _why(exc: DBAPIError) -> str:
     return f"cannot be used ({exc.orig})"
 
 
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _protect_files(db_path: Path) -> None:
+    make_private_dirs(db_path.parent)
+    create_private_file(db_path)  # an empty file is an empty database; SQLite's side files copy its mode
+    for p in (db_path, *(db_path.with_name(db_path.name + s) for s in SIDE_FILES)):
+        tighten_file(p)
+
+
 def _add_missing_columns(engine: Engine) -> None:
     """Nullable columns added since a database was created (create_all never alters an existing table)."""
     with engine.begin() as conn:
@@ -75,6 +94,17 @@ def _add_missing_columns(engine: Engine) -> None:
         if "quality" not in have:
             log.info("adding column samples.quality to an older database")
             conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
+
+
+def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:
+    """Databases from before the audit hash chain: add its two columns. The chain then starts at open with a row
+    that records how many earlier (unchained) rows there are (app/audit_check.py: attach)."""
+    with engine.begin() as conn:
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(audit_log)"))}
+        for column in ("prev_hash", "chain_hash"):
+            if column not in have:
+                log.info("adding column audit_log.%s to an older database", column)
+                conn.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column} BLOB"))
 
 
 def integrity_ok(engine: Engine) -> bool:

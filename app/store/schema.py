@@ -92,6 +92,25 @@ audit_log = Table(
     Column("user", String(64)),
     Column("action", String(48), nullable=False),
     Column("detail", Text),  # JSON
+    # The tamper-evident chain (app/audit_chain.py): HMAC-SHA256 over the previous row's chain_hash and this
+    # row's content. NULL in rows written before the chain existed (an older database, migrated at open).
+    Column("prev_hash", LargeBinary),
+    Column("chain_hash", LargeBinary),
+)
+
+# The chain's head, one row: where the chained part of audit_log starts and the last row appended, under an
+# HMAC of its own, so deleting rows at the end (truncation) is seen too. Written with every audit row.
+audit_chain_head = Table(
+    "audit_chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("earlier_rows", Integer, nullable=False),  # unchained rows before the chain (an older database)
+    Column("earlier_last_id", Integer, nullable=False),  # the last of them (0: none); chained rows come after
+    Column("first_id", Integer),  # the first chained row (its prev_hash is zeros); NULL until one is written
+    Column("last_id", Integer),
+    Column("last_hash", LargeBinary, nullable=False),  # zeros until a row is written
+    Column("rows", Integer, nullable=False),  # chained rows written
+    Column("mac", LargeBinary, nullable=False),
 )
 
 users = Table(
@@ -103,6 +122,19 @@ users = Table(
     Column("salt", LargeBinary, nullable=False),
     Column("kdf", String(64), nullable=False),  # "scrypt:n=16384:r=8:p=1", so parameters can be raised later
     Column("created_ts", Float, nullable=False),
+)
+
+# Wrong-PIN counters per user name and per panel (app/lockout.py), kept across restarts. Names nobody has are
+# counted like real ones; a row is deleted when its user logs in.
+login_lockouts = Table(
+    "login_lockouts",
+    metadata,
+    Column("scope", String(8), primary_key=True),  # user | panel
+    Column("name", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("level", Integer, nullable=False),  # lockouts so far: the next escalation step
+    Column("locked_until", Float, nullable=False),  # wall clock; in the past = not locked
+    Column("last_failure_ts", Float, nullable=False),
 )
 
 asset_settings = Table(

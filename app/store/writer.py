@@ -6,7 +6,6 @@ Future that completes only after their transaction commits, so a caller that wai
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import queue
 import threading
@@ -19,6 +18,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import audit_chain
 from app.store import schema
 
 log = logging.getLogger(__name__)
@@ -184,9 +184,9 @@ def _insert_sql(rows: int) -> str:
 
 
 def audit_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
-    """The store op that appends one audit-log entry (goes in the same Write as the change it records)."""
-    return (schema.audit_log, "insert", {"ts": ts, "user": user, "action": action,
-                                         "detail": json.dumps(detail) if detail is not None else None})
+    """The store op that appends one audit-log entry, hash-chained (app/audit_chain.py); goes in the same Write
+    as the change it records."""
+    return audit_chain.append_op(ts, user, action, detail)
 
 
 def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1) -> list:

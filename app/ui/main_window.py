@@ -24,6 +24,7 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
+from app.ui.widgets.audit_notice import AuditNotice
 from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar
 from app.ui.widgets.buttons import ActionGuard
 from app.ui.widgets.chrome import NavBar, StatusBar
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
                                       self.commands_runner, self.message_bar.show_message, self)
         self.alarm_banner = AlarmBanner()
         self.error_banner = ErrorBanner()
+        self.audit_notice = AuditNotice()  # admins only: the audit log's hash chain is broken
         self.nav = NavBar(self.guard, kiosk)
         self.status = StatusBar()
         self.stack = QStackedWidget()
@@ -78,7 +80,8 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.nav, 0), (self.stack, 1),
+        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.audit_notice, 0), (self.nav, 0),
+                           (self.stack, 1),
                            (self.message_bar, 0), (self.status, 0)):
             lay.addWidget(w, stretch)
         self.current = "overview"
@@ -204,6 +207,7 @@ class MainWindow(QMainWindow):
     # -- from the bridge ------------------------------------------------------------------------
     def _on_snapshot(self, snap: Any) -> None:
         self.status.set_snapshot(snap)
+        self.audit_notice.set_report(getattr(snap, "audit", None))
         self.overview.on_snapshot(snap)
         self.trends.on_snapshot(snap)
         self.alarms.on_snapshot(snap)
@@ -243,6 +247,7 @@ class MainWindow(QMainWindow):
     def _session_changed(self, session: Any) -> None:
         self.nav.set_user(session)
         self.status.set_user(session)
+        self.audit_notice.set_session(session)
 
     def _timed_out(self, ended: Any) -> None:
         self.overlay.clear()

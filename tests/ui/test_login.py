@@ -1,4 +1,5 @@
-"""Login with the PIN pad: wrong PIN, locked pad with countdown, logout, auto-logout after inactivity."""
+"""Login with the PIN pad: wrong PIN, a locked user and a locked panel with their countdowns, logout, auto-logout
+after inactivity, and the audit-log tampering notice that only an admin sees."""
 from __future__ import annotations
 
 import re
@@ -6,6 +7,7 @@ import re
 from sqlalchemy import select
 
 from app.store import schema
+from app.users import Role
 from tests.ui.conftest import Hmi, fault_station
 
 
@@ -32,20 +34,52 @@ def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:  # noqa
     assert hmi.message() == "Logged in as operator (operator)"
 
 
-def test_locked_pad_counts_down_and_refuses_digits(hmi_factory) -> None:  # noqa: ANN001
-    hmi: Hmi = hmi_factory(station=quiet_station(), users={"max_failures": 2, "lockout_s": 30})
+def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:  # noqa: ANN001
+    hmi: Hmi = hmi_factory(station=quiet_station(), users={"max_failures": 2, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
     hmi.login("technician", pin="1111")
     hmi.wait(lambda: pad.message.text() == "Wrong PIN - 1 attempt left")
     hmi.login("technician", pin="1111")
     hmi.wait(lambda: pad.is_locked())
     first = pad.message.text()
-    assert re.fullmatch(r"Pad locked - try again in (30|29) s", first), first
+    assert re.fullmatch(r"technician locked for (30|29) s - too many wrong PINs", first), first
     assert pad.display.text() == "LOCKED"
     assert not any(b.isEnabled() for b in pad.digit_buttons.values()) and not pad.enter_button.isEnabled()
     hmi.wait(lambda: pad.message.text() not in (first, ""), timeout=3000)  # it counts down
-    assert re.fullmatch(r"Pad locked - try again in \d+ s", pad.message.text())
-    assert "pad locked" in audit_actions(hmi.engine, "technician")
+    assert re.fullmatch(r"technician locked for \d+ s - too many wrong PINs", pad.message.text())
+    assert "user locked" in audit_actions(hmi.engine, "technician")
+    hmi.login("operator")  # another name is not locked: the pad takes digits again
+    assert hmi.message() == "Logged in as operator (operator)"
+    hmi.logout()  # stays on the login screen
+    hmi.click(hmi.window.login.user_buttons["technician"])  # the lock is read back from the database
+    hmi.wait(lambda: pad.is_locked() and pad.message.text().startswith("technician locked for "))
+
+
+def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:  # noqa: ANN001
+    hmi: Hmi = hmi_factory(station=quiet_station(),
+                           users={"max_failures": 2, "panel_max_failures": 3, "lockout_steps_s": [30]})
+    pad = hmi.window.login.pad
+    for user in ("technician", "operator"):
+        hmi.login(user, pin="000000")
+        hmi.wait(lambda: pad.message.text() == "Wrong PIN - 1 attempt left")
+        pad.show_message("")
+    hmi.login("supervisor", pin="000000")
+    hmi.wait(lambda: pad.is_locked())
+    assert re.fullmatch(r"Pad locked for (30|29) s - too many wrong PINs at this panel", pad.message.text())
+    hmi.click(hmi.window.login.user_buttons["admin"])
+    hmi.wait(lambda: pad.message.text().startswith("Pad locked for "))
+    assert pad.is_locked() and not pad.digit_buttons["9"].isEnabled()
+    assert "pad locked" in audit_actions(hmi.engine, "supervisor")
+
+
+def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:  # noqa: ANN001
+    hmi: Hmi = hmi_factory(station=quiet_station())
+    admin = hmi.engine.users.login("admin", "9999")
+    hmi.engine.users.add_user(admin, "ana", Role.TECHNICIAN, "123456789012")
+    hmi.window.login.reload_users()
+    hmi.login("ana", pin="123456789012")
+    hmi.wait(lambda: hmi.window.session.session is not None)
+    assert hmi.message() == "Logged in as ana (technician)"
 
 
 def test_login_and_logout_are_audited(hmi_factory) -> None:  # noqa: ANN001
@@ -78,3 +112,32 @@ def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:  # noqa: 
     hmi.click(hmi.window.nav.buttons["trends"])
     assert timer.remainingTime() > 2500
     assert hmi.window.session.session is not None
+
+
+def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from tests.app.test_audit_chain import sql, write_log
+    from tests.ui.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    write_log(Path(settings.storage.path))
+    sql(Path(settings.storage.path), "UPDATE audit_log SET user = 'admin' WHERE id = 12")  # a forged admin login
+    hmi: Hmi = hmi_factory(station=quiet_station(), settings=settings)
+    notice = hmi.window.audit_notice
+    hmi.wait(lambda: hmi.window.bridge.snapshot is not None)
+    assert not notice.isVisible()  # nobody logged in
+    hmi.login("operator")
+    assert not notice.isVisible()  # an operator cannot act on it
+    hmi.logout()
+    hmi.login("admin")
+    hmi.wait(notice.isVisible)
+    assert notice.text() == ("\u26a0 Audit log tampering detected: row 12 ('login') was edited after it was written"
+                             " - its entries may be forged or missing; details: python main.py doctor")
+    hmi.click(notice.dismiss_button)
+    assert not notice.isVisible()
+    hmi.logout()
+    hmi.login("admin")  # a new session: shown again
+    hmi.wait(notice.isVisible)
+    hmi.logout()
+    assert not notice.isVisible()

@@ -1,5 +1,7 @@
 """Login: tap your name, type your PIN on the big pad. PIN checks run on the command worker (scrypt + audit
-write), never on the GUI thread. Wrong PINs say how many attempts are left; a locked pad counts down."""
+write), never on the GUI thread. Wrong PINs say how many attempts are left. A locked user (too many wrong PINs
+for that name) locks the pad while that name is chosen; a locked panel locks it for everyone; both count down.
+Locks are kept in the database, so the pad asks for the chosen name's lock when a name is tapped."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +13,9 @@ from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.pin_pad import PinPad
 from app.ui.workers import TaskRunner
-from app.users import PadLocked, WrongPin
+from app.lockout import LockScope
+from app.ui.widgets.pin_pad import PANEL_LOCKED
+from app.users import LOCAL_PANEL, Lock, LockedOut, WrongPin
 
 
 class LoginScreen(QWidget):
@@ -24,6 +28,7 @@ class LoginScreen(QWidget):
         self.user: str | None = None
         self.user_buttons: dict[str, Any] = {}
         self._users: list[tuple[str, Any]] = []
+        self._pad_lock: Lock | None = None  # what locked the pad (a user's lock ends when another name is chosen)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(30, 16, 30, 16)
         outer.setSpacing(40)
@@ -87,8 +92,29 @@ class LoginScreen(QWidget):
             self.user_buttons[user].setChecked(True)
         self.prompt.setText(f"PIN for {user}:")
         self.pad.clear()
+        if self.pad.is_locked() and self._pad_lock is not None and self._pad_lock.scope is LockScope.USER \
+                and self._pad_lock.name != user:
+            self._unlock_pad()  # that lock was another name's; the check below locks again if this one is locked
         if not self.pad.is_locked():
             self.pad.show_message("")
+        users = self.engine.users
+        self.runner.submit(lambda: users.lock_of(user, LOCAL_PANEL), on_done=lambda lock: self._show_lock(user, lock))
+
+    def _show_lock(self, user: str, lock: Lock | None) -> None:
+        if user != self.user:
+            return  # another name was tapped meanwhile
+        if lock is not None:
+            self._lock_pad(lock)
+        elif self.pad.is_locked():
+            self._unlock_pad()
+
+    def _lock_pad(self, lock: Lock) -> None:
+        self._pad_lock = lock
+        self.pad.lock(lock.seconds_left, lock_text(lock))
+
+    def _unlock_pad(self) -> None:
+        self._pad_lock = None
+        self.pad.unlock()
 
     def _try_login(self, pin: str) -> None:
         if self.user is None:
@@ -96,7 +122,8 @@ class LoginScreen(QWidget):
             return
         user, users = self.user, self.engine.users
         self.pad.show_message("Checking...")
-        self.runner.submit(lambda: users.login(user, pin), on_done=self._logged_in, on_error=self._refused)
+        self.runner.submit(lambda: users.login(user, pin, LOCAL_PANEL), on_done=self._logged_in,
+                           on_error=self._refused)
 
     def _logged_in(self, session: Any) -> None:
         self.pad.show_message("")
@@ -107,8 +134,8 @@ class LoginScreen(QWidget):
         if isinstance(exc, WrongPin):
             n = exc.attempts_left
             self.pad.show_message(f"Wrong PIN - {n} attempt{'s' if n != 1 else ''} left", alarm=True)
-        elif isinstance(exc, PadLocked):
-            self.pad.lock(exc.seconds_left)
+        elif isinstance(exc, LockedOut):
+            self._lock_pad(exc.lock)
         else:
             self.pad.show_message(f"Login failed: {exc}", alarm=True)
 
@@ -129,3 +156,11 @@ class LoginScreen(QWidget):
             self.logout_button.setText(f"Log out {session.user}")
             self.logout_button.show()
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignLeft)
+
+
+def lock_text(lock: Lock) -> str:
+    """The pad's countdown line for a lock ({n} = seconds left)."""
+    if lock.scope is LockScope.PANEL:
+        return PANEL_LOCKED
+    name = lock.name.replace("{", "{{").replace("}", "}}")  # a user name is any text: no format fields
+    return f"{name} locked for {{n}} s - too many wrong PINs"

@@ -1,4 +1,5 @@
-"""A PIN pad with big digits: masked entry, Clear, Delete, Enter; locks with a countdown after wrong PINs."""
+"""A PIN pad with big digits: masked entry, Clear, Delete, Enter; locks with a countdown after wrong PINs (for the
+whole panel, or while a locked user is chosen)."""
 from __future__ import annotations
 
 import math
@@ -7,10 +8,12 @@ import time
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from app.config import MAX_PIN_DIGITS
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
 
-MAX_DIGITS = 8
+MAX_DIGITS = MAX_PIN_DIGITS
+PANEL_LOCKED = "Pad locked for {n} s - too many wrong PINs at this panel"
 
 
 class PinPad(QWidget):
@@ -21,6 +24,7 @@ class PinPad(QWidget):
         super().__init__(parent)
         self._pin = ""
         self._locked_until = 0.0
+        self._lock_text = PANEL_LOCKED
         lay = QVBoxLayout(self)
         lay.setSpacing(10)
         self.display = QLabel()
@@ -90,12 +94,20 @@ class PinPad(QWidget):
         self.message.setStyleSheet(f"color: {colour};")
         self.message.setText(text)
 
-    def lock(self, seconds: float) -> None:
-        """Disable the digits and count down; the pad unlocks itself."""
+    def lock(self, seconds: float, text: str = PANEL_LOCKED) -> None:
+        """Disable the digits and count down (``text`` with ``{n}`` for the seconds left); unlocks itself."""
         self._locked_until = time.monotonic() + seconds
+        self._lock_text = text
         self._pin = ""
         self._countdown.start()
         self._tick_lock()
+
+    def unlock(self) -> None:
+        """End a lock early (another user, who is not locked, was chosen)."""
+        self._locked_until = 0.0
+        self._countdown.stop()
+        self.show_message("")
+        self._render()
 
     def is_locked(self) -> bool:
         return time.monotonic() < self._locked_until
@@ -106,7 +118,7 @@ class PinPad(QWidget):
             self._countdown.stop()
             self.show_message("Pad unlocked - enter your PIN")
         else:
-            self.show_message(f"Pad locked - try again in {math.ceil(left)} s", alarm=True)
+            self.show_message(self._lock_text.format(n=math.ceil(left)), alarm=True)
         self._render()
 
     def _render(self) -> None:
