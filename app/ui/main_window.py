@@ -24,7 +24,7 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
-from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar
+from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar, StorageBanner
 from app.ui.widgets.buttons import ActionGuard
 from app.ui.widgets.chrome import NavBar, StatusBar
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
                                       self.commands_runner, self.message_bar.show_message, self)
         self.alarm_banner = AlarmBanner()
         self.error_banner = ErrorBanner()
+        self.storage_banner = StorageBanner()
         self.nav = NavBar(self.guard, kiosk)
         self.status = StatusBar()
         self.stack = QStackedWidget()
@@ -78,8 +79,8 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.nav, 0), (self.stack, 1),
-                           (self.message_bar, 0), (self.status, 0)):
+        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.storage_banner, 0), (self.nav, 0),
+                           (self.stack, 1), (self.message_bar, 0), (self.status, 0)):
             lay.addWidget(w, stretch)
         self.current = "overview"
         self._previous = "overview"
@@ -204,6 +205,7 @@ class MainWindow(QMainWindow):
     # -- from the bridge ------------------------------------------------------------------------
     def _on_snapshot(self, snap: Any) -> None:
         self.status.set_snapshot(snap)
+        self.storage_banner.set_snapshot(snap)
         self.overview.on_snapshot(snap)
         self.trends.on_snapshot(snap)
         self.alarms.on_snapshot(snap)
