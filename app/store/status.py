@@ -65,10 +65,10 @@ class StoreStatus:
 
     @property
     def consequence(self) -> str:
-        """What it means, e.g. "samples not being recorded, alarms kept and retried (3 waiting to be written)"."""
+        """What it means, e.g. "samples not being recorded, alarms kept and retried (3 waiting)"."""
         if self.state is StoreState.OK:
             return "storage OK"
-        waiting = f" ({self.held} waiting to be written)" if self.held else ""
+        waiting = f" ({self.held} waiting)" if self.held else ""
         return f"{CONSEQUENCE[self.state]}{waiting}"
 
     @property

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import event as stat
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -42,6 +42,7 @@ def _short_busy_timeout(dbapi_conn, _record) -> None:  # noqa: ANN001 - a lock f
     dbapi_conn.execute("PRAGMA busy_timeout=50")
 
 
+@settings(max_examples=min(settings().max_examples, 400))  # ~0.15 s each: stays well under the timeouts
 @given(steps=STEPS)
 def test_no_kept_write_is_lost_duplicated_or_reordered_whatever_the_store_does(disk: Path, steps: list) -> None:
     db_path = disk / "v.db"

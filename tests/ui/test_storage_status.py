@@ -36,7 +36,7 @@ def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot
     full = StoreStatus(StoreState.FULL, since=990.0, held=3, samples_shed=800, last_error="disk full")
     bar.set_snapshot(snapshot(full, clock))
     banner.set_snapshot(snapshot(full, clock))
-    sentence = "STORAGE FULL: samples not being recorded, alarms kept and retried (3 waiting to be written)"
+    sentence = "STORAGE FULL: samples not being recorded, alarms kept and retried (3 waiting)"
     assert bar.source.full_text() == f"\u26a0 {sentence}" and "background" in bar.source.styleSheet()
     assert banner.text() == f"\u26a0 {sentence}"
     locked = StoreStatus(StoreState.LOCKED, since=990.0)

@@ -145,8 +145,9 @@ class ErrorBanner(QWidget):
 
 
 class StorageBanner(QWidget):
-    """"STORAGE FULL: samples not being recorded, alarms kept and retried (3 waiting to be written)" while the
-    store has a problem; hidden otherwise. A system fault, so slate like the error banner, never an alarm colour."""
+    """Shows the store's sentence ("STORAGE FULL: samples not being recorded, alarms kept and retried (3
+    waiting)") while it has a problem; hidden otherwise. A system fault: slate like the error banner, never an
+    alarm colour."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
