@@ -39,7 +39,7 @@ test: $(STAMP) system-deps
 
 # The bad-input suite with a long budget (make test runs the same tests with a short one).
 fuzz: $(STAMP) system-deps
-	QT_QPA_PLATFORM=offscreen VIGIL_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen VIGIL_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz --timeout 0 -o faulthandler_timeout=0 $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench

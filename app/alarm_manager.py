@@ -18,8 +18,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
 from app import events
@@ -27,6 +25,7 @@ from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_c
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate, quoted
 from app.labels import Label, validate
 from app.store import schema
+from app.store.status import CommitPending
 from app.store.writer import StoreWriter, Write, audit_op
 from app.users import Action, Session, require
 from detection.alerts import AlertEnded, AlertStarted
@@ -333,13 +332,17 @@ class AlarmManager:
 
     def acknowledge_many(self, alarm_ids: Iterable[str], session: Session, note: str | None = None) -> int:
         require(session, Action.ACKNOWLEDGE)
-        done = 0
+        done, pending = 0, None
         for alarm_id in alarm_ids:
             try:
                 self.acknowledge(alarm_id, session, note)
                 done += 1
             except InvalidTransition:
                 continue  # already acknowledged: "acknowledge all" skips it
+            except CommitPending as exc:  # done, kept and retried: go on with the others
+                done, pending = done + 1, exc
+        if pending is not None:
+            raise pending.with_result(done)
         return done
 
     def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
@@ -365,14 +368,25 @@ class AlarmManager:
             (self._out_of_service.add if on else self._out_of_service.discard)(asset)
             ids = [a.id for a in self._alarms.values() if a.asset == asset and
                    ((on and a.current) or (not on and a.overlay is S.OOSRV))]
-        self._writer.submit(Write([
+        setting = Write([
             (schema.asset_settings, "upsert", {"asset": asset, "out_of_service": int(on), "changed_by": session.user,
                                                "changed_ts": now}),
             audit_op(now, session.user, "out of service" if on else "return to service", {"asset": asset, "note": note}),
-        ])).result(timeout=10)
+        ])
+        self._writer.submit(setting)
+        pending = None
+        try:
+            self._writer.wait(setting)
+        except CommitPending as exc:  # kept and retried: the alarms follow it (in order), also kept
+            pending = exc
         for alarm_id in ids:
-            self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
-                         "out of service" if on else "returned to service", session, note)
+            try:
+                self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
+                             "out of service" if on else "returned to service", session, note)
+            except CommitPending as exc:
+                pending = exc
+        if pending is not None:
+            raise pending.with_result(len(ids))
         return len(ids)
 
     def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
@@ -386,17 +400,19 @@ class AlarmManager:
             before = self._get(alarm_id)
             revision = self._label_revisions.get(alarm_id, 1 if before.label is not None else 0) + 1
             alarm = replace(before, label=lab)
-            done = self._writer.submit(Write([
+            write = Write([
                 (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user,
                                            "verdict": verdict, "failure_mode": failure_mode, "note": note}),
                 audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
                                                     "failure_mode": failure_mode, "note": note}),
                 *self._safe_messages(alarm, "labelled", session.user, note, now, revision),
-            ]))
+            ])
+            self._writer.submit(write)
             self._alarms[alarm_id] = alarm
             self._label_revisions[alarm_id] = revision
-        self._await(done, alarm_id, alarm, before)
-        self._emit(events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note))
+        changed = events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note)
+        self._await(write, alarm_id, alarm, before, changed)
+        self._emit(changed)
         return alarm
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -426,26 +442,36 @@ class AlarmManager:
             ops += self._safe_messages(alarm, event, user, note, when, 0)
             if audit:
                 ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
-            done = self._writer.submit(Write(ops))
+            write = Write(ops)
+            self._writer.submit(write)
             self._alarms[alarm_id] = alarm
+        changed = events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, event, user, note)
         if wait:
-            self._await(done, alarm_id, alarm, before)
-        self._emit(events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, event, user, note))
+            self._await(write, alarm_id, alarm, before, changed)
+        self._emit(changed)
         return alarm
 
-    def _await(self, done: Future, alarm_id: str, alarm: Alarm, before: Alarm) -> None:
+    def _await(self, write: Write, alarm_id: str, alarm: Alarm, before: Alarm, changed: object) -> None:
+        """Wait for the commit. The store cannot commit now (disk full, locked) or not yet: the change stands
+        (the writer keeps it and retries in order), is announced, and the caller gets ``CommitPending`` with
+        the changed alarm. The store refused it: undone in memory, and the refusal raised."""
         try:
-            done.result(timeout=10)
-        except FutureTimeout:
-            raise  # still queued: it will be committed, so memory keeps the change
+            self._writer.wait(write)
+        except CommitPending as pending:
+            self._emit(changed)
+            raise pending.with_result(alarm) from None
         except Exception:
-            with self._lock:  # the store refused it (disk full...): undo in memory unless changed again since
+            with self._lock:  # undo in memory unless changed again since
                 if self._alarms.get(alarm_id) is alarm:
                     self._alarms[alarm_id] = before
             raise
 
     def _write(self, alarm: Alarm, ts: float, event: str, score: float | None, insert: bool = False) -> None:
-        """Queue the alarm row, its event and its uplink messages (call with the lock held: store order)."""
+        """Queue the alarm row, its event and its uplink messages (call with the lock held: store order).
+
+        Not awaited (this is the detection thread): the writer keeps the write and retries it in order until it
+        commits, also through a full disk or a locked database, so the alarm's row comes before any later
+        acknowledgement of it."""
         self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)
                                   + self._safe_messages(alarm, event, None, None, ts, 0)))
 

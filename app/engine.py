@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
+from acquisition.throttled_log import ThrottledLog
 from acquisition.source import Frame, Source
 from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
@@ -34,11 +35,13 @@ from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
+from app.health import HealthBoard, Part
 from app.labels import Label
 from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, UplinkStatus
 from app.store import history as store_history
 from app.store.database import open_database
-from app.store.writer import StoreWriter
+from app.store.status import StoreStatus
+from app.store.writer import Durability, StoreWriter, Write
 from app.telemetry import TelemetryAggregator
 from app.uplink.publisher import Published, Uplink
 from app.users import Session, UserDirectory
@@ -57,12 +60,16 @@ class Engine:
         self.settings = settings
         self.source = source
         self.db = open_database(settings.storage.path)
+        self._listeners: list[Listener] = []
+        self.health = HealthBoard()  # every part's errors, bounded and ageing out (app/health.py)
+        self._repeats = ThrottledLog(log, 60.0)
         self.audit_check = audit_check.report_at_open(self.db)  # the audit log's hash chain, verified at open
         self.writer = StoreWriter(
             self.db,
             raw_retention_s=settings.storage.raw_retention_days * 86400,
             batch_max=settings.storage.batch_max,
-            on_error=lambda where, exc: self._failed(where, exc, fatal=False),
+            on_error=lambda where, exc: self._failed(Part.STORE, where, exc, fatal=False),
+            on_status=self._store_changed,
         )
         self.live = LiveBuffer()
         # The cloud side: the MQTT uplink when configured, else an in-process stand-in (demo, tests, no broker).
@@ -71,7 +78,7 @@ class Engine:
         if settings.uplink.enabled:
             self.uplink = Uplink(settings.uplink, settings.site.site_id, settings.site.gateway_id, self.db, self.writer,
                                  on_confirmation=self._on_confirmation, on_published=self._on_published,
-                                 on_error=lambda where, exc: self._failed(where, exc, fatal=False))
+                                 on_error=lambda where, exc: self._failed(Part.UPLINK, where, exc, fatal=False))
             submit = self._uplink_connected
         else:
             self.cloud = CloudStandIn(lambda verdict: self.alarms.on_cloud_verdict(verdict),
@@ -101,12 +108,10 @@ class Engine:
         self._frames: queue.Queue[list[Frame] | object] = queue.Queue(maxsize=settings.engine.queue_size)
         self._stop = threading.Event()
         self._finished = threading.Event()
-        self._listeners: list[Listener] = []
         self._threads: list[threading.Thread] = []
         self.frames_processed = 0
         self.frame_errors: dict[str, int] = {}
         self._last_ts: float | None = None
-        self._errors: list[str] = []
 
     def _new_pipeline(self) -> AssetPipeline:
         return AssetPipeline(self._params, fitter=self._submit_fit)
@@ -136,13 +141,10 @@ class Engine:
             self._publish(events.AuditChainChecked(self.audit_check))
         if self.settings.users.seed_demo_users:
             self.users.seed_demo_users()
-        self._threads = [
-            threading.Thread(target=self._guard, args=("housekeeping", self._run_housekeeping),
-                             name="vigil-housekeeping", daemon=True),
-            threading.Thread(target=self._guard, args=("source", self._run_source), name="vigil-source", daemon=True),
-            threading.Thread(target=self._guard, args=("detection", self._run_detection), name="vigil-detect",
-                             daemon=True),
-        ]
+        self._threads = [threading.Thread(target=self._guard, args=(part, body), name=name, daemon=True) for
+                         part, body, name in ((Part.ALARMS, self._run_housekeeping, "vigil-housekeeping"),
+                                              (Part.SOURCE, self._run_source, "vigil-source"),
+                                              (Part.DETECTION, self._run_detection, "vigil-detect"))]
         for t in self._threads:
             t.start()
         if self.uplink is not None:
@@ -210,14 +212,16 @@ class Engine:
                                        values, score, active, unacked,
                                        health, None if quality is None else quality.copy(), lost)
         stats = self.source.stats
-        skipped = sum(stats.skipped.values())
-        ok = not self._errors and (self._finished.is_set() or self._threads != [])
-        detail = self._errors[-1] if self._errors else ("finished" if self._finished.is_set() else "receiving")
-        uplink = (self.uplink.status() if self.uplink is not None else
-                  UplinkStatus("stand-in" if self.cloud is not None and self.cloud.reachable else "down"))
-        return EngineSnapshot(self._last_ts, assets, SourceHealth(ok, detail, stats.frames, skipped), uplink,
-                              self.settings.detection.threshold, self.frames_processed, tuple(self._errors[-5:]),
-                              self.audit_check)
+        store, uplink = self.writer.status(), (self.uplink.status() if self.uplink is not None else UplinkStatus(
+            "stand-in" if self.cloud is not None and self.cloud.reachable else "down"))
+        health = self.health.now(store, uplink)  # each part as it is now; the store and uplink as they report
+        source, running = health[Part.SOURCE], self._finished.is_set() or self._threads != []
+        detail = (source.detail if not source.ok else "finished" if self._finished.is_set() else
+                  "receiving" if running else "not started")
+        return EngineSnapshot(self._last_ts, assets, SourceHealth(source.ok and running, detail, stats.frames,
+                                                                  sum(stats.skipped.values())),
+                              uplink, self.settings.detection.threshold, self.frames_processed, self.health.recent(),
+                              health, store, audit=self.audit_check)
 
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000):  # noqa: ANN201
         """Blocking (SQLite): call from a worker thread."""
@@ -228,11 +232,11 @@ class Engine:
         return [_alarm_from_row(r) for r in store_history.alarm_rows(self.db, since_ts, limit)]
 
     # -- workers -----------------------------------------------------------------------------
-    def _guard(self, name: str, body: Callable[[], None]) -> None:
+    def _guard(self, part: Part, body: Callable[[], None]) -> None:
         try:
             body()
         except Exception as exc:  # noqa: BLE001 - a worker must report, never vanish
-            self._failed(name, exc, fatal=True)
+            self._failed(part, part.value, exc, fatal=True)
             self._stop.set()
             self._finished.set()
 
@@ -280,8 +284,8 @@ class Engine:
             self.writer.put_samples(rows)
             self.frames_processed += len(rows)
             if self._telemetry_out:  # one outbox transaction per batch, not per asset-minute; not awaited
-                assert self.uplink is not None
-                self.uplink.enqueue_many(self._telemetry_out)
+                assert self.uplink is not None  # telemetry is shed, like samples, while the store cannot commit
+                self.writer.submit(Write([self.uplink.messages_op(self._telemetry_out)], durability=Durability.SHED))
                 self._telemetry_out = []
 
     def _score(self, frame: Frame) -> tuple:
@@ -316,7 +320,7 @@ class Engine:
             self.alarms.on_alert(frame.asset, out.transition)
         if pipe.fit_error is not None:
             exc, pipe.fit_error = pipe.fit_error, None
-            self._failed(f"model fit ({frame.asset})", exc, fatal=False)
+            self._failed(Part.FITS, f"model fit ({frame.asset})", exc, fatal=False)
         self._aggregate(frame.asset, frame.ts, values, out.score, out.regime.value)
         return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score, out.regime.value, q_blob)
 
@@ -355,6 +359,7 @@ class Engine:
             self.alarms.tick()
 
     def _frame_failed(self, frame: Frame, exc: Exception) -> None:
+        self.health.error(Part.DETECTION, f"{frame.asset}: {type(exc).__name__}: {exc}")
         n = self.frame_errors[frame.asset] = self.frame_errors.get(frame.asset, 0) + 1
         if n == 1 or n % 1000 == 0:  # report the first and then every 1000th, not a flood
             log.error("scoring %s at %s failed (%d so far)", frame.asset, frame.ts, n, exc_info=exc)
@@ -369,12 +374,18 @@ class Engine:
             except Exception:  # noqa: BLE001 - a broken listener must not kill a worker
                 log.exception("event listener failed on %r", event)
 
-    def _failed(self, worker: str, exc: BaseException, fatal: bool) -> None:
-        log.error("worker %s failed: %s", worker, exc, exc_info=exc)
-        self._errors.append(f"{worker}: {type(exc).__name__}: {exc}")
-        self._publish(events.WorkerFailed(worker, f"{type(exc).__name__}: {exc}", fatal))
+    def _failed(self, part: Part, worker: str, exc: BaseException, fatal: bool) -> None:
+        """A worker's error: into its part's health; logged and announced once, then counted (no flood)."""
+        text = f"{type(exc).__name__}: {exc}"
+        if self.health.error(part, f"{worker}: {text}", fatal):
+            log.error("worker %s failed: %s", worker, exc, exc_info=exc)
+            self._publish(events.WorkerFailed(worker, text, fatal))
+        else:
+            self._repeats.log(logging.ERROR, (part, worker, text), "worker %s failed again: %s", worker, text)
 
-
+    def _store_changed(self, status: StoreStatus) -> None:
+        """The store writer's own state changed (a problem began or ended): on the writer thread."""
+        self._publish(events.StorageChanged(status.state, status.detail, status.held, status.samples_shed))
 
 
 _RESTORED_BASE = {"UNACK": AlarmState.RTNUN, "RTNUN": AlarmState.RTNUN, "ACKED": AlarmState.NORM}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.audit_check import ChainReport
+from app.store.status import StoreState
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +75,23 @@ class AuditChainChecked:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageChanged:
+    """The store's own state changed: a problem began (``state`` FULL, LOCKED, FAILING: alarm and operator writes
+    are kept and retried, samples shed), changed, or ended (OK). Arrives on the store writer thread."""
+
+    state: StoreState
+    detail: str  # the operator's sentence, e.g. "STORAGE FULL: samples not being recorded, alarms kept and retried"
+    held: int  # alarm/operator writes waiting to be retried
+    samples_shed: int  # sample rows not recorded in this problem
+
+
+@dataclass(frozen=True, slots=True)
 class SourceFinished:
     frames: int
     skipped: dict[str, int]
 
 
 EngineEvent = (
-    AlarmRaised | AlarmCleared | AlarmStateChanged | RegimeChanged | CommissioningCompleted | WorkerFailed | SourceFinished
-    | AuditChainChecked
+    AlarmRaised | AlarmCleared | AlarmStateChanged | RegimeChanged | CommissioningCompleted | WorkerFailed
+    | StorageChanged | SourceFinished | AuditChainChecked
 )

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from app import events
 from app.engine import Engine
+from app.store.status import StoreState
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,11 @@ def format_event(ev: object) -> str | None:
         return f"ready  {_when(ev.ts)}  {ev.asset}  commissioned on {ev.samples} baseline samples"
     if isinstance(ev, events.WorkerFailed):
         return f"ERROR  {ev.worker}: {ev.error}{' (engine stopping)' if ev.fatal else ''}"
+    if isinstance(ev, events.StorageChanged):
+        if ev.state is not StoreState.OK:
+            return f"STORE  {ev.detail}"
+        return f"STORE  storage recovered: every kept alarm and operator action is stored, {ev.samples_shed} " \
+               "sample rows were not recorded"
     if isinstance(ev, events.SourceFinished):
         skipped = ", ".join(f"{k} {v}" for k, v in sorted(ev.skipped.items())) or "none"
         return f"end    source finished: {ev.frames} frames, skipped: {skipped}"

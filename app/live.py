@@ -12,6 +12,8 @@ import numpy as np
 
 from acquisition.channels import N_CHANNELS
 from app.audit_check import ChainReport
+from app.health import ErrorRecord, Part, PartHealth, PartState
+from app.store.status import StoreStatus
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
@@ -36,6 +38,8 @@ class AssetStatus:
 
 @dataclass(frozen=True, slots=True)
 class SourceHealth:
+    """The data source alone (its thread and its errors); storage and detection problems are in ``health``."""
+
     ok: bool
     detail: str
     frames: int
@@ -50,8 +54,16 @@ class EngineSnapshot:
     uplink: UplinkStatus
     threshold: float
     frames: int = 0
-    errors: tuple[str, ...] = field(default_factory=tuple)
+    errors: tuple[ErrorRecord, ...] = field(default_factory=tuple)  # recent errors of every part, newest last
+    health: dict[Part, PartHealth] = field(default_factory=dict)  # every part's state now
+    store: StoreStatus = field(default_factory=StoreStatus)  # the store writer's own account
     audit: ChainReport | None = None  # the audit log's hash chain as verified at start (admins are shown a break)
+
+    def worst(self, *, besides: tuple[Part, ...] = ()) -> PartHealth | None:
+        """The part the operator should hear about first (a stopped one, then a failing one, in ``Part`` order),
+        leaving out ``besides`` (shown elsewhere); None when every part works."""
+        bad = [h for h in self.health.values() if not h.ok and h.part not in besides]
+        return min(bad, key=lambda h: (h.state is not PartState.STOPPED, list(Part).index(h.part))) if bad else None
 
 
 class _Ring:

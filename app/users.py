@@ -34,6 +34,7 @@ from app.lockout import (
     user_policy,
 )
 from app.store import schema
+from app.store.status import CommitPending
 from app.store.writer import StoreWriter, Write, audit_op
 
 log = logging.getLogger(__name__)
@@ -295,7 +296,7 @@ class UserDirectory:
                                                               "lockout": r.counter.level}))
                 log.warning("%s %r locked for %.0f s (lockout %d in a row) after wrong PINs", r.counter.scope.value,
                             r.counter.name, r.locked_s, r.counter.level)
-        self._writer.submit(Write(ops)).result(timeout=10)
+        self._kept(Write(ops))  # a full disk must not turn a wrong PIN into a free guess: the count is kept and retried
         if locks:
             raise LockedOut(locks[0])
         raise WrongPin(min(r.attempts_left for r in results))
@@ -316,10 +317,21 @@ class UserDirectory:
 
     def _commit(self, ops: list, user: str | None, action: str, detail: dict | None) -> None:
         ops = [*ops, audit_op(self._clock(), user, action, detail)]
-        self._writer.submit(Write(ops)).result(timeout=10)
+        write = Write(ops)
+        self._writer.submit(write)
+        self._writer.wait(write)  # CommitPending: a user change made while the store cannot commit is kept, retried
 
     def _audit(self, user: str | None, action: str, detail: dict | None) -> None:
-        self._writer.submit(Write([audit_op(self._clock(), user, action, detail)])).result(timeout=10)
+        self._kept(Write([audit_op(self._clock(), user, action, detail)]))
+
+    def _kept(self, write: Write) -> None:
+        """Submit a write that must not block a login: while the store cannot commit (disk full, locked) the
+        writer keeps it in memory and retries it, so the login goes on (docs/engine-api.md)."""
+        self._writer.submit(write)
+        try:
+            self._writer.wait(write)
+        except CommitPending as exc:
+            log.warning("login audit not stored yet: %s", exc)
 
 
 __all__ = ["Action", "AuditAction", "Lock", "LockScope", "LockedOut", "PermissionDenied", "Role", "Session",

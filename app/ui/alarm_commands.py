@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.store.status import CommitPending
 from app.ui.alarm_look import state_value
 from app.ui.bridge import EngineBridge
 from app.ui.session import SessionState
@@ -149,6 +150,14 @@ class AlarmCommands(QObject):
                 after()
 
         def failed(exc: BaseException) -> None:
+            if isinstance(exc, CommitPending):  # done, but not on disk yet: kept and retried (the store is full...)
+                text = (describe(exc.result) if describe else None) or done_text
+                self.bridge.refresh_alarms()
+                self.notify(f"{text} - {exc}")
+                self.sig_done.emit(text)
+                if after is not None:
+                    after()
+                return
             log.info("command refused: %s", exc)
             self.bridge.refresh_alarms()
             self.notify(_readable(exc))

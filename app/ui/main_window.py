@@ -25,7 +25,7 @@ from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
 from app.ui.widgets.audit_notice import AuditNotice
-from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar
+from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar, StorageBanner
 from app.ui.widgets.buttons import ActionGuard
 from app.ui.widgets.chrome import NavBar, StatusBar
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.alarm_banner = AlarmBanner()
         self.error_banner = ErrorBanner()
         self.audit_notice = AuditNotice()  # admins only: the audit log's hash chain is broken
+        self.storage_banner = StorageBanner()
         self.nav = NavBar(self.guard, kiosk)
         self.status = StatusBar()
         self.stack = QStackedWidget()
@@ -80,9 +81,9 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.audit_notice, 0), (self.nav, 0),
-                           (self.stack, 1),
-                           (self.message_bar, 0), (self.status, 0)):
+        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.storage_banner, 0),
+                           (self.audit_notice, 0), (self.nav, 0), (self.stack, 1), (self.message_bar, 0),
+                           (self.status, 0)):
             lay.addWidget(w, stretch)
         self.current = "overview"
         self._previous = "overview"
@@ -207,7 +208,8 @@ class MainWindow(QMainWindow):
     # -- from the bridge ------------------------------------------------------------------------
     def _on_snapshot(self, snap: Any) -> None:
         self.status.set_snapshot(snap)
-        self.audit_notice.set_report(getattr(snap, "audit", None))
+        self.audit_notice.set_report(snap.audit)
+        self.storage_banner.set_snapshot(snap)
         self.overview.on_snapshot(snap)
         self.trends.on_snapshot(snap)
         self.alarms.on_snapshot(snap)

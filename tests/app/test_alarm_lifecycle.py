@@ -152,6 +152,11 @@ class HeldWriter:
         self.pending.append((write, fut))
         return fut
 
+    def wait(self, write, timeout: float = 10.0) -> None:  # noqa: ANN001 - StoreWriter.wait: until released
+        fut = next((f for w, f in list(self.pending) if w is write), None)
+        if fut is not None:  # None: released already
+            fut.result(timeout)
+
     def release(self) -> list:
         done = [w for w, _ in self.pending]
         for _, fut in self.pending:

@@ -1,8 +1,11 @@
-"""Across the top: the high-priority alarm banner and the engine-error banner. Below the screens: messages.
+"""Across the top: the high-priority alarm banner, the engine-error banner and the storage banner. Below the
+screens: messages.
 
 The alarm banner stays until every high-priority alarm it announces is acknowledged (or leaves the
 annunciated states); tapping it opens the alarm. The error banner names the failed worker and its cause; the
-GUI keeps running. The message bar answers the operator's taps ("Technician or higher required to shelve").
+GUI keeps running. The storage banner shows while the store cannot commit (disk full, locked) and goes by
+itself when it recovers: it describes the present. The message bar answers the operator's taps ("Technician or
+higher required to shelve").
 """
 from __future__ import annotations
 
@@ -139,6 +142,39 @@ class ErrorBanner(QWidget):
 
     def text(self) -> str:
         return self.label.text()
+
+
+class StorageBanner(QWidget):
+    """Shows the store's sentence ("STORAGE FULL: samples not being recorded, alarms kept and retried (3
+    waiting)") while it has a problem; hidden otherwise. A system fault: slate like the error banner, never an
+    alarm colour."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("storageBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(f"QWidget#storageBanner {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
+                           f" QLabel {{ color: {theme.FAULT_TEXT}; font-size: {theme.FONT_LARGE_PX}px;"
+                           f" font-weight: bold; background: transparent; }}")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(16, 4, 8, 4)
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        lay.addWidget(self.label, 1)
+        self.hide()
+
+    def set_snapshot(self, snap: Any) -> None:
+        store = getattr(snap, "store", None)
+        if store is None or store.ok:
+            self.hide()
+            return
+        text = f"\u26a0 {store.detail}"
+        if self.label.text() != text:
+            self.label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return "" if self.isHidden() else self.label.text()
 
 
 class MessageBar(QWidget):

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from app.health import Part, PartState
 from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
@@ -96,7 +97,8 @@ class ElidedLabel(QLabel):
 
 
 class StatusBar(QWidget):
-    """Data source health, uplink state and backlog, plant data time, wall clock, who is logged in."""
+    """Engine health (the data source, detection, storage: whichever part fails, named as itself), uplink state
+    and backlog, plant data time, wall clock, who is logged in."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,14 +123,21 @@ class StatusBar(QWidget):
 
     def set_snapshot(self, snap: Any) -> None:
         src = snap.source
-        if src.ok:
-            skipped = f", {src.skipped} skipped" if src.skipped else ""
-            self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}")
-            self.source.setStyleSheet("")
-        else:
-            self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
-            self.source.setToolTip(src.detail)
+        worst = snap.worst(besides=(Part.UPLINK,))  # the uplink has its own label
+        if worst is not None:
+            self.source.setText(f"\u26a0 {worst.headline}: {worst.detail}")
             self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+        elif not src.ok:  # a snapshot without per-part health
+            self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
+            self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+        else:
+            skipped = f", {src.skipped} skipped" if src.skipped else ""
+            store = snap.health.get(Part.STORE)
+            recovered = "; storage recovered" if store is not None and store.state is PartState.RECOVERED else ""
+            self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}{recovered}")
+            if recovered:
+                self.source.setToolTip(store.detail)
+            self.source.setStyleSheet("")
         up = snap.uplink
         # Short enough for 1280 px: the state, then what waits in the outbox and for how long
         queued = f"{up.backlog} queued" + (f" ({_age(up.oldest_age_s)})" if up.oldest_age_s else "")
