@@ -16,6 +16,8 @@ import numpy as np
 
 from acquisition.channels import CHANNELS, CURRENT, FLOW, FLUID_TEMP, MOTOR_TEMP, PRESSURE, VIB_DE, VIB_NDE, VOLTAGE
 
+V_REF_SAMPLES = 5
+V_RATIO_PLAUSIBLE = (0.5, 2.0)  # a supply further off than this is not corrected for (an outage, a bad reading)
 SPREAD_FLOOR = 0.25  # a short-window spread estimate itself varies by ~this much
 FAST = (VIB_DE, VIB_NDE, CURRENT, PRESSURE, VOLTAGE, FLOW)
 SLOW = (MOTOR_TEMP, FLUID_TEMP)
@@ -79,7 +81,8 @@ class FeatureExtractor:
         self.slow_level = np.full(len(SLOW), np.nan)  # smoothed temperatures, for gating their rates
         self._slow_lag = np.full(len(SLOW), np.nan)
         self._missing = np.zeros(n)
-        self._v_ref = math.nan
+        self._v_ref = math.nan  # the supply voltage current is corrected to: the median of the first few readings
+        self._v_first: list[float] = []
         self._last_ts: float | None = None
         self.out = np.zeros(N_FEATURES)
 
@@ -99,10 +102,13 @@ class FeatureExtractor:
         xf = x[_FAST]
         # Motor current at a fixed supply voltage: for the same shaft load, current moves inversely with the
         # supply (plants see several % of supply swing), which is not the pump's doing.
-        if np.isnan(self._v_ref):
-            self._v_ref = x[VOLTAGE]
-        if x[VOLTAGE] > 0 and self._v_ref > 0:
-            xf[_I_CUR] *= x[VOLTAGE] / self._v_ref
+        v = float(x[VOLTAGE])
+        if np.isnan(self._v_ref) and good[VOLTAGE] and v > 0:
+            self._v_first.append(v)
+            if len(self._v_first) == V_REF_SAMPLES:
+                self._v_ref = float(np.median(self._v_first))
+        if V_RATIO_PLAUSIBLE[0] < v / self._v_ref < V_RATIO_PLAUSIBLE[1]:  # False while v_ref is unknown (NaN)
+            xf[_I_CUR] *= v / self._v_ref
         level = np.where(np.isnan(self._level), xf, self._level)
         dev = xf - level
         self._level = np.where(np.isnan(level), xf, level + a * dev)

@@ -64,7 +64,10 @@ class StateNorm:
     def fit(cls, features: np.ndarray, slow_levels: np.ndarray, current_level: float) -> "StateNorm":
         centre = np.median(features, axis=0)
         mad = np.median(np.abs(features - centre), axis=0) * 1.4826
-        scale = np.maximum(mad, 0.5 * features.std(axis=0))
+        # Not the SD: one wild row would widen it for as long as the state is known. The central 95 % range
+        # (/ 3.92: 1 SD for normal data) also sees spread in features whose MAD is 0 (mostly-zero ones).
+        lo, hi = np.quantile(features, [0.025, 0.975], axis=0)
+        scale = np.maximum(mad, 0.5 * (hi - lo) / 3.92)
         floor = np.where(_RELATIVE_FLOOR, _FLOOR * np.abs(centre), _FLOOR)
         return cls(current_level, centre, np.maximum(np.maximum(scale, floor), 1e-9), np.median(slow_levels, axis=0))
 

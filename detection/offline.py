@@ -55,8 +55,8 @@ class OfflineDetector:
 
     def fit(self, train_df: pd.DataFrame) -> FittedPipeline:
         ts, values = _frame_values(train_df)
-        span = float(ts[-1] - ts[0])
         base = self.params or PipelineParams()
+        span = float(ts[-1] - ts[min(base.gate.min_samples - 1, len(ts) - 1)])  # the gate's first rows are held
         params = dataclasses.replace(base, baseline_s=span)  # the whole training span is the baseline
         pipe = AssetPipeline(params)
         for i in range(len(train_df)):

@@ -21,6 +21,7 @@ from detection.features import FeatureExtractor, FeatureParams
 from detection.features import FEATURES, N_FEATURES
 from acquisition.channels import N_CHANNELS
 from detection.model import AnomalyModel, ModelParams, StateNorm, contributions, honest_deviations
+from detection.plausibility import GateParams, PlausibilityGate
 from detection.regime import Regime, RegimeParams, RegimeTracker
 
 
@@ -38,6 +39,7 @@ class PipelineParams:
     baseline_s: float = 300.0
     warmup_s: float = 120.0  # the first part of a learning window primes the smoothers and is not fitted
     state_tolerance: float = 0.15  # relative motor-current distance within which a known state is reused
+    gate: GateParams = field(default_factory=GateParams)
     regime: RegimeParams = field(default_factory=RegimeParams)
     features: FeatureParams = field(default_factory=FeatureParams)
     model: ModelParams = field(default_factory=ModelParams)
@@ -75,6 +77,7 @@ class AssetPipeline:
         self._pending: Future | None = None  # a refit under way; the previous model scores meanwhile
         self.fit_error: BaseException | None = None
         self._adopt_at = 0.0
+        self.gate = PlausibilityGate(self.p.gate)
         self.regime = RegimeTracker(self.p.regime)
         self.features = FeatureExtractor(self.p.features)
         self.alerts = AlertRule(self.p.alerts)
@@ -83,7 +86,7 @@ class AssetPipeline:
         self._state: StateNorm | None = None
         self._ref = np.zeros(0)  # the tracking reference of the current state
         self._pool = np.zeros((0, N_FEATURES))  # honest baseline deviations of every state learnt
-        self._learning: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self._learning: list[tuple[float, np.ndarray, np.ndarray, float]] = []  # ts, features, temps, current
         self._learn_from: float | None = None
         self._last_ts: float | None = None
         self.baseline_samples = 0
@@ -105,6 +108,8 @@ class AssetPipeline:
         dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 0.0)
         self._last_ts = ts
         commissioned_now = self._pending is not None and ts >= self._adopt_at and self._adopt()
+        values, implausible = self.gate.apply(values)
+        flagged = implausible if flagged is None else flagged | implausible
         regime = self.regime.update(ts, values)
         f = self.features.update(ts, values, flagged)
         score: float | None = None
@@ -121,13 +126,13 @@ class AssetPipeline:
                 else:
                     self._ref = self._state.anchor(f, self.p.model)
             if self._learn_from is not None:
-                self._learning.append((ts, f.copy(), self.features.slow_level.copy()))
+                self._learning.append((ts, f.copy(), self.features.slow_level.copy(), self.regime.current_level))
                 if ts - self._learn_from >= self.p.baseline_s:
                     commissioned_now = self._finish_learning() or commissioned_now
             else:
                 assert self._state is not None
                 z = self._state.deviations(f, self._ref, self.features.slow_level)
-                if flagged is not None and flagged.any():
+                if flagged.any():
                     z[(_USES & flagged).any(axis=1)] = 0.0
                 self._state.track(self._ref, z, dt, self.p.model)
                 if self.model is not None:  # None only while the first fit runs on the fitter
@@ -155,7 +160,8 @@ class AssetPipeline:
         ts = np.array([r[0] for r in kept])
         feats = np.array([r[1] for r in kept])
         slow = np.array([r[2] for r in kept])
-        state = StateNorm.fit(feats, slow, self.regime.current_level)
+        # The state's key is the window's median current, not the current at its last sample (one wild value).
+        state = StateNorm.fit(feats, slow, float(np.median([r[3] for r in kept])))
         self.states.append(state)
         self._state = state
         self._ref = state.centre.copy()

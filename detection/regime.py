@@ -10,6 +10,7 @@ closing outlet raises pressure while flow falls, a seal leak raises current whil
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
@@ -32,13 +33,16 @@ _WATCHED = np.array([CURRENT, FLOW, PRESSURE, VIB_DE])
 class RegimeParams:
     settle_s: float = 60.0
     stopped_current: float = 0.3  # absolute floor, in the current channel's unit
-    stopped_fraction: float = 0.15  # ...or this fraction of the highest running current seen
+    stopped_fraction: float = 0.15  # ...or this fraction of the usual running current (RunningLevel)
     fast_tau_s: float = 2.0
     slow_tau_s: float = 120.0
     # Relative fast-vs-slow change of current, flow, pressure, vibration that together mark a speed change.
     steps: tuple[float, float, float, float] = (0.08, 0.04, 0.02, 0.05)
     wobble_sigmas: float = 4.0  # each step is at least this many times the channel's usual fast-vs-slow wobble
     wobble_tau_s: float = 600.0
+    level_block_s: float = 600.0  # the usual running current: medians of blocks of this much running time...
+    level_block_n: int = 10  # ...and at least this many samples,
+    level_memory_s: float = 86400.0  # the highest block median of the last day
 
 
 class RegimeTracker:
@@ -54,7 +58,7 @@ class RegimeTracker:
         self._slow = np.full(len(_WATCHED), np.nan)
         self._wobble = np.zeros(len(_WATCHED))  # slow EWMA of (fast - slow)^2: how much a healthy pump wanders
         self._steps = np.array(self.p.steps)
-        self._i_peak = 0.0
+        self.running_level = RunningLevel(self.p.level_block_s, self.p.level_block_n, self.p.level_memory_s)
         self._interrupted = False
 
     def interrupted(self) -> None:
@@ -68,17 +72,18 @@ class RegimeTracker:
         return float(self._fast[0])
 
     def update(self, ts: float, values: np.ndarray) -> Regime:
-        first = self._last_ts is None
-        dt = 1.0 if first else max(ts - self._last_ts, 1e-6)  # type: ignore[operator]
+        first = math.isnan(self._fast[0])  # the first sample with a current
+        dt = 1.0 if self._last_ts is None else max(ts - self._last_ts, 1e-6)
         gap, self._interrupted = self._interrupted, False
         self._last_ts = ts
         x = values[_WATCHED]
         self._fast = _ewma(self._fast, x, dt, self.p.fast_tau_s)
         self._slow = _ewma(self._slow, x, dt, self.p.slow_tau_s)
         current = self._fast[0]
+        self.running_level.expire(ts)
         if math.isnan(current):
             return self._set(self.regime)  # no good current yet: keep what we had
-        if current < max(self.p.stopped_current, self.p.stopped_fraction * self._i_peak):
+        if current < max(self.p.stopped_current, self.p.stopped_fraction * self.running_level.value):
             self._slow = self._fast.copy()
             return self._set(Regime.STOPPED)
         if first:  # joined a pump that is already running: nothing to settle
@@ -92,8 +97,12 @@ class RegimeTracker:
         if ts < self._settled_at:
             return self._set(self.regime)
         a = 1.0 - math.exp(-dt / self.p.wobble_tau_s)
-        self._wobble += a * (np.nan_to_num(self._fast - self._slow) ** 2 - self._wobble)
-        self._i_peak = max(self._i_peak, current)
+        # Huber-like: one wild sample adds at most (3 usual wobbles or a step)^2, so it cannot blind the
+        # speed-change test for hours; a pump that really wanders more still gets there, sample by sample.
+        cap = np.maximum(9.0 * self._wobble, (self._steps * np.abs(self._slow)) ** 2)
+        dev2 = np.nan_to_num(self._fast - self._slow) ** 2
+        self._wobble += a * (np.minimum(dev2, np.nan_to_num(cap)) - self._wobble)
+        self.running_level.add(ts, dt, current)
         return self._set(Regime.RUNNING)
 
     def _speed_changing(self) -> bool:
@@ -117,3 +126,34 @@ def _ewma(prev: np.ndarray, x: np.ndarray, dt: float, tau: float) -> np.ndarray:
     a = 1.0 - math.exp(-dt / tau)
     out = np.where(np.isnan(prev), x, prev + a * (x - prev))
     return np.where(np.isnan(out), prev, out)
+
+
+class RunningLevel:
+    """The usual running motor current, from sustained evidence only: the highest median of blocks of settled
+    running within the last ``memory_s``. A burst shorter than half a block cannot move a block median, and a
+    level that was wrong (a sensor stuck high for a block) ages out instead of deciding "stopped" forever."""
+
+    def __init__(self, block_s: float, block_n: int, memory_s: float) -> None:
+        self._block_s, self._block_n, self._memory_s = block_s, block_n, memory_s
+        self._values: list[float] = []
+        self._span = 0.0
+        self._medians: deque[tuple[float, float]] = deque()
+        self.value = 0.0  # 0 until the first block: only the absolute floor decides "stopped"
+
+    def add(self, ts: float, dt: float, current: float) -> None:
+        if not math.isfinite(current):
+            return
+        self._values.append(current)
+        self._span += dt
+        if self._span < self._block_s or len(self._values) < self._block_n:
+            return
+        self._medians.append((ts, float(np.median(self._values))))
+        self._values.clear()
+        self._span = 0.0
+        self.value = max(m for _, m in self._medians)
+
+    def expire(self, ts: float) -> None:
+        if self._medians and self._medians[0][0] < ts - self._memory_s:
+            while self._medians and self._medians[0][0] < ts - self._memory_s:
+                self._medians.popleft()
+            self.value = max((m for _, m in self._medians), default=0.0)
