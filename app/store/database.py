@@ -7,6 +7,7 @@ the database file; an existing file that group or others can read is tightened, 
 verifies the audit log's hash chain (app/audit_check.py); the engine shows what it found."""
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 
@@ -47,7 +48,9 @@ def open_database(path: str | Path) -> Engine:
     try:
         _protect_files(db_path)
     except OSError as exc:
-        raise StoreOpenError(f"database {str(path)!r}: cannot create it or its folder ({exc.strerror or exc}"
+        why = ("read-only (the file or its disk cannot be written)" if exc.errno == errno.EROFS else
+               "cannot create its folder or the file")
+        raise StoreOpenError(f"database {str(path)!r}: {why} ({exc.strerror or exc}"
                              f"{f': {exc.filename}' if exc.filename else ''}); {_ALLOWED}") from None
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from detection.cloud.models import DEFAULT_DIR, CloudModels, ModelError
 from detection.cloud.protocol import SHARE_GROUP
-from detection.cloud.service import BrokerSettings, CloudService, model_created_ts
+from detection.cloud.service import BrokerSettings, CloudService
 
 log = logging.getLogger("detection.cloud")
 
@@ -44,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--tls-cert and --tls-key go together")
     try:
         models = CloudModels(args.models)
-        model_created_ts(models.manifest)  # checked here: a bad "created" is a message, not a traceback later
     except ModelError as exc:
         log.error("cannot load the models: %s", exc)
         return 2

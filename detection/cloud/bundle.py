@@ -11,10 +11,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from detection.cloud.protocol import FAILURE_MODES
+from detection.cloud.protocol import FAILURE_MODES, MAX_TS
 from detection.cloud.window_features import FEATURE_NAMES
 
 MANIFEST = "manifest.json"
@@ -48,6 +49,7 @@ class Manifest:
     classes: tuple[str, ...]  # the classifier's outputs, in order
     min_mode_probability: float
     reference: Path | None  # training-time windows with their expected outputs
+    created_ts: float  # "created" as epoch seconds: confirmations carry it to order model versions (docs/uplink.md)
 
 
 class _Fields:
@@ -155,4 +157,19 @@ def read_manifest(directory: Path) -> Manifest:
         classes=clf_f.names("classes", FAILURE_MODES, "failure modes of the contract"),
         min_mode_probability=clf_f.number("min_probability", 0.0, 1.0, "a number from 0 to 1", low_open=True),
         reference=reference,
+        created_ts=model_created_ts(top.doc),
     )
+
+
+def model_created_ts(manifest: object) -> float:
+    """The manifest's ``created`` (ISO 8601 with a zone) as epoch seconds: every confirmation carries it, and a
+    gateway lets a later verdict replace an earlier one only when its model is newer (docs/uplink.md)."""
+    created = manifest.get("created") if isinstance(manifest, dict) else None
+    try:
+        when = datetime.fromisoformat(created)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None or not 0 <= when.timestamp() <= MAX_TS:
+        raise ModelError(f"the manifest's \"created\" must be an ISO 8601 time with a zone, got {created!r:.60}")
+    return when.timestamp()
+

@@ -121,6 +121,7 @@ class CloudModels:
             if sha256_of(part.path) != part.sha256:
                 raise ModelError(f"{part.path} does not match the sha256 in {MANIFEST} (corrupt or replaced)")
         self.version = spec.version
+        self.created_ts = spec.created_ts
         self.threshold = spec.threshold
         self.classes = spec.classes
         self.min_mode_probability = spec.min_mode_probability

@@ -18,7 +18,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -28,7 +27,6 @@ from detection.cloud.models import CloudModels, ModelError
 from detection.cloud.protocol import (
     ALARM_SUBSCRIPTION,
     MAX_EDGE_PAYLOAD,
-    MAX_TS,
     SHARE_GROUP,
     STATUS_SUBSCRIPTION,
     Confirmation,
@@ -43,19 +41,6 @@ from detection.cloud.protocol import (
 log = logging.getLogger(__name__)
 
 DEDUP_IDS = 100_000  # envelope ids remembered: hours of alarms from thousands of gateways
-
-
-def model_created_ts(manifest: object) -> float:
-    """The manifest's ``created`` (ISO 8601 with a zone) as epoch seconds: every confirmation carries it, and a
-    gateway lets a later verdict replace an earlier one only when its model is newer (docs/uplink.md)."""
-    created = manifest.get("created") if isinstance(manifest, dict) else None
-    try:
-        when = datetime.fromisoformat(created)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        when = None
-    if when is None or when.tzinfo is None or not 0 <= when.timestamp() <= MAX_TS:
-        raise ModelError(f"the manifest's \"created\" must be an ISO 8601 time with a zone, got {created!r:.60}")
-    return when.timestamp()
 
 
 # --- events (arrive on the network thread) -----------------------------------------------------------------
@@ -108,7 +93,7 @@ class CloudService:
                  listener: Callable[[ServiceEvent], None] | None = None, group: str = SHARE_GROUP) -> None:
         self.broker = broker
         self.models = models
-        self.model_created_ts = model_created_ts(models.manifest)
+        self.model_created_ts = models.created_ts
         self._listener = listener
         self._alarm_filter = ALARM_SUBSCRIPTION.replace(f"$share/{SHARE_GROUP}/", f"$share/{group}/", 1)
         self.client_id = broker.client_id or f"vigil-cloud-{socket.gethostname()}-{os.getpid()}-{id(self):x}"

@@ -11,7 +11,7 @@ import pytest
 
 from detection.cloud.__main__ import main
 from detection.cloud.models import DEFAULT_DIR, ModelError
-from detection.cloud.service import model_created_ts
+from detection.cloud.bundle import model_created_ts
 
 
 def test_the_shipped_manifest_gives_its_creation_time() -> None:
