@@ -7,35 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
-from app.ui import theme
-from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.banners import FaultStrip
 from app.users import Action, can
 
 
-class AuditNotice(QWidget):
+class AuditNotice(FaultStrip):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("auditNotice")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(f"QWidget#auditNotice {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
-                           f" QLabel {{ color: {theme.FAULT_TEXT}; font-size: {theme.FONT_LARGE_PX}px;"
-                           f" font-weight: bold; background: transparent; }}")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(16, 4, 8, 4)
-        self.label = QLabel("")
-        self.label.setWordWrap(True)
-        lay.addWidget(self.label, 1)
-        self.dismiss_button = touch_button("Dismiss")
-        self.dismiss_button.setStyleSheet("background: #5a5a5a; color: #ffffff; border: 2px solid #111;")
-        self.dismiss_button.clicked.connect(self._dismiss)
-        lay.addWidget(self.dismiss_button)
+        super().__init__("auditNotice", dismissible=True, parent=parent)
         self._report: Any = None  # app.audit_check.ChainReport
         self._session: Any = None
         self._dismissed_by: Any = None  # the session that dismissed it
-        self.hide()
 
     def set_report(self, report: Any) -> None:
         if report is not self._report:

@@ -115,25 +115,38 @@ class AlarmBanner(QPushButton):
             self.sig_open.emit(self.pending[0])
 
 
-class ErrorBanner(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+class FaultStrip(QWidget):
+    """A slate strip for a system fault (never an alarm colour): one bold line of text, optionally a Dismiss
+    button. The error banner, the storage banner and the admins' audit notice are all one of these."""
+
+    def __init__(self, name: str, dismissible: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("errorBanner")
+        self.setObjectName(name)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(f"QWidget#errorBanner {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
+        self.setStyleSheet(f"QWidget#{name} {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
                            f" QLabel {{ color: {theme.FAULT_TEXT}; font-size: {theme.FONT_LARGE_PX}px;"
                            f" font-weight: bold; background: transparent; }}")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(16, 4, 8, 4)
         self.label = QLabel("")
         self.label.setWordWrap(True)
-        self.label.setMinimumHeight(BANNER_HEIGHT - 8)
         lay.addWidget(self.label, 1)
-        self.dismiss_button = touch_button("Dismiss")
-        self.dismiss_button.setStyleSheet("background: #5a5a5a; color: #ffffff; border: 2px solid #111;")
-        self.dismiss_button.clicked.connect(self.hide)
-        lay.addWidget(self.dismiss_button)
+        self.dismiss_button: QPushButton | None = None
+        if dismissible:
+            self.dismiss_button = touch_button("Dismiss")
+            self.dismiss_button.setStyleSheet("background: #5a5a5a; color: #ffffff; border: 2px solid #111;")
+            self.dismiss_button.clicked.connect(self._dismiss)
+            lay.addWidget(self.dismiss_button)
         self.hide()
+
+    def _dismiss(self) -> None:
+        self.hide()
+
+
+class ErrorBanner(FaultStrip):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("errorBanner", dismissible=True, parent=parent)
+        self.label.setMinimumHeight(BANNER_HEIGHT - 8)
 
     def show_error(self, worker: str, error: str, fatal: bool) -> None:
         tail = " - the engine has STOPPED: values are no longer updated" if fatal else " - the HMI keeps running"
@@ -144,24 +157,13 @@ class ErrorBanner(QWidget):
         return self.label.text()
 
 
-class StorageBanner(QWidget):
+class StorageBanner(FaultStrip):
     """Shows the store's sentence ("STORAGE FULL: samples not being recorded, alarms kept and retried (3
     waiting)") while it has a problem; hidden otherwise. A system fault: slate like the error banner, never an
     alarm colour."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("storageBanner")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(f"QWidget#storageBanner {{ background: {theme.FAULT_BG}; border-bottom: 3px solid #000; }}"
-                           f" QLabel {{ color: {theme.FAULT_TEXT}; font-size: {theme.FONT_LARGE_PX}px;"
-                           f" font-weight: bold; background: transparent; }}")
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(16, 4, 8, 4)
-        self.label = QLabel("")
-        self.label.setWordWrap(True)
-        lay.addWidget(self.label, 1)
-        self.hide()
+        super().__init__("storageBanner", dismissible=False, parent=parent)
 
     def set_snapshot(self, snap: Any) -> None:
         store = getattr(snap, "store", None)
