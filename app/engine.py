@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
-from acquisition.source import Frame, Source
+from acquisition.source import Frame, Source, declared_period
 from app import events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
@@ -91,7 +91,7 @@ class Engine:
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users.max_failures, settings.users.lockout_s)
-        self._params = PipelineParams.from_settings(settings.detection)
+        self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
         self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline() for a in source.assets}
@@ -203,7 +203,8 @@ class Engine:
                       "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
-                                       health, None if quality is None else quality.copy(), lost)
+                                       health, None if quality is None else quality.copy(), lost,
+                                       pipe.learning_progress())
         stats = self.source.stats
         skipped = sum(stats.skipped.values())
         ok = not self._errors and (self._finished.is_set() or self._threads != [])

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
-from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
+from app.uplink.status import UplinkStatus
+from detection.commissioning import LearningProgress  # state "stand-in" when the in-process stand-in plays the cloud
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
 
@@ -31,6 +32,9 @@ class AssetStatus:
     # Values that are not GOOD are NaN in ``values`` and in the trend buffers: never shown as good.
     quality: np.ndarray | None = None
     comm_lost: bool = False  # the asset's device is not communicating (a diagnostic alarm is raised)
+    # While normal is being learnt: how far, and what holds it up; text() reads "Learning normal: 37 of 120
+    # samples; flow unsteady". None once the asset's current operating state is known.
+    learning_progress: LearningProgress | None = None
 
 
 @dataclass(frozen=True, slots=True)
