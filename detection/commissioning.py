@@ -20,7 +20,7 @@ from detection.timing import Span
 # The process channels a baseline must hold steady, in the order a reason names them. Supply voltage and the
 # temperatures are not among them: the supply is not the pump's, and temperatures settle for an hour after a start.
 CHECKED = (FLOW, PRESSURE, CURRENT, VIB_DE, VIB_NDE)
-WANDER = 0.15  # structured variation (beyond sample-to-sample noise), as a fraction of the level, that is unsteady
+WANDER = 0.10  # structured variation (beyond sample-to-sample noise), as a fraction of the level, that is unsteady
 MAX_MISSING = 0.1  # more of a channel's samples missing than this: not a baseline
 MIN_FOR_VERDICT = 20  # samples before a partial window is judged (for the reason shown while learning)
 
@@ -71,12 +71,14 @@ class LearningWindow:
     def start(self, ts: float, rows: list[Row] | None = None) -> None:
         """Open the window at ``ts``, continuing ``rows`` of an earlier visit to the same state if given."""
         self._t0, self.rows, self._checked_at = ts, list(rows or []), len(rows or [])
+        # This visit's warm-up and what a refused window dropped: not fitted, but judged (a longer look)
+        self._primer: list[Row] = []
         self.reason = None
 
     def stop(self, reason: str | None = None) -> list[Row]:
         """Close the window; returns its rows (a suspended visit the pipeline may resume)."""
         rows = self.rows
-        self._t0, self.rows, self._checked_at = None, [], 0
+        self._t0, self.rows, self._checked_at, self._primer = None, [], 0, []
         self.reason = reason
         return rows
 
@@ -86,7 +88,7 @@ class LearningWindow:
     def take(self) -> list[Row]:
         """Close the window and hand over its rows as they stand, if they are steady (an offline baseline: the
         training rows are normal by definition, but a window that is not steady is still refused)."""
-        self.reason = unsteady(self.rows) if self.rows else "no steady running"
+        self.reason = self._verdict() if self.rows else "no steady running"
         if self.reason is not None:
             raise ValueError(f"the baseline is not steady running: {self.reason}")
         rows = self.rows
@@ -97,23 +99,30 @@ class LearningWindow:
         """Add one sample; the rows of a complete, steady window (then the window is closed), else None."""
         assert self._t0 is not None
         if row.ts - self._t0 < self._warmup_s:
-            return None  # priming the smoothers (temperature rates) of a fresh pipeline
+            self._primer.append(row)  # priming the smoothers (temperature rates): judged, not fitted
+            return None
         self.rows.append(row)
         n = len(self.rows)
         complete = n >= self.needed and row.ts - self.rows[0].ts >= self._span_s - 1e-9
         if not complete:
             if n >= MIN_FOR_VERDICT and n - self._checked_at >= max(10, self.needed // 6):
                 self._checked_at = n
-                self.reason = unsteady(self.rows)
+                self.reason = self._verdict()
             return None
-        self.reason = unsteady(self.rows)
+        self.reason = self._verdict()
         if self.reason is None:
             rows = self.rows
             self.stop()
             return rows
-        del self.rows[: n // 2]  # not a baseline: keep the newer half and go on learning
+        # Not a baseline: keep the newer half and go on learning. What is dropped stays in view for the verdict
+        # (up to a window's worth), so a slow swing is not adopted from the moment the window sits on its crest.
+        self._primer = (self._primer + self.rows[: n // 2])[-self.needed:]
+        del self.rows[: n // 2]
         self._checked_at = len(self.rows)
         return None
+
+    def _verdict(self) -> str | None:
+        return unsteady(sorted(self._primer + self.rows, key=lambda r: r.ts))
 
 
 def unsteady(rows: list[Row]) -> str | None:

@@ -57,7 +57,9 @@ class ModelParams:
     track_clip: float = 2.0  # ...by at most this many scale units per time constant,
     track_gate: float = 4.0  # ...and not at all from a level further off than this (a fault, not drift)
     reanchor_clip: float = 4.0
-    shift_tau: Span = Span(300.0, 30)  # the persistent-shift average (detection.shift); shorter than track_tau
+    # The persistent-shift average (detection.shift): a quarter of track_tau, so a held shift of d scale units
+    # lifts it to ~0.63 d before the reference has followed (at half, ~0.5 d).
+    shift_tau: Span = Span(150.0, 30)
     shift_edge: float = 4.0  # its edge of normal, in SDs of the average
 
 
@@ -110,8 +112,9 @@ class AnomalyModel:
     """The fitted detector of one asset: a compiled forest and the calibration of both score views."""
 
     def __init__(self, forest: CompiledForest, if_cal: tuple[float, float], z_cal: tuple[float, float],
-                 shift: ShiftCalibration | None = None) -> None:
+                 shift: ShiftCalibration | None = None, params: ModelParams | None = None) -> None:
         self.forest = forest
+        self.params = params or ModelParams()
         self._if_cal = if_cal
         self._z_cal = z_cal
         self.shift = shift
@@ -131,22 +134,19 @@ class AnomalyModel:
             oof_if[held] = -forest_on(np.delete(pool, held, axis=0)).score_samples(pool[held])
         oof_z = np.abs(pool).max(axis=1)
         return cls(forest_on(pool), _calibration(oof_if, params), _calibration(oof_z, params),
-                   ShiftCalibration.fit(pool[:, SHIFTED], period_s))
+                   ShiftCalibration.fit(pool[:, SHIFTED], period_s), params)
 
     def score(self, z: np.ndarray, shift: ShiftWatch | None = None, dt: float = 0.0, shift_tau: float = 1.0
               ) -> float:
         """Fused anomaly score: about 0 for typical normal, 1.0 at the edge of normal. ``shift``: the asset's
-        persistent-shift averages (detection.shift), fed the level deviations here; they restart whenever a
-        single deviation is past the edge of normal: that is the other views' case, and an average that took it
-        in would carry the fault on for a time constant after it ended."""
+        persistent-shift averages (detection.shift), fed the level deviations here: clipped at the tracking
+        gate (beyond it a level is a fault for the largest-deviation view) and restarted beyond twice that."""
         s_if = (-self.forest.score_one(z) - self._if_cal[0]) / self._if_cal[1]
         s_z = (float(np.abs(z).max()) - self._z_cal[0]) / self._z_cal[1]
         s_shift = 0.0
         if shift is not None:
-            if s_z >= 1.0:
-                shift.reset()
-            else:
-                s_shift = shift.update(z[SHIFTED], dt, shift_tau)
+            gate = self.params.track_gate
+            s_shift = shift.update(z[SHIFTED], dt, shift_tau, gate, 2.0 * gate)
         self.last_views = (s_if, s_z, s_shift)
         return max(0.0, s_if, s_z, s_shift)
 

@@ -27,6 +27,7 @@ from detection.commissioning import LearningProgress, LearningWindow, Row
 from detection.features import FEATURES, N_FEATURES, FeatureExtractor, FeatureParams
 from detection.model import SHIFTED, AnomalyModel, ModelParams, StateNorm, contributions, honest_deviations
 from detection.plausibility import GateParams, PlausibilityGate
+from detection.reference import LevelReference
 from detection.regime import Regime, RegimeParams, RegimeTracker
 from detection.shift import ShiftWatch
 from detection.timing import PeriodEstimator, Span
@@ -102,13 +103,7 @@ class AssetPipeline:
         self.shift = ShiftWatch(len(SHIFTED), self.p.model.shift_edge)
         self.model: AnomalyModel | None = None
         self.states: list[StateNorm] = []
-        self._state: StateNorm | None = None
-        self._ref = np.zeros(0)  # the tracking reference of the current state
-        # Re-entering a known state: its reference is re-anchored on the mean of the first samples there, during
-        # which the persistent-shift view waits (it would take the anchor's noise for a shift).
-        self._anchor_sum = np.zeros(N_FEATURES)
-        self._anchor_n = 0
-        self._anchor_until = -np.inf
+        self.reference = LevelReference(self.p.model)  # the current state and where its levels should be now
         self._pool = np.zeros((0, N_FEATURES))  # honest baseline deviations of every state learnt
         self._last_ts: float | None = None
         self._last_values: np.ndarray | None = None
@@ -185,8 +180,8 @@ class AssetPipeline:
         if regime is not Regime.RUNNING:
             self._leave_state(regime)
         elif self.features.warm:
-            if self._state is None and not self.window.active:
-                self._enter_state(ts, f)
+            if self.reference.state is None and not self.window.active:
+                self._enter_state(ts)
             if self.window.active:
                 row = Row(ts, f.copy(), self.features.slow_level.copy(), self.regime.current_level,
                           values.copy(), flagged)
@@ -194,25 +189,25 @@ class AssetPipeline:
                 if adopted is not None:
                     commissioned_now = self._finish_learning(adopted) or commissioned_now
             else:
-                assert self._state is not None
-                anchoring = ts < self._anchor_until
-                if anchoring:
-                    self._anchor_sum += np.where(np.isnan(f), 0.0, f)
-                    self._anchor_n += 1
-                    self._ref = self._state.anchor(self._anchor_sum / self._anchor_n, self.p.model)
-                z = self._state.deviations(f, self._ref, self.features.slow_level)
-                if flagged.any():
-                    z[(_USES & flagged).any(axis=1)] = 0.0
-                if anchoring:
-                    self.shift.reset()
-                else:
-                    self._state.track(self._ref, z, dt, self._track_tau, self.p.model)
-                if self.model is not None:  # None only while the first fit runs on the fitter
-                    score = self.model.score(z, None if anchoring else self.shift, dt, self._shift_tau)
-                    contrib = contributions(z, self.features.missing_share())
+                score, contrib = self._score(ts, f, flagged, dt)
         transition = self.alerts.update(ts, score, contrib)
+        if self.reference.state is not None and self.reference.fault_over(self.alerts.active, transition is not None):
+            self.reference.reanchor(ts, self._shift_tau)
+            self.shift.reset()
         self._last_out = Scored(regime, self.regime.changed, score, transition, commissioned_now)
         return self._last_out
+
+    def _score(self, ts: float, f: np.ndarray, flagged: np.ndarray, dt: float
+               ) -> tuple[float | None, np.ndarray | None]:
+        """The fused score of one sample in the current state, and the channels' contributions to it."""
+        held = (_USES & flagged).any(axis=1) if flagged.any() else None
+        z, anchoring = self.reference.deviations(ts, f, self.features.slow_level, held, dt, self._track_tau)
+        if anchoring:
+            self.shift.reset()  # it would take the forming anchor's noise for a shift
+        if self.model is None:  # only while the first fit runs on the fitter
+            return None, None
+        score = self.model.score(z, None if anchoring else self.shift, dt, self._shift_tau)
+        return score, contributions(z, self.features.missing_share())
 
     def _repeats(self, values: np.ndarray) -> bool:
         """True for an exact repeat of the previous frame: a held value re-sent, not a new sample."""
@@ -224,7 +219,7 @@ class AssetPipeline:
         return False
 
     def _leave_state(self, regime: Regime) -> None:
-        self._state = None
+        self.reference.leave()
         if self.window.active:
             rows = self.window.stop({Regime.STOPPED: "pump stopped", Regime.STARTING: "pump starting"}
                                     .get(regime, "pump changing speed"))
@@ -232,13 +227,12 @@ class AssetPipeline:
                 self._suspended = [*self._suspended, (float(np.median([r.current for r in rows])), rows)]
                 self._suspended = self._suspended[-MAX_SUSPENDED:]
 
-    def _enter_state(self, ts: float, f: np.ndarray) -> None:
-        self._state = self._known_state()
-        if self._state is None:
+    def _enter_state(self, ts: float) -> None:
+        state = self._known_state()
+        if state is None:
             self.window.start(ts, self._resumable())
         else:
-            self._anchor_sum[:], self._anchor_n = 0.0, 0
-            self._anchor_until = ts + self._shift_tau
+            self.reference.enter(state, ts, self._shift_tau)
             self.shift.reset()
 
     def _resumable(self) -> list[Row] | None:
@@ -266,19 +260,14 @@ class AssetPipeline:
         self.states.append(state)
         self._suspended = [(k, r) for k, r in self._suspended  # visits to this state: no longer needed
                            if abs(k - state.current_level) > self.p.state_tolerance * abs(k)]
-        self._state = state
-        # The reference starts from the end of the window (it may join visits days apart): anchored on the mean of
-        # the window's last stretch of contiguous samples, and on the samples that follow until that covers
-        # shift_tau (as when a known state is re-entered).
+        # The reference starts from the end of the window (it may join visits days apart): anchored on its last
+        # stretch of contiguous samples, and on the samples that follow until that covers shift_tau.
         recent = [rows[-1]]
         for r in reversed(rows[:-1]):
             if recent[-1].ts - r.ts > self._gap_s or rows[-1].ts - r.ts >= self._shift_tau:
                 break
             recent.append(r)
-        self._anchor_sum = np.nan_to_num(np.array([r.features for r in recent])).sum(axis=0)
-        self._anchor_n = len(recent)
-        self._anchor_until = recent[-1].ts + self._shift_tau  # recent runs newest first
-        self._ref = state.anchor(self._anchor_sum / self._anchor_n, self.p.model)
+        self.reference.enter(state, recent[-1].ts, self._shift_tau, np.array([r.features for r in recent]))
         self.shift.reset()
         # Every state learnt widens what the forest knows as normal; refitting takes well under a second.
         self._pool = np.concatenate([self._pool, honest_deviations(feats, slow, self.p.model)])[-POOL_MAX:]

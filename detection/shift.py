@@ -77,8 +77,13 @@ class ShiftWatch:
     def calibrate(self, cal: ShiftCalibration | None, tau_s: float, period_s: float) -> None:
         self._limit = None if cal is None else self.edge * cal.sd_of_average(tau_s, period_s)
 
-    def update(self, z_levels: np.ndarray, dt: float, tau_s: float) -> float:
-        self.m += ewma_weight(dt, tau_s) * (z_levels - self.m)
+    def update(self, z_levels: np.ndarray, dt: float, tau_s: float, clip: float, reset: float) -> float:
+        """Average one sample's level deviations in. Deviations are clipped at ``clip`` (a small shift is what this
+        view is for) and a level further off than ``reset`` restarts its average: that is a fault in plain view,
+        which the other views carry, and an average that took it in would hold the alarm for a time constant
+        after the fault ended."""
+        self.m += ewma_weight(dt, tau_s) * (np.clip(z_levels, -clip, clip) - self.m)
+        self.m[np.abs(z_levels) > reset] = 0.0
         if self._limit is None:
             return 0.0
         return float(np.max(np.abs(self.m) / self._limit))
