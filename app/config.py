@@ -73,12 +73,14 @@ class SourceSettings(_Section):
 
 class DetectionSettings(_Section):
     baseline_s: float = Field(300.0, ge=30, le=7 * 86400, description="commissioning window of running data")
+    baseline_samples: int = Field(120, ge=20, le=100_000, description="...and at least this many samples")
     n_estimators: int = Field(100, ge=10, le=1000)
     max_samples: int = Field(256, ge=16, le=4096)
     seed: int = Field(0, ge=0)
     threshold: float = Field(1.25, gt=0, le=100, description="alarm when the normalised score exceeds this")
     clear_ratio: float = Field(0.5, gt=0, lt=1, description="hysteresis: clear below threshold * clear_ratio")
     min_duration_s: float = Field(20.0, ge=0, le=3600)
+    min_duration_samples: int = Field(10, ge=1, le=1000, description="...and at least this many samples")
     dedup_window_s: float = Field(300.0, ge=0, le=86400)
     settle_s: float = Field(60.0, ge=0, le=3600, description="no alarms this long after a start or set-point change")
     top_channels: int = Field(3, ge=1, le=8)

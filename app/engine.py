@@ -26,7 +26,7 @@ import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
 from acquisition.throttled_log import ThrottledLog
-from acquisition.source import Frame, Source
+from acquisition.source import Frame, Source, declared_period
 from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
 from app.alarm_states import AlarmState
@@ -101,7 +101,7 @@ class Engine:
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users)
-        self._params = PipelineParams.from_settings(settings.detection)
+        self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
         self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline() for a in source.assets}
@@ -210,7 +210,8 @@ class Engine:
                       "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
-                                       health, None if quality is None else quality.copy(), lost)
+                                       health, None if quality is None else quality.copy(), lost,
+                                       pipe.learning_progress())
         stats = self.source.stats
         store, uplink = self.writer.status(), (self.uplink.status() if self.uplink is not None else UplinkStatus(
             "stand-in" if self.cloud is not None and self.cloud.reachable else "down"))

@@ -15,6 +15,7 @@ from app.audit_check import ChainReport
 from app.health import ErrorRecord, Part, PartHealth, PartState
 from app.store.status import StoreStatus
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
+from detection.commissioning import LearningProgress
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
 
@@ -34,6 +35,9 @@ class AssetStatus:
     # Values that are not GOOD are NaN in ``values`` and in the trend buffers: never shown as good.
     quality: np.ndarray | None = None
     comm_lost: bool = False  # the asset's device is not communicating (a diagnostic alarm is raised)
+    # While normal is being learnt: how far, and what holds it up; text() reads "Learning normal: 37 of 120
+    # samples; flow unsteady". None once the asset's current operating state is known.
+    learning_progress: LearningProgress | None = None
 
 
 @dataclass(frozen=True, slots=True)

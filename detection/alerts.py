@@ -1,8 +1,9 @@
 """From a score stream to alert conditions: threshold with hysteresis, a minimum duration, de-duplication.
 
-The condition raises when the score has stayed at or above ``threshold`` for ``min_duration_s`` and clears when
-it falls below ``threshold * clear_ratio``. A raise within ``dedup_window_s`` of the previous clear on the same
-asset is the same problem coming back: it is reported as a re-activation of that alert, not a new one.
+The condition raises when the score has stayed at or above ``threshold`` for ``min_duration`` (so much time and so
+many samples: one sample a minute above the threshold is not twenty seconds of evidence) and clears when it falls
+below ``threshold * clear_ratio``. A raise within ``dedup_window`` of the previous clear on the same asset is the
+same problem coming back: it is reported as a re-activation of that alert, not a new one.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from acquisition.channels import CHANNELS
+from detection.timing import DEFAULT_PERIOD_S, Span
 
 
 @dataclass(frozen=True, slots=True)
 class AlertParams:
     threshold: float = 1.25
     clear_ratio: float = 0.5
-    min_duration_s: float = 20.0
-    dedup_window_s: float = 300.0
+    min_duration: Span = Span(20.0, 10)  # at 1 Hz ~3 level time constants; at any rate ~3 (detection.features)
+    dedup_window: Span = Span(300.0, 5)
     top_channels: int = 3
 
 
@@ -44,13 +46,21 @@ AlertTransition = AlertStarted | AlertEnded
 class AlertRule:
     """One asset's alert condition. Feed every scored sample (``score=None`` when not scoring)."""
 
-    def __init__(self, params: AlertParams | None = None) -> None:
+    def __init__(self, params: AlertParams | None = None, period_s: float = DEFAULT_PERIOD_S) -> None:
         self.p = params or AlertParams()
         self.active = False
         self._pending_since: float | None = None
+        self._pending_n = 0
         self._last_end = -math.inf
         self._peak = 0.0
         self._contrib = np.zeros(len(CHANNELS))
+        self.retime(period_s)
+
+    def retime(self, period_s: float) -> None:
+        # n samples cover n - 1 periods; the count is checked too (irregular sampling)
+        self._min_n = self.p.min_duration.samples
+        self._min_s = max(self.p.min_duration.seconds, (self._min_n - 1) * period_s)
+        self._dedup_s = self.p.dedup_window.at(period_s)
 
     def update(self, ts: float, score: float | None, contributions: np.ndarray | None = None) -> AlertTransition | None:
         if score is None or math.isnan(score):
@@ -69,17 +79,18 @@ class AlertRule:
             self._contrib[:] = 0.0
             return None
         if self._pending_since is None:
-            self._pending_since, self._peak = ts, score
+            self._pending_since, self._peak, self._pending_n = ts, score, 0
             self._contrib[:] = 0.0
         else:
             self._peak = max(self._peak, score)
+        self._pending_n += 1
         if contributions is not None:
             self._contrib += contributions
-        if ts - self._pending_since < self.p.min_duration_s:
+        if ts - self._pending_since < self._min_s or self._pending_n < self._min_n:
             return None
         self.active = True
         self._pending_since = None
-        return AlertStarted(ts, score, self.top(), reactivation=ts - self._last_end <= self.p.dedup_window_s)
+        return AlertStarted(ts, score, self.top(), reactivation=ts - self._last_end <= self._dedup_s)
 
     def top(self) -> tuple[tuple[str, float], ...]:
         """Channels that drove the score so far, as shares of the total contribution (largest first)."""

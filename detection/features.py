@@ -15,6 +15,7 @@ from enum import Enum
 import numpy as np
 
 from acquisition.channels import CHANNELS, CURRENT, FLOW, FLUID_TEMP, MOTOR_TEMP, PRESSURE, VIB_DE, VIB_NDE, VOLTAGE
+from detection.timing import DEFAULT_PERIOD_S, Span, ewma_weight
 
 V_REF_SAMPLES = 5
 V_RATIO_PLAUSIBLE = (0.5, 2.0)  # a supply further off than this is not corrected for (an outage, a bad reading)
@@ -34,9 +35,12 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class FeatureParams:
-    level_tau_s: float = 6.0  # ~ a 12-sample moving window at 1 Hz, with O(1) state
-    rate_tau_s: float = 60.0  # rate = (fast - slow level) / (slow tau - fast tau)
-    missing_tau_s: float = 30.0
+    level_tau: Span = Span(6.0, 3)  # ~ a 12-sample moving window at 1 Hz, with O(1) state
+    rate_tau: Span = Span(60.0, 10)  # rate = (fast - slow level) / (slow tau - fast tau)
+    missing_tau: Span = Span(30.0, 3)
+    warm: Span = Span(12.0, 6)  # after a restart, levels and spreads are running means until this is over
+    huber: float = 4.0  # once warm, a sample moves a level by at most this many spreads (its variance 16x)...
+    huber_floor: float = 0.02  # ...or this fraction of the level (a channel that sat still can still move)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +51,20 @@ class Feature:
     floor: float  # smallest scale, relative to the baseline level (LEVEL, SPREAD) or absolute (RATE, MISSING)
 
 
+def _zero_nan(x: np.ndarray) -> np.ndarray:
+    """NaN -> 0 (np.nan_to_num also maps infinities, which costs ~6 us a call; these arrays hold none)."""
+    return np.where(np.isnan(x), 0.0, x)
+
+
 def _layout() -> tuple[Feature, ...]:
     # Scale floors: vibration readings wander by a few %; supply voltage matters only by several %; motor
-    # current changes with winding temperature by ~1 %.
-    rel_floor = {VIB_DE: 0.025, VIB_NDE: 0.025, VOLTAGE: 0.03, CURRENT: 0.005}
+    # current changes with winding temperature and the supply (its magnetising part does not scale inversely with
+    # voltage, so the correction below leaves some) by ~1 %, and so does current per flow.
+    rel_floor = {VIB_DE: 0.025, VIB_NDE: 0.025, VOLTAGE: 0.03, CURRENT: 0.01}
     feats = [Feature(f"{CHANNELS[c]}.level", Kind.LEVEL, (c,), rel_floor.get(c, 0.002)) for c in FAST]
     # Supply voltage ripple says nothing about the pump: no spread feature for it.
     feats += [Feature(f"{CHANNELS[c]}.spread", Kind.SPREAD, (c,), SPREAD_FLOOR) for c in FAST if c != VOLTAGE]
-    feats.append(Feature("current_per_flow", Kind.LEVEL, (CURRENT, FLOW), 0.005))
+    feats.append(Feature("current_per_flow", Kind.LEVEL, (CURRENT, FLOW), 0.01))
     feats += [Feature(f"{CHANNELS[c]}.rate", Kind.RATE, (c,), 0.15) for c in SLOW]  # degC per minute
     feats.append(Feature("missing", Kind.MISSING, (), 0.05))
     return tuple(feats)
@@ -72,9 +82,10 @@ _SPREAD_OF = np.array([i for i, c in enumerate(FAST) if c != VOLTAGE])
 class FeatureExtractor:
     """Per-asset feature state. ``update`` returns the feature vector (float64, N_FEATURES) for each sample."""
 
-    def __init__(self, params: FeatureParams | None = None) -> None:
+    def __init__(self, params: FeatureParams | None = None, period_s: float = DEFAULT_PERIOD_S) -> None:
         self.p = params or FeatureParams()
         n = len(CHANNELS)
+        self._n = 0  # samples since the last restart
         self._held = np.full(n, np.nan)  # last good value per channel: a dropout holds it
         self._level = np.full(_K, np.nan)
         self._var = np.zeros(_K)
@@ -85,6 +96,28 @@ class FeatureExtractor:
         self._v_first: list[float] = []
         self._last_ts: float | None = None
         self.out = np.zeros(N_FEATURES)
+        self.retime(period_s)
+
+    def retime(self, period_s: float) -> None:
+        """Re-derive the time constants for samples ``period_s`` apart (see detection.timing)."""
+        p = self.p
+        self._level_tau, self._rate_tau, self._missing_tau = (t.at(period_s) for t in
+                                                              (p.level_tau, p.rate_tau, p.missing_tau))
+        self._rate_tau = max(self._rate_tau, 2.0 * self._level_tau)  # the rate needs a lag slower than the level
+        self._warm_n = p.warm.count(period_s)
+
+    def restart(self) -> None:
+        """Forget levels and spreads: the pump is starting or changing speed, and what it did before says
+        nothing about its new steady state (else a step would inflate the spread for ten time constants).
+        Temperatures (slow, gated) and the missing-value fraction carry on."""
+        self._n = 0
+        self._level[:] = np.nan
+        self._var[:] = 0.0
+
+    @property
+    def warm(self) -> bool:
+        """Enough samples since the last restart for levels and spreads to mean something."""
+        return self._n >= self._warm_n
 
     def update(self, ts: float, values: np.ndarray, flagged: np.ndarray | None = None) -> np.ndarray:
         """``flagged``: channels the source itself reported not good (bad, stale, comm-fail). They hold their
@@ -95,10 +128,13 @@ class FeatureExtractor:
         good = ~np.isnan(values)
         self._held = np.where(good, values, self._held)
         missing = ~good if flagged is None else ~good & ~flagged
-        self._missing += (1.0 - math.exp(-dt / self.p.missing_tau_s)) * (missing.astype(float) - self._missing)
+        self._missing += ewma_weight(dt, self._missing_tau) * (missing.astype(float) - self._missing)
         x = self._held
 
-        a = 1.0 - math.exp(-dt / self.p.level_tau_s)
+        a = ewma_weight(dt, self._level_tau)
+        self._n += 1
+        warm = self._n > self._warm_n
+        a_fit = a if warm else max(a, 1.0 / self._n)  # a running mean while warming up
         xf = x[_FAST]
         # Motor current at a fixed supply voltage: for the same shaft load, current moves inversely with the
         # supply (plants see several % of supply swing), which is not the pump's doing.
@@ -110,13 +146,20 @@ class FeatureExtractor:
         if V_RATIO_PLAUSIBLE[0] < v / self._v_ref < V_RATIO_PLAUSIBLE[1]:  # False while v_ref is unknown (NaN)
             xf[_I_CUR] *= v / self._v_ref
         level = np.where(np.isnan(self._level), xf, self._level)
-        dev = xf - level
-        self._level = np.where(np.isnan(level), xf, level + a * dev)
-        self._var += a * (np.nan_to_num(dev * dev) - self._var)
+        dev = _zero_nan(xf - level)
+        dev2 = dev * dev
+        if warm:  # Huber: a lone wild sample moves neither far; a real change gets there in a few samples
+            lim2 = np.maximum(self.p.huber ** 2 * self._var, (self.p.huber_floor * level) ** 2)
+            big = dev2 > lim2
+            if big.any():
+                dev = np.where(big, np.sign(dev) * np.sqrt(lim2), dev)
+                dev2 = np.minimum(dev2, lim2)
+        self._level = np.where(np.isnan(level), xf, level + a_fit * dev)
+        self._var += a_fit * (dev2 - self._var)
 
         xs = x[_SLOW]
         fast = np.where(np.isnan(self.slow_level), xs, self.slow_level + a * (xs - self.slow_level))
-        a_lag = 1.0 - math.exp(-dt / self.p.rate_tau_s)
+        a_lag = ewma_weight(dt, self._rate_tau)
         lag = np.where(np.isnan(self._slow_lag), xs, self._slow_lag + a_lag * (xs - self._slow_lag))
         self.slow_level, self._slow_lag = fast, lag
 
@@ -125,7 +168,7 @@ class FeatureExtractor:
         out[_K:2 * _K - 1] = np.sqrt(self._var[_SPREAD_OF])
         q = self._level[_I_FLOW]
         out[2 * _K - 1] = self._level[_I_CUR] / (q if abs(q) > 1e-3 else 1e-3)
-        out[2 * _K:2 * _K + 2] = (fast - lag) / (self.p.rate_tau_s - self.p.level_tau_s) * 60.0
+        out[2 * _K:2 * _K + 2] = (fast - lag) / (self._rate_tau - self._level_tau) * 60.0
         out[-1] = float(self._missing.max())
         return out
 

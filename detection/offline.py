@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ if __package__ in (None, ""):  # loaded by path (the harness): make the project 
 
 from acquisition.channels import CHANNELS, SKAB_COLUMNS  # noqa: E402
 from detection.pipeline import AssetPipeline, PipelineParams  # noqa: E402
+from detection.timing import Span  # noqa: E402
 
 
 def _frame_values(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -56,13 +58,11 @@ class OfflineDetector:
     def fit(self, train_df: pd.DataFrame) -> FittedPipeline:
         ts, values = _frame_values(train_df)
         base = self.params or PipelineParams()
-        span = float(ts[-1] - ts[min(base.gate.min_samples - 1, len(ts) - 1)])  # the gate's first rows are held
-        params = dataclasses.replace(base, baseline_s=span)  # the whole training span is the baseline
-        pipe = AssetPipeline(params)
+        # The whole training span is the baseline: the window never closes by itself, it is adopted at the end.
+        pipe = AssetPipeline(dataclasses.replace(base, baseline=Span(math.inf, 0)))
         for i in range(len(train_df)):
             pipe.process(float(ts[i]), values[i])
-        if not pipe.commissioned:
-            raise ValueError("the training rows never held the pump steadily running: nothing to commission on")
+        pipe.commission_now()
         return FittedPipeline(pipe)
 
 

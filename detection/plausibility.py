@@ -16,6 +16,7 @@ reported as not good for that sample: held, like a value its source flagged.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,12 @@ class GateParams:
     range_window: int = 31  # raw samples for the range: its 10 % tails hold 3 samples each
     gross: float = 10.0  # rejected when further from the median than this many times (|median| + range)
     min_samples: int = 3  # below this many values in the window nothing can be judged: the value is held
+    block_s: float = 600.0  # the channel's usual size: medians of |value| over blocks this long...
+    block_n: int = 10  # ...and at least this many samples (at most BLOCK_CAP),
+    memory_s: float = 86400.0  # the largest block median of the last day
+
+
+BLOCK_CAP = 1024
 
 
 class PlausibilityGate:
@@ -45,8 +52,9 @@ class PlausibilityGate:
         self._med = np.zeros(N_CHANNELS)
         self._half_limit = np.zeros(N_CHANNELS)
         self._reuse = 0  # samples the last full check's limits may still be used for
+        self.usual = UsualSize(self.p)
 
-    def apply(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def apply(self, ts: float, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values with implausible ones set to NaN, mask of the values rejected here)."""
         finite = np.isfinite(values)
         all_finite = bool(finite.all())
@@ -54,6 +62,8 @@ class PlausibilityGate:
         size, w = self.p.range_window, self.p.window
         self._ring[self._n % size] = raw
         self._n += 1
+        if self.usual.add(ts, raw):
+            self._reuse = 0
         # Fast path: well inside the limits of the last full check, which are at most ``window`` samples old.
         if all_finite and self._reuse > 0 and bool((np.abs(raw - self._med) <= self._half_limit).all()):
             self._reuse -= 1
@@ -66,7 +76,8 @@ class PlausibilityGate:
         longer = np.sort(self._ring, axis=0)
         n_long = np.count_nonzero(~np.isnan(longer), axis=0)
         spread = _quantile_of_sorted(longer, n_long, 0.9) - _quantile_of_sorted(longer, n_long, 0.1)
-        limit = self.p.gross * (mag + spread)
+        # A pump starting after a stop comes back to the size it usually has: that is no outlier.
+        limit = self.p.gross * np.fmax(mag + spread, self.usual.size)
         too_few = count < self.p.min_samples
         full = all_finite and bool((count == w).all())
         self._med, self._half_limit, self._reuse = med, 0.5 * limit, (w if full else 0)
@@ -77,6 +88,36 @@ class PlausibilityGate:
             self.rejected += int(rejected.sum())
             raw = np.where(rejected, np.nan, raw)
         return raw, rejected
+
+
+class UsualSize:
+    """Per channel, the largest median |value| over blocks of the last day: what a running pump reads. Only
+    sustained values make a block median; a wrong one ages out. Too large only makes the gate more lenient."""
+
+    def __init__(self, p: GateParams) -> None:
+        self.p = p
+        self._block = np.full((BLOCK_CAP, N_CHANNELS), np.nan)
+        self._n = 0
+        self._t0: float | None = None
+        self._medians: list[tuple[float, np.ndarray]] = []
+        self.size = np.full(N_CHANNELS, np.nan)
+
+    def add(self, ts: float, raw: np.ndarray) -> bool:
+        """True when the usual size changed."""
+        if self._t0 is None:
+            self._t0 = ts
+        self._block[self._n] = np.abs(raw)
+        self._n += 1
+        if self._n < BLOCK_CAP and (ts - self._t0 < self.p.block_s or self._n < self.p.block_n):
+            return False
+        block = self._block[: self._n]
+        with warnings.catch_warnings():  # a channel with no value in the block has no median (NaN)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(block, axis=0)
+        self._medians = [(t, m) for t, m in self._medians if t >= ts - self.p.memory_s] + [(ts, med)]
+        self._n, self._t0 = 0, None
+        self.size = np.fmax.reduce(np.array([m for _, m in self._medians]), axis=0)  # NaN only where all are
+        return True
 
 
 def _quantile_of_sorted(ordered: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:

@@ -15,7 +15,6 @@ import logging
 import os
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
@@ -27,7 +26,7 @@ from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
 from acquisition.skip_log import SkipLog
-from acquisition.source import Frame, SourceStats
+from acquisition.source import Frame, SourceClock, SourceStats
 from acquisition.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
@@ -40,8 +39,11 @@ CONNECT_FAIL_LOG_EVERY_S = 60.0
 class MqttIngestSource:
     """The Source protocol over MQTT. ``assets`` lists the configured assets and grows as topics reveal more."""
 
-    def __init__(self, ingest_map: IngestMap, duration_s: float | None = None) -> None:
+    def __init__(self, ingest_map: IngestMap, duration_s: float | None = None,
+                 clock: SourceClock | None = None) -> None:
         self.map = ingest_map
+        self.sample_period_s = ingest_map.frames.period_s  # declared to detection (acquisition.source)
+        self._clock = clock or SourceClock()  # frames, arrivals and staleness are timed by this
         self.stats = SourceStats()
         self.duration_s = duration_s
         self.connects = 0  # successful connections so far (the first one and every reconnect)
@@ -152,11 +154,11 @@ class MqttIngestSource:
                 self._report("payload_too_large", topic, f"{len(payload)} bytes; allowed: at most {limit} "
                                                          "(frames.max_payload_bytes)")
                 return
-            now_mono = time.monotonic()
+            now_mono = self._clock.monotonic()
             if self.sparkplug is not None and self.sparkplug.handles(topic):
                 self.sparkplug.on_message(topic, payload, now_mono)
             elif self.json is not None:
-                self.json.on_message(topic, payload, time.time(), now_mono)
+                self.json.on_message(topic, payload, self._clock.time(), now_mono)
         except UnicodeDecodeError as exc:  # paho decodes the topic lazily
             self._report("bad_topic", msg._topic, f"topic is not UTF-8 ({exc.reason})")
         except Exception as exc:  # noqa: BLE001 - counted and logged, the stream goes on
@@ -178,18 +180,18 @@ class MqttIngestSource:
         self._stopping = False
         self._client.connect_async(b.host, b.port, keepalive=b.keepalive_s)
         self._client.loop_start()
-        period = self.map.frames.period_s
+        period, clock = self.map.frames.period_s, self._clock
         try:
-            t0 = time.monotonic()
+            t0 = clock.monotonic()
             n = 0
             while True:
                 n += 1
-                late = time.monotonic() - (t0 + n * period)
+                late = clock.monotonic() - (t0 + n * period)
                 if late > period:  # the consumer was slow: skip the missed ticks, no burst of repeated frames
                     n += int(late / period)
-                if stop.wait(max(0.0, t0 + n * period - time.monotonic())):
+                if clock.wait(stop, t0 + n * period - clock.monotonic()):
                     return
-                frames = self._held.frames(time.time(), time.monotonic(), self._connected.is_set())
+                frames = self._held.frames(clock.time(), clock.monotonic(), self._connected.is_set())
                 if frames:
                     self.stats.frames += len(frames)
                     yield frames

@@ -217,6 +217,11 @@ class PumpStation:
                                  for i in range(cfg.n_pumps)]
 
     # -- the Source --------------------------------------------------------------------------------------
+    @property
+    def sample_period_s(self) -> float:
+        """The plant-time interval between ticks (declared to detection; see acquisition.source)."""
+        return float(self.config.sample_period_s)
+
     def _total_ticks(self, duration_s: float | None) -> int | None:
         if duration_s is None:
             return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from detection.alerts import AlertEnded, AlertParams, AlertRule, AlertStarted
+from detection.timing import Span
 
 
 def feed(rule: AlertRule, scores: list[float | None], t0: float = 0.0) -> list[tuple[float, object]]:
@@ -17,7 +18,7 @@ def feed(rule: AlertRule, scores: list[float | None], t0: float = 0.0) -> list[t
 
 
 def test_min_duration_and_hysteresis() -> None:
-    rule = AlertRule(AlertParams(threshold=1.0, clear_ratio=0.7, min_duration_s=3))
+    rule = AlertRule(AlertParams(threshold=1.0, clear_ratio=0.7, min_duration=Span(3, 1)))
     got = feed(rule, [0.2, 1.2, 1.1, 0.9, 1.5, 1.5, 1.5, 1.5, 0.8, 0.75, 0.6, 0.2])
     assert [type(t) for _, t in got] == [AlertStarted, AlertEnded]
     start_ts, start = got[0]
@@ -28,7 +29,7 @@ def test_min_duration_and_hysteresis() -> None:
 
 
 def test_retrip_within_window_is_a_reactivation_and_outside_is_new() -> None:
-    rule = AlertRule(AlertParams(min_duration_s=0, dedup_window_s=300))
+    rule = AlertRule(AlertParams(min_duration=Span(0, 1), dedup_window=Span(300, 0)))
     first = feed(rule, [2.0, 0.1])
     again = feed(rule, [2.0, 0.1], t0=100)
     later = feed(rule, [2.0, 0.1], t0=1000)
@@ -38,7 +39,7 @@ def test_retrip_within_window_is_a_reactivation_and_outside_is_new() -> None:
 
 
 def test_no_score_ends_an_active_condition() -> None:
-    rule = AlertRule(AlertParams(min_duration_s=0))
+    rule = AlertRule(AlertParams(min_duration=Span(0, 1)))
     got = feed(rule, [2.0, 2.0, None])
     assert isinstance(got[-1][1], AlertEnded)
     assert rule.active is False

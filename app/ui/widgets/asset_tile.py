@@ -86,6 +86,11 @@ class AssetTile(QFrame):
         row.addWidget(self.regime, 1)
         row.addWidget(self.health)
         lay.addLayout(row)
+        self.learning = QLabel("")  # "Learning normal: 37 of 120 samples; flow unsteady" (hidden once learnt)
+        self.learning.setWordWrap(True)
+        self.learning.setProperty("kind", "muted")
+        self.learning.hide()
+        lay.addWidget(self.learning)
         self.quality = QLabel("")  # which channels are not good (hidden while all are)
         self.quality.setTextFormat(Qt.TextFormat.RichText)
         self.quality.setWordWrap(True)
@@ -126,6 +131,11 @@ class AssetTile(QFrame):
             self.health.adjustSize()
         self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health == "alarm" and self._worst
                                        else theme.TRACE)
+        progress = getattr(status, "learning_progress", None)
+        text = progress.text() if progress is not None and status.health == "commissioning" else ""
+        if self.learning.text() != text:
+            self.learning.setText(text)
+            self.learning.setVisible(bool(text))
         quality = getattr(status, "quality", None)
         self._show_values(status.values, quality)
         self._show_quality(quality, lost)

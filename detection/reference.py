@@ -1,0 +1,75 @@
+"""Where the levels of the current operating state should be now: the reference deviations are measured from.
+
+On entering a state (a known one, or one just learnt) the reference is anchored on the mean of the first stretch
+of samples there (``anchor_s``), within ``reanchor_clip`` scale units of the state's centre: levels drift while a
+pump runs elsewhere (supply, weather, wear), but a larger offset is a change the operator must see. One sample
+would do as an anchor but carries its own noise, which the persistent-shift view would read as a shift; so that
+view waits while the anchor forms. Then the reference follows slow drift (StateNorm.track: bounded, and not at all
+for a level past the tracking gate, which is a fault rather than drift).
+
+After a fault in plain view (a level past twice the gate) has ended, the reference is anchored again, as on
+re-entering the state: a process often settles a little off where it was before, and the persistent-shift view
+would otherwise hold the alarm on for that remainder.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from detection.model import SHIFTED, ModelParams, StateNorm
+
+
+class LevelReference:
+    def __init__(self, params: ModelParams) -> None:
+        self.p = params
+        self.state: StateNorm | None = None
+        self.ref = np.zeros(0)
+        self._sum = np.zeros(0)
+        self._n = 0
+        self._until = -np.inf
+        self._disturbed = False  # a level was past twice the gate since the last anchoring
+        self.far_off = False  # a level is past the gate now
+
+    def enter(self, state: StateNorm, ts: float, anchor_s: float, seed: np.ndarray | None = None) -> None:
+        """Take ``state`` from ``ts``, anchoring for ``anchor_s``; ``seed``: feature rows already seen there."""
+        self.state = state
+        self.ref = state.centre.copy()
+        self._sum = np.zeros_like(state.centre)
+        self._n = 0
+        if seed is not None and len(seed):
+            self._sum += np.where(np.isnan(seed), 0.0, seed).sum(axis=0)
+            self._n = len(seed)
+            self.ref = state.anchor(self._sum / self._n, self.p)
+        self._until = ts + anchor_s
+        self._disturbed = False
+
+    def leave(self) -> None:
+        self.state = None
+
+    def deviations(self, ts: float, f: np.ndarray, slow: np.ndarray, held: np.ndarray | None, dt: float,
+                   track_tau: float) -> tuple[np.ndarray, bool]:
+        """(kind-aware deviations of ``f``, True while the anchor forms). ``held``: features to zero (built on a
+        channel its source flagged)."""
+        assert self.state is not None
+        anchoring = ts < self._until
+        if anchoring:
+            self._sum += np.where(np.isnan(f), 0.0, f)
+            self._n += 1
+            self.ref = self.state.anchor(self._sum / self._n, self.p)
+        z = self.state.deviations(f, self.ref, slow)
+        if held is not None:
+            z[held] = 0.0
+        if not anchoring:
+            self.state.track(self.ref, z, dt, track_tau, self.p)
+        levels = np.abs(z[SHIFTED])
+        self.far_off = bool((levels > self.p.track_gate).any())
+        self._disturbed = self._disturbed or bool((levels > 2.0 * self.p.track_gate).any())
+        return z, anchoring
+
+    def fault_over(self, alert_active: bool, alert_ended: bool) -> bool:
+        """True once after a fault in plain view has ended (no alert standing, and levels back inside the gate
+        or the alert just cleared): the caller re-anchors (see the module doc)."""
+        return self._disturbed and not alert_active and (alert_ended or not self.far_off)
+
+    def reanchor(self, ts: float, anchor_s: float) -> None:
+        assert self.state is not None
+        self.enter(self.state, ts, anchor_s)
