@@ -86,7 +86,7 @@ class Cloud:
         info.wait_for_publish(10)
 
     def wait_alarm(self, alarm_id: str) -> None:
-        wait_until(lambda: alarm_id in self.alarm_ids, 20, f"alarm {alarm_id} at the cloud")
+        wait_until(lambda: alarm_id in self.alarm_ids, 60, f"alarm {alarm_id} at the cloud")
 
     def close(self) -> None:
         self.client.loop_stop()
