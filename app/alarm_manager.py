@@ -18,9 +18,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from app import events
+from app.alarm_model import Alarm, CloudStatus
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate, quoted
 from app.labels import Label, validate
@@ -35,58 +36,6 @@ log = logging.getLogger(__name__)
 HIGH_SCORE = 2.0  # a score this many times the threshold is a high-priority anomaly until the cloud says otherwise
 LATE_VERDICT_S = 3600.0  # how long after its time-out a first verdict still counts (docs/uplink.md)
 S = AlarmState
-
-
-@dataclass(frozen=True, slots=True)
-class CloudStatus:
-    state: str = "none"  # none | analyzing | confirmed | not_confirmed | unreachable
-    failure_mode: str | None = None
-    priority: str | None = None
-    confidence: float | None = None
-    sent_at: float | None = None  # wall clock
-
-    @property
-    def text(self) -> str:
-        if self.state == "analyzing":
-            return "edge: potential anomaly - cloud analyzing..."
-        if self.state == "confirmed":
-            mode = (self.failure_mode or "anomaly").replace("_", " ")
-            return f"cloud confirmed: {mode} - {(self.priority or 'medium').upper()}"
-        if self.state == "not_confirmed":
-            return "cloud: not confirmed"
-        if self.state == "unreachable":
-            return "cloud unreachable - edge only"
-        return ""
-
-
-@dataclass(frozen=True, slots=True)
-class Alarm:
-    id: str
-    asset: str
-    kind: str
-    priority: str
-    base: AlarmState
-    raised_ts: float
-    last_active_ts: float
-    peak_score: float
-    activations: int
-    top_channels: tuple[tuple[str, float], ...]
-    message: str
-    active: bool
-    overlay: AlarmState | None = None
-    cleared_ts: float | None = None
-    shelved_until: float | None = None
-    cloud: CloudStatus = CloudStatus()
-    label: Label | None = None
-
-    @property
-    def state(self) -> AlarmState:
-        return self.overlay or self.base
-
-    @property
-    def current(self) -> bool:
-        """Belongs in the alarm list: active, unacknowledged, or held by an overlay."""
-        return self.active or self.base is not S.NORM or self.overlay is not None
 
 
 def _diagnostic_key(message: str) -> str:
