@@ -204,7 +204,7 @@ class Engine:
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
                                        health, None if quality is None else quality.copy(), lost,
-                                       pipe.learning_progress())
+                                       pipe.learning_progress(), pipe.period.period_s)
         stats = self.source.stats
         skipped = sum(stats.skipped.values())
         ok = not self._errors and (self._finished.is_set() or self._threads != [])
