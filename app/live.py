@@ -38,6 +38,7 @@ class AssetStatus:
     # While normal is being learnt: how far, and what holds it up; text() reads "Learning normal: 37 of 120
     # samples; flow unsteady". None once the asset's current operating state is known.
     learning_progress: LearningProgress | None = None
+    sample_period_s: float = 1.0  # the asset's sampling period as detection measures it (views can size windows by it)
 
 
 @dataclass(frozen=True, slots=True)

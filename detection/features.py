@@ -36,6 +36,7 @@ class Kind(str, Enum):
 @dataclass(frozen=True, slots=True)
 class FeatureParams:
     level_tau: Span = Span(6.0, 3)  # ~ a 12-sample moving window at 1 Hz, with O(1) state
+    spread_tau: Span = Span(6.0, 6)  # a spread needs more samples than a level to be steady (chi-square tails)
     rate_tau: Span = Span(60.0, 10)  # rate = (fast - slow level) / (slow tau - fast tau)
     missing_tau: Span = Span(30.0, 3)
     warm: Span = Span(12.0, 6)  # after a restart, levels and spreads are running means until this is over
@@ -101,8 +102,8 @@ class FeatureExtractor:
     def retime(self, period_s: float) -> None:
         """Re-derive the time constants for samples ``period_s`` apart (see detection.timing)."""
         p = self.p
-        self._level_tau, self._rate_tau, self._missing_tau = (t.at(period_s) for t in
-                                                              (p.level_tau, p.rate_tau, p.missing_tau))
+        self._level_tau, self._spread_tau, self._rate_tau, self._missing_tau = (
+            t.at(period_s) for t in (p.level_tau, p.spread_tau, p.rate_tau, p.missing_tau))
         self._rate_tau = max(self._rate_tau, 2.0 * self._level_tau)  # the rate needs a lag slower than the level
         self._warm_n = p.warm.count(period_s)
 
@@ -135,6 +136,8 @@ class FeatureExtractor:
         self._n += 1
         warm = self._n > self._warm_n
         a_fit = a if warm else max(a, 1.0 / self._n)  # a running mean while warming up
+        a_var = ewma_weight(dt, self._spread_tau)
+        a_var = a_var if warm else max(a_var, 1.0 / self._n)
         xf = x[_FAST]
         # Motor current at a fixed supply voltage: for the same shaft load, current moves inversely with the
         # supply (plants see several % of supply swing), which is not the pump's doing.
@@ -155,7 +158,7 @@ class FeatureExtractor:
                 dev = np.where(big, np.sign(dev) * np.sqrt(lim2), dev)
                 dev2 = np.minimum(dev2, lim2)
         self._level = np.where(np.isnan(level), xf, level + a_fit * dev)
-        self._var += a_fit * (dev2 - self._var)
+        self._var += a_var * (dev2 - self._var)
 
         xs = x[_SLOW]
         fast = np.where(np.isnan(self.slow_level), xs, self.slow_level + a * (xs - self.slow_level))

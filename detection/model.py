@@ -136,17 +136,18 @@ class AnomalyModel:
         return cls(forest_on(pool), _calibration(oof_if, params), _calibration(oof_z, params),
                    ShiftCalibration.fit(pool[:, SHIFTED], period_s), params)
 
-    def score(self, z: np.ndarray, shift: ShiftWatch | None = None, dt: float = 0.0, shift_tau: float = 1.0
-              ) -> float:
+    def score(self, z: np.ndarray, shift: ShiftWatch | None = None, dt: float = 0.0, shift_tau: float = 1.0,
+              widen: float = 1.0) -> float:
         """Fused anomaly score: about 0 for typical normal, 1.0 at the edge of normal. ``shift``: the asset's
         persistent-shift averages (detection.shift), fed the level deviations here: clipped at the tracking
-        gate (beyond it a level is a fault for the largest-deviation view) and restarted beyond twice that."""
+        gate (beyond it a level is a fault for the largest-deviation view) and restarted beyond twice that;
+        ``widen``: their limit's factor for the uncertainty of the reference they are measured against."""
         s_if = (-self.forest.score_one(z) - self._if_cal[0]) / self._if_cal[1]
         s_z = (float(np.abs(z).max()) - self._z_cal[0]) / self._z_cal[1]
         s_shift = 0.0
         if shift is not None:
             gate = self.params.track_gate
-            s_shift = shift.update(z[SHIFTED], dt, shift_tau, gate, 2.0 * gate)
+            s_shift = shift.update(z[SHIFTED], dt, shift_tau, gate, 2.0 * gate) / widen
         self.last_views = (s_if, s_z, s_shift)
         return max(0.0, s_if, s_z, s_shift)
 

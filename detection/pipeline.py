@@ -192,7 +192,7 @@ class AssetPipeline:
                 score, contrib = self._score(ts, f, flagged, dt)
         transition = self.alerts.update(ts, score, contrib)
         if self.reference.state is not None and self.reference.fault_over(self.alerts.active, transition is not None):
-            self.reference.reanchor(ts, self._shift_tau)
+            self.reference.reanchor(ts, self._track_tau)
             self.shift.reset()
         self._last_out = Scored(regime, self.regime.changed, score, transition, commissioned_now)
         return self._last_out
@@ -201,12 +201,16 @@ class AssetPipeline:
                ) -> tuple[float | None, np.ndarray | None]:
         """The fused score of one sample in the current state, and the channels' contributions to it."""
         held = (_USES & flagged).any(axis=1) if flagged.any() else None
-        z, anchoring = self.reference.deviations(ts, f, self.features.slow_level, held, dt, self._track_tau)
-        if anchoring:
+        z, _ = self.reference.deviations(ts, f, self.features.slow_level, held, dt, self._track_tau)
+        age = self.reference.anchor_age_s
+        if age < self._shift_tau:
             self.shift.reset()  # it would take the forming anchor's noise for a shift
         if self.model is None:  # only while the first fit runs on the fitter
             return None, None
-        score = self.model.score(z, None if anchoring else self.shift, dt, self._shift_tau)
+        # The average is measured against the anchor, whose mean over ``age`` has an error of its own: its
+        # variance is 2 tau / age times the average's (a mean over T vs an EWMA of time constant tau).
+        widen = float(np.sqrt(1.0 + 2.0 * self._shift_tau / max(age, self._shift_tau)))
+        score = self.model.score(z, None if age < self._shift_tau else self.shift, dt, self._shift_tau, widen)
         return score, contributions(z, self.features.missing_share())
 
     def _repeats(self, values: np.ndarray) -> bool:
@@ -232,7 +236,7 @@ class AssetPipeline:
         if state is None:
             self.window.start(ts, self._resumable())
         else:
-            self.reference.enter(state, ts, self._shift_tau)
+            self.reference.enter(state, ts, self._track_tau)
             self.shift.reset()
 
     def _resumable(self) -> list[Row] | None:
@@ -261,13 +265,15 @@ class AssetPipeline:
         self._suspended = [(k, r) for k, r in self._suspended  # visits to this state: no longer needed
                            if abs(k - state.current_level) > self.p.state_tolerance * abs(k)]
         # The reference starts from the end of the window (it may join visits days apart): anchored on its last
-        # stretch of contiguous samples, and on the samples that follow until that covers shift_tau.
+        # stretch of contiguous samples, and on the samples that follow until that covers a tracking time.
         recent = [rows[-1]]
         for r in reversed(rows[:-1]):
-            if recent[-1].ts - r.ts > self._gap_s or rows[-1].ts - r.ts >= self._shift_tau:
+            if recent[-1].ts - r.ts > self._gap_s or rows[-1].ts - r.ts >= self._track_tau:
                 break
             recent.append(r)
-        self.reference.enter(state, recent[-1].ts, self._shift_tau, np.array([r.features for r in recent]))
+        recent.reverse()
+        self.reference.enter(state, rows[-1].ts, self._track_tau,
+                             (np.array([r.ts for r in recent]), np.array([r.features for r in recent])))
         self.shift.reset()
         # Every state learnt widens what the forest knows as normal; refitting takes well under a second.
         self._pool = np.concatenate([self._pool, honest_deviations(feats, slow, self.p.model)])[-POOL_MAX:]

@@ -1,11 +1,13 @@
 """Where the levels of the current operating state should be now: the reference deviations are measured from.
 
 On entering a state (a known one, or one just learnt) the reference is anchored on the mean of the first stretch
-of samples there (``anchor_s``), within ``reanchor_clip`` scale units of the state's centre: levels drift while a
-pump runs elsewhere (supply, weather, wear), but a larger offset is a change the operator must see. One sample
-would do as an anchor but carries its own noise, which the persistent-shift view would read as a shift; so that
-view waits while the anchor forms. Then the reference follows slow drift (StateNorm.track: bounded, and not at all
-for a level past the tracking gate, which is a fault rather than drift).
+of samples there (``anchor_s``, a tracking time constant), within ``reanchor_clip`` scale units of the state's
+centre: levels drift while a pump runs elsewhere (supply, weather, wear), but a larger offset is a change the
+operator must see. A level further than the tracking gate from the anchor so far does not enter it (a fault is no
+anchor). The anchor's own noise shrinks as it covers more time; the persistent-shift view, which measures against
+it, waits until it covers one averaging time and widens its limit by the anchor's remaining uncertainty
+(``anchor_age_s``). Then the reference follows slow drift (StateNorm.track: bounded, and not at all for a level
+past the tracking gate, which is a fault rather than drift).
 
 After a fault in plain view (a level past twice the gate) has ended, the reference is anchored again, as on
 re-entering the state: a process often settles a little off where it was before, and the persistent-shift view
@@ -24,23 +26,35 @@ class LevelReference:
         self.state: StateNorm | None = None
         self.ref = np.zeros(0)
         self._sum = np.zeros(0)
-        self._n = 0
+        self._n = np.zeros(0)  # samples in the anchor, per feature
+        self._since = 0.0  # data time the anchor's first sample was taken
         self._until = -np.inf
+        self.anchor_age_s = 0.0  # data time the anchor covers
         self._disturbed = False  # a level was past twice the gate since the last anchoring
         self.far_off = False  # a level is past the gate now
 
-    def enter(self, state: StateNorm, ts: float, anchor_s: float, seed: np.ndarray | None = None) -> None:
-        """Take ``state`` from ``ts``, anchoring for ``anchor_s``; ``seed``: feature rows already seen there."""
+    def enter(self, state: StateNorm, ts: float, anchor_s: float,
+              seed: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Take ``state`` from ``ts``, anchoring for ``anchor_s``; ``seed``: (times, feature rows) already seen
+        there, oldest first (the end of its learning window)."""
         self.state = state
         self.ref = state.centre.copy()
         self._sum = np.zeros_like(state.centre)
-        self._n = 0
+        self._n = np.zeros_like(state.centre)
+        self._since, self._until, self.anchor_age_s = ts, ts + anchor_s, 0.0
         if seed is not None and len(seed):
-            self._sum += np.where(np.isnan(seed), 0.0, seed).sum(axis=0)
-            self._n = len(seed)
-            self.ref = state.anchor(self._sum / self._n, self.p)
-        self._until = ts + anchor_s
+            ts_seed, rows = seed
+            good = ~np.isnan(rows)
+            self._sum += np.where(good, rows, 0.0).sum(axis=0)
+            self._n += good.sum(axis=0)
+            self._since = float(ts_seed[0])
+            self.anchor_age_s = ts - self._since
+            self._until = self._since + anchor_s
+            self.ref = state.anchor(self._mean(), self.p)
         self._disturbed = False
+
+    def _mean(self) -> np.ndarray:
+        return np.divide(self._sum, self._n, out=self.state.centre.copy(), where=self._n > 0)  # type: ignore[union-attr]
 
     def leave(self) -> None:
         self.state = None
@@ -52,9 +66,13 @@ class LevelReference:
         assert self.state is not None
         anchoring = ts < self._until
         if anchoring:
-            self._sum += np.where(np.isnan(f), 0.0, f)
-            self._n += 1
-            self.ref = self.state.anchor(self._sum / self._n, self.p)
+            near = ~np.isnan(f)
+            if self._n.any():  # a level past the gate from the anchor so far is a fault, not where normal is
+                near &= np.abs(f - self.ref) <= self.p.track_gate * self.state.scale
+            self._sum += np.where(near, f, 0.0)
+            self._n += near
+            self.ref = self.state.anchor(self._mean(), self.p)
+            self.anchor_age_s = ts - self._since
         z = self.state.deviations(f, self.ref, slow)
         if held is not None:
             z[held] = 0.0

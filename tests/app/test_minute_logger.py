@@ -92,6 +92,12 @@ def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tm
         logger = MinuteLogger(broker, clock, plant, clock.monotonic())
         logger.start()
         t0 = clock.time()
+
+        def learning_shown() -> bool:
+            progress = engine.snapshot().assets["P-101"].learning_progress
+            return progress is not None and progress.samples > 0 and progress.needed == 120
+
+        wait_until(learning_shown, 30, "'Learning normal: n of 120 samples' on the asset status")
         for _ in ("P-101", "P-102"):
             next_event(seen, lambda e: isinstance(e, events.CommissioningCompleted), 60, "commissioning", log)
         raised = next_event(seen, lambda e: isinstance(e, events.AlarmRaised), 60, "the cavitation alarm", log)
@@ -116,6 +122,7 @@ def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tm
     assert logger.published > 0.9 * len(plant.ts)
     snap = engine.snapshot()
     assert all(s.commissioned for s in snap.assets.values())
+    assert all(abs(s.sample_period_s - PERIOD_S) < 1.0 for s in snap.assets.values())
     _, _, scores = engine.history("P-102", t0 + ONSET_S, t0 + END_S)
     assert len(scores) > 30
     assert np.isfinite(scores).mean() > 0.9, "the healthy pump is scored at nearly every minute"
