@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from app import events
-from app.alarm_model import Alarm, CloudStatus
+from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate, quoted
 from app.labels import Label, validate
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 HIGH_SCORE = 2.0  # a score this many times the threshold is a high-priority anomaly until the cloud says otherwise
 LATE_VERDICT_S = 3600.0  # how long after its time-out a first verdict still counts (docs/uplink.md)
 S = AlarmState
+E = AlarmEvent
 
 
 def _diagnostic_key(message: str) -> str:
@@ -59,10 +60,11 @@ def _released(a: Alarm) -> Alarm:
 
 
 class AlarmManager:
-    def __init__(self, writer: StoreWriter, emit: Callable[[object], None], threshold: float = 1.0,
+    def __init__(self, writer: StoreWriter, emit: Callable[[events.EngineEvent], None], threshold: float = 1.0,
                  cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
                  clock: Callable[[], float] = time.time, late_verdict_s: float = LATE_VERDICT_S,
-                 messages: Callable[[Alarm, str, str | None, str | None, float, int], list] | None = None) -> None:
+                 messages: Callable[[Alarm, AlarmEvent, str | None, str | None, float, int], list] | None = None
+                 ) -> None:
         """``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
         messages) that commit in the same transaction as the change they describe."""
         self._writer = writer
@@ -100,7 +102,7 @@ class AlarmManager:
         with self._lock:
             for a in alarms:
                 self._alarms[a.id] = a
-                if a.kind == "diagnostic":  # a new loss of the same kind re-activates the listed alarm
+                if a.kind is AlarmKind.DIAGNOSTIC:  # a new loss of the same kind re-activates the listed alarm
                     self._diagnostic.setdefault((a.asset, _diagnostic_key(a.message)), a.id)
                 else:
                     self._last_by_asset.setdefault(a.asset, a.id)
@@ -108,7 +110,7 @@ class AlarmManager:
             self._label_revisions.update(label_revisions or {})
             now = self._clock()
             for a in self._alarms.values():  # sent before the restart and never answered: one more window
-                if a.kind == "anomaly" and a.cloud.state in ("analyzing", "unreachable"):
+                if a.kind is AlarmKind.ANOMALY and a.cloud.state in (CloudState.ANALYZING, CloudState.UNREACHABLE):
                     self._verdicts.published(a.id, now)
 
     def _get(self, alarm_id: str) -> Alarm:
@@ -131,24 +133,24 @@ class AlarmManager:
                 alarm = replace(prev, base=on_condition(prev.base, True), active=True, last_active_ts=t.ts,
                                 peak_score=max(prev.peak_score, t.score), activations=prev.activations + 1,
                                 cleared_ts=None)
-                event, fresh = "reactivated", False
+                event, fresh = E.REACTIVATED, False
             else:
-                priority = "high" if t.score >= HIGH_SCORE * self._threshold else "medium"
-                alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind="anomaly", priority=priority, base=S.UNACK,
+                priority = Priority.HIGH if t.score >= HIGH_SCORE * self._threshold else Priority.MEDIUM
+                alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind=AlarmKind.ANOMALY, priority=priority, base=S.UNACK,
                               raised_ts=t.ts, last_active_ts=t.ts, peak_score=t.score, activations=1,
                               top_channels=t.top_channels, message=_describe(asset, t.top_channels), active=True,
                               overlay=S.OOSRV if asset in self._out_of_service else None)
                 self._last_by_asset[asset] = alarm.id
-                event, fresh = "raised", True
+                event, fresh = E.RAISED, True
                 if alarm.overlay is None and self._cloud_submit is not None:
                     sent = self._cloud_submit(alarm)
-                    alarm = replace(alarm, cloud=CloudStatus("analyzing" if sent else "unreachable",
+                    alarm = replace(alarm, cloud=CloudStatus(CloudState.ANALYZING if sent else CloudState.UNREACHABLE,
                                                              sent_at=self._clock()))
                     self._verdicts.asked(alarm.id, self._clock(), sent)
             self._alarms[alarm.id] = alarm
             self._write(alarm, t.ts, event, t.score, insert=fresh)
         self._emit(events.AlarmRaised(alarm.id, asset, t.ts, t.score, alarm.priority, alarm.top_channels,
-                                      alarm.message, not fresh, alarm.state.value))
+                                      alarm.message, not fresh, alarm.state))
 
     def _ended(self, asset: str, t: AlertEnded) -> None:
         with self._lock:
@@ -160,11 +162,11 @@ class AlarmManager:
                             peak_score=max(prev.peak_score, t.peak_score), top_channels=top,
                             message=_describe(asset, top))
             self._alarms[alarm.id] = alarm
-            self._write(alarm, t.ts, "cleared", t.peak_score)
+            self._write(alarm, t.ts, E.CLEARED, t.peak_score)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
 
     def on_diagnostic(self, asset: str, key: str, active: bool, ts: float, message: str,
-                      priority: str = "medium") -> None:
+                      priority: Priority = Priority.MEDIUM) -> None:
         """A diagnostic condition (``key``: "comm" or "signal") of an asset's instrumentation came or went.
 
         Diagnostics are alarms about the data, not the process: never sent to the cloud, never suppressed by
@@ -176,27 +178,27 @@ class AlarmManager:
             if active:
                 if prev is not None and prev.active:
                     return
-                if prev is not None and prev.current:
+                if prev is not None and prev.standing:
                     alarm = replace(prev, base=on_condition(prev.base, True), active=True, last_active_ts=ts,
                                     activations=prev.activations + 1, cleared_ts=None, message=message)
-                    event, fresh = "reactivated", False
+                    event, fresh = E.REACTIVATED, False
                 else:
-                    alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind="diagnostic", priority=priority,
+                    alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind=AlarmKind.DIAGNOSTIC, priority=priority,
                                   base=S.UNACK, raised_ts=ts, last_active_ts=ts, peak_score=0.0, activations=1,
                                   top_channels=(), message=message, active=True,
                                   overlay=S.OOSRV if asset in self._out_of_service else None)
-                    event, fresh = "raised", True
+                    event, fresh = E.RAISED, True
                 self._diagnostic[(asset, key)] = alarm.id
             else:
                 if prev is None or not prev.active:
                     return
                 alarm = replace(prev, base=on_condition(prev.base, False), active=False, cleared_ts=ts)
-                event, fresh = "cleared", False
+                event, fresh = E.CLEARED, False
             self._alarms[alarm.id] = alarm
             self._write(alarm, ts, event, None, insert=fresh)
         if active:
             self._emit(events.AlarmRaised(alarm.id, asset, ts, 0.0, alarm.priority, (), alarm.message, not fresh,
-                                          alarm.state.value, kind="diagnostic"))
+                                          alarm.state, kind=AlarmKind.DIAGNOSTIC))
         else:
             self._emit(events.AlarmCleared(alarm.id, asset, ts, 0.0))
 
@@ -207,11 +209,11 @@ class AlarmManager:
                 self._suppressed.discard(asset)
             else:
                 self._suppressed.add(asset)
-            touched = [a for a in self._alarms.values() if a.asset == asset and a.kind != "diagnostic" and (
-                (not running and a.current and a.overlay is None) or (running and a.overlay is S.DSUPR))]
+            touched = [a for a in self._alarms.values() if a.asset == asset and not a.diagnostic and (
+                (not running and a.standing and a.overlay is None) or (running and a.overlay is S.DSUPR))]
         for a in touched:
             self._change(a.id, lambda x: replace(x, overlay=S.DSUPR) if not running else _released(x),
-                         "suppressed by design" if not running else "unsuppressed", None, None, ts)
+                         E.SUPPRESSED if not running else E.UNSUPPRESSED, None, None, ts)
 
     # -- housekeeping (timer thread) ---------------------------------------------------------------
     def tick(self) -> None:
@@ -219,13 +221,14 @@ class AlarmManager:
         with self._lock:
             expired = [a.id for a in self._alarms.values()
                        if a.overlay is S.SHLVD and a.shelved_until is not None and a.shelved_until <= now]
-            late = [a.id for a in self._alarms.values() if a.cloud.state == "analyzing" and a.cloud.sent_at is not None
+            late = [a.id for a in self._alarms.values() if a.cloud.state is CloudState.ANALYZING
+                    and a.cloud.sent_at is not None
                     and now - a.cloud.sent_at >= self._cloud_timeout_s]
         for alarm_id in expired:
-            self._change(alarm_id, _released, "shelving expired", None, None)
+            self._change(alarm_id, _released, E.SHELVING_EXPIRED, None, None)
         for alarm_id in late:
-            self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state="unreachable")),
-                         "cloud unreachable", None, "cloud unreachable - edge only")
+            self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state=CloudState.UNREACHABLE)),
+                         E.CLOUD_UNREACHABLE, None, "cloud unreachable - edge only")
 
     def on_cloud_published(self, alarm_id: str) -> None:
         """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
@@ -233,22 +236,24 @@ class AlarmManager:
         now = self._clock()
         with self._lock:
             a = self._alarms.get(alarm_id)
-            if a is None or a.kind != "anomaly" or a.cloud.state not in ("unreachable", "analyzing", "none"):
+            if a is None or a.kind is not AlarmKind.ANOMALY or a.cloud.state not in (
+                    CloudState.UNREACHABLE, CloudState.ANALYZING, CloudState.NONE):
                 return  # already answered (a late duplicate PUBACK)
             was = a.cloud.state
             self._verdicts.published(alarm_id, now)
-        if was == "analyzing":
+        if was is CloudState.ANALYZING:
             self._update(alarm_id, lambda x: replace(x, cloud=replace(x.cloud, sent_at=now)), None)
             return
-        self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus("analyzing", sent_at=now)), "cloud analyzing",
-                     None, None, wait=False)
+        self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus(CloudState.ANALYZING, sent_at=now)),
+                     E.CLOUD_ANALYZING, None, None, wait=False)
 
     def on_cloud_verdict(self, v: CloudVerdict) -> Rejection | None:
         """Apply the cloud's verdict if it answers a question this gateway asked, once (app/cloud_verdicts.py):
         the first verdict on an alarm, or one from a strictly newer model; it may come after the time-out (within
         the late window). Anything else changes nothing and is counted in ``rejected_verdicts`` and logged.
         Returns why it was refused, or None when applied."""
-        status = CloudStatus("confirmed" if v.confirmed else "not_confirmed", v.failure_mode, v.priority,
+        rated = Priority(v.priority) if v.priority is not None else None  # the protocol checked the word
+        status = CloudStatus(CloudState.CONFIRMED if v.confirmed else CloudState.NOT_CONFIRMED, v.failure_mode, rated,
                              v.confidence)
         now = self._clock()
 
@@ -258,13 +263,13 @@ class AlarmManager:
                 raise _Refused(reason)
             self._verdicts.answered(v)
             return replace(a, cloud=replace(status, sent_at=a.cloud.sent_at),
-                           priority=(v.priority or a.priority) if v.confirmed else a.priority)
+                           priority=(rated or a.priority) if v.confirmed else a.priority)
 
         with self._lock:  # alarms are never removed: one that exists now still exists in _change
             reason = None if v.alarm_id in self._alarms else self._verdicts.judge(v, None, now)
         if reason is None:
             try:
-                self._change(v.alarm_id, apply, "cloud confirmed" if v.confirmed else "cloud not confirmed", None,
+                self._change(v.alarm_id, apply, E.CLOUD_CONFIRMED if v.confirmed else E.CLOUD_NOT_CONFIRMED, None,
                              status.text, wait=False)
                 return None
             except _Refused as refused:
@@ -276,7 +281,7 @@ class AlarmManager:
     # -- operator commands (any thread; return once committed) ------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
         require(session, Action.ACKNOWLEDGE)
-        return self._change(alarm_id, lambda a: replace(a, base=on_acknowledge(a.base)), "acknowledged",
+        return self._change(alarm_id, lambda a: replace(a, base=on_acknowledge(a.base)), E.ACKNOWLEDGED,
                             session, note, audit="acknowledge")
 
     def acknowledge_many(self, alarm_ids: Iterable[str], session: Session, note: str | None = None) -> int:
@@ -301,14 +306,14 @@ class AlarmManager:
         if self.get(alarm_id).overlay in (S.OOSRV,):
             raise InvalidTransition("an alarm out of service cannot be shelved")
         until = self._clock() + duration_s
-        return self._change(alarm_id, lambda a: replace(a, overlay=S.SHLVD, shelved_until=until), "shelved",
+        return self._change(alarm_id, lambda a: replace(a, overlay=S.SHLVD, shelved_until=until), E.SHELVED,
                             session, note, audit="shelve", extra={"until": until})
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         require(session, Action.SHELVE)
         if self.get(alarm_id).overlay is not S.SHLVD:
             raise InvalidTransition("this alarm is not shelved")
-        return self._change(alarm_id, _released, "unshelved", session, None, audit="unshelve")
+        return self._change(alarm_id, _released, E.UNSHELVED, session, None, audit="unshelve")
 
     def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
         require(session, Action.OUT_OF_SERVICE)
@@ -316,7 +321,7 @@ class AlarmManager:
         with self._lock:
             (self._out_of_service.add if on else self._out_of_service.discard)(asset)
             ids = [a.id for a in self._alarms.values() if a.asset == asset and
-                   ((on and a.current) or (not on and a.overlay is S.OOSRV))]
+                   ((on and a.standing) or (not on and a.overlay is S.OOSRV))]
         setting = Write([
             (schema.asset_settings, "upsert", {"asset": asset, "out_of_service": int(on), "changed_by": session.user,
                                                "changed_ts": now}),
@@ -331,7 +336,7 @@ class AlarmManager:
         for alarm_id in ids:
             try:
                 self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
-                             "out of service" if on else "returned to service", session, note)
+                             E.OUT_OF_SERVICE if on else E.RETURNED_TO_SERVICE, session, note)
             except CommitPending as exc:
                 pending = exc
         if pending is not None:
@@ -354,25 +359,25 @@ class AlarmManager:
                                            "verdict": verdict, "failure_mode": failure_mode, "note": note}),
                 audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
                                                     "failure_mode": failure_mode, "note": note}),
-                *self._safe_messages(alarm, "labelled", session.user, note, now, revision),
+                *self._safe_messages(alarm, E.LABELLED, session.user, note, now, revision),
             ])
             self._writer.submit(write)
             self._alarms[alarm_id] = alarm
             self._label_revisions[alarm_id] = revision
-        changed = events.AlarmStateChanged(alarm_id, asset, now, alarm.state.value, "labelled", session.user, note)
+        changed = events.AlarmStateChanged(alarm_id, asset, now, alarm.state, E.LABELLED, session.user, note)
         self._await(write, alarm_id, alarm, before, changed)
         self._emit(changed)
         return alarm
 
     # -- plumbing ------------------------------------------------------------------------------------
-    def _update(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: object | None) -> Alarm:
+    def _update(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: events.EngineEvent | None) -> Alarm:
         with self._lock:
             alarm = self._alarms[alarm_id] = fn(self._get(alarm_id))
         if event is not None:
             self._emit(event)
         return alarm
 
-    def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: str, session: Session | None,
+    def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: AlarmEvent, session: Session | None,
                 note: str | None, ts: float | None = None, audit: str | None = None,
                 extra: dict | None = None, wait: bool = True) -> Alarm:
         """Apply ``fn`` (raising leaves everything unchanged), store the alarm and its event, then announce it.
@@ -394,13 +399,13 @@ class AlarmManager:
             write = Write(ops)
             self._writer.submit(write)
             self._alarms[alarm_id] = alarm
-        changed = events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state.value, event, user, note)
+        changed = events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state, event, user, note)
         if wait:
             self._await(write, alarm_id, alarm, before, changed)
         self._emit(changed)
         return alarm
 
-    def _await(self, write: Write, alarm_id: str, alarm: Alarm, before: Alarm, changed: object) -> None:
+    def _await(self, write: Write, alarm_id: str, alarm: Alarm, before: Alarm, changed: events.EngineEvent) -> None:
         """Wait for the commit. The store cannot commit now (disk full, locked) or not yet: the change stands
         (the writer keeps it and retries in order), is announced, and the caller gets ``CommitPending`` with
         the changed alarm. The store refused it: undone in memory, and the refusal raised."""
@@ -415,7 +420,7 @@ class AlarmManager:
                     self._alarms[alarm_id] = before
             raise
 
-    def _write(self, alarm: Alarm, ts: float, event: str, score: float | None, insert: bool = False) -> None:
+    def _write(self, alarm: Alarm, ts: float, event: AlarmEvent, score: float | None, insert: bool = False) -> None:
         """Queue the alarm row, its event and its uplink messages (call with the lock held: store order).
 
         Not awaited (this is the detection thread): the writer keeps the write and retries it in order until it
@@ -424,7 +429,7 @@ class AlarmManager:
         self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)
                                   + self._safe_messages(alarm, event, None, None, ts, 0)))
 
-    def _safe_messages(self, alarm: Alarm, event: str, user: str | None, note: str | None, ts: float,
+    def _safe_messages(self, alarm: Alarm, event: AlarmEvent, user: str | None, note: str | None, ts: float,
                        revision: int) -> list:
         """The uplink's outbox ops for a change; a failure there never costs the alarm row or an operator's entry."""
         try:
@@ -444,7 +449,7 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _alarm_ops(a: Alarm, ts: float, event: str, score: float | None, user: str | None, note: str | None,
+def _alarm_ops(a: Alarm, ts: float, event: AlarmEvent, score: float | None, user: str | None, note: str | None,
                insert: bool = False) -> list[tuple]:
     row = {
         "priority": a.priority, "state": a.state.value, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts,

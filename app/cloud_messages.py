@@ -7,17 +7,18 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.alarm_manager import Alarm
+from app.alarm_model import Alarm, AlarmEvent, AlarmKind
 from app.live import Samples
 from detection.cloud import protocol
 
 WINDOW_S = 300.0  # the signals sent with an edge alarm: the 5 minutes up to and including the raise
 
-# alarm manager event -> the alarm-event stream's event word
-_EVENTS = {
-    "acknowledged": "acknowledged", "shelved": "shelved", "unshelved": "unshelved", "shelving expired": "unshelved",
-    "out of service": "out_of_service", "returned to service": "in_service", "cleared": "cleared",
-    "reactivated": "reactivated",
+# alarm manager event -> the alarm-event stream's event word (the wire contract, docs/uplink.md)
+_EVENTS: dict[AlarmEvent, str] = {
+    AlarmEvent.ACKNOWLEDGED: "acknowledged", AlarmEvent.SHELVED: "shelved", AlarmEvent.UNSHELVED: "unshelved",
+    AlarmEvent.SHELVING_EXPIRED: "unshelved", AlarmEvent.OUT_OF_SERVICE: "out_of_service",
+    AlarmEvent.RETURNED_TO_SERVICE: "in_service", AlarmEvent.CLEARED: "cleared",
+    AlarmEvent.REACTIVATED: "reactivated",
 }
 
 
@@ -39,17 +40,17 @@ def alarm_body(a: Alarm, window: Samples) -> dict | None:
                                priority=a.priority, top_channels=a.top_channels, ts=ts, values=values, score=scores)
 
 
-def messages_for(a: Alarm, event: str, user: str | None, note: str | None, ts: float,
+def messages_for(a: Alarm, event: AlarmEvent, user: str | None, note: str | None, ts: float,
                  window: Callable[[str, float], Samples], label_revision: int = 1) -> list[tuple[str, dict]]:
     """The uplink messages one alarm change produces (often none)."""
-    if a.kind != "anomaly":
+    if a.kind is not AlarmKind.ANOMALY:
         return []  # diagnostics are about the gateway's own data, not for the cloud's failure-mode model
-    if event == "raised":
+    if event is AlarmEvent.RAISED:
         if a.overlay is not None:
             return []  # raised on an asset out of service: not for the cloud (nor annunciated)
         body = alarm_body(a, window(a.asset, WINDOW_S))
         return [("alarm", body)] if body is not None else []
-    if event == "labelled" and a.label is not None:
+    if event is AlarmEvent.LABELLED and a.label is not None:
         lab = a.label
         return [("label", {"alarm_id": a.id, "asset": a.asset, "verdict": lab.verdict,
                            "failure_mode": lab.failure_mode, "note": lab.note, "user": lab.user,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from acquisition.throttled_log import ThrottledLog
+from app.alarm_model import AlarmKind
 from detection.cloud.protocol import Confirmation
 
 STANDIN_MODEL = "stand-in-0"
@@ -127,7 +128,7 @@ class VerdictGate:
         elif q.model_version is None:
             q.deadline = now + self.answer_window_s
 
-    def judge(self, v: CloudVerdict, kind: str | None, now: float) -> Rejection | None:
+    def judge(self, v: CloudVerdict, kind: AlarmKind | None, now: float) -> Rejection | None:
         """None if ``v`` may change its alarm (``kind``: the alarm's kind, None if there is no such alarm)."""
         if v.id in self._ids:
             return Rejection.DUPLICATE
@@ -136,7 +137,7 @@ class VerdictGate:
             self._ids.popitem(last=False)
         if kind is None:
             return Rejection.UNKNOWN_ALARM
-        if kind != "anomaly":
+        if kind is not AlarmKind.ANOMALY:
             return Rejection.NOT_ANOMALY
         q = self._questions.get(v.alarm_id)
         if q is None:

@@ -29,6 +29,7 @@ from acquisition.throttled_log import ThrottledLog
 from acquisition.source import Frame, Source, declared_period
 from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
+from app.alarm_model import AlarmEvent
 from app.alarm_states import AlarmState
 from app import cloud_messages
 from app.cloud_standin import CloudStandIn
@@ -51,7 +52,7 @@ from detection.regime import Regime
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[object], None]
+Listener = Callable[[events.EngineEvent], None]
 _DONE = object()
 
 
@@ -197,8 +198,8 @@ class Engine:
         assets = {}
         for name, pipe in list(self.pipelines.items()):
             mine = [a for a in alarms if a.asset == name]
-            active = sum(a.active for a in mine)
-            unacked = sum(a.base in (AlarmState.UNACK, AlarmState.RTNUN) for a in mine)
+            active = sum(a.active and a.annunciated for a in mine)  # shelved/suppressed/OOS: not annunciated
+            unacked = sum(a.unacknowledged for a in mine)  # the model's one definition (app/alarm_model.py)
             latest = self.live.latest(name)
             values, score = (latest[1], latest[2]) if latest else (np.full(8, np.nan), None)
             regime = pipe.regime.regime.value
@@ -314,7 +315,7 @@ class Engine:
         self.live.append(frame.asset, frame.ts, values, out.score)
         if out.regime_changed:
             self.alarms.on_regime(frame.asset, out.regime is Regime.RUNNING, frame.ts)
-            self._publish(events.RegimeChanged(frame.asset, frame.ts, out.regime.value))
+            self._publish(events.RegimeChanged(frame.asset, frame.ts, out.regime))
         if out.commissioned:
             self._publish(events.CommissioningCompleted(frame.asset, frame.ts, pipe.baseline_samples))
         if out.transition is not None:
@@ -331,7 +332,7 @@ class Engine:
         assert self.uplink is not None
         return self.uplink.status().state == "connected"
 
-    def _uplink_ops(self, alarm: Alarm, event: str, user: str | None, note: str | None, ts: float,
+    def _uplink_ops(self, alarm: Alarm, event: AlarmEvent, user: str | None, note: str | None, ts: float,
                     label_revision: int) -> list:
         items = cloud_messages.messages_for(alarm, event, user, note, ts, self.live.window, label_revision)
         if not items or self.uplink is None:
@@ -368,7 +369,7 @@ class Engine:
                                               f"({n} frame(s) skipped)", fatal=False))
 
     # -- events --------------------------------------------------------------------------------
-    def _publish(self, event: object) -> None:
+    def _publish(self, event: events.EngineEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -414,5 +415,5 @@ def _restored_alarms(db) -> tuple[list[Alarm], dict[str, int]]:  # noqa: ANN001 
     many labels each already has (the next label's revision number)."""
     rows = store_history.current_alarm_rows(db)
     labels = store_history.latest_labels(db, [r["id"] for r in rows])
-    alarms = [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.current]
+    alarms = [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.standing]
     return alarms, {k: v["revision"] for k, v in labels.items()}

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.alarm_model import AlarmEvent, AlarmKind, Priority
+from app.alarm_states import AlarmState
 from app.audit_check import ChainReport
 from app.store.status import StoreState
+from detection.regime import Regime
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +20,12 @@ class AlarmRaised:
     asset: str
     ts: float
     score: float
-    priority: str
+    priority: Priority
     top_channels: tuple[tuple[str, float], ...]
     message: str
     reactivated: bool = False  # True: an existing alarm tripped again within the de-duplication window
-    state: str = "UNACK"  # OOSRV when its asset is out of service (then it is not annunciated)
-    kind: str = "anomaly"  # anomaly (the detector) | diagnostic (communication or signal quality)
+    state: AlarmState = AlarmState.UNACK  # OOSRV when its asset is out of service (then it is not annunciated)
+    kind: AlarmKind = AlarmKind.ANOMALY  # the detector, or a diagnostic (communication or signal quality)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,8 @@ class AlarmStateChanged:
     alarm_id: str
     asset: str
     ts: float
-    state: str
-    event: str
+    state: AlarmState  # the state shown after the change
+    event: AlarmEvent
     user: str | None = None
     note: str | None = None
 
@@ -48,7 +51,7 @@ class AlarmStateChanged:
 class RegimeChanged:
     asset: str
     ts: float
-    regime: str
+    regime: Regime
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ def format_event(ev: object) -> str | None:
                 f"top channels: {top}")
     if isinstance(ev, events.AlarmCleared):
         return f"clear  {_when(ev.ts)}  {ev.asset}  peak score {ev.peak_score:.2f}"
-    if isinstance(ev, events.AlarmStateChanged) and ev.event.startswith("cloud ") and ev.note:
+    if isinstance(ev, events.AlarmStateChanged) and ev.event.from_cloud and ev.note:
         return f"cloud  {_when(ev.ts)}  {ev.asset}  {ev.note}"
     if isinstance(ev, events.CommissioningCompleted):
         return f"ready  {_when(ev.ts)}  {ev.asset}  commissioned on {ev.samples} baseline samples"

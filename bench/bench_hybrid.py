@@ -23,6 +23,7 @@ from pathlib import Path
 
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig
 from app import events
+from app.alarm_model import AlarmEvent, AlarmKind
 from app.config import load_settings
 from app.engine import Engine
 from tests.support.broker import MosquittoBroker, have_mosquitto
@@ -45,17 +46,17 @@ def one_run(work: Path, broker: MosquittoBroker, seed: int) -> tuple[list[float]
     engine = Engine(settings, station)
     raised: dict[str, float] = {}
     lat: list[float] = []
-    verdicts = {"cloud confirmed": 0, "cloud not confirmed": 0}
+    verdicts = {AlarmEvent.CLOUD_CONFIRMED.value: 0, AlarmEvent.CLOUD_NOT_CONFIRMED.value: 0}  # printed as text
     lock = threading.Lock()
 
     def on_event(e: object) -> None:
         now = time.monotonic()
         with lock:
-            if isinstance(e, events.AlarmRaised) and e.kind == "anomaly" and not e.reactivated:
+            if isinstance(e, events.AlarmRaised) and e.kind is AlarmKind.ANOMALY and not e.reactivated:
                 raised[e.alarm_id] = now
             elif isinstance(e, events.AlarmStateChanged) and e.event in verdicts and e.alarm_id in raised:
                 lat.append(now - raised.pop(e.alarm_id))
-                verdicts[e.event] += 1
+                verdicts[e.event.value] += 1
 
     engine.subscribe(on_event)
     engine.start()

@@ -1,19 +1,18 @@
 """Operator commands on alarms, shared by the Alarms and Alarm-detail screens.
 
 Each command: check the role (say why not), check the alarm's state (say why not), ask for confirmation with big
-buttons, then run the engine call on the command worker (it returns only once committed to disk, so never on
+buttons, then run the API call on the command worker (it returns only once committed to disk, so never on
 the GUI thread) and report the result in the message bar. The engine re-checks the role itself.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypeGuard, TypeVar, cast
 
 from PySide6.QtCore import QObject, Signal
 
-from app.store.status import CommitPending
-from app.ui.alarm_look import state_value
+from app.hmi_api import Alarm, AlarmState, CommitPending, HmiApi, Session
 from app.ui.bridge import EngineBridge
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import ActionGuard
@@ -24,10 +23,10 @@ from app.users import Action
 log = logging.getLogger(__name__)
 
 SHELVE_CHOICES: tuple[tuple[str, float], ...] = (("15 min", 900.0), ("1 h", 3600.0), ("8 h", 8 * 3600.0))
-ACKNOWLEDGEABLE = ("UNACK", "RTNUN")
+R = TypeVar("R")
 
 
-def _name(alarm: Any) -> str:
+def _name(alarm: Alarm) -> str:
     return f"{alarm.asset} {alarm.kind} alarm"
 
 
@@ -35,31 +34,31 @@ class AlarmCommands(QObject):
     sig_done = Signal(str)
     """A command was committed: what was done, in words (the screens refresh from the alarm list)."""
 
-    def __init__(self, engine: Any, bridge: EngineBridge, session: SessionState, guard: ActionGuard,
+    def __init__(self, api: HmiApi, bridge: EngineBridge, session: SessionState, guard: ActionGuard,
                  overlay: OverlayHost, runner: TaskRunner, notify: Callable[[str], None],
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine, self.bridge, self.session, self.guard = engine, bridge, session, guard
+        self.api, self.bridge, self.session, self.guard = api, bridge, session, guard
         self.overlay, self.runner, self.notify = overlay, runner, notify
 
     # -- acknowledge ------------------------------------------------------------------------------
-    def acknowledge(self, alarm: Any | None) -> None:
+    def acknowledge(self, alarm: Alarm | None) -> None:
         if not self.guard.check(Action.ACKNOWLEDGE) or not self._have(alarm):
             return
-        if state_value(alarm.state) not in ACKNOWLEDGEABLE:
-            self.notify(f"{_name(alarm)} is {state_value(alarm.state)}: only UNACK or RTN UNACK alarms need "
+        if not alarm.unacknowledged:
+            self.notify(f"{_name(alarm)} is {alarm.state.value}: only UNACK or RTN UNACK alarms need "
                         "acknowledging")
             return
         self.overlay.push(ConfirmPanel(
             self.overlay, f"Acknowledge {_name(alarm)}?", alarm.message, "Acknowledge",
-            lambda _c, note: self._run(lambda s: self.engine.acknowledge(alarm.id, s, note=note),
+            lambda _c, note: self._run(lambda s: self.api.acknowledge(alarm.id, s, note=note),
                                        f"{_name(alarm)} acknowledged"),
             with_note=True))
 
-    def acknowledge_many(self, alarms: Sequence[Any]) -> None:
+    def acknowledge_many(self, alarms: Sequence[Alarm]) -> None:
         if not self.guard.check(Action.ACKNOWLEDGE):
             return
-        ids = [a.id for a in alarms if state_value(a.state) in ACKNOWLEDGEABLE]
+        ids = [a.id for a in alarms if a.unacknowledged]
         if not ids:
             self.notify("No unacknowledged alarms in this list")
             return
@@ -68,35 +67,40 @@ class AlarmCommands(QObject):
             self.overlay, f"Acknowledge all {n} unacknowledged alarm{'s' if n > 1 else ''} shown?",
             "Every alarm in the list that is UNACK or RTN UNACK will be acknowledged in your name.",
             f"Acknowledge {n}",
-            lambda _c, note: self._run(lambda s: self.engine.acknowledge_many(ids, s, note=note),
-                                       f"{n} alarm(s) acknowledged",
-                                       lambda k: f"{k} alarm(s) acknowledged" if isinstance(k, int) else None),
+            lambda _c, note: self._run(lambda s: self.api.acknowledge_many(ids, s, note=note),
+                                       f"{n} alarm(s) acknowledged", lambda k: f"{k} alarm(s) acknowledged"),
             with_note=True))
 
     # -- shelve -------------------------------------------------------------------------------------
-    def shelve(self, alarm: Any | None) -> None:
+    def shelve(self, alarm: Alarm | None) -> None:
         if not self.guard.check(Action.SHELVE) or not self._have(alarm):
             return
-        if state_value(alarm.state) in ("SHLVD", "OOSRV"):
-            self.notify(f"{_name(alarm)} is already {state_value(alarm.state)}")
+        if alarm.state in (AlarmState.SHLVD, AlarmState.OOSRV):
+            self.notify(f"{_name(alarm)} is already {alarm.state.value}")
             return
         self.overlay.push(ConfirmPanel(
             self.overlay, f"Shelve {_name(alarm)}?",
             "A shelved alarm is still evaluated but not annunciated; it returns by itself when the time runs out.",
             "Shelve",
-            lambda secs, note: self._run(lambda s: self.engine.shelve(alarm.id, s, secs, note=note),
-                                         f"{_name(alarm)} shelved for {_duration(secs)}"),
+            lambda secs, note: self._shelve_for(alarm, secs, note),
             choices=SHELVE_CHOICES, with_note=True, choice_prompt="Shelve for how long? (required)"))
 
-    def unshelve(self, alarm: Any | None) -> None:
+    def _shelve_for(self, alarm: Alarm, seconds: float | None, note: str | None) -> None:
+        if seconds is None:  # the panel enables Shelve only once a time is chosen
+            self.notify("Choose how long to shelve it for")
+            return
+        self._run(lambda s: self.api.shelve(alarm.id, s, seconds, note=note),
+                  f"{_name(alarm)} shelved for {_duration(seconds)}")
+
+    def unshelve(self, alarm: Alarm | None) -> None:
         if not self.guard.check(Action.SHELVE) or not self._have(alarm):
             return
-        if state_value(alarm.state) != "SHLVD":
+        if alarm.state is not AlarmState.SHLVD:
             self.notify(f"{_name(alarm)} is not shelved")
             return
         self.overlay.push(ConfirmPanel(
             self.overlay, f"Unshelve {_name(alarm)}?", "It will be annunciated again if its condition is active.",
-            "Unshelve", lambda _c, _n: self._run(lambda s: self.engine.unshelve(alarm.id, s),
+            "Unshelve", lambda _c, _n: self._run(lambda s: self.api.unshelve(alarm.id, s),
                                                  f"{_name(alarm)} unshelved")))
 
     # -- out of service --------------------------------------------------------------------------
@@ -115,33 +119,33 @@ class AlarmCommands(QObject):
                                  "Its alarms annunciate again according to the live condition.", "Return to service")
         self.overlay.push(ConfirmPanel(
             self.overlay, title, text, verb,
-            lambda _c, note: self._run(lambda s: self.engine.set_out_of_service(asset, s, on, note=note),
+            lambda _c, note: self._run(lambda s: self.api.set_out_of_service(asset, s, on, note=note),
                                        f"{asset} {'out of service' if on else 'returned to service'}"),
             with_note=True))
 
     # -- label ----------------------------------------------------------------------------------
-    def label(self, alarm: Any, verdict: str, failure_mode: str | None, note: str | None,
+    def label(self, alarm: Alarm, verdict: str, failure_mode: str | None, note: str | None,
               on_saved: Callable[[], None] | None = None) -> None:
         if not self.guard.check(Action.LABEL):
             return
-        self._run(lambda s: self.engine.label(alarm.id, s, verdict, failure_mode=failure_mode, note=note),
+        self._run(lambda s: self.api.label(alarm.id, s, verdict, failure_mode=failure_mode, note=note),
                   f"Label saved for {_name(alarm)}", after=on_saved)
 
     # -- plumbing -------------------------------------------------------------------------------
-    def _have(self, alarm: Any | None) -> bool:
+    def _have(self, alarm: Alarm | None) -> TypeGuard[Alarm]:
         if alarm is None:
             self.notify("Select an alarm first (tap its row)")
             return False
         return True
 
-    def _run(self, call: Callable[[Any], Any], done_text: str,
-             describe: Callable[[Any], str | None] | None = None, after: Callable[[], None] | None = None) -> None:
+    def _run(self, call: Callable[[Session], R], done_text: str,
+             describe: Callable[[R], str | None] | None = None, after: Callable[[], None] | None = None) -> None:
         session = self.session.session  # the session at the moment of confirming
         if session is None:
             self.notify("Logged out before the command was sent: log in and try again")
             return
 
-        def ok(result: Any) -> None:
+        def ok(result: R) -> None:
             text = (describe(result) if describe else None) or done_text
             self.bridge.refresh_alarms()
             self.notify(text)
@@ -151,7 +155,8 @@ class AlarmCommands(QObject):
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, CommitPending):  # done, but not on disk yet: kept and retried (the store is full...)
-                text = (describe(exc.result) if describe else None) or done_text
+                result = cast(R, exc.result)  # what the call would have returned, or None if it did not say
+                text = (describe(result) if describe and result is not None else None) or done_text
                 self.bridge.refresh_alarms()
                 self.notify(f"{text} - {exc}")
                 self.sig_done.emit(text)

@@ -13,9 +13,10 @@ from datetime import datetime
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
 
+from app.hmi_api import Alarm, AlarmState, Priority
 from app.ui import theme
 
-ANNUNCIATED = ("UNACK", "ACKED", "RTNUN")
+S = AlarmState
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,25 +28,22 @@ class StateLook:
     blinks: bool
 
 
-def state_look(state: str, priority: str) -> StateLook:
+def state_look(state: AlarmState, priority: Priority) -> StateLook:
+    """How ``state`` is shown; the unacknowledged states blink (``AlarmState.unacknowledged``)."""
     colour = theme.priority_colour(priority)
-    on_colour = theme.PRIORITY_TEXT_ON.get(priority, "#ffffff")
+    on_colour = theme.PRIORITY_TEXT_ON[priority]
+    blinks = state.unacknowledged
     looks = {
-        "UNACK": StateLook("UNACK", "Active, not acknowledged", colour, on_colour, True),
-        "ACKED": StateLook("ACKED", "Active, acknowledged", colour, on_colour, False),
-        "RTNUN": StateLook("RTN UNACK", "Cleared, not acknowledged", theme.PANEL, theme.TEXT, True),
-        "NORM": StateLook("NORMAL", "Cleared and acknowledged", theme.PANEL, theme.TEXT_MUTED, False),
-        "SHLVD": StateLook("SHELVED", "Shelved: not annunciated", "#9c9c9c", "#111111", False),
-        "DSUPR": StateLook("SUPPRESSED", "Suppressed by design (pump stopped or starting)", "#aaaaaa", "#1c1c1c",
-                           False),
-        "OOSRV": StateLook("OUT OF SERVICE", "Out of service for maintenance", "#6a6a6a", "#ffffff", False),
+        S.UNACK: StateLook("UNACK", "Active, not acknowledged", colour, on_colour, blinks),
+        S.ACKED: StateLook("ACKED", "Active, acknowledged", colour, on_colour, blinks),
+        S.RTNUN: StateLook("RTN UNACK", "Cleared, not acknowledged", theme.PANEL, theme.TEXT, blinks),
+        S.NORM: StateLook("NORMAL", "Cleared and acknowledged", theme.PANEL, theme.TEXT_MUTED, blinks),
+        S.SHLVD: StateLook("SHELVED", "Shelved: not annunciated", "#9c9c9c", "#111111", blinks),
+        S.DSUPR: StateLook("SUPPRESSED", "Suppressed by design (pump stopped or starting)", "#aaaaaa", "#1c1c1c",
+                           blinks),
+        S.OOSRV: StateLook("OUT OF SERVICE", "Out of service for maintenance", "#6a6a6a", "#ffffff", blinks),
     }
-    return looks.get(state, StateLook(state, state, theme.PANEL, theme.TEXT, False))
-
-
-def state_value(state: object) -> str:
-    """AlarmState enum or plain string -> 'UNACK' etc."""
-    return str(getattr(state, "value", state))
+    return looks[state]
 
 
 def fmt_time(ts: float | None) -> str:
@@ -56,30 +54,29 @@ def fmt_datetime(ts: float | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%d %b %H:%M:%S")
 
 
-def state_text(alarm: object) -> str:
+def state_text(alarm: Alarm) -> str:
     """The state cell text, e.g. 'UNACK' or 'SHELVED to 14:05' (shelved until then)."""
-    state = state_value(getattr(alarm, "state", ""))
-    look = state_look(state, getattr(alarm, "priority", "low"))
-    if state == "SHLVD" and getattr(alarm, "shelved_until", None):
-        return f"{look.code} to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"  # type: ignore[attr-defined]
+    look = state_look(alarm.state, alarm.priority)
+    if alarm.state is S.SHLVD and alarm.shelved_until:
+        return f"{look.code} to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"
     return look.code
 
 
-def priority_text(priority: str) -> str:
-    return theme.PRIORITY_WORDS.get(priority, priority.upper())
+def priority_text(priority: Priority) -> str:
+    return theme.PRIORITY_WORDS[priority]
 
 
-def _shape(priority: str, r: QRectF) -> QPolygonF:
+def _shape(priority: Priority, r: QRectF) -> QPolygonF:
     cx, cy = r.center().x(), r.center().y()
-    if priority == "high":  # square
+    if priority is Priority.HIGH:  # square
         return QPolygonF([r.topLeft(), r.topRight(), r.bottomRight(), r.bottomLeft()])
-    if priority == "medium":  # triangle, point up
+    if priority is Priority.MEDIUM:  # triangle, point up
         return QPolygonF([QPointF(cx, r.top()), r.bottomRight(), r.bottomLeft()])
     return QPolygonF([QPointF(cx, r.top()), QPointF(r.right(), cy), QPointF(cx, r.bottom()),
                       QPointF(r.left(), cy)])  # diamond
 
 
-def draw_symbol(priority: str, state: str = "UNACK", size: int = 30, phase_on: bool = True) -> QPixmap:
+def draw_symbol(priority: Priority, state: AlarmState = S.UNACK, size: int = 30, phase_on: bool = True) -> QPixmap:
     """The priority shape for an alarm in ``state``; ``phase_on`` False is the dark half of a blink."""
     pm = QPixmap(size, size)
     pm.fill(Qt.GlobalColor.transparent)
@@ -88,25 +85,25 @@ def draw_symbol(priority: str, state: str = "UNACK", size: int = 30, phase_on: b
     r = QRectF(3, 3, size - 6, size - 6)
     colour = QColor(theme.priority_colour(priority))
     grey = QColor("#5a5a5a")
-    active = state in ("UNACK", "ACKED")
-    if state in ("UNACK", "ACKED", "RTNUN"):
+    active = state in (S.UNACK, S.ACKED)
+    if state.annunciated:
         p.setPen(QPen(QColor("#000000"), 2.5))
-        p.setBrush(colour if (active and (phase_on or state == "ACKED")) else QColor(theme.PANEL))
+        p.setBrush(colour if (active and (phase_on or state is S.ACKED)) else QColor(theme.PANEL))
         p.drawPolygon(_shape(priority, r))
-        if state == "RTNUN" and phase_on:  # hollow shape in the priority colour, blinking
+        if state is S.RTNUN and phase_on:  # hollow shape in the priority colour, blinking
             p.setPen(QPen(colour, 4))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPolygon(_shape(priority, r.adjusted(4, 4, -4, -4)))
-    elif state == "SHLVD":  # a box resting on a shelf
+    elif state is S.SHLVD:  # a box resting on a shelf
         p.setPen(QPen(grey, 3))
         p.drawLine(QPointF(r.left(), r.bottom()), QPointF(r.right(), r.bottom()))
         p.setBrush(QColor("#8a8a8a"))
         p.drawRect(r.adjusted(5, 4, -5, -8))
-    elif state == "DSUPR":  # circle with a bar: suppressed
+    elif state is S.DSUPR:  # circle with a bar: suppressed
         p.setPen(QPen(grey, 3))
         p.drawEllipse(r)
         p.drawLine(QPointF(r.left() + 4, r.bottom() - 4), QPointF(r.right() - 4, r.top() + 4))
-    elif state == "OOSRV":  # crossed square: out of service
+    elif state is S.OOSRV:  # crossed square: out of service
         p.setPen(QPen(QColor("#202020"), 3))
         p.setBrush(QColor("#dddddd"))
         p.drawRect(r)

@@ -1,20 +1,25 @@
 """Starting the touchscreen HMI: one QApplication, the main window, the bridge, the engine.
 
 ``run_gui`` owns the engine's lifetime while the window is up: it starts the engine (idempotent) once the window
-is shown and stops it when Qt exits, as ``app.headless.run_headless`` does for the console.
+is shown and stops it when Qt exits, as ``app.headless.run_headless`` does for the console. This is the one
+wiring point of app/ui: the window and every screen get only the engine's HMI API (:class:`app.hmi_api.HmiApi`).
 """
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.hmi_api import EngineHmi
+
+if TYPE_CHECKING:
+    from app.engine import Engine
 
 log = logging.getLogger(__name__)
 
 
-def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_timeout_s: float | None = None,
+def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivity_timeout_s: float | None = None,
             sound: bool | None = None) -> int:
     """Show the HMI (fullscreen kiosk unless ``windowed``) and run until the window closes; returns the exit code.
 
@@ -31,7 +36,7 @@ def run_gui(settings: Settings, engine: Any, windowed: bool = False, inactivity_
     app.setQuitOnLastWindowClosed(True)
     theme.apply(app)
     ui = settings.ui
-    window = MainWindow(engine, kiosk=not windowed,
+    window = MainWindow(EngineHmi(engine), kiosk=not windowed,
                         inactivity_timeout_s=ui.auto_logout_s if inactivity_timeout_s is None else inactivity_timeout_s,
                         sound=ui.sound if sound is None else sound)
     if windowed:

@@ -2,7 +2,7 @@
 
 Engine events arrive on worker threads; the listener only appends them to a locked list (it never touches a Qt
 object, so it stays safe even after the window is gone). A QTimer on the GUI thread (~25 Hz) drains that list,
-polls the cheap in-memory calls (``engine.snapshot()``, ``engine.live.since(...)``, ``engine.alarms.alarms()``)
+polls the cheap in-memory calls of the HMI API (``api.snapshot()``, ``api.live_since(...)``, ``api.alarms()``)
 and re-emits everything as Qt signals. Nothing here touches the database.
 """
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from app import events
+from app.hmi_api import Alarm, EngineEvent, EngineSnapshot, HmiApi
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +30,11 @@ class EventInbox:
 
     def __init__(self, max_events: int = 20_000) -> None:
         self._lock = threading.Lock()
-        self._items: list[object] = []
+        self._items: list[EngineEvent] = []
         self._max = max_events
         self.dropped = 0
 
-    def put(self, event: object) -> None:
+    def put(self, event: EngineEvent) -> None:
         """Called on engine worker threads."""
         with self._lock:
             if len(self._items) >= self._max:
@@ -41,17 +42,17 @@ class EventInbox:
                 self.dropped += 1
             self._items.append(event)
 
-    def drain(self) -> list[object]:
+    def drain(self) -> list[EngineEvent]:
         with self._lock:
             items, self._items = self._items, []
         return items
 
 
 class EngineBridge(QObject):
-    """Polls the engine on the GUI thread and re-emits what changed as signals."""
+    """Polls the engine (through the HMI API) on the GUI thread and re-emits what changed as signals."""
 
     sig_snapshot = Signal(object)
-    """About 8 times a second (and after events): the latest :class:`app.live.EngineSnapshot`."""
+    """About 8 times a second (and after events): the latest :class:`app.hmi_api.EngineSnapshot`."""
 
     sig_events = Signal(list)
     """The engine events (``app.events``) that arrived since the last tick, oldest first; only when non-empty."""
@@ -61,14 +62,15 @@ class EngineBridge(QObject):
     tick for :attr:`focus_asset`, about twice a second for the others."""
 
     sig_alarms = Signal(list)
-    """The alarm list (``engine.alarms.alarms()``) after alarm events, and at least once a second."""
+    """The alarm list (``api.alarms()``, a list of :class:`app.hmi_api.Alarm`) after alarm events, and at least
+    once a second."""
 
     sig_error = Signal(str)
     """Polling the engine failed (a bug or a stopped engine): the text for the error banner."""
 
-    def __init__(self, engine: Any, interval_ms: int = 40, parent: QObject | None = None) -> None:
+    def __init__(self, api: HmiApi, interval_ms: int = 40, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine
+        self.api = api
         self.inbox = EventInbox()
         self._subscribed = False
         self._timer = QTimer(self)
@@ -78,12 +80,12 @@ class EngineBridge(QObject):
         self._ticks = -1
         self._reported: set[str] = set()
         self.focus_asset: str | None = None  # the asset on the Trends screen: its samples every tick
-        self.snapshot: Any = None
-        self.alarms: list[Any] = []
+        self.snapshot: EngineSnapshot | None = None
+        self.alarms: list[Alarm] = []
 
     def start(self) -> None:
         if not self._subscribed:
-            self.engine.subscribe(self.inbox.put)
+            self.api.subscribe(self.inbox.put)
             self._subscribed = True
         self._timer.start()
         self.tick()
@@ -116,7 +118,7 @@ class EngineBridge(QObject):
         """Re-read the alarm list now (after an operator command)."""
         self._poll("alarm list", self._emit_alarms)
 
-    def _poll(self, what: str, body: Any) -> None:
+    def _poll(self, what: str, body: Callable[[], None]) -> None:
         try:
             body()
         except Exception as exc:  # noqa: BLE001 - the GUI must keep running; report once per kind
@@ -126,21 +128,23 @@ class EngineBridge(QObject):
                 self.sig_error.emit(f"Display cannot read the engine's {what}: {type(exc).__name__}: {exc}")
 
     def _emit_snapshot(self) -> None:
-        self.snapshot = self.engine.snapshot()
+        self.snapshot = self.api.snapshot()
         self.sig_snapshot.emit(self.snapshot)
 
     def _emit_samples(self, everyone: bool = True) -> None:
+        if self.snapshot is None:
+            return
         for asset in self.snapshot.assets:
             if not everyone and asset != self.focus_asset:
                 continue
-            ts, values, scores = self.engine.live.since(asset, self._last_ts.get(asset, -math.inf))
+            ts, values, scores = self.api.live_since(asset, self._last_ts.get(asset, -math.inf))
             if len(ts):
                 self._last_ts[asset] = float(ts[-1])
                 self.sig_samples.emit(asset, ts, values, scores)
 
     def _emit_alarms(self) -> None:
-        self.alarms = list(self.engine.alarms.alarms())
+        self.alarms = list(self.api.alarms())
         self.sig_alarms.emit(self.alarms)
 
-    def alarm(self, alarm_id: str) -> Any | None:
+    def alarm(self, alarm_id: str) -> Alarm | None:
         return next((a for a in self.alarms if a.id == alarm_id), None)

@@ -7,16 +7,15 @@ turns Vigil into a normal window that keeps monitoring; closing that window ends
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from app import events
+from app.hmi_api import Alarm, EngineEvent, EngineSnapshot, HmiApi, Priority, Session, most_urgent
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
-from app.ui.alarm_look import state_value
 from app.ui.bridge import EngineBridge
 from app.ui.screens.alarm_detail import AlarmDetailScreen
 from app.ui.screens.alarms import AlarmsScreen
@@ -35,17 +34,16 @@ from app.users import Action
 log = logging.getLogger(__name__)
 
 BLINK_MS = 500
-_RANK = {"high": 3, "medium": 2, "low": 1}
 
 
 class MainWindow(QMainWindow):
     sig_kiosk_changed = Signal(bool)
     """Kiosk mode was entered (True) or left by an admin (False)."""
 
-    def __init__(self, engine: Any, kiosk: bool = True, inactivity_timeout_s: float = 300.0,
+    def __init__(self, api: HmiApi, kiosk: bool = True, inactivity_timeout_s: float = 300.0,
                  sound: bool = False, poll_ms: int = 40, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine
+        self.api = api
         self.kiosk = kiosk
         self.sound = sound
         self._allow_close = False
@@ -54,13 +52,13 @@ class MainWindow(QMainWindow):
         self.session = SessionState(inactivity_timeout_s, self)
         self.commands_runner = TaskRunner("vigil-commands", threads=1, parent=self)
         self.history_runner = TaskRunner("vigil-history", threads=1, parent=self)
-        self.bridge = EngineBridge(engine, poll_ms, self)
+        self.bridge = EngineBridge(api, poll_ms, self)
         central = QWidget()
         self.setCentralWidget(central)
         self.message_bar = MessageBar()
         self.guard = ActionGuard(self.session, self.message_bar.show_message)
         self.overlay = OverlayHost(central)
-        self.commands = AlarmCommands(engine, self.bridge, self.session, self.guard, self.overlay,
+        self.commands = AlarmCommands(api, self.bridge, self.session, self.guard, self.overlay,
                                       self.commands_runner, self.message_bar.show_message, self)
         self.alarm_banner = AlarmBanner()
         self.error_banner = ErrorBanner()
@@ -70,10 +68,10 @@ class MainWindow(QMainWindow):
         self.status = StatusBar()
         self.stack = QStackedWidget()
         self.overview = OverviewScreen()
-        self.trends = TrendsScreen(engine, self.history_runner)
+        self.trends = TrendsScreen(api, self.history_runner)
         self.alarms = AlarmsScreen(self.commands, self.guard)
-        self.detail = AlarmDetailScreen(engine, self.commands, self.guard, self.history_runner)
-        self.login = LoginScreen(engine, self.session, self.commands_runner)
+        self.detail = AlarmDetailScreen(api, self.commands, self.guard, self.history_runner)
+        self.login = LoginScreen(api, self.session, self.commands_runner)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
                                             "detail": self.detail, "login": self.login}
         for w in self.screens.values():
@@ -124,7 +122,7 @@ class MainWindow(QMainWindow):
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start polling the engine (the engine itself is started by the caller)."""
+        """Start polling the engine through the API (the engine itself is started by the caller)."""
         self.bridge.start()
         self._blink.start()
         self._clock.start()
@@ -196,17 +194,17 @@ class MainWindow(QMainWindow):
 
     def open_alarm(self, alarm_id: str) -> None:
         self.bridge.refresh_alarms()
-        alarm = self.bridge.alarm(alarm_id)
+        alarm = self.api.alarm(alarm_id)
         if alarm is None:
             self.message_bar.show_message("That alarm is no longer in the list")
             return
         snap = self.bridge.snapshot
-        self.detail.open(alarm, getattr(snap, "ts", None), getattr(snap, "threshold", 1.0))
+        self.detail.open(alarm, snap.ts if snap is not None else None, snap.threshold if snap is not None else 1.0)
         self.alarms.select(alarm_id)
         self.show_screen("detail")
 
     # -- from the bridge ------------------------------------------------------------------------
-    def _on_snapshot(self, snap: Any) -> None:
+    def _on_snapshot(self, snap: EngineSnapshot) -> None:
         self.status.set_snapshot(snap)
         self.audit_notice.set_report(snap.audit)
         self.storage_banner.set_snapshot(snap)
@@ -214,19 +212,18 @@ class MainWindow(QMainWindow):
         self.trends.on_snapshot(snap)
         self.alarms.on_snapshot(snap)
 
-    def _on_alarms(self, alarms: list[Any]) -> None:
+    def _on_alarms(self, alarms: list[Alarm]) -> None:
         self.overview.on_alarms(alarms)
         self.trends.on_alarms(alarms)
         self.alarms.on_alarms(alarms)
         self.detail.on_alarms(alarms)
         self.alarm_banner.reconcile(alarms)
-        unacked = [a for a in alarms if state_value(a.state) in ("UNACK", "RTNUN")]
-        worst = max(unacked, key=lambda a: _RANK.get(a.priority, 0)).priority if unacked else None
-        self.nav.set_alarm_count(len(unacked), worst)
+        unacked = [a for a in alarms if a.unacknowledged]
+        self.nav.set_alarm_count(len(unacked), most_urgent(a.priority for a in unacked))
 
-    def _on_events(self, evs: list[object]) -> None:
+    def _on_events(self, evs: list[EngineEvent]) -> None:
         for ev in evs:
-            if isinstance(ev, events.AlarmRaised) and ev.priority == "high":
+            if isinstance(ev, events.AlarmRaised) and ev.priority is Priority.HIGH:
                 self.alarm_banner.announce(ev.alarm_id, ev.message)
                 if self.sound:
                     QApplication.beep()
@@ -242,19 +239,19 @@ class MainWindow(QMainWindow):
         self.detail.on_blink(on)
 
     # -- session --------------------------------------------------------------------------------
-    def _logged_in(self, session: Any) -> None:
+    def _logged_in(self, session: Session) -> None:
         self.message_bar.show_message(f"Logged in as {session.user} ({session.role.value})")
         self.show_screen(self._previous if self._previous != "login" else "overview")
 
-    def _session_changed(self, session: Any) -> None:
+    def _session_changed(self, session: Session | None) -> None:
         self.nav.set_user(session)
         self.status.set_user(session)
         self.audit_notice.set_session(session)
 
-    def _timed_out(self, ended: Any) -> None:
+    def _timed_out(self, ended: Session) -> None:
         self.overlay.clear()
-        users = self.engine.users
-        self.commands_runner.submit(lambda: users.logout(ended, reason="auto-logout"))
+        api = self.api
+        self.commands_runner.submit(lambda: api.logout(ended, timed_out=True))
         self.message_bar.show_message(
             f"{ended.user} was logged out after {self.session.inactivity_timeout_s:.0f} s without activity")
         self.show_screen("overview")

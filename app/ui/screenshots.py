@@ -31,7 +31,8 @@ from acquisition.quality import Quality  # noqa: E402
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig  # noqa: E402
 from acquisition.source import Frame, SourceStats  # noqa: E402
 from app.config import load_settings  # noqa: E402
-from app.engine import Engine  # noqa: E402
+from app.engine import Engine  # noqa: E402 - the harness builds engines and wires them to the window
+from app.hmi_api import EngineHmi, Priority  # noqa: E402
 from app.ui import theme  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), faults=FAULTS, duration_s=4200, speed=0)
     engine = Engine(settings_in(tmp, "main"), _FieldQuality(station))
-    window = MainWindow(engine, kiosk=False, sound=False)
+    window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
     window.resize(*SIZES[0])
     window.show()
     written: list[Path] = []
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         engine.start()
         wait(app, lambda: engine.wait(0), 240, "the simulated run")
         wait(app, lambda: all(a.cloud.state not in ("analyzing",) for a in engine.alarms.alarms()), 30, "cloud")
-        high = [a for a in engine.alarms.alarms() if a.priority == "high"]
+        high = [a for a in engine.alarms.alarms() if a.priority is Priority.HIGH]
         wait(app, lambda: bool(window.alarm_banner.pending) or not high, 10, "the high-priority banner")
         settle(app, 1.0)
         for size in SIZES:
@@ -228,7 +229,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
 
 def shoot_error_banner(app: QApplication, tmp: Path, out: Path) -> list[Path]:
     engine = Engine(settings_in(tmp, "dead"), _DeadDevice())
-    window = MainWindow(engine, kiosk=False, sound=False)
+    window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
     shots = []
     try:
         window.resize(*SIZES[0])
@@ -258,7 +259,7 @@ def shoot_uplink_down(app: QApplication, tmp: Path, out: Path) -> list[Path]:
                           duration_s=1800,
                           speed=0)
     engine = Engine(settings, station)
-    window = MainWindow(engine, kiosk=False, sound=False)
+    window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
     shots = []
     try:
         window.resize(*SIZES[0])

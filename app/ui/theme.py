@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.hmi_api import Priority
+
 # -- palette -----------------------------------------------------------------------------------------
 BG = "#d0d0d0"  # screen background: mid-light neutral grey
 PANEL = "#e2e2e2"  # tiles, panels
@@ -31,9 +33,9 @@ THRESHOLD = "#303030"
 HIGH = "#d00000"
 MEDIUM = "#f0a000"
 LOW = "#c000c0"
-PRIORITY_COLOURS = {"high": HIGH, "medium": MEDIUM, "low": LOW}
-PRIORITY_TEXT_ON = {"high": "#ffffff", "medium": "#000000", "low": "#ffffff"}  # readable text on the colour
-PRIORITY_WORDS = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW"}
+PRIORITY_COLOURS = {Priority.HIGH: HIGH, Priority.MEDIUM: MEDIUM, Priority.LOW: LOW}
+PRIORITY_TEXT_ON = {Priority.HIGH: "#ffffff", Priority.MEDIUM: "#000000", Priority.LOW: "#ffffff"}  # readable on it
+PRIORITY_WORDS = {Priority.HIGH: "HIGH", Priority.MEDIUM: "MEDIUM", Priority.LOW: "LOW"}
 
 # Non-alarm abnormal conditions (a data source fault, an engine error): amber-free, cyan-free dark slate
 # background with white text and an explicit word, so they never read as an alarm priority.
@@ -66,8 +68,8 @@ def qcolor(hex_colour: str, alpha: int = 255) -> QColor:
     return c
 
 
-def priority_colour(priority: str) -> str:
-    return PRIORITY_COLOURS.get(priority, LOW)
+def priority_colour(priority: Priority) -> str:
+    return PRIORITY_COLOURS[priority]
 
 
 STYLE_SHEET = f"""

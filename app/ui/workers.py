@@ -9,13 +9,16 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar, cast
 
+import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from app.hmi_api import HISTORY_POINTS, HmiApi, Samples
 
 log = logging.getLogger(__name__)
 
-OnDone = Callable[[Any], None]
+T = TypeVar("T")
 OnError = Callable[[BaseException], None]
 
 
@@ -25,13 +28,13 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, task_id: int, fn: Callable[[], Any], relay: _Relay) -> None:
+    def __init__(self, task_id: int, fn: Callable[[], object], relay: _Relay) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._id, self._fn, self._relay = task_id, fn, relay
 
     def run(self) -> None:
-        result: Any = None
+        result: object = None
         error: BaseException | None = None
         try:
             result = self._fn()
@@ -56,10 +59,12 @@ class TaskRunner(QObject):
         self._relay = _Relay(self)
         self._relay.sig_finished.connect(self._finished)
         self._ids = itertools.count(1)
-        self._pending: dict[int, tuple[OnDone | None, OnError | None]] = {}
+        # Each task's callbacks; the relay hands its result back as ``object``, typed again by submit's T.
+        self._pending: dict[int, tuple[Callable[[object], None] | None, OnError | None]] = {}
         self._closed = False
 
-    def submit(self, fn: Callable[[], Any], on_done: OnDone | None = None, on_error: OnError | None = None) -> int:
+    def submit(self, fn: Callable[[], T], on_done: Callable[[T], None] | None = None,
+               on_error: OnError | None = None) -> int:
         """Run ``fn()`` on a worker; ``on_done(result)`` or ``on_error(exc)`` runs later on the GUI thread.
 
         After :meth:`shutdown` (the window is closing) a late request, e.g. from a timer, is dropped: returns -1."""
@@ -67,7 +72,7 @@ class TaskRunner(QObject):
             log.debug("%s is shut down: request dropped", self.objectName())
             return -1
         task_id = next(self._ids)
-        self._pending[task_id] = (on_done, on_error)
+        self._pending[task_id] = (None if on_done is None else _typed(on_done), on_error)
         was_idle = len(self._pending) == 1
         self._pool.start(_Task(task_id, fn, self._relay))
         if was_idle:
@@ -78,7 +83,7 @@ class TaskRunner(QObject):
         return len(self._pending)
 
     @Slot(int, object, object)
-    def _finished(self, task_id: int, result: Any, error: BaseException | None) -> None:
+    def _finished(self, task_id: int, result: object, error: BaseException | None) -> None:
         on_done, on_error = self._pending.pop(task_id, (None, None))
         try:
             if error is None:
@@ -104,27 +109,30 @@ class TaskRunner(QObject):
         return self._pool.activeThreadCount()
 
 
+def _typed(on_done: Callable[[T], None]) -> Callable[[object], None]:
+    """The relay carries results as ``object``; each is the result of the task its callback was given with."""
+    return lambda result: on_done(cast(T, result))
+
+
 HISTORY_SLICE_S = 1800.0
 
 
-def sliced_history(engine: Any, asset: str, t0: float, t1: float, max_points: int = 4000,
-                   slice_s: float = HISTORY_SLICE_S) -> tuple[Any, Any, Any]:
-    """``engine.history`` in slices of ``slice_s``, joined: for a worker thread.
+def sliced_history(api: HmiApi, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS,
+                   slice_s: float = HISTORY_SLICE_S) -> Samples:
+    """``api.history`` in slices of ``slice_s``, joined: for a worker thread.
 
     Why: one SQLite fetch of a whole day is a single long C call that keeps re-taking the GIL, and the GUI thread
     starves for its whole length (measured: 150-350 ms frozen for 8-24 h at 1 Hz). Between slices the worker
     runs Python bytecode again, where the interpreter hands the GIL to the GUI. Each slice is peak-decimated by
     the engine to its share of ``max_points``, so the joined result has the same shape as one big call.
     """
-    import numpy as np
-
     n = max(1, int(np.ceil((t1 - t0) / slice_s)))
     per_slice = max(2, max_points // n)
     parts = []
     for k in range(n):
         a = t0 + k * slice_s
         b = min(t1, a + slice_s)
-        ts, values, scores = engine.history(asset, a, b, max_points=per_slice)
+        ts, values, scores = api.history(asset, a, b, max_points=per_slice)
         if k and len(ts):  # slices share their edge timestamp: keep each sample once
             keep = ts > a
             ts, values, scores = ts[keep], values[keep], scores[keep]

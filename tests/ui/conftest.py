@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig
 from app.config import Settings, load_settings
 from app.engine import Engine
+from app.hmi_api import EngineHmi
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.workers import TaskRunner
@@ -151,7 +152,7 @@ def hmi_factory(qtbot: Any, tmp_path: Path) -> Iterator[Callable[..., Hmi]]:
     def make(station: Any = None, kiosk: bool = False, inactivity_timeout_s: float = 300.0,
              settings: Settings | None = None, start: bool = True, **sections: dict) -> Hmi:
         engine = Engine(settings or make_settings(tmp_path, **sections), station or fault_station())
-        window = MainWindow(engine, kiosk=kiosk, inactivity_timeout_s=inactivity_timeout_s, sound=False)
+        window = MainWindow(EngineHmi(engine), kiosk=kiosk, inactivity_timeout_s=inactivity_timeout_s, sound=False)
         made.append((engine, window))
         qtbot.addWidget(window)
         window.resize(1280, 800)

@@ -36,9 +36,10 @@ def settings(tmp: str, **sections: dict) -> Any:
 
 def window(engine: Any) -> Any:
     """The real main window as run_gui builds it with --windowed (1280 x 800), polling, engine not started."""
+    from app.hmi_api import EngineHmi
     from app.ui.main_window import MainWindow
 
-    w = MainWindow(engine, kiosk=False, sound=False)
+    w = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
     w.resize(1280, 800)
     w.show()
     w.start()

@@ -91,11 +91,12 @@ def _isolated_read(engine: Any, hb: Heartbeat, gcw: GcWatch) -> dict:
     """Diagnostic, no window at all: 24 h of one pump read on a TaskRunner like the Trends screen's, as one
     ``engine.history`` call and the way the Trends screen reads it (``sliced_history``)."""
     from acquisition.simulator import DEFAULT_START_TS
+    from app.hmi_api import EngineHmi
     from app.ui import workers
 
     t0, t1 = DEFAULT_START_TS - 3600, DEFAULT_START_TS + HISTORY_S + 3600
     calls = {"one_call": lambda: engine.history("P-101", t0, t1, max_points=4000),
-             "as_trends_reads": lambda: workers.sliced_history(engine, "P-101", t0, t1, max_points=4000)}
+             "as_trends_reads": lambda: workers.sliced_history(EngineHmi(engine), "P-101", t0, t1, max_points=4000)}
     runner = workers.TaskRunner("bench-history")
     out = {}
     for name, fn in calls.items():

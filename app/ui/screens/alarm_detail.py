@@ -1,18 +1,17 @@
 """Alarm detail: what happened around the event, which channels drove the score, and the technician's label.
 
 Traces of the driving channels and the score from 10 min before the alarm to 5 min after it cleared come from
-``engine.history`` on the history worker (never the GUI thread), topped up from the live buffer for the last
+``api.history`` on the history worker (never the GUI thread), topped up from the live buffer for the last
 seconds the store has not written yet.
 """
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from acquisition.channels import INDEX
+from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.alarm_look import (
@@ -21,12 +20,11 @@ from app.ui.alarm_look import (
     priority_text,
     state_look,
     state_text,
-    state_value,
 )
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.ui.widgets.channel_bars import ChannelBars
 from app.ui.widgets.label_form import LabelForm
-from app.ui.widgets.trend_plots import TrendPlots
+from app.ui.widgets.trend_plots import AlarmMark, TrendPlots
 from app.ui.workers import TaskRunner, sliced_history
 from app.users import Action
 
@@ -39,11 +37,11 @@ class AlarmDetailScreen(QWidget):
     sig_back = Signal()
     """Back to the alarm list."""
 
-    def __init__(self, engine: Any, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
+    def __init__(self, api: HmiApi, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engine, self.commands, self._history_runner = engine, commands, history
-        self.alarm: Any = None
+        self.api, self.commands, self._history_runner = api, commands, history
+        self.alarm: Alarm | None = None
         self._request = 0
         self.traces_loaded = False
         outer = QVBoxLayout(self)
@@ -106,11 +104,11 @@ class AlarmDetailScreen(QWidget):
         return head
 
     # -- open / update ------------------------------------------------------------------------------
-    def open(self, alarm: Any, now: float | None, threshold: float = 1.0) -> None:
+    def open(self, alarm: Alarm, now: float | None, threshold: float = 1.0) -> None:
         """Show ``alarm``; ``now`` is the latest plant time (the end of the traces if still active)."""
         self.alarm = alarm
         self._render_header()
-        self.label_form.show_latest(getattr(alarm, "label", None))
+        self.label_form.show_latest(alarm.label)
         self.bars.set_shares(alarm.top_channels)
         self._replace_plots(alarm, threshold)
         end = (alarm.cleared_ts if alarm.cleared_ts is not None else max(alarm.last_active_ts, now or 0.0)) + AFTER_S
@@ -121,39 +119,38 @@ class AlarmDetailScreen(QWidget):
         self.plots.set_x_range(t0, end)
         self._load(alarm.asset, t0, end)
 
-    def on_alarms(self, alarms: list[Any]) -> None:
+    def on_alarms(self, alarms: list[Alarm]) -> None:
         if self.alarm is None:
             return
-        fresh = next((a for a in alarms if a.id == self.alarm.id), None)
-        if fresh is not None and fresh != self.alarm:
-            label_changed = getattr(fresh, "label", None) != getattr(self.alarm, "label", None)
+        shown = self.alarm
+        fresh = next((a for a in alarms if a.id == shown.id), None)
+        if fresh is not None and fresh != shown:
             self.alarm = fresh
             self._render_header()
-            if label_changed:
-                self.label_form.show_latest(getattr(fresh, "label", None))
+            if fresh.label != shown.label:
+                self.label_form.show_latest(fresh.label)
 
     def on_blink(self, phase_on: bool) -> None:
         if self.alarm is not None and self.isVisible():
-            state = state_value(self.alarm.state)
-            self.state_icon.setPixmap(draw_symbol(self.alarm.priority, state, 40, phase_on))
+            self.state_icon.setPixmap(draw_symbol(self.alarm.priority, self.alarm.state, 40, phase_on))
 
     def _render_header(self) -> None:
         a = self.alarm
-        state = state_value(a.state)
-        look = state_look(state, a.priority)
+        if a is None:
+            return
+        look = state_look(a.state, a.priority)
         self.title.setText(f"{a.asset} {a.kind} - {priority_text(a.priority)}")
         self.state_badge.setText(f" {state_text(a)} ")
         self.state_badge.setToolTip(look.word)
         self.state_badge.setStyleSheet(f"background: {look.background}; color: {look.foreground}; "
                                        f"border: 2px solid #000; border-radius: 4px; padding: 2px 8px;")
-        self.state_icon.setPixmap(draw_symbol(a.priority, state, 40))
+        self.state_icon.setPixmap(draw_symbol(a.priority, a.state, 40))
         cleared = f"cleared {fmt_datetime(a.cleared_ts)}" if a.cleared_ts is not None else "still active"
         self.info.setText(f"{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
                           f"{a.peak_score:.2f}, {a.activations} activation(s).")
-        cloud = getattr(a, "cloud", None)
-        self.cloud.setText(cloud.text if cloud is not None and cloud.text else "cloud: no answer yet")
+        self.cloud.setText(a.cloud.text or "cloud: no answer yet")
 
-    def _replace_plots(self, alarm: Any, threshold: float) -> None:
+    def _replace_plots(self, alarm: Alarm, threshold: float) -> None:
         names = [c for c, _ in alarm.top_channels if c in INDEX] or list(_DEFAULT_CHANNELS)
         self._plots_holder.removeWidget(self.plots)
         self.plots.hide()
@@ -161,26 +158,25 @@ class AlarmDetailScreen(QWidget):
         self.plots = TrendPlots(channels=[INDEX[c] for c in names[:3]], columns=1, score_height=1.4)
         self._plots_holder.addWidget(self.plots)
         self.plots.set_threshold(threshold)
-        self.plots.set_alarm_marks([(alarm.raised_ts, None if alarm.active else (alarm.cleared_ts or
-                                                                                  alarm.last_active_ts),
-                                     alarm.priority)])
+        mark = AlarmMark.of(alarm)
+        self.plots.set_alarm_marks([mark._replace(kind=AlarmKind.ANOMALY)])  # its span, also for a diagnostic
 
     def _load(self, asset: str, t0: float, t1: float) -> None:
         self._request += 1
         request = self._request
         self.traces_loaded = False
         self.traces_status.setText("Loading traces...")
-        engine = self.engine
+        api = self.api
 
-        def fetch() -> tuple[Any, Any]:
-            hist = sliced_history(engine, asset, t0, t1, max_points=4000)
+        def fetch() -> tuple[Samples, Samples]:
+            hist = sliced_history(api, asset, t0, t1, max_points=4000)
             last = float(hist[0][-1]) if len(hist[0]) else t0
-            return hist, engine.live.since(asset, last)
+            return hist, api.live_since(asset, last)
 
         self._history_runner.submit(fetch, on_done=lambda r: self._loaded(request, t1, r),
                                     on_error=lambda e: self._failed(request, e))
 
-    def _loaded(self, request: int, t1: float, result: Any) -> None:
+    def _loaded(self, request: int, t1: float, result: tuple[Samples, Samples]) -> None:
         if request != self._request:
             return
         (ts, values, scores), (lts, lvalues, lscores) = result
@@ -196,6 +192,6 @@ class AlarmDetailScreen(QWidget):
         if request == self._request:
             self.traces_status.setText(f"Traces unavailable: {exc}")
 
-    def _save_label(self, verdict: str, failure_mode: object, note: object) -> None:
+    def _save_label(self, verdict: str, failure_mode: str | None, note: str | None) -> None:
         if self.alarm is not None:
-            self.commands.label(self.alarm, verdict, failure_mode, note)  # type: ignore[arg-type]
+            self.commands.label(self.alarm, verdict, failure_mode, note)

@@ -5,29 +5,30 @@ service, suppressed); cleared-and-acknowledged alarms (NORM) leave the list. Fil
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.hmi_api import Alarm, AlarmState, EngineSnapshot
 from app.ui.alarm_commands import AlarmCommands
-from app.ui.alarm_look import state_value
 from app.ui.widgets.alarm_table import AlarmTable
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
 
-FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+AlarmFilter = Callable[[Alarm], bool]
+FILTERS: tuple[tuple[str, AlarmFilter | None], ...] = (  # each by the model's own notions (app/alarm_model.py)
     ("All", None),
-    ("Unacknowledged", ("UNACK", "RTNUN")),
-    ("Acknowledged", ("ACKED",)),
-    ("Shelved / suppressed / OOS", ("SHLVD", "DSUPR", "OOSRV")),
+    ("Unacknowledged", lambda a: a.unacknowledged),
+    ("Acknowledged", lambda a: a.state is AlarmState.ACKED),
+    ("Shelved / suppressed / OOS", lambda a: a.state.held),
 )
 
 
-def listed(alarm: Any) -> bool:
-    """In the table: condition active, or not yet back to NORM."""
-    return bool(alarm.active) or state_value(alarm.state) != "NORM"
+def listed(alarm: Alarm) -> bool:
+    """In the table: a standing alarm (condition active, or not yet back to NORM)."""
+    return alarm.standing
 
 
 class AlarmsScreen(QWidget):
@@ -37,17 +38,17 @@ class AlarmsScreen(QWidget):
     def __init__(self, commands: AlarmCommands, guard: ActionGuard, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.commands = commands
-        self._all: list[Any] = []
-        self._filter: tuple[str, ...] | None = None
+        self._all: list[Alarm] = []
+        self._filter: AlarmFilter | None = None
         self._out_of_service: set[str] = set()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(6)
         top = QHBoxLayout()
-        self.filter_buttons: dict[str, Any] = {}
-        for label, states in FILTERS:
+        self.filter_buttons: dict[str, QPushButton] = {}
+        for label, keep in FILTERS:
             b = touch_button(label, checkable=True)
-            b.clicked.connect(lambda _=False, lab=label, st=states: self.set_filter(lab, st))
+            b.clicked.connect(lambda _=False, lab=label, k=keep: self.set_filter(lab, k))
             self.filter_buttons[label] = b
             top.addWidget(b)
         self.filter_buttons["All"].setChecked(True)
@@ -74,11 +75,11 @@ class AlarmsScreen(QWidget):
         lay.addLayout(bar)
 
     # -- data ---------------------------------------------------------------------------------------
-    def on_alarms(self, alarms: list[Any]) -> None:
+    def on_alarms(self, alarms: list[Alarm]) -> None:
         self._all = [a for a in alarms if listed(a)]
         self._apply()
 
-    def on_snapshot(self, snap: Any) -> None:
+    def on_snapshot(self, snap: EngineSnapshot) -> None:
         oos = {a for a, st in snap.assets.items() if st.health == "out of service"}
         if oos != self._out_of_service:
             self._out_of_service = oos
@@ -88,29 +89,29 @@ class AlarmsScreen(QWidget):
         if self.isVisible():
             self.table.alarm_model.set_blink(phase_on)
 
-    def set_filter(self, label: str, states: tuple[str, ...] | None) -> None:
-        self._filter = states
+    def set_filter(self, label: str, keep: AlarmFilter | None) -> None:
+        self._filter = keep
         for lab, b in self.filter_buttons.items():
             b.setChecked(lab == label)
         self._apply()
 
-    def visible(self) -> list[Any]:
+    def visible(self) -> list[Alarm]:
         return list(self.table.alarm_model.rows)
 
     def select(self, alarm_id: str) -> bool:
         return self.table.select_alarm(alarm_id)
 
     def _apply(self) -> None:
-        rows = [a for a in self._all if self._filter is None or state_value(a.state) in self._filter]
+        rows = [a for a in self._all if self._filter is None or self._filter(a)]
         self.table.set_alarms(rows)
-        n_unack = sum(1 for a in rows if state_value(a.state) in ("UNACK", "RTNUN"))
+        n_unack = sum(1 for a in rows if a.unacknowledged)
         self.count.setText(f"{len(rows)} shown, {n_unack} unacknowledged")
         self._selection_changed()
 
     # -- actions --------------------------------------------------------------------------------
     def _selection_changed(self) -> None:
         sel = self.table.selected()
-        shelved = sel is not None and state_value(sel.state) == "SHLVD"
+        shelved = sel is not None and sel.state is AlarmState.SHLVD
         self.shelve_button.setText("Unshelve" if shelved else "Shelve...")
         asset = sel.asset if sel is not None else None
         if asset in self._out_of_service:
@@ -120,7 +121,7 @@ class AlarmsScreen(QWidget):
 
     def _shelve_or_unshelve(self) -> None:
         sel = self.table.selected()
-        if sel is not None and state_value(sel.state) == "SHLVD":
+        if sel is not None and sel.state is AlarmState.SHLVD:
             self.commands.unshelve(sel)
         else:
             self.commands.shelve(sel)

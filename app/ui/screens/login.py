@@ -4,30 +4,27 @@ for that name) locks the pad while that name is chosen; a locked panel locks it 
 Locks are kept in the database, so the pad asks for the chosen name's lock when a name is tapped."""
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.hmi_api import LOCAL_PANEL, HmiApi, Lock, LockedOut, Role, Session, WrongPin
+from app.lockout import LockScope
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
-from app.ui.widgets.pin_pad import PinPad
+from app.ui.widgets.pin_pad import PANEL_LOCKED, PinPad
 from app.ui.workers import TaskRunner
-from app.lockout import LockScope
-from app.ui.widgets.pin_pad import PANEL_LOCKED
-from app.users import LOCAL_PANEL, Lock, LockedOut, WrongPin
 
 
 class LoginScreen(QWidget):
     sig_logged_in = Signal(object)
     """A login succeeded: the new :class:`app.users.Session`."""
 
-    def __init__(self, engine: Any, session: SessionState, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HmiApi, session: SessionState, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engine, self.session, self.runner = engine, session, runner
+        self.api, self.session, self.runner = api, session, runner
         self.user: str | None = None
-        self.user_buttons: dict[str, Any] = {}
-        self._users: list[tuple[str, Any]] = []
+        self.user_buttons: dict[str, QPushButton] = {}
+        self._users: list[tuple[str, Role]] = []
         self._pad_lock: Lock | None = None  # what locked the pad (a user's lock ends when another name is chosen)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(30, 16, 30, 16)
@@ -64,11 +61,10 @@ class LoginScreen(QWidget):
 
     def reload_users(self) -> None:
         """Read the user list off the GUI thread (it is a database read)."""
-        users = self.engine.users
-        self.runner.submit(users.list_users, on_done=self._show_users,
+        self.runner.submit(self.api.list_users, on_done=self._show_users,
                            on_error=lambda e: self.pad.show_message(f"Cannot read the users: {e}", alarm=True))
 
-    def _show_users(self, users: list[tuple[str, Any]]) -> None:
+    def _show_users(self, users: list[tuple[str, Role]]) -> None:
         if [(n, r) for n, r in users] == self._users:
             return  # unchanged: keep the buttons (and the one tapped)
         self._users = [(n, r) for n, r in users]
@@ -97,8 +93,8 @@ class LoginScreen(QWidget):
             self._unlock_pad()  # that lock was another name's; the check below locks again if this one is locked
         if not self.pad.is_locked():
             self.pad.show_message("")
-        users = self.engine.users
-        self.runner.submit(lambda: users.lock_of(user, LOCAL_PANEL), on_done=lambda lock: self._show_lock(user, lock))
+        api = self.api
+        self.runner.submit(lambda: api.lock_of(user, LOCAL_PANEL), on_done=lambda lock: self._show_lock(user, lock))
 
     def _show_lock(self, user: str, lock: Lock | None) -> None:
         if user != self.user:
@@ -120,12 +116,12 @@ class LoginScreen(QWidget):
         if self.user is None:
             self.pad.show_message("Tap your name first", alarm=True)
             return
-        user, users = self.user, self.engine.users
+        user, api = self.user, self.api
         self.pad.show_message("Checking...")
-        self.runner.submit(lambda: users.login(user, pin, LOCAL_PANEL), on_done=self._logged_in,
+        self.runner.submit(lambda: api.login(user, pin, LOCAL_PANEL), on_done=self._logged_in,
                            on_error=self._refused)
 
-    def _logged_in(self, session: Any) -> None:
+    def _logged_in(self, session: Session) -> None:
         self.pad.show_message("")
         self.session.set_session(session)
         self.sig_logged_in.emit(session)
@@ -144,10 +140,10 @@ class LoginScreen(QWidget):
         if ended is None:
             return
         self.session.set_session(None)
-        users = self.engine.users
-        self.runner.submit(lambda: users.logout(ended))
+        api = self.api
+        self.runner.submit(lambda: api.logout(ended))
 
-    def _session_changed(self, session: Any) -> None:
+    def _session_changed(self, session: Session | None) -> None:
         if session is None:
             self.who.setText("Nobody is logged in: the screens are view-only.")
             self.logout_button.hide()

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
 
+from app.hmi_api import Alarm, EngineSnapshot
 from app.ui.widgets.asset_tile import TILE_WIDTH, AssetTile
 
 SPACING = 16
@@ -47,7 +47,7 @@ class OverviewScreen(QWidget):
     def tile(self, asset: str) -> AssetTile:
         return self.tiles[asset]
 
-    def on_snapshot(self, snap: Any) -> None:
+    def on_snapshot(self, snap: EngineSnapshot) -> None:
         new = [a for a in snap.assets if a not in self.tiles]
         for asset in new:
             t = AssetTile(asset)
@@ -67,8 +67,8 @@ class OverviewScreen(QWidget):
         if tile is not None:
             tile.add_samples(ts, values, scores)
 
-    def on_alarms(self, alarms: list[Any]) -> None:
-        by_asset: dict[str, list[Any]] = defaultdict(list)
+    def on_alarms(self, alarms: list[Alarm]) -> None:
+        by_asset: dict[str, list[Alarm]] = defaultdict(list)
         for a in alarms:
             by_asset[a.asset].append(a)
         for asset, tile in self.tiles.items():

@@ -2,7 +2,7 @@
 
 Live samples come from the bridge into a preallocated :class:`TraceBuffer` (about 4.5 h at 1 Hz); the plots are
 redrawn at most 10 times a second, only when something changed. Windows longer than the live buffer, or dragging
-back past its start, load stored history from ``engine.history`` on a worker thread (never on the GUI thread); it comes
+back past its start, load stored history from ``api.history`` on a worker thread (never on the GUI thread); it comes
 back by signal and is drawn in a lighter grey beside the live data.
 Anyone at the panel may look at trends, stored history included (see app/ui/session.py). A channel whose quality
 is not good shows its quality word in its title instead of a value; a device that stopped communicating is said
@@ -10,23 +10,21 @@ in the status line.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.hmi_api import HISTORY_POINTS, Alarm, EngineSnapshot, HmiApi, Samples
 from app.ui import theme
 from app.ui.alarm_look import fmt_datetime
 from app.ui.quality_look import COMM_FAIL_WORD
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.trace_buffer import TraceBuffer
-from app.ui.widgets.trend_plots import TrendPlots
+from app.ui.widgets.trend_plots import AlarmMark, TrendPlots
 from app.ui.workers import TaskRunner, sliced_history
 
 WINDOWS: tuple[tuple[str, float], ...] = (("10 min", 600), ("1 h", 3600), ("8 h", 8 * 3600), ("24 h", 86400))
-HISTORY_POINTS = 4000
 FRAME_MS = 100  # at most 10 redraws a second: the plant sends 1-10 Hz, and each frame repaints 9 plots
 _TITLE_EVERY = 5  # frames between refreshing the latest values in the plot titles (~2 Hz)
 _DIAGNOSTIC_STYLE = f"background: {theme.FAULT_BG}; color: {theme.FAULT_TEXT}; padding: 0 8px; font-weight: bold;"
@@ -36,9 +34,9 @@ class TrendsScreen(QWidget):
     sig_asset_changed = Signal(str)
     """The asset on show changed (the bridge then polls its samples every tick)."""
 
-    def __init__(self, engine: Any, history: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HmiApi, history: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.engine = engine
+        self.api = api
         self._history_runner = history
         self.asset: str | None = None
         self.assets: list[str] = []
@@ -48,12 +46,12 @@ class TrendsScreen(QWidget):
         self._drawn_version = -1
         self._history_span: tuple[float, float] | None = None
         self._history_request = 0
-        self._marks: tuple = ()
+        self._marks: tuple[AlarmMark, ...] = ()
         self._ticks = 0
-        self._latest_alarms: list[Any] = []
+        self._latest_alarms: list[Alarm] = []
         self._quality: np.ndarray | None = None  # the asset's channel quality, from the latest snapshot
         self._comm_lost = False
-        self._snapshot: Any = None
+        self._snapshot: EngineSnapshot | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(6)
@@ -83,7 +81,7 @@ class TrendsScreen(QWidget):
         for w in (self.prev_button, self.asset_label, self.next_button):
             bar.addWidget(w)
         bar.addSpacing(16)
-        self.window_buttons: dict[str, Any] = {}
+        self.window_buttons: dict[str, QPushButton] = {}
         for label, seconds in WINDOWS:
             b = touch_button(label, checkable=True)
             b.setMinimumWidth(96)
@@ -122,7 +120,7 @@ class TrendsScreen(QWidget):
         self._history_span = None
         self._history_request += 1  # any load in flight is for the old asset
         self.plots.clear_data()
-        ts, values, scores = self.engine.live.window(asset, self.buffer.capacity)  # in memory: cheap
+        ts, values, scores = self.api.live_window(asset, self.buffer.capacity)  # in memory: cheap
         self.buffer.extend(ts, values, scores)
         self._marks = ()
         self.on_alarms(self._latest_alarms)
@@ -150,7 +148,7 @@ class TrendsScreen(QWidget):
         self._show_status()
 
     # -- data in --------------------------------------------------------------------------------
-    def on_snapshot(self, snap: Any) -> None:
+    def on_snapshot(self, snap: EngineSnapshot) -> None:
         self.assets = sorted(snap.assets)
         if self.asset is None and self.assets:
             self.set_asset(self.assets[0])
@@ -159,9 +157,9 @@ class TrendsScreen(QWidget):
         self._take_quality()
 
     def _take_quality(self) -> None:
-        status = self._snapshot.assets.get(self.asset) if self._snapshot is not None else None
-        quality = getattr(status, "quality", None)
-        lost = bool(getattr(status, "comm_lost", False))
+        status = self._snapshot.assets.get(self.asset) if self._snapshot is not None and self.asset else None
+        quality = status.quality if status is not None else None
+        lost = status is not None and status.comm_lost
         changed = lost != self._comm_lost or not _same(quality, self._quality)
         self._quality, self._comm_lost = quality, lost
         if changed and self.isVisible():  # a quality word must not wait for the next title refresh
@@ -205,10 +203,9 @@ class TrendsScreen(QWidget):
             ts, values, scores = ts[keep], values[keep], scores[keep]
         self.buffer.extend(ts, values, scores)
 
-    def on_alarms(self, alarms: list[Any]) -> None:
+    def on_alarms(self, alarms: list[Alarm]) -> None:
         self._latest_alarms = alarms
-        marks = tuple((a.raised_ts, None if a.active else (a.cleared_ts or a.last_active_ts), a.priority,
-                       getattr(a, "kind", "anomaly")) for a in alarms if a.asset == self.asset)
+        marks = tuple(AlarmMark.of(a) for a in alarms if a.asset == self.asset)
         if marks != self._marks:
             self._marks = marks
             self.plots.set_alarm_marks(marks)
@@ -262,14 +259,16 @@ class TrendsScreen(QWidget):
 
     def _load_history(self, t0: float, t1: float) -> None:
         self._history_request += 1
-        request, asset, engine = self._history_request, self.asset, self.engine
+        request, asset, api = self._history_request, self.asset, self.api
+        if asset is None:
+            return
         self._show_status(loading=True)
         self._history_runner.submit(
-            lambda: sliced_history(engine, asset, t0, t1, max_points=HISTORY_POINTS),
+            lambda: sliced_history(api, asset, t0, t1, max_points=HISTORY_POINTS),
             on_done=lambda result: self._history_loaded(request, (t0, t1), result),
             on_error=lambda exc: self._history_failed(request, exc))
 
-    def _history_loaded(self, request: int, span: tuple[float, float], result: Any) -> None:
+    def _history_loaded(self, request: int, span: tuple[float, float], result: Samples) -> None:
         if request != self._history_request:
             return  # superseded by a newer request or another asset
         ts, values, scores = result

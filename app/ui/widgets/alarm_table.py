@@ -7,9 +7,8 @@ alarm list really changed, and keeps the selected alarm selected across resets.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.hmi_api import Alarm, AlarmState, Label, list_order
 from app.labels import FAILURE_MODES
 from app.ui import theme
 from app.ui.alarm_look import (
@@ -30,36 +30,29 @@ from app.ui.alarm_look import (
     priority_text,
     state_look,
     state_text,
-    state_value,
 )
 
 COLUMNS = ("State", "Priority", "Raised", "Alarm", "Score", "Cloud", "Label")
 STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
 _WIDTHS = {STATE: 250, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 330, LABEL: 200}
-_RANK = {"high": 0, "medium": 1, "low": 2}
 _MODE_TEXT = dict(FAILURE_MODES)
 DIAGNOSTIC_PREFIX = "\u26a0 DIAGNOSTIC  "
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
 Index = QModelIndex | QPersistentModelIndex
 
 
-def label_text(label: Any) -> str:
+def label_text(label: Label | None) -> str:
     if label is None:
         return "-"
     if label.verdict == "failure":
-        return _MODE_TEXT.get(label.failure_mode, label.failure_mode or "failure")
+        return _MODE_TEXT.get(label.failure_mode or "", label.failure_mode or "failure")
     return _VERDICT_TEXT.get(label.verdict, label.verdict)
-
-
-def sort_key(a: Any) -> tuple:
-    unacked = state_value(a.state) in ("UNACK", "RTNUN")
-    return (not unacked, _RANK.get(a.priority, 3), -a.raised_ts)
 
 
 class AlarmTableModel(QAbstractTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[Any] = []
+        self.rows: list[Alarm] = []
         self.blink_on = True
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
@@ -68,13 +61,14 @@ class AlarmTableModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
+                   role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
 
-    def set_alarms(self, alarms: Sequence[Any]) -> bool:
-        rows = sorted(alarms, key=sort_key)
+    def set_alarms(self, alarms: Sequence[Alarm]) -> bool:
+        rows = sorted(alarms, key=list_order)
         if rows == self.rows:
             return False
         self.beginResetModel()
@@ -85,19 +79,19 @@ class AlarmTableModel(QAbstractTableModel):
     def set_blink(self, phase_on: bool) -> None:
         self.blink_on = phase_on
         for r, a in enumerate(self.rows):
-            if state_look(state_value(a.state), a.priority).blinks:
+            if state_look(a.state, a.priority).blinks:
                 i = self.index(r, STATE)
                 self.dataChanged.emit(i, i, [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.BackgroundRole])
 
     def row_of(self, alarm_id: str) -> int:
         return next((r for r, a in enumerate(self.rows) if a.id == alarm_id), -1)
 
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
         a = self.rows[index.row()]
         col = index.column()
-        state = state_value(a.state)
+        state = a.state
         look = state_look(state, a.priority)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(a, col)
@@ -105,13 +99,13 @@ class AlarmTableModel(QAbstractTableModel):
             if col == STATE:
                 return draw_symbol(a.priority, state, 30, self.blink_on or not look.blinks)
             if col == PRIORITY:
-                return draw_symbol(a.priority, "ACKED", 26)
+                return draw_symbol(a.priority, AlarmState.ACKED, 26)
         if role == Qt.ItemDataRole.BackgroundRole and col == STATE:
-            if look.blinks and state == "UNACK" and not self.blink_on:
+            if look.blinks and state is AlarmState.UNACK and not self.blink_on:
                 return QColor(theme.PANEL)
             return QColor(look.background)
         if role == Qt.ItemDataRole.ForegroundRole and col == STATE:
-            if look.blinks and state == "UNACK" and not self.blink_on:
+            if look.blinks and state is AlarmState.UNACK and not self.blink_on:
                 return QColor(theme.TEXT)
             return QColor(look.foreground)
         if role == Qt.ItemDataRole.FontRole and col in (STATE, PRIORITY):
@@ -120,14 +114,14 @@ class AlarmTableModel(QAbstractTableModel):
             return look.word
         return None
 
-    def _text(self, a: Any, col: int) -> str:
+    def _text(self, a: Alarm, col: int) -> str:
         if col == STATE:
             return state_text(a)
         if col == PRIORITY:
             return priority_text(a.priority)
         if col == RAISED:
             return fmt_time(a.raised_ts)
-        diagnostic = getattr(a, "kind", "anomaly") == "diagnostic"
+        diagnostic = a.diagnostic
         if col == MESSAGE:  # a fault of the instrumentation, not of the process: the kind is said first
             return f"{DIAGNOSTIC_PREFIX}{a.message}" if diagnostic else a.message
         if col == SCORE:
@@ -135,10 +129,9 @@ class AlarmTableModel(QAbstractTableModel):
         if col == CLOUD:
             if diagnostic:
                 return "not sent (diagnostic)"
-            cloud = getattr(a, "cloud", None)
-            return cloud.text if cloud is not None else "-"
+            return a.cloud.text
         if col == LABEL:
-            return label_text(getattr(a, "label", None))
+            return label_text(a.label)
         return ""
 
 
@@ -186,7 +179,7 @@ class AlarmTable(QTableView):
         self._selected_id: str | None = None
         self.selectionModel().selectionChanged.connect(self._remember_selection)
 
-    def set_alarms(self, alarms: Sequence[Any]) -> None:
+    def set_alarms(self, alarms: Sequence[Alarm]) -> None:
         keep = self._selected_id
         if self.alarm_model.set_alarms(alarms) and keep is not None:
             self.select_alarm(keep)
@@ -199,13 +192,13 @@ class AlarmTable(QTableView):
         self._selected_id = alarm_id
         return True
 
-    def selected(self) -> Any | None:
+    def selected(self) -> Alarm | None:
         rows = self.selectionModel().selectedRows()
         if not rows:
             return None
         return self.alarm_model.rows[rows[0].row()]
 
-    def row_rect_centre(self, alarm_id: str) -> Any:
+    def row_rect_centre(self, alarm_id: str) -> QPoint:
         """Where to tap to select this alarm (tests, screenshots)."""
         row = self.alarm_model.row_of(alarm_id)
         return self.visualRect(self.alarm_model.index(row, MESSAGE)).center()

@@ -8,7 +8,6 @@ never a priority colour, and a value that is not good is shown as its quality wo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -17,8 +16,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 
 from acquisition.channels import INDEX, PUMP_CHANNELS
 from acquisition.quality import Quality
+from app.hmi_api import Alarm, AlarmState, AssetStatus, Priority, most_urgent
 from app.ui import theme
-from app.ui.alarm_look import ANNUNCIATED, draw_symbol, priority_text, state_value
+from app.ui.alarm_look import draw_symbol, priority_text
 from app.ui.quality_look import (
     COMM_FAIL_WORD,
     DIAGNOSTIC_WORD,
@@ -32,7 +32,6 @@ from app.ui.widgets.sparkline import Sparkline
 
 TILE_WIDTH = 380
 TILE_HEIGHT = 290
-_PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
 _REGIME_WORDS = {"running": "\u25cf Running", "stopped": "\u25cb Stopped", "starting": "\u25d0 Starting",
                  "transition": "\u25d1 Changing speed"}
 _HEALTH = {  # health -> (word, background, text colour); saturated only when abnormal
@@ -45,11 +44,7 @@ _HEALTH = {  # health -> (word, background, text colour); saturated only when ab
     "no data": (NO_DATA_WORD, theme.FAULT_BG, theme.FAULT_TEXT),  # a diagnostic: slate, never a priority colour
 }
 _SHOWN_VALUES = ("flow", "pressure")
-_PRIORITY_GLYPH = {"high": "\u25a0", "medium": "\u25b2", "low": "\u25c6"}  # the shapes of alarm_look
-
-
-def _diagnostic(alarm: Any) -> bool:
-    return getattr(alarm, "kind", "anomaly") == "diagnostic"
+_PRIORITY_GLYPH = {Priority.HIGH: "\u25a0", Priority.MEDIUM: "\u25b2", Priority.LOW: "\u25c6"}  # alarm_look's shapes
 
 
 class AssetTile(QFrame):
@@ -109,18 +104,18 @@ class AssetTile(QFrame):
         bottom.addWidget(self.score)
         bottom.addWidget(self.values, 1)
         lay.addLayout(bottom)
-        self._alarms: list[Any] = []
+        self._alarms: list[Alarm] = []
         self._process_active = self._diagnostic_active = False
         self._held = 0
-        self._worst: str | None = None
+        self._worst: Priority | None = None
         self._border = ""
         self._set_border(theme.BORDER, 1)
 
     # -- updates ------------------------------------------------------------------------------------
-    def set_status(self, status: Any, threshold: float) -> None:
+    def set_status(self, status: AssetStatus, threshold: float) -> None:
         self.sparkline.set_threshold(threshold)
         self.regime.setText(_REGIME_WORDS.get(status.regime, status.regime))
-        lost = bool(getattr(status, "comm_lost", False))
+        lost = status.comm_lost
         word, bg, fg = self._health_look(status.health, lost)
         if self.health.text() != word or self.health.property("bg") != bg:
             self.health.setProperty("bg", bg)
@@ -131,12 +126,12 @@ class AssetTile(QFrame):
             self.health.adjustSize()
         self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health == "alarm" and self._worst
                                        else theme.TRACE)
-        progress = getattr(status, "learning_progress", None)
+        progress = status.learning_progress
         text = progress.text() if progress is not None and status.health == "commissioning" else ""
         if self.learning.text() != text:
             self.learning.setText(text)
             self.learning.setVisible(bool(text))
-        quality = getattr(status, "quality", None)
+        quality = status.quality
         self._show_values(status.values, quality)
         self._show_quality(quality, lost)
 
@@ -146,12 +141,9 @@ class AssetTile(QFrame):
             return COMM_FAIL_WORD, theme.FAULT_BG, theme.FAULT_TEXT
         if health == "alarm" and not self._process_active and self._diagnostic_active:
             return DIAGNOSTIC_WORD, theme.FAULT_BG, theme.FAULT_TEXT  # only the instrumentation is in alarm
-        if health == "alarm" and self._worst is None:  # active but shelved: not annunciated, no colour
-            return "ALARM shelved", "#9c9c9c", "#111111"
-        if health == "alarm":  # colour and shape of its worst alarm, so priority reads the same everywhere
+        if health == "alarm" and self._worst is not None:  # colour and shape of its worst alarm, as everywhere
             worst = self._worst
-            return (f"{_PRIORITY_GLYPH.get(worst, '')} ALARM", theme.priority_colour(worst),
-                    theme.PRIORITY_TEXT_ON.get(worst, "#ffffff"))
+            return f"{_PRIORITY_GLYPH[worst]} ALARM", theme.priority_colour(worst), theme.PRIORITY_TEXT_ON[worst]
         return _HEALTH.get(health, (health, "transparent", theme.TEXT))
 
     def _show_values(self, values: np.ndarray, quality: np.ndarray | None) -> None:
@@ -191,14 +183,15 @@ class AssetTile(QFrame):
         score = scores[-1]
         self.score.setText("score -" if not np.isfinite(score) else f"score {score:.2f}")
 
-    def set_alarms(self, alarms: Sequence[Any], blink_on: bool = True) -> None:
-        """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge."""
-        self._alarms = [a for a in alarms if state_value(a.state) in ANNUNCIATED]
+    def set_alarms(self, alarms: Sequence[Alarm], blink_on: bool = True) -> None:
+        """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge and colours,
+        as they do for the engine's ``AssetStatus`` counts (app/alarm_model.py)."""
+        self._alarms = [a for a in alarms if a.annunciated]
         active = [a for a in self._alarms if a.active] or self._alarms
-        self._worst = max(active, key=lambda a: _PRIORITY_RANK.get(a.priority, 0)).priority if active else None
-        self._held = sum(1 for a in alarms if state_value(a.state) in ("SHLVD", "DSUPR", "OOSRV"))
-        self._process_active = any(a.active and not _diagnostic(a) for a in alarms)
-        self._diagnostic_active = any(a.active and _diagnostic(a) for a in alarms)
+        self._worst = most_urgent(a.priority for a in active)
+        self._held = sum(1 for a in alarms if a.state.held)
+        self._process_active = any(a.active and not a.diagnostic for a in self._alarms)
+        self._diagnostic_active = any(a.active and a.diagnostic for a in self._alarms)
         self.blink(blink_on)
 
     def blink(self, phase_on: bool) -> None:
@@ -210,23 +203,23 @@ class AssetTile(QFrame):
                                if held else "No alarms")
             self._set_border(theme.BORDER, 1)
             return
-        worst = max(shown, key=lambda a: _PRIORITY_RANK.get(a.priority, 0))
-        unacked = [a for a in shown if state_value(a.state) in ("UNACK", "RTNUN")]
-        state = "UNACK" if unacked else "ACKED"
-        self.badge_icon.setPixmap(draw_symbol(worst.priority, state, 34, phase_on))
-        diagnostic = sum(1 for a in shown if _diagnostic(a))
+        worst = most_urgent(a.priority for a in shown) or Priority.LOW
+        unacked = [a for a in shown if a.unacknowledged]
+        state = AlarmState.UNACK if unacked else AlarmState.ACKED
+        self.badge_icon.setPixmap(draw_symbol(worst, state, 34, phase_on))
+        diagnostic = sum(1 for a in shown if a.diagnostic)
         process = len(shown) - diagnostic
         counts = [f"{process} alarm{'s' if process != 1 else ''}"] if process else []
         if diagnostic:  # about the instrumentation, not the process: said so in words
             counts.append(f"{diagnostic} diagnostic")
-        text = f"{priority_text(worst.priority)} - {' + '.join(counts)}"
+        text = f"{priority_text(worst)} - {' + '.join(counts)}"
         if unacked:  # in full when it fits the tile, else as the state word the alarm list uses
             full = f"{text}, {len(unacked)} unacknowledged"
             fits = self.badge.fontMetrics().horizontalAdvance(full) <= self.width() - 30
             text = full if fits else f"{text}, {len(unacked)} UNACK"
         if self.badge.text() != text:
             self.badge.setText(text)
-        self._set_border(theme.priority_colour(worst.priority), 5)
+        self._set_border(theme.priority_colour(worst), 5)
 
     def _set_border(self, colour: str, width: int) -> None:
         style = (f"QFrame#assetTile {{ background: {theme.PANEL}; border: {width}px solid {colour}; "

@@ -5,9 +5,10 @@ dismiss it for that session. The details (every break, by row) come from ``pytho
 """
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import QWidget
+
+from app.audit_check import ChainReport
+from app.hmi_api import Session
 
 from app.ui.widgets.banners import FaultStrip
 from app.users import Action, can
@@ -16,16 +17,16 @@ from app.users import Action, can
 class AuditNotice(FaultStrip):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("auditNotice", dismissible=True, parent=parent)
-        self._report: Any = None  # app.audit_check.ChainReport
-        self._session: Any = None
-        self._dismissed_by: Any = None  # the session that dismissed it
+        self._report: ChainReport | None = None
+        self._session: Session | None = None
+        self._dismissed_by: Session | None = None  # the session that dismissed it
 
-    def set_report(self, report: Any) -> None:
+    def set_report(self, report: ChainReport | None) -> None:
         if report is not self._report:
             self._report = report
             self._render()
 
-    def set_session(self, session: Any) -> None:
+    def set_session(self, session: Session | None) -> None:
         self._session = session
         self._render()
 

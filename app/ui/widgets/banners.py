@@ -9,13 +9,15 @@ higher required to shelve").
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.ui import theme
-from app.ui.alarm_look import draw_symbol, state_value
+from app.hmi_api import Alarm, EngineSnapshot, Priority
+from app.ui.alarm_look import draw_symbol
 from app.ui.widgets.buttons import touch_button
 
 BANNER_HEIGHT = 68
@@ -60,20 +62,20 @@ class AlarmBanner(QPushButton):
         self._texts[alarm_id] = text
         self._render()
 
-    def reconcile(self, alarms: list[Any]) -> None:
+    def reconcile(self, alarms: Sequence[Alarm]) -> None:
         """Follow the alarm list: drop alarms that were acknowledged (or shelved, suppressed, taken out of
         service); add unacknowledged alarms that are high priority now (re-rated by the cloud, or restored from
         the last run). An alarm announced as high stays until acknowledged even if re-rated lower; the banner
         then says so."""
-        unacked = {a.id: a for a in alarms if state_value(a.state) in ("UNACK", "RTNUN")}
+        unacked = {a.id: a for a in alarms if a.unacknowledged}
         keep = [i for i in self.pending if i in unacked or i not in {a.id for a in alarms}]
         for a in sorted(unacked.values(), key=lambda a: a.raised_ts, reverse=True):
-            if a.priority == "high" and a.id not in keep:
+            if a.priority is Priority.HIGH and a.id not in keep:
                 keep.append(a.id)
                 self._texts[a.id] = a.message
         for i in keep:
             a = unacked.get(i)
-            if a is not None and a.priority != "high":  # re-rated by the cloud: say so up front
+            if a is not None and a.priority is not Priority.HIGH:  # re-rated by the cloud: say so up front
                 self._texts[i] = a.message.replace(f"{a.asset}:", f"{a.asset} (now rated {a.priority.upper()}):", 1)
         if keep != self.pending or any(i in unacked for i in keep):
             self.pending = keep
@@ -85,7 +87,7 @@ class AlarmBanner(QPushButton):
 
     def blink(self, phase_on: bool) -> None:
         if self.pending:
-            self.icon.setPixmap(draw_symbol("high", "UNACK", 44, phase_on))
+            self.icon.setPixmap(draw_symbol(Priority.HIGH, size=44, phase_on=phase_on))
 
     def _render(self) -> None:
         if not self.pending:
@@ -100,7 +102,7 @@ class AlarmBanner(QPushButton):
         self.show()
         self._elide()
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._elide()
 
@@ -165,9 +167,9 @@ class StorageBanner(FaultStrip):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("storageBanner", dismissible=False, parent=parent)
 
-    def set_snapshot(self, snap: Any) -> None:
-        store = getattr(snap, "store", None)
-        if store is None or store.ok:
+    def set_snapshot(self, snap: EngineSnapshot) -> None:
+        store = snap.store
+        if store.ok:
             self.hide()
             return
         text = f"\u26a0 {store.detail}"

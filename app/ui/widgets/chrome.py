@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.health import Part, PartState
+from app.hmi_api import EngineSnapshot, Priority, Session
 from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
@@ -35,7 +34,7 @@ class NavBar(QWidget):
         name.setFont(theme.font(theme.FONT_TITLE_PX, bold=True))
         lay.addWidget(name)
         lay.addSpacing(12)
-        self.buttons: dict[str, Any] = {}
+        self.buttons: dict[str, QPushButton] = {}
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
             b.setMinimumWidth(180)
@@ -56,7 +55,7 @@ class NavBar(QWidget):
         for k, b in self.buttons.items():
             b.setChecked(k == key or (k == "alarms" and key == "detail"))
 
-    def set_alarm_count(self, unacked: int, worst: str | None) -> None:
+    def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
         b = self.buttons["alarms"]
         b.setText(f"Alarms  {unacked} unack" if unacked else "Alarms")
         if unacked and worst:
@@ -65,7 +64,7 @@ class NavBar(QWidget):
         else:
             b.setStyleSheet("")
 
-    def set_user(self, session: Any | None) -> None:
+    def set_user(self, session: Session | None) -> None:
         self.user_button.setText("Log in" if session is None else f"{session.user} \u25be")
 
 
@@ -121,7 +120,7 @@ class StatusBar(QWidget):
     def tick_clock(self) -> None:
         self.clock.setText(time.strftime("%H:%M:%S"))
 
-    def set_snapshot(self, snap: Any) -> None:
+    def set_snapshot(self, snap: EngineSnapshot) -> None:
         src = snap.source
         worst = snap.worst(besides=(Part.UPLINK,))  # the uplink has its own label
         if worst is not None:
@@ -150,7 +149,7 @@ class StatusBar(QWidget):
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
 
-    def set_user(self, session: Any | None) -> None:
+    def set_user(self, session: Session | None) -> None:
         self.user.setText("View only - not logged in" if session is None
                           else f"User: {session.user} ({session.role.value})")
 

@@ -6,11 +6,20 @@ the form starts from it, so a revision is a change of one button and Save.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QVBoxLayout,
+    QWidget,
+)
 
+from app.hmi_api import Label
 from app.labels import FAILURE_MODES, VERDICTS
 from app.ui.alarm_look import fmt_datetime
 from app.ui.widgets.alarm_table import label_text
@@ -58,7 +67,7 @@ class LabelForm(QWidget):
         self.latest.setWordWrap(True)
         lay.addWidget(self.latest)
         row = QHBoxLayout()
-        self.verdict_buttons: dict[str, Any] = {}
+        self.verdict_buttons: dict[str, QPushButton] = {}
         for verdict in VERDICTS:
             b = touch_button(VERDICT_BUTTONS.get(verdict, verdict), checkable=True)
             b.clicked.connect(lambda _=False, v=verdict: self.set_verdict(v))
@@ -69,7 +78,7 @@ class LabelForm(QWidget):
         lay.addWidget(self.mode_hint)
         grid = QGridLayout()
         grid.setSpacing(6)
-        self.mode_buttons: dict[str, Any] = {}
+        self.mode_buttons: dict[str, QPushButton] = {}
         for i, (key, text) in enumerate(FAILURE_MODES):
             b = touch_button(_two_lines(text), size="small", checkable=True)
             b.clicked.connect(lambda _=False, k=key: self.set_mode(k))
@@ -96,7 +105,7 @@ class LabelForm(QWidget):
         outer.addWidget(self.save_button)
         self._render()
 
-    def show_latest(self, label: Any | None) -> None:
+    def show_latest(self, label: Label | None) -> None:
         """Show the latest label and start the form from it."""
         if label is None:
             self.latest.setText("Not labelled yet")

@@ -7,10 +7,18 @@ and two large buttons, Cancel and the action itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
@@ -82,12 +90,12 @@ class ConfirmPanel(QWidget):
     """Title, text, optional choices and note, then Cancel / Confirm. ``on_confirm(choice, note)``."""
 
     def __init__(self, host: OverlayHost, title: str, text: str, confirm_text: str,
-                 on_confirm: Callable[[Any, str | None], None], choices: Sequence[tuple[str, Any]] = (),
+                 on_confirm: Callable[[float | None, str | None], None], choices: Sequence[tuple[str, float]] = (),
                  with_note: bool = False, notes: Sequence[str] = NOTE_PRESETS,
                  choice_prompt: str = "Choose one (required):") -> None:
         super().__init__()
         self._host, self._on_confirm = host, on_confirm
-        self.choice: Any = None
+        self.choice: float | None = None  # the chosen value (a shelving time), once one is tapped
         self.note: str | None = None
         self.setMinimumWidth(720)
         lay = QVBoxLayout(self)
@@ -101,7 +109,7 @@ class ConfirmPanel(QWidget):
             body.setProperty("kind", "large")
             body.setWordWrap(True)
             lay.addWidget(body)
-        self.choice_buttons: dict[str, Any] = {}
+        self.choice_buttons: dict[str, QPushButton] = {}
         if choices:
             lay.addWidget(QLabel(choice_prompt))
             row = QHBoxLayout()
@@ -113,7 +121,7 @@ class ConfirmPanel(QWidget):
                 row.addWidget(b)
                 self.choice_buttons[label] = b
             lay.addLayout(row)
-        self.note_buttons: dict[str, Any] = {}
+        self.note_buttons: dict[str, QPushButton] = {}
         self.note_label = QLabel("")
         if with_note:
             lay.addWidget(self._note_section(notes))
@@ -154,7 +162,7 @@ class ConfirmPanel(QWidget):
         lay.addLayout(row)
         return box
 
-    def _choose(self, value: Any) -> None:
+    def _choose(self, value: float) -> None:
         self.choice = value
         self.confirm_button.setEnabled(True)
 

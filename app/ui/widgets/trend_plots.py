@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGestureEvent, QPinchGesture, QWidget
 
 from acquisition.channels import N_CHANNELS, PUMP_CHANNELS
+from app.hmi_api import Alarm, AlarmKind, Priority
 from app.ui import theme
 from app.ui.quality_look import channel_title
 from app.ui.widgets.trend_axes import SteadyDateAxis, grid_levels, hide_time_axis, make_plot
@@ -28,6 +30,19 @@ FIT_EVERY_S = 1.0  # y ranges may shrink this often; they grow at once when a va
 _PAD = 0.08  # of the data's span, above and below
 
 pg.setConfigOptions(antialias=False, background=theme.PANEL, foreground=theme.TEXT)
+
+
+class AlarmMark(NamedTuple):
+    """An alarm on the score strip: from ``raised_ts`` to ``end_ts`` (None while active)."""
+
+    raised_ts: float
+    end_ts: float | None
+    priority: Priority
+    kind: AlarmKind = AlarmKind.ANOMALY
+
+    @classmethod
+    def of(cls, a: Alarm) -> AlarmMark:
+        return cls(a.raised_ts, None if a.active else (a.cleared_ts or a.last_active_ts), a.priority, a.kind)
 
 
 class TrendPlots(pg.GraphicsLayoutWidget):
@@ -159,18 +174,18 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             self._history_score.redraw()
             self._fit_score_axis()
 
-    def set_alarm_marks(self, marks: Sequence[tuple]) -> None:
-        """(raised_ts, end_ts or None while active, priority[, kind]) per alarm: a tinted span and a labelled
-        start line. An active alarm's span follows the newest live sample. A diagnostic alarm (kind
-        "diagnostic": the data, not the process) is a slate line with its own word and no span over the score."""
+    def set_alarm_marks(self, marks: Sequence[AlarmMark]) -> None:
+        """Per alarm a tinted span and a labelled start line. An active alarm's span follows the newest live
+        sample. A diagnostic alarm (the data, not the process) is a slate line with its own word and no span over
+        the score."""
         for item in self._marks:
             self.score_plot.removeItem(item)
         self._marks = []
         self._open_spans = []
         last = self._live.env.last_ts
         now = float(last) if np.isfinite(last) else None
-        for t0, t1, priority, *kind in marks:
-            if kind and kind[0] == "diagnostic":
+        for t0, t1, priority, kind in marks:
+            if kind is AlarmKind.DIAGNOSTIC:
                 line = pg.InfiniteLine(pos=t0, angle=90, movable=False, pen=pg.mkPen(theme.FAULT_BG, width=3),
                                        label="DIAGNOSTIC", labelOpts={"position": 0.6, "color": theme.FAULT_TEXT,
                                                                      "fill": theme.FAULT_BG})
@@ -188,8 +203,8 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                 if t1 is None:
                     self._open_spans.append((region, t0))
             line = pg.InfiniteLine(pos=t0, angle=90, movable=False, pen=pg.mkPen(colour, width=3),
-                                   label=theme.PRIORITY_WORDS.get(priority, priority),
-                                   labelOpts={"position": 0.85, "color": theme.PRIORITY_TEXT_ON.get(priority, "#fff"),
+                                   label=theme.PRIORITY_WORDS[priority],
+                                   labelOpts={"position": 0.85, "color": theme.PRIORITY_TEXT_ON[priority],
                                               "fill": colour})
             self.score_plot.addItem(line)
             self._marks.append(line)

@@ -1,0 +1,180 @@
+"""What the HMI may ask of the engine: one narrow, typed API (docs/engine-api.md), and its adapter over the engine.
+
+The screens (app/ui) receive an :class:`HmiApi` and nothing else of the engine: they cannot reach into its alarm
+manager, live buffer or user directory, so those can change without touching a screen, and a screen can be
+tested against a small fake (tests/support/fake_hmi.py). :class:`HmiApi` is a ``Protocol`` (structural) so a fake
+needs no base class; :class:`EngineHmi` is the one real implementation and the only place that knows which engine
+part answers which call. The value types the screens read (snapshots, alarms, their enums) and the errors the
+commands raise are re-exported here, so a screen imports what it needs from this one module.
+
+Threads: ``subscribe``'s listener is called ON AN ENGINE WORKER THREAD. Calls marked *cheap* copy in-memory state
+under a short lock (the GUI thread may poll them); calls marked *blocking* touch the database or wait for a commit
+and must run off the GUI thread.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, list_order, most_urgent
+from app.alarm_states import AlarmState, InvalidTransition
+from app.events import EngineEvent
+from app.labels import Label
+from app.live import AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.store.status import CommitPending
+from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+
+if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
+    from app.engine import Engine
+
+EventListener = Callable[[EngineEvent], None]
+HISTORY_POINTS = 4000
+
+__all__ = [
+    "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetStatus", "CloudState",
+    "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
+    "InvalidTransition", "Label", "Lock", "LockedOut", "PermissionDenied", "Priority", "Role", "Samples", "Session",
+    "SourceHealth", "WrongPin", "list_order", "most_urgent",
+]
+
+
+class HmiApi(Protocol):
+    """Everything a screen may ask of the engine.
+
+    Commands return only once committed to disk and raise: :class:`PermissionDenied` (the role may not),
+    :class:`InvalidTransition` or ``ValueError`` (a bad request, with an operator-readable message), ``KeyError``
+    (no such alarm), or :class:`CommitPending` (done in memory and announced, its write kept and retried while the
+    store cannot commit; ``.result`` holds what the command would have returned). Do not repeat a pending command.
+    """
+
+    # -- events ---------------------------------------------------------------------------------------
+    def subscribe(self, listener: EventListener) -> None:
+        """``listener(event)`` for every :data:`app.events.EngineEvent`, on an engine worker thread."""
+        ...
+
+    def unsubscribe(self, listener: EventListener) -> None: ...
+
+    # -- live state (cheap) ---------------------------------------------------------------------------
+    def snapshot(self) -> EngineSnapshot: ...
+
+    def alarms(self) -> list[Alarm]:
+        """Every alarm in memory (this session's and those restored at start), oldest first."""
+        ...
+
+    def alarm(self, alarm_id: str) -> Alarm | None:
+        """One alarm as it is now, or None if the engine has no such alarm."""
+        ...
+
+    def live_since(self, asset: str, after_ts: float) -> Samples:
+        """Samples newer than ``after_ts`` from the in-memory ring buffer (the last ~2 h)."""
+        ...
+
+    def live_window(self, asset: str, seconds: float) -> Samples:
+        """The last ``seconds`` of samples from the ring buffer."""
+        ...
+
+    # -- stored history (blocking) ----------------------------------------------------------------------
+    def history(self, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS) -> Samples:
+        """Stored samples in [t0, t1], peak-decimated to at most ``max_points`` rows."""
+        ...
+
+    # -- operator commands (blocking) -------------------------------------------------------------------
+    def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm: ...
+
+    def acknowledge_many(self, alarm_ids: Sequence[str], session: Session, note: str | None = None) -> int:
+        """Acknowledges those still waiting (the others are skipped); returns how many."""
+        ...
+
+    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm: ...
+
+    def unshelve(self, alarm_id: str, session: Session) -> Alarm: ...
+
+    def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
+        """Takes the asset out of service (``on``) or returns it; returns how many alarms changed."""
+        ...
+
+    def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
+              note: str | None = None) -> Alarm:
+        """``verdict`` in ``app.labels.VERDICTS``; ``failure_mode`` (one of ``app.labels.FAILURE_MODES``)
+        exactly when the verdict is "failure"."""
+        ...
+
+    # -- users (blocking) -----------------------------------------------------------------------------
+    def list_users(self) -> list[tuple[str, Role]]: ...
+
+    def lock_of(self, user: str, panel: str = LOCAL_PANEL) -> Lock | None:
+        """The lockout that would refuse ``user`` at ``panel`` now, or None."""
+        ...
+
+    def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
+        """Raises :class:`WrongPin` (``attempts_left``) or :class:`LockedOut` (``lock``; the PIN is not checked)."""
+        ...
+
+    def logout(self, session: Session, *, timed_out: bool = False) -> None:
+        """Audited as a logout, or as an auto-logout after inactivity (``timed_out``)."""
+        ...
+
+
+class EngineHmi:
+    """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def subscribe(self, listener: EventListener) -> None:
+        self._engine.subscribe(listener)
+
+    def unsubscribe(self, listener: EventListener) -> None:
+        self._engine.unsubscribe(listener)
+
+    def snapshot(self) -> EngineSnapshot:
+        return self._engine.snapshot()
+
+    def alarms(self) -> list[Alarm]:
+        return self._engine.alarms.alarms()
+
+    def alarm(self, alarm_id: str) -> Alarm | None:
+        try:
+            return self._engine.alarms.get(alarm_id)
+        except KeyError:
+            return None
+
+    def live_since(self, asset: str, after_ts: float) -> Samples:
+        return self._engine.live.since(asset, after_ts)
+
+    def live_window(self, asset: str, seconds: float) -> Samples:
+        return self._engine.live.window(asset, seconds)
+
+    def history(self, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS) -> Samples:
+        return self._engine.history(asset, t0, t1, max_points)
+
+    def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
+        return self._engine.acknowledge(alarm_id, session, note)
+
+    def acknowledge_many(self, alarm_ids: Sequence[str], session: Session, note: str | None = None) -> int:
+        return self._engine.acknowledge_many(list(alarm_ids), session, note)
+
+    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+        return self._engine.shelve(alarm_id, session, duration_s, note)
+
+    def unshelve(self, alarm_id: str, session: Session) -> Alarm:
+        return self._engine.unshelve(alarm_id, session)
+
+    def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
+        return self._engine.set_out_of_service(asset, session, on, note)
+
+    def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
+              note: str | None = None) -> Alarm:
+        return self._engine.label(alarm_id, session, verdict, failure_mode, note)
+
+    def list_users(self) -> list[tuple[str, Role]]:
+        return self._engine.users.list_users()
+
+    def lock_of(self, user: str, panel: str = LOCAL_PANEL) -> Lock | None:
+        return self._engine.users.lock_of(user, panel)
+
+    def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
+        return self._engine.users.login(user, pin, panel)
+
+    def logout(self, session: Session, *, timed_out: bool = False) -> None:
+        self._engine.users.logout(session, reason="auto-logout" if timed_out else "logout")
