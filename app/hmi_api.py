@@ -22,6 +22,7 @@ from app.events import EngineEvent
 from app.labels import Label
 from app.live import AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.store.status import CommitPending
+from app.uplink.status import UplinkStatus
 from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
 
 if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
@@ -34,7 +35,7 @@ __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetStatus", "CloudState",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "Label", "Lock", "LockedOut", "PermissionDenied", "Priority", "Role", "Samples", "Session",
-    "SourceHealth", "WrongPin", "list_order", "most_urgent",
+    "SourceHealth", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
 ]
 
 

@@ -101,8 +101,9 @@ def test_priorities_by_word_shape_and_colour(qapp, priority: Priority, word: str
 
 
 def test_cloud_column_is_the_engines_sentence(qapp) -> None:  # noqa: ANN001
-    for cloud in (CloudStatus(CloudState.ANALYZING), CloudStatus(CloudState.CONFIRMED, "cavitation", Priority.HIGH, 0.8),
-                  CloudStatus(CloudState.NOT_CONFIRMED), CloudStatus(CloudState.UNREACHABLE)):
+    confirmed = CloudStatus(CloudState.CONFIRMED, "cavitation", Priority.HIGH, 0.8)
+    for cloud in (CloudStatus(CloudState.ANALYZING), confirmed, CloudStatus(CloudState.NOT_CONFIRMED),
+                  CloudStatus(CloudState.UNREACHABLE)):
         m = _model(alarm(S.UNACK, cloud=cloud))
         assert m.index(0, CLOUD).data() == cloud.text
 

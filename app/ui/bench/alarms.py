@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from app.ui.bench.common import click, close, pct, qt_app, run_for, settings, start_engine, wait, window
+
+if TYPE_CHECKING:  # imported lazily where used (as the app starts them)
+    import threading
+
+    from PySide6.QtCore import QEvent, QObject
+
+    from acquisition.simulator import PumpStation
+    from acquisition.source import Frame, SourceStats
+    from app.config import Settings
 
 LATENCY_PUMPS = 12
 LATENCY_SPEED = 30.0
@@ -24,16 +34,16 @@ WARM_S = 330.0  # commissioning needs 300 s of running data
 class StampedSource:
     """The simulator, with the wall time (perf_counter) at which each plant timestamp was yielded."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: PumpStation) -> None:
         self.inner = inner
         self.assets = inner.assets
         self.acquired: dict[float, float] = {}
 
     @property
-    def stats(self) -> Any:
+    def stats(self) -> SourceStats:
         return self.inner.stats
 
-    def batches(self, stop: Any) -> Any:
+    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         for batch in self.inner.batches(stop):
             now = time.perf_counter()
             for frame in batch:
@@ -41,7 +51,7 @@ class StampedSource:
             yield batch
 
 
-def _commissioned(settings: Any) -> tuple[dict, float]:
+def _commissioned(settings: Settings) -> tuple[dict, float]:
     """Detection pipelines for LATENCY_PUMPS simulated pumps, commissioned on the plant's first WARM_S seconds.
 
     Commissioning fits one forest per pump on the detection thread (~0.7 s each here): done live, those fits
@@ -105,7 +115,7 @@ def _alarm_run(rep: int, warm: dict, start_ts: float, to_event: list, to_table: 
                     in_table[alarm_id] = now
 
         class PaintWatch(QObject):
-            def eventFilter(self, _obj: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+            def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
                 if event.type() == QEvent.Type.Paint:
                     now = time.perf_counter()
                     for alarm_id in in_table:

@@ -6,8 +6,16 @@ import gc
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily below: the cold-start bench measures when Qt and the engine are first loaded
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from app.config import Settings
+    from app.engine import Engine
+    from app.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[3]
 MARK = "BENCH_GUI_RESULT "
@@ -15,18 +23,19 @@ GOALS = {"fps": 30.0, "stall_ms": 50.0, "latency_p99_ms": 100.0, "cold_s": 3.0, 
 HEARTBEAT_MS = 5
 
 
-def qt_app() -> Any:
+def qt_app() -> QApplication:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
     from app.ui import theme
 
-    app = QApplication.instance() or QApplication(["vigil-bench"])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(["vigil-bench"])
     theme.apply(app)
     return app
 
 
-def settings(tmp: str, **sections: dict) -> Any:
+def settings(tmp: str, **sections: dict) -> Settings:
     from app.config import load_settings
 
     overrides: dict = {"storage": {"path": str(Path(tmp) / "vigil.db")}, "logging": {"dir": tmp}}
@@ -34,7 +43,7 @@ def settings(tmp: str, **sections: dict) -> Any:
     return load_settings(environ={}, overrides=overrides)
 
 
-def window(engine: Any) -> Any:
+def window(engine: Engine) -> MainWindow:
     """The real main window as run_gui builds it with --windowed (1280 x 800), polling, engine not started."""
     from app.hmi_api import EngineHmi
     from app.ui.main_window import MainWindow
@@ -46,7 +55,7 @@ def window(engine: Any) -> Any:
     return w
 
 
-def start_engine(engine: Any) -> None:
+def start_engine(engine: Engine) -> None:
     """What run_gui does once the window is up: start the engine, then settle the start-up heap."""
     from app.ui.heap import settle_after_startup
 
@@ -54,7 +63,7 @@ def start_engine(engine: Any) -> None:
     settle_after_startup()
 
 
-def wait(cond: Any, timeout_s: float, poll_ms: int = 5) -> bool:
+def wait(cond: Callable[[], object], timeout_s: float, poll_ms: int = 5) -> bool:
     """Run the real Qt event loop until ``cond()`` or the timeout; True if the condition came true."""
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -75,7 +84,7 @@ def run_for(seconds: float) -> None:
     wait(lambda: False, seconds)
 
 
-def click(widget: Any) -> None:
+def click(widget: QWidget) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
@@ -96,7 +105,7 @@ def vm(field: str) -> float:
     return float("nan")
 
 
-def close(win: Any, engine: Any) -> None:
+def close(win: MainWindow, engine: Engine) -> None:
     win.shutdown()
     engine.stop()
     win.close()

@@ -14,9 +14,13 @@ from __future__ import annotations
 import gc
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.ui.bench.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
+
+if TYPE_CHECKING:
+    from app.engine import Engine
+    from app.ui.main_window import MainWindow
 
 HISTORY_S = 86_400  # 24 h of stored history ...
 HISTORY_PUMPS = 2  # ... of 2 pumps at 1 Hz
@@ -54,7 +58,7 @@ def _prefill(db_path: str) -> tuple[float, float]:
     return rows, time.perf_counter() - t0
 
 
-def _history_pass(w: Any, hb: Heartbeat, gcw: GcWatch) -> dict:
+def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
     """HISTORY_REPS times: a fresh asset (no history loaded), a baseline of live trends, then the 8 h and the
     24 h buttons, tapped as an operator would. Worst heartbeat gap per load."""
     trends = w.trends
@@ -87,7 +91,7 @@ def _history_pass(w: Any, hb: Heartbeat, gcw: GcWatch) -> dict:
     return out
 
 
-def _isolated_read(engine: Any, hb: Heartbeat, gcw: GcWatch) -> dict:
+def _isolated_read(engine: Engine, hb: Heartbeat, gcw: GcWatch) -> dict:
     """Diagnostic, no window at all: 24 h of one pump read on a TaskRunner like the Trends screen's, as one
     ``engine.history`` call and the way the Trends screen reads it (``sliced_history``)."""
     from acquisition.simulator import DEFAULT_START_TS

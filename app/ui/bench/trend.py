@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.ui.bench.common import close, pct, qt_app, run_for, settings, window
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QEvent, QObject
 
 TREND_TRACES = 16
 TREND_POINTS = 36_000  # 1 h at 10 Hz
@@ -52,11 +55,12 @@ def part_trend() -> dict:
     class Paints(QObject):
         n = 0
 
-        def eventFilter(self, _obj: Any, event: Any) -> bool:  # noqa: N802 - Qt override
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
             if event.type() == QEvent.Type.Paint:
                 self.n += 1
             return False
 
+    # a JSON report: values of any shape (genuinely dynamic)
     out: dict[str, Any] = {"size": [width, height], "traces": TREND_TRACES, "points": TREND_POINTS}
     for variant, traces in (("as_is", TREND_TRACES), ("eight", 8)):
         # 16 channel plots: the app's own widget, its 8 channels twice (it takes channel indices, 8 per pump);

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QWidget
 
 from app.audit_check import ChainReport
 from app.hmi_api import Session
-
 from app.ui.widgets.banners import FaultStrip
 from app.users import Action, can
 
@@ -41,7 +40,7 @@ class AuditNotice(FaultStrip):
         r, s = self._report, self._session
         show = (r is not None and not r.ok and s is not None and can(s.role, Action.USERS)
                 and self._dismissed_by is not s)
-        if show:
+        if show and r is not None:
             summary = r.summary()
             self.label.setText(f"\u26a0 {summary[:1].upper()}{summary[1:]} - its entries may be forged or missing; "
                                "details: python main.py doctor")

@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
-from app.ui import theme
 from app.hmi_api import Alarm, EngineSnapshot, Priority
+from app.ui import theme
 from app.ui.alarm_look import draw_symbol
 from app.ui.widgets.buttons import touch_button
 
@@ -74,9 +74,10 @@ class AlarmBanner(QPushButton):
                 keep.append(a.id)
                 self._texts[a.id] = a.message
         for i in keep:
-            a = unacked.get(i)
-            if a is not None and a.priority is not Priority.HIGH:  # re-rated by the cloud: say so up front
-                self._texts[i] = a.message.replace(f"{a.asset}:", f"{a.asset} (now rated {a.priority.upper()}):", 1)
+            rated = unacked.get(i)
+            if rated is not None and rated.priority is not Priority.HIGH:  # re-rated by the cloud: say so up front
+                self._texts[i] = rated.message.replace(f"{rated.asset}:",
+                                                       f"{rated.asset} (now rated {rated.priority.upper()}):", 1)
         if keep != self.pending or any(i in unacked for i in keep):
             self.pending = keep
             self._render()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
@@ -134,7 +135,7 @@ class StatusBar(QWidget):
             store = snap.health.get(Part.STORE)
             recovered = "; storage recovered" if store is not None and store.state is PartState.RECOVERED else ""
             self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}{recovered}")
-            if recovered:
+            if store is not None and recovered:
                 self.source.setToolTip(store.detail)
             self.source.setStyleSheet("")
         up = snap.uplink

@@ -13,6 +13,7 @@ from typing import Any
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF
 from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from app.ui import theme
 
@@ -53,7 +54,7 @@ class SteadyDateAxis(pg.DateAxisItem):
 class GridViewBox(pg.ViewBox):
     """A view box that draws horizontal grid lines at its axis' tick values, under its curves."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # pyqtgraph's ViewBox arguments, passed through
         super().__init__(*args, **kwargs)
         self._levels: tuple[float, ...] = ()
         self._pen = QPen(QColor(GRID_COLOUR), 0)  # cosmetic 1 px
@@ -64,7 +65,7 @@ class GridViewBox(pg.ViewBox):
             self._levels = levels
             self.update()
 
-    def paint(self, p: QPainter, opt: Any, widget: Any) -> None:
+    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None) -> None:
         super().paint(p, opt, widget)
         if not self._levels:
             return

@@ -1,0 +1,225 @@
+"""A small in-memory :class:`app.hmi_api.HmiApi` for testing screens without an engine.
+
+The test sets the plant (assets, their samples and stored history) and the alarms; the commands change the alarms
+the way the engine does (the same state machine and permission matrix) and publish the same events, so a screen
+reacts as it would on the plant. Every call is recorded in ``calls``; ``refuse_next`` makes the next command
+raise instead (a refusal, ``CommitPending``). Thread-safe: commands and history reads come from worker threads.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from acquisition.channels import N_CHANNELS
+from app import events
+from app.alarm_states import on_acknowledge
+from app.hmi_api import (
+    HISTORY_POINTS,
+    LOCAL_PANEL,
+    Alarm,
+    AlarmEvent,
+    AlarmKind,
+    AlarmState,
+    AssetStatus,
+    CommitPending,
+    EngineEvent,
+    EngineSnapshot,
+    EventListener,
+    HmiApi,
+    InvalidTransition,
+    Label,
+    Lock,
+    Priority,
+    Role,
+    Samples,
+    Session,
+    SourceHealth,
+    UplinkStatus,
+    WrongPin,
+)
+from app.users import Action, require
+
+PINS = {"operator": ("1111", Role.OPERATOR), "technician": ("2222", Role.TECHNICIAN),
+        "supervisor": ("3333", Role.SUPERVISOR)}
+
+
+def samples(t0: float, n: int, period_s: float = 1.0, score: float = 0.3) -> Samples:
+    """``n`` plausible samples from ``t0``: a value per channel with a little ripple, and a score."""
+    ts = t0 + period_s * np.arange(n, dtype=float)
+    values = 10.0 + np.arange(N_CHANNELS)[None, :] + 0.1 * np.sin(ts[:, None] / 7.0)
+    return ts, values, np.full(n, score)
+
+
+def an_alarm(alarm_id: str, asset: str = "P-101", priority: Priority = Priority.HIGH, raised_ts: float = 1000.0,
+             kind: AlarmKind = AlarmKind.ANOMALY, active: bool = True) -> Alarm:
+    top = (("flow", 0.6), ("pressure", 0.3)) if kind is AlarmKind.ANOMALY else ()
+    return Alarm(alarm_id, asset, kind, priority, AlarmState.UNACK, raised_ts, raised_ts, 3.1, 1, top,
+                 f"{asset}: anomaly (driven by flow 60%, pressure 30%)", active)
+
+
+class FakeHmi:
+    """Implements :class:`HmiApi` in memory (checked by mypy, and by tests/ui/test_fake_hmi.py at run time)."""
+
+    def __init__(self, assets: Sequence[str] = ("P-101", "P-102"), now: float = 2000.0, threshold: float = 1.0) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[EventListener] = []
+        self._alarms: dict[str, Alarm] = {}
+        self.assets = list(assets)
+        self.now = now
+        self.threshold = threshold
+        self.live: dict[str, Samples] = {a: samples(now - 600, 601) for a in assets}
+        self.stored: dict[str, Samples] = {a: samples(now - 7200, 6601) for a in assets}
+        self.calls: list[tuple[object, ...]] = []
+        self.refuse_next: BaseException | None = None
+        self.out_of_service: set[str] = set()
+
+    # -- what the test does -------------------------------------------------------------------------
+    def add_alarm(self, alarm: Alarm, announce: bool = True) -> Alarm:
+        with self._lock:
+            self._alarms[alarm.id] = alarm
+        if announce:
+            self.publish(events.AlarmRaised(alarm.id, alarm.asset, alarm.raised_ts, alarm.peak_score, alarm.priority,
+                                            alarm.top_channels, alarm.message, False, alarm.state, alarm.kind))
+        return alarm
+
+    def publish(self, event: EngineEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    # -- events -------------------------------------------------------------------------------------
+    def subscribe(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: EventListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- live state ---------------------------------------------------------------------------------
+    def snapshot(self) -> EngineSnapshot:
+        """Counts from the alarm model's own notions, as the engine's snapshot has them."""
+        alarms = self.alarms()
+        statuses = {}
+        for asset in self.assets:
+            mine = [a for a in alarms if a.asset == asset]
+            active = sum(a.active and a.annunciated for a in mine)
+            unacked = sum(a.unacknowledged for a in mine)
+            ts, values, scores = self.live[asset]
+            health = ("out of service" if asset in self.out_of_service else "alarm" if active else
+                      "warning" if unacked else "ok")
+            statuses[asset] = AssetStatus(asset, "running", True, False, values[-1].copy(), float(scores[-1]),
+                                          active, unacked, health)
+        return EngineSnapshot(self.now, statuses, SourceHealth(True, "receiving", 1000, 0),
+                              UplinkStatus("stand-in"), self.threshold, 1000)
+
+    def alarms(self) -> list[Alarm]:
+        with self._lock:
+            return sorted(self._alarms.values(), key=lambda a: a.raised_ts)
+
+    def alarm(self, alarm_id: str) -> Alarm | None:
+        with self._lock:
+            return self._alarms.get(alarm_id)
+
+    def live_since(self, asset: str, after_ts: float) -> Samples:
+        ts, values, scores = self.live[asset]
+        keep = ts > after_ts
+        return ts[keep], values[keep], scores[keep]
+
+    def live_window(self, asset: str, seconds: float) -> Samples:
+        ts = self.live[asset][0]
+        return self.live_since(asset, np.nextafter(ts[-1] - seconds, -np.inf) if len(ts) else -np.inf)
+
+    def history(self, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS) -> Samples:
+        self._record("history", asset, t0, t1)
+        ts, values, scores = self.stored[asset]
+        keep = (ts >= t0) & (ts <= t1)
+        return ts[keep][:max_points], values[keep][:max_points], scores[keep][:max_points]
+
+    # -- commands -----------------------------------------------------------------------------------
+    def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
+        require(session, Action.ACKNOWLEDGE)
+        return self._change("acknowledge", alarm_id, session, note, AlarmEvent.ACKNOWLEDGED,
+                            lambda a: replace(a, base=on_acknowledge(a.base)))
+
+    def acknowledge_many(self, alarm_ids: Sequence[str], session: Session, note: str | None = None) -> int:
+        done = 0
+        for alarm_id in alarm_ids:
+            try:
+                self.acknowledge(alarm_id, session, note)
+                done += 1
+            except InvalidTransition:
+                continue
+        return done
+
+    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+        require(session, Action.SHELVE)
+        until = time.time() + duration_s
+        return self._change("shelve", alarm_id, session, note, AlarmEvent.SHELVED,
+                            lambda a: replace(a, overlay=AlarmState.SHLVD, shelved_until=until))
+
+    def unshelve(self, alarm_id: str, session: Session) -> Alarm:
+        require(session, Action.SHELVE)
+        return self._change("unshelve", alarm_id, session, None, AlarmEvent.UNSHELVED,
+                            lambda a: replace(a, overlay=None, shelved_until=None))
+
+    def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
+        require(session, Action.OUT_OF_SERVICE)
+        (self.out_of_service.add if on else self.out_of_service.discard)(asset)
+        ids = [a.id for a in self.alarms() if a.asset == asset]
+        for alarm_id in ids:
+            self._change("out of service", alarm_id, session, note,
+                         AlarmEvent.OUT_OF_SERVICE if on else AlarmEvent.RETURNED_TO_SERVICE,
+                         lambda a: replace(a, overlay=AlarmState.OOSRV if on else None))
+        return len(ids)
+
+    def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
+              note: str | None = None) -> Alarm:
+        require(session, Action.LABEL)
+        lab = Label(alarm_id, verdict, failure_mode, note, session.user, time.time())
+        return self._change("label", alarm_id, session, note, AlarmEvent.LABELLED, lambda a: replace(a, label=lab))
+
+    # -- users --------------------------------------------------------------------------------------
+    def list_users(self) -> list[tuple[str, Role]]:
+        return [(name, role) for name, (_, role) in sorted(PINS.items())]
+
+    def lock_of(self, user: str, panel: str = LOCAL_PANEL) -> Lock | None:
+        return None
+
+    def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
+        self._record("login", user)
+        expected, role = PINS.get(user, ("", Role.OPERATOR))
+        if pin != expected:
+            raise WrongPin(4)
+        return Session(user, role, time.time())
+
+    def logout(self, session: Session, *, timed_out: bool = False) -> None:
+        self._record("logout", session.user, timed_out)
+
+    # -- plumbing -----------------------------------------------------------------------------------
+    def _record(self, *call: object) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    def _change(self, what: str, alarm_id: str, session: Session, note: str | None, event: AlarmEvent,
+                fn: Callable[[Alarm], Alarm]) -> Alarm:
+        self._record(what, alarm_id, session.user, note)
+        refusal, self.refuse_next = self.refuse_next, None
+        with self._lock:
+            before = self._alarms.get(alarm_id)
+            if before is None:
+                raise KeyError(f"no alarm with id {alarm_id!r}")
+            if refusal is not None and not isinstance(refusal, CommitPending):
+                raise refusal
+            alarm = self._alarms[alarm_id] = fn(before)
+        self.publish(events.AlarmStateChanged(alarm_id, alarm.asset, time.time(), alarm.state, event, session.user,
+                                              note))
+        if isinstance(refusal, CommitPending):  # done and announced, but not stored yet
+            raise refusal.with_result(alarm)
+        return alarm
+
+
+def _implements(fake: FakeHmi) -> HmiApi:
+    return fake  # mypy checks here that FakeHmi satisfies the Protocol
