@@ -38,6 +38,7 @@ from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
 from app.labels import Label
+from app.live import AssetHealth as H
 from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, UplinkStatus
 from app.store import history as store_history
 from app.store.database import open_database
@@ -202,13 +203,13 @@ class Engine:
             unacked = sum(a.unacknowledged for a in mine)  # the model's one definition (app/alarm_model.py)
             latest = self.live.latest(name)
             values, score = (latest[1], latest[2]) if latest else (np.full(8, np.nan), None)
-            regime = pipe.regime.regime.value
+            regime = pipe.regime.regime
             oos = any(a.overlay is AlarmState.OOSRV for a in mine) or name in self.alarms.out_of_service
             quality = self._latest_quality.get(name)
             lost = device_lost(quality)
-            health = ("out of service" if oos else "no data" if lost else "stopped" if regime == "stopped" else
-                      "alarm" if active else "commissioning" if not pipe.commissioned or pipe.learning else
-                      "warning" if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else "ok")
+            health = (H.OUT_OF_SERVICE if oos else H.NO_DATA if lost else H.STOPPED if regime is Regime.STOPPED else
+                      H.ALARM if active else H.COMMISSIONING if not pipe.commissioned or pipe.learning else
+                      H.WARNING if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else H.OK)
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
                                        health, None if quality is None else quality.copy(), lost,

@@ -20,10 +20,11 @@ from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatu
 from app.alarm_states import AlarmState, InvalidTransition
 from app.events import EngineEvent
 from app.labels import Label
-from app.live import AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.store.status import CommitPending
 from app.uplink.status import UplinkStatus
 from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+from detection.regime import Regime
 
 if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
     from app.engine import Engine
@@ -32,9 +33,11 @@ EventListener = Callable[[EngineEvent], None]
 HISTORY_POINTS = 4000
 
 __all__ = [
-    "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetStatus", "CloudState",
+    "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
+    "CloudState",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
-    "InvalidTransition", "Label", "Lock", "LockedOut", "PermissionDenied", "Priority", "Role", "Samples", "Session",
+    "InvalidTransition", "Label", "Lock", "LockedOut", "PermissionDenied", "Priority", "Regime", "Role", "Samples",
+    "Session",
     "SourceHealth", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
 ]
 

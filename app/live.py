@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -16,21 +17,34 @@ from app.health import ErrorRecord, Part, PartHealth, PartState
 from app.store.status import StoreStatus
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
 from detection.commissioning import LearningProgress
+from detection.regime import Regime
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
+
+
+class AssetHealth(StrEnum):
+    """One word for an asset's state on the overview, in the order the engine decides it (first that applies)."""
+
+    OUT_OF_SERVICE = "out of service"
+    NO_DATA = "no data"  # its device is not communicating (a diagnostic)
+    STOPPED = "stopped"
+    ALARM = "alarm"  # an annunciated alarm of it is active
+    COMMISSIONING = "commissioning"  # learning normal
+    WARNING = "warning"  # an unacknowledged alarm, or the score near the threshold
+    OK = "ok"
 
 
 @dataclass(frozen=True, slots=True)
 class AssetStatus:
     asset: str
-    regime: str
+    regime: Regime
     commissioned: bool
     learning: bool
     values: np.ndarray
     score: float | None
     active_alarms: int
     unacked_alarms: int
-    health: str  # ok | warning | alarm | commissioning | stopped | out of service | no data
+    health: AssetHealth
     # Per channel acquisition.quality.Quality codes of the latest frame (None: the source reports none, all good).
     # Values that are not GOOD are NaN in ``values`` and in the trend buffers: never shown as good.
     quality: np.ndarray | None = None

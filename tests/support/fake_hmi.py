@@ -24,6 +24,7 @@ from app.hmi_api import (
     AlarmEvent,
     AlarmKind,
     AlarmState,
+    AssetHealth,
     AssetStatus,
     CommitPending,
     EngineEvent,
@@ -34,6 +35,7 @@ from app.hmi_api import (
     Label,
     Lock,
     Priority,
+    Regime,
     Role,
     Samples,
     Session,
@@ -108,9 +110,9 @@ class FakeHmi:
             active = sum(a.active and a.annunciated for a in mine)
             unacked = sum(a.unacknowledged for a in mine)
             ts, values, scores = self.live[asset]
-            health = ("out of service" if asset in self.out_of_service else "alarm" if active else
-                      "warning" if unacked else "ok")
-            statuses[asset] = AssetStatus(asset, "running", True, False, values[-1].copy(), float(scores[-1]),
+            health = (AssetHealth.OUT_OF_SERVICE if asset in self.out_of_service else AssetHealth.ALARM if active
+                      else AssetHealth.WARNING if unacked else AssetHealth.OK)
+            statuses[asset] = AssetStatus(asset, Regime.RUNNING, True, False, values[-1].copy(), float(scores[-1]),
                                           active, unacked, health)
         return EngineSnapshot(self.now, statuses, SourceHealth(True, "receiving", 1000, 0),
                               UplinkStatus("stand-in"), self.threshold, 1000)

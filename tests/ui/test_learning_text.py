@@ -6,21 +6,21 @@ from typing import Any
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
-from app.live import AssetStatus
+from app.hmi_api import AssetHealth, AssetStatus, Regime
 from app.ui.widgets.asset_tile import AssetTile
 from detection.commissioning import LearningProgress
 
 
-def status(progress: LearningProgress | None, health: str) -> AssetStatus:
-    return AssetStatus("P-101", "running", progress is None, progress is not None, np.linspace(1.0, 8.0, N_CHANNELS),
+def status(progress: LearningProgress | None, health: AssetHealth) -> AssetStatus:
+    return AssetStatus("P-101", Regime.RUNNING, progress is None, progress is not None, np.linspace(1.0, 8.0, N_CHANNELS),
                        None, 0, 0, health, None, False, progress)
 
 
 def test_the_tile_shows_learning_progress_and_hides_it_once_learnt(qtbot: Any) -> None:
     tile = AssetTile("P-101")
     qtbot.addWidget(tile)
-    tile.set_status(status(LearningProgress(37, 120, "flow unsteady"), "commissioning"), 1.25)
+    tile.set_status(status(LearningProgress(37, 120, "flow unsteady"), AssetHealth.COMMISSIONING), 1.25)
     assert tile.learning.text() == "Learning normal: 37 of 120 samples; flow unsteady"
     assert tile.learning.isVisibleTo(tile)
-    tile.set_status(status(None, "ok"), 1.25)
+    tile.set_status(status(None, AssetHealth.OK), 1.25)
     assert not tile.learning.isVisibleTo(tile)

@@ -12,7 +12,7 @@ from acquisition.channels import INDEX, N_CHANNELS
 from acquisition.quality import Quality
 from acquisition.simulator import PumpStation, StationConfig
 from acquisition.source import Frame
-from app.live import AssetStatus
+from app.hmi_api import AlarmKind, AssetHealth, AssetStatus, Regime
 from app.ui import theme
 from app.ui.widgets.alarm_table import CLOUD, MESSAGE, SCORE
 from app.ui.widgets.asset_tile import AssetTile
@@ -45,11 +45,11 @@ class QualityStation:
             yield out
 
 
-def status(quality: np.ndarray | None, comm_lost: bool = False, health: str = "ok") -> AssetStatus:
+def status(quality: np.ndarray | None, comm_lost: bool = False, health: AssetHealth = AssetHealth.OK) -> AssetStatus:
     values = np.linspace(1.0, 8.0, N_CHANNELS)
     if quality is not None:
         values = np.where(quality == Quality.GOOD, values, np.nan)
-    return AssetStatus("P-101", "running", True, False, values, 0.3, 0, 0, health, quality, comm_lost)
+    return AssetStatus("P-101", Regime.RUNNING, True, False, values, 0.3, 0, 0, health, quality, comm_lost)
 
 
 def test_tile_shows_quality_words_instead_of_numbers(qtbot: Any) -> None:
@@ -73,7 +73,7 @@ def test_tile_with_a_lost_device_shows_comm_fail_as_a_diagnostic(qtbot: Any) -> 
     tile = AssetTile("P-101")
     qtbot.addWidget(tile)
     lost = np.full(N_CHANNELS, Quality.COMM_FAIL, np.uint8)
-    tile.set_status(status(lost, comm_lost=True, health="no data"), 1.0)
+    tile.set_status(status(lost, comm_lost=True, health=AssetHealth.NO_DATA), 1.0)
     assert "COMM FAIL" in tile.health.text()
     style = tile.health.styleSheet()
     assert theme.FAULT_BG in style and all(c not in style for c in (theme.HIGH, theme.MEDIUM, theme.LOW))
@@ -117,7 +117,7 @@ def test_live_quality_reaches_the_overview_trends_and_alarm_list(hmi_factory: An
     hmi.wait(lambda: all("COMM FAIL" in t.text for t in titles.values() if t is not titles[INDEX["current"]]))
     # the diagnostic alarm in the list says what kind it is, with no score or cloud verdict
     alarms = hmi.wait_for_alarms(settled=False)
-    diag = [a for a in alarms if a.kind == "diagnostic" and "communication lost" in a.message]
+    diag = [a for a in alarms if a.kind is AlarmKind.DIAGNOSTIC and "communication lost" in a.message]
     assert diag, f"no communication-lost diagnostic among {[a.message for a in alarms]}"
     hmi.click(w.nav.buttons["alarms"])
     model = w.alarms.table.alarm_model

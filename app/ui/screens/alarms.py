@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.hmi_api import Alarm, AlarmState, EngineSnapshot
+from app.hmi_api import Alarm, AlarmState, AssetHealth, EngineSnapshot
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.widgets.alarm_table import AlarmTable
 from app.ui.widgets.buttons import ActionGuard, touch_button
@@ -80,7 +80,7 @@ class AlarmsScreen(QWidget):
         self._apply()
 
     def on_snapshot(self, snap: EngineSnapshot) -> None:
-        oos = {a for a, st in snap.assets.items() if st.health == "out of service"}
+        oos = {a for a, st in snap.assets.items() if st.health is AssetHealth.OUT_OF_SERVICE}
         if oos != self._out_of_service:
             self._out_of_service = oos
             self._selection_changed()

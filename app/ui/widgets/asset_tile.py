@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 
 from acquisition.channels import INDEX, PUMP_CHANNELS
 from acquisition.quality import Quality
-from app.hmi_api import Alarm, AlarmState, AssetStatus, Priority, most_urgent
+from app.hmi_api import Alarm, AlarmState, AssetHealth, AssetStatus, Priority, Regime, most_urgent
 from app.ui import theme
 from app.ui.alarm_look import draw_symbol, priority_text
 from app.ui.quality_look import (
@@ -32,16 +32,17 @@ from app.ui.widgets.sparkline import Sparkline
 
 TILE_WIDTH = 380
 TILE_HEIGHT = 290
-_REGIME_WORDS = {"running": "\u25cf Running", "stopped": "\u25cb Stopped", "starting": "\u25d0 Starting",
-                 "transition": "\u25d1 Changing speed"}
+_REGIME_WORDS = {Regime.RUNNING: "\u25cf Running", Regime.STOPPED: "\u25cb Stopped",
+                 Regime.STARTING: "\u25d0 Starting", Regime.TRANSITION: "\u25d1 Changing speed"}
+H = AssetHealth
 _HEALTH = {  # health -> (word, background, text colour); saturated only when abnormal
-    "ok": ("Normal", "transparent", theme.TEXT_MUTED),
-    "warning": ("! WARNING", "#ffffff", "#000000"),  # near the threshold or unacknowledged: no alarm colour
-    "alarm": ("\u25a0 ALARM", theme.HIGH, "#ffffff"),
-    "commissioning": ("Learning normal...", "transparent", theme.TEXT_MUTED),
-    "stopped": ("Stopped", "transparent", theme.TEXT_MUTED),
-    "out of service": ("OUT OF SERVICE", "#6a6a6a", "#ffffff"),
-    "no data": (NO_DATA_WORD, theme.FAULT_BG, theme.FAULT_TEXT),  # a diagnostic: slate, never a priority colour
+    H.OK: ("Normal", "transparent", theme.TEXT_MUTED),
+    H.WARNING: ("! WARNING", "#ffffff", "#000000"),  # near the threshold or unacknowledged: no alarm colour
+    H.ALARM: ("\u25a0 ALARM", theme.HIGH, "#ffffff"),  # before the alarm list arrives; then its worst priority's
+    H.COMMISSIONING: ("Learning normal...", "transparent", theme.TEXT_MUTED),
+    H.STOPPED: ("Stopped", "transparent", theme.TEXT_MUTED),
+    H.OUT_OF_SERVICE: ("OUT OF SERVICE", "#6a6a6a", "#ffffff"),
+    H.NO_DATA: (NO_DATA_WORD, theme.FAULT_BG, theme.FAULT_TEXT),  # a diagnostic: slate, never a priority colour
 }
 _SHOWN_VALUES = ("flow", "pressure")
 _PRIORITY_GLYPH = {Priority.HIGH: "\u25a0", Priority.MEDIUM: "\u25b2", Priority.LOW: "\u25c6"}  # alarm_look's shapes
@@ -114,7 +115,7 @@ class AssetTile(QFrame):
     # -- updates ------------------------------------------------------------------------------------
     def set_status(self, status: AssetStatus, threshold: float) -> None:
         self.sparkline.set_threshold(threshold)
-        self.regime.setText(_REGIME_WORDS.get(status.regime, status.regime))
+        self.regime.setText(_REGIME_WORDS[status.regime])
         lost = status.comm_lost
         word, bg, fg = self._health_look(status.health, lost)
         if self.health.text() != word or self.health.property("bg") != bg:
@@ -124,10 +125,10 @@ class AssetTile(QFrame):
             self.health.setStyleSheet(f"background: {bg}; color: {fg}; border: {border}; border-radius: 4px;"
                                       f" padding: 3px 8px;")
             self.health.adjustSize()
-        self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health == "alarm" and self._worst
+        self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health is H.ALARM and self._worst
                                        else theme.TRACE)
         progress = status.learning_progress
-        text = progress.text() if progress is not None and status.health == "commissioning" else ""
+        text = progress.text() if progress is not None and status.health is H.COMMISSIONING else ""
         if self.learning.text() != text:
             self.learning.setText(text)
             self.learning.setVisible(bool(text))
@@ -135,16 +136,16 @@ class AssetTile(QFrame):
         self._show_values(status.values, quality)
         self._show_quality(quality, lost)
 
-    def _health_look(self, health: str, lost: bool) -> tuple[str, str, str]:
+    def _health_look(self, health: AssetHealth, lost: bool) -> tuple[str, str, str]:
         """(word, background, text colour) of the health badge."""
-        if lost and health != "out of service":  # the device, not the process: a diagnostic
+        if lost and health is not H.OUT_OF_SERVICE:  # the device, not the process: a diagnostic
             return COMM_FAIL_WORD, theme.FAULT_BG, theme.FAULT_TEXT
-        if health == "alarm" and not self._process_active and self._diagnostic_active:
+        if health is H.ALARM and not self._process_active and self._diagnostic_active:
             return DIAGNOSTIC_WORD, theme.FAULT_BG, theme.FAULT_TEXT  # only the instrumentation is in alarm
-        if health == "alarm" and self._worst is not None:  # colour and shape of its worst alarm, as everywhere
+        if health is H.ALARM and self._worst is not None:  # colour and shape of its worst alarm, as everywhere
             worst = self._worst
             return f"{_PRIORITY_GLYPH[worst]} ALARM", theme.priority_colour(worst), theme.PRIORITY_TEXT_ON[worst]
-        return _HEALTH.get(health, (health, "transparent", theme.TEXT))
+        return _HEALTH[health]
 
     def _show_values(self, values: np.ndarray, quality: np.ndarray | None) -> None:
         """Flow and pressure; a channel that is not good shows its quality word, never a number."""
