@@ -39,7 +39,7 @@ from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
 from app.labels import Label
 from app.live import AssetHealth as H
-from app.live import AssetStatus, EngineSnapshot, LiveBuffer, SourceHealth, UplinkStatus
+from app.live import AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.store import history as store_history
 from app.store.database import open_database
 from app.store.status import StoreStatus
@@ -207,12 +207,12 @@ class Engine:
             oos = any(a.overlay is AlarmState.OOSRV for a in mine) or name in self.alarms.out_of_service
             quality = self._latest_quality.get(name)
             lost = device_lost(quality)
-            health = (H.OUT_OF_SERVICE if oos else H.NO_DATA if lost else H.STOPPED if regime is Regime.STOPPED else
+            word = (H.OUT_OF_SERVICE if oos else H.NO_DATA if lost else H.STOPPED if regime is Regime.STOPPED else
                       H.ALARM if active else H.COMMISSIONING if not pipe.commissioned or pipe.learning else
                       H.WARNING if unacked or (score or 0) >= self.settings.detection.threshold * 0.8 else H.OK)
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
-                                       health, None if quality is None else quality.copy(), lost,
+                                       word, None if quality is None else quality.copy(), lost,
                                        pipe.learning_progress(), pipe.period.period_s)
         stats = self.source.stats
         store, uplink = self.writer.status(), (self.uplink.status() if self.uplink is not None else UplinkStatus(
@@ -226,7 +226,7 @@ class Engine:
                               uplink, self.settings.detection.threshold, self.frames_processed, self.health.recent(),
                               health, store, audit=self.audit_check)
 
-    def history(self, asset: str, t0: float, t1: float, max_points: int = 4000):  # noqa: ANN201
+    def history(self, asset: str, t0: float, t1: float, max_points: int = 4000) -> Samples:
         """Blocking (SQLite): call from a worker thread."""
         return store_history.sample_history(self.db, asset, t0, t1, max_points)
 

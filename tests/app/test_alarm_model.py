@@ -35,6 +35,7 @@ TECH = Session("tom", Role.TECHNICIAN, 0)
 ROW: dict[str, Any] = {"id": "a", "asset": "P-101", "kind": "anomaly", "priority": "medium", "base": "UNACK",
                        "raised_ts": 1.0, "last_active_ts": 1.0, "peak_score": 2.0, "activations": 1,
                        "top_channels": (), "message": "m", "active": True}
+CLOUD_ROW: dict[str, Any] = {"state": "confirmed", "failure_mode": "cavitation", "priority": "low"}
 BASES = (S.NORM, S.UNACK, S.ACKED, S.RTNUN)
 OVERLAYS = (None, S.SHLVD, S.DSUPR, S.OOSRV)
 
@@ -93,14 +94,14 @@ def test_the_alarm_list_order_unacknowledged_then_priority_then_newest() -> None
 def test_stored_text_becomes_the_member_and_unknown_text_is_refused() -> None:
     """A row read back from the store gives text; the Alarm holds the enum members whoever builds it."""
     a = Alarm(**{**ROW, "kind": "diagnostic", "priority": "high", "base": "RTNUN", "overlay": "SHLVD",
-                 "cloud": CloudStatus(**{"state": "confirmed", "failure_mode": "cavitation", "priority": "low"})})
+                 "cloud": CloudStatus(**CLOUD_ROW)})
     assert (a.kind, a.priority, a.base, a.overlay) == (AlarmKind.DIAGNOSTIC, Priority.HIGH, S.RTNUN, S.SHLVD)
     assert type(a.kind) is AlarmKind and type(a.priority) is Priority and type(a.base) is S
     assert a.cloud.state is CloudState.CONFIRMED and a.cloud.priority is Priority.LOW
     with pytest.raises(ValueError, match=r"Alarm.priority: 'urgent' is not one of low, medium, high"):
         Alarm(**{**ROW, "priority": "urgent"})
     with pytest.raises(ValueError, match=r"CloudStatus.state: 'maybe' is not one of none, analyzing"):
-        CloudStatus(**{"state": "maybe"})
+        CloudStatus(**{**CLOUD_ROW, "state": "maybe"})
 
 
 @pytest.fixture

@@ -46,12 +46,13 @@ def test_alarm_words_become_members_or_are_refused_by_name(field: str, data: st.
 
 @given(state=words(CloudState), priority=st.one_of(st.none(), words(Priority)))
 def test_cloud_words_become_members_or_are_refused_by_name(state: str, priority: str | None) -> None:
+    row: dict[str, Any] = {"state": state, "priority": priority}
     ok_state = state in {m.value for m in CloudState}
     ok_priority = priority is None or priority in {m.value for m in Priority}
     if ok_state and ok_priority:
-        c = CloudStatus(**{"state": state, "priority": priority})
+        c = CloudStatus(**row)
         assert type(c.state) is CloudState and (c.priority is None or type(c.priority) is Priority)
         assert isinstance(c.text, str)
     else:
         with pytest.raises(ValueError, match=r"^CloudStatus\.(state|priority): .* is not one of "):
-            CloudStatus(**{"state": state, "priority": priority})
+            CloudStatus(**row)

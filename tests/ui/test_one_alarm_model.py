@@ -36,8 +36,8 @@ def test_a_shelved_alarm_counts_alike_in_the_engine_snapshot_and_on_the_screens(
     snap = engine.snapshot()
     # the engine's count is the screens' count: a shelved alarm is out of the operator's counts
     assert sum(s.unacked_alarms for s in snap.assets.values()) == nav_unacked(hmi) == 0
-    for asset, status in snap.assets.items():
-        hmi.wait(lambda a=asset: tile_unacked(hmi, a) == status.unacked_alarms, timeout=5000)
+    hmi.wait(lambda: all(tile_unacked(hmi, asset) == status.unacked_alarms for asset, status in snap.assets.items()),
+             timeout=5000)
     # nothing annunciated: the engine does not call the pump "alarm", so its tile shows no ALARM word of any kind
     faulted = shelved[0].asset
     assert snap.assets[faulted].active_alarms == 0 and snap.assets[faulted].health != "alarm"

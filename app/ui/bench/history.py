@@ -68,7 +68,10 @@ def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
         current = trends.asset
         click(trends.window_buttons["10 min"])
         click(trends.next_button)  # the other pump: its stored history is not loaded yet
-        wait(lambda c=current: trends.asset != c and len(trends.buffer) >= 3, 10)
+        def switched(was: str | None = current) -> bool:
+            return trends.asset != was and len(trends.buffer) >= 3
+
+        wait(switched, 10)
         b0 = time.perf_counter()
         run_for(1.2)
         out["baseline_ms"].append(hb.max_gap(b0, time.perf_counter())["ms"])
@@ -76,7 +79,10 @@ def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
             before = trends.history_span()
             t_click = time.perf_counter()
             click(trends.window_buttons[label])
-            wait(lambda b=before: trends.history_span() not in (None, b) and trends.history_idle(), 60)
+            def loaded(was: tuple[float, float] | None = before) -> bool:
+                return trends.history_span() not in (None, was) and trends.history_idle()
+
+            wait(loaded, 60)
             out["load_s"][label].append(time.perf_counter() - t_click)
             run_for(0.6)  # the frames that draw it
             gap = hb.max_gap(t_click, time.perf_counter())
