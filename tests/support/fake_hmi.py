@@ -78,6 +78,13 @@ class FakeHmi:
         self.calls: list[tuple[object, ...]] = []
         self.refuse_next: BaseException | None = None
         self.out_of_service: set[str] = set()
+        self.period_s: dict[str, float] = {a: 1.0 for a in assets}  # each asset's measured sampling period
+
+    def set_sample_period(self, asset: str, period_s: float) -> None:
+        """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
+        self.period_s[asset] = period_s
+        self.live[asset] = samples(self.now - 119 * period_s, 120, period_s)
+        self.stored[asset] = samples(self.now - 2000 * period_s, 2001, period_s)
 
     # -- what the test does -------------------------------------------------------------------------
     def add_alarm(self, alarm: Alarm, announce: bool = True) -> Alarm:
@@ -113,7 +120,7 @@ class FakeHmi:
             health = (AssetHealth.OUT_OF_SERVICE if asset in self.out_of_service else AssetHealth.ALARM if active
                       else AssetHealth.WARNING if unacked else AssetHealth.OK)
             statuses[asset] = AssetStatus(asset, Regime.RUNNING, True, False, values[-1].copy(), float(scores[-1]),
-                                          active, unacked, health)
+                                          active, unacked, health, sample_period_s=self.period_s[asset])
         return EngineSnapshot(self.now, statuses, SourceHealth(True, "receiving", 1000, 0),
                               UplinkStatus("stand-in"), self.threshold, 1000)
 

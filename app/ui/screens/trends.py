@@ -25,6 +25,15 @@ from app.ui.widgets.trend_plots import AlarmMark, TrendPlots
 from app.ui.workers import TaskRunner, sliced_history
 
 WINDOWS: tuple[tuple[str, float], ...] = (("10 min", 600), ("1 h", 3600), ("8 h", 8 * 3600), ("24 h", 86400))
+MIN_SAMPLES_IN_VIEW = 60  # fewer points than this is no trend: at one sample a minute, 10 minutes is 10 dots
+
+
+def readable_window_s(sample_period_s: float) -> float:
+    """The shortest window button that shows at least MIN_SAMPLES_IN_VIEW samples at this sampling period."""
+    for _, seconds in WINDOWS:
+        if seconds >= MIN_SAMPLES_IN_VIEW * sample_period_s:
+            return float(seconds)
+    return float(WINDOWS[-1][1])
 FRAME_MS = 100  # at most 10 redraws a second: the plant sends 1-10 Hz, and each frame repaints 9 plots
 _TITLE_EVERY = 5  # frames between refreshing the latest values in the plot titles (~2 Hz)
 _DIAGNOSTIC_STYLE = f"background: {theme.FAULT_BG}; color: {theme.FAULT_TEXT}; padding: 0 8px; font-weight: bold;"
@@ -52,6 +61,7 @@ class TrendsScreen(QWidget):
         self._quality: np.ndarray | None = None  # the asset's channel quality, from the latest snapshot
         self._comm_lost = False
         self._snapshot: EngineSnapshot | None = None
+        self._fitted_period: float | None = None  # the sampling period the window was last sized for
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 4)
         lay.setSpacing(6)
@@ -117,6 +127,7 @@ class TrendsScreen(QWidget):
         self.asset_label.setText(asset)
         self.sig_asset_changed.emit(asset)
         self.buffer.clear()
+        self._fitted_period = None  # size the window for this asset's rate at its next status
         self._history_span = None
         self._history_request += 1  # any load in flight is for the old asset
         self.plots.clear_data()
@@ -160,11 +171,21 @@ class TrendsScreen(QWidget):
         status = self._snapshot.assets.get(self.asset) if self._snapshot is not None and self.asset else None
         quality = status.quality if status is not None else None
         lost = status is not None and status.comm_lost
+        if status is not None and status.sample_period_s != self._fitted_period:
+            self._fit_window_to_rate(status.sample_period_s)
         changed = lost != self._comm_lost or not _same(quality, self._quality)
         self._quality, self._comm_lost = quality, lost
         if changed and self.isVisible():  # a quality word must not wait for the next title refresh
             self._show_titles()
             self._show_status()
+
+    def _fit_window_to_rate(self, period_s: float) -> None:
+        """A slow source (a logger once a minute) gets a window wide enough to read as a trend; the operator's
+        own choice of a wider window stands. Re-done only when the asset's measured period changes."""
+        self._fitted_period = period_s
+        wanted = readable_window_s(period_s)
+        if self.window_s < wanted:
+            self.set_window(wanted)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

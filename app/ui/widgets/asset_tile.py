@@ -115,6 +115,7 @@ class AssetTile(QFrame):
     # -- updates ------------------------------------------------------------------------------------
     def set_status(self, status: AssetStatus, threshold: float) -> None:
         self.sparkline.set_threshold(threshold)
+        self.sparkline.set_sample_period(status.sample_period_s)
         self.regime.setText(_REGIME_WORDS[status.regime])
         lost = status.comm_lost
         word, bg, fg = self._health_look(status.health, lost)

@@ -14,10 +14,14 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.ui import theme
 
 
+SPAN_S = 600.0  # ten minutes of score at one sample a second ...
+MIN_POINTS = 60  # ... and never fewer samples than this, so a logger sampled once a minute still draws a trend
+
+
 class ScoreHistory:
     """The last ``span_s`` of (ts, score) for one asset, capped in points; appended from live samples."""
 
-    def __init__(self, span_s: float = 600.0, max_points: int = 4000) -> None:
+    def __init__(self, span_s: float = SPAN_S, max_points: int = 4000) -> None:
         self.span_s = span_s
         self._max = max_points
         self.ts = np.empty(0)
@@ -39,6 +43,13 @@ class Sparkline(QWidget):
         self.history = ScoreHistory()
         self.threshold = 1.0
         self.alarm_colour = theme.TRACE
+
+    def set_sample_period(self, period_s: float) -> None:
+        """Widen the span for a slow source (the asset's measured period, from its status)."""
+        span = max(SPAN_S, MIN_POINTS * period_s) if period_s > 0 else SPAN_S
+        if span != self.history.span_s:
+            self.history.span_s = span
+            self.update()
 
     def set_threshold(self, threshold: float) -> None:
         if threshold != self.threshold:
