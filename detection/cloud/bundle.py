@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from detection.cloud.protocol import FAILURE_MODES, MAX_TS
 from detection.cloud.window_features import FEATURE_NAMES
@@ -61,7 +61,7 @@ class _Fields:
             self.fail(prefix.rstrip(".") or "the manifest", doc, "a JSON object")
         self.doc: dict[str, Any] = doc
 
-    def fail(self, key: str, value: Any, allowed: str) -> None:  # noqa: ANN401
+    def fail(self, key: str, value: Any, allowed: str) -> NoReturn:  # noqa: ANN401
         shown = repr(value)
         shown = shown if len(shown) <= 80 else shown[:80] + "..."
         raise ModelError(f"{self.source}: {key} = {shown}: not allowed; allowed: {allowed}")
@@ -71,7 +71,7 @@ class _Fields:
             raise ModelError(f"{self.source}: {self.prefix}{key} is missing")
         return self.doc[key]
 
-    def section(self, key: str) -> "_Fields":
+    def section(self, key: str) -> _Fields:
         return _Fields(self.source, self.get(key), f"{self.prefix}{key}.")
 
     def text(self, key: str, pattern: re.Pattern[str], allowed: str) -> str:

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from detection.cloud.models import CloudModels, ModelError
+from detection.cloud.models import CloudModels
 from detection.cloud.protocol import (
     ALARM_SUBSCRIPTION,
     MAX_EDGE_PAYLOAD,
@@ -152,8 +153,8 @@ class CloudService:
         client.subscribe([(self._alarm_filter, SubscribeOptions(qos=1)),
                           (STATUS_SUBSCRIPTION, SubscribeOptions(qos=1))])
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list, properties: object
-                      ) -> None:
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list[ReasonCode],
+                      properties: object) -> None:
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
         if failed:
             log.error("the broker refused a subscription (%s): this instance will answer nothing", ", ".join(failed))
