@@ -118,15 +118,15 @@ def test_the_supply_reference_ignores_a_wild_first_voltage(steady) -> None:  # n
     clean, spoilt = FeatureExtractor(), FeatureExtractor()
     v = values[:300].copy()
     v[0, VOLTAGE] = 1e9
-    a = [clean.update(float(t), row).copy() for t, row in zip(ts[:300], values[:300])]
-    b = [spoilt.update(float(t), row).copy() for t, row in zip(ts[:300], v)]
+    a = [clean.update(float(t), row).copy() for t, row in zip(ts[:300], values[:300], strict=True)]
+    b = [spoilt.update(float(t), row).copy() for t, row in zip(ts[:300], v, strict=True)]
     assert b[-1][level] == pytest.approx(a[-1][level], rel=0.02)
 
 
 def test_a_state_scale_ignores_one_wild_baseline_row(steady) -> None:  # noqa: ANN001
     ts, values = steady
     fx = FeatureExtractor()
-    feats = np.array([fx.update(float(t), row).copy() for t, row in zip(ts[200:500], values[200:500])])
+    feats = np.array([fx.update(float(t), row).copy() for t, row in zip(ts[200:500], values[200:500], strict=True)])
     slow = np.full((len(feats), 2), 20.0)
     clean = StateNorm.fit(feats, slow, 16.0)
     feats[150] = 1e6
@@ -145,6 +145,6 @@ def test_a_setpoint_change_after_a_spike_is_still_a_transition(before_s: int) ->
     values = run.values[:, 1].copy()
     values[idx - before_s, CURRENT] *= 5.9
     tracker = RegimeTracker()
-    got = [tracker.update(float(t), v) for t, v in zip(run.ts, values)]
+    got = [tracker.update(float(t), v) for t, v in zip(run.ts, values, strict=True)]
     assert Regime.TRANSITION in got[idx:idx + 15]
     assert got[-1] is Regime.RUNNING

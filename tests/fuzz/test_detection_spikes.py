@@ -86,7 +86,7 @@ def test_a_burst_while_commissioning_does_not_spoil_the_baseline(burst) -> None:
     ts, values = _steady()
     spoilt = _spoil(values, burst)
     pipe = AssetPipeline()
-    out = [pipe.process(float(t), v) for t, v in zip(ts[:1400], spoilt[:1400])]
+    out = [pipe.process(float(t), v) for t, v in zip(ts[:1400], spoilt[:1400], strict=True)]
     assert pipe.commissioned
     _assert_recovered(out, 1100)
     assert not pipe.alerts.active

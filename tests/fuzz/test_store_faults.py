@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event as stat
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import event as stat, given, settings, strategies as st
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from app.config import UplinkSettings
 from app.store.database import open_database
@@ -26,7 +26,7 @@ SUBSCRIBER = Path(__file__).with_name("subscriber_proc.py")
 @dataclass
 class Store:
     path: Path
-    db: object
+    db: Engine
     writer: StoreWriter
 
 
@@ -72,6 +72,7 @@ class Subscriber:
         self.out = workdir / f"{client_id}.txt"
         self.proc = subprocess.Popen([sys.executable, str(SUBSCRIBER), broker.host, str(broker.port), client_id,
                                       str(self.out), *topics], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the first SUBACK (or the process died)
         if line.strip() != "subscribed":
             self.stop()

@@ -36,7 +36,7 @@ def main() -> None:
 
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     c.on_connect, c.on_subscribe, c.on_message = on_connect, on_subscribe, on_message
-    c.reconnect_delay_set(0.1, 0.5)
+    c.reconnect_delay_set(0.1, 0.5)  # type: ignore[arg-type]  # typed int, but paho waits fractions of a second too
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
     c.connect_async(host, int(port), keepalive=10, clean_start=False, properties=props)

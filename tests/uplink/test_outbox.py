@@ -12,7 +12,7 @@ from app.store import schema
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
 from app.uplink.envelope import envelope
-from app.uplink.outbox import Outbox
+from app.uplink.outbox import Outbox, PruneResult
 from detection.cloud import protocol
 from tests.uplink.conftest import GW, SITE
 
@@ -107,7 +107,7 @@ def test_prune_drops_oldest_telemetry_only(store) -> None:  # noqa: ANN001
         now[0] = 1_000_000.0 + 60 * minute
         items = [("telemetry", {"m": minute})] + ([("alarm-event", {"m": minute})] if minute % 10 == 0 else [])
         store.writer.submit(Write([ob.messages_op(items)])).result(10)
-    results = []
+    results: list[PruneResult] = []
     # max age 30 min: telemetry of minutes 0..68 goes; then at most 25 rows: 10 alarm events + 15 newest telemetry
     store.writer.submit(Write([ob.prune_op(30 * 60 + 1, 25, results.append)])).result(10)
     (r,) = results

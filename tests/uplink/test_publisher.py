@@ -206,6 +206,7 @@ def test_the_brokers_receive_maximum_bounds_the_in_flight_window(tmp_path, store
         up.start()
         assert up.wait_connected(10)
         assert up.in_flight_limit == 4  # one left for the retained status message
+        assert broker.proc is not None
         broker.proc.send_signal(signal.SIGSTOP)
         try:
             up.enqueue_many([("telemetry", {"i": i}) for i in range(300)]).result(10)

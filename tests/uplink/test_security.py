@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import queue
@@ -76,15 +77,15 @@ def test_mutual_tls_needs_the_client_certificate(tmp_path, tls_files, make_uplin
             while out.poll() is None:  # mosquitto_sub has no ready signal: send until it has one (QoS 1, ids)
                 up.enqueue("label", {"alarm_id": "A-mtls"}).result(10)
                 sent = True
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     out.wait(0.5)
-                except subprocess.TimeoutExpired:
-                    pass
+            assert out.stdout is not None
             assert sent and '"alarm_id":"A-mtls"' in out.stdout.read()
         finally:
             out.kill()
             out.wait(5)
-            out.stdout.close()
+            if out.stdout is not None:
+                out.stdout.close()
 
 
 def test_tls_files_are_checked_at_start(tmp_path) -> None:  # noqa: ANN001
@@ -181,7 +182,8 @@ def test_a_systemd_credential_key_wins_over_the_key_file(tmp_path, keyring_env, 
     store = CredentialStore.open(f, k, create=True)
     store.set("h", "u", PASSWORD)
     assert not k.exists() and "CREDENTIALS_DIRECTORY" in store.description
-    assert CredentialStore.open(f, k).get("h").password == PASSWORD
+    got = CredentialStore.open(f, k).get("h")
+    assert got is not None and got.password == PASSWORD
 
 
 def test_a_plaintext_keyring_is_refused_even_when_forced(monkeypatch) -> None:  # noqa: ANN001

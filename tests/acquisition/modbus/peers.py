@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +101,8 @@ class SimulatorServer:
             except queue.Empty:
                 self.kill()
                 raise AssertionError(f"simulator did not start serving within {timeout} s: "
-                                     f"{(self.workdir / f'simulator-{self.starts}.log').read_text()[-2000:]}")
+                                     f"{(self.workdir / f'simulator-{self.starts}.log').read_text()[-2000:]}"
+                                     ) from None
             if "serving" in line:
                 return time.monotonic()
             if not line:
@@ -116,7 +116,7 @@ class SimulatorServer:
             self.proc.wait(10)
         self.proc = None
 
-    def __enter__(self) -> "SimulatorServer":
+    def __enter__(self) -> SimulatorServer:
         self.start()
         return self
 

@@ -37,7 +37,8 @@ def test_words_agree_with_struct_both_ways(t: RegType, word_order: str, byte_ord
     enc = Encoding(t, word_order, byte_order)
     for v in SAMPLES[t]:
         words = struct_words(t, v, word_order, byte_order)
-        assert enc.raw_from_words(words) == pytest.approx(struct.unpack(">" + _FMT[t], struct.pack(">" + _FMT[t], v))[0])
+        fmt = ">" + _FMT[t]
+        assert enc.raw_from_words(words) == pytest.approx(struct.unpack(fmt, struct.pack(fmt, v))[0])
         assert enc.encode(v) == words
 
 
@@ -49,7 +50,8 @@ def test_decoding_agrees_with_pymodbus_convert_from_registers(name: str, t: RegT
     enc = Encoding(t, word_order)
     for v in SAMPLES[t]:
         words = ModbusTcpClient.convert_to_registers(v, dt, word_order=word_order)
-        assert enc.raw_from_words(words) == pytest.approx(ModbusTcpClient.convert_from_registers(words, dt, word_order=word_order))
+        expected = ModbusTcpClient.convert_from_registers(words, dt, word_order=word_order)
+        assert enc.raw_from_words(words) == pytest.approx(expected)
 
 
 def test_scale_offset_and_valid_range() -> None:

@@ -14,7 +14,15 @@ import pytest
 
 from acquisition.modbus import ModbusSource
 from acquisition.quality import Quality, device_lost
-from tests.acquisition.modbus.peers import ROOT, SimulatorServer, free_port, map_data, shipped_map, wait_until, write_map
+from tests.acquisition.modbus.peers import (
+    ROOT,
+    SimulatorServer,
+    free_port,
+    map_data,
+    shipped_map,
+    wait_until,
+    write_map,
+)
 
 
 def test_frames_keep_coming_when_no_device_answers_and_stop_is_prompt() -> None:

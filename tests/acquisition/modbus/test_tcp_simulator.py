@@ -130,7 +130,8 @@ def test_a_dead_device_beside_a_live_one_does_not_slow_it(tmp_path: Path) -> Non
     try:
         with SimulatorServer(tmp_path, ["--modbus-tcp", f"127.0.0.1:{live}"]):
             poller.start()
-            wait_until(lambda: all_quality(poller, "P-101", Quality.GOOD) and all_quality(poller, "P-102", Quality.COMM_FAIL)
+            wait_until(lambda: all_quality(poller, "P-101", Quality.GOOD)
+                       and all_quality(poller, "P-102", Quality.COMM_FAIL)
                        and all_quality(poller, "P-103", Quality.COMM_FAIL), 15, "live GOOD, dead COMM_FAIL")
             health = poller.health["pump-101"]
             polls0, late0, t0 = health.polls, len(health.lateness_s), time.monotonic()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker)
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def test_asset_from_a_topic_level_with_our_channel_names_and_an_allow_list(broker) -> None:  # noqa: ANN001
@@ -47,8 +47,9 @@ def test_asset_from_a_topic_level_with_our_channel_names_and_an_allow_list(broke
                                     "assets": ["P-201", "P-202"]}])
     with FrameTap(src) as tap:
         tap.wait_connected()
-        publish(broker, "plant/pumps/P-202/telemetry", json.dumps({"values": dict(zip(CHANNELS, range(1, 9)))}))
-        f = tap.wait_for("P-202", good(**dict(zip(CHANNELS, range(1, 9)))), "all eight channels GOOD")
+        eight = dict(zip(CHANNELS, range(1, 9), strict=True))
+        publish(broker, "plant/pumps/P-202/telemetry", json.dumps({"values": eight}))
+        f = tap.wait_for("P-202", good(**eight), "all eight channels GOOD")
         assert f.values.dtype == np.float64 and f.quality.dtype == np.uint8
         publish(broker, "plant/pumps/P-999/telemetry", '{"values": {"flow": 1}}')  # not in the allow list
         publish(broker, "plant/pumps/P-201/telemetry", '{"values": {"flow": 7}}')

@@ -97,9 +97,11 @@ def _sparkplug_payload(seq: int, *metrics: tuple[str, int, str, float]) -> bytes
 def test_sparkplug_metrics_have_the_same_plausible_ranges(value: float, expected: Quality) -> None:
     held, reports = HeldValues(), Reports()
     sp = SparkplugIngest(load_ingest_map(EXAMPLE), held, reports, publish=lambda t, p: None, clock=lambda: 0.0)
-    sp.on_message("spBv1.0/Plant1/NBIRTH/Gateway-7", _sparkplug_payload(0, ("bdSeq", DataType.INT64, "long_value", 0)), 0.0)
+    sp.on_message("spBv1.0/Plant1/NBIRTH/Gateway-7",
+                  _sparkplug_payload(0, ("bdSeq", DataType.INT64, "long_value", 0)), 0.0)
     sp.on_message("spBv1.0/Plant1/DBIRTH/Gateway-7/Pump104", _sparkplug_payload(
-        1, ("Motor/Current", DataType.DOUBLE, "double_value", value), ("Flow", DataType.FLOAT, "float_value", 50.0)), 0.0)
+        1, ("Motor/Current", DataType.DOUBLE, "double_value", value), ("Flow", DataType.FLOAT, "float_value", 50.0)),
+        0.0)
     f = frame_of(held, "P-104")
     assert f.quality[INDEX["current"]] == expected and math.isfinite(f.values[INDEX["current"]]) == (expected == 0)
     assert f.quality[INDEX["flow"]] == Quality.GOOD

@@ -27,7 +27,8 @@ def one_line(text: str) -> bool:
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
 @pytest.mark.parametrize("where", ["values-unknown", "quality-unknown", "values-wrong-type", "quality-bad-word"])
 def test_a_hostile_key_is_escaped_in_every_problem(name: str, where: str) -> None:
-    mapping = {**MAP, name: ChannelMapping(channel="flow")} if where in ("values-wrong-type", "quality-bad-word") else MAP
+    mapped = where in ("values-wrong-type", "quality-bad-word")
+    mapping = {**MAP, name: ChannelMapping(channel="flow")} if mapped else MAP
     doc = {"values-unknown": {"values": {name: 1}}, "quality-unknown": {"values": {"T": 1}, "quality": {name: "bad"}},
            "values-wrong-type": {"values": {name: "hot"}}, "quality-bad-word": {"quality": {name: "meh"}}}[where]
     msg = parse_logger_message(json.dumps(doc).encode(), mapping, 0.0, 300)

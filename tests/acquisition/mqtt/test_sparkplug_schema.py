@@ -6,6 +6,7 @@ import math
 
 import pysparkplug as spb
 import pytest
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto
 from pysparkplug import _protobuf as official
 
 from acquisition.mqtt_ingest.sparkplug_ingest import metric_number
@@ -21,6 +22,9 @@ def test_every_declared_field_has_the_official_number_type_and_label(message: st
     for name, number, ftype, label, oneof in DECLARED_FIELDS[message]:
         field = theirs[name]
         assert (field.number, field.type) == (number, ftype), name
+        # protobuf 7 has no FieldDescriptor.label: a label is whether the field repeats and whether it is required
+        assert (field.is_repeated, field.is_required) == (label == FieldDescriptorProto.LABEL_REPEATED,
+                                                          label == FieldDescriptorProto.LABEL_REQUIRED), name
         assert ours.fields_by_name[name].number == number
         in_value_oneof = field.containing_oneof is not None and field.containing_oneof.name == "value"
         assert in_value_oneof == (oneof is not None), name

@@ -83,9 +83,9 @@ class Gateway:
 
     def __init__(self, broker, client_id: str = "test-gateway") -> None:  # noqa: ANN001
         self.confirmations: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self._subscribed = queue.Queue()
+        self._subscribed: queue.Queue[bool] = queue.Queue()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
-        c.on_message = lambda _c, _u, msg: self.confirmations.put((msg.topic, msg.payload))
+        c.on_message = lambda _c, _u, msg: self.confirmations.put((msg.topic, bytes(msg.payload)))
         c.on_subscribe = lambda *_: self._subscribed.put(True)
         c.connect(broker.host, broker.port, keepalive=30)
         c.loop_start()

@@ -39,7 +39,7 @@ def dump(doc: dict) -> bytes:
 
 
 def test_failure_modes_are_the_apps() -> None:
-    assert protocol.FAILURE_MODES == tuple(k for k, _ in APP_FAILURE_MODES)
+    assert tuple(k for k, _ in APP_FAILURE_MODES) == protocol.FAILURE_MODES
 
 
 def test_alarm_round_trips_with_nulls_as_nan() -> None:

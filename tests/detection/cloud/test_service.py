@@ -69,7 +69,8 @@ def _bad_messages(reference) -> list[tuple[str, bytes, str]]:  # noqa: ANN001
     unknown["body"]["firmware"] = "1.2"
     other_gateway = json.loads(json.dumps(good))
     other_gateway["gateway"] = "gw-9"
-    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x", 1.8e9).encode()
+    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x",
+                                1.8e9).encode()
     return [
         ("malformed JSON", b'{"id": "abc", "stream": ', "not JSON"),
         ("wrong type", json.dumps(wrong_type).encode(), "body.window.values[3][2] must be a number or null"),
@@ -166,11 +167,17 @@ def test_command_line_service_answers_and_stops_cleanly(broker, gateway: Gateway
     proc = subprocess.Popen([sys.executable, "-m", "detection.cloud", "--broker", f"{broker.host}:{broker.port}"],
                             cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stderr is not None
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)
+    stderr = proc.stderr
+    assert stderr is not None
+
+    def read() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        seen = []
+        seen: list[str] = []
         while not any("answering alarms" in line for line in seen):
             try:
                 seen.append(lines.get(timeout=TIMEOUT))

@@ -1,6 +1,8 @@
 """Window features: finite whatever the window holds, blind to a set-point change, sharp on a fault."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_steady_running_is_quiet(run) -> None:  # noqa: ANN001
     x = window_features(*_steady(run))
     assert x.shape == (N_FEATURES,) and x.dtype == np.float32
     t = [abs(_feature(x, f"{c}.t_late")) for c in CHANNELS]
-    assert max(t) < 5, dict(zip(CHANNELS, t))
+    assert max(t) < 5, dict(zip(CHANNELS, t, strict=True))
 
 
 def test_a_step_on_one_channel_stands_out(run) -> None:  # noqa: ANN001
@@ -49,7 +51,7 @@ def test_a_flat_line_collapses_the_spread(run) -> None:  # noqa: ANN001
 def test_set_point_change_inside_the_window_is_compared_after_it(run) -> None:  # noqa: ANN001
     station, r = run
     log = station.regime_log("P-101", r.ts[-1])
-    change = next(e for prev, e in zip(log, log[1:]) if e.regime == prev.regime == "RUNNING")
+    change = next(e for prev, e in pairwise(log) if e.regime == prev.regime == "RUNNING")
     end = int(change.ts - r.ts[0]) + 150  # the change is in the middle of the window
     ts, v = r.ts[end - 299: end + 1], r.values[end - 299: end + 1, 0]
     assert last_transition(ts - ts[-1], v) is not None
