@@ -63,7 +63,7 @@ async def _serve(ports: list[int], n_registers: int) -> None:
 
 
 # -- the poller (this process) -----------------------------------------------------------------------------
-def _plant(ports: list[int], n_registers: int, hz: float):  # noqa: ANN202
+def _plant(ports: list[int], n_registers: int, hz: float):
     from acquisition.modbus import parse_register_map
 
     devices = []

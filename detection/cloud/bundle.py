@@ -55,18 +55,18 @@ class Manifest:
 class _Fields:
     """Reading one JSON object's fields with errors that name the field (``classifier.min_probability``)."""
 
-    def __init__(self, source: str, doc: Any, prefix: str = "") -> None:  # noqa: ANN401 - JSON
+    def __init__(self, source: str, doc: Any, prefix: str = "") -> None:  # JSON
         self.source, self.prefix = source, prefix
         if not isinstance(doc, dict):
             self.fail(prefix.rstrip(".") or "the manifest", doc, "a JSON object")
         self.doc: dict[str, Any] = doc
 
-    def fail(self, key: str, value: Any, allowed: str) -> NoReturn:  # noqa: ANN401
+    def fail(self, key: str, value: Any, allowed: str) -> NoReturn:
         shown = repr(value)
         shown = shown if len(shown) <= 80 else shown[:80] + "..."
         raise ModelError(f"{self.source}: {key} = {shown}: not allowed; allowed: {allowed}")
 
-    def get(self, key: str) -> Any:  # noqa: ANN401
+    def get(self, key: str) -> Any:
         if key not in self.doc:
             raise ModelError(f"{self.source}: {self.prefix}{key} is missing")
         return self.doc[key]

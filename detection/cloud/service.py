@@ -176,7 +176,7 @@ class CloudService:
                 self._handle_alarm(msg)
         except ProtocolError as exc:
             self._drop(msg.topic, str(exc))
-        except Exception:  # noqa: BLE001 - one bad message must never stop the service
+        except Exception:  # one bad message must never stop the service
             log.exception("unexpected error handling a message on %s; dropped", msg.topic)
             self._drop(msg.topic, "internal error (see the log)")
 
@@ -242,5 +242,5 @@ class CloudService:
         if self._listener is not None:
             try:
                 self._listener(event)
-            except Exception:  # noqa: BLE001 - an observer's bug must not take the service down
+            except Exception:  # an observer's bug must not take the service down
                 log.exception("service event listener failed on %r", event)

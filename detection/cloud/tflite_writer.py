@@ -33,7 +33,7 @@ class Dense:
 class _AlignedBuffer(fb.BufferT):  # type: ignore[misc]  # ai_edge_litert ships no types: BufferT is Any
     """Constant data aligned to 16 bytes, as the TensorFlow converter writes it (SIMD kernels read in place)."""
 
-    def Pack(self, builder: flatbuffers.Builder) -> int:  # noqa: N802 - the generated API's name
+    def Pack(self, builder: flatbuffers.Builder) -> int:  # the generated API's name
         data = None
         if self.data is not None:
             raw = bytes(self.data)

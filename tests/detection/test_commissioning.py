@@ -12,7 +12,7 @@ from detection.pipeline import AssetPipeline, PipelineParams
 from detection.timing import Span
 
 
-def steady(period: float = 1.0, hours: float = 2.0, seed: int = 3, faults=()):  # noqa: ANN001, ANN201
+def steady(period: float = 1.0, hours: float = 2.0, seed: int = 3, faults=()):
     station = PumpStation(StationConfig(n_pumps=1, seed=seed, sample_period_s=period, schedule=False), faults=faults)
     run = station.simulate(hours * 3600)
     return run.ts, run.values[:, 0].copy()

@@ -16,7 +16,7 @@ from detection.regime import Regime
 from detection.timing import PeriodEstimator, Span
 
 
-def run_pipelines(run, period: float | None) -> tuple[dict[str, AssetPipeline], list[tuple[str, float, AlertStarted]]]:  # noqa: ANN001
+def run_pipelines(run, period: float | None) -> tuple[dict[str, AssetPipeline], list[tuple[str, float, AlertStarted]]]:
     pipes = {a: AssetPipeline(PipelineParams(sample_period_s=period)) for a in run.assets}
     out = []
     for k, ts in enumerate(run.ts):

@@ -24,7 +24,7 @@ def test_the_limit_follows_the_correlation_time_and_the_average() -> None:
     assert a.sd_of_average(300.0, 1.0)[0] < a.sd_of_average(30.0, 1.0)[0]  # a longer average is steadier
 
 
-def first_alarm(values: np.ndarray, ts: np.ndarray, params: PipelineParams, start: int):  # noqa: ANN201
+def first_alarm(values: np.ndarray, ts: np.ndarray, params: PipelineParams, start: int):
     """(seconds after ``start``, views, alert) of the first alarm from ``start`` on, or None."""
     pipe = AssetPipeline(params)
     for i, (x, v) in enumerate(zip(ts, values, strict=True)):

@@ -50,7 +50,7 @@ def described(msg: str, path: tuple[str, ...]) -> bool:
     return any(n in msg for n in names)
 
 
-def check(load: Any, given_keys: list[tuple[str, ...]],  # noqa: ANN401
+def check(load: Any, given_keys: list[tuple[str, ...]],
           values: dict[tuple[str, ...], Any]) -> Settings | None:
     try:
         settings = load()
@@ -88,7 +88,7 @@ def test_environment_overrides_give_settings_or_a_config_error_naming_the_key(en
     check(lambda: load_settings(None, environ=environ), list(env), dict(env))
 
 
-def toml_value(v: Any) -> str:  # noqa: ANN401
+def toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):

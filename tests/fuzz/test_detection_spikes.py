@@ -70,7 +70,7 @@ def _assert_recovered(out: list, settle: int) -> None:
 
 
 @given(bursts(max_at=600))
-def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:  # noqa: ANN001
+def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:
     ts, values = _steady()
     at = burst[0] + COMMISSIONED_AT
     spoilt = _spoil(values, (at, *burst[1:]))
@@ -82,7 +82,7 @@ def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:  #
 
 @settings(max_examples=10)  # each example commissions a pipeline from scratch (~0.5 s)
 @given(bursts(max_at=450))
-def test_a_burst_while_commissioning_does_not_spoil_the_baseline(burst) -> None:  # noqa: ANN001
+def test_a_burst_while_commissioning_does_not_spoil_the_baseline(burst) -> None:
     ts, values = _steady()
     spoilt = _spoil(values, burst)
     pipe = AssetPipeline()

@@ -33,7 +33,7 @@ SHIPPED_ERRORS = _SHIPPED_MODELS.errors(REFERENCE_X)
 SHIPPED_PROBS = _SHIPPED_MODELS.probabilities(REFERENCE_X)
 
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:  # noqa: ANN401 - JSON
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:  # JSON
     """Every place in the manifest a mutation can hit: keys of objects, indexes of lists."""
     out = [prefix] if prefix else []
     if isinstance(node, dict):

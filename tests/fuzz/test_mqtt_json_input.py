@@ -252,7 +252,7 @@ def test_the_paho_callback_counts_everything_and_logs_nothing_raw(messages: list
         for topic, payload in messages:
             msg = mqtt.MQTTMessage(topic=topic)
             msg.payload = payload
-            source._on_message(source._client, None, msg)  # noqa: SLF001 - the entry point paho calls
+            source._on_message(source._client, None, msg)  # the entry point paho calls
     assert "internal_error" not in source.stats.skipped, source.stats.skipped
     assert set(source.stats.skipped) <= SOURCE_REASONS, source.stats.skipped
     for line in lines:

@@ -137,7 +137,7 @@ def test_the_decoder_returns_a_payload_or_a_decode_error(raw: bytes) -> None:
     except DecodeError:
         return
     for m in p.metrics:  # every field reads back without an exception
-        m.WhichOneof("value"), m.name, m.alias, m.datatype, m.is_null, m.is_historical  # noqa: B018
+        m.WhichOneof("value"), m.name, m.alias, m.datatype, m.is_null, m.is_historical
 
 
 class Reports(list):
@@ -194,7 +194,7 @@ def test_the_paho_callback_counts_everything_and_logs_nothing_raw(messages: list
         for topic, raw in messages:
             msg = mqtt.MQTTMessage(topic=topic)
             msg.payload = raw
-            source._on_message(source._client, None, msg)  # noqa: SLF001 - the entry point paho calls
+            source._on_message(source._client, None, msg)  # the entry point paho calls
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)

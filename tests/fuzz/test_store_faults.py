@@ -36,7 +36,7 @@ def disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield mnt
 
 
-def _short_busy_timeout(dbapi_conn, _record) -> None:  # noqa: ANN001 - a lock fails in 50 ms, not 5 s
+def _short_busy_timeout(dbapi_conn, _record) -> None:  # a lock fails in 50 ms, not 5 s
     dbapi_conn.execute("PRAGMA busy_timeout=50")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.waiting import free_port  # noqa: F401 - re-exported for the tests that use it here
+from tests.support.waiting import free_port  # re-exported for the tests that use it here
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -128,7 +128,7 @@ class MosquittoBroker:
 
 
 @pytest.fixture
-def broker(tmp_path: Path):  # noqa: ANN201
+def broker(tmp_path: Path):
     """A plain broker on a free port, for one test."""
     if not have_mosquitto():
         if os.environ.get("CI"):

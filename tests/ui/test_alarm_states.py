@@ -17,7 +17,7 @@ from app.ui.widgets.alarm_table import CLOUD, PRIORITY, STATE, AlarmTableModel
 NOW = time.time()
 
 
-def alarm(base: S, overlay: S | None = None, active: bool = True, priority: str = "medium", **kw) -> Alarm:  # noqa: ANN003
+def alarm(base: S, overlay: S | None = None, active: bool = True, priority: str = "medium", **kw) -> Alarm:
     return Alarm(id=f"{base.value}-{overlay}-{priority}", asset="P-101", kind="anomaly", priority=priority, base=base,
                  raised_ts=NOW - 600, last_active_ts=NOW - 60, peak_score=3.2, activations=1,
                  top_channels=(("flow", 0.6), ("pressure", 0.4)), message="P-101: anomaly", active=active,
@@ -36,12 +36,12 @@ CASES = [
 ]
 
 
-def image(pixmap) -> QImage:  # noqa: ANN001
+def image(pixmap) -> QImage:
     return pixmap.toImage()
 
 
 @pytest.mark.parametrize("a, text, background, blinks", CASES, ids=[c[1].strip() for c in CASES])
-def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, background: str, blinks: bool) -> None:  # noqa: ANN001
+def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, background: str, blinks: bool) -> None:
     model = AlarmTableModel()
     model.set_alarms([a])
     cell = model.index(0, STATE)
@@ -58,7 +58,7 @@ def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, bac
     assert abs(fg.lightness() - bg.lightness()) > 90
 
 
-def test_states_are_told_apart_without_colour(qapp) -> None:  # noqa: ANN001
+def test_states_are_told_apart_without_colour(qapp) -> None:
     """Colour is never the only cue: every state has its own word and its own symbol."""
     texts = {str(AlarmTableModel.data(_model(a), _model(a).index(0, STATE))).split(" to ")[0] for a, *_ in CASES}
     assert len(texts) == len(CASES)
@@ -75,7 +75,7 @@ def _model(a: Alarm) -> AlarmTableModel:
 
 @pytest.mark.parametrize("priority, word, colour", [("high", "HIGH", theme.HIGH), ("medium", "MEDIUM", theme.MEDIUM),
                                                     ("low", "LOW", theme.LOW)])
-def test_priorities_by_word_shape_and_colour(qapp, priority: str, word: str, colour: str) -> None:  # noqa: ANN001
+def test_priorities_by_word_shape_and_colour(qapp, priority: str, word: str, colour: str) -> None:
     m = _model(alarm(S.UNACK, priority=priority))
     assert m.index(0, PRIORITY).data() == word
     assert m.index(0, STATE).data(Qt.ItemDataRole.BackgroundRole) == QColor(colour)
@@ -84,7 +84,7 @@ def test_priorities_by_word_shape_and_colour(qapp, priority: str, word: str, col
     assert len(set(shapes.values())) == 3  # square, triangle, diamond
 
 
-def test_cloud_column_is_the_engines_sentence(qapp) -> None:  # noqa: ANN001
+def test_cloud_column_is_the_engines_sentence(qapp) -> None:
     for cloud in (CloudStatus("analyzing"), CloudStatus("confirmed", "cavitation", "high", 0.8),
                   CloudStatus("not_confirmed"), CloudStatus("unreachable")):
         m = _model(alarm(S.UNACK, cloud=cloud))

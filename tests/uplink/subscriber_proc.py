@@ -21,17 +21,17 @@ def main() -> None:
     out = open(outfile, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - open for the process' life
     said = False
 
-    def on_connect(client, userdata, flags, rc, props):  # noqa: ANN001
+    def on_connect(client, userdata, flags, rc, props):
         if not rc.is_failure:
             client.subscribe([(t, 1) for t in topics])  # again on every connect: cheap, and safe after a crash
 
-    def on_subscribe(client, userdata, mid, rcs, props):  # noqa: ANN001
+    def on_subscribe(client, userdata, mid, rcs, props):
         nonlocal said
         if not said:
             said = True
             print("subscribed", flush=True)
 
-    def on_message(client, userdata, msg):  # noqa: ANN001
+    def on_message(client, userdata, msg):
         out.write(f"{time.monotonic_ns()}\t{msg.topic}\t{int(msg.retain)}\t{msg.payload.decode()}\n")
 
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)

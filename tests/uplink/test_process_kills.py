@@ -21,7 +21,7 @@ pytestmark = requires_mosquitto
 CHILD = Path(__file__).with_name("uplink_proc.py")
 
 
-def start_child(db: Path, broker, mode: str) -> subprocess.Popen[str]:  # noqa: ANN001
+def start_child(db: Path, broker, mode: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, str(CHILD), str(db), broker.host, str(broker.port), mode],
                             stdout=subprocess.PIPE, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
     assert proc.stdout is not None
@@ -40,7 +40,7 @@ def kill(proc: subprocess.Popen[str]) -> None:
     proc.stdout.close()
 
 
-def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, subscribe) -> None:  # noqa: ANN001
+def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, subscribe) -> None:
     topic = f"vigil/v1/{SITE}/{GW}/status"
     watcher = subscribe(broker, [topic], "cloud-watcher")
     child = start_child(tmp_path / "v.db", broker, "feed")
@@ -54,7 +54,7 @@ def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, 
 
 
 @pytest.mark.slow
-def test_twenty_sigkills_at_random_moments_lose_nothing(tmp_path, broker, subscribe) -> None:  # noqa: ANN001
+def test_twenty_sigkills_at_random_moments_lose_nothing(tmp_path, broker, subscribe) -> None:
     db_path = tmp_path / "v.db"
     sub = subscribe(broker)
     rng = random.Random(5)

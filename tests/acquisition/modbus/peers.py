@@ -15,7 +15,7 @@ import threading
 import time
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -88,7 +88,10 @@ class SimulatorServer:
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
         lines: queue.Queue[str] = queue.Queue()
-        def read(out=self.proc.stdout) -> None:  # type: ignore[assignment]
+        stdout = self.proc.stdout
+        assert stdout is not None
+
+        def read(out: IO[str] = stdout) -> None:
             for x in out:
                 lines.put(x)
             lines.put("")  # end of output: the process exited

@@ -105,6 +105,7 @@ class FrameTap:
 
 
 def q(frame: Frame, channel: str) -> Quality:
+    assert frame.quality is not None  # field sources always set it
     return Quality(int(frame.quality[INDEX[channel]]))
 
 

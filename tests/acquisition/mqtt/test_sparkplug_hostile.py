@@ -39,6 +39,7 @@ def payload(seq: int, *metrics: tuple[str, int, str, object]) -> bytes:
 
 def current_quality(held: HeldValues) -> Quality:
     f = next(f for f in held.frames(0.0, 1.0, connected=True) if f.asset == "P-104")
+    assert f.quality is not None  # field sources always set it
     return Quality(int(f.quality[INDEX["current"]]))
 
 

@@ -45,7 +45,8 @@ def test_numbers_encoded_by_pysparkplug_decode_to_the_same_value(datatype: spb.D
     m = spb.Metric(timestamp=1, name="x", datatype=datatype, value=value, alias=1)
     raw = spb.DBirth(timestamp=2, seq=1, metrics=(m,)).encode()
     (decoded,) = decode_payload(raw).metrics
-    assert math.isclose(metric_number(decoded, decoded.datatype), float(value), rel_tol=1e-7)
+    got = metric_number(decoded, decoded.datatype)
+    assert got is not None and math.isclose(got, float(value), rel_tol=1e-7)
 
 
 def test_a_32_bit_twos_complement_of_a_small_int_also_decodes() -> None:
