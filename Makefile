@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl
 ARGS ?=
 
-.PHONY: run headless test fuzz bench screenshots clean system-deps sim-modbus
+.PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,7 +34,19 @@ system-deps:
 	  else echo "The tests need system packages:$$missing"; echo "Run: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
 
-test: $(STAMP) system-deps
+# The lint and type gates (ruff, then mypy; settings in pyproject.toml). `make test` runs `lint` first, so CI fails
+# on a finding. TODO(issue 11 item 6, phase 2): app/ and its tests (tests/app, tests/ui) are left out until the
+# rework of app/ has landed; `make lint-all` shows what is left there. Then `lint` becomes `lint-all` and the
+# follow_imports override for app.* in pyproject.toml goes.
+lint: $(STAMP)
+	$(BIN)/ruff check . --extend-exclude app,tests/app,tests/ui
+	$(BIN)/mypy acquisition detection bench main.py tests $(wildcard common) --exclude '^tests/(app|ui)/'
+
+lint-all: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy app acquisition detection bench main.py tests $(wildcard common)
+
+test: lint system-deps
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The bad-input suite with a long budget (make test runs the same tests with a short one).

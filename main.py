@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.config import ConfigError, Settings, load_settings
 from acquisition.simulator import parse_duration, parse_injection
+from app.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from acquisition.source import Source
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv-format", choices=("skab", "plain"), default=None)
     p.add_argument("--source", choices=("simulator", "csv", "mqtt", "modbus"),
                    help="where signals come from (wins over --simulate); modbus: see docs/modbus.md")
-    p.add_argument("--modbus-map", metavar="FILE", help="Modbus register map (default: resources/modbus/simulator-tcp.toml)")
+    p.add_argument("--modbus-map", metavar="FILE",
+                   help="Modbus register map (default: resources/modbus/simulator-tcp.toml)")
     p.add_argument("--inject", action="append", default=[], metavar="ASSET:FAULT@TIME",
                    help="inject a simulator fault, e.g. P-101:cavitation@10m (repeatable)")
     p.add_argument("--speed", type=float, help="plant seconds per wall second (simulator, replay); 0 = flat out")

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
@@ -76,7 +75,7 @@ def _parse_ts(text: str) -> float:
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
+                dt = dt.replace(tzinfo=UTC)
             ts = dt.timestamp()
         except (ValueError, OverflowError) as exc:
             raise _RowError(RowSkip.BAD_TIMESTAMP, f"{_clip(text)!r}: {exc}") from None

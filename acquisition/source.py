@@ -53,7 +53,9 @@ class Source(Protocol):
     held values, ``frame_period_s``): detection sizes its time constants by it (see :func:`declared_period`).
     """
 
-    assets: tuple[str, ...]
+    @property
+    def assets(self) -> tuple[str, ...]: ...  # read-only: a source may fix its assets as a property or a 1-tuple
+
     stats: SourceStats
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]: ...

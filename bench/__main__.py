@@ -4,9 +4,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ["bench.bench_forest", "bench.bench_engine", "bench.bench_sim_faults", "bench.bench_gui", "bench.bench_uplink",
-           "bench.bench_modbus", "bench.bench_cloud",
-           "bench.bench_hybrid"]
+BENCHES = ["bench.bench_forest", "bench.bench_engine", "bench.bench_sim_faults", "bench.bench_gui",
+           "bench.bench_uplink", "bench.bench_modbus", "bench.bench_cloud", "bench.bench_hybrid"]
 
 if __name__ == "__main__":
     failed = 0

@@ -11,6 +11,7 @@ import resource
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,18 +72,26 @@ def source_throughput(n_pumps: int = 8, plant_s: float = 3600.0) -> float:
     return frames * N_CHANNELS / (time.perf_counter() - t0)
 
 
-def run() -> dict[str, object]:
+@dataclass(frozen=True)
+class EngineBench:
+    detector: dict[str, float]
+    engine: dict[str, float]
+    peak_rss_mb: float
+    threads: int
+
+
+def run() -> EngineBench:
     pin_one_core()
     det = detector_cost()
     thr = engine_throughput()
     thr["source_only_channel_samples_per_s"] = source_throughput()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"detector": det, "engine": thr, "peak_rss_mb": rss_mb, "threads": threading.active_count()}
+    return EngineBench(det, thr, rss_mb, threading.active_count())
 
 
 def main() -> None:
     r = run()
-    det, thr = r["detector"], r["engine"]
+    det, thr = r.detector, r.engine
     print("Detector cost per scored frame (whole pipeline, 100-tree forest, one core)")
     print(f"  p50 {det['p50_us']:.0f} us   p99 {det['p99_us']:.0f} us   (goal p99 <= 1000 us)")
     print("Headless end to end, 8 pumps, 1 h of plant time, detection + SQLite on, one core")
@@ -90,7 +99,7 @@ def main() -> None:
           f"{thr['frames']} frames in {thr['wall_s']:.1f} s; goal >= 20,000/s)")
     base = thr["source_only_channel_samples_per_s"]
     print(f"  baseline in the same run, simulator alone: {base:,.0f}/s (so detection and storage set the pace)")
-    print(f"Peak RSS {r['peak_rss_mb']:.0f} MB")
+    print(f"Peak RSS {r.peak_rss_mb:.0f} MB")
 
 
 if __name__ == "__main__":

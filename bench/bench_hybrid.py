@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from app import events
 from app.alarm_model import AlarmEvent, AlarmKind
 from app.config import load_settings
@@ -40,7 +40,7 @@ def one_run(work: Path, broker: MosquittoBroker, seed: int) -> tuple[list[float]
         "storage": {"path": str(work / f"vigil-{seed}.db")}, "logging": {"dir": str(work / "log")},
         "uplink": {"enabled": True, "host": broker.host, "port": broker.port, "tls": False},
     })
-    faults = [FaultSpec(f"P-{101 + i}", KINDS[i], 900 + 150 * i) for i in range(8)]
+    faults = [FaultSpec(f"P-{101 + i}", FaultKind(KINDS[i]), 900 + 150 * i) for i in range(8)]
     station = PumpStation(StationConfig(n_pumps=8, seed=seed, schedule=False), faults=faults, speed=60,
                           duration_s=900 + 150 * 8 + 400)
     engine = Engine(settings, station)
@@ -97,10 +97,13 @@ def main() -> None:
     if not lat:
         print("bench_hybrid: no verdicts measured", total)
         return
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
+
+    def p(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
     print(f"edge alarm -> cloud verdict on the alarm (engine events, n={len(lat)}): p50 {p(0.5):.0f} ms, "
           f"p95 {p(0.95):.0f} ms, max {lat[-1] * 1000:.0f} ms, mean {statistics.mean(lat) * 1000:.0f} ms "
-          f"(goal p95 <= 2000 ms); verdicts {total}; load {open('/proc/loadavg').read().split()[:3]}")
+          f"(goal p95 <= 2000 ms); verdicts {total}; load {Path('/proc/loadavg').read_text().split()[:3]}")
 
 
 if __name__ == "__main__":

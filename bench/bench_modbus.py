@@ -63,7 +63,7 @@ async def _serve(ports: list[int], n_registers: int) -> None:
 
 
 # -- the poller (this process) -----------------------------------------------------------------------------
-def _plant(ports: list[int], n_registers: int, hz: float):  # noqa: ANN202
+def _plant(ports: list[int], n_registers: int, hz: float):
     from acquisition.modbus import parse_register_map
 
     devices = []
@@ -128,7 +128,8 @@ def main() -> None:
         cpu1, wall1 = time.process_time(), time.monotonic()
         values1 = sum(h.values_read for h in health)
         polls1 = sum(h.polls for h in health)
-        lateness = np.concatenate([np.asarray(list(h.lateness_s)[n:]) for h, n in zip(health, late0)]) * 1000
+        lateness = np.concatenate([np.asarray(list(h.lateness_s)[n:])
+                                   for h, n in zip(health, late0, strict=True)]) * 1000
         stop.set()
         consumer.join(5)
     finally:
@@ -140,7 +141,8 @@ def main() -> None:
     print(f"modbus poller: {args.devices} TCP devices x {args.registers} registers at {args.hz:g} Hz "
           f"(nominal {nominal:,.0f} register values/s), {wall:.1f} s measured after {WARMUP_S:.0f} s warm-up")
     print(f"  poller CPU (one core, cpu {poller_cpu}):   {100 * (cpu1 - cpu0) / wall:5.1f} %   (goal <= 50 %)")
-    print(f"  register values decoded/s:      {(values1 - values0) / wall:,.0f}   ({(polls1 - polls0) / wall:.0f} polls/s)")
+    print(f"  register values decoded/s:      {(values1 - values0) / wall:,.0f}   "
+          f"({(polls1 - polls0) / wall:.0f} polls/s)")
     print(f"  poll cycle start lateness:      p50 {np.percentile(lateness, 50):.2f} ms, "
           f"p99 {np.percentile(lateness, 99):.2f} ms, max {lateness.max():.1f} ms ({lateness.size} cycles)")
     print(f"  frames emitted: {frames[0]}; skipped: {dict(source.stats.skipped) or 'none'}")

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def learnt_onset(period: float, seed: int, horizon_s: float = 5 * 86400.0) -> fl
     t0 = station.config.start_ts
     learn_s = 2.0 * max(300.0 + 120.0, 130 * period)
     seen: dict[float, float] = {}
-    for entry, nxt in zip(log, log[1:]):
+    for entry, nxt in pairwise(log):
         start, end = entry.ts - t0, nxt.ts - t0
         if entry.regime != "RUNNING":
             continue

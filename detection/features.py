@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -24,7 +24,7 @@ FAST = (VIB_DE, VIB_NDE, CURRENT, PRESSURE, VOLTAGE, FLOW)
 SLOW = (MOTOR_TEMP, FLUID_TEMP)
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a feature's deviation is judged (see detection.model)."""
 
     LEVEL = "level"  # two-sided, against a slowly tracking reference

@@ -132,7 +132,7 @@ class CompiledForest:
         subsample = int(model._max_features) != n_features
         feats, thrs, kids, leafs, roots = [], [], [], [], []
         base = 0
-        for tree, cols in zip(model.estimators_, model.estimators_features_):
+        for tree, cols in zip(model.estimators_, model.estimators_features_, strict=True):
             t = tree.tree_
             left = np.asarray(t.children_left, dtype=np.intp)
             right = np.asarray(t.children_right, dtype=np.intp)
@@ -241,7 +241,8 @@ class CompiledForest:
         if n == 1:  # numpy would sum a (trees, 1) array pairwise; keep tree order
             return np.cumsum(values[:, 0])[-1:]
         # Summing axis 0 of a C-ordered (trees, rows) array adds the trees in order.
-        return values.sum(axis=0)
+        path_sums: np.ndarray = values.sum(axis=0)
+        return path_sums
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Same values as ``IsolationForest.decision_function``."""
@@ -330,7 +331,7 @@ def fit_forest(X: np.ndarray, n_estimators: int = 100, max_samples: int = 256, s
         known_const = np.repeat(const[splits], 2, axis=0)[nxt]  # constant in a node: constant in its children
         first_id += k
 
-    feature, threshold, children, leaf_value = (np.concatenate(a) for a in zip(*levels))
+    feature, threshold, children, leaf_value = (np.concatenate(a) for a in zip(*levels, strict=True))
     return CompiledForest(
         feature=feature, threshold=threshold, children=children.ravel(), leaf_value=leaf_value,
         roots=np.arange(n_estimators), n_features=n_features, max_samples=m, offset=-0.5,
@@ -339,7 +340,8 @@ def fit_forest(X: np.ndarray, n_estimators: int = 100, max_samples: int = 256, s
 
 def _starts(sizes: np.ndarray) -> np.ndarray:
     """Where each of consecutive segments of these sizes starts."""
-    return np.cumsum(sizes) - sizes
+    starts: np.ndarray = np.cumsum(sizes) - sizes
+    return starts
 
 
 def _choose_features(

@@ -29,13 +29,19 @@ Z_CLIP = 50.0
 TAIL_RATIO = 2.0  # see _calibration
 FLAT_FRACTION = 0.01  # a spread below 1 % of its normal value is a flat line (a stuck sensor)
 FLAT_Z = 10.0
-_KIND = np.array([f.kind.value for f in FEATURES])
-_LEVEL = _KIND == Kind.LEVEL.value
+
+
+def _features_of(kind: Kind) -> np.ndarray:
+    """A mask over FEATURES: True where the feature is of this kind."""
+    return np.array([f.kind is kind for f in FEATURES])
+
+
+_LEVEL = _features_of(Kind.LEVEL)
 # The levels the persistent-shift view watches: all but the supply voltage's (it wanders with the grid by more
 # than a short baseline shows, and it is not the pump's doing; current is corrected for it).
 SHIFTED = np.array([i for i in np.flatnonzero(_LEVEL) if FEATURES[i].channels != (VOLTAGE,)])
-_SPREAD = _KIND == Kind.SPREAD.value
-_RATE = _KIND == Kind.RATE.value
+_SPREAD = _features_of(Kind.SPREAD)
+_RATE = _features_of(Kind.RATE)
 _ONE_SIDED = ~_LEVEL
 _RELATIVE_FLOOR = _LEVEL | _SPREAD
 _FLOOR = np.array([f.floor for f in FEATURES])
@@ -43,7 +49,7 @@ _FLOOR = np.array([f.floor for f in FEATURES])
 _SHARE = np.zeros((len(FEATURES), N_CHANNELS))
 for _i, _f in enumerate(FEATURES):
     _SHARE[_i, list(_f.channels)] = 1.0 / max(len(_f.channels), 1)
-_MISSING = int(np.flatnonzero(_KIND == Kind.MISSING.value)[0])
+_MISSING = int(np.flatnonzero(_features_of(Kind.MISSING))[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +79,7 @@ class StateNorm:
     slow_centre: np.ndarray  # normal smoothed temperatures: their rates count only above these
 
     @classmethod
-    def fit(cls, features: np.ndarray, slow_levels: np.ndarray, current_level: float) -> "StateNorm":
+    def fit(cls, features: np.ndarray, slow_levels: np.ndarray, current_level: float) -> StateNorm:
         centre = np.median(features, axis=0)
         mad = np.median(np.abs(features - centre), axis=0) * 1.4826
         # Not the SD: one wild row would widen it for as long as the state is known. The central 95 % range
@@ -89,7 +95,8 @@ class StateNorm:
         z[_ONE_SIDED] = np.maximum(z[_ONE_SIDED], 0.0)
         z[_SPREAD] = np.where(f[_SPREAD] < FLAT_FRACTION * self.centre[_SPREAD], FLAT_Z, z[_SPREAD])
         z[_RATE] = np.where(slow_level >= self.slow_centre, z[_RATE], 0.0)
-        return np.clip(_zero_nan(z), -Z_CLIP, Z_CLIP)
+        clipped: np.ndarray = np.clip(_zero_nan(z), -Z_CLIP, Z_CLIP)
+        return clipped
 
     def anchor(self, f: np.ndarray, params: ModelParams) -> np.ndarray:
         """A reference for re-entering this state: levels drift while a pump runs elsewhere (supply, weather,
@@ -121,7 +128,7 @@ class AnomalyModel:
         self.last_views = (0.0, 0.0, 0.0)  # (forest, largest deviation, shift) of the last score, for diagnostics
 
     @classmethod
-    def fit(cls, pool: np.ndarray, params: ModelParams, period_s: float = 1.0) -> "AnomalyModel":
+    def fit(cls, pool: np.ndarray, params: ModelParams, period_s: float = 1.0) -> AnomalyModel:
         """Fit on honest deviations (see :func:`honest_deviations`) pooled over the states learnt so far, in time
         order within each state, sampled every ``period_s``."""
         # Our own numpy fitter, not sklearn's: importing sklearn (+ scipy) would add ~185 MB to the app and stall
@@ -158,7 +165,7 @@ def honest_deviations(features: np.ndarray, slow: np.ndarray, params: ModelParam
     out = np.empty_like(features)
     for held in np.array_split(np.arange(len(features)), params.folds):
         norm = StateNorm.fit(np.delete(features, held, axis=0), np.delete(slow, held, axis=0), 0.0)
-        out[held] = [norm.deviations(f, norm.centre, sl) for f, sl in zip(features[held], slow[held])]
+        out[held] = [norm.deviations(f, norm.centre, sl) for f, sl in zip(features[held], slow[held], strict=True)]
     return out
 
 
@@ -176,4 +183,5 @@ def _calibration(oof: np.ndarray, params: ModelParams) -> tuple[float, float]:
 def contributions(z: np.ndarray, missing_share: np.ndarray) -> np.ndarray:
     """How much each channel drives the current deviation (|z| shared among each feature's channels)."""
     mag = np.abs(z)
-    return mag @ _SHARE + mag[_MISSING] * missing_share
+    per_channel: np.ndarray = mag @ _SHARE + mag[_MISSING] * missing_share
+    return per_channel

@@ -20,9 +20,9 @@ import pandas as pd
 if __package__ in (None, ""):  # loaded by path (the harness): make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from acquisition.channels import CHANNELS, SKAB_COLUMNS  # noqa: E402
-from detection.pipeline import AssetPipeline, PipelineParams  # noqa: E402
-from detection.timing import Span  # noqa: E402
+from acquisition.channels import CHANNELS, SKAB_COLUMNS
+from detection.pipeline import AssetPipeline, PipelineParams
+from detection.timing import Span
 
 
 def _frame_values(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -41,6 +42,23 @@ MAX_SUSPENDED = 4  # interrupted learning windows kept for resuming
 _USES = np.array([[c in f.channels for c in range(N_CHANNELS)] for f in FEATURES])
 
 
+class DetectionSettingsLike(Protocol):
+    """What :meth:`PipelineParams.from_settings` reads of app.config.DetectionSettings (not imported: layering)."""
+
+    baseline_s: float
+    baseline_samples: int
+    n_estimators: int
+    max_samples: int
+    seed: int
+    threshold: float
+    clear_ratio: float
+    min_duration_s: float
+    min_duration_samples: int
+    dedup_window_s: float
+    settle_s: float
+    top_channels: int
+
+
 @dataclass(frozen=True, slots=True)
 class PipelineParams:
     baseline: Span = Span(300.0, 120)  # a learning window: this much running, after the warm-up
@@ -56,8 +74,8 @@ class PipelineParams:
     alerts: AlertParams = field(default_factory=AlertParams)
 
     @classmethod
-    def from_settings(cls, d, sample_period_s: float | None = None) -> "PipelineParams":  # noqa: ANN001
-        """From app.config.DetectionSettings (not imported: layering) and the source's declared period."""
+    def from_settings(cls, d: DetectionSettingsLike, sample_period_s: float | None = None) -> PipelineParams:
+        """From app.config.DetectionSettings and the source's declared period."""
         return cls(
             baseline=Span(d.baseline_s, d.baseline_samples),
             sample_period_s=sample_period_s,
@@ -81,14 +99,14 @@ class Scored:
 
 # Runs a model fit somewhere else and hands back its future (the engine: a worker thread, so a fit never
 # holds up the detection thread and every other pump's alarms). None = fit in line (offline runs, tests).
-Fitter = Callable[[Callable[[], AnomalyModel]], Future]
+Fitter = Callable[[Callable[[], AnomalyModel]], Future[AnomalyModel]]
 
 
 class AssetPipeline:
     def __init__(self, params: PipelineParams | None = None, fitter: Fitter | None = None) -> None:
         self.p = params or PipelineParams()
         self._fitter = fitter
-        self._pending: Future | None = None  # a refit under way; the previous model scores meanwhile
+        self._pending: Future[AnomalyModel] | None = None  # a refit under way; the previous model scores meanwhile
         self.fit_error: BaseException | None = None
         self._adopt_at = 0.0
         self.period = PeriodEstimator(self.p.sample_period_s)

@@ -50,11 +50,12 @@ class LevelReference:
             self._since = float(ts_seed[0])
             self.anchor_age_s = ts - self._since
             self._until = self._since + anchor_s
-            self.ref = state.anchor(self._mean(), self.p)
+            self.ref = state.anchor(self._mean(state), self.p)
         self._disturbed = False
 
-    def _mean(self) -> np.ndarray:
-        return np.divide(self._sum, self._n, out=self.state.centre.copy(), where=self._n > 0)  # type: ignore[union-attr]
+    def _mean(self, state: StateNorm) -> np.ndarray:
+        mean: np.ndarray = np.divide(self._sum, self._n, out=state.centre.copy(), where=self._n > 0)
+        return mean
 
     def leave(self) -> None:
         self.state = None
@@ -71,7 +72,7 @@ class LevelReference:
                 near &= np.abs(f - self.ref) <= self.p.track_gate * self.state.scale
             self._sum += np.where(near, f, 0.0)
             self._n += near
-            self.ref = self.state.anchor(self._mean(), self.p)
+            self.ref = self.state.anchor(self._mean(self.state), self.p)
             self.anchor_age_s = ts - self._since
         z = self.state.deviations(f, self.ref, slow)
         if held is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from acquisition.channels import CURRENT, FLOW, PRESSURE, VIB_DE
 from detection.timing import DEFAULT_PERIOD_S, Span, ewma_weight
 
 
-class Regime(str, Enum):
+class Regime(StrEnum):
     STOPPED = "stopped"
     STARTING = "starting"  # after a start, until settled
     TRANSITION = "transition"  # set-point change in progress, until settled

@@ -30,7 +30,7 @@ class ShiftCalibration:
     corr_s: np.ndarray
 
     @classmethod
-    def fit(cls, z_levels: np.ndarray, period_s: float) -> "ShiftCalibration":
+    def fit(cls, z_levels: np.ndarray, period_s: float) -> ShiftCalibration:
         """From time-ordered baseline deviations (rows = samples ``period_s`` apart) of the level features."""
         centred = z_levels - np.median(z_levels, axis=0)
         # Robust spread, but never below the SD of the central 95 % (deviations that sit mostly at 0).
@@ -43,7 +43,8 @@ class ShiftCalibration:
         a = ewma_weight(period_s, tau_s)
         white = a / (2.0 - a)  # the fraction of variance an EWMA keeps of uncorrelated samples
         corr = np.maximum(self.corr_s / period_s, 0.5)  # integrated correlation time, in samples
-        return np.maximum(self.sd * np.sqrt(np.minimum(1.0, 2.0 * corr * white)), MIN_SD)
+        sd: np.ndarray = np.maximum(self.sd * np.sqrt(np.minimum(1.0, 2.0 * corr * white)), MIN_SD)
+        return sd
 
 
 def _correlation_samples(x: np.ndarray) -> np.ndarray:

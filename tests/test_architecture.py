@@ -42,5 +42,6 @@ def test_app_core_never_imports_the_ui() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-            offenders += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n == "app.ui" or n.startswith("app.ui.")]
+            offenders += [f"{path.relative_to(ROOT)} imports {n}"
+                          for n in names if n == "app.ui" or n.startswith("app.ui.")]
     assert offenders == []

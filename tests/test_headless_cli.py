@@ -42,6 +42,7 @@ def test_sigkill_mid_run_leaves_a_sound_database(tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "main.py", "--headless", "--simulate", "--db", str(tmp_path / "v.db"),
                                  "--inject", "P-101:seal_leak@6m", "--speed", "0"],
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
+        assert proc.stdout is not None
         for line in proc.stdout:  # kill while it is writing: after commissioning, during alarms
             if line.startswith("ALARM") or line.startswith("ready  2026-01-05 06:05:00  P-102"):
                 break

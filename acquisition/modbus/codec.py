@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from acquisition.quality import implausible
 
@@ -28,7 +29,7 @@ NE43_HIGH_MA = 20.5
 _MA_SPAN = 16.0
 
 
-class Table(str, Enum):
+class Table(StrEnum):
     HOLDING = "holding"
     INPUT = "input"
     COIL = "coil"
@@ -39,7 +40,7 @@ class Table(str, Enum):
         return self in (Table.COIL, Table.DISCRETE)
 
 
-class RegType(str, Enum):
+class RegType(StrEnum):
     INT16 = "int16"
     UINT16 = "uint16"
     INT32 = "int32"
@@ -84,7 +85,7 @@ class Encoding:
         return self.type.words
 
     # -- decode ---------------------------------------------------------------------------------------
-    def raw_from_words(self, words: list[int] | tuple[int, ...], at: int = 0) -> float:
+    def raw_from_words(self, words: Sequence[int], at: int = 0) -> float:
         """The raw number stored at ``words[at:]`` (before scale and offset)."""
         t = self.type
         if len(words) < at + t.words:
@@ -99,7 +100,8 @@ class Encoding:
             w0, w1 = ((w0 & 0xFF) << 8) | (w0 >> 8), ((w1 & 0xFF) << 8) | (w1 >> 8)
         u = (w0 << 16) | w1 if self.word_order == "big" else (w1 << 16) | w0
         if t is RegType.FLOAT32:
-            return _F32.unpack(_U32.pack(u))[0]
+            f32: float = _F32.unpack(_U32.pack(u))[0]
+            return f32
         if t is RegType.INT32 and u & 0x8000_0000:
             return float(u - 0x1_0000_0000)
         return float(u)
@@ -123,7 +125,7 @@ class Encoding:
             return math.nan, "not a finite number"
         return signal, None
 
-    def decode(self, words: list[int] | tuple[int, ...], at: int = 0) -> tuple[float, str | None]:
+    def decode(self, words: Sequence[int], at: int = 0) -> tuple[float, str | None]:
         return self.engineering(self.raw_from_words(words, at))
 
     # -- encode (the simulator's server; tests) --------------------------------------------------------

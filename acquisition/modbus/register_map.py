@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from acquisition.channels import ASSET_NAME_RULE, CHANNELS, plausible_range, val
 from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
 from acquisition.quoting import plain, quoted
+
+_Toml = dict[str, Any]  # a table as the TOML parser returns it: values unchecked
 
 MAX_READ_REGISTERS = 125  # Modbus limit for function codes 3 and 4
 MAX_READ_BITS = 2000  # ... and for 1 and 2
@@ -198,7 +201,7 @@ def _device(raw: Any, index: int, errors: list[str]) -> DeviceDef | None:
     return DeviceDef(name, link, device_id, poll, timeout, tuple(regs), max_gap, max_regs, max_bits, rmin, rmax)
 
 
-def _tcp_link(raw: dict, where: str, errors: list[str]) -> TcpLink:
+def _tcp_link(raw: _Toml, where: str, errors: list[str]) -> TcpLink:
     for key in _RTU_ONLY & raw.keys():
         errors.append(f"{where}: {quoted(key)} is for transport 'rtu'; a tcp device has host and port")
     host = raw.get("host")
@@ -209,7 +212,7 @@ def _tcp_link(raw: dict, where: str, errors: list[str]) -> TcpLink:
     return TcpLink(host, port)
 
 
-def _rtu_link(raw: dict, where: str, errors: list[str]) -> RtuLink:
+def _rtu_link(raw: _Toml, where: str, errors: list[str]) -> RtuLink:
     for key in _TCP_ONLY & raw.keys():
         errors.append(f"{where}: {quoted(key)} is for transport 'tcp'; an rtu device has serial_port, baudrate, "
                       f"parity, stopbits, bytesize")
@@ -226,15 +229,17 @@ def _rtu_link(raw: dict, where: str, errors: list[str]) -> RtuLink:
 
 
 # -- one register -------------------------------------------------------------------------------------------
-def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[str]) -> tuple[RegisterDef | None, bool]:
+def _register(raw: Any, index: int, device: str, defaults: dict[str, Any], errors: list[str]
+              ) -> tuple[RegisterDef | None, bool]:
     """(register, valid). An invalid register with a usable table and address is still returned (as one
     word) so that an overlap can be reported in the same run."""
     if not isinstance(raw, dict):
         errors.append(f"device {quoted(device)} register #{index + 1}: must be a table, got {quoted(raw)}")
         return None, False
     asset = raw.get("asset", defaults["asset"])
-    channel = raw.get("channel")
-    table_text, address = raw.get("table"), raw.get("address")
+    channel: Any = raw.get("channel")  # TOML values: of any type until checked below
+    table_text: Any = raw.get("table")
+    address = raw.get("address")
     label = f"{asset}/{channel}" if isinstance(asset, str) and isinstance(channel, str) else f"#{index + 1}"
     where = f"device {quoted(device)} register {quoted(label)} ({plain(table_text)} {plain(address)})"
     before = len(errors)
@@ -267,7 +272,7 @@ def _register(raw: Any, index: int, device: str, defaults: dict, errors: list[st
     return RegisterDef(str(asset), str(channel), table, address, probe), False
 
 
-def _encoding(raw: dict, table: Table, channel: str | None, defaults: dict, where: str,
+def _encoding(raw: _Toml, table: Table, channel: str | None, defaults: dict[str, Any], where: str,
               errors: list[str]) -> Encoding | None:
     type_text = raw.get("type", "bool" if table.is_bits else None)
     if table.is_bits:
@@ -317,7 +322,7 @@ def _encoding(raw: dict, table: Table, channel: str | None, defaults: dict, wher
 def _check_overlaps(device: str, regs: list[RegisterDef], errors: list[str]) -> None:
     for table in Table:
         mine = sorted((r for r in regs if r.table is table), key=lambda r: r.address)
-        for prev, cur in zip(mine, mine[1:]):
+        for prev, cur in pairwise(mine):
             if cur.address <= prev.end:
                 errors.append(f"{cur.where(device)}: overlaps register {quoted(prev.name)} "
                               f"({table.value} {prev.address}..{prev.end})")
@@ -326,7 +331,7 @@ def _check_overlaps(device: str, regs: list[RegisterDef], errors: list[str]) -> 
 def _check_across_devices(devices: list[DeviceDef], errors: list[str]) -> None:
     names: set[str] = set()
     owners: dict[tuple[str, str], str] = {}
-    endpoints: dict[tuple, str] = {}
+    endpoints: dict[tuple[str | int, ...], str] = {}  # (host, port, device id) or (serial port, device id)
     lines: dict[str, RtuLink] = {}
     for d in devices:
         if d.name in names:
@@ -347,17 +352,17 @@ def _check_across_devices(devices: list[DeviceDef], errors: list[str]) -> None:
         if isinstance(d.link, RtuLink):
             other = lines.setdefault(d.link.serial_port, d.link)
             if other != d.link:
-                errors.append(f"device {quoted(d.name)}: {d.link} differs from another device on the same line ({other}); "
-                              f"one serial line has one baudrate, parity, stopbits and bytesize")
+                errors.append(f"device {quoted(d.name)}: {d.link} differs from another device on the same line "
+                              f"({other}); one serial line has one baudrate, parity, stopbits and bytesize")
 
 
 # -- small typed getters that report instead of raising -----------------------------------------------------
-def _unknown(raw: dict, allowed: set[str], where: str, errors: list[str]) -> None:
+def _unknown(raw: _Toml, allowed: set[str], where: str, errors: list[str]) -> None:
     for key in sorted(raw.keys() - allowed):
         errors.append(f"{where}: unknown key {quoted(key)} (allowed: {', '.join(sorted(allowed))})")
 
 
-def _number(raw: dict, key: str, default: float, lo: float, hi: float, where: str, errors: list[str]) -> float:
+def _number(raw: _Toml, key: str, default: float, lo: float, hi: float, where: str, errors: list[str]) -> float:
     v = raw.get(key, default)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
         bounds = "a finite number" if math.isinf(lo) and math.isinf(hi) else f"a number {lo:g}..{hi:g}"
@@ -366,7 +371,7 @@ def _number(raw: dict, key: str, default: float, lo: float, hi: float, where: st
     return float(v)
 
 
-def _integer(raw: dict, key: str, default: int, lo: int, hi: int, where: str, errors: list[str]) -> int:
+def _integer(raw: _Toml, key: str, default: int, lo: int, hi: int, where: str, errors: list[str]) -> int:
     v = raw.get(key, default)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         errors.append(f"{where}: {key} = {quoted(v)} must be an integer {lo}..{hi}")
@@ -374,15 +379,15 @@ def _integer(raw: dict, key: str, default: int, lo: int, hi: int, where: str, er
     return v
 
 
-def _choice(raw: dict, key: str, default: str, allowed: tuple[str, ...], where: str, errors: list[str]) -> str:
+def _choice(raw: _Toml, key: str, default: str, allowed: tuple[str, ...], where: str, errors: list[str]) -> str:
     v = raw.get(key, default)
     if v not in allowed:
         errors.append(f"{where}: {key} {quoted(v)} is not one of {', '.join(repr(a) for a in allowed)}")
         return default
-    return v
+    return str(v)  # one of allowed
 
 
-def _pair(raw: dict, key: str, where: str, errors: list[str], required: bool, hint: str) -> tuple[float, float] | None:
+def _pair(raw: _Toml, key: str, where: str, errors: list[str], required: bool, hint: str) -> tuple[float, float] | None:
     v = raw.get(key)
     if v is None:
         if required:

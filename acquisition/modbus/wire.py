@@ -7,6 +7,7 @@ error, truncated frame, timeout), which is what a technician chasing a bad cable
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import serial
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
@@ -28,15 +29,20 @@ class _WireCapture:
     stray_bytes = 0
     connect_error = ""
 
-    def send(self, request: bytes, addr: tuple | None = None) -> int:
+    def send(self, request: bytes, addr: tuple[Any, ...] | None = None) -> int:
         self.wire_tx = bytes(request)
         self.wire_rx = bytearray()
-        return super().send(request, addr)  # type: ignore[misc]
+        sent: int = super().send(request, addr)  # type: ignore[misc]  # a mixin: the pymodbus client follows in the MRO
+        return sent
 
     def recv(self, size: int | None) -> bytes:
-        data = super().recv(size)  # type: ignore[misc]
+        data: bytes = super().recv(size)  # type: ignore[misc]  # as in send
         self.wire_rx += data
         return data
+
+    def close(self) -> None:
+        """pymodbus's, with the annotation it lacks."""
+        super().close()  # type: ignore[misc]  # as in send
 
 
 class CapturingTcpClient(_WireCapture, ModbusTcpClient):
@@ -69,7 +75,7 @@ class CapturingSerialClient(_WireCapture, ModbusSerialClient):
             self.close()
         return self.socket is not None
 
-    def send(self, request: bytes, addr: tuple | None = None) -> int:
+    def send(self, request: bytes, addr: tuple[Any, ...] | None = None) -> int:
         # Bytes already waiting before a request are noise on the line (or the tail of a broken answer);
         # pymodbus would discard them with a warning, we count them.
         if self.socket is not None and (waiting := self.socket.in_waiting):

@@ -49,7 +49,7 @@ class ChannelMapping(_Model):
         return v
 
     @model_validator(mode="after")
-    def _sane_numbers(self) -> "ChannelMapping":
+    def _sane_numbers(self) -> ChannelMapping:
         for name in ("scale", "offset", "min", "max"):
             v = getattr(self, name)
             if v is not None and not math.isfinite(v):
@@ -116,7 +116,7 @@ class BrokerSettings(_Model):
     reconnect_max_s: int = Field(30, ge=1, le=3600)
 
     @model_validator(mode="after")
-    def _checks(self) -> "BrokerSettings":
+    def _checks(self) -> BrokerSettings:
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError(f"reconnect_max_s ({self.reconnect_max_s}) must be >= reconnect_min_s "
                              f"({self.reconnect_min_s})")
@@ -170,7 +170,7 @@ class JsonSubscription(_Model):
         return _check_filter(v)
 
     @model_validator(mode="after")
-    def _checks(self) -> "JsonSubscription":
+    def _checks(self) -> JsonSubscription:
         if bool(self.asset) == (self.asset_level is not None):
             raise ValueError("give exactly one of asset = \"P-101\" (fixed) or asset_level = N (the 0-based topic "
                              "level holding the asset name)")
@@ -215,7 +215,7 @@ class SparkplugAsset(_Model):
         return _mapping_table(v)
 
     @model_validator(mode="after")
-    def _checks(self) -> "SparkplugAsset":
+    def _checks(self) -> SparkplugAsset:
         _sparkplug_id(self.edge_node, "edge_node")
         if self.device:
             _sparkplug_id(self.device, "device")
@@ -236,7 +236,7 @@ class SparkplugSettings(_Model):
     assets: tuple[SparkplugAsset, ...]
 
     @model_validator(mode="after")
-    def _checks(self) -> "SparkplugSettings":
+    def _checks(self) -> SparkplugSettings:
         _sparkplug_id(self.group_id, "group_id")
         if not self.assets:
             raise ValueError("no [[sparkplug.assets]]: map at least one edge node or device to an asset")
@@ -259,7 +259,7 @@ class IngestMap(_Model):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
-    def _something_to_read(self) -> "IngestMap":
+    def _something_to_read(self) -> IngestMap:
         if not self.subscriptions and self.sparkplug is None:
             raise ValueError("nothing to subscribe to: add [[json]] subscriptions and/or a [sparkplug] section")
         return self

@@ -36,6 +36,7 @@ class JsonIngest:
     def _asset(self, sub: JsonSubscription, topic: str) -> str | None:
         if sub.asset:
             return sub.asset
+        assert sub.asset_level is not None  # the map's validation: a subscription names its asset one way or the other
         asset = topic.split("/")[sub.asset_level]  # the filter has '+' there, so the level exists
         if not valid_asset_name(asset):
             self._report("bad_asset_name", topic, f"topic level {sub.asset_level} is {quoted(asset)}; allowed: "
@@ -51,12 +52,11 @@ class JsonIngest:
             return None
         return asset
 
-    def on_message(self, topic: str, payload: bytes, now_wall: float, now_mono: float) -> None:
-        for sub, mapping, stale_s in self._subs:
-            if topic_matches_sub(sub.topic, topic):
-                break
-        else:
+    def on_message(self, topic: str, payload: bytes | bytearray, now_wall: float, now_mono: float) -> None:
+        match = next((s for s in self._subs if topic_matches_sub(s[0].topic, topic)), None)
+        if match is None:
             return
+        sub, mapping, stale_s = match
         asset = self._asset(sub, topic)
         if asset is None:
             return

@@ -23,8 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
-from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
+from acquisition.quoting import quoted
 from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceClock, SourceStats
 from acquisition.throttled_log import ThrottledLog
@@ -115,7 +115,7 @@ class MqttIngestSource:
         if self.sparkplug is not None:
             try:  # an exception here would end paho's network thread
                 self.sparkplug.on_connected()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("requesting Sparkplug rebirths after connecting failed")
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
@@ -138,7 +138,7 @@ class MqttIngestSource:
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list[mqtt.ReasonCode],
                       properties: object) -> None:
-        for topic, rc in zip(self._filters, reason_codes):
+        for topic, rc in zip(self._filters, reason_codes, strict=False):  # the broker's SUBACK: never raise here
             if rc.is_failure:
                 log.error("the MQTT broker refused the subscription to %r (%s): check its ACL", topic, rc)
         self._subscribed.set()
@@ -161,7 +161,7 @@ class MqttIngestSource:
                 self.json.on_message(topic, payload, self._clock.time(), now_mono)
         except UnicodeDecodeError as exc:  # paho decodes the topic lazily
             self._report("bad_topic", msg._topic, f"topic is not UTF-8 ({exc.reason})")
-        except Exception as exc:  # noqa: BLE001 - counted and logged, the stream goes on
+        except Exception as exc:  # counted and logged, the stream goes on
             self._report("internal_error", topic, f"{type(exc).__name__}: {quoted(str(exc))}")
             if self._skips.count("internal_error") <= 3:
                 log.error("handling a message on %s failed", quoted(topic), exc_info=exc)

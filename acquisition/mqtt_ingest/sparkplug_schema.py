@@ -89,7 +89,7 @@ _pool.AddSerializedFile(_file().SerializeToString())
 Payload: type[Message] = message_factory.GetMessageClass(_pool.FindMessageTypeByName(f"{PACKAGE}.Payload"))
 
 
-def decode_payload(raw: bytes) -> Message:
+def decode_payload(raw: bytes | bytearray) -> Message:
     """Raises :class:`google.protobuf.message.DecodeError` on bytes that are not a Sparkplug B payload."""
     return Payload.FromString(raw)
 
@@ -98,7 +98,8 @@ def rebirth_request(timestamp_ms: int) -> bytes:
     """The NCMD payload asking an edge node to publish its NBIRTH and DBIRTHs again."""
     p = Payload(timestamp=timestamp_ms)
     p.metrics.add(name=REBIRTH_METRIC, timestamp=timestamp_ms, datatype=int(DataType.BOOLEAN), boolean_value=True)
-    return p.SerializeToString()
+    raw: bytes = p.SerializeToString()
+    return raw
 
 
 __all__ = ["DataType", "DecodeError", "Payload", "REBIRTH_METRIC", "decode_payload", "rebirth_request"]

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from acquisition.config_paths import PROJECT_ROOT
-from acquisition.modbus.register_map import RegisterMapError, TcpLink, load_register_map
+from acquisition.modbus.register_map import RegisterMapError, RtuLink, TcpLink, load_register_map
 from acquisition.simulator import PumpStation, StationConfig, parse_injection
 from acquisition.simulator.modbus_server import StationImage, default_rtu_endpoint, serve_station
 
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.speed > 0:
             raise ValueError(f"--speed must be > 0 plant seconds per wall second for a live server, got {args.speed}")
         plant = load_register_map(args.map)
+        endpoint: TcpLink | RtuLink
         if args.modbus_tcp:
             endpoint = _tcp_endpoint(args.modbus_tcp)
         else:

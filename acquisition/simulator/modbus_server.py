@@ -7,6 +7,7 @@ Each device id of the map is a slave of this one server (a gateway on TCP, a mul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import threading
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.server import ModbusBaseServer, ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from acquisition.channels import INDEX
@@ -41,7 +42,7 @@ class StationImage:
             raise ValueError("the simulator serves every device of the map on one endpoint, so device ids must be "
                              f"distinct; the map has {ids}")
         self.plant = plant
-        self.tables: dict[tuple[int, Table], tuple[int, list]] = {}
+        self.tables: dict[tuple[int, Table], tuple[int, list[int]]] = {}
         for d in plant.devices:
             for table in Table:
                 regs = [r for r in d.registers if r.table is table]
@@ -67,7 +68,7 @@ class StationImage:
             devices.append(SimDevice(d.device_id, simdata=tuple(blocks)))  # type: ignore[arg-type]
         return devices
 
-    def encode(self, values: dict[str, np.ndarray]) -> list[tuple[int, Table, int, list]]:
+    def encode(self, values: dict[str, np.ndarray]) -> list[tuple[int, Table, int, list[int]]]:
         """Fill the tables from each asset's channel values; returns (device_id, table, start, words) writes."""
         for device_id, r in self._registers:
             row = values.get(r.asset)
@@ -93,19 +94,18 @@ async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpL
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # not the main thread (tests) or no signals
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests) or no signals
-            pass
     image = StationImage(plant)
-    server = (ModbusTcpServer(image.sim_devices(), address=(endpoint.host, endpoint.port))
+    server: ModbusBaseServer = (ModbusTcpServer(image.sim_devices(), address=(endpoint.host, endpoint.port))
               if isinstance(endpoint, TcpLink) else
               ModbusSerialServer(image.sim_devices(), port=endpoint.serial_port, baudrate=endpoint.baudrate,
                                  parity=endpoint.parity, stopbits=endpoint.stopbits, bytesize=endpoint.bytesize))
     first = asyncio.Event()
     halt = threading.Event()
 
-    async def apply(writes: list[tuple[int, Table, int, list]]) -> None:
+    async def apply(writes: list[tuple[int, Table, int, list[int]]]) -> None:
         # One coroutine with no real suspension: a request never sees half an update (e.g. one word of a float).
         for dev, table, start, words in writes:
             await server.context.async_setValues(dev, _WRITE_FC[table], start, words)
@@ -117,7 +117,7 @@ async def serve_station(plant: RegisterMap, station: PumpStation, endpoint: TcpL
             for frames in station.batches(halt):
                 latest = {f.asset: f.values for f in frames[-n:]}  # the newest tick of the batch
                 asyncio.run_coroutine_threadsafe(apply(image.encode(latest)), loop)
-        except Exception:  # noqa: BLE001 - report, then stop serving rather than serve frozen values
+        except Exception:  # report, then stop serving rather than serve frozen values
             log.exception("pump station failed")
         loop.call_soon_threadsafe(stop.set)
 

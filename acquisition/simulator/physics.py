@@ -259,4 +259,5 @@ def measure(true: np.ndarray, z: np.ndarray) -> np.ndarray:
     np.maximum(out[..., 2], 0.0, out=out[..., 2])
     flow = out[..., 7]
     flow[flow < FLOW_CUTOFF_M3H] = 0.0
-    return out
+    measured: np.ndarray = out
+    return measured

@@ -16,17 +16,17 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import numpy as np
 
-from acquisition.source import Frame, SourceStats
 from acquisition.simulator.faults import FaultSpec, ProcessFaults, SensorFaults, parse_injection
 from acquisition.simulator.physics import N_NOISE, EnvironmentModel, PumpBank, PumpParams, measure
 from acquisition.simulator.schedule import PumpSchedule, SpeedCommand
+from acquisition.source import Frame, SourceStats
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class PumpStation:
             return None
         return max(1, math.ceil(duration_s / self.config.sample_period_s - 1e-9))
 
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+    def batches(self, stop: threading.Event) -> Generator[list[Frame], None, None]:
         """Frames in time order, one per pump per tick, paced by ``speed``; returns within ~0.1 s of ``stop``."""
         if self._busy:
             raise RuntimeError("PumpStation.batches is already running; one consumer at a time")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from detection.cloud.protocol import FAILURE_MODES, MAX_TS
 from detection.cloud.window_features import FEATURE_NAMES
@@ -55,23 +55,23 @@ class Manifest:
 class _Fields:
     """Reading one JSON object's fields with errors that name the field (``classifier.min_probability``)."""
 
-    def __init__(self, source: str, doc: Any, prefix: str = "") -> None:  # noqa: ANN401 - JSON
+    def __init__(self, source: str, doc: Any, prefix: str = "") -> None:  # JSON
         self.source, self.prefix = source, prefix
         if not isinstance(doc, dict):
             self.fail(prefix.rstrip(".") or "the manifest", doc, "a JSON object")
         self.doc: dict[str, Any] = doc
 
-    def fail(self, key: str, value: Any, allowed: str) -> None:  # noqa: ANN401
+    def fail(self, key: str, value: Any, allowed: str) -> NoReturn:
         shown = repr(value)
         shown = shown if len(shown) <= 80 else shown[:80] + "..."
         raise ModelError(f"{self.source}: {key} = {shown}: not allowed; allowed: {allowed}")
 
-    def get(self, key: str) -> Any:  # noqa: ANN401
+    def get(self, key: str) -> Any:
         if key not in self.doc:
             raise ModelError(f"{self.source}: {self.prefix}{key} is missing")
         return self.doc[key]
 
-    def section(self, key: str) -> "_Fields":
+    def section(self, key: str) -> _Fields:
         return _Fields(self.source, self.get(key), f"{self.prefix}{key}.")
 
     def text(self, key: str, pattern: re.Pattern[str], allowed: str) -> str:

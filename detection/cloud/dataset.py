@@ -18,6 +18,7 @@ import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class WindowSet:
         self.context.append(context)
         self.seed.append(seed)
 
-    def extend(self, other: "WindowSet") -> None:
+    def extend(self, other: WindowSet) -> None:
         for name in ("ts", "values", "kind", "context", "seed"):
             getattr(self, name).extend(getattr(other, name))
         for k, n in other.edge_missed.items():
@@ -87,10 +88,10 @@ class WindowSet:
                 "missed_n": np.array(list(self.edge_missed.values()), dtype=int)}
 
     @classmethod
-    def from_npz(cls, d: dict[str, np.ndarray]) -> "WindowSet":
+    def from_npz(cls, d: dict[str, np.ndarray]) -> WindowSet:
         ws = cls(list(d["ts"]), list(d["values"]), [str(k) for k in d["kind"]], [str(c) for c in d["context"]],
                  [int(s) for s in d["seed"]])
-        ws.edge_missed = {str(k): int(n) for k, n in zip(d["missed_kind"], d["missed_n"])}
+        ws.edge_missed = {str(k): int(n) for k, n in zip(d["missed_kind"], d["missed_n"], strict=True)}
         return ws
 
 
@@ -102,7 +103,7 @@ def fault_spec(kind: str, seed: int) -> FaultSpec:
     # Sensor channels in turn, not at random: every channel gets its share of episodes whatever the seed count.
     options = SENSOR_CHANNELS.get(kind, ())
     channel = options[seed % len(options)] if FaultKind(kind) in SENSOR_KINDS else None
-    return FaultSpec("P-101", kind, onset, ramp_s=ramp, severity=severity, channel=channel)
+    return FaultSpec("P-101", FaultKind(kind), onset, ramp_s=ramp, severity=severity, channel=channel)
 
 
 def _cut(ts: np.ndarray, values: np.ndarray, end: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -152,7 +153,7 @@ def normal_windows(seed: int, per_event: int = 1) -> WindowSet:
         values = run.values[:, j]
         log_ = station.regime_log(asset, t0 + NORMAL_RUN_S)
         ends: list[tuple[float, str]] = []
-        for prev, cur in zip(log_, log_[1:]):
+        for prev, cur in pairwise(log_):
             for _ in range(per_event):
                 if cur.regime == "RUNNING" and prev.regime == "RUNNING":
                     ends.append((cur.ts + rng.uniform(*SETTLE_S), "setpoint_change"))

@@ -46,7 +46,7 @@ def score(kinds: list[str], contexts: list[str], confirmed: list[bool], modes: l
                 for k in FAULT_KINDS}
     per_context: dict[str, dict[str, int]] = {}
     confusion: dict[str, Counter[str]] = {}
-    for kind, context, ok, mode in zip(kinds, contexts, confirmed, modes):
+    for kind, context, ok, mode in zip(kinds, contexts, confirmed, modes, strict=True):
         confusion.setdefault(kind, Counter())[mode if ok and mode else "rejected"] += 1
         if kind == NORMAL:
             row = per_context.setdefault(context, {"n": 0, "rejected": 0})

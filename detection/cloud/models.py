@@ -88,7 +88,8 @@ class _Runner:
                 self._batch = x.shape[0]
             self.interpreter.set_tensor(self._input["index"], x)
             self.interpreter.invoke()
-            return self.interpreter.get_tensor(self._output["index"]).copy()
+            out: np.ndarray = self.interpreter.get_tensor(self._output["index"]).copy()
+            return out
 
 
 def _first_line(exc: BaseException) -> str:
@@ -157,7 +158,7 @@ class CloudModels:
 
     def verdicts(self, features: np.ndarray) -> list[Verdict]:
         errors, probs = self.errors(features), self.probabilities(features)
-        return [self._verdict(float(e), p) for e, p in zip(errors, probs)]
+        return [self._verdict(float(e), p) for e, p in zip(errors, probs, strict=True)]
 
     def judge(self, ts: np.ndarray, values: np.ndarray) -> Verdict:
         return self.verdicts(window_features(ts, values)[None, :])[0]

@@ -68,7 +68,7 @@ def _reject_constant(name: str) -> Any:
     raise ProtocolError(f"{name} is not valid JSON (numbers must be finite)")
 
 
-def _load_object(payload: bytes, limit: int) -> dict[str, Any]:
+def _load_object(payload: bytes | bytearray, limit: int) -> dict[str, Any]:
     if len(payload) > limit:
         raise ProtocolError(f"payload of {len(payload)} bytes is over the {limit}-byte limit")
     try:
@@ -183,7 +183,7 @@ class AlarmMessage:
     window: AlarmWindow
 
 
-def parse_alarm(payload: bytes, topic_name: str | None = None) -> AlarmMessage:
+def parse_alarm(payload: bytes | bytearray, topic_name: str | None = None) -> AlarmMessage:
     """The alarm in ``payload``; when ``topic_name`` is given its site and gateway must match the envelope's."""
     env = _load_object(payload, MAX_EDGE_PAYLOAD)
     if set(env) == set(CONFIRMATION_KEYS):
@@ -316,7 +316,7 @@ def _check_confirmation(c: Confirmation) -> None:
                             f"got {_show(c.model_created_ts)}")
 
 
-def parse_confirmation(payload: bytes) -> Confirmation:
+def parse_confirmation(payload: bytes | bytearray) -> Confirmation:
     doc = _load_object(payload, MAX_CONFIRMATION_PAYLOAD)
     _exact_keys(doc, CONFIRMATION_KEYS, "confirmation")
     return Confirmation(**{k: doc[k] for k in CONFIRMATION_KEYS})
@@ -335,7 +335,7 @@ class GatewayStatus:
     version: str
 
 
-def parse_status(payload: bytes, topic_name: str | None = None) -> GatewayStatus:
+def parse_status(payload: bytes | bytearray, topic_name: str | None = None) -> GatewayStatus:
     doc = _load_object(payload, MAX_EDGE_PAYLOAD)
     _exact_keys(doc, STATUS_KEYS, "status")
     status = GatewayStatus(state=_choice(doc["state"], ("online", "offline"), "state"),

@@ -44,7 +44,7 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 def check_against_reference(models: CloudModels, path: Path) -> None:
     ref = _load(path)
-    x = features_batch(list(zip(ref["ts"].astype(np.float64), ref["values"].astype(np.float64))))
+    x = features_batch(list(zip(ref["ts"].astype(np.float64), ref["values"].astype(np.float64), strict=True)))
     errors, probs = models.errors(x), models.probabilities(x)
     if errors.shape != ref["error"].shape or not np.allclose(errors, ref["error"], rtol=ERROR_RTOL, atol=ERROR_ATOL):
         shown = ", ".join(f"{e:.4g}" for e in errors[:4].tolist())  # a damaged model may give 1e38 or NaN
@@ -57,7 +57,7 @@ def check_against_reference(models: CloudModels, path: Path) -> None:
                          f"the model this manifest describes")
     verdicts = models.verdicts(x)
     faults = confirmed = named = 0
-    for kind, v in zip(ref["kind"].tolist(), verdicts):
+    for kind, v in zip(ref["kind"].tolist(), verdicts, strict=True):
         if kind == NORMAL:
             if v.confirmed:
                 raise ModelError(f"autoencoder.threshold = {models.threshold!r} confirms the reference normal window "

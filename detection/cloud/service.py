@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from detection.cloud.models import CloudModels, ModelError
+from detection.cloud.models import CloudModels
 from detection.cloud.protocol import (
     ALARM_SUBSCRIPTION,
     MAX_EDGE_PAYLOAD,
@@ -152,8 +153,8 @@ class CloudService:
         client.subscribe([(self._alarm_filter, SubscribeOptions(qos=1)),
                           (STATUS_SUBSCRIPTION, SubscribeOptions(qos=1))])
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list, properties: object
-                      ) -> None:
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list[ReasonCode],
+                      properties: object) -> None:
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
         if failed:
             log.error("the broker refused a subscription (%s): this instance will answer nothing", ", ".join(failed))
@@ -175,7 +176,7 @@ class CloudService:
                 self._handle_alarm(msg)
         except ProtocolError as exc:
             self._drop(msg.topic, str(exc))
-        except Exception:  # noqa: BLE001 - one bad message must never stop the service
+        except Exception:  # one bad message must never stop the service
             log.exception("unexpected error handling a message on %s; dropped", msg.topic)
             self._drop(msg.topic, "internal error (see the log)")
 
@@ -241,5 +242,5 @@ class CloudService:
         if self._listener is not None:
             try:
                 self._listener(event)
-            except Exception:  # noqa: BLE001 - an observer's bug must not take the service down
+            except Exception:  # an observer's bug must not take the service down
                 log.exception("service event listener failed on %r", event)

@@ -30,10 +30,10 @@ class Dense:
     activation: str  # identity | relu
 
 
-class _AlignedBuffer(fb.BufferT):
+class _AlignedBuffer(fb.BufferT):  # type: ignore[misc]  # ai_edge_litert ships no types: BufferT is Any
     """Constant data aligned to 16 bytes, as the TensorFlow converter writes it (SIMD kernels read in place)."""
 
-    def Pack(self, builder: flatbuffers.Builder) -> int:  # noqa: N802 - the generated API's name
+    def Pack(self, builder: flatbuffers.Builder) -> int:  # the generated API's name
         data = None
         if self.data is not None:
             raw = bytes(self.data)
@@ -44,7 +44,8 @@ class _AlignedBuffer(fb.BufferT):
         fb.BufferStart(builder)
         if data is not None:
             fb.BufferAddData(builder, data)
-        return fb.BufferEnd(builder)
+        end: int = fb.BufferEnd(builder)
+        return end
 
 
 class _Graph:
@@ -164,7 +165,8 @@ def reference_autoencoder(x: np.ndarray, scale: np.ndarray, offset: np.ndarray,
         h = h @ layer.weights + layer.bias
         if layer.activation == "relu":
             h = np.maximum(h, 0.0)
-    return np.mean((h - z) ** 2, axis=1)
+    error: np.ndarray = np.mean((h - z) ** 2, axis=1)
+    return error
 
 
 def reference_classifier(x: np.ndarray, scale: np.ndarray, offset: np.ndarray, layers: list[Dense]) -> np.ndarray:
@@ -174,4 +176,5 @@ def reference_classifier(x: np.ndarray, scale: np.ndarray, offset: np.ndarray, l
         if layer.activation == "relu":
             h = np.maximum(h, 0.0)
     e = np.exp(h - h.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return probabilities

@@ -59,13 +59,14 @@ def cached_windows(cache: Path, fault_seeds: list[int], normal_seeds: list[int],
     ws = dataset.generate(fault_seeds, normal_seeds, augment=augment)
     log.info("generated %d windows in %.0f s", len(ws), time.monotonic() - t0)
     cache.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **ws.to_npz())
+    np.savez_compressed(path, allow_pickle=False, **ws.to_npz())  # np.load reads it back without pickle too
     return ws
 
 
 def _dense_layers(coefs: list[np.ndarray], intercepts: list[np.ndarray]) -> list[Dense]:
     last = len(coefs) - 1
-    return [Dense(w, b, "identity" if i == last else "relu") for i, (w, b) in enumerate(zip(coefs, intercepts))]
+    return [Dense(w, b, "identity" if i == last else "relu")
+            for i, (w, b) in enumerate(zip(coefs, intercepts, strict=True))]
 
 
 def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +86,7 @@ def _threshold(err_normal: np.ndarray) -> float:
 def train(out: Path, cache: Path, model_seed: int, regenerate: bool) -> dict[str, object]:
     t_start = time.monotonic()
     train_ws = cached_windows(cache, TRAIN_FAULT_SEEDS, TRAIN_NORMAL_SEEDS, True, regenerate)
-    x_all = features_batch(list(zip(train_ws.ts, train_ws.values))).astype(np.float64)
+    x_all = features_batch(list(zip(train_ws.ts, train_ws.values, strict=True))).astype(np.float64)
     kind, seed, context = np.array(train_ws.kind), np.array(train_ws.seed), np.array(train_ws.context)
     n_val_f = int(len(TRAIN_FAULT_SEEDS) * VALIDATION_SHARE)
     n_val_n = int(len(TRAIN_NORMAL_SEEDS) * VALIDATION_SHARE)
@@ -152,7 +153,7 @@ def train(out: Path, cache: Path, model_seed: int, regenerate: bool) -> dict[str
 
     # Held-out evaluation of the written files, through LiteRT, as the service runs them.
     eval_ws = cached_windows(cache, EVAL_FAULT_SEEDS, EVAL_NORMAL_SEEDS, False, regenerate)
-    verdicts = CloudModels(out).verdicts(features_batch(list(zip(eval_ws.ts, eval_ws.values))))
+    verdicts = CloudModels(out).verdicts(features_batch(list(zip(eval_ws.ts, eval_ws.values, strict=True))))
     card = score(eval_ws.kind, eval_ws.context, [v.confirmed for v in verdicts], [v.failure_mode for v in verdicts],
                  eval_ws.edge_missed)
     print(report(card, f"Held-out evaluation (fault seeds {EVAL_FAULT_SEEDS[0]}-{EVAL_FAULT_SEEDS[-1]}, normal seeds "

@@ -64,7 +64,8 @@ N_FEATURES = len(FEATURE_NAMES)
 
 def _slog(x: np.ndarray) -> np.ndarray:
     """Signed log: linear near 0, logarithmic for the huge ratios of a start-up, never infinite."""
-    return np.sign(x) * np.log1p(np.abs(x))
+    out: np.ndarray = np.sign(x) * np.log1p(np.abs(x))
+    return out
 
 
 def _nanmedian(a: np.ndarray) -> np.ndarray:
@@ -115,8 +116,8 @@ def last_transition(rel: np.ndarray, values: np.ndarray) -> float | None:
         d = np.zeros(n)
         d[TRANSITION_LAG_S + 4:] = m[TRANSITION_LAG_S:] - m[:-TRANSITION_LAG_S]
         moves.append(np.where(np.abs(d) > TRANSITION_STEP, np.sign(d), 0.0))
-    up = sum((m > 0).astype(int) for m in moves)
-    down = sum((m < 0).astype(int) for m in moves)
+    stacked = np.stack(moves)  # (speed channels, samples)
+    up, down = (stacked > 0).sum(axis=0), (stacked < 0).sum(axis=0)
     flagged = np.nonzero((up >= 2) | (down >= 2))[0]
     return float(rel[flagged[-1]]) if flagged.size else None
 
@@ -165,7 +166,7 @@ def window_features(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
         if seg.shape[0] == 0:
             return np.zeros(n_ch), np.zeros(n_ch)
         expected = ref_level.copy()
-        for i, (slope, at) in zip(_TEMPS, trend):
+        for i, (slope, at) in zip(_TEMPS, trend, strict=True):
             # Temperatures follow their thermal lag for half an hour after a speed change: compare with where
             # the reference's own trend leads, not with its level.
             expected[i] = ref_level[i] + slope * (float(np.median(seg_rel)) - at)
@@ -179,7 +180,8 @@ def window_features(ts: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Log ratio of the noise to the reference's, over its sampling error: > 0 noisier, << 0 flat-lined."""
         ratio = np.nan_to_num(np.log(np.maximum(_noise(seg), NOISE_FLOOR * 0.1) / ref_noise), nan=0.0)
         n = np.maximum(np.isfinite(seg).sum(axis=0), 2)
-        return ratio / np.sqrt(1.4 / n + 1.4 / np.maximum(n_ref, 2))  # ~1.2/sqrt(n): a MAD's log error
+        t: np.ndarray = ratio / np.sqrt(1.4 / n + 1.4 / np.maximum(n_ref, 2))  # ~1.2/sqrt(n): a MAD's log error
+        return t
 
     rel_late, t_late = shift(late, rel[in_late])
     rel_mid, t_mid = shift(mid, rel[in_mid])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ def test_replays_a_skab_file_in_channel_order(skab_dir: Path) -> None:
     assert first.asset == "SKAB-0"
     # 2020-03-09 10:14:33;0.0265878;0.0401113;1.3302;0.054711;79.3366;26.0199;233.062;32.0
     np.testing.assert_allclose(first.values, [0.0265878, 0.0401113, 1.3302, 0.054711, 79.3366, 26.0199, 233.062, 32.0])
-    assert all(b.ts > a.ts for a, b in zip(got, got[1:]))
+    assert all(b.ts > a.ts for a, b in pairwise(got))
 
 
 def _plain(tmp_path: Path, rows: list[str], header: str | None = None) -> Path:
@@ -249,7 +250,12 @@ def test_stop_ends_a_replay_promptly_inside_a_long_run_of_bad_rows(tmp_path: Pat
     stop = threading.Event()
     stop.set()
     done = threading.Event()
-    t = threading.Thread(target=lambda: (list(src.batches(stop)), done.set()))
+
+    def read_all() -> None:
+        list(src.batches(stop))
+        done.set()
+
+    t = threading.Thread(target=read_all)
     t.start()
     assert done.wait(timeout=2.0), "batches() kept reading after stop"
     t.join(timeout=5)

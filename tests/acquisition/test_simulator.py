@@ -4,6 +4,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -253,7 +254,7 @@ def test_a_day_has_starts_stops_and_setpoint_changes_that_the_data_follows(day) 
         kinds = [e.regime for e in log]
         assert {"STARTING", "STOPPING", "STOPPED", "RUNNING"} <= set(kinds)
         running = [e.setpoint for e in log if e.regime == "RUNNING"]
-        changes = sum(a != b for a, b in zip(running, running[1:]))
+        changes = sum(a != b for a, b in pairwise(running))
         assert changes >= 4 and len(set(running)) >= 2
         for e in log[::3]:
             assert station.truth(asset, e.ts)[:2] == (e.regime, e.setpoint)
@@ -282,7 +283,8 @@ def test_fifty_pumps() -> None:
 @pytest.mark.parametrize("speed", [0.0, 1.0])
 def test_batches_return_promptly_when_stop_is_set(speed: float) -> None:
     station = PumpStation(STEADY, speed=speed)  # open-ended
-    stop, got, done = threading.Event(), queue.Queue(), threading.Event()
+    stop, done = threading.Event(), threading.Event()
+    got: queue.Queue[list[Frame]] = queue.Queue()
 
     def consume() -> None:
         for batch in station.batches(stop):

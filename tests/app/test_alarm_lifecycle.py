@@ -147,12 +147,12 @@ class HeldWriter:
         self._future = Future
         self.pending: list[tuple[object, object]] = []
 
-    def submit(self, write):  # noqa: ANN001, ANN201
+    def submit(self, write):
         fut = self._future()
         self.pending.append((write, fut))
         return fut
 
-    def wait(self, write, timeout: float = 10.0) -> None:  # noqa: ANN001 - StoreWriter.wait: until released
+    def wait(self, write, timeout: float = 10.0) -> None:  # StoreWriter.wait: until released
         fut = next((f for w, f in list(self.pending) if w is write), None)
         if fut is not None:  # None: released already
             fut.result(timeout)

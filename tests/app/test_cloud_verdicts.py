@@ -156,14 +156,14 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, broker) -> Iterator[Gateway]:  # noqa: ANN001
+def gateway(tmp_path: Path, broker) -> Iterator[Gateway]:
     gw = Gateway(tmp_path, broker.port)
     yield gw
     gw.stop()
 
 
 @pytest.fixture
-def cloud(broker) -> Iterator[Cloud]:  # noqa: ANN001
+def cloud(broker) -> Iterator[Cloud]:
     c = Cloud(broker)
     yield c
     c.close()

@@ -32,7 +32,7 @@ def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: P
     engine.start()
     log: list[object] = []
 
-    def drain_until(pred, timeout: float, what: str):  # noqa: ANN001, ANN202
+    def drain_until(pred, timeout: float, what: str):
         return next_event(seen, pred, timeout, what, log)
 
     try:

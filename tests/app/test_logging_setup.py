@@ -82,7 +82,7 @@ def test_escaping_leaves_ordinary_text_alone() -> None:
     assert EscapingFormatter("%(message)s").format(rec) == text
 
 
-def test_a_hostile_json_key_through_a_real_broker_is_logged_on_one_line(broker, logdir: Path) -> None:  # noqa: ANN001
+def test_a_hostile_json_key_through_a_real_broker_is_logged_on_one_line(broker, logdir: Path) -> None:
     logfile = setup_logging("INFO", logdir)
     src = source_for(broker, json=[{"topic": "site/logger1/pump", "asset": "P-101", "channels": {"flow": "flow"}}])
     payload = {"values": {"flow": 1.0, "x\n" + FORGED: 1.0, "y\r\x1b[1A" + FORGED: 2.0}, "quality": {"z\u2028": "good"}}

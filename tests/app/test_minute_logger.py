@@ -40,7 +40,7 @@ SKIP_EVERY = 12  # the logger misses one message in this many
 class MinuteLogger(threading.Thread):
     """Publishes each simulated pump's minute sample as JSON, half a period after the frames, on the same clock."""
 
-    def __init__(self, broker, clock: SourceClock, run, start_mono: float) -> None:  # noqa: ANN001
+    def __init__(self, broker, clock: SourceClock, run, start_mono: float) -> None:
         super().__init__(name="minute-logger", daemon=True)
         self.clock, self.run_, self.start_mono = clock, run, start_mono
         self.stop = threading.Event()
@@ -69,7 +69,7 @@ class MinuteLogger(threading.Thread):
 
 
 @requires_mosquitto
-def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tmp_path: Path) -> None:
     clock = SourceClock(SPEED)
     ingest = parse_ingest_map({
         "broker": {"host": broker.host, "port": broker.port, "client_id": "vigil-minute-ingest"},

@@ -30,7 +30,7 @@ def audit(k: int, action: str = "ack") -> Write:
     return Write([audit_op(float(k), "op", action, {"k": k})])
 
 
-def audit_ks(db, action: str = "ack") -> list[int]:  # noqa: ANN001 - sqlalchemy Engine
+def audit_ks(db, action: str = "ack") -> list[int]:  # sqlalchemy Engine
     with db.connect() as c:
         return [int(r[0]) for r in c.execute(select(schema.audit_log.c.ts).where(schema.audit_log.c.action == action)
                                              .order_by(schema.audit_log.c.id))]

@@ -5,21 +5,21 @@ import numpy as np
 import pytest
 
 from acquisition.channels import CURRENT, FLOW, PRESSURE, VIB_DE, VIB_NDE
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from detection.alerts import AlertStarted
 from detection.commissioning import LearningProgress, LearningWindow, Row
 from detection.pipeline import AssetPipeline, PipelineParams
 from detection.timing import Span
 
 
-def steady(period: float = 1.0, hours: float = 2.0, seed: int = 3, faults=()):  # noqa: ANN001, ANN201
+def steady(period: float = 1.0, hours: float = 2.0, seed: int = 3, faults=()):
     station = PumpStation(StationConfig(n_pumps=1, seed=seed, sample_period_s=period, schedule=False), faults=faults)
     run = station.simulate(hours * 3600)
     return run.ts, run.values[:, 0].copy()
 
 
 def feed(pipe: AssetPipeline, ts: np.ndarray, values: np.ndarray) -> list:
-    return [pipe.process(float(t), v) for t, v in zip(ts, values)]
+    return [pipe.process(float(t), v) for t, v in zip(ts, values, strict=True)]
 
 
 def test_the_progress_reads_as_the_operator_sees_it() -> None:
@@ -30,7 +30,7 @@ def test_the_progress_reads_as_the_operator_sees_it() -> None:
 def test_a_swinging_flow_is_not_learnt_as_normal_and_the_fault_after_it_is_found() -> None:
     """Flow swinging by +-60 % for the first hour: learning goes on (and says why) until the pump is steady; a
     model learnt on the swing would call cavitation normal."""
-    ts, values = steady(hours=2.5, faults=[FaultSpec("P-101", "cavitation", 2 * 3600)])
+    ts, values = steady(hours=2.5, faults=[FaultSpec("P-101", FaultKind.CAVITATION, 2 * 3600)])
     t = ts - ts[0]
     swing = t < 3600
     values[swing, FLOW] *= 1 + 0.6 * np.sin(2 * np.pi * t[swing] / 600)

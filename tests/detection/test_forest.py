@@ -169,7 +169,7 @@ def test_arrays_round_trip_through_npz(tmp_path) -> None:
     arrays = cf.to_arrays()
     assert all(isinstance(v, np.ndarray) for v in arrays.values())
     path = tmp_path / "forest.npz"
-    np.savez(path, **arrays)
+    np.savez(path, allow_pickle=False, **arrays)
     with np.load(path, allow_pickle=False) as loaded:
         restored = CompiledForest.from_arrays(loaded)
     np.testing.assert_array_equal(restored.score_samples(X_test), cf.score_samples(X_test))

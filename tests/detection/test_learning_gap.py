@@ -15,7 +15,7 @@ def test_a_gap_inside_the_first_learning_window_is_survived(before_gap: int) -> 
     pipe = AssetPipeline()
     commissioned_at = None
     scored = 0
-    for k, (ts, row) in enumerate(zip(run.ts, run.values[:, 0])):
+    for k, (ts, row) in enumerate(zip(run.ts, run.values[:, 0], strict=True)):
         t = float(ts) + (86400.0 if k >= before_gap else 0.0)  # one day missing after the first samples
         out = pipe.process(t, row)
         commissioned_at = k if out.commissioned else commissioned_at

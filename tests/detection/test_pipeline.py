@@ -24,7 +24,8 @@ def alarms(run, pipes=None) -> list[tuple[str, float, AlertStarted]]:
 
 @pytest.mark.parametrize("kind", [k.value for k in FaultKind])
 def test_every_fault_alarms_on_the_right_pump_only(kind: str) -> None:
-    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False), faults=[FaultSpec("P-101", kind, ONSET_S)])
+    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
+                          faults=[FaultSpec("P-101", FaultKind(kind), ONSET_S)])
     got = alarms(station.simulate(ONSET_S + 900))
     assert got, f"{kind} raised no alarm within 15 min"
     assert {a for a, _, _ in got} == {"P-101"}
@@ -33,7 +34,7 @@ def test_every_fault_alarms_on_the_right_pump_only(kind: str) -> None:
 
 def test_top_channels_point_at_the_fault() -> None:
     station = PumpStation(StationConfig(n_pumps=1, seed=3, schedule=False),
-                          faults=[FaultSpec("P-101", "bearing_wear", ONSET_S)])
+                          faults=[FaultSpec("P-101", FaultKind.BEARING_WEAR, ONSET_S)])
     (_, _, first), *_ = alarms(station.simulate(ONSET_S + 900))
     assert first.top_channels[0][0] == "vib_de"
 
@@ -54,7 +55,7 @@ def test_score_at_t_depends_only_on_samples_up_to_t() -> None:
 
     def scores(v: np.ndarray) -> list[float | None]:
         p = AssetPipeline()
-        return [p.process(float(t), row).score for t, row in zip(run.ts, v)]
+        return [p.process(float(t), row).score for t, row in zip(run.ts, v, strict=True)]
 
     a, b = scores(values), scores(changed)
     assert a[:1000] == b[:1000]
@@ -67,6 +68,6 @@ def test_missing_values_do_not_break_scoring() -> None:
     values = run.values[:, 0].copy()
     values[600:605, 3] = np.nan  # a brief glitch on pressure
     p = AssetPipeline()
-    out = [p.process(float(t), row) for t, row in zip(run.ts, values)]
+    out = [p.process(float(t), row) for t, row in zip(run.ts, values, strict=True)]
     assert all(o.score is None or np.isfinite(o.score) for o in out)
     assert not any(isinstance(o.transition, AlertStarted) for o in out)

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from acquisition.channels import FLOW
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from detection.alerts import AlertParams, AlertRule, AlertStarted
 from detection.pipeline import AssetPipeline, PipelineParams
 from detection.regime import Regime
 from detection.timing import PeriodEstimator, Span
 
 
-def run_pipelines(run, period: float | None) -> tuple[dict[str, AssetPipeline], list[tuple[str, float, object]]]:  # noqa: ANN001
+def run_pipelines(run, period: float | None) -> tuple[dict[str, AssetPipeline], list[tuple[str, float, AlertStarted]]]:
     pipes = {a: AssetPipeline(PipelineParams(sample_period_s=period)) for a in run.assets}
     out = []
     for k, ts in enumerate(run.ts):
@@ -69,7 +69,7 @@ def test_hours_of_normal_running_with_set_point_changes_raise_nothing(period: fl
 def test_a_fault_at_a_slow_rate_alarms_on_the_right_pump(period: float, kind: str) -> None:
     onset = 3 * 3600.0
     station = PumpStation(StationConfig(n_pumps=2, seed=3, sample_period_s=period, schedule=False),
-                          faults=[FaultSpec("P-101", kind, onset)])
+                          faults=[FaultSpec("P-101", FaultKind(kind), onset)])
     _, alarms = run_pipelines(station.simulate(onset + 3600), period)
     assert alarms, f"{kind} not found within an hour"
     assert {a for a, _, _ in alarms} == {"P-101"}
@@ -90,7 +90,7 @@ def test_held_values_repeated_by_the_source_are_no_stuck_sensor() -> None:
     repeats are not samples: no flat-line alarm, the period is learnt as 10 s, and a fault is still found."""
     onset = 3 * 3600.0
     station = PumpStation(StationConfig(n_pumps=1, seed=3, sample_period_s=10.0, schedule=False),
-                          faults=[FaultSpec("P-101", "cavitation", onset)])
+                          faults=[FaultSpec("P-101", FaultKind.CAVITATION, onset)])
     run = station.simulate(onset + 1800)
     pipe = AssetPipeline(PipelineParams(sample_period_s=1.0))
     alarms = []
@@ -111,7 +111,7 @@ def test_gaps_and_irregular_sampling_are_not_faults() -> None:
     t = run.ts - run.ts[0]
     keep &= ~((t > 5 * 3600) & (t < 5 * 3600 + 2400))
     pipe = AssetPipeline(PipelineParams(sample_period_s=60.0))
-    out = [pipe.process(float(ts), v) for ts, v in zip(run.ts[keep], run.values[keep, 0])]
+    out = [pipe.process(float(ts), v) for ts, v in zip(run.ts[keep], run.values[keep, 0], strict=True)]
     assert pipe.commissioned
     assert not any(isinstance(o.transition, AlertStarted) for o in out)
     assert out[-1].regime is Regime.RUNNING and out[-1].score is not None
@@ -121,7 +121,7 @@ def test_a_leak_of_two_percent_of_flow_at_one_sample_a_minute() -> None:
     """Issue 10, item 3: a held 2-3 % flow loss (seal leak at a quarter severity) found at 60 s as at 1 s."""
     onset = 3 * 3600.0
     station = PumpStation(StationConfig(n_pumps=1, seed=2, sample_period_s=60.0, schedule=False),
-                          faults=[FaultSpec("P-101", "seal_leak", onset, severity=0.25)])
+                          faults=[FaultSpec("P-101", FaultKind.SEAL_LEAK, onset, severity=0.25)])
     run = station.simulate(onset + 3600)
     before = run.values[(run.ts - run.ts[0] > onset - 3600) & (run.ts - run.ts[0] < onset), 0, FLOW].mean()
     after = run.values[run.ts - run.ts[0] > onset + 600, 0, FLOW].mean()

@@ -8,7 +8,7 @@ from detection.regime import Regime, RegimeTracker
 
 def regimes_of(values: np.ndarray, ts: np.ndarray) -> list[Regime]:
     tracker = RegimeTracker()
-    return [tracker.update(float(t), v) for t, v in zip(ts, values)]
+    return [tracker.update(float(t), v) for t, v in zip(ts, values, strict=True)]
 
 
 def test_setpoint_change_is_a_transition_not_running() -> None:

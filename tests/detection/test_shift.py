@@ -14,7 +14,6 @@ from detection.pipeline import AssetPipeline, PipelineParams
 from detection.shift import ShiftCalibration
 
 
-
 def test_the_limit_follows_the_correlation_time_and_the_average() -> None:
     rng = np.random.default_rng(0)
     white = 10.0 * rng.standard_normal((4000, 1))  # scale units well above the floor of the limit
@@ -25,10 +24,10 @@ def test_the_limit_follows_the_correlation_time_and_the_average() -> None:
     assert a.sd_of_average(300.0, 1.0)[0] < a.sd_of_average(30.0, 1.0)[0]  # a longer average is steadier
 
 
-def first_alarm(values: np.ndarray, ts: np.ndarray, params: PipelineParams, start: int):  # noqa: ANN201
+def first_alarm(values: np.ndarray, ts: np.ndarray, params: PipelineParams, start: int):
     """(seconds after ``start``, views, alert) of the first alarm from ``start`` on, or None."""
     pipe = AssetPipeline(params)
-    for i, (x, v) in enumerate(zip(ts, values)):
+    for i, (x, v) in enumerate(zip(ts, values, strict=True)):
         o = pipe.process(float(x), v)
         if isinstance(o.transition, AlertStarted):
             assert i >= start, "an alarm before the shift"
@@ -64,7 +63,7 @@ def test_the_shift_view_does_not_carry_a_fault_on_after_it_ends() -> None:
     fault = (t >= 3600) & (t < 3600 + 600)
     values[fault, FLOW] *= 0.8  # ten minutes of a throttled outlet, then back to normal
     pipe = AssetPipeline()
-    events = [(t[i], o.transition) for i, o in enumerate(pipe.process(float(x), v) for x, v in zip(ts, values))
-              if o.transition is not None]
+    outputs = (pipe.process(float(x), v) for x, v in zip(ts, values, strict=True))
+    events = [(t[i], o.transition) for i, o in enumerate(outputs) if o.transition is not None]
     assert [type(e) for _, e in events] == [AlertStarted, AlertEnded]
     assert events[1][0] - (3600 + 600) < 120, "the alarm clears within two minutes of the flow recovering"

@@ -25,13 +25,13 @@ WILD = (1e6, -1e6, np.inf, -np.inf, 1e300)
 
 
 @pytest.fixture(scope="module")
-def steady():  # noqa: ANN201 - (ts, values) of one pump running steadily for 2.5 h at 1 s
+def steady():  # (ts, values) of one pump running steadily for 2.5 h at 1 s
     run = PumpStation(StationConfig(n_pumps=1, seed=4, schedule=False)).simulate(9000)
     return run.ts, run.values[:, 0]
 
 
 @pytest.fixture(scope="module")
-def commissioned(steady) -> AssetPipeline:  # noqa: ANN001
+def commissioned(steady) -> AssetPipeline:
     ts, values = steady
     pipe = AssetPipeline()
     for k in range(900):
@@ -44,7 +44,7 @@ def run_on(pipe: AssetPipeline, ts: np.ndarray, values: np.ndarray, start: int, 
     return [pipe.process(float(ts[k]), values[k]) for k in range(start, stop)]
 
 
-def test_the_reported_case_one_huge_current_then_an_hour_of_normal(steady, commissioned) -> None:  # noqa: ANN001
+def test_the_reported_case_one_huge_current_then_an_hour_of_normal(steady, commissioned) -> None:
     ts, values = steady
     pipe = copy.deepcopy(commissioned)
     wild = values[900].copy()
@@ -58,7 +58,7 @@ def test_the_reported_case_one_huge_current_then_an_hour_of_normal(steady, commi
     assert pipe.regime.running_level.value < 100, "the usual running current is still amps, not 1e6"
 
 
-def test_the_tracker_alone_recovers_from_one_huge_current(steady) -> None:  # noqa: ANN001
+def test_the_tracker_alone_recovers_from_one_huge_current(steady) -> None:
     """The direct test of the report: the regime tracker fed the spike, then 3,600 normal samples."""
     ts, values = steady
     tracker = RegimeTracker()
@@ -74,7 +74,7 @@ def test_the_tracker_alone_recovers_from_one_huge_current(steady) -> None:  # no
 
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("wild", WILD, ids=str)
-def test_a_wild_value_in_any_channel_neither_stops_nor_alarms(steady, commissioned, channel: str,  # noqa: ANN001
+def test_a_wild_value_in_any_channel_neither_stops_nor_alarms(steady, commissioned, channel: str,
                                                               wild: float) -> None:
     ts, values = steady
     pipe = copy.deepcopy(commissioned)
@@ -87,7 +87,7 @@ def test_a_wild_value_in_any_channel_neither_stops_nor_alarms(steady, commission
 
 
 @pytest.mark.parametrize("length", [2, 3])
-def test_a_burst_of_a_few_wild_samples_in_several_channels(steady, commissioned, length: int) -> None:  # noqa: ANN001
+def test_a_burst_of_a_few_wild_samples_in_several_channels(steady, commissioned, length: int) -> None:
     ts, values = steady
     pipe = copy.deepcopy(commissioned)
     burst = values[900:900 + length].copy()
@@ -99,7 +99,7 @@ def test_a_burst_of_a_few_wild_samples_in_several_channels(steady, commissioned,
 
 
 @pytest.mark.parametrize("at", [0, 1, 5, 150, 400])
-def test_a_wild_current_during_commissioning_does_not_spoil_it(steady, at: int) -> None:  # noqa: ANN001
+def test_a_wild_current_during_commissioning_does_not_spoil_it(steady, at: int) -> None:
     ts, values = steady
     v = values.copy()
     v[at, CURRENT] = 1e6
@@ -112,21 +112,21 @@ def test_a_wild_current_during_commissioning_does_not_spoil_it(steady, at: int) 
     assert pipe.states[0].current_level < 100
 
 
-def test_the_supply_reference_ignores_a_wild_first_voltage(steady) -> None:  # noqa: ANN001
+def test_the_supply_reference_ignores_a_wild_first_voltage(steady) -> None:
     ts, values = steady
     level = FEATURES.index(next(f for f in FEATURES if f.name == "current.level"))
     clean, spoilt = FeatureExtractor(), FeatureExtractor()
     v = values[:300].copy()
     v[0, VOLTAGE] = 1e9
-    a = [clean.update(float(t), row).copy() for t, row in zip(ts[:300], values[:300])]
-    b = [spoilt.update(float(t), row).copy() for t, row in zip(ts[:300], v)]
+    a = [clean.update(float(t), row).copy() for t, row in zip(ts[:300], values[:300], strict=True)]
+    b = [spoilt.update(float(t), row).copy() for t, row in zip(ts[:300], v, strict=True)]
     assert b[-1][level] == pytest.approx(a[-1][level], rel=0.02)
 
 
-def test_a_state_scale_ignores_one_wild_baseline_row(steady) -> None:  # noqa: ANN001
+def test_a_state_scale_ignores_one_wild_baseline_row(steady) -> None:
     ts, values = steady
     fx = FeatureExtractor()
-    feats = np.array([fx.update(float(t), row).copy() for t, row in zip(ts[200:500], values[200:500])])
+    feats = np.array([fx.update(float(t), row).copy() for t, row in zip(ts[200:500], values[200:500], strict=True)])
     slow = np.full((len(feats), 2), 20.0)
     clean = StateNorm.fit(feats, slow, 16.0)
     feats[150] = 1e6
@@ -145,6 +145,6 @@ def test_a_setpoint_change_after_a_spike_is_still_a_transition(before_s: int) ->
     values = run.values[:, 1].copy()
     values[idx - before_s, CURRENT] *= 5.9
     tracker = RegimeTracker()
-    got = [tracker.update(float(t), v) for t, v in zip(run.ts, values)]
+    got = [tracker.update(float(t), v) for t, v in zip(run.ts, values, strict=True)]
     assert Regime.TRANSITION in got[idx:idx + 15]
     assert got[-1] is Regime.RUNNING

@@ -11,9 +11,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-_COMMON = dict(database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=60, **_COMMON)
-settings.register_profile("fuzz", max_examples=5000, **_COMMON)
+settings.register_profile("ci", max_examples=60, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", parent=settings.get_profile("ci"), max_examples=5000)
 settings.load_profile(os.environ.get("VIGIL_HYPOTHESIS_PROFILE", "ci"))
 
 

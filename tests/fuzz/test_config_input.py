@@ -50,7 +50,7 @@ def described(msg: str, path: tuple[str, ...]) -> bool:
     return any(n in msg for n in names)
 
 
-def check(load: Any, given_keys: list[tuple[str, ...]],  # noqa: ANN401
+def check(load: Any, given_keys: list[tuple[str, ...]],
           values: dict[tuple[str, ...], Any]) -> Settings | None:
     try:
         settings = load()
@@ -58,7 +58,7 @@ def check(load: Any, given_keys: list[tuple[str, ...]],  # noqa: ANN401
         msg = str(exc)
         assert msg.strip()
         if "config file" in msg:  # the file itself (TOML syntax, encoding): named by the message
-            return
+            return None
         assert any(described(msg, k) for k in given_keys), msg
         for line in msg.splitlines()[1:]:  # "key = value (from ...): what is allowed", one line per key
             key = line.strip().split(" ", 1)[0]
@@ -75,7 +75,7 @@ def check(load: Any, given_keys: list[tuple[str, ...]],  # noqa: ANN401
 def env_overrides(draw: st.DrawFn) -> dict[tuple[str, ...], str]:
     """Overrides of real and made-up keys; sometimes one key also set as a section (``X`` and ``X__Y``)."""
     env = draw(st.dictionaries(key_path, env_text, max_size=6))
-    if env and draw(st.booleans()):
+    if env and draw(st.booleans()) is True:  # `is True`: mypy would infer the draw's type from `env`
         base = draw(st.sampled_from(sorted(env)))
         env[base + (draw(st.sampled_from(["x", "path", "speed"])),)] = draw(env_text)
     return env
@@ -88,7 +88,7 @@ def test_environment_overrides_give_settings_or_a_config_error_naming_the_key(en
     check(lambda: load_settings(None, environ=environ), list(env), dict(env))
 
 
-def toml_value(v: Any) -> str:  # noqa: ANN401
+def toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
@@ -120,7 +120,7 @@ def file_and_env(draw: st.DrawFn) -> tuple[dict, dict]:
                                 max_size=8))
     env = draw(st.dictionaries(st.sampled_from(KEYS), env_text, max_size=2))
     under = [k for k in KEYS if any(k[:len(p)] == p and k != p for p in tree)]
-    if under and draw(st.booleans()):
+    if under and draw(st.booleans()) is True:
         env[draw(st.sampled_from(under))] = draw(env_text)
     return tree, env
 

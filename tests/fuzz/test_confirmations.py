@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from app import events
 from app.alarm_manager import AlarmManager
@@ -201,7 +200,7 @@ def status_of(mgr: AlarmManager, alarm_id: str) -> tuple:
 
 # ~50 ms an example (a fresh alarm manager with five alarms on a real store): the long profile is capped so the
 # test stays inside pytest's 300 s timeout on a 2-core machine.
-@settings(max_examples=min(settings.default.max_examples, 3000))
+@settings(max_examples=min(settings().max_examples, 3000))  # settings(): the loaded profile's values
 @given(st.lists(payloads(), min_size=1, max_size=5))
 def test_confirmations_never_crash_and_change_only_what_they_may(store: Store, batch: list[tuple[bytes, bool]]
                                                                   ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ def test_any_bytes_after_a_good_header_are_replayed_or_counted(tmp_path: Path, l
     got, src = replay(p)
     assert accounted(src, len(got)) == expected_lines(data), src.stats.skipped
     ts = [f.ts for f in got]
-    assert all(b > a for a, b in zip(ts, ts[1:]))
+    assert all(b > a for a, b in pairwise(ts))
     assert all(f.values.shape == (len(CHANNELS),) and f.values.dtype == np.float64 for f in got)
     assert not any(np.isinf(f.values).any() for f in got)
 

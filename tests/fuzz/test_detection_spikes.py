@@ -70,7 +70,7 @@ def _assert_recovered(out: list, settle: int) -> None:
 
 
 @given(bursts(max_at=600))
-def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:  # noqa: ANN001
+def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:
     ts, values = _steady()
     at = burst[0] + COMMISSIONED_AT
     spoilt = _spoil(values, (at, *burst[1:]))
@@ -82,11 +82,11 @@ def test_a_burst_on_a_commissioned_pump_leaves_nothing_behind(burst) -> None:  #
 
 @settings(max_examples=10)  # each example commissions a pipeline from scratch (~0.5 s)
 @given(bursts(max_at=450))
-def test_a_burst_while_commissioning_does_not_spoil_the_baseline(burst) -> None:  # noqa: ANN001
+def test_a_burst_while_commissioning_does_not_spoil_the_baseline(burst) -> None:
     ts, values = _steady()
     spoilt = _spoil(values, burst)
     pipe = AssetPipeline()
-    out = [pipe.process(float(t), v) for t, v in zip(ts[:1400], spoilt[:1400])]
+    out = [pipe.process(float(t), v) for t, v in zip(ts[:1400], spoilt[:1400], strict=True)]
     assert pipe.commissioned
     _assert_recovered(out, 1100)
     assert not pipe.alerts.active

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(1800)  # the long budget (make fuzz) runs sever
 
 SHIPPED = json.loads((DEFAULT_DIR / MANIFEST).read_text())
 with np.load(DEFAULT_DIR / "reference_windows.npz") as _d:
-    REFERENCE_X = features_batch(list(zip(_d["ts"].astype(np.float64), _d["values"].astype(np.float64))))
+    REFERENCE_X = features_batch(list(zip(_d["ts"].astype(np.float64), _d["values"].astype(np.float64), strict=True)))
     REFERENCE_KIND = _d["kind"].tolist()
 _SHIPPED_MODELS = CloudModels(DEFAULT_DIR)
 SHIPPED_VERDICTS = [(v.confirmed, v.failure_mode) for v in _SHIPPED_MODELS.verdicts(REFERENCE_X)]
@@ -33,7 +33,7 @@ SHIPPED_ERRORS = _SHIPPED_MODELS.errors(REFERENCE_X)
 SHIPPED_PROBS = _SHIPPED_MODELS.probabilities(REFERENCE_X)
 
 
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:  # noqa: ANN401 - JSON
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:  # JSON
     """Every place in the manifest a mutation can hit: keys of objects, indexes of lists."""
     out = [prefix] if prefix else []
     if isinstance(node, dict):
@@ -65,8 +65,8 @@ def served_like_the_shipped_model(models: CloudModels) -> None:
     np.testing.assert_allclose(models.errors(REFERENCE_X), SHIPPED_ERRORS, rtol=1e-3, atol=1e-4)
     np.testing.assert_allclose(models.probabilities(REFERENCE_X), SHIPPED_PROBS, atol=1e-3)
     got = [(v.confirmed, v.failure_mode) for v in models.verdicts(REFERENCE_X)]
-    faults = [(kind, g) for kind, g in zip(REFERENCE_KIND, got) if kind != "normal"]
-    assert all(not g[0] for kind, g in zip(REFERENCE_KIND, got) if kind == "normal")
+    faults = [(kind, g) for kind, g in zip(REFERENCE_KIND, got, strict=True) if kind != "normal"]
+    assert all(not g[0] for kind, g in zip(REFERENCE_KIND, got, strict=True) if kind == "normal")
     assert all(mode in (kind, "other") for kind, (confirmed, mode) in faults if confirmed)
     assert sum(mode == kind for kind, (_, mode) in faults) >= len(faults) / 2
     assert SHIPPED_VERDICTS[0] == (False, None)  # the shipped bundle itself meets the contract
@@ -133,10 +133,10 @@ def test_a_damaged_tflite_is_refused_or_computes_what_training_did(part: str, da
         if damage == "truncate":
             blob = blob[: at[0]]
         elif damage == "flip":
-            for i, b in zip(at, bits):
+            for i, b in zip(at, bits, strict=False):  # bits is drawn 8 long: one per damaged position, 1 to 8
                 blob[i] ^= 1 << b
         elif damage == "overwrite":
-            for i, b in zip(at, bits):
+            for i, b in zip(at, bits, strict=False):
                 blob[i] = (blob[i] + 37 * (b + 1)) % 256
         else:
             blob += bytes(bits) * 100

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from acquisition.channels import CHANNELS
@@ -199,6 +198,7 @@ def check_frames(frames: list[Frame], ingest_map: IngestMap) -> None:
     by_level = ingest_map.subscriptions[1].mapping()
     for f in frames:
         mapping = {m.index: m for m in by_asset.get(f.asset, by_level).values()}
+        assert f.quality is not None  # field sources always set it
         for c in range(len(CHANNELS)):
             check_reading_range(c, float(f.values[c]), Quality(int(f.quality[c])), mapping.get(c))
 
@@ -239,7 +239,8 @@ def log_lines(name: str = "acquisition") -> Iterator[list[str]]:
 
 
 RAW_TOPIC = st.one_of(TOPIC.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=40),
-                      TOPIC_LEVEL.map(lambda lv: b"plant/pumps/" + lv.encode("utf-8", "surrogatepass") + b"\xff/telemetry"))
+                      TOPIC_LEVEL.map(lambda lv: b"plant/pumps/" + lv.encode("utf-8", "surrogatepass")
+                                      + b"\xff/telemetry"))
 
 
 @given(messages=st.lists(st.tuples(RAW_TOPIC, st.one_of(PAYLOAD, st.just(b"{" * 70_000))), min_size=1, max_size=6))
@@ -251,7 +252,7 @@ def test_the_paho_callback_counts_everything_and_logs_nothing_raw(messages: list
         for topic, payload in messages:
             msg = mqtt.MQTTMessage(topic=topic)
             msg.payload = payload
-            source._on_message(source._client, None, msg)  # noqa: SLF001 - the entry point paho calls
+            source._on_message(source._client, None, msg)  # the entry point paho calls
     assert "internal_error" not in source.stats.skipped, source.stats.skipped
     assert set(source.stats.skipped) <= SOURCE_REASONS, source.stats.skipped
     for line in lines:

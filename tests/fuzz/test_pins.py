@@ -51,7 +51,7 @@ def _directory() -> tuple[UserDirectory, FakeClock]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _stop_writer():  # noqa: ANN202
+def _stop_writer():
     yield
     writer = _STATE.pop("writer", None)
     if writer is not None:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from acquisition.channels import CHANNELS
@@ -73,7 +72,8 @@ METRIC = st.fixed_dictionaries({"value": VALUE}, optional={
     "is_historical": st.booleans(), "is_transient": st.booleans(), "is_null": st.booleans()})
 # the session number a node sends in NBIRTH and in its Will (NDEATH): read by the ingest even before any mapping
 HOSTILE_NUMBER = st.one_of(
-    st.tuples(st.sampled_from(["double_value", "float_value"]), st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.5])),
+    st.tuples(st.sampled_from(["double_value", "float_value"]),
+              st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.5])),
     st.tuples(st.just("double_value"), st.sampled_from([1e300, -1e300, 5e-324, 2.0**64])),
     st.tuples(st.just("long_value"), st.sampled_from([2**63, 2**64 - 1])))
 BD_SEQ = st.fixed_dictionaries({"name": st.just("bdSeq"), "value": st.one_of(HOSTILE_NUMBER, VALUE)},
@@ -137,7 +137,7 @@ def test_the_decoder_returns_a_payload_or_a_decode_error(raw: bytes) -> None:
     except DecodeError:
         return
     for m in p.metrics:  # every field reads back without an exception
-        m.WhichOneof("value"), m.name, m.alias, m.datatype, m.is_null, m.is_historical  # noqa: B018
+        m.WhichOneof("value"), m.name, m.alias, m.datatype, m.is_null, m.is_historical
 
 
 class Reports(list):
@@ -146,9 +146,11 @@ class Reports(list):
 
 
 def check_frames(frames: list[Frame]) -> None:
+    assert EXAMPLE.sparkplug is not None
     by_asset = {a.asset: {m.index: m for m in a.metrics.values()} for a in EXAMPLE.sparkplug.assets}
     for f in frames:
         mapping = by_asset[f.asset]
+        assert f.quality is not None  # field sources always set it
         for c in range(len(CHANNELS)):
             q, v = Quality(int(f.quality[c])), float(f.values[c])
             if q == Quality.GOOD:
@@ -192,7 +194,7 @@ def test_the_paho_callback_counts_everything_and_logs_nothing_raw(messages: list
         for topic, raw in messages:
             msg = mqtt.MQTTMessage(topic=topic)
             msg.payload = raw
-            source._on_message(source._client, None, msg)  # noqa: SLF001 - the entry point paho calls
+            source._on_message(source._client, None, msg)  # the entry point paho calls
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
@@ -203,7 +205,8 @@ def test_the_paho_callback_counts_everything_and_logs_nothing_raw(messages: list
 
 # -- a real broker --------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def live_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MqttIngestSource, mqtt.Client, queue.Queue]]:
+def live_source(tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[tuple[MqttIngestSource, mqtt.Client, queue.Queue[Frame]]]:
     if not have_mosquitto():
         pytest.skip("mosquitto not installed")
     with MosquittoBroker(tmp_path_factory.mktemp("broker")) as broker:
@@ -251,7 +254,8 @@ def test_through_a_real_broker_the_stream_survives_and_recovers(
     for topic, raw in messages:
         publisher.publish(topic, raw, qos=1).wait_for_publish(10)
     current = 10.0 + next(_sentinel) % 1000 / 8
-    ddata = encode(None, [{"name": "Motor/Current", "datatype": int(DataType.DOUBLE), "value": ("double_value", current)}])
+    ddata = encode(None, [{"name": "Motor/Current", "datatype": int(DataType.DOUBLE),
+                           "value": ("double_value", current)}])
     publisher.publish(f"spBv1.0/{GROUP}/DDATA/{NODE}/{DEVICE}", ddata, qos=1).wait_for_publish(10)
     deadline = time.monotonic() + 10
     while True:

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import event as stat
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import event as stat, given, settings, strategies as st
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -38,7 +36,7 @@ def disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield mnt
 
 
-def _short_busy_timeout(dbapi_conn, _record) -> None:  # noqa: ANN001 - a lock fails in 50 ms, not 5 s
+def _short_busy_timeout(dbapi_conn, _record) -> None:  # a lock fails in 50 ms, not 5 s
     dbapi_conn.execute("PRAGMA busy_timeout=50")
 
 

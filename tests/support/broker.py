@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.waiting import free_port  # noqa: F401 - re-exported for the tests that use it here
+from tests.support.waiting import free_port  # re-exported for the tests that use it here
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -80,7 +80,7 @@ class MosquittoBroker:
         self.conf_path = self.workdir / f"mosquitto-{self.port}.conf"
         self.conf_path.write_text("\n".join(lines) + "\n")
 
-    def start(self, timeout: float = 10.0) -> "MosquittoBroker":
+    def start(self, timeout: float = 10.0) -> MosquittoBroker:
         if self.proc is not None and self.proc.poll() is None:
             return self
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf_path)], stdout=subprocess.DEVNULL,
@@ -120,7 +120,7 @@ class MosquittoBroker:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def __enter__(self) -> "MosquittoBroker":
+    def __enter__(self) -> MosquittoBroker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -128,7 +128,7 @@ class MosquittoBroker:
 
 
 @pytest.fixture
-def broker(tmp_path: Path):  # noqa: ANN201
+def broker(tmp_path: Path):
     """A plain broker on a free port, for one test."""
     if not have_mosquitto():
         if os.environ.get("CI"):

@@ -32,11 +32,13 @@ def main() -> int:
     engine.start()
     try:
         if "--drain" in flags:
+            uplink = engine.uplink
+            assert uplink is not None, "the settings enable the uplink"
             try:
-                wait_until(lambda: engine.uplink.status().state == "connected" and engine.uplink.status().backlog == 0,
+                wait_until(lambda: uplink.status().state == "connected" and uplink.status().backlog == 0,
                            60, "the outbox to drain")
             except AssertionError:
-                print(f"NOT DRAINED {engine.uplink.status()}", flush=True)
+                print(f"NOT DRAINED {uplink.status()}", flush=True)
                 return 1
             print("DRAINED", flush=True)
             return 0

@@ -26,7 +26,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
         time.sleep(interval)  # polling a condition, not a fixed wait
 
 
-def next_event(q: "queue.Queue", pred: Callable[[Any], bool], timeout: float, what: str,
+def next_event(q: queue.Queue, pred: Callable[[Any], bool], timeout: float, what: str,
                seen: list | None = None) -> Any:
     """The next item of ``q`` that satisfies ``pred`` (items before it are appended to ``seen``, if given)."""
     deadline = time.monotonic() + timeout

@@ -76,7 +76,7 @@ def test_cancel_changes_nothing(hmi: Hmi) -> None:
     assert [e for e, _, _ in events_of(hmi.engine, alarm.id)] == ["raised", "cloud confirmed"]
 
 
-def test_acknowledge_all_shown(hmi_factory) -> None:  # noqa: ANN001
+def test_acknowledge_all_shown(hmi_factory) -> None:
     station = fault_station(faults=(FaultSpec("P-101", "outlet_valve_closure", 600),
                                     FaultSpec("P-102", "bearing_wear", 600, ramp_s=0)))
     hmi = hmi_factory(station=station)

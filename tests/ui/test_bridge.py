@@ -39,7 +39,7 @@ def test_event_inbox_takes_events_from_many_threads_and_stays_bounded() -> None:
     assert small.drain() == list(range(5, 15)) and small.dropped == 5
 
 
-def test_events_samples_and_snapshots_arrive_on_the_gui_thread(hmi: Hmi, qapp) -> None:  # noqa: ANN001
+def test_events_samples_and_snapshots_arrive_on_the_gui_thread(hmi: Hmi, qapp) -> None:
     bridge = hmi.window.bridge
     threads: set[bool] = set()
     got: list[object] = []

@@ -11,7 +11,7 @@ from acquisition.simulator import FaultSpec
 from tests.ui.conftest import Hmi, fault_station, make_settings
 
 
-def test_closing_the_kiosk_is_refused_without_admin(hmi_factory) -> None:  # noqa: ANN001
+def test_closing_the_kiosk_is_refused_without_admin(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=fault_station(faults=(), duration_s=30), kiosk=True)
     w = hmi.window
     assert not w.close()  # what Alt+F4 or the window manager asks for
@@ -23,7 +23,7 @@ def test_closing_the_kiosk_is_refused_without_admin(hmi_factory) -> None:  # noq
     assert hmi.message() == "Admin or higher required to leave kiosk mode (you are supervisor)"
 
 
-def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory) -> None:  # noqa: ANN001
+def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=fault_station(faults=(), duration_s=30), kiosk=True)
     w = hmi.window
     hmi.login("admin")
@@ -37,7 +37,7 @@ def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory) -> None:  # no
     assert w.close()  # a normal window now: closing it ends Vigil
 
 
-def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:  # noqa: ANN001
+def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:
     station = fault_station(faults=(FaultSpec("P-101", "bearing_wear", 600, ramp_s=0),))
     hmi: Hmi = hmi_factory(station=station)
     w = hmi.window
@@ -57,7 +57,7 @@ def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:  # 
     assert w.alarm_banner.pending == []
 
 
-def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory, monkeypatch) -> None:  # noqa: ANN001
+def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory, monkeypatch) -> None:
     beeps: list[int] = []
     monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))
     station = fault_station(faults=(FaultSpec("P-101", "bearing_wear", 600, ramp_s=0),))
@@ -67,7 +67,7 @@ def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory, monkeypatch) -> No
     assert beeps == [1]
 
 
-def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> None:  # noqa: ANN001
+def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=ExplodingSource())
     w = hmi.window
     hmi.wait(lambda: w.error_banner.isVisible())
@@ -80,7 +80,7 @@ def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> N
     assert not w.error_banner.isVisible()
 
 
-def test_run_gui_shows_the_window_starts_and_stops_the_engine(qapp, tmp_path) -> None:  # noqa: ANN001
+def test_run_gui_shows_the_window_starts_and_stops_the_engine(qapp, tmp_path) -> None:
     from app.engine import Engine
     from app.ui.app import run_gui
     from app.ui.main_window import MainWindow

@@ -11,17 +11,17 @@ from app.users import Role
 from tests.ui.conftest import Hmi, fault_station
 
 
-def audit_actions(engine, user: str) -> list[str]:  # noqa: ANN001
+def audit_actions(engine, user: str) -> list[str]:
     a = schema.audit_log
     with engine.db.connect() as c:
         return [r[0] for r in c.execute(select(a.c.action).where(a.c.user == user).order_by(a.c.id))]
 
 
-def quiet_station():  # noqa: ANN201
+def quiet_station():
     return fault_station(faults=(), duration_s=30)
 
 
-def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:  # noqa: ANN001
+def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     hmi.login("operator", pin="1234")
     pad = hmi.window.login.pad
@@ -34,7 +34,7 @@ def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:  # noqa
     assert hmi.message() == "Logged in as operator (operator)"
 
 
-def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:  # noqa: ANN001
+def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), users={"max_failures": 2, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
     hmi.login("technician", pin="1111")
@@ -55,7 +55,7 @@ def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:  # 
     hmi.wait(lambda: pad.is_locked() and pad.message.text().startswith("technician locked for "))
 
 
-def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:  # noqa: ANN001
+def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(),
                            users={"max_failures": 2, "panel_max_failures": 3, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
@@ -72,7 +72,7 @@ def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:  # noqa: ANN001
     assert "pad locked" in audit_actions(hmi.engine, "supervisor")
 
 
-def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:  # noqa: ANN001
+def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     admin = hmi.engine.users.login("admin", "9999")
     hmi.engine.users.add_user(admin, "ana", Role.TECHNICIAN, "123456789012")
@@ -82,7 +82,7 @@ def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:  # noqa
     assert hmi.message() == "Logged in as ana (technician)"
 
 
-def test_login_and_logout_are_audited(hmi_factory) -> None:  # noqa: ANN001
+def test_login_and_logout_are_audited(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     hmi.login("supervisor")
     w = hmi.window
@@ -93,7 +93,7 @@ def test_login_and_logout_are_audited(hmi_factory) -> None:  # noqa: ANN001
     assert audit_actions(hmi.engine, "supervisor") == ["login", "logout"]
 
 
-def test_auto_logout_after_inactivity(hmi_factory) -> None:  # noqa: ANN001
+def test_auto_logout_after_inactivity(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), inactivity_timeout_s=1.0)
     hmi.login("technician")
     hmi.click(hmi.window.nav.buttons["alarms"])
@@ -104,7 +104,7 @@ def test_auto_logout_after_inactivity(hmi_factory) -> None:  # noqa: ANN001
     assert audit_actions(hmi.engine, "technician")[-1] == "auto-logout"
 
 
-def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:  # noqa: ANN001
+def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), inactivity_timeout_s=3.0)
     hmi.login("operator")
     timer = hmi.window.session._timer
@@ -114,7 +114,7 @@ def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:  # noqa: 
     assert hmi.window.session.session is not None
 
 
-def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:  # noqa: ANN001
+def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:
     from pathlib import Path
 
     from tests.app.test_audit_chain import sql, write_log

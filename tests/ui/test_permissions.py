@@ -37,7 +37,7 @@ def allowed(role: str | None, action: Action) -> bool:
     return role is not None and can(Role(role), action)
 
 
-def refused_properly(hmi: Hmi, role: str | None, action: Action, button) -> None:  # noqa: ANN001
+def refused_properly(hmi: Hmi, role: str | None, action: Action, button) -> None:
     assert button.property("locked") == "true"
     hmi.click(button)
     expected = REFUSALS[action] + f" (you are {role})" if role is not None else NOBODY[action]
@@ -45,13 +45,13 @@ def refused_properly(hmi: Hmi, role: str | None, action: Action, button) -> None
     assert not hmi.window.overlay.is_open()
 
 
-def audit_count(engine) -> int:  # noqa: ANN001
+def audit_count(engine) -> int:
     with engine.db.connect() as c:
         return c.execute(select(func.count()).select_from(schema.audit_log)).scalar_one()
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(hmi_factory, role: str | None) -> None:  # noqa: ANN001
+def test_permission_matrix(hmi_factory, role: str | None) -> None:
     station = fault_station(faults=(FaultSpec("P-101", "outlet_valve_closure", 600),
                                     FaultSpec("P-102", "bearing_wear", 600, ramp_s=0)))
     hmi = hmi_factory(station=station, kiosk=True)

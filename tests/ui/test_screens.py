@@ -7,7 +7,7 @@ from PySide6.QtCore import QPoint, Qt
 from tests.ui.conftest import Hmi
 
 
-def points(curve) -> int:  # noqa: ANN001 - a pyqtgraph PlotDataItem
+def points(curve) -> int:  # a pyqtgraph PlotDataItem
     """How many samples a curve was given (before clip-to-view and downsampling)."""
     return 0 if curve.xData is None else len(curve.xData)
 
@@ -64,7 +64,7 @@ def test_status_bar_shows_source_uplink_and_user(hmi: Hmi) -> None:
     assert w.nav.user_button.text().startswith("technician")
 
 
-def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory) -> None:  # noqa: ANN001
+def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory) -> None:
     from tests.ui.conftest import fault_station
 
     hmi = hmi_factory(station=fault_station(n_pumps=10, faults=(), duration_s=60))
@@ -122,7 +122,7 @@ def test_dragging_back_pauses_and_loads_history(hmi: Hmi) -> None:
     hmi.wait(lambda: w.trends.history_span() is not None and w.trends.history_idle())
 
 
-def test_status_bar_shows_an_uplink_backlog_and_its_age(qtbot) -> None:  # noqa: ANN001 - pytest-qt fixture
+def test_status_bar_shows_an_uplink_backlog_and_its_age(qtbot) -> None:  # pytest-qt fixture
     from app.live import EngineSnapshot, SourceHealth, UplinkStatus
     from app.ui.widgets.chrome import StatusBar
 

@@ -28,7 +28,7 @@ def snapshot(store: StoreStatus, clock: FakeClock) -> EngineSnapshot:
                           health=health, store=store)
 
 
-def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot) -> None:  # noqa: ANN001
+def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot) -> None:
     bar, banner = StatusBar(), StorageBanner()
     qtbot.addWidget(bar)
     qtbot.addWidget(banner)
@@ -55,7 +55,7 @@ def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot
 
 
 def test_a_full_disk_under_the_running_hmi_is_shown_and_an_acknowledgement_is_kept(
-        hmi_factory, small_tmpfs: Path) -> None:  # noqa: ANN001
+        hmi_factory, small_tmpfs: Path) -> None:
     station = fault_station()  # P-101's outlet valve closes at plant second 600
     gated = GatedSource(station, station.config.start_ts + 550)
     hmi: Hmi = hmi_factory(station=gated, settings=make_settings(small_tmpfs))  # the database on the tmpfs

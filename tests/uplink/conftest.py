@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from app.config import UplinkSettings
 from app.store.database import open_database
@@ -26,7 +26,7 @@ SUBSCRIBER = Path(__file__).with_name("subscriber_proc.py")
 @dataclass
 class Store:
     path: Path
-    db: object
+    db: Engine
     writer: StoreWriter
 
 
@@ -41,7 +41,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     db.dispose()
 
 
-def uplink_cfg(broker=None, **over) -> UplinkSettings:  # noqa: ANN001
+def uplink_cfg(broker=None, **over) -> UplinkSettings:
     base = {"enabled": broker is not None, "tls": False, "drain_rate": 0}
     if broker is not None:
         base.update(host=broker.host, port=broker.port)
@@ -53,7 +53,7 @@ def uplink_cfg(broker=None, **over) -> UplinkSettings:  # noqa: ANN001
 def make_uplink(store: Store) -> Iterator[Callable[..., Uplink]]:
     made: list[Uplink] = []
 
-    def make(cfg: UplinkSettings, **kw) -> Uplink:  # noqa: ANN003
+    def make(cfg: UplinkSettings, **kw) -> Uplink:
         kw.setdefault("credentials", lambda: None)
         kw.setdefault("reconnect_s", (0.2, 1.0))
         up = Uplink(cfg, SITE, GW, store.db, store.writer, **kw)
@@ -68,10 +68,11 @@ def make_uplink(store: Store) -> Iterator[Callable[..., Uplink]]:
 class Subscriber:
     """The separate subscriber process (tests/uplink/subscriber_proc.py) and what it has recorded."""
 
-    def __init__(self, broker, workdir: Path, topics: list[str], client_id: str = "test-sub") -> None:  # noqa: ANN001
+    def __init__(self, broker, workdir: Path, topics: list[str], client_id: str = "test-sub") -> None:
         self.out = workdir / f"{client_id}.txt"
         self.proc = subprocess.Popen([sys.executable, str(SUBSCRIBER), broker.host, str(broker.port), client_id,
                                       str(self.out), *topics], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the first SUBACK (or the process died)
         if line.strip() != "subscribed":
             self.stop()
@@ -104,7 +105,7 @@ class Subscriber:
 def subscribe(tmp_path: Path) -> Iterator[Callable[..., Subscriber]]:
     subs: list[Subscriber] = []
 
-    def start(broker, topics: list[str] | None = None, client_id: str = "test-sub") -> Subscriber:  # noqa: ANN001
+    def start(broker, topics: list[str] | None = None, client_id: str = "test-sub") -> Subscriber:
         s = Subscriber(broker, tmp_path, topics or [f"vigil/v1/{SITE}/{GW}/#"], client_id)
         subs.append(s)
         return s

@@ -27,7 +27,7 @@ pytestmark = [requires_mosquitto, pytest.mark.slow]
 STREAMS = ["telemetry"] * 14 + ["alarm-event"] * 4 + ["alarm", "label"]
 
 
-def test_twenty_broker_kills_lose_nothing(tmp_path, store, make_uplink, subscribe, request) -> None:  # noqa: ANN001
+def test_twenty_broker_kills_lose_nothing(tmp_path, store, make_uplink, subscribe, request) -> None:
     broker = MosquittoBroker(tmp_path / "broker", extra_conf="autosave_on_changes true")
     request.addfinalizer(lambda: broker.stop(signal.SIGKILL))  # the last one started must not outlive the test
     broker.start()

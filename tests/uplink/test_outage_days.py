@@ -31,7 +31,7 @@ def telemetry(asset: str, minute_ts: float) -> dict:
             "max": [v * 1.02 for v in mean], "score_max": 0.41, "regime": "running"}
 
 
-def simulate_outage(up: Uplink, writer, now: list[float], checkpoint=None) -> dict[str, int]:  # noqa: ANN001
+def simulate_outage(up: Uplink, writer, now: list[float], checkpoint=None) -> dict[str, int]:
     """3 days: per minute 8 telemetry messages in one transaction; an alarm every 3 h, acknowledged (with its
     audit row, same transaction) 10 min later, cleared at 30 min, labelled at 60 min."""
     counts = {"telemetry": 0, "alarm": 0, "alarm-event": 0, "label": 0}
@@ -64,7 +64,7 @@ def simulate_outage(up: Uplink, writer, now: list[float], checkpoint=None) -> di
     return counts
 
 
-def test_three_days_down_then_live_alarms_overtake_the_backlog(tmp_path, store, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_three_days_down_then_live_alarms_overtake_the_backlog(tmp_path, store, make_uplink, subscribe) -> None:
     broker = MosquittoBroker(tmp_path / "broker")
     broker.start()
     sub = subscribe(broker)
@@ -99,7 +99,7 @@ def test_three_days_down_then_live_alarms_overtake_the_backlog(tmp_path, store, 
 
 
 def test_three_days_down_with_a_tight_bound_drops_only_old_telemetry(tmp_path, store, make_uplink, subscribe,
-                                                                    caplog) -> None:  # noqa: ANN001
+                                                                    caplog) -> None:
     caplog.set_level(logging.WARNING, logger="app.uplink")
     broker = MosquittoBroker(tmp_path / "broker")
     broker.start()

@@ -12,12 +12,12 @@ from app.store import schema
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
 from app.uplink.envelope import envelope
-from app.uplink.outbox import Outbox
+from app.uplink.outbox import Outbox, PruneResult
 from detection.cloud import protocol
 from tests.uplink.conftest import GW, SITE
 
 
-def rows(db) -> list[dict]:  # noqa: ANN001
+def rows(db) -> list[dict]:
     with db.connect() as c:
         return [dict(r._mapping) for r in c.execute(select(schema.outbox).order_by(schema.outbox.c.id))]
 
@@ -31,7 +31,7 @@ def alarm_body(alarm_id: str = "A-1") -> dict:
                                     "voltage", "flow"], "ts": ts, "values": values, "score": [0.5] * 300}}
 
 
-def test_message_commits_with_the_operator_row_and_seq_follows_insert_order(store) -> None:  # noqa: ANN001
+def test_message_commits_with_the_operator_row_and_seq_follows_insert_order(store) -> None:
     ob = Outbox(store.db, SITE, GW, clock=lambda: 1_795_000_123.5)
     ack = (schema.audit_log, "insert", {"ts": 1.0, "user": "op", "action": "acknowledge", "detail": None})
     for i in range(3):
@@ -49,7 +49,7 @@ def test_message_commits_with_the_operator_row_and_seq_follows_insert_order(stor
     assert len({r["msg_id"] for r in got}) == 6 and all(len(r["msg_id"]) == 32 for r in got)
 
 
-def test_alarm_envelope_is_what_the_cloud_parser_accepts(store) -> None:  # noqa: ANN001
+def test_alarm_envelope_is_what_the_cloud_parser_accepts(store) -> None:
     ob = Outbox(store.db, SITE, GW)
     store.writer.submit(Write([ob.message_op("alarm", alarm_body())])).result(10)
     (row,) = rows(store.db)
@@ -58,7 +58,7 @@ def test_alarm_envelope_is_what_the_cloud_parser_accepts(store) -> None:  # noqa
     assert msg.window.values.shape == (300, 8) and math.isnan(msg.window.values[5, 2])
 
 
-def test_failed_transaction_neither_stores_the_message_nor_uses_up_its_seq(store) -> None:  # noqa: ANN001
+def test_failed_transaction_neither_stores_the_message_nor_uses_up_its_seq(store) -> None:
     ob = Outbox(store.db, SITE, GW)
     store.writer.submit(Write([ob.message_op("label", {"n": 1})])).result(10)
     bad = (schema.alarm_events, "insert", {"alarm_id": "no-such-alarm", "ts": 1.0, "event": "x", "state": "S"})
@@ -68,7 +68,7 @@ def test_failed_transaction_neither_stores_the_message_nor_uses_up_its_seq(store
     assert [(json.loads(r["payload"])["body"]["n"], r["seq"]) for r in rows(store.db)] == [(1, 1), (3, 2)]
 
 
-def test_seq_continues_after_the_outbox_drained_and_the_database_was_reopened(store, tmp_path) -> None:  # noqa: ANN001
+def test_seq_continues_after_the_outbox_drained_and_the_database_was_reopened(store, tmp_path) -> None:
     ob = Outbox(store.db, SITE, GW)
     store.writer.submit(Write([ob.messages_op([("alarm", {"i": i}) for i in range(3)])])).result(10)
     store.writer.submit(Write([ob.delete_op([r["id"] for r in rows(store.db)])])).result(10)
@@ -95,19 +95,19 @@ def test_seq_continues_after_the_outbox_drained_and_the_database_was_reopened(st
     ("alarm", {"blob": "x" * (256 * 1024)}, "limit"),
     ("alarm", ["not", "an", "object"], "JSON object"),
 ])
-def test_bad_bodies_fail_in_the_callers_thread(store, stream, body, match) -> None:  # noqa: ANN001
+def test_bad_bodies_fail_in_the_callers_thread(store, stream, body, match) -> None:
     with pytest.raises(ValueError, match=match):
         Outbox(store.db, SITE, GW).message_op(stream, body)
 
 
-def test_prune_drops_oldest_telemetry_only(store) -> None:  # noqa: ANN001
+def test_prune_drops_oldest_telemetry_only(store) -> None:
     now = [1_000_000.0]
     ob = Outbox(store.db, SITE, GW, clock=lambda: now[0])
     for minute in range(100):  # 100 minutes: telemetry every minute, an alarm event every 10
         now[0] = 1_000_000.0 + 60 * minute
         items = [("telemetry", {"m": minute})] + ([("alarm-event", {"m": minute})] if minute % 10 == 0 else [])
         store.writer.submit(Write([ob.messages_op(items)])).result(10)
-    results = []
+    results: list[PruneResult] = []
     # max age 30 min: telemetry of minutes 0..68 goes; then at most 25 rows: 10 alarm events + 15 newest telemetry
     store.writer.submit(Write([ob.prune_op(30 * 60 + 1, 25, results.append)])).result(10)
     (r,) = results

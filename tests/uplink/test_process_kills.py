@@ -1,6 +1,7 @@
 """The publishing process killed with SIGKILL: the Last Will says so, and the outbox resumes where it stopped."""
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -20,9 +21,10 @@ pytestmark = requires_mosquitto
 CHILD = Path(__file__).with_name("uplink_proc.py")
 
 
-def start_child(db: Path, broker, mode: str) -> subprocess.Popen:  # noqa: ANN001
+def start_child(db: Path, broker, mode: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, str(CHILD), str(db), broker.host, str(broker.port), mode],
                             stdout=subprocess.PIPE, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "connected":
         proc.kill()
@@ -31,13 +33,14 @@ def start_child(db: Path, broker, mode: str) -> subprocess.Popen:  # noqa: ANN00
     return proc
 
 
-def kill(proc: subprocess.Popen) -> None:
+def kill(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    assert proc.stdout is not None
     proc.stdout.close()
 
 
-def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, subscribe) -> None:  # noqa: ANN001
+def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, subscribe) -> None:
     topic = f"vigil/v1/{SITE}/{GW}/status"
     watcher = subscribe(broker, [topic], "cloud-watcher")
     child = start_child(tmp_path / "v.db", broker, "feed")
@@ -51,20 +54,19 @@ def test_sigkilled_gateway_leaves_its_retained_offline_status(tmp_path, broker, 
 
 
 @pytest.mark.slow
-def test_twenty_sigkills_at_random_moments_lose_nothing(tmp_path, broker, subscribe) -> None:  # noqa: ANN001
+def test_twenty_sigkills_at_random_moments_lose_nothing(tmp_path, broker, subscribe) -> None:
     db_path = tmp_path / "v.db"
     sub = subscribe(broker)
     rng = random.Random(5)
     for _ in range(20):
         child = start_child(db_path, broker, "feed")
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(rng.uniform(0.1, 1.0))  # a random moment while it enqueues and publishes
-        except subprocess.TimeoutExpired:
-            pass
         assert child.poll() is None, "the uplink process died on its own"
         kill(child)
     drain = start_child(db_path, broker, "drain")
     assert drain.wait(60) == 0
+    assert drain.stdout is not None
     drain.stdout.close()
     db = open_database(db_path)
     try:

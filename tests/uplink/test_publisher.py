@@ -21,7 +21,7 @@ from tests.uplink.conftest import GW, SITE, check_streams, uplink_cfg, wait_unti
 pytestmark = requires_mosquitto
 
 
-def outbox_rows(db) -> int:  # noqa: ANN001
+def outbox_rows(db) -> int:
     with db.connect() as c:
         return c.execute(select(func.count()).select_from(schema.outbox)).scalar_one()
 
@@ -31,7 +31,7 @@ def event(i: int) -> dict:
             "event_ts": 1_795_000_000.0 + i}
 
 
-def test_published_rows_are_deleted_only_after_the_pubacks(broker, store, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_published_rows_are_deleted_only_after_the_pubacks(broker, store, make_uplink, subscribe) -> None:
     sub = subscribe(broker)
     acked: queue.Queue[Published] = queue.Queue()
     up = make_uplink(uplink_cfg(broker), on_published=acked.put)
@@ -57,7 +57,7 @@ def test_published_rows_are_deleted_only_after_the_pubacks(broker, store, make_u
     wait_until(lambda: up.status().published == 70 and up.status().backlog == 0, 5, "status to count 70 published")
 
 
-def test_a_new_process_on_the_same_file_resumes_and_continues_seq(tmp_path, subscribe) -> None:  # noqa: ANN001
+def test_a_new_process_on_the_same_file_resumes_and_continues_seq(tmp_path, subscribe) -> None:
     broker = MosquittoBroker(tmp_path / "broker")
     path = tmp_path / "vigil.db"
     broker.start()
@@ -95,7 +95,7 @@ def test_a_new_process_on_the_same_file_resumes_and_continues_seq(tmp_path, subs
             db.dispose()
 
 
-def test_retained_online_on_connect_and_offline_on_a_clean_stop(broker, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_retained_online_on_connect_and_offline_on_a_clean_stop(broker, make_uplink, subscribe) -> None:
     up = make_uplink(uplink_cfg(broker))
     up.start()
     assert up.wait_connected(10)
@@ -112,7 +112,7 @@ def test_retained_online_on_connect_and_offline_on_a_clean_stop(broker, make_upl
     assert later.lines()[0][2] and json.loads(later.lines()[0][3])["state"] == "offline"
 
 
-def test_alarm_class_goes_before_a_telemetry_backlog(tmp_path, store, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_alarm_class_goes_before_a_telemetry_backlog(tmp_path, store, make_uplink, subscribe) -> None:
     broker = MosquittoBroker(tmp_path / "broker")
     broker.start()
     sub = subscribe(broker)
@@ -133,7 +133,7 @@ def test_alarm_class_goes_before_a_telemetry_backlog(tmp_path, store, make_uplin
     check_streams([m for m in sub.messages() if "stream" in m], {"telemetry": 1200, "alarm-event": 3, "alarm": 1})
 
 
-def test_heartbeats_flow_but_are_never_queued(broker, store, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_heartbeats_flow_but_are_never_queued(broker, store, make_uplink, subscribe) -> None:
     sub = subscribe(broker, [f"vigil/v1/{SITE}/{GW}/heartbeat"])
     up = make_uplink(uplink_cfg(broker, heartbeat_s=1))
     up.start()
@@ -147,7 +147,7 @@ def test_heartbeats_flow_but_are_never_queued(broker, store, make_uplink, subscr
                          .where(schema.outbox_seq.c.stream == "heartbeat")).scalar_one() == 0
 
 
-def test_confirmations_are_validated_before_the_engine_sees_them(broker, make_uplink, caplog) -> None:  # noqa: ANN001
+def test_confirmations_are_validated_before_the_engine_sees_them(broker, make_uplink, caplog) -> None:
     got: queue.Queue = queue.Queue()
     up = make_uplink(uplink_cfg(broker), on_confirmation=got.put)
     up.start()
@@ -181,7 +181,7 @@ def test_confirmations_are_validated_before_the_engine_sees_them(broker, make_up
     assert up.status().state == "connected"
 
 
-def test_disabled_uplink_keeps_the_outbox_bounded_and_never_connects(store, make_uplink) -> None:  # noqa: ANN001
+def test_disabled_uplink_keeps_the_outbox_bounded_and_never_connects(store, make_uplink) -> None:
     up = make_uplink(uplink_cfg(None, outbox_max_rows=100))
     up.start()
     store.writer.submit(Write([up.messages_op([("telemetry", {"i": i}) for i in range(150)])])).result(10)
@@ -189,7 +189,7 @@ def test_disabled_uplink_keeps_the_outbox_bounded_and_never_connects(store, make
     assert up.status().state == "disabled"
 
 
-def test_down_broker_is_reported_with_the_reason(tmp_path, make_uplink) -> None:  # noqa: ANN001
+def test_down_broker_is_reported_with_the_reason(tmp_path, make_uplink) -> None:
     broker = MosquittoBroker(tmp_path / "broker")  # never started: nothing listens on its port
     up = make_uplink(uplink_cfg(broker))
     up.start()
@@ -197,7 +197,7 @@ def test_down_broker_is_reported_with_the_reason(tmp_path, make_uplink) -> None:
     assert "refused" in (up.status().last_error or "")
 
 
-def test_the_brokers_receive_maximum_bounds_the_in_flight_window(tmp_path, store, make_uplink, subscribe) -> None:  # noqa: ANN001
+def test_the_brokers_receive_maximum_bounds_the_in_flight_window(tmp_path, store, make_uplink, subscribe) -> None:
     # MQTT v5: a client must not have more unacknowledged QoS 1 messages than the broker's Receive Maximum
     # (Mosquitto: max_inflight_messages) or the broker may disconnect it; paho does not enforce it.
     with MosquittoBroker(tmp_path / "broker", extra_conf="max_inflight_messages 5") as broker:
@@ -206,6 +206,7 @@ def test_the_brokers_receive_maximum_bounds_the_in_flight_window(tmp_path, store
         up.start()
         assert up.wait_connected(10)
         assert up.in_flight_limit == 4  # one left for the retained status message
+        assert broker.proc is not None
         broker.proc.send_signal(signal.SIGSTOP)
         try:
             up.enqueue_many([("telemetry", {"i": i}) for i in range(300)]).result(10)
@@ -223,7 +224,7 @@ def test_the_brokers_receive_maximum_bounds_the_in_flight_window(tmp_path, store
     check_streams(sub.messages("telemetry") + sub.messages("alarm"), {"telemetry": 300, "alarm": 3})
 
 
-def test_alarm_class_over_the_bound_is_kept_and_reported_loudly(store, make_uplink, caplog) -> None:  # noqa: ANN001
+def test_alarm_class_over_the_bound_is_kept_and_reported_loudly(store, make_uplink, caplog) -> None:
     caplog.set_level(logging.ERROR, logger="app.uplink")
     up = make_uplink(uplink_cfg(None, outbox_max_rows=100), housekeeping_s=0.05)
     up.start()
@@ -236,7 +237,7 @@ def test_alarm_class_over_the_bound_is_kept_and_reported_loudly(store, make_upli
     assert any("over its bound" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
 
 
-def test_a_confirmation_sent_while_the_gateway_was_offline_arrives_when_it_returns(broker, make_uplink) -> None:  # noqa: ANN001
+def test_a_confirmation_sent_while_the_gateway_was_offline_arrives_when_it_returns(broker, make_uplink) -> None:
     first = make_uplink(uplink_cfg(broker))
     first.start()
     assert first.wait_connected(10)

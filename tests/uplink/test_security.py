@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import queue
@@ -25,14 +26,14 @@ def tls_cfg(broker: MosquittoBroker, ca: Path, cert: Path | None = None, key: Pa
 
 
 @pytest.fixture
-def tls_files(tmp_path: Path):  # noqa: ANN201
+def tls_files(tmp_path: Path):
     if not have_mosquitto():
         pytest.skip("mosquitto not installed")
     return make_tls_files(tmp_path / "pki")
 
 
 @requires_mosquitto
-def test_tls_with_the_right_ca_publishes(tmp_path, tls_files, make_uplink) -> None:  # noqa: ANN001
+def test_tls_with_the_right_ca_publishes(tmp_path, tls_files, make_uplink) -> None:
     server, _ = tls_files
     acked: queue.Queue[Published] = queue.Queue()
     with MosquittoBroker(tmp_path / "broker", tls=server) as broker:
@@ -44,7 +45,7 @@ def test_tls_with_the_right_ca_publishes(tmp_path, tls_files, make_uplink) -> No
 
 
 @requires_mosquitto
-def test_a_broker_signed_by_another_ca_is_refused(tmp_path, tls_files, make_uplink) -> None:  # noqa: ANN001
+def test_a_broker_signed_by_another_ca_is_refused(tmp_path, tls_files, make_uplink) -> None:
     server, _ = tls_files
     other_ca, _ = make_tls_files(tmp_path / "other-pki", client=False)
     with MosquittoBroker(tmp_path / "broker", tls=server) as broker:
@@ -55,7 +56,7 @@ def test_a_broker_signed_by_another_ca_is_refused(tmp_path, tls_files, make_upli
 
 
 @requires_mosquitto
-def test_mutual_tls_needs_the_client_certificate(tmp_path, tls_files, make_uplink) -> None:  # noqa: ANN001
+def test_mutual_tls_needs_the_client_certificate(tmp_path, tls_files, make_uplink) -> None:
     server, client = tls_files
     with MosquittoBroker(tmp_path / "broker", tls=server, require_client_cert=True) as broker:
         without = make_uplink(tls_cfg(broker, server.ca))
@@ -76,18 +77,18 @@ def test_mutual_tls_needs_the_client_certificate(tmp_path, tls_files, make_uplin
             while out.poll() is None:  # mosquitto_sub has no ready signal: send until it has one (QoS 1, ids)
                 up.enqueue("label", {"alarm_id": "A-mtls"}).result(10)
                 sent = True
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     out.wait(0.5)
-                except subprocess.TimeoutExpired:
-                    pass
+            assert out.stdout is not None
             assert sent and '"alarm_id":"A-mtls"' in out.stdout.read()
         finally:
             out.kill()
             out.wait(5)
-            out.stdout.close()
+            if out.stdout is not None:
+                out.stdout.close()
 
 
-def test_tls_files_are_checked_at_start(tmp_path) -> None:  # noqa: ANN001
+def test_tls_files_are_checked_at_start(tmp_path) -> None:
     from app.uplink.connection import UplinkConfigError, tls_context
 
     with pytest.raises(UplinkConfigError, match="uplink.ca_file"):
@@ -127,7 +128,7 @@ def password_file(tmp_path: Path, user: str, password: str) -> Path:
 
 @requires_mosquitto
 def test_credentials_from_the_keyring_reach_the_broker_and_never_a_log(tmp_path, keyring_env, make_uplink,
-                                                                      caplog) -> None:  # noqa: ANN001
+                                                                      caplog) -> None:
     caplog.set_level(logging.DEBUG)
     with MosquittoBroker(tmp_path / "broker", password_file=password_file(tmp_path, "gw-1", PASSWORD)) as broker:
         env = keyring_env | {"VIGIL_UPLINK__HOST": broker.host}
@@ -157,7 +158,7 @@ def test_credentials_from_the_keyring_reach_the_broker_and_never_a_log(tmp_path,
     assert "not set" in cli(["show-backend"], env).stdout
 
 
-def test_a_readable_key_file_or_a_wrong_key_is_refused(tmp_path, keyring_env) -> None:  # noqa: ANN001
+def test_a_readable_key_file_or_a_wrong_key_is_refused(tmp_path, keyring_env) -> None:
     f, k = Path(keyring_env["VIGIL_UPLINK__CREDENTIALS_FILE"]), Path(keyring_env["VIGIL_UPLINK__CREDENTIALS_KEY_FILE"])
     store = CredentialStore.open(f, k, create=True)
     store.set("broker.example", "gw-1", PASSWORD)
@@ -172,7 +173,7 @@ def test_a_readable_key_file_or_a_wrong_key_is_refused(tmp_path, keyring_env) ->
         CredentialStore.open(f, k)
 
 
-def test_a_systemd_credential_key_wins_over_the_key_file(tmp_path, keyring_env, monkeypatch) -> None:  # noqa: ANN001
+def test_a_systemd_credential_key_wins_over_the_key_file(tmp_path, keyring_env, monkeypatch) -> None:
     creds_dir = tmp_path / "run-credentials"
     creds_dir.mkdir()
     (creds_dir / "vigil-keyring-key").write_text("ab" * 32)
@@ -181,16 +182,17 @@ def test_a_systemd_credential_key_wins_over_the_key_file(tmp_path, keyring_env, 
     store = CredentialStore.open(f, k, create=True)
     store.set("h", "u", PASSWORD)
     assert not k.exists() and "CREDENTIALS_DIRECTORY" in store.description
-    assert CredentialStore.open(f, k).get("h").password == PASSWORD
+    got = CredentialStore.open(f, k).get("h")
+    assert got is not None and got.password == PASSWORD
 
 
-def test_a_plaintext_keyring_is_refused_even_when_forced(monkeypatch) -> None:  # noqa: ANN001
+def test_a_plaintext_keyring_is_refused_even_when_forced(monkeypatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.cryptfile.file.PlaintextKeyring")
     with pytest.raises(CredentialsError, match="refuses"):
         CredentialStore.open()
 
 
-def test_a_forced_real_backend_is_used(monkeypatch) -> None:  # noqa: ANN001
+def test_a_forced_real_backend_is_used(monkeypatch) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.uplink.memory_keyring.MemoryKeyring")
     store = CredentialStore.open()
     store.set("h", "u", "p")

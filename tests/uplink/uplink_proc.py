@@ -9,8 +9,8 @@ the broker accepted the connection.
 from __future__ import annotations
 
 import itertools
-import logging
 import json
+import logging
 import sys
 import time
 

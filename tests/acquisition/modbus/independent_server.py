@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -16,7 +17,7 @@ TABLES = ("coil", "discrete", "holding", "input")
 
 
 async def main(spec_path: str, port: int) -> None:
-    spec = json.load(open(spec_path))
+    spec = json.loads(Path(spec_path).read_text())
     blocks: dict[str, list[SimData]] = {t: [] for t in TABLES}
     for e in spec:
         blocks[e["table"]].append(SimData(e["address"], values=e["values"], datatype=DataType[e["datatype"]]))

@@ -14,9 +14,8 @@ import sys
 import threading
 import time
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -89,7 +88,10 @@ class SimulatorServer:
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
         lines: queue.Queue[str] = queue.Queue()
-        def read(out=self.proc.stdout) -> None:  # type: ignore[assignment]
+        stdout = self.proc.stdout
+        assert stdout is not None
+
+        def read(out: IO[str] = stdout) -> None:
             for x in out:
                 lines.put(x)
             lines.put("")  # end of output: the process exited
@@ -102,7 +104,8 @@ class SimulatorServer:
             except queue.Empty:
                 self.kill()
                 raise AssertionError(f"simulator did not start serving within {timeout} s: "
-                                     f"{(self.workdir / f'simulator-{self.starts}.log').read_text()[-2000:]}")
+                                     f"{(self.workdir / f'simulator-{self.starts}.log').read_text()[-2000:]}"
+                                     ) from None
             if "serving" in line:
                 return time.monotonic()
             if not line:
@@ -116,7 +119,7 @@ class SimulatorServer:
             self.proc.wait(10)
         self.proc = None
 
-    def __enter__(self) -> "SimulatorServer":
+    def __enter__(self) -> SimulatorServer:
         self.start()
         return self
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Literal
 
 import pytest
 from pymodbus.client import ModbusTcpClient
@@ -10,7 +11,8 @@ from pymodbus.client import ModbusTcpClient
 from acquisition.modbus.codec import NE43_HIGH_MA, NE43_LOW_MA, DecodeError, Encoding, RegType
 
 _FMT = {RegType.INT16: "h", RegType.UINT16: "H", RegType.INT32: "i", RegType.UINT32: "I", RegType.FLOAT32: "f"}
-SAMPLES = {
+Order = Literal["big", "little"]
+SAMPLES: dict[RegType, list[float]] = {
     RegType.INT16: [-32768, -12345, -1, 0, 1, 32767],
     RegType.UINT16: [0, 1, 0x1234, 54321, 65535],
     RegType.INT32: [-2**31, -123456789, -1, 0, 70000, 2**31 - 1],
@@ -19,7 +21,7 @@ SAMPLES = {
 }
 
 
-def struct_words(t: RegType, v: float, word_order: str, byte_order: str) -> list[int]:
+def struct_words(t: RegType, v: float, word_order: Order, byte_order: Order) -> list[int]:
     """An independent encoder: big-endian bytes ABCD, then CDAB / BADC / DCBA by the orders."""
     b = struct.pack(">" + _FMT[t], v)
     pairs = [b[i:i + 2] for i in range(0, len(b), 2)]
@@ -33,30 +35,32 @@ def struct_words(t: RegType, v: float, word_order: str, byte_order: str) -> list
 @pytest.mark.parametrize("t", list(SAMPLES))
 @pytest.mark.parametrize("word_order", ["big", "little"])
 @pytest.mark.parametrize("byte_order", ["big", "little"])
-def test_words_agree_with_struct_both_ways(t: RegType, word_order: str, byte_order: str) -> None:
+def test_words_agree_with_struct_both_ways(t: RegType, word_order: Order, byte_order: Order) -> None:
     enc = Encoding(t, word_order, byte_order)
     for v in SAMPLES[t]:
         words = struct_words(t, v, word_order, byte_order)
-        assert enc.raw_from_words(words) == pytest.approx(struct.unpack(">" + _FMT[t], struct.pack(">" + _FMT[t], v))[0])
+        fmt = ">" + _FMT[t]
+        assert enc.raw_from_words(words) == pytest.approx(struct.unpack(fmt, struct.pack(fmt, v))[0])
         assert enc.encode(v) == words
 
 
 @pytest.mark.parametrize("name,t", [("INT16", RegType.INT16), ("UINT16", RegType.UINT16), ("INT32", RegType.INT32),
                                     ("UINT32", RegType.UINT32), ("FLOAT32", RegType.FLOAT32)])
 @pytest.mark.parametrize("word_order", ["big", "little"])
-def test_decoding_agrees_with_pymodbus_convert_from_registers(name: str, t: RegType, word_order: str) -> None:
+def test_decoding_agrees_with_pymodbus_convert_from_registers(name: str, t: RegType, word_order: Order) -> None:
     dt = getattr(ModbusTcpClient.DATATYPE, name)
     enc = Encoding(t, word_order)
     for v in SAMPLES[t]:
         words = ModbusTcpClient.convert_to_registers(v, dt, word_order=word_order)
-        assert enc.raw_from_words(words) == pytest.approx(ModbusTcpClient.convert_from_registers(words, dt, word_order=word_order))
+        expected = ModbusTcpClient.convert_from_registers(words, dt, word_order=word_order)
+        assert enc.raw_from_words(words) == pytest.approx(expected)
 
 
 def test_scale_offset_and_valid_range() -> None:
     enc = Encoding(RegType.INT16, scale=0.1, offset=-50.0, valid=(-40.0, 150.0))
     assert enc.decode([1234]) == (pytest.approx(73.4), None)
     value, why = enc.decode([2500])  # 200 degC
-    assert math.isnan(value) and "outside the valid range" in why
+    assert math.isnan(value) and why is not None and "outside the valid range" in why
     assert enc.decode(enc.encode(21.3))[0] == pytest.approx(21.3, abs=enc.resolution())
 
 
@@ -69,7 +73,7 @@ def test_four_to_twenty_ma_ne43_limits() -> None:
     assert enc.decode([20500])[0] == pytest.approx(25.78125)
     for ua in (3799, 3600, 0, 20501, 21000, 22000):  # failure signals and the undefined band are BAD
         value, why = enc.decode([ua])
-        assert math.isnan(value) and "NE 43" in why, ua
+        assert math.isnan(value) and why is not None and "NE 43" in why, ua
     assert (NE43_LOW_MA, NE43_HIGH_MA) == (3.8, 20.5)
 
 

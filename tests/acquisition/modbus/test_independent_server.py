@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -72,7 +73,8 @@ def build(tmp_path: Path) -> tuple[Path, list[dict], dict[tuple[str, str], float
     for j, (table, addr, t, v) in enumerate([("coil", 3, "bool", 1.0), ("discrete", 5, "bool", 1.0),
                                               ("input", 600, "int16", -0.2), ("input", 601, "int16", 30.0)]):
         k = n + 1 + j
-        reg = {"asset": f"T-{k // 8}", "channel": CHANNELS[k % 8], "table": table, "address": addr, "type": t}
+        reg: dict[str, Any] = {"asset": f"T-{k // 8}", "channel": CHANNELS[k % 8], "table": table, "address": addr,
+                               "type": t}
         if t == "int16":
             reg["scale"] = 0.1
         registers.append(reg)

@@ -24,7 +24,7 @@ def f32_words(v: float) -> list[int]:
     return list(struct.unpack(">2H", struct.pack(">f", v)))
 
 
-def plant_without_valid(port: int = 502):  # noqa: ANN201
+def plant_without_valid(port: int = 502):
     """A float32 (ABCD) register per channel at 2 * index, none with `valid`."""
     return parse_register_map({"device": [{
         "name": "d", "transport": "tcp", "host": "127.0.0.1", "port": port, "asset": "P-1", "poll_interval_s": 0.1,

@@ -23,7 +23,8 @@ G, S, B, C, N = Quality.GOOD, Quality.STALE, Quality.BAD, Quality.COMM_FAIL, Qua
 
 
 def plant():
-    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"} for i, ch in enumerate(("flow", "pressure"))]
+    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"}
+            for i, ch in enumerate(("flow", "pressure"))]
     return parse_register_map({"stale_after_polls": 2, "device": [
         {"name": "d1", "transport": "tcp", "host": "h", "device_id": 1, "poll_interval_s": 1.0, "asset": "P-1",
          "register": regs}]})
@@ -66,7 +67,7 @@ def test_backoff_grows_caps_and_jitters() -> None:
     b = Backoff(0.25, 4.0, random.Random(1))
     delays = [b.next_delay() for _ in range(8)]
     ceilings = [0.25, 0.5, 1, 2, 4, 4, 4, 4]
-    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings))
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert len({round(d, 6) for d in delays[4:]}) == 4  # jittered, not lockstep
     b.reset()
     assert b.next_delay() <= 0.25

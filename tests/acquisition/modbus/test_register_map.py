@@ -59,7 +59,8 @@ def test_the_example_of_the_issue_names_device_register_problem_and_what_is_allo
     text = problems(doc)
     assert "device 'plc-1' register 'P-101/flow' (holding 40): type 'float64' is not one of int16, uint16, int32, " \
            "uint32, float32" in text
-    assert "device 'plc-1' register 'P-101/flow' (holding 40): overlaps register 'P-101/pressure' (holding 39..40)" in text
+    assert ("device 'plc-1' register 'P-101/flow' (holding 40): overlaps register 'P-101/pressure' "
+            "(holding 39..40)") in text
 
 
 @pytest.mark.parametrize("changes,expected", [

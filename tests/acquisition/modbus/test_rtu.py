@@ -113,7 +113,8 @@ def test_line_faults_are_counted_logged_and_survived(line: SocatPair, caplog: py
         "poll_interval_s": 0.1, "timeout_s": 0.15, "asset": "R-1", "reconnect_min_s": 0.05, "reconnect_max_s": 0.1,
         "register": [{"channel": "flow", "table": "holding", "address": 0, "type": "float32"},
                      {"channel": "pressure", "table": "holding", "address": 2, "type": "float32"}]}]})
-    script = ["good", "bad_crc", "good", "garbage", "good", "truncated", "good", "exception", "good", "silent", "noise_after"]
+    script = ["good", "bad_crc", "good", "garbage", "good", "truncated", "good", "exception", "good", "silent",
+              "noise_after"]
     slave = ScriptedSlave(line.a, script)
     slave.start()
     poller = ModbusPoller(plant)
@@ -131,5 +132,5 @@ def test_line_faults_are_counted_logged_and_survived(line: SocatPair, caplog: py
                                     "modbus_exception_response": 1, "modbus_timeout": 1}
     text = "\n".join(r.getMessage() for r in caplog.records)
     for cause in ("crc error", "garbage", "truncated frame", "exception 2 (illegal data address)", "timeout"):
-        assert f"modbus device 'skid-7': " in text and cause in text, cause
+        assert "modbus device 'skid-7': " in text and cause in text, cause
     assert "55 aa 13 37" in text  # the bytes that came back are in the log, for whoever chases the cable

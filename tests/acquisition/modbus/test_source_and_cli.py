@@ -14,12 +14,22 @@ import pytest
 
 from acquisition.modbus import ModbusSource
 from acquisition.quality import Quality, device_lost
-from tests.acquisition.modbus.peers import ROOT, SimulatorServer, free_port, map_data, shipped_map, wait_until, write_map
+from acquisition.source import Frame
+from tests.acquisition.modbus.peers import (
+    ROOT,
+    SimulatorServer,
+    free_port,
+    map_data,
+    shipped_map,
+    wait_until,
+    write_map,
+)
 
 
 def test_frames_keep_coming_when_no_device_answers_and_stop_is_prompt() -> None:
     source = ModbusSource(shipped_map(port=free_port()), frame_period_s=0.1)  # nothing listens there
-    stop, got = threading.Event(), queue.Queue()
+    stop = threading.Event()
+    got: queue.Queue[tuple[float, list[Frame]]] = queue.Queue()
 
     def run() -> None:
         for batch in source.batches(stop):
@@ -33,6 +43,7 @@ def test_frames_keep_coming_when_no_device_answers_and_stop_is_prompt() -> None:
         stamps.append(ts)
         assert [f.asset for f in batch] == ["P-101", "P-102"]
         for f in batch:
+            assert f.quality is not None  # field sources always set it
             assert (f.quality == Quality.COMM_FAIL).all() and np.isnan(f.values).all() and device_lost(f.quality)
     assert 0.05 < np.median(np.diff(stamps)) < 0.2
     t_stop = time.monotonic()

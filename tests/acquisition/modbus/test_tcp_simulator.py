@@ -14,6 +14,7 @@ import pytest
 
 from acquisition.modbus import ModbusPoller, ModbusSource, parse_register_map
 from acquisition.quality import Quality
+from acquisition.source import Frame
 from tests.acquisition.modbus.peers import SimulatorServer, free_port, map_data, shipped_map, wait_until
 from tests.acquisition.modbus.station_reference import matching_tick, station_values, tolerances
 
@@ -39,7 +40,8 @@ class FrameCollector:
     """Runs a source's ``batches`` in a thread, as the engine does, and keeps every batch."""
 
     def __init__(self, source: ModbusSource) -> None:
-        self.source, self.batches = source, queue.Queue()
+        self.source = source
+        self.batches: queue.Queue[tuple[float, list[Frame]]] = queue.Queue()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.error: BaseException | None = None
@@ -130,7 +132,8 @@ def test_a_dead_device_beside_a_live_one_does_not_slow_it(tmp_path: Path) -> Non
     try:
         with SimulatorServer(tmp_path, ["--modbus-tcp", f"127.0.0.1:{live}"]):
             poller.start()
-            wait_until(lambda: all_quality(poller, "P-101", Quality.GOOD) and all_quality(poller, "P-102", Quality.COMM_FAIL)
+            wait_until(lambda: all_quality(poller, "P-101", Quality.GOOD)
+                       and all_quality(poller, "P-102", Quality.COMM_FAIL)
                        and all_quality(poller, "P-103", Quality.COMM_FAIL), 15, "live GOOD, dead COMM_FAIL")
             health = poller.health["pump-101"]
             polls0, late0, t0 = health.polls, len(health.lateness_s), time.monotonic()

@@ -65,7 +65,7 @@ class FrameTap:
         except BaseException as exc:  # noqa: BLE001 - reported by wait_for / close
             self.error = exc
 
-    def __enter__(self) -> "FrameTap":
+    def __enter__(self) -> FrameTap:
         self.thread.start()
         return self
 
@@ -93,7 +93,7 @@ class FrameTap:
                 f = self.frames.get(timeout=min(left, 0.5))
             except queue.Empty:
                 if self.error is not None:
-                    raise self.error
+                    raise self.error from None  # the worker thread's error, not the empty queue
                 continue
             self.last[f.asset] = f
             if f.asset == asset and predicate(f):
@@ -105,6 +105,7 @@ class FrameTap:
 
 
 def q(frame: Frame, channel: str) -> Quality:
+    assert frame.quality is not None  # field sources always set it
     return Quality(int(frame.quality[INDEX[channel]]))
 
 

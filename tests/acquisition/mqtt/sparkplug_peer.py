@@ -107,7 +107,7 @@ class CommandWatcher:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-ncmd-watcher", clean_session=False)
         self.client.on_connect = lambda c, *_: c.subscribe(f"spBv1.0/{GROUP}/NCMD/+", qos=1)
         self.client.on_subscribe = lambda *_: self._subscribed.set()
-        self.client.on_message = lambda c, u, m: self.commands.put((m.topic, m.payload))
+        self.client.on_message = lambda c, u, m: self.commands.put((m.topic, bytes(m.payload)))
         self.client.reconnect_delay_set(1, 1)
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()

@@ -83,12 +83,14 @@ def test_file_problems_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     base = {"json": [{"topic": "a", "asset": "P"}]}
     monkeypatch.delenv("VIGIL_TEST_NO_SUCH_PW", raising=False)
     with pytest.raises(IngestMapError, match="VIGIL_TEST_NO_SUCH_PW.*not set"):
-        MqttIngestSource(parse_ingest_map({**base, "broker": {"username": "u", "password_env": "VIGIL_TEST_NO_SUCH_PW"}}))
+        MqttIngestSource(parse_ingest_map({**base,
+                                           "broker": {"username": "u", "password_env": "VIGIL_TEST_NO_SUCH_PW"}}))
     with pytest.raises(IngestMapError, match="broker.tls_ca.*cannot load"):
         MqttIngestSource(parse_ingest_map({**base, "broker": {"tls_ca": str(tmp_path / "missing-ca.crt")}}))
 
 
-@pytest.mark.parametrize("content", [b"\x80", b"[broker]\nhost = \"\xff\"\n", "[broker]\nhost = 'é'\n".encode("latin-1")])
+@pytest.mark.parametrize("content", [b"\x80", b"[broker]\nhost = \"\xff\"\n",
+                                     "[broker]\nhost = 'é'\n".encode("latin-1")])
 def test_a_map_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
     """Found by tests/fuzz/test_mqtt_json_input.py: a UnicodeDecodeError escaped the loader."""
     (tmp_path / "plant.toml").write_bytes(content)
@@ -108,7 +110,8 @@ def test_names_in_a_map_error_are_shown_escaped(name: str) -> None:
     """Found by tests/fuzz/test_mqtt_json_input.py: an edge node or topic with control characters was printed
     raw into the error, breaking its one-problem-per-line layout."""
     with pytest.raises(IngestMapError) as err:
-        parse_ingest_map({"json": [{"topic": f"a/{name}", "asset": "P", "stale_after": 0}, {"topic": "b", "asset": name}],
+        parse_ingest_map({"json": [{"topic": f"a/{name}", "asset": "P", "stale_after": 0},
+                                   {"topic": "b", "asset": name}],
                           "sparkplug": {"group_id": "G", "assets": [{"edge_node": name, "device": name, "asset": "P-1",
                                                                      "metrics": {}}]}})
     lines = str(err.value).split("\n")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ LOGGER_MAP = {"json": [{"topic": "site/logger7/pump", "asset": "P-101", "channel
 }}]}
 
 
-def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker) -> None:  # noqa: ANN001
+def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker) -> None:
     src = source_for(broker, **LOGGER_MAP)
     assert src.assets == ("P-101",)
     with FrameTap(src) as tap:
@@ -39,17 +39,18 @@ def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker)
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
-def test_asset_from_a_topic_level_with_our_channel_names_and_an_allow_list(broker) -> None:  # noqa: ANN001
+def test_asset_from_a_topic_level_with_our_channel_names_and_an_allow_list(broker) -> None:
     src = source_for(broker, json=[{"topic": "plant/pumps/+/telemetry", "asset_level": 2,
                                     "assets": ["P-201", "P-202"]}])
     with FrameTap(src) as tap:
         tap.wait_connected()
-        publish(broker, "plant/pumps/P-202/telemetry", json.dumps({"values": dict(zip(CHANNELS, range(1, 9)))}))
-        f = tap.wait_for("P-202", good(**dict(zip(CHANNELS, range(1, 9)))), "all eight channels GOOD")
-        assert f.values.dtype == np.float64 and f.quality.dtype == np.uint8
+        eight = dict(zip(CHANNELS, range(1, 9), strict=True))
+        publish(broker, "plant/pumps/P-202/telemetry", json.dumps({"values": eight}))
+        f = tap.wait_for("P-202", good(**eight), "all eight channels GOOD")
+        assert f.values.dtype == np.float64 and f.quality is not None and f.quality.dtype == np.uint8
         publish(broker, "plant/pumps/P-999/telemetry", '{"values": {"flow": 1}}')  # not in the allow list
         publish(broker, "plant/pumps/P-201/telemetry", '{"values": {"flow": 7}}')
         tap.wait_for("P-201", good(flow=7.0), "P-201 flow")
@@ -57,7 +58,7 @@ def test_asset_from_a_topic_level_with_our_channel_names_and_an_allow_list(broke
     assert set(src.assets) == {"P-201", "P-202"}
 
 
-def test_an_asset_revealed_by_the_topic_appears_as_it_goes(broker) -> None:  # noqa: ANN001
+def test_an_asset_revealed_by_the_topic_appears_as_it_goes(broker) -> None:
     src = source_for(broker, json=[{"topic": "loggers/+/data", "asset_level": 1}], frames={"max_assets": 2})
     assert src.assets == ()
     with FrameTap(src) as tap:
@@ -74,7 +75,7 @@ def test_an_asset_revealed_by_the_topic_appears_as_it_goes(broker) -> None:  # n
     assert src.stats.skipped == {"bad_asset_name": 1, "too_many_assets": 1}
 
 
-def test_quality_flags_from_the_logger_and_values_going_stale(broker) -> None:  # noqa: ANN001
+def test_quality_flags_from_the_logger_and_values_going_stale(broker) -> None:
     src = source_for(broker, json=[{"topic": "l/P-1", "asset": "P-1", "stale_after": 5}])  # 5 x 0.1 s
     with FrameTap(src) as tap:
         tap.wait_connected()
@@ -92,7 +93,7 @@ def test_quality_flags_from_the_logger_and_values_going_stale(broker) -> None:  
     assert src.stats.skipped == {}
 
 
-def test_malformed_input_is_counted_by_reason_and_the_stream_goes_on(broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_malformed_input_is_counted_by_reason_and_the_stream_goes_on(broker, tmp_path: Path) -> None:
     src = source_for(broker, **LOGGER_MAP)
     topic = "site/logger7/pump"
     huge = tmp_path / "huge.json"

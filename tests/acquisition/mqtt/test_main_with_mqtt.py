@@ -23,7 +23,7 @@ def run_main(tmp_path: Path, ingest_map: Path, *args: str) -> subprocess.Complet
                           cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
-def test_headless_engine_runs_on_mqtt_ingest_and_stores_what_was_published(broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_headless_engine_runs_on_mqtt_ingest_and_stores_what_was_published(broker, tmp_path: Path) -> None:
     ingest_map = tmp_path / "map.toml"
     ingest_map.write_text(f'[broker]\nport = {broker.port}\n\n[[json]]\ntopic = "plant/+/data"\n'
                           f'asset_level = 1\nassets = ["P-7"]\n')

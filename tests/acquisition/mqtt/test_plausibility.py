@@ -44,6 +44,7 @@ def test_a_current_of_a_million_amps_is_bad_not_a_reading() -> None:
     ingest, held, reports = json_ingest()
     ingest.on_message(P102, b'{"values": {"current": 1000000, "flow": 80}}', NOW, 0.0)
     f = frame_of(held, "P-102")
+    assert f.quality is not None  # field sources always set it
     assert f.quality[INDEX["current"]] == Quality.BAD and math.isnan(f.values[INDEX["current"]])
     assert f.quality[INDEX["flow"]] == Quality.GOOD and f.values[INDEX["flow"]] == 80.0
     assert reports.reasons() == ["implausible_value"] and "1e+06" in reports[0][2] and "current" in reports[0][2]
@@ -63,6 +64,7 @@ def test_every_channel_without_a_range_has_its_kinds_plausible_range(channel: st
     for literal, expected in _edges(channel):
         ingest.on_message(P102, f'{{"values": {{"{channel}": {literal}}}}}'.encode(), NOW, 0.0)
         f = frame_of(held, "P-102")
+        assert f.quality is not None  # field sources always set it
         assert f.quality[INDEX[channel]] == expected, (channel, literal)
         assert math.isfinite(f.values[INDEX[channel]]) == (expected == Quality.GOOD), (channel, literal)
 
@@ -97,10 +99,13 @@ def _sparkplug_payload(seq: int, *metrics: tuple[str, int, str, float]) -> bytes
 def test_sparkplug_metrics_have_the_same_plausible_ranges(value: float, expected: Quality) -> None:
     held, reports = HeldValues(), Reports()
     sp = SparkplugIngest(load_ingest_map(EXAMPLE), held, reports, publish=lambda t, p: None, clock=lambda: 0.0)
-    sp.on_message("spBv1.0/Plant1/NBIRTH/Gateway-7", _sparkplug_payload(0, ("bdSeq", DataType.INT64, "long_value", 0)), 0.0)
+    sp.on_message("spBv1.0/Plant1/NBIRTH/Gateway-7",
+                  _sparkplug_payload(0, ("bdSeq", DataType.INT64, "long_value", 0)), 0.0)
     sp.on_message("spBv1.0/Plant1/DBIRTH/Gateway-7/Pump104", _sparkplug_payload(
-        1, ("Motor/Current", DataType.DOUBLE, "double_value", value), ("Flow", DataType.FLOAT, "float_value", 50.0)), 0.0)
+        1, ("Motor/Current", DataType.DOUBLE, "double_value", value), ("Flow", DataType.FLOAT, "float_value", 50.0)),
+        0.0)
     f = frame_of(held, "P-104")
+    assert f.quality is not None  # field sources always set it
     assert f.quality[INDEX["current"]] == expected and math.isfinite(f.values[INDEX["current"]]) == (expected == 0)
     assert f.quality[INDEX["flow"]] == Quality.GOOD
     assert reports.reasons() == ([] if expected == Quality.GOOD else ["sparkplug_implausible_value"])

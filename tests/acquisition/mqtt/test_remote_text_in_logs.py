@@ -27,7 +27,8 @@ def one_line(text: str) -> bool:
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=range(len(HOSTILE_NAMES)))
 @pytest.mark.parametrize("where", ["values-unknown", "quality-unknown", "values-wrong-type", "quality-bad-word"])
 def test_a_hostile_key_is_escaped_in_every_problem(name: str, where: str) -> None:
-    mapping = {**MAP, name: ChannelMapping(channel="flow")} if where in ("values-wrong-type", "quality-bad-word") else MAP
+    mapped = where in ("values-wrong-type", "quality-bad-word")
+    mapping = {**MAP, name: ChannelMapping(channel="flow")} if mapped else MAP
     doc = {"values-unknown": {"values": {name: 1}}, "quality-unknown": {"values": {"T": 1}, "quality": {name: "bad"}},
            "values-wrong-type": {"values": {name: "hot"}}, "quality-bad-word": {"quality": {name: "meh"}}}[where]
     msg = parse_logger_message(json.dumps(doc).encode(), mapping, 0.0, 300)
@@ -46,10 +47,10 @@ def test_a_hostile_topic_or_asset_level_is_escaped_in_the_log(caplog: pytest.Log
         for level in ["P-1" + FORGED, "\x1b[2J", "a" * 60_000]:
             msg = mqtt.MQTTMessage(topic=f"plant/{level}/data".encode())
             msg.payload = b'{"values": {"flow": 1}}'
-            src._on_message(src._client, None, msg)  # noqa: SLF001 - the callback paho's network thread calls
+            src._on_message(src._client, None, msg)  # the callback paho's network thread calls
         msg = mqtt.MQTTMessage(topic=b"plant/P-1/data")
         msg.payload = json.dumps({"values": {"flow" + FORGED: 1}}).encode()
-        src._on_message(src._client, None, msg)  # noqa: SLF001
+        src._on_message(src._client, None, msg)
     lines = _records(caplog)
     assert len(lines) == 4 and src.stats.skipped == {"bad_asset_name": 3, "unknown_channel": 1}
     for line in lines:
@@ -66,7 +67,7 @@ def test_a_sparkplug_metric_name_that_is_not_utf8_is_reported_escaped(caplog: py
     with caplog.at_level(logging.DEBUG):
         msg = mqtt.MQTTMessage(topic=b"spBv1.0/G/NBIRTH/N")
         msg.payload = raw
-        src._on_message(src._client, None, msg)  # noqa: SLF001
+        src._on_message(src._client, None, msg)
     assert src.stats.skipped == {"sparkplug_bad_name": 1}
     for line in _records(caplog):
         assert one_line(line), line

@@ -24,13 +24,13 @@ DEVICE_CHANNELS = ("vib_de", "current", "pressure", "flow", "motor_temp")
 
 
 @pytest.fixture
-def watcher(broker):  # noqa: ANN001, ANN201
+def watcher(broker):
     w = CommandWatcher(broker)
     yield w
     w.close()
 
 
-def test_births_and_aliased_data_decode_into_frames(broker, tmp_path: Path, watcher) -> None:  # noqa: ANN001
+def test_births_and_aliased_data_decode_into_frames(broker, tmp_path: Path, watcher) -> None:
     src = source_for(broker, **SPARKPLUG_MAP)
     assert src.assets == ("GW-7", "P-104")
     node = EdgeNode(broker, tmp_path)
@@ -52,7 +52,7 @@ def test_births_and_aliased_data_decode_into_frames(broker, tmp_path: Path, watc
     assert src.stats.skipped == {}
 
 
-def test_ndeath_makes_the_node_and_its_devices_stale_until_they_are_born_again(broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ndeath_makes_the_node_and_its_devices_stale_until_they_are_born_again(broker, tmp_path: Path) -> None:
     src = source_for(broker, **SPARKPLUG_MAP)
     node = EdgeNode(broker, tmp_path, bd_seq=3)
     with FrameTap(src) as tap:
@@ -76,7 +76,7 @@ def test_ndeath_makes_the_node_and_its_devices_stale_until_they_are_born_again(b
         tap.wait_for("P-104", BIRTH_VALUES, "the device born again")
 
 
-def test_ddeath_makes_only_that_device_stale_and_data_revives_it(broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ddeath_makes_only_that_device_stale_and_data_revives_it(broker, tmp_path: Path) -> None:
     src = source_for(broker, **SPARKPLUG_MAP)
     node = EdgeNode(broker, tmp_path)
     with FrameTap(src) as tap:
@@ -94,7 +94,7 @@ def test_ddeath_makes_only_that_device_stale_and_data_revives_it(broker, tmp_pat
     assert src.stats.skipped == {}
 
 
-def test_a_seq_gap_is_counted_and_a_rebirth_requested(broker, tmp_path: Path, watcher,  # noqa: ANN001
+def test_a_seq_gap_is_counted_and_a_rebirth_requested(broker, tmp_path: Path, watcher,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sparkplug_ingest, "REBIRTH_MIN_INTERVAL_S", 0.0)  # no hold-off between requests here
     src = source_for(broker, **SPARKPLUG_MAP)
@@ -113,7 +113,7 @@ def test_a_seq_gap_is_counted_and_a_rebirth_requested(broker, tmp_path: Path, wa
     assert watcher.commands.empty()
 
 
-def test_bad_sparkplug_input_is_counted_and_the_stream_goes_on(broker, tmp_path: Path, watcher) -> None:  # noqa: ANN001
+def test_bad_sparkplug_input_is_counted_and_the_stream_goes_on(broker, tmp_path: Path, watcher) -> None:
     src = source_for(broker, **SPARKPLUG_MAP)
     node = EdgeNode(broker, tmp_path)
     ddata = f"spBv1.0/{GROUP}/DDATA/{NODE}/{DEVICE}"

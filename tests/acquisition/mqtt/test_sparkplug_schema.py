@@ -6,6 +6,7 @@ import math
 
 import pysparkplug as spb
 import pytest
+from google.protobuf.descriptor_pb2 import FieldDescriptorProto
 from pysparkplug import _protobuf as official
 
 from acquisition.mqtt_ingest.sparkplug_ingest import metric_number
@@ -21,6 +22,9 @@ def test_every_declared_field_has_the_official_number_type_and_label(message: st
     for name, number, ftype, label, oneof in DECLARED_FIELDS[message]:
         field = theirs[name]
         assert (field.number, field.type) == (number, ftype), name
+        # protobuf 7 has no FieldDescriptor.label: a label is whether the field repeats and whether it is required
+        assert (field.is_repeated, field.is_required) == (label == FieldDescriptorProto.LABEL_REPEATED,
+                                                          label == FieldDescriptorProto.LABEL_REQUIRED), name
         assert ours.fields_by_name[name].number == number
         in_value_oneof = field.containing_oneof is not None and field.containing_oneof.name == "value"
         assert in_value_oneof == (oneof is not None), name
@@ -41,7 +45,8 @@ def test_numbers_encoded_by_pysparkplug_decode_to_the_same_value(datatype: spb.D
     m = spb.Metric(timestamp=1, name="x", datatype=datatype, value=value, alias=1)
     raw = spb.DBirth(timestamp=2, seq=1, metrics=(m,)).encode()
     (decoded,) = decode_payload(raw).metrics
-    assert math.isclose(metric_number(decoded, decoded.datatype), float(value), rel_tol=1e-7)
+    got = metric_number(decoded, decoded.datatype)
+    assert got is not None and math.isclose(got, float(value), rel_tol=1e-7)
 
 
 def test_a_32_bit_twos_complement_of_a_small_int_also_decodes() -> None:

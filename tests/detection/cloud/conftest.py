@@ -46,7 +46,7 @@ def alarm_payload(reference: dict[str, np.ndarray], kind: str, *, alarm_id: str,
 class ServiceRunner:
     """A CloudService whose events land in a queue the test waits on."""
 
-    def __init__(self, broker, models: CloudModels, client_id: str) -> None:  # noqa: ANN001 - MosquittoBroker
+    def __init__(self, broker, models: CloudModels, client_id: str) -> None:  # MosquittoBroker
         self.events: queue.Queue[ServiceEvent] = queue.Queue()
         self.service = CloudService(BrokerSettings(broker.host, broker.port, client_id=client_id), models,
                                     listener=self.events.put)
@@ -63,7 +63,7 @@ class ServiceRunner:
 
 
 @pytest.fixture
-def start_service(broker, models: CloudModels) -> Iterator[Callable[[str], ServiceRunner]]:  # noqa: ANN001
+def start_service(broker, models: CloudModels) -> Iterator[Callable[[str], ServiceRunner]]:
     runners: list[ServiceRunner] = []
 
     def start(client_id: str = "cloud-test-1") -> ServiceRunner:
@@ -81,11 +81,11 @@ def start_service(broker, models: CloudModels) -> Iterator[Callable[[str], Servi
 class Gateway:
     """A plain paho MQTT v5 client playing the edge: publishes alarms, collects confirmations."""
 
-    def __init__(self, broker, client_id: str = "test-gateway") -> None:  # noqa: ANN001
+    def __init__(self, broker, client_id: str = "test-gateway") -> None:
         self.confirmations: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self._subscribed = queue.Queue()
+        self._subscribed: queue.Queue[bool] = queue.Queue()
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
-        c.on_message = lambda _c, _u, msg: self.confirmations.put((msg.topic, msg.payload))
+        c.on_message = lambda _c, _u, msg: self.confirmations.put((msg.topic, bytes(msg.payload)))
         c.on_subscribe = lambda *_: self._subscribed.put(True)
         c.connect(broker.host, broker.port, keepalive=30)
         c.loop_start()
@@ -109,7 +109,7 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(broker) -> Iterator[Gateway]:  # noqa: ANN001
+def gateway(broker) -> Iterator[Gateway]:
     g = Gateway(broker)
     yield g
     g.close()

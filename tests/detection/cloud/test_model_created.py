@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from detection.cloud.__main__ import main
-from detection.cloud.models import DEFAULT_DIR, ModelError
 from detection.cloud.bundle import model_created_ts
+from detection.cloud.models import DEFAULT_DIR, ModelError
 
 
 def test_the_shipped_manifest_gives_its_creation_time() -> None:

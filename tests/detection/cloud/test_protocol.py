@@ -39,7 +39,7 @@ def dump(doc: dict) -> bytes:
 
 
 def test_failure_modes_are_the_apps() -> None:
-    assert protocol.FAILURE_MODES == tuple(k for k, _ in APP_FAILURE_MODES)
+    assert tuple(k for k, _ in APP_FAILURE_MODES) == protocol.FAILURE_MODES
 
 
 def test_alarm_round_trips_with_nulls_as_nan() -> None:
@@ -59,7 +59,7 @@ def test_channels_in_another_order_are_reordered() -> None:
     assert msg.window.values[6].tolist() == list(range(8))
 
 
-def _set(path: str, value: object):  # noqa: ANN202
+def _set(path: str, value: object):
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -72,7 +72,7 @@ def _set(path: str, value: object):  # noqa: ANN202
     return mutate
 
 
-def _delete(path: str):  # noqa: ANN202
+def _delete(path: str):
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -103,7 +103,7 @@ def _delete(path: str):  # noqa: ANN202
     (_set("body.window.score", [0.1]), "body.window.score has 1 entries"),
     (_set("body.window.ts.10", 0.0), "strictly increasing"),
 ])
-def test_malformed_alarms_are_rejected_naming_the_field(mutate, expected: str) -> None:  # noqa: ANN001
+def test_malformed_alarms_are_rejected_naming_the_field(mutate, expected: str) -> None:
     doc = good_alarm()
     mutate(doc)
     with pytest.raises(ProtocolError, match=None) as exc:

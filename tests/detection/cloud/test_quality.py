@@ -22,7 +22,7 @@ def test_training_and_held_out_seeds_are_disjoint() -> None:
     assert not set(train.TRAIN_NORMAL_SEEDS) & set(train.EVAL_NORMAL_SEEDS)
 
 
-def test_stored_held_out_metrics_meet_the_goals(models: CloudModels, models_dir) -> None:  # noqa: ANN001
+def test_stored_held_out_metrics_meet_the_goals(models: CloudModels, models_dir) -> None:
     held = json.loads((models_dir / MANIFEST).read_text())["metrics"]["held_out"]
     assert held["confirmed_right_mode"] >= CONFIRM_GOAL
     assert held["false_alarms_rejected"] >= REJECT_GOAL
@@ -31,7 +31,7 @@ def test_stored_held_out_metrics_meet_the_goals(models: CloudModels, models_dir)
 
 def test_regenerated_held_out_episodes_meet_the_goals(models: CloudModels) -> None:
     ws = dataset.generate(FAULT_SEEDS, NORMAL_SEEDS)
-    verdicts = models.verdicts(features_batch(list(zip(ws.ts, [v.astype(np.float64) for v in ws.values]))))
+    verdicts = models.verdicts(features_batch(list(zip(ws.ts, [v.astype(np.float64) for v in ws.values], strict=True))))
     card = score(ws.kind, ws.context, [v.confirmed for v in verdicts], [v.failure_mode for v in verdicts],
                  ws.edge_missed)
     summary = report(card, "regenerated held-out slice")

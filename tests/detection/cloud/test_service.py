@@ -27,8 +27,8 @@ from tests.detection.cloud.conftest import TIMEOUT, Gateway, alarm_payload
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_alarm_is_answered_on_its_gateways_topic(start_service, gateway: Gateway, models,  # noqa: ANN001
-                                                 reference) -> None:  # noqa: ANN001
+def test_alarm_is_answered_on_its_gateways_topic(start_service, gateway: Gateway, models,
+                                                 reference) -> None:
     start_service()
     gateway.publish(alarm_payload(reference, "cavitation", alarm_id="A-cav", site="plant-7", gateway="gw-3"),
                     site="plant-7", gateway="gw-3")
@@ -48,7 +48,7 @@ def test_alarm_is_answered_on_its_gateways_topic(start_service, gateway: Gateway
     assert (conf.alarm_id, conf.confirmed, conf.failure_mode, conf.priority) == ("A-normal", False, None, None)
 
 
-def test_a_redelivered_alarm_is_answered_once(start_service, gateway: Gateway, reference) -> None:  # noqa: ANN001
+def test_a_redelivered_alarm_is_answered_once(start_service, gateway: Gateway, reference) -> None:
     svc = start_service()
     payload = alarm_payload(reference, "seal_leak", alarm_id="A-dup")
     gateway.publish(payload)
@@ -61,7 +61,7 @@ def test_a_redelivered_alarm_is_answered_once(start_service, gateway: Gateway, r
     assert svc.service.answered == 2
 
 
-def _bad_messages(reference) -> list[tuple[str, bytes, str]]:  # noqa: ANN001
+def _bad_messages(reference) -> list[tuple[str, bytes, str]]:
     good = json.loads(alarm_payload(reference, "cavitation", alarm_id="A-bad"))
     wrong_type = json.loads(json.dumps(good))
     wrong_type["body"]["window"]["values"][3][2] = "17.2"
@@ -69,7 +69,8 @@ def _bad_messages(reference) -> list[tuple[str, bytes, str]]:  # noqa: ANN001
     unknown["body"]["firmware"] = "1.2"
     other_gateway = json.loads(json.dumps(good))
     other_gateway["gateway"] = "gw-9"
-    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x", 1.8e9).encode()
+    confirmation = Confirmation(new_message_id(), "A-1", "gw-1", True, "cavitation", "high", 0.9, "ae-x",
+                                1.8e9).encode()
     return [
         ("malformed JSON", b'{"id": "abc", "stream": ', "not JSON"),
         ("wrong type", json.dumps(wrong_type).encode(), "body.window.values[3][2] must be a number or null"),
@@ -81,8 +82,8 @@ def _bad_messages(reference) -> list[tuple[str, bytes, str]]:  # noqa: ANN001
     ]
 
 
-def test_bad_messages_are_logged_and_ignored(start_service, gateway: Gateway, reference,  # noqa: ANN001
-                                            caplog) -> None:  # noqa: ANN001
+def test_bad_messages_are_logged_and_ignored(start_service, gateway: Gateway, reference,
+                                            caplog) -> None:
     caplog.set_level(logging.WARNING, logger="detection.cloud.service")
     svc = start_service()
     for what, payload, reason in _bad_messages(reference):
@@ -99,7 +100,7 @@ def test_bad_messages_are_logged_and_ignored(start_service, gateway: Gateway, re
 
 
 def test_two_instances_share_the_load_and_answer_each_alarm_once(start_service, gateway: Gateway,
-                                                                 reference) -> None:  # noqa: ANN001
+                                                                 reference) -> None:
     a, b = start_service("cloud-a"), start_service("cloud-b")
     kinds = [k for k in reference["kind"]]
     ids = [f"A-{i:03d}" for i in range(40)]
@@ -136,7 +137,7 @@ GATEWAY_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_a_gateway_killed_abruptly_is_seen_going_offline(start_service, broker, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_gateway_killed_abruptly_is_seen_going_offline(start_service, broker, tmp_path: Path) -> None:
     svc = start_service()
     script = tmp_path / "gateway.py"
     script.write_text(GATEWAY_SCRIPT)
@@ -161,16 +162,22 @@ def test_a_gateway_killed_abruptly_is_seen_going_offline(start_service, broker, 
             proc.stdout.close()
 
 
-def test_command_line_service_answers_and_stops_cleanly(broker, gateway: Gateway, reference) -> None:  # noqa: ANN001
+def test_command_line_service_answers_and_stops_cleanly(broker, gateway: Gateway, reference) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "detection.cloud", "--broker", f"{broker.host}:{broker.port}"],
                             cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    assert proc.stderr is not None
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True)
+    stderr = proc.stderr
+    assert stderr is not None
+
+    def read() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        seen = []
+        seen: list[str] = []
         while not any("answering alarms" in line for line in seen):
             try:
                 seen.append(lines.get(timeout=TIMEOUT))

@@ -1,6 +1,8 @@
 """Window features: finite whatever the window holds, blind to a set-point change, sharp on a fault."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -10,13 +12,13 @@ from detection.cloud.window_features import FEATURE_NAMES, N_FEATURES, last_tran
 
 
 @pytest.fixture(scope="module")
-def run():  # noqa: ANN201
+def run():
     """One pump at a fixed set-point, then the same pump seen around its first set-point change."""
     station = PumpStation(StationConfig(n_pumps=1, seed=5))
     return station, station.simulate(12 * 3600)  # seed 5: set-point changes, then a stop
 
 
-def _steady(run) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def _steady(run) -> tuple[np.ndarray, np.ndarray]:
     station, r = run
     return r.ts[1000:1300], r.values[1000:1300, 0].copy()
 
@@ -25,14 +27,14 @@ def _feature(x: np.ndarray, name: str) -> float:
     return float(x[FEATURE_NAMES.index(name)])
 
 
-def test_steady_running_is_quiet(run) -> None:  # noqa: ANN001
+def test_steady_running_is_quiet(run) -> None:
     x = window_features(*_steady(run))
     assert x.shape == (N_FEATURES,) and x.dtype == np.float32
     t = [abs(_feature(x, f"{c}.t_late")) for c in CHANNELS]
-    assert max(t) < 5, dict(zip(CHANNELS, t))
+    assert max(t) < 5, dict(zip(CHANNELS, t, strict=True))
 
 
-def test_a_step_on_one_channel_stands_out(run) -> None:  # noqa: ANN001
+def test_a_step_on_one_channel_stands_out(run) -> None:
     ts, v = _steady(run)
     v[-25:, FLOW] *= 0.97  # a 3 % drop in the last 25 s: small, but many times the flow's own noise
     x = window_features(ts, v)
@@ -40,16 +42,16 @@ def test_a_step_on_one_channel_stands_out(run) -> None:  # noqa: ANN001
     assert abs(_feature(x, "pressure.t_late")) < 5
 
 
-def test_a_flat_line_collapses_the_spread(run) -> None:  # noqa: ANN001
+def test_a_flat_line_collapses_the_spread(run) -> None:
     ts, v = _steady(run)
     v[-60:, PRESSURE] = v[-60, PRESSURE]
     assert _feature(window_features(ts, v), "pressure.spread_late") < -5
 
 
-def test_set_point_change_inside_the_window_is_compared_after_it(run) -> None:  # noqa: ANN001
+def test_set_point_change_inside_the_window_is_compared_after_it(run) -> None:
     station, r = run
     log = station.regime_log("P-101", r.ts[-1])
-    change = next(e for prev, e in zip(log, log[1:]) if e.regime == prev.regime == "RUNNING")
+    change = next(e for prev, e in pairwise(log) if e.regime == prev.regime == "RUNNING")
     end = int(change.ts - r.ts[0]) + 150  # the change is in the middle of the window
     ts, v = r.ts[end - 299: end + 1], r.values[end - 299: end + 1, 0]
     assert last_transition(ts - ts[-1], v) is not None
@@ -58,7 +60,7 @@ def test_set_point_change_inside_the_window_is_compared_after_it(run) -> None:  
     assert 0 < _feature(x, "transition.age") < 1
 
 
-def test_window_ending_in_a_stop_is_flagged(run) -> None:  # noqa: ANN001
+def test_window_ending_in_a_stop_is_flagged(run) -> None:
     station, r = run
     stop = next(e for e in station.regime_log("P-101", r.ts[-1]) if e.regime == "STOPPING")
     end = int(stop.ts - r.ts[0]) + 8
@@ -66,7 +68,7 @@ def test_window_ending_in_a_stop_is_flagged(run) -> None:  # noqa: ANN001
     assert _feature(x, "transition.at_end") == 1.0
 
 
-def test_missing_values_never_make_features_non_finite(run) -> None:  # noqa: ANN001
+def test_missing_values_never_make_features_non_finite(run) -> None:
     ts, v = _steady(run)
     v[:, 3] = np.nan  # one channel gone entirely
     v[::3, 7] = np.nan  # another one every third sample
@@ -80,6 +82,6 @@ def test_missing_values_never_make_features_non_finite(run) -> None:  # noqa: AN
     assert np.all(np.isfinite(all_nan))
 
 
-def test_features_do_not_depend_on_the_clock(run) -> None:  # noqa: ANN001
+def test_features_do_not_depend_on_the_clock(run) -> None:
     ts, v = _steady(run)
     assert np.array_equal(window_features(ts, v), window_features(ts - 1e6, v))
