@@ -9,8 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from app.alarm_model import Alarm, AlarmKind, CloudState, CloudStatus, Priority
 from app.alarm_states import AlarmState
