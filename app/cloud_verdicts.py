@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from acquisition.throttled_log import ThrottledLog
+from common.throttled_log import ThrottledLog
 from detection.cloud.protocol import Confirmation
 
 STANDIN_MODEL = "stand-in-0"

@@ -19,13 +19,13 @@ import numpy as np
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
-from acquisition.backoff import Backoff
 from acquisition.modbus.codec import DecodeError, Table
 from acquisition.modbus.held_values import HeldValues
 from acquisition.modbus.read_plan import ReadBlock, plan_reads
 from acquisition.modbus.register_map import DeviceDef, RtuLink, TcpLink
 from acquisition.modbus.wire import CapturingSerialClient, CapturingTcpClient, diagnose_rtu, diagnose_tcp
-from acquisition.throttled_log import ThrottledLog
+from common.backoff import Backoff
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
-from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
+from acquisition.quoting import quoted
 from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceClock, SourceStats
-from acquisition.throttled_log import ThrottledLog
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
