@@ -19,8 +19,9 @@ import numpy as np
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ExceptionResponse
 
+from acquisition.channels import INDEX
+from acquisition.held_values import HeldValues
 from acquisition.modbus.codec import DecodeError, Table
-from acquisition.modbus.held_values import HeldValues
 from acquisition.modbus.read_plan import ReadBlock, plan_reads
 from acquisition.modbus.register_map import DeviceDef, RtuLink, TcpLink
 from acquisition.modbus.wire import CapturingSerialClient, CapturingTcpClient, diagnose_rtu, diagnose_tcp
@@ -57,7 +58,7 @@ class _DevicePlan:
         self.index, self.device = index, device
         self.blocks: list[tuple[ReadBlock, np.ndarray, np.ndarray, list]] = []
         for block in plan_reads(device):
-            slots = [held.slot(r) for r in block.registers]
+            slots = [held.slot(r.asset, INDEX[r.channel]) for r in block.registers]
             rows = np.array([s[0] for s in slots], dtype=np.intp)
             cols = np.array([s[1] for s in slots], dtype=np.intp)
             items = [(r.address - block.address, r.encoding, r.name) for r in block.registers]
@@ -118,7 +119,7 @@ class LinkWorker:
                     ok = self._poll(plan)
                 except Exception:  # noqa: BLE001 - an unexpected error (decoder, pymodbus) costs one cycle, not the link
                     log.exception("modbus device %r: poll failed unexpectedly; reconnecting", plan.device.name)
-                    self.held.device_down(plan.index)
+                    self.held.link_down(plan.index)
                     self.client.close()
                     ok = False
                 if ok:
@@ -134,7 +135,7 @@ class LinkWorker:
         except Exception:  # noqa: BLE001 - a poll thread must never vanish silently
             log.exception("modbus link %s: poll thread failed", self.link)
             for p in self.plans:
-                self.held.device_down(p.index)
+                self.held.link_down(p.index)
         finally:
             self.client.close()
 
@@ -221,10 +222,10 @@ class LinkWorker:
                 plan.bad.add(name)
                 self._throttled.log(logging.WARNING, (plan.device.name, name, "bad"),
                                     "modbus device %r register %r: BAD value (%s)", plan.device.name, name, why)
-        self.held.store(plan.index, rows, cols, values, good)
+        self.held.hold_read(plan.index, rows, cols, values, good)
 
     def _store_bad(self, plan: _DevicePlan, block: ReadBlock, rows, cols, items, why: str) -> None:  # noqa: ANN001
-        self.held.store(plan.index, rows, cols, [math.nan] * len(items), [False] * len(items))
+        self.held.hold_read(plan.index, rows, cols, [math.nan] * len(items), [False] * len(items))
         plan.bad.update(name for _, _, name in items)
 
     def _failed_read(self, plan: _DevicePlan, cause: str, detail: str) -> None:
@@ -245,7 +246,7 @@ class LinkWorker:
         plan.down = True
         plan.unanswered = 0
         health.connected = False
-        self.held.device_down(plan.index)
+        self.held.link_down(plan.index)
         return False
 
     def _count_stray_bytes(self, device: str) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from acquisition.mqtt_ingest.held_values import HeldValues
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
 from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
@@ -153,7 +153,7 @@ class SparkplugIngest:
             dev.born = False
             target = self._targets.get((node_id, device_id))
             if target is not None:
-                self._held.mark_dead(target.asset, [m.index for m in target.metrics.values()])
+                self._held.mark_stale(target.asset, [m.index for m in target.metrics.values()])
                 log.warning("Sparkplug device %s/%s died: %s STALE", node_id, device_id, target.asset)
             return
         self._apply(topic, node_id, device_id, node, dev, payload, now_mono)
@@ -183,7 +183,7 @@ class SparkplugIngest:
             dev.born = False
         dead = [a for (n, _), a in self._targets.items() if n == node_id]
         for a in dead:
-            self._held.mark_dead(a.asset, [m.index for m in a.metrics.values()])
+            self._held.mark_stale(a.asset, [m.index for m in a.metrics.values()])
         log.warning("Sparkplug edge node %s died (bdSeq %s): %s STALE", node_id, bd_seq,
                     ", ".join(a.asset for a in dead) or "no mapped asset")
 
@@ -227,13 +227,13 @@ class SparkplugIngest:
                     kind = metric.WhichOneof("value") or "no value"
                     self._report("sparkplug_wrong_type", topic, f"metric {quoted(name)} carries {kind} (datatype "
                                                                 f"{datatype}); allowed: a number or boolean")
-                self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
+                self._held.hold(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
             why = m.problem(value)
             if why is not None:  # implausible data, not physics: counted, and the channel is BAD
                 self._report("sparkplug_implausible_value", topic, f"metric {quoted(name)} ({m.channel}) = {why}")
-            self._held.update(target.asset, m.index, value if why is None else math.nan,
+            self._held.hold(target.asset, m.index, value if why is None else math.nan,
                               Quality.GOOD if why is None else Quality.BAD, now_mono)
         if unknown:
             self._report("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "
