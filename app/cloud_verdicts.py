@@ -67,12 +67,6 @@ class CloudVerdict:
                    c.model_created_ts, c.id)
 
 
-def quoted(value: object, max_len: int = 80) -> str:
-    """Remote text for a log line: ASCII-escaped (no newline, control or bidi character survives), shortened."""
-    text = value if isinstance(value, str) else repr(value)
-    return ascii(text[:max_len]) + ("..." if len(text) > max_len else "")
-
-
 class RejectionLog:
     """Counts refused confirmations per reason and logs them: the first of each reason at once, then at most one
     line per reason every ``interval_s`` with how many more there were. Thread-safe."""
@@ -84,7 +78,7 @@ class RejectionLog:
         self._counts: Counter[Rejection] = Counter()
 
     def reject(self, reason: Rejection, detail: str) -> None:
-        """``detail`` is logged as given: build it with :func:`quoted` around anything from outside."""
+        """``detail`` is logged as given: build it with :func:`common.quoting.quoted` around anything from outside."""
         with self._lock:
             self._counts[reason] += 1
         self._throttled.log(logging.WARNING, reason, "ignored a cloud confirmation %s: %s", reason.value, detail)

@@ -15,7 +15,7 @@ from typing import Any
 from acquisition.channels import ASSET_NAME_RULE, CHANNELS, plausible_range, valid_asset_name
 from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
-from acquisition.quoting import plain, quoted
+from common.quoting import plain, quoted
 
 MAX_READ_REGISTERS = 125  # Modbus limit for function codes 3 and 4
 MAX_READ_BITS = 2000  # ... and for 1 and 2

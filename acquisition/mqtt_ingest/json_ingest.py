@@ -10,7 +10,7 @@ from acquisition.channels import ASSET_NAME_RULE, CHANNELS, valid_asset_name
 from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, JsonSubscription
 from acquisition.mqtt_ingest.json_payload import PayloadRejected, parse_logger_message
-from acquisition.quoting import quoted
+from common.quoting import quoted
 
 
 class JsonIngest:

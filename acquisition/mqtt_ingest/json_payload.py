@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from acquisition.mqtt_ingest.ingest_map import ChannelMapping
-from acquisition.quoting import quoted
 from acquisition.quality import Quality
+from common.quoting import quoted
 
 QUALITY_WORDS = {"good": Quality.GOOD, "bad": Quality.BAD, "stale": Quality.STALE}
 

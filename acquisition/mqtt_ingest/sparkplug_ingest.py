@@ -27,9 +27,9 @@ from google.protobuf.message import Message
 
 from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
-from acquisition.quoting import quoted
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
 from acquisition.quality import Quality
+from common.quoting import quoted
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from acquisition.mqtt_ingest.ingest_map import ChannelMapping
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.mqtt_ingest.json_payload import PayloadRejected, parse_logger_message
 from acquisition.quality import Quality
-from acquisition.quoting import quoted
 from acquisition.source import Frame
+from common.quoting import quoted
 from tests.acquisition.mqtt.helpers import held_on_a_connected_broker
 from tests.support.broker import MosquittoBroker, have_mosquitto
 
