@@ -137,10 +137,9 @@ class HeldValues:
         """The values of one answered read over ``link`` at slots (``rows``, ``cols``); ``good[i]`` False makes
         value i BAD. The answer also counts as the link answering."""
         now = self.clock() if now is None else now
-        ok = np.asarray(good, bool)
         with self._lock:
-            self._values[rows, cols] = np.where(ok, values, np.nan)
-            self._quality[rows, cols] = np.where(ok, _GOOD, _BAD)
+            self._values[rows, cols] = values  # a BAD one is never shown: snapshots mask all but GOOD
+            self._quality[rows, cols] = np.where(good, _GOOD, _BAD)
             self._arrived[rows, cols] = now
             self._marked_stale[rows, cols] = False
             self._link_heard_at[link] = now
