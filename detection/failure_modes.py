@@ -13,23 +13,33 @@ from enum import StrEnum
 class FailureMode(StrEnum):
     """A failure mode; its value is the wire/store word, :attr:`text` the words on the HMI's button."""
 
-    text: str
+    CAVITATION = "cavitation"
+    BEARING_WEAR = "bearing_wear"
+    IMPELLER_IMBALANCE = "impeller_imbalance"
+    INLET_VALVE_CLOSURE = "inlet_valve_closure"
+    OUTLET_VALVE_CLOSURE = "outlet_valve_closure"
+    SEAL_LEAK = "seal_leak"
+    SENSOR_STUCK = "sensor_stuck"
+    SENSOR_DRIFT = "sensor_drift"
+    SENSOR_DROPOUT = "sensor_dropout"
+    MOTOR_ELECTRICAL = "motor_electrical"
+    OTHER = "other"
 
-    def __new__(cls, value: str, text: str) -> FailureMode:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.text = text
-        return member
+    @property
+    def text(self) -> str:
+        return _TEXT[self]
 
-    CAVITATION = "cavitation", "Cavitation"
-    BEARING_WEAR = "bearing_wear", "Bearing wear"
-    IMPELLER_IMBALANCE = "impeller_imbalance", "Impeller imbalance"
-    INLET_VALVE_CLOSURE = "inlet_valve_closure", "Suction blocked / inlet valve"
-    OUTLET_VALVE_CLOSURE = "outlet_valve_closure", "Discharge blocked / outlet valve"
-    SEAL_LEAK = "seal_leak", "Seal leak"
-    SENSOR_STUCK = "sensor_stuck", "Sensor stuck"
-    SENSOR_DRIFT = "sensor_drift", "Sensor drift"
-    SENSOR_DROPOUT = "sensor_dropout", "Sensor dropout"
-    MOTOR_ELECTRICAL = "motor_electrical", "Motor / electrical"
-    OTHER = "other", "Other"
 
+_TEXT: dict[FailureMode, str] = {
+    FailureMode.CAVITATION: "Cavitation",
+    FailureMode.BEARING_WEAR: "Bearing wear",
+    FailureMode.IMPELLER_IMBALANCE: "Impeller imbalance",
+    FailureMode.INLET_VALVE_CLOSURE: "Suction blocked / inlet valve",
+    FailureMode.OUTLET_VALVE_CLOSURE: "Discharge blocked / outlet valve",
+    FailureMode.SEAL_LEAK: "Seal leak",
+    FailureMode.SENSOR_STUCK: "Sensor stuck",
+    FailureMode.SENSOR_DRIFT: "Sensor drift",
+    FailureMode.SENSOR_DROPOUT: "Sensor dropout",
+    FailureMode.MOTOR_ELECTRICAL: "Motor / electrical",
+    FailureMode.OTHER: "Other",
+}

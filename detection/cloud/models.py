@@ -171,6 +171,6 @@ class CloudModels:
         if not math.isfinite(error) or error <= self.threshold:
             return Verdict(False, None, None, round(1.0 - p_anomaly, 4), error, p_mode)
         # A real anomaly the classifier cannot place (none of its modes is likely) is still confirmed, as "other".
-        mode = self.classes[best] if p_mode >= self.min_mode_probability else "other"
-        confidence = p_anomaly * (p_mode if mode != "other" else 1.0 - p_mode)
+        mode = FailureMode(self.classes[best]) if p_mode >= self.min_mode_probability else FailureMode.OTHER
+        confidence = p_anomaly * (p_mode if mode is not FailureMode.OTHER else 1.0 - p_mode)
         return Verdict(True, mode, PRIORITY_BY_MODE[mode], round(confidence, 4), error, p_mode)
