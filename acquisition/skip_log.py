@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Hashable
 
 from acquisition.source import SourceStats
-from acquisition.throttled_log import ThrottledLog
+from common.throttled_log import ThrottledLog
 
 
 class SkipLog:

@@ -23,12 +23,13 @@ from dataclasses import replace
 from app import events
 from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
-from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate, quoted
+from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate
 from app.labels import Label, validate
 from app.store import schema
 from app.store.status import CommitPending
 from app.store.writer import StoreWriter, Write, audit_op
 from app.users import Action, Session, require
+from common.quoting import quoted
 from detection.alerts import AlertEnded, AlertStarted
 
 log = logging.getLogger(__name__)

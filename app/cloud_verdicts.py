@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from acquisition.throttled_log import ThrottledLog
 from app.alarm_model import AlarmKind
+from common.throttled_log import ThrottledLog
 from detection.cloud.protocol import Confirmation
 
 STANDIN_MODEL = "stand-in-0"
@@ -68,12 +68,6 @@ class CloudVerdict:
                    c.model_created_ts, c.id)
 
 
-def quoted(value: object, max_len: int = 80) -> str:
-    """Remote text for a log line: ASCII-escaped (no newline, control or bidi character survives), shortened."""
-    text = value if isinstance(value, str) else repr(value)
-    return ascii(text[:max_len]) + ("..." if len(text) > max_len else "")
-
-
 class RejectionLog:
     """Counts refused confirmations per reason and logs them: the first of each reason at once, then at most one
     line per reason every ``interval_s`` with how many more there were. Thread-safe."""
@@ -85,7 +79,7 @@ class RejectionLog:
         self._counts: Counter[Rejection] = Counter()
 
     def reject(self, reason: Rejection, detail: str) -> None:
-        """``detail`` is logged as given: build it with :func:`quoted` around anything from outside."""
+        """``detail`` is logged as given: build it with :func:`common.quoting.quoted` around anything from outside."""
         with self._lock:
             self._counts[reason] += 1
         self._throttled.log(logging.WARNING, reason, "ignored a cloud confirmation %s: %s", reason.value, detail)
@@ -128,7 +122,7 @@ class VerdictGate:
         elif q.model_version is None:
             q.deadline = now + self.answer_window_s
 
-    def judge(self, v: CloudVerdict, kind: AlarmKind | None, now: float) -> Rejection | None:
+    def judge(self, v: CloudVerdict, kind: str | None, now: float) -> Rejection | None:
         """None if ``v`` may change its alarm (``kind``: the alarm's kind, None if there is no such alarm)."""
         if v.id in self._ids:
             return Rejection.DUPLICATE
@@ -137,7 +131,7 @@ class VerdictGate:
             self._ids.popitem(last=False)
         if kind is None:
             return Rejection.UNKNOWN_ALARM
-        if kind is not AlarmKind.ANOMALY:
+        if kind != "anomaly":
             return Rejection.NOT_ANOMALY
         q = self._questions.get(v.alarm_id)
         if q is None:

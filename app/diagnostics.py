@@ -2,8 +2,8 @@
 
 Two conditions per asset, each with its own delay so a single late poll is not an alarm:
 - "comm":   the asset's device is not communicating (no configured channel GOOD; comm-fail or stale);
-- "signal": one or more configured channels BAD or STALE while the device still answers (a broken 4-20 mA loop,
-            a value out of range, a logger flagging its sensor).
+- "signal": one or more configured channels BAD, STALE or NO_VALUE while the device still answers (a broken
+            4-20 mA loop, a value out of range, a logger flagging its sensor, a mapped channel never sent).
 Runs on the detection thread, in frame (source) time.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ class QualityWatch:
                 self._sink(asset, "comm", False, ts, f"{asset}: communication restored")
         bad = () if lost or quality is None else tuple(
             f"{CHANNELS[i]} {QUALITY_TEXT[int(c)]}" for i, c in enumerate(quality)
-            if c in (Quality.BAD, Quality.STALE))
+            if c in (Quality.BAD, Quality.STALE, Quality.NO_VALUE))
         if bad:
             w.bad_since = ts if w.bad_since is None else w.bad_since
             if not w.signal_on and ts - w.bad_since >= self._bad_after:

@@ -25,7 +25,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
-from acquisition.throttled_log import ThrottledLog
 from acquisition.source import Frame, Source, declared_period
 from app import audit_check, events
 from app.alarm_manager import Alarm, AlarmManager, CloudStatus
@@ -47,6 +46,7 @@ from app.store.writer import Durability, StoreWriter, Write
 from app.telemetry import TelemetryAggregator
 from app.uplink.publisher import Published, Uplink
 from app.users import Session, UserDirectory
+from common.throttled_log import ThrottledLog
 from detection.cloud.protocol import Confirmation
 from detection.pipeline import AssetPipeline, PipelineParams
 from detection.regime import Regime

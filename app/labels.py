@@ -3,23 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from detection.failure_modes import FailureMode
+
 VERDICTS = ("failure", "false_alarm", "unsure")
 
-# (key, text on the button). Keys match the simulator's fault kinds where they exist.
-FAILURE_MODES: tuple[tuple[str, str], ...] = (
-    ("cavitation", "Cavitation"),
-    ("bearing_wear", "Bearing wear"),
-    ("impeller_imbalance", "Impeller imbalance"),
-    ("inlet_valve_closure", "Suction blocked / inlet valve"),
-    ("outlet_valve_closure", "Discharge blocked / outlet valve"),
-    ("seal_leak", "Seal leak"),
-    ("sensor_stuck", "Sensor stuck"),
-    ("sensor_drift", "Sensor drift"),
-    ("sensor_dropout", "Sensor dropout"),
-    ("motor_electrical", "Motor / electrical"),
-    ("other", "Other"),
-)
-_MODE_KEYS = tuple(k for k, _ in FAILURE_MODES)
+# (key, text on the button) for the HMI, in the order of the one definition (detection/failure_modes.py).
+FAILURE_MODES: tuple[tuple[str, str], ...] = tuple((m.value, m.text) for m in FailureMode)
 MAX_NOTE = 2000
 
 
@@ -39,7 +28,7 @@ def validate(verdict: str, failure_mode: str | None, note: str | None) -> None:
         raise ValueError(f"choose failure, false alarm or unsure (got {verdict!r})")
     if verdict == "failure" and not failure_mode:
         raise ValueError("choose the failure mode before saving a failure label")
-    if failure_mode is not None and failure_mode not in _MODE_KEYS:
+    if failure_mode is not None and failure_mode not in tuple(FailureMode):
         raise ValueError(f"unknown failure mode {failure_mode!r}; choose one of the listed modes")
     if verdict != "failure" and failure_mode is not None:
         raise ValueError("a failure mode goes only with the verdict 'failure'")

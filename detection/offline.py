@@ -15,7 +15,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+
+try:
+    import pandas as pd
+except ModuleNotFoundError as exc:  # an optional extra: the gateway itself never imports pandas
+    raise ModuleNotFoundError(
+        f"detection/offline.py needs pandas ({exc}), which Vigil installs only with the 'offline' extra: "
+        "pip install -e '.[offline]' (make test installs it)", name=exc.name) from exc
 
 if __package__ in (None, ""):  # loaded by path (the harness): make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

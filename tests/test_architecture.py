@@ -1,9 +1,12 @@
 """The architecture contracts in pyproject.toml (Qt only in app.ui; imports point one way) hold."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,47 @@ def test_headless_core_imports_without_qt() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+HEAVY = ("sklearn", "pandas", "scipy")  # ~185 MB of RSS and seconds of start-up the gateway never needs
+
+
+def test_the_running_gateway_imports_neither_sklearn_nor_pandas_nor_scipy() -> None:
+    """The engine, the HMI and the headless entry point, imported in a fresh process, load none of the extras'
+    packages (pyproject.toml: the 'train' and 'offline' extras), so a gateway installed without them runs."""
+    code = (
+        "import sys\n"
+        "import main, app.engine, app.headless, app.sources, app.ui.app, detection.cloud.service\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout
+
+
+BLOCK = (
+    "import sys\n"
+    "class Block:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.split('.')[0] in {blocked!r}:\n"
+    "            raise ModuleNotFoundError(f'No module named {{name!r}}', name=name)\n"
+    "sys.meta_path.insert(0, Block())\n"
+)
+
+
+@pytest.mark.parametrize(("module", "blocked", "extra"), [
+    ("detection.offline", ("pandas",), "offline"),
+    ("detection.cloud.train", ("sklearn",), "train"),
+])
+def test_training_and_the_offline_plug_in_name_the_extra_they_need(module: str, blocked: tuple[str, ...],
+                                                                     extra: str) -> None:
+    code = BLOCK.format(blocked=blocked) + f"import {module}\n"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError:") and f"'{extra}' extra" in last, proc.stderr
+    assert f"pip install -e '.[{extra}]'" in last
 
 
 def test_app_core_never_imports_the_ui() -> None:

@@ -13,20 +13,20 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu import ExceptionResponse
 
-from acquisition.backoff import Backoff
-from acquisition.modbus.codec import DecodeError, Encoding, Table
-from acquisition.modbus.held_values import HeldValues
+from acquisition.channels import INDEX
+from acquisition.held_values import HeldValues
+from acquisition.modbus.codec import DecodeError, Table
 from acquisition.modbus.read_plan import ReadBlock, plan_reads
 from acquisition.modbus.register_map import DeviceDef, RtuLink, TcpLink
 from acquisition.modbus.wire import CapturingSerialClient, CapturingTcpClient, diagnose_rtu, diagnose_tcp
-from acquisition.throttled_log import ThrottledLog
+from common.backoff import Backoff
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,7 @@ class DeviceHealth:
     reads_failed: int = 0
     values_read: int = 0  # register values decoded (good or bad)
     last_error: str = ""
-    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENESS_KEPT))  # cycle start - due time
-
-
-_Item = tuple[int, Encoding, str]  # a register in a read block: (offset in the block, encoding, name)
+    lateness_s: deque = field(default_factory=lambda: deque(maxlen=LATENESS_KEPT))  # cycle start - due time
 
 
 class _DevicePlan:
@@ -59,9 +56,9 @@ class _DevicePlan:
 
     def __init__(self, index: int, device: DeviceDef, held: HeldValues) -> None:
         self.index, self.device = index, device
-        self.blocks: list[tuple[ReadBlock, np.ndarray, np.ndarray, list[_Item]]] = []
+        self.blocks: list[tuple[ReadBlock, np.ndarray, np.ndarray, list]] = []
         for block in plan_reads(device):
-            slots = [held.slot(r) for r in block.registers]
+            slots = [held.slot(r.asset, INDEX[r.channel]) for r in block.registers]
             rows = np.array([s[0] for s in slots], dtype=np.intp)
             cols = np.array([s[1] for s in slots], dtype=np.intp)
             items = [(r.address - block.address, r.encoding, r.name) for r in block.registers]
@@ -75,8 +72,7 @@ class _DevicePlan:
 
 class LinkWorker:
     def __init__(self, link: TcpLink | RtuLink, devices: list[tuple[int, DeviceDef]], held: HeldValues,
-                 health: dict[str, DeviceHealth], report: Callable[[str, str, str], None],
-                 throttled: ThrottledLog) -> None:
+                 health: dict[str, DeviceHealth], report, throttled: ThrottledLog) -> None:  # noqa: ANN001
         self.link = link
         self.held = held
         self.health = health
@@ -84,7 +80,6 @@ class LinkWorker:
         self._throttled = throttled
         self.plans = [_DevicePlan(i, d, held) for i, d in devices]
         first = devices[0][1]
-        self.client: CapturingTcpClient | CapturingSerialClient
         if isinstance(link, TcpLink):
             self.client = CapturingTcpClient(link.host, port=link.port, timeout=first.timeout_s, retries=0,
                                              name=first.name)
@@ -122,9 +117,9 @@ class LinkWorker:
                 on_schedule = not plan.down
                 try:
                     ok = self._poll(plan)
-                except Exception:  # an unexpected error (decoder, pymodbus) costs one cycle, not the link
+                except Exception:  # noqa: BLE001 - an unexpected error (decoder, pymodbus) costs one cycle, not the link
                     log.exception("modbus device %r: poll failed unexpectedly; reconnecting", plan.device.name)
-                    self.held.device_down(plan.index)
+                    self.held.link_down(plan.index)
                     self.client.close()
                     ok = False
                 if ok:
@@ -137,10 +132,10 @@ class LinkWorker:
                         plan.next_due += interval * (math.floor(behind / interval) + 1)
                 else:
                     plan.next_due = time.monotonic() + plan.backoff.next_delay()
-        except Exception:  # a poll thread must never vanish silently
+        except Exception:  # noqa: BLE001 - a poll thread must never vanish silently
             log.exception("modbus link %s: poll thread failed", self.link)
             for p in self.plans:
-                self.held.device_down(p.index)
+                self.held.link_down(p.index)
         finally:
             self.client.close()
 
@@ -163,9 +158,8 @@ class LinkWorker:
                 return self._went_down(plan, "connection_lost", f"{exc}")
             except ModbusIOException:
                 cause = self._diagnose(self.client.wire_tx, bytes(self.client.wire_rx))
-                received = bytes(self.client.wire_rx[:24]).hex(" ")
                 self._failed_read(plan, cause, f"{block.describe()}: {cause.replace('_', ' ')} "
-                                  f"({len(self.client.wire_rx)} byte(s) received: {received})")
+                                  f"({len(self.client.wire_rx)} byte(s) received: {bytes(self.client.wire_rx[:24]).hex(' ')})")
                 if plan.unanswered >= FAIL_AFTER:
                     if isinstance(self.link, TcpLink):
                         self.client.close()
@@ -201,7 +195,7 @@ class LinkWorker:
         health.polls += 1
         return True
 
-    def _read(self, block: ReadBlock, device_id: int) -> ModbusPDU:
+    def _read(self, block: ReadBlock, device_id: int):  # noqa: ANN202 - a pymodbus PDU
         c = self.client
         if block.table is Table.HOLDING:
             return c.read_holding_registers(block.address, count=block.count, device_id=device_id)
@@ -211,8 +205,7 @@ class LinkWorker:
             return c.read_coils(block.address, count=block.count, device_id=device_id)
         return c.read_discrete_inputs(block.address, count=block.count, device_id=device_id)
 
-    def _decode(self, plan: _DevicePlan, block: ReadBlock, rows: np.ndarray, cols: np.ndarray, items: list[_Item],
-                words: Sequence[int]) -> None:
+    def _decode(self, plan: _DevicePlan, block: ReadBlock, rows, cols, items, words) -> None:  # noqa: ANN001
         values: list[float] = []
         good: list[bool] = []
         bits = block.table.is_bits
@@ -229,11 +222,11 @@ class LinkWorker:
                 plan.bad.add(name)
                 self._throttled.log(logging.WARNING, (plan.device.name, name, "bad"),
                                     "modbus device %r register %r: BAD value (%s)", plan.device.name, name, why)
-        self.held.store(plan.index, rows, cols, values, good)
+        self.held.hold_read(plan.index, rows, cols, values, good)
 
     def _store_bad(self, plan: _DevicePlan, block: ReadBlock, rows: np.ndarray, cols: np.ndarray, items: list[_Item],
                    why: str) -> None:
-        self.held.store(plan.index, rows, cols, [math.nan] * len(items), [False] * len(items))
+        self.held.hold_read(plan.index, rows, cols, [math.nan] * len(items), [False] * len(items))
         plan.bad.update(name for _, _, name in items)
 
     def _failed_read(self, plan: _DevicePlan, cause: str, detail: str) -> None:
@@ -254,7 +247,7 @@ class LinkWorker:
         plan.down = True
         plan.unanswered = 0
         health.connected = False
-        self.held.device_down(plan.index)
+        self.held.link_down(plan.index)
         return False
 
     def _count_stray_bytes(self, device: str) -> None:

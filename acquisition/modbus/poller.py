@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from acquisition.modbus.held_values import HeldValues
+from acquisition.channels import INDEX
+from acquisition.held_values import HeldValues
 from acquisition.modbus.link_worker import DeviceHealth, LinkWorker
 from acquisition.modbus.register_map import DeviceDef, RegisterMap, RtuLink, TcpLink
 from acquisition.skip_log import SkipLog
@@ -22,7 +24,7 @@ class ModbusPoller:
     def __init__(self, plant: RegisterMap, stats: SourceStats | None = None, log_interval_s: float = 60.0) -> None:
         self.plant = plant
         self.stats = stats if stats is not None else SourceStats()
-        self.held = HeldValues(plant)
+        self.held = held_values_for(plant)
         self.health = {d.name: DeviceHealth(d.name) for d in plant.devices}
         self._skips = SkipLog(self.stats, log, log_interval_s)
         self._workers: list[LinkWorker] = []
@@ -53,6 +55,20 @@ class ModbusPoller:
     def _report(self, device: str, cause: str, detail: str) -> None:
         self._skips.skip(f"modbus_{cause}", (device, cause), "modbus device %r: %s - %s", device,
                          cause.replace("_", " "), detail)
+
+
+def held_values_for(plant: RegisterMap, clock: Callable[[], float] = time.monotonic) -> HeldValues:
+    """The tracker of ``plant``: a link per device, numbered as the devices are (the link workers' ``index``),
+    silent after ``stale_after_polls`` of its poll intervals; each register's channel goes stale after as long."""
+    held = HeldValues(clock)
+    for asset in plant.assets:  # rows in the plant's asset order, so frames come in that order
+        held.add_asset(asset)
+    for dev in plant.devices:
+        window = plant.stale_after_polls * dev.poll_interval_s
+        link = held.add_link(silent_after_s=window)
+        for reg in dev.registers:
+            held.configure(reg.asset, INDEX[reg.channel], window, link=link)
+    return held
 
 
 def _links(plant: RegisterMap) -> list[tuple[TcpLink | RtuLink, list[tuple[int, DeviceDef]]]]:

@@ -16,7 +16,7 @@ from typing import Any
 from acquisition.channels import ASSET_NAME_RULE, CHANNELS, plausible_range, valid_asset_name
 from acquisition.config_paths import resolve_map_path
 from acquisition.modbus.codec import REGISTER_TYPES, Encoding, RegType, Table
-from acquisition.quoting import plain, quoted
+from common.quoting import plain, quoted
 
 _Toml = dict[str, Any]  # a table as the TOML parser returns it: values unchecked
 

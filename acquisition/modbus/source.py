@@ -38,8 +38,7 @@ class ModbusSource:
         self.poller = ModbusPoller(self.plant, self.stats)
 
     def frames(self, ts: float) -> list[Frame]:
-        values, quality = self.poller.held.snapshot()
-        return [Frame(asset, ts, values[i], quality[i]) for i, asset in enumerate(self.assets)]
+        return self.poller.held.frames(ts)
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         """Yields one list of frames (every asset) per frame period until ``stop``; returns within ~0.2 s."""

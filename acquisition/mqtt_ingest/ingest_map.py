@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from acquisition.channels import ASSET_NAME_RULE, CHANNELS, INDEX, PUMP_CHANNELS, valid_asset_name
 from acquisition.quality import implausible
-from acquisition.quoting import plain, quoted
+from common.quoting import plain, quoted
 
 SPARKPLUG_NAMESPACE = "spBv1.0"
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from paho.mqtt.client import topic_matches_sub
 
 from acquisition.channels import ASSET_NAME_RULE, CHANNELS, valid_asset_name
-from acquisition.mqtt_ingest.held_values import HeldValues
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, JsonSubscription
 from acquisition.mqtt_ingest.json_payload import PayloadRejected, parse_logger_message
-from acquisition.quoting import quoted
+from common.quoting import quoted
 
 
 class JsonIngest:
@@ -71,6 +71,6 @@ class JsonIngest:
             for m in mapping.values():
                 self._held.configure(asset, m.index, stale_s)
         for r in msg.readings:
-            if not self._held.update(asset, r.channel, r.value, r.quality, now_mono, ts=msg.ts):
+            if not self._held.hold(asset, r.channel, r.value, r.quality, now_mono, ts=msg.ts):
                 self._report("out_of_order", topic, f"ts {msg.ts} is older than the {CHANNELS[r.channel]} "
                                                     f"value already held for {asset}")

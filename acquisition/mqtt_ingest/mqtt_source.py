@@ -1,5 +1,5 @@
 """MQTT ingest as a Vigil source: subscribe to data loggers (JSON) and Sparkplug B edge nodes, emit one frame per
-asset per period from the latest values (sample-and-hold, see :mod:`acquisition.mqtt_ingest.held_values`).
+asset per period from the latest values (sample-and-hold, see :mod:`acquisition.held_values`).
 
 paho-mqtt runs its network loop in its own thread (``loop_start``) and reconnects by itself with exponential
 backoff (``reconnect_delay_set``: broker.reconnect_min_s doubling up to reconnect_max_s). The session is clean
@@ -20,14 +20,15 @@ from collections.abc import Iterator
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from acquisition.mqtt_ingest.held_values import HeldValues
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
 from acquisition.quoting import quoted
 from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceClock, SourceStats
-from acquisition.throttled_log import ThrottledLog
+from common.quoting import quoted
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ class MqttIngestSource:
         self.stats = SourceStats()
         self.duration_s = duration_s
         self.connects = 0  # successful connections so far (the first one and every reconnect)
-        self._held = HeldValues()
+        self._held = HeldValues(clock=self._clock.monotonic)
+        self._broker_link = self._held.add_link()  # link 0: every channel comes over the one broker connection
         self._skips = SkipLog(self.stats, log, SKIP_LOG_EVERY_S, first=SKIP_LOG_FIRST, tally=True)
         self._connect_problems = ThrottledLog(log, CONNECT_FAIL_LOG_EVERY_S)
         self._connected = threading.Event()
@@ -107,7 +109,8 @@ class MqttIngestSource:
             return
         self.connects += 1
         for asset in self._held.assets():  # values from before the outage are not fresh: STALE until new ones
-            self._held.mark_dead(asset)
+            self._held.mark_stale(asset)
+        self._held.link_up(self._broker_link)
         client.subscribe([(f, b.qos) for f in self._filters])
         self._connected.set()
         log.info("%s to MQTT broker %s:%d as %r; subscribing to %s", "reconnected" if self.connects > 1 else
@@ -129,6 +132,7 @@ class MqttIngestSource:
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
                        reason_code: mqtt.ReasonCode, properties: object) -> None:
         was = self._connected.is_set()
+        self._held.link_down(self._broker_link)
         self._connected.clear()
         self._subscribed.clear()
         if was and not self._stopping:
@@ -191,7 +195,7 @@ class MqttIngestSource:
                     n += int(late / period)
                 if clock.wait(stop, t0 + n * period - clock.monotonic()):
                     return
-                frames = self._held.frames(clock.time(), clock.monotonic(), self._connected.is_set())
+                frames = self._held.frames(clock.time(), clock.monotonic())
                 if frames:
                     self.stats.frames += len(frames)
                     yield frames
@@ -201,5 +205,6 @@ class MqttIngestSource:
             self._stopping = True
             self._client.disconnect()
             self._client.loop_stop()
+            self._held.link_down(self._broker_link)
             self._connected.clear()
             self._subscribed.clear()

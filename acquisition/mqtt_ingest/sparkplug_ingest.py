@@ -20,16 +20,16 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from acquisition.mqtt_ingest.held_values import HeldValues
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import SPARKPLUG_NAMESPACE, IngestMap, SparkplugAsset
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, decode_payload, rebirth_request
 from acquisition.quality import Quality
-from acquisition.quoting import quoted
+from common.quoting import quoted
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class _Tables:
     datatypes: dict[str, int] = field(default_factory=dict)
     born: bool = False
 
-    def learn(self, metrics: Iterable[Message]) -> None:  # a repeated protobuf Metric
+    def learn(self, metrics) -> None:  # noqa: ANN001 - repeated protobuf Metric
         self.aliases, self.datatypes, self.born = {}, {}, True
         for m in metrics:
             if m.name:
@@ -112,7 +112,7 @@ class SparkplugIngest:
             self._request_rebirth(name, "connected to the broker", always=True)
 
     # -- messages ------------------------------------------------------------------------------------
-    def on_message(self, topic: str, raw: bytes | bytearray, now_mono: float) -> None:
+    def on_message(self, topic: str, raw: bytes, now_mono: float) -> None:
         parts = topic.split("/")
         kind = parts[2] if len(parts) > 2 else ""
         if not ((kind in NODE_TYPES and len(parts) == 4) or (kind in DEVICE_TYPES and len(parts) == 5)):
@@ -153,7 +153,7 @@ class SparkplugIngest:
             dev.born = False
             target = self._targets.get((node_id, device_id))
             if target is not None:
-                self._held.mark_dead(target.asset, [m.index for m in target.metrics.values()])
+                self._held.mark_stale(target.asset, [m.index for m in target.metrics.values()])
                 log.warning("Sparkplug device %s/%s died: %s STALE", node_id, device_id, target.asset)
             return
         self._apply(topic, node_id, device_id, node, dev, payload, now_mono)
@@ -166,9 +166,8 @@ class SparkplugIngest:
                 value = metric_number(m, m.datatype)
                 if value is None or not value.is_integer() or value < 0:
                     kind = m.WhichOneof("value") or "no value"
-                    shown = quoted(value) if value is not None else kind
-                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {shown}; allowed: a whole number >= 0 "
-                                                               "(the session number)")
+                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {quoted(value) if value is not None else kind}"
+                                                               "; allowed: a whole number >= 0 (the session number)")
                     return None
                 return int(value)
         return None
@@ -184,7 +183,7 @@ class SparkplugIngest:
             dev.born = False
         dead = [a for (n, _), a in self._targets.items() if n == node_id]
         for a in dead:
-            self._held.mark_dead(a.asset, [m.index for m in a.metrics.values()])
+            self._held.mark_stale(a.asset, [m.index for m in a.metrics.values()])
         log.warning("Sparkplug edge node %s died (bdSeq %s): %s STALE", node_id, bd_seq,
                     ", ".join(a.asset for a in dead) or "no mapped asset")
 
@@ -228,13 +227,13 @@ class SparkplugIngest:
                     kind = metric.WhichOneof("value") or "no value"
                     self._report("sparkplug_wrong_type", topic, f"metric {quoted(name)} carries {kind} (datatype "
                                                                 f"{datatype}); allowed: a number or boolean")
-                self._held.update(target.asset, m.index, math.nan, Quality.BAD, now_mono)
+                self._held.hold(target.asset, m.index, math.nan, Quality.BAD, now_mono)
                 continue
             value = m.convert(number)
             why = m.problem(value)
             if why is not None:  # implausible data, not physics: counted, and the channel is BAD
                 self._report("sparkplug_implausible_value", topic, f"metric {quoted(name)} ({m.channel}) = {why}")
-            self._held.update(target.asset, m.index, value if why is None else math.nan,
+            self._held.hold(target.asset, m.index, value if why is None else math.nan,
                               Quality.GOOD if why is None else Quality.BAD, now_mono)
         if unknown:
             self._report("sparkplug_unknown_alias", topic, f"alias(es) {unknown[:10]} not in the birth "

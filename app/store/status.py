@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from acquisition.throttled_log import ThrottledLog
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 

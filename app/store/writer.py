@@ -27,9 +27,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import audit_chain
-from acquisition.throttled_log import ThrottledLog
 from app.store import schema
 from app.store.status import CommitPending, StoreHealth, StoreStatus, StoreUnavailable, classify, short_error
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ QUALITY_WORDS: dict[int, str] = {
     Quality.BAD: "BAD",
     Quality.COMM_FAIL: "COMM FAIL",
     Quality.NOT_CONFIGURED: "\u2014",
+    Quality.NO_VALUE: "NO VALUE",
 }
 COMM_FAIL_WORD = "\u26a0 COMM FAIL"
 NO_DATA_WORD = "\u26a0 NO DATA"

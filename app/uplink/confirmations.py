@@ -7,7 +7,8 @@ alarms).
 """
 from __future__ import annotations
 
-from app.cloud_verdicts import Rejection, RejectionLog, quoted
+from app.cloud_verdicts import Rejection, RejectionLog
+from common.quoting import quoted
 from detection.cloud import protocol
 
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from acquisition.throttled_log import ThrottledLog
 from app.store.writer import StoreWriter, Write
 from app.uplink.outbox import Outbox, PruneResult
 from app.uplink.status import StatusBoard
+from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 60.0  # of the (injectable) wall clock

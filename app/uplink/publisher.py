@@ -28,8 +28,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from acquisition.backoff import Backoff
-from app.cloud_verdicts import Rejection, RejectionLog, quoted
+from app.cloud_verdicts import Rejection, RejectionLog
 from app.store.writer import StoreWriter, Write
 from app.uplink.confirmations import accept_confirmation
 from app.uplink.connection import connect_properties, describe_connect_error, make_client, tls_context
@@ -39,6 +38,8 @@ from app.uplink.drain import OutboxDrain
 from app.uplink.keeper import OutboxKeeper
 from app.uplink.outbox import Op, Outbox, OutboxRow
 from app.uplink.status import StatusBoard, UplinkStatus
+from common.backoff import Backoff
+from common.quoting import quoted
 from detection.cloud import protocol
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from detection.cloud.protocol import FAILURE_MODES, MAX_TS
+from detection.cloud.protocol import MAX_TS
 from detection.cloud.window_features import FEATURE_NAMES
+from detection.failure_modes import FailureMode
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20  # the shipped one is ~7 KB
@@ -154,7 +155,7 @@ def read_manifest(directory: Path) -> Manifest:
         classifier=clf,
         threshold=ae_f.number("threshold", 0.0, 1e6, "a finite number > 0 (the reconstruction error that "
                                                       "confirms an alarm)", low_open=True),
-        classes=clf_f.names("classes", FAILURE_MODES, "failure modes of the contract"),
+        classes=clf_f.names("classes", tuple(FailureMode), "failure modes of the contract"),
         min_mode_probability=clf_f.number("min_probability", 0.0, 1.0, "a number from 0 to 1", low_open=True),
         reference=reference,
         created_ts=model_created_ts(top.doc),

@@ -26,6 +26,7 @@ from ai_edge_litert.interpreter import Interpreter
 from detection.cloud.bundle import MANIFEST, ModelError, PartSpec, read_manifest
 from detection.cloud.reference import check_against_reference
 from detection.cloud.window_features import FEATURE_NAMES, window_features
+from detection.failure_modes import FailureMode
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,11 @@ __all__ = ["DEFAULT_DIR", "MANIFEST", "PRIORITY_BY_MODE", "CloudModels", "ModelE
 # Why these priorities: a process fault that can wreck the pump within hours (cavitation erosion, a pump running
 # starved or dead-headed) is high; mechanical wear that needs planned maintenance is medium; an instrument fault
 # leaves the pump healthy and is low.
-PRIORITY_BY_MODE: dict[str, str] = {
-    "cavitation": "high", "inlet_valve_closure": "high", "outlet_valve_closure": "high",
-    "bearing_wear": "medium", "impeller_imbalance": "medium", "seal_leak": "medium",
-    "motor_electrical": "medium", "other": "medium",
-    "sensor_stuck": "low", "sensor_drift": "low", "sensor_dropout": "low",
+PRIORITY_BY_MODE: dict[FailureMode, str] = {
+    FailureMode.CAVITATION: "high", FailureMode.INLET_VALVE_CLOSURE: "high", FailureMode.OUTLET_VALVE_CLOSURE: "high",
+    FailureMode.BEARING_WEAR: "medium", FailureMode.IMPELLER_IMBALANCE: "medium", FailureMode.SEAL_LEAK: "medium",
+    FailureMode.MOTOR_ELECTRICAL: "medium", FailureMode.OTHER: "medium",
+    FailureMode.SENSOR_STUCK: "low", FailureMode.SENSOR_DRIFT: "low", FailureMode.SENSOR_DROPOUT: "low",
 }
 ERROR_SLOPE = 4.0  # p(anomaly) = sigmoid(ERROR_SLOPE * ln(error / threshold)): 0.5 at the threshold, 0.94 at 2x
 
@@ -171,6 +172,6 @@ class CloudModels:
         if not math.isfinite(error) or error <= self.threshold:
             return Verdict(False, None, None, round(1.0 - p_anomaly, 4), error, p_mode)
         # A real anomaly the classifier cannot place (none of its modes is likely) is still confirmed, as "other".
-        mode = self.classes[best] if p_mode >= self.min_mode_probability else "other"
-        confidence = p_anomaly * (p_mode if mode != "other" else 1.0 - p_mode)
+        mode = FailureMode(self.classes[best]) if p_mode >= self.min_mode_probability else FailureMode.OTHER
+        confidence = p_anomaly * (p_mode if mode is not FailureMode.OTHER else 1.0 - p_mode)
         return Verdict(True, mode, PRIORITY_BY_MODE[mode], round(confidence, 4), error, p_mode)

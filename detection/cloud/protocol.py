@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from acquisition.channels import CHANNELS
+from detection.failure_modes import FailureMode
 
 TOPIC_ROOT = "vigil/v1"
 SHARE_GROUP = "vigil-cloud"
@@ -29,11 +30,6 @@ MAX_TS = 1e10  # seconds since the epoch (the year 2286): anything later is not 
 MAX_WINDOW_SAMPLES = 3600  # the contract's window is 300 samples; anything far beyond is not an alarm window
 STREAMS = ("alarm", "alarm-event", "label", "telemetry", "heartbeat")
 
-# Copied from app/labels.py FAILURE_MODES (detection must not import app); a test keeps the two in step.
-FAILURE_MODES: tuple[str, ...] = (
-    "cavitation", "bearing_wear", "impeller_imbalance", "inlet_valve_closure", "outlet_valve_closure",
-    "seal_leak", "sensor_stuck", "sensor_drift", "sensor_dropout", "motor_electrical", "other",
-)
 PRIORITIES: tuple[str, ...] = ("low", "medium", "high")
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -305,7 +301,7 @@ def _check_confirmation(c: Confirmation) -> None:
     if type(c.confirmed) is not bool:
         raise ProtocolError(f"confirmed must be true or false, got {_show(c.confirmed)}")
     if c.confirmed:
-        _choice(c.failure_mode, FAILURE_MODES, "failure_mode")
+        _choice(c.failure_mode, tuple(FailureMode), "failure_mode")
         _choice(c.priority, PRIORITIES, "priority")
     elif c.failure_mode is not None or c.priority is not None:
         raise ProtocolError("failure_mode and priority must be null when confirmed is false")

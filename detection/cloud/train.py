@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+try:
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+except ModuleNotFoundError as exc:  # an optional extra: the gateway and the cloud service never import sklearn
+    raise ModuleNotFoundError(
+        f"python -m detection.cloud.train needs scikit-learn ({exc}), which Vigil installs only with the 'train' "
+        "extra: pip install -e '.[train]' (make test installs it)", name=exc.name) from exc
 
 from detection.cloud import dataset
 from detection.cloud.dataset import FAULT_KINDS, NORMAL, WindowSet

@@ -114,7 +114,7 @@ def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tm
     assert 0 <= delay_min <= 30, f"cavitation found {delay_min:.0f} min after its onset"
     anomalies = [a for a in alarms if a.kind == "anomaly"]
     assert not [a for a in anomalies if a.asset == "P-102"], "the healthy pump raised an alarm"
-    # Before the logger's first message every channel is STALE, and after its last one it goes STALE for good (the
+    # Before the logger's first message every channel has NO_VALUE, and after its last one it goes STALE for good (the
     # engine runs on while the test stops); while messages flow, none may go STALE between them.
     flowing = t0 + 3 * PERIOD_S
     late = [a for a in alarms if a.kind == "diagnostic" and flowing < a.ts <= t0 + END_S]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from acquisition.channels import INDEX, N_CHANNELS
+from acquisition.channels import CHANNELS, INDEX, N_CHANNELS
 from acquisition.quality import Quality, device_lost, filled, usable
 from acquisition.simulator import PumpStation, StationConfig
 from acquisition.source import Frame
@@ -59,6 +59,25 @@ def test_quality_watch_delays_and_clears() -> None:
     n = len(got)
     w.update("SIM", 0, None)  # sources without quality are not watched
     assert len(got) == n
+
+
+def test_a_channel_with_no_value_is_watched_like_a_stale_one() -> None:
+    """NO_VALUE (configured, nothing ever received): every channel so is a communication loss, one beside good
+    ones a signal problem - what STALE gave before the sources told "no value" apart (acquisition/held_values.py)."""
+    got: list[tuple] = []
+    w = QualityWatch(lambda *a: got.append(a), comm_after_s=5, bad_after_s=10)
+    never = filled(Quality.NOT_CONFIGURED)
+    never[:4] = Quality.NO_VALUE
+    assert device_lost(never)
+    for t in range(7):
+        w.update("P-1", t, never)
+    assert got[-1][:3] == ("P-1", "comm", True) and "(no-value)" in got[-1][4]
+    one = never.copy()
+    one[:3] = Quality.GOOD
+    assert not device_lost(one)
+    for t in range(7, 18):
+        w.update("P-1", t, one)
+    assert got[-1][:3] == ("P-1", "signal", True) and f"{CHANNELS[3]} no-value" in got[-1][4], got
 
 
 class OutageSource:

@@ -27,6 +27,7 @@ from app.store.writer import StoreWriter
 from app.uplink.confirmations import accept_confirmation
 from detection.alerts import AlertStarted
 from detection.cloud import protocol
+from detection.failure_modes import FailureMode
 from tests.fakes import FakeClock
 
 GW = "gw-1"
@@ -132,7 +133,7 @@ def well_formed(draw: st.DrawFn, station_ids: st.SearchStrategy[str]) -> dict:
     return {"id": draw(st.sampled_from(["a" * 32, "b" * 32]) | st.uuids().map(lambda u: u.hex)),
             "alarm_id": draw(station_ids), "gateway": draw(st.sampled_from([GW] * 5 + ["gw-2"])),
             "confirmed": confirmed,
-            "failure_mode": draw(st.sampled_from(protocol.FAILURE_MODES)) if confirmed else None,
+            "failure_mode": draw(st.sampled_from([m.value for m in FailureMode])) if confirmed else None,
             "priority": draw(st.sampled_from(protocol.PRIORITIES)) if confirmed else None,
             "confidence": draw(st.floats(0, 1)),
             "model_version": draw(st.sampled_from(["ae-0", "ae-1", "ae-2", "stand-in-0"])),

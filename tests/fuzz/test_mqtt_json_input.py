@@ -26,13 +26,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from acquisition.channels import CHANNELS
 from acquisition.mqtt_ingest import IngestMap, IngestMapError, MqttIngestSource, load_ingest_map, parse_ingest_map
-from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import ChannelMapping
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.mqtt_ingest.json_payload import PayloadRejected, parse_logger_message
 from acquisition.quality import Quality
-from acquisition.quoting import quoted
 from acquisition.source import Frame
+from common.quoting import quoted
+from tests.acquisition.mqtt.helpers import held_on_a_connected_broker
 from tests.support.broker import MosquittoBroker, have_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,11 +205,11 @@ def check_frames(frames: list[Frame], ingest_map: IngestMap) -> None:
 
 @given(messages=st.lists(st.tuples(TOPIC, PAYLOAD, st.floats(-1e6, 1e6)), min_size=1, max_size=6))
 def test_the_ingest_holds_only_plausible_good_values(messages: list[tuple[str, bytes, float]]) -> None:
-    held, reports = HeldValues(), Reports()
+    held, reports = held_on_a_connected_broker(), Reports()
     ingest = JsonIngest(EXAMPLE, held, reports)
     for mono, (topic, payload, jitter) in enumerate(messages):
         ingest.on_message(topic, payload, NOW + jitter * 1e-3, float(mono))
-    check_frames(held.frames(NOW, float(len(messages)), connected=True), EXAMPLE)
+    check_frames(held.frames(NOW, float(len(messages))), EXAMPLE)
     assert len(held.assets()) <= EXAMPLE.frames.max_assets
     for reason, _, detail in reports:
         assert reason in INGEST_REASONS, reason

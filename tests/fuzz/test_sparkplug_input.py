@@ -24,11 +24,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from acquisition.channels import CHANNELS
 from acquisition.mqtt_ingest import MqttIngestSource, load_ingest_map, parse_ingest_map
-from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, DecodeError, Payload, decode_payload
 from acquisition.quality import Quality
 from acquisition.source import Frame
+from tests.acquisition.mqtt.helpers import held_on_a_connected_broker
 from tests.support.broker import MosquittoBroker, have_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,11 +162,11 @@ def check_frames(frames: list[Frame]) -> None:
 
 @given(messages=st.lists(MESSAGE, min_size=1, max_size=10))
 def test_the_ingest_holds_only_plausible_good_values(messages: list[tuple[str, bytes]]) -> None:
-    held, reports, sent = HeldValues(), Reports(), []
+    held, reports, sent = held_on_a_connected_broker(), Reports(), []
     sp = SparkplugIngest(EXAMPLE, held, reports, publish=lambda t, p: sent.append(t), clock=lambda: 100.0)
     for mono, (topic, raw) in enumerate(messages):
         sp.on_message(topic, raw, float(mono))
-    check_frames(held.frames(0.0, float(len(messages)), connected=True))
+    check_frames(held.frames(0.0, float(len(messages))))
     for reason, _, detail in reports:
         assert reason in SPARKPLUG_REASONS, reason
         assert unescaped(detail) is None and len(detail) < 1000, detail

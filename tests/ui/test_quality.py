@@ -65,6 +65,9 @@ def test_tile_shows_quality_words_instead_of_numbers(qtbot: Any) -> None:
     assert tile.quality.isVisibleTo(tile)
     assert "Flow" in tile.quality.text() and "Discharge pressure" in tile.quality.text()
     assert "COMM FAIL" not in tile.health.text()
+    q[INDEX["flow"]] = Quality.NO_VALUE  # configured, nothing received yet: said so, not BAD or STALE
+    tile.set_status(status(q), 1.0)
+    assert "NO VALUE" in tile.values.text() and "NO VALUE" in tile.quality.text()
     tile.set_status(status(np.zeros(N_CHANNELS, np.uint8)), 1.0)  # all good again: numbers, no quality line
     assert "8.0" in tile.values.text() and "4.0" in tile.values.text() and not tile.quality.isVisibleTo(tile)
 

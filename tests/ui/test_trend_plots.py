@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from app.ui.widgets.envelope import PeakEnvelope
+from app.peaks import PeakEnvelope
 from app.ui.widgets.trace_buffer import TraceBuffer
 from app.ui.widgets.trend_plots import TrendPlots
 

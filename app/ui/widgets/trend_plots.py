@@ -1,7 +1,7 @@
 """Stacked channel trends above an anomaly-score strip, on one time axis, for live data and stored history.
 
 pyqtgraph, but fed like its scrollingPlots example is meant to be: each curve gets about two points per pixel
-column (a min/max envelope reduced incrementally, see envelope.py and trend_traces.py), y ranges are fitted
+column (a min/max envelope reduced incrementally, see app/peaks.py and trend_traces.py), y ranges are fitted
 about once a second (or at once when a value leaves the range) instead of auto-ranging every frame, and the grid
 is drawn by the view boxes rather than by 17 axes. Every plot shows the same time span: each view box gets the
 range directly (pyqtgraph's x-link lines views up by screen position, which gave the left and the right column

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from app.ui.widgets.envelope import PeakEnvelope
+from app.peaks import PeakEnvelope
 
 MARGIN = 0.25  # of the window, drawn beyond each edge of the view
 COMPACT_AT = 4096  # buckets scrolled out on the left before the envelope's storage is compacted

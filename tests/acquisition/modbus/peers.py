@@ -195,7 +195,8 @@ def _pdu_for(request_pdu: bytes, bank: list[int], kind: str, arg: Any) -> bytes:
 
 class ScriptedTcpPeer(threading.Thread):
     """A Modbus TCP server on a free loopback port whose answers follow ``script`` (see Answer), then are
-    correct. Holding and input registers both read from ``bank``."""
+    correct. Holding and input registers both read from ``bank``. A read starting at an address in
+    ``silent_at`` is never answered (and takes no step of the script), for as long as the address is there."""
 
     def __init__(self, bank: list[int], unit: int = 1) -> None:
         super().__init__(daemon=True, name="scripted-tcp-peer")
@@ -208,6 +209,7 @@ class ScriptedTcpPeer(threading.Thread):
         self.port = self.sock.getsockname()[1]
         self.script: queue.Queue[Answer] = queue.Queue()
         self.served = 0  # scripted answers given so far
+        self.silent_at: set[int] = set()
         self.stop = threading.Event()
 
     def load(self, script: list[Answer]) -> None:
@@ -243,12 +245,14 @@ class ScriptedTcpPeer(threading.Thread):
                         return
 
     def _answer(self, conn: socket.socket, request: bytes) -> bool:
+        tid, unit, pdu = request[0:2], request[6], request[7:]
+        if int.from_bytes(pdu[1:3], "big") in self.silent_at:
+            return True
         try:
             kind, arg = self.script.get_nowait()
             self.served += 1
         except queue.Empty:
             kind, arg = "good", None
-        tid, unit, pdu = request[0:2], request[6], request[7:]
 
         def frame(body: bytes, t: bytes = tid, u: int = unit) -> bytes:
             return t + b"\x00\x00" + (len(body) + 1).to_bytes(2, "big") + bytes([u]) + body

@@ -1,92 +1,56 @@
-"""The quality of a held value at frame time (pure logic on a hand-moved clock), backoff, throttled logging and
-the diagnosis of failed transactions from their bytes."""
+"""The quality of a held value at frame time (pure logic on a hand-moved clock) and the diagnosis of failed
+transactions from their bytes."""
 from __future__ import annotations
 
-import logging
-import math
-import random
-
 import numpy as np
-import pytest
 from pymodbus.framer.rtu import FramerRTU
 
-from acquisition.backoff import Backoff
 from acquisition.channels import INDEX
+from acquisition.held_values import HeldValues
 from acquisition.modbus import parse_register_map
-from acquisition.modbus.held_values import HeldValues
+from acquisition.modbus.poller import held_values_for
 from acquisition.modbus.wire import diagnose_rtu, diagnose_tcp
-from acquisition.quality import Quality, device_lost
-from acquisition.throttled_log import ThrottledLog
+from acquisition.quality import Quality
 from tests.fakes import FakeClock
 
-G, S, B, C, N = Quality.GOOD, Quality.STALE, Quality.BAD, Quality.COMM_FAIL, Quality.NOT_CONFIGURED
+G, S, B, C, N, V = (Quality.GOOD, Quality.STALE, Quality.BAD, Quality.COMM_FAIL, Quality.NOT_CONFIGURED,
+                    Quality.NO_VALUE)
 
 
 def plant():
-    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"}
-            for i, ch in enumerate(("flow", "pressure"))]
+    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"} for i, ch in enumerate(("flow", "pressure"))]
     return parse_register_map({"stale_after_polls": 2, "device": [
         {"name": "d1", "transport": "tcp", "host": "h", "device_id": 1, "poll_interval_s": 1.0, "asset": "P-1",
-         "register": regs}]})
+         "register": regs},
+        {"name": "d2", "transport": "tcp", "host": "h", "device_id": 2, "poll_interval_s": 5.0, "asset": "P-2",
+         "register": [{"channel": "current", "table": "input", "address": 0, "type": "int16"}]}]})
 
 
-def slots(held: HeldValues) -> tuple[np.ndarray, np.ndarray]:
-    regs = plant().devices[0].registers
-    return np.array([held.slot(r)[0] for r in regs]), np.array([held.slot(r)[1] for r in regs])
+def q_of(held: HeldValues, asset: str, channel: str) -> Quality:
+    return Quality(held.snapshot()[1][held.assets().index(asset), INDEX[channel]])
 
 
-def q_of(held: HeldValues, channel: str) -> Quality:
-    return Quality(held.snapshot()[1][0, INDEX[channel]])
-
-
-def test_lifecycle_of_a_channel_quality() -> None:
+def test_a_plant_maps_to_a_link_per_device_with_its_own_windows() -> None:
+    p = plant()
     clock = FakeClock(100.0)
-    held = HeldValues(plant(), clock=clock)
-    rows, cols = slots(held)
-    values, quality = held.snapshot()
-    assert quality[0, INDEX["flow"]] == C and quality[0, INDEX["vib_de"]] == N  # nothing heard yet / unmapped
-    assert np.isnan(values).all()
-    held.store(0, rows, cols, [12.5, math.nan], [True, False])
-    values, quality = held.snapshot()
-    assert (quality[0, INDEX["flow"]], quality[0, INDEX["pressure"]]) == (G, B)
-    assert values[0, INDEX["flow"]] == 12.5 and np.isnan(values[0, INDEX["pressure"]])
-    clock.t += 2.0  # exactly 2 poll intervals: still fresh
-    assert q_of(held, "flow") == G
-    clock.t += 0.01  # older than 2 intervals, device silent as long: COMM_FAIL
-    assert q_of(held, "flow") == C
-    held.device_answered(0)  # the device answers other requests, this value is not refreshed: STALE
-    assert q_of(held, "flow") == S and np.isnan(held.snapshot()[0][0, INDEX["flow"]])
-    held.store(0, rows, cols, [13.0, 2.0], [True, True])
-    assert q_of(held, "flow") == G
-    held.device_down(0)  # connection lost: COMM_FAIL at once, not after the stale window
-    assert q_of(held, "flow") == C and q_of(held, "pressure") == C
-    assert device_lost(held.snapshot()[1][0])
-
-
-def test_backoff_grows_caps_and_jitters() -> None:
-    b = Backoff(0.25, 4.0, random.Random(1))
-    delays = [b.next_delay() for _ in range(8)]
-    ceilings = [0.25, 0.5, 1, 2, 4, 4, 4, 4]
-    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
-    assert len({round(d, 6) for d in delays[4:]}) == 4  # jittered, not lockstep
-    b.reset()
-    assert b.next_delay() <= 0.25
-    with pytest.raises(ValueError, match="0 < min_s <= max_s"):
-        Backoff(2, 1)
-
-
-def test_throttled_log_says_how_many_were_suppressed(caplog: pytest.LogCaptureFixture) -> None:
-    clock = FakeClock(0.0)
-    tl = ThrottledLog(logging.getLogger("t"), 60.0, clock)
-    with caplog.at_level(logging.WARNING, "t"):
-        assert tl.log(logging.WARNING, ("d", "crc"), "crc error on %s", "d")
-        for _ in range(5):
-            assert not tl.log(logging.WARNING, ("d", "crc"), "crc error on %s", "d")
-        assert tl.log(logging.WARNING, ("d", "timeout"), "timeout")  # another cause is not held back
-        clock.t = 61
-        assert tl.log(logging.WARNING, ("d", "crc"), "crc error on %s", "d")
-    assert [r.getMessage() for r in caplog.records] == [
-        "crc error on d", "timeout", "crc error on d (5 more like this in the last 61 s)"]
+    held = held_values_for(p, clock)
+    assert held.assets() == ("P-1", "P-2")
+    assert q_of(held, "P-1", "flow") == C and q_of(held, "P-2", "flow") == N  # nothing heard yet / unmapped
+    rows = np.array([held.slot("P-1", INDEX["flow"])[0]])
+    held.hold_read(0, rows, np.array([INDEX["flow"]]), [12.5], [True])
+    assert q_of(held, "P-1", "flow") == G
+    assert q_of(held, "P-1", "pressure") == V  # the device answers, this register has not yet: no value
+    assert q_of(held, "P-2", "current") == C  # the other device is its own link: still never heard
+    clock.t += 2.25  # over 2 polls of d1: its value is old and d1 silent as long
+    assert q_of(held, "P-1", "flow") == C
+    held.link_up(0)
+    assert q_of(held, "P-1", "flow") == S
+    held.link_up(1)
+    assert q_of(held, "P-2", "current") == V
+    clock.t += 10.0  # exactly 2 polls of d2: not yet silent
+    assert q_of(held, "P-2", "current") == V
+    clock.t += 0.25
+    assert q_of(held, "P-2", "current") == C
 
 
 def _rtu(frame: bytes) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from acquisition.channels import INDEX
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest import MqttIngestSource, parse_ingest_map
 from acquisition.quality import Quality
 from acquisition.source import Frame
@@ -28,6 +29,14 @@ def source_for(broker: Any, **sections: Any) -> MqttIngestSource:
                        "reconnect_min_s": 1, "reconnect_max_s": 2, **sections.pop("broker", {})},
             "frames": {"period_s": 0.1, "stale_after": 20, **sections.pop("frames", {})}, **sections}
     return MqttIngestSource(parse_ingest_map(data))
+
+
+def held_on_a_connected_broker() -> HeldValues:
+    """The MQTT source's tracker as it is while connected (link 0, the broker connection, up): for tests that
+    feed the ingests directly."""
+    held = HeldValues()
+    held.link_up(held.add_link())
+    return held
 
 
 def publish(broker: Any, topic: str, message: str | None = None, file: Path | None = None,

@@ -27,10 +27,10 @@ def test_logger_values_reach_the_frames_scaled_and_partial_updates_merge(broker)
         publish(broker, "site/logger7/pump", json.dumps({"ts": _iso_now(), "values": {"VIB_DE": 2.5}}))
         publish(broker, "site/logger7/pump", '{"values": {"Q_l_min": 1000, "P_kPa": 450}}')  # no ts: gateway clock
         f = tap.wait_for("P-101", good(vib_de=2.5, flow=60.0, pressure=4.5), "the three channels GOOD")
-        # channels the map does not give this asset are NOT_CONFIGURED; current has no value yet: STALE
+        # channels the map does not give this asset are NOT_CONFIGURED; current has no value yet: NO_VALUE
         for c in ("vib_nde", "motor_temp", "fluid_temp", "voltage"):
             assert q(f, c) == Quality.NOT_CONFIGURED and np.isnan(v(f, c))
-        assert q(f, "current") == Quality.STALE
+        assert q(f, "current") == Quality.NO_VALUE and np.isnan(v(f, "current"))
         publish(broker, "site/logger7/pump", '{"values": {"I_A": 12.5}}')
         tap.wait_for("P-101", good(vib_de=2.5, flow=60.0, pressure=4.5, current=12.5), "current added, rest held")
         publish(broker, "site/logger7/pump", '{"values": {"I_A": 999}}')  # above max = 400
@@ -65,7 +65,7 @@ def test_an_asset_revealed_by_the_topic_appears_as_it_goes(broker) -> None:
         tap.wait_connected()
         publish(broker, "loggers/K-7/data", '{"values": {"motor_temp": 61.5}}')
         f = tap.wait_for("K-7", good(motor_temp=61.5), "the new asset's value")
-        assert q(f, "flow") == Quality.STALE  # mapped (our names) but not sent yet
+        assert q(f, "flow") == Quality.NO_VALUE  # mapped (our names) but not sent yet
         publish(broker, "loggers/K-8/data", '{"values": {"motor_temp": 1}}')
         publish(broker, "loggers/bad name!/data", '{"values": {"motor_temp": 1}}')
         publish(broker, "loggers/K-9/data", '{"values": {"motor_temp": 1}}')  # the third: over max_assets

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from acquisition.channels import CHANNELS, INDEX, PUMP_CHANNELS, plausible_range
+from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest import IngestMapError, load_ingest_map, parse_ingest_map
-from acquisition.mqtt_ingest.held_values import HeldValues
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
 from acquisition.mqtt_ingest.sparkplug_schema import DataType, Payload
 from acquisition.quality import Quality
 from acquisition.source import Frame
+from tests.acquisition.mqtt.helpers import held_on_a_connected_broker
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "resources" / "mqtt" / "example.toml"
 NOW = 1_795_000_000.0
@@ -31,11 +32,11 @@ class Reports(list):
 
 
 def frame_of(held: HeldValues, asset: str) -> Frame:
-    return next(f for f in held.frames(NOW, 0.0, connected=True) if f.asset == asset)
+    return next(f for f in held.frames(NOW, 0.0) if f.asset == asset)
 
 
 def json_ingest() -> tuple[JsonIngest, HeldValues, Reports]:
-    held, reports = HeldValues(), Reports()
+    held, reports = held_on_a_connected_broker(), Reports()
     return JsonIngest(load_ingest_map(EXAMPLE), held, reports), held, reports
 
 
@@ -97,7 +98,7 @@ def _sparkplug_payload(seq: int, *metrics: tuple[str, int, str, float]) -> bytes
     (plausible_range("current")[1], Quality.GOOD), (plausible_range("current")[1] * 1.001, Quality.BAD),
 ])
 def test_sparkplug_metrics_have_the_same_plausible_ranges(value: float, expected: Quality) -> None:
-    held, reports = HeldValues(), Reports()
+    held, reports = held_on_a_connected_broker(), Reports()
     sp = SparkplugIngest(load_ingest_map(EXAMPLE), held, reports, publish=lambda t, p: None, clock=lambda: 0.0)
     sp.on_message("spBv1.0/Plant1/NBIRTH/Gateway-7",
                   _sparkplug_payload(0, ("bdSeq", DataType.INT64, "long_value", 0)), 0.0)

@@ -37,8 +37,8 @@ def test_births_and_aliased_data_decode_into_frames(broker, tmp_path: Path, watc
     with FrameTap(src) as tap:
         tap.wait_connected()
         assert watcher.next_rebirth() == NODE  # on connecting, the source asks the mapped node for its births
-        f = tap.wait_for("P-104", lambda f: True, "any frame")
-        assert all(q(f, c) == Quality.STALE for c in DEVICE_CHANNELS)  # nothing born yet
+        # nothing born yet: no value (not STALE, there is no old value; not COMM_FAIL, the broker is connected)
+        tap.wait_for("P-104", quality_is(Quality.NO_VALUE, *DEVICE_CHANNELS), "no value before the births")
         node.nbirth(voltage=400.0)
         node.dbirth()
         f = tap.wait_for("P-104", BIRTH_VALUES, "the DBIRTH values")

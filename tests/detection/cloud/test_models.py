@@ -11,7 +11,6 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from detection.cloud.models import MANIFEST, PRIORITY_BY_MODE, CloudModels, ModelError
-from detection.cloud.protocol import FAILURE_MODES
 from detection.cloud.tflite_writer import (
     Dense,
     autoencoder_tflite,
@@ -20,10 +19,11 @@ from detection.cloud.tflite_writer import (
     reference_classifier,
 )
 from detection.cloud.window_features import features_batch
+from detection.failure_modes import FailureMode
 
 
-def test_litert_error_equals_the_training_time_reference(models: CloudModels, reference) -> None:
-    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
+def test_litert_error_equals_the_training_time_reference(models: CloudModels, reference) -> None:  # noqa: ANN001
+    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64))))
     np.testing.assert_allclose(models.errors(x), reference["error"], rtol=2e-4, atol=1e-5)
     np.testing.assert_allclose(models.probabilities(x), reference["probabilities"], atol=2e-5)
     # one window at a time (the service's batch of 1) gives the same numbers as the batch
@@ -32,7 +32,7 @@ def test_litert_error_equals_the_training_time_reference(models: CloudModels, re
 
 
 def test_reference_windows_cover_normal_and_every_fault_kind(reference) -> None:
-    assert set(reference["kind"]) == {"normal", *FAILURE_MODES[:9]}
+    assert set(reference["kind"]) == {"normal", *tuple(FailureMode)[:9]}
 
 
 @pytest.mark.parametrize("batch", [1, 7])
@@ -87,14 +87,18 @@ def test_missing_models_say_how_to_train(tmp_path: Path) -> None:
         CloudModels(tmp_path)
 
 
-def test_verdicts_follow_the_contract(models: CloudModels, reference) -> None:
-    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
-    for kind, v in zip(reference["kind"], models.verdicts(x), strict=True):
+def test_verdicts_follow_the_contract(models: CloudModels, reference) -> None:  # noqa: ANN001
+    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64))))
+    for kind, v in zip(reference["kind"], models.verdicts(x)):
         assert 0.0 <= v.confidence <= 1.0
         if v.confirmed:
-            assert v.failure_mode in FAILURE_MODES and v.priority == PRIORITY_BY_MODE[v.failure_mode]
+            assert v.failure_mode in tuple(FailureMode) and v.priority == PRIORITY_BY_MODE[v.failure_mode]
             assert v.error > models.threshold
         else:
             assert v.failure_mode is None and v.priority is None
         if kind == "normal":
             assert not v.confirmed, "the reference normal window must be rejected"
+
+
+def test_every_failure_mode_has_a_priority() -> None:
+    assert set(PRIORITY_BY_MODE) == set(FailureMode) and set(PRIORITY_BY_MODE.values()) <= {"low", "medium", "high"}

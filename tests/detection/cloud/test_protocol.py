@@ -21,6 +21,7 @@ from detection.cloud.protocol import (
     parse_confirmation,
     parse_status,
 )
+from detection.failure_modes import FailureMode
 
 TOPIC = "vigil/v1/plant-1/gw-1/alarm"
 
@@ -38,8 +39,14 @@ def dump(doc: dict) -> bytes:
     return json.dumps(doc).encode()
 
 
-def test_failure_modes_are_the_apps() -> None:
-    assert tuple(k for k, _ in APP_FAILURE_MODES) == protocol.FAILURE_MODES
+def test_the_app_and_the_contract_take_their_failure_modes_from_the_one_enum() -> None:
+    assert [k for k, _ in APP_FAILURE_MODES] == list(FailureMode)
+    assert [t for _, t in APP_FAILURE_MODES] == [m.text for m in FailureMode]
+    for mode in FailureMode:  # every mode the HMI offers is one the cloud may answer with, as its plain word
+        conf = Confirmation(new_message_id(), "A-1", "gw-1", True, mode.value, "high", 0.9, "m-1", 1.8e9)
+        assert parse_confirmation(conf.encode()).failure_mode == mode
+    with pytest.raises(ProtocolError, match="failure_mode must be one of cavitation, bearing_wear"):
+        Confirmation(new_message_id(), "A-1", "gw-1", True, "rust", "high", 0.9, "m-1", 1.8e9)
 
 
 def test_alarm_round_trips_with_nulls_as_nan() -> None:
@@ -59,7 +66,7 @@ def test_channels_in_another_order_are_reordered() -> None:
     assert msg.window.values[6].tolist() == list(range(8))
 
 
-def _set(path: str, value: object):
+def _set(path: str, value: object):  # noqa: ANN202
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -72,7 +79,7 @@ def _set(path: str, value: object):
     return mutate
 
 
-def _delete(path: str):
+def _delete(path: str):  # noqa: ANN202
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -103,7 +110,7 @@ def _delete(path: str):
     (_set("body.window.score", [0.1]), "body.window.score has 1 entries"),
     (_set("body.window.ts.10", 0.0), "strictly increasing"),
 ])
-def test_malformed_alarms_are_rejected_naming_the_field(mutate, expected: str) -> None:
+def test_malformed_alarms_are_rejected_naming_the_field(mutate, expected: str) -> None:  # noqa: ANN001
     doc = good_alarm()
     mutate(doc)
     with pytest.raises(ProtocolError, match=None) as exc:

@@ -1,5 +1,5 @@
-"""Showing text from outside (a publisher's JSON keys, topic levels and Sparkplug names; a map file's values) in a
-message or a log line.
+"""Showing text from outside (a publisher's JSON keys, topic levels and Sparkplug names; a map file's values; a
+cloud confirmation's ids and topic) in a message or a log line: one way for every layer.
 
 Such text is shown as its repr, shortened: every control character, line separator and lone surrogate is escaped,
 so a key such as ``"x\\n2026-12-03 CRITICAL ..."`` cannot start a forged log line, break a one-problem-per-line
@@ -7,22 +7,21 @@ error or a UTF-8 log file, and a 60 kB key or a deeply nested list stays one sho
 """
 from __future__ import annotations
 
+import functools
 import reprlib
 
 
-def _shortener() -> reprlib.Repr:
+@functools.lru_cache(maxsize=4)
+def _shortener(max_len: int) -> reprlib.Repr:
     r = reprlib.Repr()
-    r.maxstring, r.maxlong, r.maxother, r.maxlevel, r.maxlist, r.maxdict = 80, 40, 80, 3, 4, 4
+    r.maxstring, r.maxlong, r.maxother, r.maxlevel, r.maxlist, r.maxdict = max_len, 40, max_len, 3, 4, 4
     return r
 
 
-_SHORT = _shortener()
-
-
-def quoted(value: object) -> str:
-    """``value`` as a short, escaped, single-line repr."""
+def quoted(value: object, max_len: int = 80) -> str:
+    """``value`` as a short, escaped, single-line repr (text longer than ``max_len`` keeps its start and end)."""
     try:
-        return _SHORT.repr(value)
+        return _shortener(max_len).repr(value)
     except (ValueError, RecursionError):  # e.g. an int beyond the 4300-digit str limit
         return f"<{type(value).__name__}>"
 

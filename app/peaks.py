@@ -1,20 +1,56 @@
-"""Per-pixel-column min/max envelope of a trend: what the screen can show of 36,000 samples in 560 pixels.
+"""Peak decimation: what a screen can show of 36,000 samples in 560 pixels, and what stored history sends it.
 
-Why not pyqtgraph's own peak downsampling: it re-decimates every curve from all its samples on every ``setData``
-and every range change (about 8 ms a frame for 17 curves). Here the time axis is cut into buckets of one pixel's
-width aligned to absolute time (``floor(t / dt)``), so scrolling keeps every bucket, a live append updates only
-the newest one, and all channels are reduced together. Only non-empty buckets are stored (zoomed in past one
-sample per pixel there are no gaps); a bucket whose samples are all NaN (quality not good) stays NaN, so the
-curve shows a gap rather than a made-up value.
+One reduction for both: runs of samples that share a bucket become the per-channel min and max of the run
+(:func:`bucket_peaks`), with ``np.fmin``/``np.fmax``, so a channel that was never good in a bucket (all NaN: its
+quality was not good) stays NaN there - the curve shows a gap, never a made-up value - and numpy warns about
+nothing ("All-NaN slice" came from ``np.nanmin`` on such buckets).
 
-Stored as the curve draws it: x ``[t_k, t_k, ...]`` and per row ``[min_k, max_k, ...]`` (a vertical stroke per
-pixel column), so a visible span is a slice (a view, no copy) of preallocated arrays. No Qt here.
+- :func:`decimate_peaks` cuts stored history (app/store/history.py) into buckets of consecutive samples, so the
+  reader gets at most ``max_points`` rows from a day of samples.
+- :class:`PeakEnvelope` is the trend's live envelope: the time axis cut into buckets of one pixel's width aligned
+  to absolute time (``floor(t / dt)``), so scrolling keeps every bucket, a live append updates only the newest one,
+  and all channels are reduced together. Why not pyqtgraph's own peak downsampling: it re-decimates every curve
+  from all its samples on every ``setData`` and every range change (about 8 ms a frame for 17 curves). Only
+  non-empty buckets are stored (zoomed in past one sample per pixel there are no gaps). Stored as the curve draws
+  it: x ``[t_k, t_k, ...]`` and per row ``[min_k, max_k, ...]`` (a vertical stroke per pixel column), so a visible
+  span is a slice (a view, no copy) of preallocated arrays.
+
+No Qt here: the store's reader and the HMI's trends both use it (imports point app.ui -> app).
 """
 from __future__ import annotations
 
 import numpy as np
 
 _EMPTY = np.empty(0)
+
+
+def bucket_peaks(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(index of each run's first sample, per row min, per row max) over the runs of equal consecutive ``keys``
+    (one bucket number per sample, non-decreasing) of ``values`` (rows, n), n >= 1. A row with no finite
+    value in a run is NaN there, without a warning."""
+    firsts = np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
+    return firsts, np.fmin.reduceat(values, firsts, axis=1), np.fmax.reduceat(values, firsts, axis=1)
+
+
+def decimate_peaks(ts: np.ndarray, values: np.ndarray, scores: np.ndarray, max_points: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """At most ``max_points`` rows of ``ts`` (n,), ``values`` (n, channels) and ``scores`` (n,) (two when it is
+    less than two): the samples cut into ``max_points // 2`` buckets of consecutive samples, each giving its min
+    at its first sample's time and its max at its middle sample's time, per channel, so spikes survive zooming
+    out; the score's peak at both. Returned as they are when there are no more than ``max_points``."""
+    n = len(ts)
+    if n <= max_points:
+        return ts, values, scores
+    buckets = max(max_points // 2, 1)
+    keys = np.arange(n) * buckets // n  # bucket k: samples ceil(k n / buckets) .. ceil((k + 1) n / buckets) - 1
+    firsts, lo, hi = bucket_peaks(keys, np.vstack((values.T, scores)))
+    middles = (firsts + np.append(firsts[1:], n)) // 2
+    m = len(firsts)
+    out_t = np.empty(2 * m)
+    out_t[0::2], out_t[1::2] = ts[firsts], ts[middles]
+    out_v = np.empty((2 * m, values.shape[1]))
+    out_v[0::2], out_v[1::2] = lo[:-1].T, hi[:-1].T
+    return out_t, out_v, np.repeat(hi[-1], 2)
 
 
 class PeakEnvelope:
@@ -58,9 +94,7 @@ class PeakEnvelope:
         if self._n == 0:
             self.first_ts = float(ts[0])
         k = np.floor(ts / self.dt).astype(np.int64)
-        firsts = np.concatenate(([0], np.flatnonzero(k[1:] != k[:-1]) + 1))  # each bucket's first sample
-        lo = np.fmin.reduceat(values, firsts, axis=1)
-        hi = np.fmax.reduceat(values, firsts, axis=1)
+        firsts, lo, hi = bucket_peaks(k, values)
         keys = k[firsts]
         added = np.fmin.reduce(lo, axis=1), np.fmax.reduce(hi, axis=1)
         if self._n and keys[0] == self._k[self._n - 1]:  # the newest stored bucket goes on filling
