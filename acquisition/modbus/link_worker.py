@@ -13,15 +13,16 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.pdu import ExceptionResponse
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
 
 from acquisition.channels import INDEX
 from acquisition.held_values import HeldValues
-from acquisition.modbus.codec import DecodeError, Table
+from acquisition.modbus.codec import DecodeError, Encoding, Table
 from acquisition.modbus.read_plan import ReadBlock, plan_reads
 from acquisition.modbus.register_map import DeviceDef, RtuLink, TcpLink
 from acquisition.modbus.wire import CapturingSerialClient, CapturingTcpClient, diagnose_rtu, diagnose_tcp
@@ -48,7 +49,10 @@ class DeviceHealth:
     reads_failed: int = 0
     values_read: int = 0  # register values decoded (good or bad)
     last_error: str = ""
-    lateness_s: deque = field(default_factory=lambda: deque(maxlen=LATENESS_KEPT))  # cycle start - due time
+    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENESS_KEPT))  # cycle start - due time
+
+
+_Item = tuple[int, Encoding, str]  # a register in a read block: (offset in the block, encoding, name)
 
 
 class _DevicePlan:
@@ -56,7 +60,7 @@ class _DevicePlan:
 
     def __init__(self, index: int, device: DeviceDef, held: HeldValues) -> None:
         self.index, self.device = index, device
-        self.blocks: list[tuple[ReadBlock, np.ndarray, np.ndarray, list]] = []
+        self.blocks: list[tuple[ReadBlock, np.ndarray, np.ndarray, list[_Item]]] = []
         for block in plan_reads(device):
             slots = [held.slot(r.asset, INDEX[r.channel]) for r in block.registers]
             rows = np.array([s[0] for s in slots], dtype=np.intp)
@@ -72,7 +76,8 @@ class _DevicePlan:
 
 class LinkWorker:
     def __init__(self, link: TcpLink | RtuLink, devices: list[tuple[int, DeviceDef]], held: HeldValues,
-                 health: dict[str, DeviceHealth], report, throttled: ThrottledLog) -> None:  # noqa: ANN001
+                 health: dict[str, DeviceHealth], report: Callable[[str, str, str], None],
+                 throttled: ThrottledLog) -> None:
         self.link = link
         self.held = held
         self.health = health
@@ -80,6 +85,7 @@ class LinkWorker:
         self._throttled = throttled
         self.plans = [_DevicePlan(i, d, held) for i, d in devices]
         first = devices[0][1]
+        self.client: CapturingTcpClient | CapturingSerialClient
         if isinstance(link, TcpLink):
             self.client = CapturingTcpClient(link.host, port=link.port, timeout=first.timeout_s, retries=0,
                                              name=first.name)
@@ -117,7 +123,7 @@ class LinkWorker:
                 on_schedule = not plan.down
                 try:
                     ok = self._poll(plan)
-                except Exception:  # noqa: BLE001 - an unexpected error (decoder, pymodbus) costs one cycle, not the link
+                except Exception:  # an unexpected error (decoder, pymodbus) costs one cycle, not the link
                     log.exception("modbus device %r: poll failed unexpectedly; reconnecting", plan.device.name)
                     self.held.link_down(plan.index)
                     self.client.close()
@@ -132,7 +138,7 @@ class LinkWorker:
                         plan.next_due += interval * (math.floor(behind / interval) + 1)
                 else:
                     plan.next_due = time.monotonic() + plan.backoff.next_delay()
-        except Exception:  # noqa: BLE001 - a poll thread must never vanish silently
+        except Exception:  # a poll thread must never vanish silently
             log.exception("modbus link %s: poll thread failed", self.link)
             for p in self.plans:
                 self.held.link_down(p.index)
@@ -158,8 +164,9 @@ class LinkWorker:
                 return self._went_down(plan, "connection_lost", f"{exc}")
             except ModbusIOException:
                 cause = self._diagnose(self.client.wire_tx, bytes(self.client.wire_rx))
+                got = bytes(self.client.wire_rx)
                 self._failed_read(plan, cause, f"{block.describe()}: {cause.replace('_', ' ')} "
-                                  f"({len(self.client.wire_rx)} byte(s) received: {bytes(self.client.wire_rx[:24]).hex(' ')})")
+                                  f"({len(got)} byte(s) received: {got[:24].hex(' ')})")
                 if plan.unanswered >= FAIL_AFTER:
                     if isinstance(self.link, TcpLink):
                         self.client.close()
@@ -195,7 +202,7 @@ class LinkWorker:
         health.polls += 1
         return True
 
-    def _read(self, block: ReadBlock, device_id: int):  # noqa: ANN202 - a pymodbus PDU
+    def _read(self, block: ReadBlock, device_id: int) -> ModbusPDU:
         c = self.client
         if block.table is Table.HOLDING:
             return c.read_holding_registers(block.address, count=block.count, device_id=device_id)
@@ -205,7 +212,8 @@ class LinkWorker:
             return c.read_coils(block.address, count=block.count, device_id=device_id)
         return c.read_discrete_inputs(block.address, count=block.count, device_id=device_id)
 
-    def _decode(self, plan: _DevicePlan, block: ReadBlock, rows, cols, items, words) -> None:  # noqa: ANN001
+    def _decode(self, plan: _DevicePlan, block: ReadBlock, rows: np.ndarray, cols: np.ndarray, items: list[_Item],
+                words: Sequence[int]) -> None:
         values: list[float] = []
         good: list[bool] = []
         bits = block.table.is_bits

@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from acquisition.mqtt_ingest.ingest_map import ChannelMapping
 from acquisition.quality import Quality
@@ -56,7 +56,7 @@ def parse_timestamp(raw: object, now: float, max_skew_s: float) -> float:
         except ValueError:
             raise PayloadRejected("bad_timestamp", f"ts {quoted(raw)} is not ISO-8601 (e.g. "
                                                    "'2026-11-23T06:00:00Z') nor a number") from None
-        ts = (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+        ts = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
     else:
         try:
             ts = float(raw)
@@ -93,7 +93,7 @@ def _reading(name: str, raw: object, m: ChannelMapping, problems: list[tuple[str
     return ChannelReading(m.index, value, Quality.GOOD)
 
 
-def parse_logger_message(raw: bytes, mapping: Mapping[str, ChannelMapping], now: float,
+def parse_logger_message(raw: bytes | bytearray, mapping: Mapping[str, ChannelMapping], now: float,
                          max_skew_s: float) -> LoggerMessage:
     try:
         text = raw.decode("utf-8")

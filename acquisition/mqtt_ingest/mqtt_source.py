@@ -24,7 +24,6 @@ from acquisition.held_values import HeldValues
 from acquisition.mqtt_ingest.ingest_map import IngestMap, IngestMapError
 from acquisition.mqtt_ingest.json_ingest import JsonIngest
 from acquisition.mqtt_ingest.sparkplug_ingest import SparkplugIngest
-from acquisition.quoting import quoted
 from acquisition.skip_log import SkipLog
 from acquisition.source import Frame, SourceClock, SourceStats
 from common.quoting import quoted

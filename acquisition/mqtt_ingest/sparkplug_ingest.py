@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
@@ -45,7 +45,7 @@ class _Tables:
     datatypes: dict[str, int] = field(default_factory=dict)
     born: bool = False
 
-    def learn(self, metrics) -> None:  # noqa: ANN001 - repeated protobuf Metric
+    def learn(self, metrics: Iterable[Message]) -> None:  # a repeated protobuf Metric
         self.aliases, self.datatypes, self.born = {}, {}, True
         for m in metrics:
             if m.name:
@@ -112,7 +112,7 @@ class SparkplugIngest:
             self._request_rebirth(name, "connected to the broker", always=True)
 
     # -- messages ------------------------------------------------------------------------------------
-    def on_message(self, topic: str, raw: bytes, now_mono: float) -> None:
+    def on_message(self, topic: str, raw: bytes | bytearray, now_mono: float) -> None:
         parts = topic.split("/")
         kind = parts[2] if len(parts) > 2 else ""
         if not ((kind in NODE_TYPES and len(parts) == 4) or (kind in DEVICE_TYPES and len(parts) == 5)):
@@ -166,7 +166,8 @@ class SparkplugIngest:
                 value = metric_number(m, m.datatype)
                 if value is None or not value.is_integer() or value < 0:
                     kind = m.WhichOneof("value") or "no value"
-                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {quoted(value) if value is not None else kind}"
+                    shown = quoted(value) if value is not None else kind
+                    self._report("sparkplug_bad_bdseq", topic, f"bdSeq is {shown}"
                                                                "; allowed: a whole number >= 0 (the session number)")
                     return None
                 return int(value)

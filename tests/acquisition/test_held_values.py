@@ -96,6 +96,7 @@ def test_assets_grow_as_they_are_configured_and_frames_follow_their_order() -> N
     frames = held.frames(1.0)
     assert [f.asset for f in frames] == ["K-7", "K-8", "K-9"] and held.known("K-8") and not held.known("K-1")
     for k, f in enumerate(frames):
+        assert f.quality is not None  # a field source always sets it
         assert f.ts == 1.0 and f.quality.dtype == np.uint8 and f.values.shape == (N_CHANNELS,)
         assert f.quality[k] == G and f.values[k] == k
         assert all(f.quality[c] == N for c in range(N_CHANNELS) if c != k)

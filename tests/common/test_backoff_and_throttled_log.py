@@ -15,7 +15,7 @@ def test_backoff_grows_caps_and_jitters() -> None:
     b = Backoff(0.25, 4.0, random.Random(1))
     delays = [b.next_delay() for _ in range(8)]
     ceilings = [0.25, 0.5, 1, 2, 4, 4, 4, 4]
-    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings))
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert len({round(d, 6) for d in delays[4:]}) == 4  # jittered, not lockstep
     b.reset()
     assert b.next_delay() <= 0.25

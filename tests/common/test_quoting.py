@@ -1,8 +1,7 @@
 """Outside text in messages and log lines (common/quoting.py): the field sources and the uplink share one way."""
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from common.quoting import plain, quoted
 

@@ -18,7 +18,8 @@ G, S, B, C, N, V = (Quality.GOOD, Quality.STALE, Quality.BAD, Quality.COMM_FAIL,
 
 
 def plant():
-    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"} for i, ch in enumerate(("flow", "pressure"))]
+    regs = [{"channel": ch, "table": "holding", "address": i, "type": "int16"}
+            for i, ch in enumerate(("flow", "pressure"))]
     return parse_register_map({"stale_after_polls": 2, "device": [
         {"name": "d1", "transport": "tcp", "host": "h", "device_id": 1, "poll_interval_s": 1.0, "asset": "P-1",
          "register": regs},

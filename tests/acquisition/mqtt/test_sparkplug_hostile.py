@@ -56,9 +56,11 @@ def test_a_bd_seq_that_is_no_session_number_is_counted_not_raised(kind: str, dat
     """NaN or inf as bdSeq raised ValueError/OverflowError (int(nan)) on the paho thread."""
     sp, held, reports = ingest()
     sp.on_message(NODE_TOPIC.format("NBIRTH"), payload(0, ("bdSeq", DataType.INT64, "long_value", 3)), 0.0)
-    sp.on_message(DEVICE_TOPIC.format("DBIRTH"), payload(1, ("Motor/Current", DataType.DOUBLE, "double_value", 12.0)), 0.0)
+    sp.on_message(DEVICE_TOPIC.format("DBIRTH"),
+                  payload(1, ("Motor/Current", DataType.DOUBLE, "double_value", 12.0)), 0.0)
     assert current_quality(held) == Quality.GOOD
-    sp.on_message(NODE_TOPIC.format(kind), payload(2 if kind == "NBIRTH" else 0, ("bdSeq", datatype, field, value)), 0.0)
+    seq = 2 if kind == "NBIRTH" else 0
+    sp.on_message(NODE_TOPIC.format(kind), payload(seq, ("bdSeq", datatype, field, value)), 0.0)
     assert ("sparkplug_bad_bdseq" in [r for r, _ in reports]), reports
     if kind == "NDEATH":  # a Will whose session cannot be told: the node is taken for dead (STALE), not kept GOOD
         assert current_quality(held) == Quality.STALE

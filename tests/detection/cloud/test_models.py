@@ -23,7 +23,7 @@ from detection.failure_modes import FailureMode
 
 
 def test_litert_error_equals_the_training_time_reference(models: CloudModels, reference) -> None:  # noqa: ANN001
-    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64))))
+    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
     np.testing.assert_allclose(models.errors(x), reference["error"], rtol=2e-4, atol=1e-5)
     np.testing.assert_allclose(models.probabilities(x), reference["probabilities"], atol=2e-5)
     # one window at a time (the service's batch of 1) gives the same numbers as the batch
@@ -88,11 +88,11 @@ def test_missing_models_say_how_to_train(tmp_path: Path) -> None:
 
 
 def test_verdicts_follow_the_contract(models: CloudModels, reference) -> None:  # noqa: ANN001
-    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64))))
-    for kind, v in zip(reference["kind"], models.verdicts(x)):
+    x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
+    for kind, v in zip(reference["kind"], models.verdicts(x), strict=True):
         assert 0.0 <= v.confidence <= 1.0
         if v.confirmed:
-            assert v.failure_mode in tuple(FailureMode) and v.priority == PRIORITY_BY_MODE[v.failure_mode]
+            assert v.failure_mode in tuple(FailureMode) and v.priority == PRIORITY_BY_MODE[FailureMode(v.failure_mode)]
             assert v.error > models.threshold
         else:
             assert v.failure_mode is None and v.priority is None
