@@ -51,6 +51,7 @@ class Alarm:
     shelved_until: float | None = None
     cloud: CloudStatus = CloudStatus()
     label: Label | None = None
+    diagnostic: str | None = None  # a diagnostic alarm's key (app/diagnostics.py: "comm" | "signal"), else None
 
     @property
     def state(self) -> AlarmState:
