@@ -12,22 +12,24 @@ the store as an alarm event; operator commands return only once committed, so no
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from app import events
 from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
+from app.audit_chain import AuditAppended
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate
 from app.labels import Label, validate
-from app.store import schema
+from app.store.alarm_rows import AlarmWritten, LabelWritten, ServiceStateWritten
+from app.store.ops import StoreOp
 from app.store.status import CommitPending
-from app.store.writer import StoreWriter, Write, audit_op
+from app.store.writer import Write, WriteSink
 from app.users import Action, Session, require
 from common.quoting import quoted
 from detection.alerts import AlertEnded, AlertStarted
@@ -38,11 +40,8 @@ HIGH_SCORE = 2.0  # a score this many times the threshold is a high-priority ano
 LATE_VERDICT_S = 3600.0  # how long after its time-out a first verdict still counts (docs/uplink.md)
 S = AlarmState
 E = AlarmEvent
-
-
-def _diagnostic_key(message: str) -> str:
-    """Which diagnostic a stored alarm is, from its message (see app/diagnostics.py)."""
-    return "comm" if "communication" in message else "signal"
+# The uplink's outbox ops for one change: (alarm, event, user, note, ts, label revision) -> ops
+Messages = Callable[[Alarm, AlarmEvent, str | None, str | None, float, int], list[StoreOp]]
 
 
 def _describe(asset: str, top: tuple[tuple[str, float], ...]) -> str:
@@ -61,12 +60,12 @@ def _released(a: Alarm) -> Alarm:
 
 
 class AlarmManager:
-    def __init__(self, writer: StoreWriter, emit: Callable[[events.EngineEvent], None], threshold: float = 1.0,
+    def __init__(self, writer: WriteSink, emit: Callable[[events.EngineEvent], None], threshold: float = 1.0,
                  cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
                  clock: Callable[[], float] = time.time, late_verdict_s: float = LATE_VERDICT_S,
-                 messages: Callable[[Alarm, AlarmEvent, str | None, str | None, float, int], list] | None = None
-                 ) -> None:
-        """``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
+                 messages: Messages | None = None) -> None:
+        """``writer``: the store writer, or in a test any :class:`~app.store.writer.WriteSink`.
+        ``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
         messages) that commit in the same transaction as the change they describe."""
         self._writer = writer
         self._emit = emit
@@ -74,7 +73,7 @@ class AlarmManager:
         self._cloud_submit = cloud_submit
         self._cloud_timeout_s = cloud_timeout_s
         self._clock = clock
-        self._messages = messages or (lambda *_: [])
+        self._messages: Messages = messages or (lambda *_: [])
         self._label_revisions: dict[str, int] = {}
         self._lock = threading.Lock()
         self._alarms: dict[str, Alarm] = {}
@@ -87,7 +86,8 @@ class AlarmManager:
 
     @property
     def out_of_service(self) -> frozenset[str]:
-        return frozenset(self._out_of_service)
+        with self._lock:  # set_out_of_service changes the set on an operator's thread
+            return frozenset(self._out_of_service)
 
     def alarms(self) -> list[Alarm]:
         with self._lock:
@@ -104,7 +104,7 @@ class AlarmManager:
             for a in alarms:
                 self._alarms[a.id] = a
                 if a.kind is AlarmKind.DIAGNOSTIC:  # a new loss of the same kind re-activates the listed alarm
-                    self._diagnostic.setdefault((a.asset, _diagnostic_key(a.message)), a.id)
+                    self._diagnostic.setdefault((a.asset, a.diagnostic_key or ""), a.id)
                 else:
                     self._last_by_asset.setdefault(a.asset, a.id)
             self._out_of_service = set(out_of_service)
@@ -187,7 +187,7 @@ class AlarmManager:
                     alarm = Alarm(id=uuid.uuid4().hex, asset=asset, kind=AlarmKind.DIAGNOSTIC, priority=priority,
                                   base=S.UNACK, raised_ts=ts, last_active_ts=ts, peak_score=0.0, activations=1,
                                   top_channels=(), message=message, active=True,
-                                  overlay=S.OOSRV if asset in self._out_of_service else None)
+                                  overlay=S.OOSRV if asset in self._out_of_service else None, diagnostic_key=key)
                     event, fresh = E.RAISED, True
                 self._diagnostic[(asset, key)] = alarm.id
             else:
@@ -210,43 +210,50 @@ class AlarmManager:
                 self._suppressed.discard(asset)
             else:
                 self._suppressed.add(asset)
-            touched = [a for a in self._alarms.values() if a.asset == asset and not a.diagnostic and (
-                (not running and a.standing and a.overlay is None) or (running and a.overlay is S.DSUPR))]
-        for a in touched:
-            self._change(a.id, lambda x: replace(x, overlay=S.DSUPR) if not running else _released(x),
-                         E.SUPPRESSED if not running else E.UNSUPPRESSED, None, None, ts)
+            touched = [a.id for a in self._alarms.values() if a.asset == asset and _suppression_applies(a, running)]
+        for alarm_id in touched:  # not awaited (the detection thread): kept and retried like the alarm rows
+            self._change_if(alarm_id, lambda a: _suppression_applies(a, running),
+                            _released if running else (lambda a: replace(a, overlay=S.DSUPR)),
+                            E.UNSUPPRESSED if running else E.SUPPRESSED, None, ts)
 
     # -- housekeeping (timer thread) ---------------------------------------------------------------
     def tick(self) -> None:
+        """Not awaited (a timer thread): during a store problem the changes are kept and retried."""
         now = self._clock()
+
+        def expired(a: Alarm) -> bool:
+            return a.overlay is S.SHLVD and a.shelved_until is not None and a.shelved_until <= now
+
+        def late(a: Alarm) -> bool:
+            return a.cloud.state is CloudState.ANALYZING and a.cloud.sent_at is not None and \
+                now - a.cloud.sent_at >= self._cloud_timeout_s
+
         with self._lock:
-            expired = [a.id for a in self._alarms.values()
-                       if a.overlay is S.SHLVD and a.shelved_until is not None and a.shelved_until <= now]
-            late = [a.id for a in self._alarms.values() if a.cloud.state is CloudState.ANALYZING
-                    and a.cloud.sent_at is not None
-                    and now - a.cloud.sent_at >= self._cloud_timeout_s]
-        for alarm_id in expired:
-            self._change(alarm_id, _released, E.SHELVING_EXPIRED, None, None)
-        for alarm_id in late:
-            self._change(alarm_id, lambda a: replace(a, cloud=replace(a.cloud, state=CloudState.UNREACHABLE)),
-                         E.CLOUD_UNREACHABLE, None, "cloud unreachable - edge only")
+            to_release = [a.id for a in self._alarms.values() if expired(a)]
+            to_time_out = [a.id for a in self._alarms.values() if late(a)]
+        # Each is checked again under the lock when applied: an operator may have unshelved the alarm or put it
+        # out of service, or the cloud's verdict may have come, since the lists were made.
+        for alarm_id in to_release:
+            self._change_if(alarm_id, expired, _released, E.SHELVING_EXPIRED, None)
+        for alarm_id in to_time_out:
+            self._change_if(alarm_id, late, lambda a: replace(a, cloud=replace(a.cloud, state=CloudState.UNREACHABLE)),
+                            E.CLOUD_UNREACHABLE, "cloud unreachable - edge only")
 
     def on_cloud_published(self, alarm_id: str) -> None:
         """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
         while the uplink was down ("unreachable" until now). The time-out and the answer window run from here."""
         now = self._clock()
-        with self._lock:
+        with self._lock:  # one step: a verdict cannot come between the check and the change
             a = self._alarms.get(alarm_id)
-            if a is None or a.kind is not AlarmKind.ANOMALY or a.cloud.state not in (
-                    CloudState.UNREACHABLE, CloudState.ANALYZING, CloudState.NONE):
+            if a is None or a.kind is not AlarmKind.ANOMALY or a.cloud.state not in (CloudState.UNREACHABLE, CloudState.ANALYZING, CloudState.NONE):
                 return  # already answered (a late duplicate PUBACK)
-            was = a.cloud.state
             self._verdicts.published(alarm_id, now)
-        if was is CloudState.ANALYZING:
-            self._update(alarm_id, lambda x: replace(x, cloud=replace(x.cloud, sent_at=now)), None)
-            return
-        self._change(alarm_id, lambda x: replace(x, cloud=CloudStatus(CloudState.ANALYZING, sent_at=now)),
-                     E.CLOUD_ANALYZING, None, None, wait=False)
+            if a.cloud.state is CloudState.ANALYZING:  # only the time-out's start moves: nothing to store or announce
+                self._alarms[alarm_id] = replace(a, cloud=replace(a.cloud, sent_at=now))
+                return
+            staged = self._stage(alarm_id, lambda x: replace(x, cloud=CloudStatus(CloudState.ANALYZING, sent_at=now)),
+                                 E.CLOUD_ANALYZING, None, None, now, now)
+        self._announce(staged, wait=False)
 
     def on_cloud_verdict(self, v: CloudVerdict) -> Rejection | None:
         """Apply the cloud's verdict if it answers a question this gateway asked, once (app/cloud_verdicts.py):
@@ -258,26 +265,23 @@ class AlarmManager:
                              v.confidence)
         now = self._clock()
 
-        def apply(a: Alarm) -> Alarm:  # under the lock, in _change: judging and applying are one step
-            reason = self._verdicts.judge(v, a.kind, now)
-            if reason is not None:
-                raise _Refused(reason)
-            self._verdicts.answered(v)
+        def apply(a: Alarm) -> Alarm:
             return replace(a, cloud=replace(status, sent_at=a.cloud.sent_at),
                            priority=(rated or a.priority) if v.confirmed else a.priority)
 
-        with self._lock:  # alarms are never removed: one that exists now still exists in _change
-            reason = None if v.alarm_id in self._alarms else self._verdicts.judge(v, None, now)
-        if reason is None:
-            try:
-                self._change(v.alarm_id, apply, E.CLOUD_CONFIRMED if v.confirmed else E.CLOUD_NOT_CONFIRMED, None,
-                             status.text, wait=False)
-                return None
-            except _Refused as refused:
-                reason = refused.reason
-        self.rejected_verdicts.reject(reason, f"alarm {quoted(v.alarm_id)}, model {quoted(v.model_version)}, "
-                                              f"id {quoted(v.id)}")
-        return reason
+        with self._lock:  # judging and applying are one step
+            a = self._alarms.get(v.alarm_id)
+            reason = self._verdicts.judge(v, None if a is None else a.kind, now)
+            if reason is None:
+                self._verdicts.answered(v)
+                staged = self._stage(v.alarm_id, apply, E.CLOUD_CONFIRMED if v.confirmed else E.CLOUD_NOT_CONFIRMED,
+                                     None, status.text, now, now)
+        if reason is not None:
+            self.rejected_verdicts.reject(reason, f"alarm {quoted(v.alarm_id)}, model {quoted(v.model_version)}, "
+                                                  f"id {quoted(v.id)}")
+            return reason
+        self._announce(staged, wait=False)
+        return None
 
     # -- operator commands (any thread; return once committed) ------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
@@ -304,45 +308,59 @@ class AlarmManager:
         require(session, Action.SHELVE)
         if not 0 < duration_s <= 7 * 86400:
             raise ValueError("shelve for between 1 second and 7 days")
-        if self.get(alarm_id).overlay in (S.OOSRV,):
-            raise InvalidTransition("an alarm out of service cannot be shelved")
         until = self._clock() + duration_s
-        return self._change(alarm_id, lambda a: replace(a, overlay=S.SHLVD, shelved_until=until), E.SHELVED,
-                            session, note, audit="shelve", extra={"until": until})
+
+        def shelved(a: Alarm) -> Alarm:  # checked under the lock: the asset may go out of service meanwhile
+            if a.overlay is S.OOSRV:
+                raise InvalidTransition("an alarm out of service cannot be shelved")
+            return replace(a, overlay=S.SHLVD, shelved_until=until)
+
+        return self._change(alarm_id, shelved, E.SHELVED, session, note, audit="shelve", extra={"until": until})
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         require(session, Action.SHELVE)
-        if self.get(alarm_id).overlay is not S.SHLVD:
-            raise InvalidTransition("this alarm is not shelved")
-        return self._change(alarm_id, _released, E.UNSHELVED, session, None, audit="unshelve")
+
+        def unshelved(a: Alarm) -> Alarm:  # checked under the lock: never releases an out-of-service overlay
+            if a.overlay is not S.SHLVD:
+                raise InvalidTransition("this alarm is not shelved")
+            return _released(a)
+
+        return self._change(alarm_id, unshelved, E.UNSHELVED, session, None, audit="unshelve")
 
     def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
         require(session, Action.OUT_OF_SERVICE)
         now = self._clock()
-        with self._lock:
+        event = E.OUT_OF_SERVICE if on else E.RETURNED_TO_SERVICE
+        with self._lock:  # the setting and its alarms in one step: memory and the store see the same order
             (self._out_of_service.add if on else self._out_of_service.discard)(asset)
-            ids = [a.id for a in self._alarms.values() if a.asset == asset and
-                   ((on and a.standing) or (not on and a.overlay is S.OOSRV))]
-        setting = Write([
-            (schema.asset_settings, "upsert", {"asset": asset, "out_of_service": int(on), "changed_by": session.user,
-                                               "changed_ts": now}),
-            audit_op(now, session.user, "out of service" if on else "return to service", {"asset": asset, "note": note}),
-        ])
-        self._writer.submit(setting)
-        pending = None
+            setting = Write([
+                ServiceStateWritten(asset, on, session.user, now),
+                AuditAppended(now, session.user, "out of service" if on else "return to service",
+                              {"asset": asset, "note": note}),
+            ])
+            self._writer.submit(setting)
+            staged = [self._stage(a.id, (lambda x: replace(x, overlay=S.OOSRV)) if on else _released, event,
+                                  session.user, note, now, now)
+                      for a in list(self._alarms.values())
+                      if a.asset == asset and ((on and a.standing) or (not on and a.overlay is S.OOSRV))]
+        pending: CommitPending | None = None
+        refused: Exception | None = None
         try:
             self._writer.wait(setting)
         except CommitPending as exc:  # kept and retried: the alarms follow it (in order), also kept
             pending = exc
-        for alarm_id in ids:
+        except Exception as exc:  # noqa: BLE001 - raised below, once the alarms' changes are settled too
+            refused = exc
+        for st in staged:
             try:
-                self._change(alarm_id, (lambda a: replace(a, overlay=S.OOSRV)) if on else _released,
-                             E.OUT_OF_SERVICE if on else E.RETURNED_TO_SERVICE, session, note)
+                self._announce(st, wait=True)
             except CommitPending as exc:
                 pending = exc
+        if refused is not None:
+            raise refused
         if pending is not None:
-            raise pending.with_result(len(ids))
-        return len(ids)
+            raise pending.with_result(len(staged))
+        return len(staged)
 
     def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
               note: str | None = None) -> Alarm:
@@ -356,10 +374,9 @@ class AlarmManager:
             revision = self._label_revisions.get(alarm_id, 1 if before.label is not None else 0) + 1
             alarm = replace(before, label=lab)
             write = Write([
-                (schema.labels, "insert", {"alarm_id": alarm_id, "ts": now, "user": session.user,
-                                           "verdict": verdict, "failure_mode": failure_mode, "note": note}),
-                audit_op(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
-                                                    "failure_mode": failure_mode, "note": note}),
+                LabelWritten(lab),
+                AuditAppended(now, session.user, "label", {"alarm_id": alarm_id, "verdict": verdict,
+                                                         "failure_mode": failure_mode, "note": note}),
                 *self._safe_messages(alarm, E.LABELLED, session.user, note, now, revision),
             ])
             self._writer.submit(write)
@@ -371,13 +388,6 @@ class AlarmManager:
         return alarm
 
     # -- plumbing ------------------------------------------------------------------------------------
-    def _update(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: events.EngineEvent | None) -> Alarm:
-        with self._lock:
-            alarm = self._alarms[alarm_id] = fn(self._get(alarm_id))
-        if event is not None:
-            self._emit(event)
-        return alarm
-
     def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: AlarmEvent, session: Session | None,
                 note: str | None, ts: float | None = None, audit: str | None = None,
                 extra: dict | None = None, wait: bool = True) -> Alarm:
@@ -386,25 +396,47 @@ class AlarmManager:
         The change and its store write are made under the lock, so two threads changing one alarm (an operator
         and a cloud verdict, say) can neither undo each other nor reach the store in the other order. The
         caller then waits for the commit outside the lock (``wait``: operator commands return only once
-        committed; the uplink's callbacks do not wait)."""
+        committed; the detection, timer and uplink threads do not wait)."""
         now = self._clock()
-        when = ts if ts is not None else now
-        user = session.user if session else None
         with self._lock:
-            before = self._get(alarm_id)
-            alarm = fn(before)
-            ops = _alarm_ops(alarm, when, event, None, user, note)
-            ops += self._safe_messages(alarm, event, user, note, when, 0)
-            if audit:
-                ops.append(audit_op(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
-            write = Write(ops)
-            self._writer.submit(write)
-            self._alarms[alarm_id] = alarm
+            staged = self._stage(alarm_id, fn, event, session.user if session else None, note,
+                                 ts if ts is not None else now, now, audit, extra)
+        self._announce(staged, wait)
+        return staged.alarm
+
+    def _change_if(self, alarm_id: str, due: Callable[[Alarm], bool], fn: Callable[[Alarm], Alarm], event: AlarmEvent,
+                   note: str | None, ts: float | None = None) -> None:
+        """For the detection and timer threads (not awaited): apply ``fn`` if the alarm, as it is under the lock,
+        is still ``due`` for it; an operator or the cloud may have changed it since it was picked."""
+
+        def change(a: Alarm) -> Alarm:
+            if not due(a):
+                raise _Unchanged
+            return fn(a)
+
+        with contextlib.suppress(_Unchanged):
+            self._change(alarm_id, change, event, None, note, ts, wait=False)
+
+    def _stage(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: AlarmEvent, user: str | None, note: str | None,
+               when: float, now: float, audit: str | None = None, extra: dict | None = None) -> _Staged:
+        """With the lock held: apply ``fn``, queue the store write (the writer keeps the queue's order) and keep
+        the changed alarm; the caller announces it (:meth:`_announce`) once the lock is released."""
+        before = self._get(alarm_id)
+        alarm = fn(before)
+        ops: list[StoreOp] = [AlarmWritten(alarm, event, when, None, user, note)]
+        ops += self._safe_messages(alarm, event, user, note, when, 0)
+        if audit:
+            ops.append(AuditAppended(now, user, audit, {"alarm_id": alarm_id, "note": note, **(extra or {})}))
+        write = Write(ops)
+        self._writer.submit(write)
+        self._alarms[alarm_id] = alarm
         changed = events.AlarmStateChanged(alarm_id, alarm.asset, now, alarm.state, event, user, note)
+        return _Staged(write, before, alarm, changed)
+
+    def _announce(self, staged: _Staged, wait: bool) -> None:
         if wait:
-            self._await(write, alarm_id, alarm, before, changed)
-        self._emit(changed)
-        return alarm
+            self._await(staged.write, staged.alarm.id, staged.alarm, staged.before, staged.changed)
+        self._emit(staged.changed)
 
     def _await(self, write: Write, alarm_id: str, alarm: Alarm, before: Alarm, changed: events.EngineEvent) -> None:
         """Wait for the commit. The store cannot commit now (disk full, locked) or not yet: the change stands
@@ -427,8 +459,8 @@ class AlarmManager:
         Not awaited (this is the detection thread): the writer keeps the write and retries it in order until it
         commits, also through a full disk or a locked database, so the alarm's row comes before any later
         acknowledgement of it."""
-        self._writer.submit(Write(_alarm_ops(alarm, ts, event, score, None, None, insert)
-                                  + self._safe_messages(alarm, event, None, None, ts, 0)))
+        self._writer.submit(Write([AlarmWritten(alarm, event, ts, score, first=insert),
+                                   *self._safe_messages(alarm, event, None, None, ts, 0)]))
 
     def _safe_messages(self, alarm: Alarm, event: AlarmEvent, user: str | None, note: str | None, ts: float,
                        revision: int) -> list:
@@ -442,26 +474,24 @@ class AlarmManager:
             return []
 
 
-class _Refused(Exception):
-    """A verdict the gate refused (raised inside ``_change`` so nothing is written)."""
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A change made and queued under the lock, to be announced (and maybe awaited) after it."""
 
-    def __init__(self, reason: Rejection) -> None:
-        super().__init__(reason.value)
-        self.reason = reason
+    write: Write
+    before: Alarm
+    alarm: Alarm
+    changed: events.AlarmStateChanged
 
 
-def _alarm_ops(a: Alarm, ts: float, event: AlarmEvent, score: float | None, user: str | None, note: str | None,
-               insert: bool = False) -> list[tuple]:
-    row = {
-        "priority": a.priority, "state": a.state.value, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts,
-        "last_active_ts": a.last_active_ts, "peak_score": a.peak_score, "activations": a.activations,
-        "top_channels": json.dumps(a.top_channels), "message": a.message, "shelved_until": a.shelved_until,
-        "cloud_state": a.cloud.state, "cloud_failure_mode": a.cloud.failure_mode,
-        "cloud_priority": a.cloud.priority, "cloud_confidence": a.cloud.confidence,
-    }
-    head = ((schema.alarms, "insert", {"id": a.id, "asset": a.asset, "kind": a.kind, **row}) if insert else
-            (schema.alarms, "update", row, schema.alarms.c.id == a.id))
-    return [head, (schema.alarm_events, "insert", {"alarm_id": a.id, "ts": ts, "event": event,
-                                                   "state": a.state.value, "user": user, "note": note,
-                                                   "score": score})]
+class _Unchanged(Exception):
+    """Raised by a change function under the lock: the change is no longer due (another thread changed the alarm
+    since it was picked); nothing is written or announced."""
 
+
+def _suppression_applies(a: Alarm, running: bool) -> bool:
+    """Suppression by design: a stopping pump's current alarms with no overlay are suppressed; a running pump's
+    suppressed ones are released. Diagnostics (about the data, not the process) never are."""
+    if a.kind is AlarmKind.DIAGNOSTIC:
+        return False
+    return a.overlay is S.DSUPR if running else (a.standing and a.overlay is None)

@@ -148,6 +148,7 @@ class Alarm:
     shelved_until: float | None = None
     cloud: CloudStatus = CloudStatus()
     label: Label | None = None
+    diagnostic_key: str | None = None  # a diagnostic alarm's key (app/diagnostics.py: "comm" | "signal"), else None
 
     def __post_init__(self) -> None:
         # The stored text (a restored row) becomes its member here, so an Alarm always carries the enums,

@@ -13,7 +13,7 @@ open (app/store/database.py): its rows stay unchained, the head records how many
 their number is reported) and the chain starts with the next row. A lost key or head restarts the chain with an
 "audit chain restarted" row that says why; the check keeps showing it.
 
-Rows are appended by the one store writer, inside the transaction of the change they record (``append_op``).
+Rows are appended by the one store writer, inside the transaction of the change they record (``AuditAppended``).
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ import json
 import logging
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -111,18 +112,27 @@ def register_key(engine: Engine, key: bytes) -> None:
     _keys[engine] = key
 
 
-def append_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
-    """A store-writer op ``(None, "call", fn)`` that appends one chained row in the Write's transaction."""
-    detail_json = json.dumps(detail) if detail is not None else None
+@dataclass(frozen=True, slots=True)
+class AuditAppended:
+    """A store op (app/store/ops.py): one chained audit-log row, appended in the transaction of the change it
+    records. ``detail`` is stored as JSON, serialised here in the caller's thread (a value JSON cannot take
+    raises TypeError now, not on the writer thread)."""
 
-    def run(conn: Connection) -> None:
+    ts: float
+    user: str | None
+    action: str
+    detail: Mapping[str, Any] | None = None
+    _json: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_json", None if self.detail is None else json.dumps(self.detail))
+
+    def apply(self, conn: Connection) -> None:
         key = _keys.get(conn.engine)
         if key is None:
             raise ChainNotAttached("the audit chain is not set up on this database: open it with "
                                    "app.store.database.open_database")
-        append(conn, key, ts, user, action, detail_json)
-
-    return (None, "call", run)
+        append(conn, key, self.ts, self.user, self.action, self._json)
 
 
 def append(conn: Connection, key: bytes, ts: float, user: str | None, action: str, detail: str | None) -> int:

@@ -92,7 +92,7 @@ _reports: weakref.WeakKeyDictionary[Engine, ChainReport] = weakref.WeakKeyDictio
 def attach(engine: Engine, key_path: Path) -> ChainReport:
     """At open (before any writer runs): read or create the key, verify the chain, start it on a new or migrated
     database (or restart it when the head or the key is gone, which the report names), and register the key for
-    ``append_op``. Returns what verification found; :func:`report_at_open` gives it again later."""
+    ``AuditAppended``. Returns what verification found; :func:`report_at_open` gives it again later."""
     tighten_file(key_path)
     key = read_key(key_path)
     with engine.begin() as conn:

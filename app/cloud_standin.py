@@ -15,7 +15,7 @@ from app.cloud_verdicts import CloudVerdict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CloudStandIn", "CloudVerdict", "diagnose"]
+__all__ = ["CloudStandIn", "diagnose"]  # CloudVerdict is app.cloud_verdicts's (the real message types)
 
 
 def diagnose(top_channels: tuple[tuple[str, float], ...], peak_score: float) -> CloudVerdict:

@@ -26,21 +26,19 @@ import numpy as np
 
 from acquisition.quality import Quality, device_lost, usable
 from acquisition.source import Frame, Source, declared_period
-from app import audit_check, events
-from app.alarm_manager import Alarm, AlarmManager, CloudStatus
+from app import audit_check, cloud_messages, events
+from app.alarm_manager import Alarm, AlarmManager
 from app.alarm_model import AlarmEvent
 from app.alarm_states import AlarmState
-from app import cloud_messages
 from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
-from app.labels import Label
-from app.live import AssetHealth as H
-from app.live import AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
-from app.store import history as store_history
+from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
+from app.store import alarm_rows, history as store_history
 from app.store.database import open_database
+from app.store.sample_rows import SampleRow
 from app.store.status import StoreStatus
 from app.store.writer import Durability, StoreWriter, Write
 from app.telemetry import TelemetryAggregator
@@ -96,8 +94,8 @@ class Engine:
         )
         self.telemetry = TelemetryAggregator()
         self._telemetry_out: list[tuple[str, dict]] = []  # finished minutes of this frame batch (detection thread)
-        restored, revisions = _restored_alarms(self.db)
-        self.alarms.restore(restored, store_history.out_of_service_assets(self.db), revisions)
+        restored, revisions = alarm_rows.restored(self.db)
+        self.alarms.restore(restored, alarm_rows.out_of_service_assets(self.db), revisions)
         self.quality = QualityWatch(self.alarms.on_diagnostic, settings.engine.comm_alarm_s,
                                     settings.engine.quality_alarm_s)
         self._latest_quality: dict[str, np.ndarray | None] = {}
@@ -232,7 +230,7 @@ class Engine:
 
     def alarm_history(self, since_ts: float | None = None, limit: int = 500) -> list[Alarm]:
         """Blocking (SQLite): call from a worker thread."""
-        return [_alarm_from_row(r) for r in store_history.alarm_rows(self.db, since_ts, limit)]
+        return alarm_rows.history(self.db, since_ts, limit)
 
     # -- workers -----------------------------------------------------------------------------
     def _guard(self, part: Part, body: Callable[[], None]) -> None:
@@ -291,7 +289,7 @@ class Engine:
                 self.writer.submit(Write([self.uplink.messages_op(self._telemetry_out)], durability=Durability.SHED))
                 self._telemetry_out = []
 
-    def _score(self, frame: Frame) -> tuple:
+    def _score(self, frame: Frame) -> SampleRow:
         pipe = self.pipelines.get(frame.asset)
         if pipe is None:  # a source may reveal assets as it goes (MQTT ingest)
             pipe = self.pipelines[frame.asset] = self._new_pipeline()
@@ -307,8 +305,8 @@ class Engine:
             self.live.append(frame.asset, frame.ts, values, None)
             self._interrupted.add(frame.asset)
             self._aggregate(frame.asset, frame.ts, values, None, "no data")
-            return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), None,
-                    pipe.regime.regime.value, q_blob)
+            return SampleRow(frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), None,
+                             pipe.regime.regime.value, q_blob)
         if frame.asset in self._interrupted:
             self._interrupted.discard(frame.asset)
             pipe.interrupted()
@@ -325,7 +323,8 @@ class Engine:
             exc, pipe.fit_error = pipe.fit_error, None
             self._failed(Part.FITS, f"model fit ({frame.asset})", exc, fatal=False)
         self._aggregate(frame.asset, frame.ts, values, out.score, out.regime.value)
-        return (frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score, out.regime.value, q_blob)
+        return SampleRow(frame.asset, frame.ts, np.asarray(values, dtype="<f8").tobytes(), out.score,
+                         out.regime.value, q_blob)
 
     # -- the cloud loop (docs/uplink.md) -----------------------------------------------------------------
     def _uplink_connected(self, alarm: Alarm) -> bool:
@@ -389,32 +388,3 @@ class Engine:
     def _store_changed(self, status: StoreStatus) -> None:
         """The store writer's own state changed (a problem began or ended): on the writer thread."""
         self._publish(events.StorageChanged(status.state, status.detail, status.held, status.samples_shed))
-
-
-_RESTORED_BASE = {"UNACK": AlarmState.RTNUN, "RTNUN": AlarmState.RTNUN, "ACKED": AlarmState.NORM}
-
-
-def _alarm_from_row(r: dict, label: dict | None = None) -> Alarm:
-    state = r["state"]
-    overlay = AlarmState(state) if state in ("SHLVD", "OOSRV") else None
-    lab = Label(r["id"], label["verdict"], label["failure_mode"], label["note"], label["user"], label["ts"]) \
-        if label else None
-    return Alarm(
-        id=r["id"], asset=r["asset"], kind=r["kind"], priority=r["priority"],
-        base=_RESTORED_BASE.get(state, AlarmState.NORM if state == "NORM" else AlarmState.RTNUN),
-        raised_ts=r["raised_ts"], last_active_ts=r["last_active_ts"], peak_score=r["peak_score"],
-        activations=r["activations"], top_channels=r["top_channels"], message=r["message"], active=False,
-        overlay=overlay, cleared_ts=r["cleared_ts"], shelved_until=r["shelved_until"],
-        cloud=CloudStatus(r["cloud_state"] if r["cloud_state"] != "analyzing" else "unreachable",
-                          r["cloud_failure_mode"], r["cloud_priority"], r["cloud_confidence"]),
-        label=lab,
-    )
-
-
-def _restored_alarms(db) -> tuple[list[Alarm], dict[str, int]]:  # noqa: ANN001 - sqlalchemy Engine
-    """What a previous run left current (their conditions are unknown now, so they count as cleared), and how
-    many labels each already has (the next label's revision number)."""
-    rows = store_history.current_alarm_rows(db)
-    labels = store_history.latest_labels(db, [r["id"] for r in rows])
-    alarms = [a for a in (_alarm_from_row(r, labels.get(r["id"])) for r in rows) if a.standing]
-    return alarms, {k: v["revision"] for k, v in labels.items()}

@@ -6,7 +6,7 @@ import queue
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from app import events
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_event(ev: object) -> str | None:

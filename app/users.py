@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, NoReturn
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine
 
+from app.audit_chain import AuditAppended
 from app.config import MAX_PIN_DIGITS, UserSettings
 from app.lockout import (
-    ESCALATION_RESET_S,
     Counter,
     LockoutPolicy,
     LockScope,
@@ -33,9 +33,19 @@ from app.lockout import (
     panel_policy,
     user_policy,
 )
-from app.store import schema
+from app.store import user_rows
+from app.store.ops import StoreOp
 from app.store.status import CommitPending
-from app.store.writer import StoreWriter, Write, audit_op
+from app.store.user_rows import (
+    LockoutCleared,
+    LockoutCountersWritten,
+    PinChanged,
+    StaleLockoutsDropped,
+    UserAdded,
+    UserRemoved,
+    UserRow,
+)
+from app.store.writer import Write, WriteSink
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +174,7 @@ def check_pin_format(pin: str, min_digits: int) -> None:
 
 
 class UserDirectory:
-    def __init__(self, db: Engine, writer: StoreWriter, settings: UserSettings | None = None,
+    def __init__(self, db: Engine, writer: WriteSink, settings: UserSettings | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._writer = writer
@@ -188,9 +198,7 @@ class UserDirectory:
         return True
 
     def list_users(self) -> list[tuple[str, Role]]:
-        with self._db.connect() as c:
-            return [(n, Role(r)) for n, r in c.execute(select(schema.users.c.name, schema.users.c.role)
-                                                        .order_by(schema.users.c.name))]
+        return [(n, Role(r)) for n, r in user_rows.names_and_roles(self._db)]
 
     def lock_of(self, user: str | None, panel: str = LOCAL_PANEL) -> Lock | None:
         """The lock that would refuse ``user`` at ``panel`` now (``user`` None: the panel's), or None."""
@@ -207,14 +215,13 @@ class UserDirectory:
             lock = self._active_lock(counters, now)
             if lock is not None:
                 raise LockedOut(lock)
-            with self._db.connect() as c:
-                row = c.execute(select(schema.users).where(schema.users.c.name == user)).first()
+            row = user_rows.find_user(self._db, user)
             matched = self._pin_matches(row, pin)
             if row is None or not matched:
                 self._failed(user, panel, row is not None, counters, now)  # raises
             session = Session(user, Role(row.role), now)
-            self._commit([(schema.login_lockouts, "delete", None, self._where(LockScope.USER, user))],
-                         user, AuditAction.LOGIN.value, {"role": session.role.value, "panel": panel})
+            self._commit([LockoutCleared(LockScope.USER, user)], user, AuditAction.LOGIN.value,
+                         {"role": session.role.value, "panel": panel})
         return session
 
     def logout(self, session: Session, reason: str = "logout") -> None:
@@ -233,19 +240,17 @@ class UserDirectory:
             require(by, Action.USERS)
         check_pin_format(pin, self.settings.min_pin_digits)
         salt = os.urandom(16)
-        self._commit([(schema.users, "update", {"pin_hash": _hash(pin, salt), "salt": salt},
-                       schema.users.c.name == name)], by.user, "pin changed", {"user": name})
+        self._commit([PinChanged(name, _hash(pin, salt), salt)], by.user, "pin changed", {"user": name})
 
     def remove_user(self, by: Session, name: str) -> None:
         require(by, Action.USERS)
         if name == by.user:
             raise ValueError("you cannot remove yourself")
-        self._commit([(schema.users, "delete", None, schema.users.c.name == name)], by.user, "user removed",
-                     {"user": name})
+        self._commit([UserRemoved(name)], by.user, "user removed", {"user": name})
 
     # -- PIN checks and counters ---------------------------------------------------------------------
     @staticmethod
-    def _pin_matches(row: Any, pin: str) -> bool:
+    def _pin_matches(row: UserRow | None, pin: str) -> bool:
         """Always one scrypt and one constant-time compare, whether the user exists or the PIN is garbage."""
         salt, stored = (row.salt, row.pin_hash) if row is not None else (_DUMMY_SALT, _DUMMY_HASH)
         same = hmac.compare_digest(_hash(pin[:MAX_PIN_DIGITS + 1], salt), stored)
@@ -253,18 +258,8 @@ class UserDirectory:
 
     def _counters(self, user: str, panel: str) -> tuple[Counter, Counter]:
         """(panel, user) counters; a new, clean one when the database has none."""
-        t = schema.login_lockouts
-        with self._db.connect() as c:
-            rows = {(r.scope, r.name): r for r in c.execute(select(t).where(
-                ((t.c.scope == LockScope.PANEL.value) & (t.c.name == panel))
-                | ((t.c.scope == LockScope.USER.value) & (t.c.name == user))))}
-
-        def counter(scope: LockScope, name: str) -> Counter:
-            r = rows.get((scope.value, name))
-            return Counter(scope, name) if r is None else Counter(scope, name, r.failures, r.level, r.locked_until,
-                                                                    r.last_failure_ts)
-
-        return counter(LockScope.PANEL, panel), counter(LockScope.USER, user)
+        panel_counter, user_counter = user_rows.counters(self._db, [(LockScope.PANEL, panel), (LockScope.USER, user)])
+        return panel_counter, user_counter
 
     def _active_lock(self, counters: tuple[Counter, ...], now: float) -> Lock | None:
         """The lock that refuses longest (a panel and a user may both be locked)."""
@@ -277,23 +272,17 @@ class UserDirectory:
         """Count a wrong PIN on the panel and on the name, audit it (and any lockout it starts), then raise."""
         results = [after_failure(c, now, self._policies[c.scope]) for c in counters]
         panel_result, user_result = results
-        t = schema.login_lockouts
-        # Counters unlocked and a day quiet count as new ones anyway: deleted, so made-up names do not pile up.
-        ops: list[tuple[Any, ...]] = [(t, "delete", None, and_(t.c.last_failure_ts < now - ESCALATION_RESET_S,
-                                                              t.c.locked_until < now))]
-        ops += [(t, "upsert", {"scope": r.counter.scope.value, "name": r.counter.name, "failures": r.counter.failures,
-                               "level": r.counter.level, "locked_until": r.counter.locked_until,
-                               "last_failure_ts": r.counter.last_failure_ts}) for r in results]
+        ops: list[StoreOp] = [StaleLockoutsDropped(now), LockoutCountersWritten(tuple(r.counter for r in results))]
         detail: dict[str, Any] = {"panel": panel, "attempts_left": min(r.attempts_left for r in results)}
         if not known:
             detail["unknown_user"] = True
-        ops.append(audit_op(now, user, AuditAction.LOGIN_FAILED.value, detail))
+        ops.append(AuditAppended(now, user, AuditAction.LOGIN_FAILED.value, detail))
         locks = []
         for r, action in ((panel_result, AuditAction.PANEL_LOCKED), (user_result, AuditAction.USER_LOCKED)):
             if r.locked_s > 0:
                 locks.append(Lock(r.counter.scope, r.counter.name, r.locked_s))
-                ops.append(audit_op(now, user, action.value, {"panel": panel, "seconds": r.locked_s,
-                                                              "lockout": r.counter.level}))
+                ops.append(AuditAppended(now, user, action.value, {"panel": panel, "seconds": r.locked_s,
+                                                                   "lockout": r.counter.level}))
                 log.warning("%s %r locked for %.0f s (lockout %d in a row) after wrong PINs", r.counter.scope.value,
                             r.counter.name, r.locked_s, r.counter.level)
         self._kept(Write(ops))  # a full disk must not turn a wrong PIN into a free guess: the count is kept and retried
@@ -301,28 +290,21 @@ class UserDirectory:
             raise LockedOut(locks[0])
         raise WrongPin(min(r.attempts_left for r in results))
 
-    @staticmethod
-    def _where(scope: LockScope, name: str) -> Any:
-        t = schema.login_lockouts
-        return and_(t.c.scope == scope.value, t.c.name == name)
-
     # -- writes --------------------------------------------------------------------------------------
     def _put(self, name: str, role: Role, pin: str, by: Session | None, min_digits: int | None = None) -> None:
         check_pin_format(pin, self.settings.min_pin_digits if min_digits is None else min_digits)
         salt = os.urandom(16)
         kdf = "scrypt:" + ":".join(f"{k}={v}" for k, v in SCRYPT.items())
-        self._commit([(schema.users, "insert", {"name": name, "role": role.value, "pin_hash": _hash(pin, salt),
-                                                "salt": salt, "kdf": kdf, "created_ts": self._clock()})],
+        self._commit([UserAdded(UserRow(name, role.value, _hash(pin, salt), salt, kdf, self._clock()))],
                      by.user if by else None, "user added", {"user": name, "role": role.value})
 
-    def _commit(self, ops: list, user: str | None, action: str, detail: dict | None) -> None:
-        ops = [*ops, audit_op(self._clock(), user, action, detail)]
-        write = Write(ops)
+    def _commit(self, ops: list[StoreOp], user: str | None, action: str, detail: dict | None) -> None:
+        write = Write([*ops, AuditAppended(self._clock(), user, action, detail)])
         self._writer.submit(write)
         self._writer.wait(write)  # CommitPending: a user change made while the store cannot commit is kept, retried
 
     def _audit(self, user: str | None, action: str, detail: dict | None) -> None:
-        self._kept(Write([audit_op(self._clock(), user, action, detail)]))
+        self._kept(Write([AuditAppended(self._clock(), user, action, detail)]))
 
     def _kept(self, write: Write) -> None:
         """Submit a write that must not block a login: while the store cannot commit (disk full, locked) the

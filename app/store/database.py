@@ -97,6 +97,14 @@ def _add_missing_columns(engine: Engine) -> None:
         if "quality" not in have:
             log.info("adding column samples.quality to an older database")
             conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(alarms)"))}
+        if "diagnostic" not in have:
+            # Before the column, which diagnostic an alarm was had to be read from its message. Derived from
+            # that rule once, here, in the transaction that adds the column; every later row states it.
+            log.info("adding column alarms.diagnostic to an older database")
+            conn.execute(text("ALTER TABLE alarms ADD COLUMN diagnostic VARCHAR(16)"))
+            conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
+                              "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
 
 
 def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:

@@ -41,6 +41,9 @@ alarms = Table(
     Column("id", String(36), primary_key=True),  # uuid4 hex: unique across gateways for the cloud side
     Column("asset", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # anomaly | diagnostic
+    # Which diagnostic (app/diagnostics.py: comm | signal); NULL for anomaly alarms. Added after the first
+    # release: an older database gets it at open, its rows derived once from the message (app/store/database.py).
+    Column("diagnostic", String(16)),
     Column("priority", String(8), nullable=False),  # low | medium | high
     Column("state", String(8), nullable=False),  # ISA-18.2: UNACK, ACKED, RTNUN, NORM, SHLVD, DSUPR, OOSRV
     Column("raised_ts", Float, nullable=False),

@@ -10,7 +10,6 @@ writes (telemetry) are dropped and counted meanwhile, so detection never waits o
 """
 from __future__ import annotations
 
-import functools
 import logging
 import queue
 import threading
@@ -20,21 +19,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import audit_chain
-from app.store import schema
+from app.store import sample_rows
+from app.store.ops import AfterCommit, StoreOp
+from app.store.sample_rows import SampleRow
 from app.store.status import CommitPending, StoreHealth, StoreStatus, StoreUnavailable, classify, short_error
 from common.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
-
-# asset, ts, packed float64 values, score, regime[, packed uint8 quality or None (all good)]
-SampleRow = tuple
 
 RETRY_FIRST_S = 0.05  # first pause before retrying kept writes after a store problem; doubles up to RETRY_MAX_S
 RETRY_MAX_S = 1.0
@@ -47,10 +43,9 @@ class Durability(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """Statements to run in one transaction: (table, kind, values[, where]), kind insert | upsert | update | delete,
-    or (None, "call", fn) (see ``_run_op``; a call may run again when a kept write is retried)."""
+    """Typed ops (app/store/ops.py) to run in one transaction, in order: all of them commit or none does."""
 
-    ops: Sequence[tuple[Any, ...]]
+    ops: Sequence[StoreOp]
     done: Future[None] = field(default_factory=Future)
     durability: Durability = Durability.KEEP
     deferred: threading.Event = field(default_factory=threading.Event)  # set: held for a retry (store problem)
@@ -59,6 +54,20 @@ class Write:
     def __post_init__(self) -> None:
         settled = self.settled
         self.done.add_done_callback(lambda _f: settled.set())
+
+
+class WriteSink(Protocol):
+    """Where the alarm manager and the user directory send their writes: the :class:`StoreWriter`, or in a unit
+    test anything that keeps them (e.g. a list) and settles their Futures."""
+
+    def submit(self, write: Write) -> Future[None]:
+        """Queue ``write``; its Future completes once it has committed (or fails with what refused it)."""
+        ...
+
+    def wait(self, write: Write, timeout: float = 10.0) -> None:
+        """Return once ``write`` has committed; raise what refused it, or :class:`CommitPending` if it is kept
+        for a retry (it will be written, not lost)."""
+        ...
 
 
 class StoreWriter:
@@ -125,6 +134,8 @@ class StoreWriter:
         """Queue raw samples; blocks (backpressure) when the writer is behind. Raises if the writer has died."""
         if self.failed is not None:
             raise RuntimeError(f"the store writer has stopped: {self.failed}")
+        if rows and type(rows[0]) is not SampleRow:  # one check a batch: a bare tuple would fail on the writer
+            raise TypeError(f"put_samples takes SampleRow rows, not {type(rows[0]).__name__}")
         self._samples.put(rows, timeout=timeout)
         self._wake.set()
 
@@ -225,11 +236,11 @@ class StoreWriter:
             w.settled.set()
         return False
 
-    def _transaction(self, ops: Sequence[tuple[Any, ...]]) -> None:
-        after: list[Callable[[], None]] = []
+    def _transaction(self, ops: Sequence[StoreOp]) -> None:
+        after: list[AfterCommit] = []
         with self._engine.begin() as conn:
             for op in ops:
-                hook = _run_op(conn, op)
+                hook = op.apply(conn)
                 if hook is not None:
                     after.append(hook)
         _run_after_commit(after)
@@ -263,16 +274,13 @@ class StoreWriter:
         attempt_ts = time.time()
         try:
             with self._engine.begin() as conn:
-                for i in range(0, len(pending), _ROWS_PER_INSERT):
-                    chunk = pending[i:i + _ROWS_PER_INSERT]
-                    conn.exec_driver_sql(_insert_sql(len(chunk)), tuple(
-                        v for r in chunk for v in (r[0], r[1], r[2], r[3], r[4], r[5] if len(r) > 5 else None)))
+                sample_rows.insert(conn, pending)
         except (SQLAlchemyError, OSError) as exc:
             self._shed([pending])
             self._sample_failure("samples", f"dropped {len(pending)} samples", exc, attempt_ts)
             return
         self.rows_written += len(pending)
-        self._newest_ts = max(self._newest_ts, max(r[1] for r in pending))
+        self._newest_ts = max(self._newest_ts, max(r.ts for r in pending))
         self._succeeded()
         try:
             self._maybe_prune()
@@ -307,35 +315,11 @@ class StoreWriter:
         self._last_prune_ts = self._newest_ts
         cutoff = self._newest_ts - self._retention_s
         with self._engine.begin() as conn:
-            oldest = conn.execute(select(func.min(schema.samples.c.ts))).scalar()  # ix_samples_ts: O(log n)
-            if oldest is None or oldest >= cutoff:
-                return
-            res = conn.execute(delete(schema.samples).where(schema.samples.c.ts < cutoff))
-            self.rows_pruned += res.rowcount or 0
+            self.rows_pruned += sample_rows.prune_before(conn, cutoff)
 
 
-# Samples go in as multi-row INSERTs: executemany steps SQLite once per row and gives up the GIL each time, so
-# with busy detection threads a 2,000-row batch crawled (a convoy of GIL hand-overs, seconds long) and an
-# operator's acknowledgement queued behind it waited that long. 400 rows x 6 columns stays under SQLite's
-# 32,766-variable limit.
-_ROWS_PER_INSERT = 400
-_SAMPLE_COLUMNS = ("asset", "ts", "values", "score", "regime", "quality")
-
-
-@functools.lru_cache(maxsize=8)
-def _insert_sql(rows: int) -> str:
-    cols = ", ".join(f'"{c}"' for c in _SAMPLE_COLUMNS)
-    return f"INSERT INTO samples ({cols}) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
-
-
-def audit_op(ts: float, user: str | None, action: str, detail: dict | None) -> tuple[Any, ...]:
-    """The store op that appends one audit-log entry, hash-chained (app/audit_chain.py); goes in the same Write
-    as the change it records."""
-    return audit_chain.append_op(ts, user, action, detail)
-
-
-def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1) -> list:
-    out: list = []
+def _drain(q: queue.Queue[Any], limit: int, sizes: Callable[[Any], int] = lambda _: 1) -> list[Any]:
+    out: list[Any] = []
     total = 0
     while total < limit:
         try:
@@ -347,33 +331,9 @@ def _drain(q: queue.Queue, limit: int, sizes: Callable[[Any], int] = lambda _: 1
     return out
 
 
-def _run_after_commit(hooks: list[Callable[[], None]]) -> None:
+def _run_after_commit(hooks: list[AfterCommit]) -> None:
     for hook in hooks:
         try:
             hook()
         except Exception:  # noqa: BLE001 - the data is committed; a failing notification must not undo that
             log.exception("after-commit hook failed")
-
-
-def _run_op(conn: Any, op: tuple[Any, ...]) -> Callable[[], None] | None:
-    """Runs one op; a "call" op (None, "call", fn) runs ``fn(conn)`` inside the transaction (for statements
-    that need values read in the same transaction, e.g. the outbox's next sequence number) and may return a
-    function to run once the transaction has committed (e.g. waking the uplink publisher)."""
-    table, kind, values = op[0], op[1], op[2]
-    if kind == "call":
-        return values(conn)
-    if kind == "insert":
-        conn.execute(insert(table), values)
-    elif kind == "upsert":  # insert, or replace the row with the same primary key
-        stmt = sqlite_insert(table).values(values)
-        keys = [c.name for c in table.primary_key.columns]
-        conn.execute(stmt.on_conflict_do_update(index_elements=keys,
-                                                set_={k: v for k, v in values.items() if k not in keys}))
-    elif kind == "delete":
-        conn.execute(delete(table).where(op[3]))
-    elif kind == "update":
-        conn.execute(update(table).where(op[3]).values(**values))
-    else:  # pragma: no cover - programming error
-        raise ValueError(f"unknown store op {kind!r}")
-    return None
-

@@ -22,9 +22,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[2]
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
 import numpy as np  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from acquisition.channels import INDEX, N_CHANNELS  # noqa: E402
 from acquisition.quality import Quality  # noqa: E402

@@ -151,7 +151,7 @@ class CredentialStore:
         self.description = description
 
     @classmethod
-    def open(cls, file: str | Path = "", key_file: str | Path = "", create: bool = False) -> "CredentialStore":
+    def open(cls, file: str | Path = "", key_file: str | Path = "", create: bool = False) -> CredentialStore:
         """The system keyring when there is one, else the encrypted file (created only when ``create``)."""
         backend = system_backend()
         if backend is not None:
@@ -167,7 +167,7 @@ class CredentialStore:
         return cls(_encrypted_file_backend(path, key), f"encrypted file {path} (key: {where})")
 
     @classmethod
-    def for_settings(cls, uplink_settings, create: bool = False) -> "CredentialStore":  # noqa: ANN001
+    def for_settings(cls, uplink_settings, create: bool = False) -> CredentialStore:  # noqa: ANN001
         return cls.open(uplink_settings.credentials_file, uplink_settings.credentials_key_file, create=create)
 
     def get(self, host: str) -> Credentials | None:

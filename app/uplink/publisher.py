@@ -33,10 +33,10 @@ from app.store.writer import StoreWriter, Write
 from app.uplink.confirmations import accept_confirmation
 from app.uplink.connection import connect_properties, describe_connect_error, make_client, tls_context
 from app.uplink.credentials import Credentials, CredentialsError, CredentialStore
-from app.uplink.envelope import envelope, status_payload
 from app.uplink.drain import OutboxDrain
+from app.uplink.envelope import envelope, status_payload
 from app.uplink.keeper import OutboxKeeper
-from app.uplink.outbox import Op, Outbox, OutboxRow
+from app.uplink.outbox import Outbox, OutboxQueued, OutboxRow
 from app.uplink.status import StatusBoard, UplinkStatus
 from common.backoff import Backoff
 from common.quoting import quoted
@@ -153,11 +153,11 @@ class Uplink:
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self._connected_evt.wait(timeout)
 
-    def message_op(self, stream: str, body: Mapping[str, Any]) -> Op:
+    def message_op(self, stream: str, body: Mapping[str, Any]) -> OutboxQueued:
         """A store-writer op enqueuing one message: put it in the same ``Write`` as the row it reports."""
         return self.outbox.message_op(stream, body)
 
-    def messages_op(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> Op:
+    def messages_op(self, items: Iterable[tuple[str, Mapping[str, Any]]]) -> OutboxQueued:
         return self.outbox.messages_op(items)
 
     def enqueue(self, stream: str, body: Mapping[str, Any]) -> Future[None]:

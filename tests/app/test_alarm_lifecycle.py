@@ -13,8 +13,9 @@ from app import events
 from app.alarm_manager import AlarmManager
 from app.alarm_states import AlarmState as S
 from app.alarm_states import InvalidTransition
-from app.cloud_standin import CloudVerdict
+from app.cloud_verdicts import CloudVerdict
 from app.store import schema
+from app.store.alarm_rows import AlarmWritten
 from app.store.database import open_database
 from app.store.writer import StoreWriter
 from app.users import PermissionDenied, Role, Session
@@ -186,6 +187,7 @@ def test_a_cloud_verdict_while_an_acknowledgement_commits_loses_neither() -> Non
     assert a.base is S.NORM  # acknowledged, then cleared
     assert a.base is S.NORM and not a.active and a.cloud.state == "confirmed" and a.cloud.failure_mode == "cavitation"
     # the store got the changes in the order memory made them: ack, verdict, clear
-    states = [op[2]["state"] for w in writes for op in w.ops if op[0] is schema.alarms]
-    events_ = [op[2]["event"] for w in writes for op in w.ops if op[0] is schema.alarm_events]
+    changes = [op for w in writes for op in w.ops if isinstance(op, AlarmWritten)]
+    states = [op.alarm.state for op in changes]
+    events_ = [op.event for op in changes]
     assert events_ == ["acknowledged", "cloud confirmed", "cleared"] and states[-1] == "NORM"

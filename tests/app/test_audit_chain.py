@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from app import audit_chain, audit_check, events
+from app.audit_chain import AuditAppended
 from app.audit_check import BreakKind, ChainReport
 from app.config import UserSettings
 from app.engine import Engine
 from app.store import schema
 from app.store.database import open_database
-from app.store.writer import StoreWriter, Write, audit_op
+from app.store.user_rows import UserRemoved
+from app.store.writer import StoreWriter, Write
 from app.users import UserDirectory
 from tests.ui.conftest import fault_station, make_settings
 
@@ -33,7 +35,7 @@ def write_log(db_path: Path, n: int = ROWS, users: bool = True) -> None:
             UserDirectory(db, writer, UserSettings()).seed_demo_users()
             done = 4
         for i in range(done, n):
-            writer.submit(Write([audit_op(1000.0 + i, "operator", "login", {"role": "operator"})])).result(10)
+            writer.submit(Write([AuditAppended(1000.0 + i, "operator", "login", {"role": "operator"})])).result(10)
     finally:
         writer.stop()
         db.dispose()
@@ -138,9 +140,9 @@ def test_a_head_deleted_while_running_restarts_the_chain_and_says_so(tmp_path: P
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
     try:
-        writer.submit(Write([audit_op(1.0, "op", "login", None)])).result(10)
+        writer.submit(Write([AuditAppended(1.0, "op", "login", None)])).result(10)
         sql(db_path, "DELETE FROM audit_chain_head")
-        writer.submit(Write([audit_op(2.0, "op", "logout", None)])).result(10)  # the operator's write still lands
+        writer.submit(Write([AuditAppended(2.0, "op", "logout", None)])).result(10)  # the operator's write still lands
     finally:
         writer.stop()
         db.dispose()
@@ -211,8 +213,8 @@ def test_audit_ops_on_a_database_not_opened_by_vigil_fail_loudly(tmp_path: Path)
     writer.start()
     try:
         with pytest.raises(audit_chain.ChainNotAttached, match="open it with app.store.database.open_database"):
-            writer.submit(Write([audit_op(1.0, "op", "login", None)])).result(10)
-        writer.submit(Write([(schema.users, "delete", None, schema.users.c.name == "x")])).result(10)  # alive
+            writer.submit(Write([AuditAppended(1.0, "op", "login", None)])).result(10)
+        writer.submit(Write([UserRemoved("x")])).result(10)  # alive
     finally:
         writer.stop()
 

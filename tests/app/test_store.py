@@ -11,15 +11,19 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, text
 
+from app.audit_chain import AuditAppended
+from app.labels import Label
 from app.store import schema
+from app.store.alarm_rows import LabelWritten
 from app.store.database import integrity_ok, open_database
+from app.store.sample_rows import SampleRow
 from app.store.writer import StoreWriter, Write
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rows(asset: str, t0: float, n: int, step: float = 1.0) -> list:
-    return [(asset, t0 + i * step, np.arange(8, dtype="<f8").tobytes(), 0.1, "running") for i in range(n)]
+def rows(asset: str, t0: float, n: int, step: float = 1.0) -> list[SampleRow]:
+    return [SampleRow(asset, t0 + i * step, np.arange(8, dtype="<f8").tobytes(), 0.1, "running") for i in range(n)]
 
 
 def test_wal_mode_and_schema(tmp_path: Path) -> None:
@@ -35,7 +39,7 @@ def test_writer_stores_samples_and_committed_writes(tmp_path: Path) -> None:
     w = StoreWriter(db, raw_retention_s=7 * 86400)
     w.start()
     w.put_samples(rows("P-101", 0, 500))
-    done = w.submit(Write([(schema.audit_log, "insert", {"ts": 1.0, "user": "ana", "action": "login", "detail": "{}"})]))
+    done = w.submit(Write([AuditAppended(1.0, "ana", "login", {})]))
     done.result(timeout=10)
     w.stop()
     with db.connect() as c:
@@ -49,7 +53,7 @@ def test_retention_prunes_raw_samples_only(tmp_path: Path) -> None:
     db = open_database(tmp_path / "v.db")
     w = StoreWriter(db, raw_retention_s=3600, batch_max=100)
     w.start()
-    w.submit(Write([(schema.audit_log, "insert", {"ts": 0.0, "user": None, "action": "start", "detail": None})]))
+    w.submit(Write([AuditAppended(0.0, None, "start")]))
     for k in range(10):  # 10 hours of data, one sample a minute
         w.put_samples(rows("P-101", k * 3600, 60, step=60))
     w.stop()
@@ -67,10 +71,10 @@ def test_failed_write_reports_and_keeps_running(tmp_path: Path) -> None:
     errors: list[str] = []
     w = StoreWriter(db, raw_retention_s=86400, on_error=lambda where, exc: errors.append(where))
     w.start()
-    bad = w.submit(Write([(schema.labels, "insert", {"alarm_id": "nope", "ts": 0.0, "user": "x", "verdict": "unsure"})]))
+    bad = w.submit(Write([LabelWritten(Label("nope", "unsure", None, None, "x", 0.0))]))
     with pytest.raises(Exception, match="FOREIGN KEY"):
         bad.result(timeout=10)
-    ok = w.submit(Write([(schema.audit_log, "insert", {"ts": 0.0, "user": "x", "action": "still-alive", "detail": None})]))
+    ok = w.submit(Write([AuditAppended(0.0, "x", "still-alive")]))
     ok.result(timeout=10)
     w.stop()
     assert errors == ["store write"]
@@ -84,16 +88,16 @@ def test_sigkill_while_writing_leaves_a_sound_database(tmp_path: Path) -> None:
         import sys, numpy as np
         sys.path.insert(0, {str(ROOT)!r})
         from app.store.database import open_database
+        from app.audit_chain import AuditAppended
+        from app.store.sample_rows import SampleRow
         from app.store.writer import StoreWriter, Write
-        from app.store import schema
         w = StoreWriter(open_database({str(path)!r}), raw_retention_s=600, batch_max=500)
         w.start()
         blob = np.zeros(8).tobytes()
         k = 0
         while True:
-            w.put_samples([("P-1", k * 500.0 + i, blob, 0.0, "running") for i in range(500)])
-            w.submit(Write([(schema.audit_log, "insert", {{"ts": float(k), "user": "op", "action": "ack",
-                                                             "detail": None}})])).result()
+            w.put_samples([SampleRow("P-1", k * 500.0 + i, blob, 0.0, "running") for i in range(500)])
+            w.submit(Write([AuditAppended(float(k), "op", "ack")])).result()
             print(k, flush=True)
             k += 1
     """)

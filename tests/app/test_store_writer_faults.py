@@ -12,22 +12,26 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.audit_chain import AuditAppended
+from app.labels import Label
 from app.store import schema
+from app.store.alarm_rows import LabelWritten
 from app.store.database import open_database
+from app.store.sample_rows import SampleRow
 from app.store.status import CommitPending, StoreHealth, StoreState, StoreUnavailable, classify
-from app.store.writer import Durability, StoreWriter, Write, audit_op
+from app.store.writer import Durability, StoreWriter, Write
 from tests.support.filesystems import empty_wal, fill, small_tmpfs  # noqa: F401 - small_tmpfs is a fixture
 from tests.support.waiting import wait_until
 
 BLOB = np.zeros(8).tobytes()
 
 
-def samples(t0: float, n: int) -> list[tuple]:
-    return [("P-1", t0 + i, BLOB, 0.1, "running") for i in range(n)]
+def samples(t0: float, n: int) -> list[SampleRow]:
+    return [SampleRow("P-1", t0 + i, BLOB, 0.1, "running") for i in range(n)]
 
 
 def audit(k: int, action: str = "ack") -> Write:
-    return Write([audit_op(float(k), "op", action, {"k": k})])
+    return Write([AuditAppended(float(k), "op", action, {"k": k})])
 
 
 def audit_ks(db, action: str = "ack") -> list[int]:  # sqlalchemy Engine
@@ -51,7 +55,7 @@ def test_kept_writes_wait_in_order_through_a_full_disk_and_samples_and_sheddable
         empty_wal(db_path)
         ballast = fill(small_tmpfs)
         kept = [audit(k) for k in range(1, 21)]
-        shed = Write([audit_op(99.0, "op", "telemetry", None)], durability=Durability.SHED)
+        shed = Write([AuditAppended(99.0, "op", "telemetry", None)], durability=Durability.SHED)
         for k, write in enumerate(kept):
             w.submit(write)
             w.put_samples(samples(1000 + 10 * k, 10))
@@ -89,8 +93,8 @@ def test_a_refused_write_behind_a_lock_fails_once_and_the_writes_after_it_commit
     try:
         w.submit(audit(0)).result(10)
         other.execute("BEGIN IMMEDIATE")
-        first, bad, last = audit(1), Write([(schema.labels, "insert", {"alarm_id": "nope", "ts": 0.0, "user": "x",
-                                                                       "verdict": "unsure"})]), audit(2)
+        first, bad, last = audit(1), Write([LabelWritten(Label("nope", "unsure", None,
+                                                                                      None, "x", 0.0))]), audit(2)
         for write in (first, bad, last):
             w.submit(write)
         wait_until(lambda: w.status().state is StoreState.LOCKED, 30, "the writer to see the lock")

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app import events
 from app.alarm_manager import AlarmManager
 from app.cloud_verdicts import CloudVerdict, Rejection
-from app.engine import _restored_alarms
 from app.store import schema
+from app.store.alarm_rows import restored as restored_alarms
 from app.store.database import open_database
 from app.store.writer import StoreWriter
 from detection.alerts import AlertStarted
@@ -116,7 +116,7 @@ def test_after_a_restart_only_alarms_still_waiting_take_a_verdict(tmp_path: Path
     clock.t += 3 * 86400  # days later: the windows of the old run are long closed
     again = Station(tmp_path / "vigil.db", clock)
     try:
-        restored, revisions = _restored_alarms(again.db)
+        restored, revisions = restored_alarms(again.db)
         again.mgr.restore(restored, [], revisions)
         assert again.mgr.get(waiting).cloud.state == "unreachable"
         # the answer that was in flight when the gateway stopped still counts, once, for one more window

@@ -10,8 +10,9 @@ from pathlib import Path
 from hypothesis import given, settings, strategies as st
 
 from app import audit_check
+from app.audit_chain import AuditAppended
 from app.store.database import open_database
-from app.store.writer import StoreWriter, Write, audit_op
+from app.store.writer import StoreWriter, Write
 
 N = 12
 COLUMNS = ("ts", "user", "action", "detail", "prev_hash", "chain_hash")
@@ -23,7 +24,7 @@ def chained_log(folder: Path) -> Path:
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
     try:
-        writer.submit(Write([audit_op(100.0 + i, f"user{i % 3}", "login", {"n": i}) for i in range(N)])).result(10)
+        writer.submit(Write([AuditAppended(100.0 + i, f"user{i % 3}", "login", {"n": i}) for i in range(N)])).result(10)
     finally:
         writer.stop()
         db.dispose()

@@ -14,10 +14,14 @@ from hypothesis import event as stat, given, settings, strategies as st
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app.audit_chain import AuditAppended
+from app.labels import Label
 from app.store import schema
+from app.store.alarm_rows import LabelWritten
 from app.store.database import open_database
+from app.store.sample_rows import SampleRow
 from app.store.status import StoreUnavailable
-from app.store.writer import Durability, StoreWriter, Write, audit_op
+from app.store.writer import Durability, StoreWriter, Write
 from tests.support.filesystems import fill, mounted_tmpfs
 from tests.support.waiting import wait_until
 
@@ -62,18 +66,17 @@ def test_no_kept_write_is_lost_duplicated_or_reordered_whatever_the_store_does(d
         for (kind, n), settle in steps:
             if kind == "keep":
                 for _ in range(n):
-                    kept.append(Write([audit_op(float(len(kept)), "op", "keep", None)]))
+                    kept.append(Write([AuditAppended(float(len(kept)), "op", "keep", None)]))
                     w.submit(kept[-1])
             elif kind == "samples":
-                w.put_samples([("P-1", float(n_samples + i), BLOB, 0.0, "running") for i in range(n)])
+                w.put_samples([SampleRow("P-1", float(n_samples + i), BLOB, 0.0, "running") for i in range(n)])
                 n_samples += n
             elif kind == "shed":
                 k = len(shed)
-                shed[k] = Write([audit_op(float(k), None, "shed", None)], durability=Durability.SHED)
+                shed[k] = Write([AuditAppended(float(k), None, "shed", None)], durability=Durability.SHED)
                 w.submit(shed[k])
             elif kind == "refused":
-                refused.append(Write([(schema.labels, "insert", {"alarm_id": "no-such-alarm", "ts": 0.0,
-                                                                 "user": "x", "verdict": "unsure"})]))
+                refused.append(Write([LabelWritten(Label("no-such-alarm", "unsure", None, None, "x", 0.0))]))
                 w.submit(refused[-1])
             elif kind == "lock" and not other.in_transaction:
                 other.execute("BEGIN IMMEDIATE")
@@ -92,7 +95,7 @@ def test_no_kept_write_is_lost_duplicated_or_reordered_whatever_the_store_does(d
         ballast.unlink(missing_ok=True)
         for write in kept:
             write.done.result(30)
-        probes = [Write([audit_op(0.0, None, "probe", None)]) for _ in range(3)]
+        probes = [Write([AuditAppended(0.0, None, "probe", None)]) for _ in range(3)]
         for p in probes:
             w.submit(p).result(30)
         wait_until(lambda: w.status().ok, 30, "the store to say it is OK again")

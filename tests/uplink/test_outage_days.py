@@ -12,6 +12,7 @@ import signal
 import pytest
 from sqlalchemy import func, select
 
+from app.audit_chain import AuditAppended
 from app.store import schema
 from app.store.writer import Write
 from app.uplink import Uplink
@@ -48,7 +49,7 @@ def simulate_outage(up: Uplink, writer, now: list[float], checkpoint=None) -> di
             if phase == phase_at:
                 items.append(("alarm-event", {"alarm_id": aid, "asset": "P-101", "event": ev, "user": "op",
                                               "note": None, "event_ts": now[0]}))
-                ops.append((schema.audit_log, "insert", {"ts": now[0], "user": "op", "action": ev, "detail": None}))
+                ops.append(AuditAppended(now[0], "op", ev))
         if phase == 65:
             items.append(("label", {"alarm_id": aid, "asset": "P-101", "verdict": "failure",
                                     "failure_mode": "cavitation", "note": None, "user": "tech",

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from app.audit_chain import AuditAppended
+from app.labels import Label
 from app.store import schema
+from app.store.alarm_rows import LabelWritten
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
 from app.uplink.envelope import envelope
@@ -33,7 +36,7 @@ def alarm_body(alarm_id: str = "A-1") -> dict:
 
 def test_message_commits_with_the_operator_row_and_seq_follows_insert_order(store) -> None:
     ob = Outbox(store.db, SITE, GW, clock=lambda: 1_795_000_123.5)
-    ack = (schema.audit_log, "insert", {"ts": 1.0, "user": "op", "action": "acknowledge", "detail": None})
+    ack = AuditAppended(1.0, "op", "acknowledge")
     for i in range(3):
         store.writer.submit(Write([ack, ob.message_op("alarm-event", {"alarm_id": f"A-{i}", "event": "x"}),
                                    ob.message_op("telemetry", {"asset": "P-101", "n": i})])).result(10)
@@ -61,7 +64,7 @@ def test_alarm_envelope_is_what_the_cloud_parser_accepts(store) -> None:
 def test_failed_transaction_neither_stores_the_message_nor_uses_up_its_seq(store) -> None:
     ob = Outbox(store.db, SITE, GW)
     store.writer.submit(Write([ob.message_op("label", {"n": 1})])).result(10)
-    bad = (schema.alarm_events, "insert", {"alarm_id": "no-such-alarm", "ts": 1.0, "event": "x", "state": "S"})
+    bad = LabelWritten(Label("no-such-alarm", "unsure", None, None, "x", 1.0))
     with pytest.raises(Exception, match="FOREIGN KEY"):
         store.writer.submit(Write([ob.message_op("label", {"n": 2}), bad])).result(10)
     store.writer.submit(Write([ob.message_op("label", {"n": 3})])).result(10)

@@ -15,7 +15,7 @@ import sys
 import time
 
 from app.config import UplinkSettings
-from app.store import schema
+from app.audit_chain import AuditAppended
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
 from app.uplink import Uplink
@@ -46,8 +46,7 @@ def main() -> int:
     for i in itertools.count():
         stream = STREAMS[i % len(STREAMS)]
         marker = f"{time.time_ns()}-{i}"
-        audit = (schema.audit_log, "insert", {"ts": time.time(), "user": "op", "action": "uplink-test",
-                                              "detail": json.dumps({"marker": marker, "stream": stream})})
+        audit = AuditAppended(time.time(), "op", "uplink-test", {"marker": marker, "stream": stream})
         writer.submit(Write([audit, up.message_op(stream, {"marker": marker})])).result(10)
         time.sleep(0.005)
     return 0

@@ -34,6 +34,7 @@ def _prefill(db_path: str) -> tuple[float, float]:
 
     from acquisition.simulator import PumpStation, StationConfig
     from app.store.database import open_database
+    from app.store.sample_rows import SampleRow
     from app.store.writer import StoreWriter
 
     t0 = time.perf_counter()
@@ -49,8 +50,8 @@ def _prefill(db_path: str) -> tuple[float, float]:
         for j, asset in enumerate(sim.assets):
             sc = np.abs(0.4 + 0.15 * rng.standard_normal(min(step, len(sim.ts) - a)))
             for k in range(a, min(a + step, len(sim.ts))):
-                chunk.append((asset, float(sim.ts[k]), sim.values[k, j].astype("<f8").tobytes(),
-                              float(sc[k - a]), "running"))
+                chunk.append(SampleRow(asset, float(sim.ts[k]), sim.values[k, j].astype("<f8").tobytes(),
+                                       float(sc[k - a]), "running"))
         writer.put_samples(chunk)
         rows += len(chunk)
     writer.stop(120)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.ui import theme
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.keyboard import OnScreenKeyboard
 

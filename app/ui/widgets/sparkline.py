@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.ui import theme
 
-
 SPAN_S = 600.0  # ten minutes of score at one sample a second ...
 MIN_POINTS = 60  # ... and never fewer samples than this, so a logger sampled once a minute still draws a trend
 
