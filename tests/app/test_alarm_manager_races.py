@@ -37,7 +37,7 @@ def oos_is_consistent(m: AlarmManager, asset: str) -> bool:
     """An asset out of service holds every current alarm of it OOSRV; one in service holds none."""
     mine = [a for a in m.alarms() if a.asset == asset]
     if asset in m.out_of_service:
-        return all(a.overlay is S.OOSRV for a in mine if a.current)
+        return all(a.overlay is S.OOSRV for a in mine if a.standing)
     return all(a.overlay is not S.OOSRV for a in mine)
 
 

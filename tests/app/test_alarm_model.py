@@ -25,7 +25,7 @@ from app.alarm_model import (
 from app.alarm_states import AlarmState as S
 from app.store import schema
 from app.store.database import open_database
-from app.store.writer import StoreWriter
+from app.store.writer import StoreWriter, Write
 from app.users import Role, Session
 from detection.alerts import AlertStarted
 from tests.fakes import FakeClock
@@ -122,6 +122,7 @@ def mgr(tmp_path: Path):  # noqa: ANN201
     m = AlarmManager(writer, seen.append, threshold=1.0, cloud_submit=lambda a: True, cloud_timeout_s=3600,
                      clock=clock, messages=messages)
     m.test_db, m.test_seen, m.test_clock, m.test_sent = db, seen, clock, sent  # type: ignore[attr-defined]
+    m.test_writer = writer  # type: ignore[attr-defined]
     yield m
     writer.stop()
 
@@ -139,7 +140,10 @@ def test_events_carry_the_enums_and_shelving_expiry_is_routed_by_member(mgr) -> 
     assert all(type(e.event) is AlarmEvent and type(e.state) is S for e in changes)
     assert changes[-1].state is S.UNACK  # expired: back to the operator, unacknowledged
     # the store keeps the words it always had, and the uplink maps the member to its own word
-    e = schema.alarm_events  # both commands returned once committed, the raise (queued before them) with them
+    barrier = Write([])  # tick() does not wait for its commit: a write queued after it commits after it
+    mgr.test_writer.submit(barrier)
+    mgr.test_writer.wait(barrier)
+    e = schema.alarm_events
     with mgr.test_db.connect() as c:
         stored = [r[0] for r in c.execute(select(e.c.event).where(e.c.alarm_id == raised.alarm_id).order_by(e.c.id))]
     assert stored == ["raised", "shelved", "shelving expired"]
