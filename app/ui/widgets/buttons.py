@@ -40,7 +40,7 @@ def touch_button(text: str, size: str = "normal", checkable: bool = False, paren
 class GuardedButton(QPushButton):
     """A button for one :class:`app.users.Action`: runs ``handler`` when allowed, explains when not."""
 
-    def __init__(self, text: str, action: Action, handler: Callable[[], None], guard: "ActionGuard",
+    def __init__(self, text: str, action: Action, handler: Callable[[], None], guard: ActionGuard,
                  size: str = "normal", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.action = action

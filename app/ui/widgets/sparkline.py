@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.ui import theme
 
-
 SPAN_S = 600.0  # ten minutes of score at one sample a second ...
 MIN_POINTS = 60  # ... and never fewer samples than this, so a logger sampled once a minute still draws a trend
 
@@ -60,7 +59,7 @@ class Sparkline(QWidget):
         self.history.extend(ts, scores)
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(2, 4, -2, -4)
@@ -97,7 +96,7 @@ class Sparkline(QWidget):
         normal = QPainterPath()
         above = QPainterPath()
         pen_down = False
-        for x, v in zip(xs, ys):
+        for x, v in zip(xs, ys, strict=True):
             if not np.isfinite(v):
                 pen_down = False
                 continue
