@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from app.alarm_model import AlarmKind
 from common.throttled_log import ThrottledLog
 from detection.cloud.protocol import Confirmation
 

@@ -135,7 +135,7 @@ class UplinkSettings(_Section):
                                                       "$XDG_CONFIG_HOME/vigil/keyring.key")
 
     @model_validator(mode="after")
-    def _key_needs_cert(self) -> "UplinkSettings":
+    def _key_needs_cert(self) -> UplinkSettings:
         if bool(self.cert_file) != bool(self.key_file):
             raise ValueError("uplink.cert_file and uplink.key_file go together (mutual TLS needs both)")
         return self
@@ -174,7 +174,7 @@ class UserSettings(_Section):
         return steps
 
     @model_validator(mode="after")
-    def _panel_limit_covers_user_limit(self) -> "UserSettings":
+    def _panel_limit_covers_user_limit(self) -> UserSettings:
         if self.panel_max_failures < self.max_failures:
             raise ValueError(f"users.panel_max_failures ({self.panel_max_failures}) must be at least "
                              f"users.max_failures ({self.max_failures}): the panel would lock before any user")
@@ -199,7 +199,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
-    def _csv_needs_path(self) -> "Settings":
+    def _csv_needs_path(self) -> Settings:
         if self.source.kind == "csv" and not self.source.csv.path:
             raise ValueError("source.csv.path must name a CSV file when source.kind = 'csv'")
         return self
@@ -232,7 +232,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: Mapping[tuple[str, ...], str] | None = None,
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any], origin: Mapping[tuple[str, ...], str] | None = None,
            prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():

@@ -6,7 +6,7 @@ import queue
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from app import events
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_event(ev: object) -> str | None:
@@ -76,8 +76,8 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
         signal.signal(signal.SIGINT, previous)
     _drain(lines, out)
     n_alarms = len(engine.alarms.alarms())
-    print(f"done   {engine.frames_processed} frames scored, {n_alarms} alarm(s); database {engine.settings.storage.path}",
-          file=out, flush=True)
+    print(f"done   {engine.frames_processed} frames scored, {n_alarms} alarm(s); "
+          f"database {engine.settings.storage.path}", file=out, flush=True)
     return 1 if fatal.is_set() else 0
 
 
