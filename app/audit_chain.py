@@ -25,7 +25,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ _HEAD_TAG = b"vigil-audit-head-v1\0"
 _A, _H = schema.audit_log, schema.audit_chain_head
 
 
-class RestartReason(str, Enum):
+class RestartReason(StrEnum):
     """Why the chain was restarted: recorded in the row that restarts it."""
 
     HEAD_MISSING = "the chain head was missing or damaged: earlier rows cannot be verified"

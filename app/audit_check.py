@@ -11,7 +11,7 @@ import logging
 import secrets
 import weakref
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ MAX_BREAKS = 20  # reported one by one; more are counted
 _A, _H = schema.audit_log, schema.audit_chain_head
 
 
-class BreakKind(str, Enum):
+class BreakKind(StrEnum):
     EDITED = "edited"
     ROWS_MISSING = "rows missing"
     MISPLACED = "edited or moved"
@@ -98,7 +98,7 @@ def attach(engine: Engine, key_path: Path) -> ChainReport:
     with engine.begin() as conn:
         try:
             report = verify(conn, key)
-        except Exception as exc:  # noqa: BLE001 - a check that cannot finish is a finding; monitoring goes on
+        except Exception as exc:  # a check that cannot finish is a finding; monitoring goes on
             log.exception("audit chain verification failed")
             report = ChainReport(breaks=(ChainBreak(BreakKind.UNREADABLE, None, "the audit log could not be "
                                                     f"verified ({type(exc).__name__}): its tables were altered"),))

@@ -63,7 +63,7 @@ class CloudStandIn:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
         try:
             self._on_verdict(verdict)
-        except Exception:  # noqa: BLE001 - a timer thread must not die with a traceback nobody sees
+        except Exception:  # a timer thread must not die with a traceback nobody sees
             log.exception("handling the cloud verdict for %s failed", verdict.alarm_id)
 
     def stop(self) -> None:

@@ -232,7 +232,7 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return tree
 
 
-def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: Mapping[tuple[str, ...], str] | None = None,
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any], origin: Mapping[tuple[str, ...], str] | None = None,
            prefix: tuple[str, ...] = ()) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():

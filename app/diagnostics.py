@@ -43,7 +43,7 @@ class QualityWatch:
                 return  # a source without quality (simulator, replay): nothing to watch
             w = self._assets[asset] = _AssetWatch()
         lost = device_lost(quality)
-        if lost:
+        if lost and quality is not None:  # (device_lost(None) is False)
             w.lost_since = ts if w.lost_since is None else w.lost_since
             if not w.comm_on and ts - w.lost_since >= self._comm_after:
                 w.comm_on = True

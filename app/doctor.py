@@ -18,7 +18,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +29,7 @@ from app.config import ConfigError, Settings, load_settings
 from app.file_modes import mode_of
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     WARNING = "warning"
     PROBLEM = "problem"
@@ -161,7 +161,7 @@ def check_file_permissions(ctx: DoctorContext) -> Iterator[Finding]:
 
 
 def _credential_files(name: str, ctx: DoctorContext) -> Iterator[Finding]:
-    from app.uplink.credentials import default_file, default_key_file  # noqa: PLC0415 - keyring only when needed
+    from app.uplink.credentials import default_file, default_key_file  # keyring only when needed
 
     up = ctx.settings.uplink
     yield from _private(name, Path(up.credentials_file) if up.credentials_file else default_file(),

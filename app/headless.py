@@ -76,8 +76,8 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
         signal.signal(signal.SIGINT, previous)
     _drain(lines, out)
     n_alarms = len(engine.alarms.alarms())
-    print(f"done   {engine.frames_processed} frames scored, {n_alarms} alarm(s); database {engine.settings.storage.path}",
-          file=out, flush=True)
+    print(f"done   {engine.frames_processed} frames scored, {n_alarms} alarm(s); "
+          f"database {engine.settings.storage.path}", file=out, flush=True)
     return 1 if fatal.is_set() else 0
 
 

@@ -152,7 +152,7 @@ class LiveBuffer:
         with self._lock:
             ring = self._rings.get(asset)
             latest = ring.latest() if ring is not None else None
-            if latest is None:
+            if ring is None or latest is None:
                 return np.empty(0), np.empty((0, N_CHANNELS)), np.empty(0)
             return ring.newer_than(np.nextafter(latest[0] - seconds, -np.inf))
 

@@ -12,13 +12,13 @@ tells a guesser which names exist.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from enum import Enum
+from enum import StrEnum
 
 PANEL_QUIET_S = 900.0  # a panel's wrong PINs are forgotten after 15 min without one
 ESCALATION_RESET_S = 86_400.0  # a day without a wrong PIN: the next lockout is the first step again
 
 
-class LockScope(str, Enum):
+class LockScope(StrEnum):
     USER = "user"
     PANEL = "panel"
 

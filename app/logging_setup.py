@@ -14,8 +14,11 @@ import os
 import re
 import stat
 import traceback
+from contextlib import suppress
+from io import TextIOWrapper
 from pathlib import Path
-from typing import IO, Any
+from types import TracebackType
+from typing import cast
 
 LOG_NAME = "vigil.log"
 FILE_MODE = 0o600
@@ -27,6 +30,8 @@ CONSOLE_FORMAT = "%(levelname)s %(name)s: %(message)s"
 # a line read differently from what it holds.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# What logging hands formatException: sys.exc_info(), all None for logging.exception() outside an except block.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 class LogSetupError(ValueError):
     """The log folder or file cannot be used; the message names ``logging.dir`` and what is allowed."""
@@ -44,11 +49,14 @@ class EscapingFormatter(logging.Formatter):
     """Escapes control characters in the formatted line (message, logger and thread names) and in exception
     messages, leaving the traceback's own line structure as it is."""
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's API
+    def formatMessage(self, record: logging.LogRecord) -> str:  # logging's API
         return escape_controls(super().formatMessage(record))
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802, ANN401 - logging's API (sys.exc_info() tuple)
-        te = traceback.TracebackException(ei[0], ei[1], ei[2], capture_locals=False)
+    def formatException(self, ei: ExcInfo) -> str:  # logging's API
+        exc_type, exc, tb = ei
+        if exc_type is None or exc is None:  # nothing to escape: logging's own "NoneType: None"
+            return super().formatException(ei)
+        te = traceback.TracebackException(exc_type, exc, tb, capture_locals=False)
         _escape_messages(te, set())
         return "".join(te.format()).rstrip("\n")
 
@@ -58,10 +66,11 @@ def _escape_messages(te: traceback.TracebackException, seen: set[int]) -> None:
         return
     seen.add(id(te))
     if isinstance(getattr(te, "_str", None), str):
-        te._str = escape_controls(te._str)  # type: ignore[attr-defined]  # the message line of this exception
+        # the message line of this exception: a private attribute typeshed does not declare
+        te._str = escape_controls(te._str)  # type: ignore[attr-defined]
     notes = getattr(te, "__notes__", None)
     if isinstance(notes, list):
-        te.__notes__ = [escape_controls(str(n)) for n in notes]  # type: ignore[attr-defined]
+        te.__notes__ = [escape_controls(str(n)) for n in notes]
     for nested in (te.__cause__, te.__context__, *(getattr(te, "exceptions", None) or ())):
         if nested is not None:
             _escape_messages(nested, seen)
@@ -70,11 +79,11 @@ def _escape_messages(te: traceback.TracebackException, seen: set[int]) -> None:
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose every file (the current one and each new one after a rollover) is 0600."""
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> TextIOWrapper:
         stream = open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,  # noqa: SIM115
                       opener=lambda path, flags: os.open(path, flags, FILE_MODE))
         os.chmod(self.baseFilename, FILE_MODE)  # an older file created with the default mode
-        return stream
+        return cast(TextIOWrapper, stream)  # a text mode ("a"); typeshed cannot tell that from a str variable
 
 
 def _prepare_folder(path: Path) -> None:
@@ -108,10 +117,8 @@ def setup_logging(level: str = "INFO", log_dir: str | Path = "var/log", console_
     logfile = path / LOG_NAME
     for old in path.glob(LOG_NAME + ".*"):  # backups rotated by an older version with the default mode
         if old.is_file() and not old.is_symlink():
-            try:
+            with suppress(OSError):  # read-only: nothing new is written there either
                 os.chmod(old, FILE_MODE)
-            except OSError:
-                pass  # read-only: nothing new is written there either
     try:
         file_handler = PrivateRotatingFileHandler(logfile, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
     except OSError as exc:

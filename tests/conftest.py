@@ -22,3 +22,4 @@ def skab_dir() -> Path:
 
 
 from tests.support.broker import broker  # noqa: E402,F401 - a real Mosquitto broker fixture for any test
+from tests.support.filesystems import small_tmpfs  # noqa: E402,F401 - a real 8 MB tmpfs fixture (storage tests)

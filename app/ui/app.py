@@ -31,7 +31,8 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
     from app.ui.heap import settle_after_startup
     from app.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()  # a QCoreApplication to mypy; ours is always a QApplication
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Vigil")
     app.setQuitOnLastWindowClosed(True)
     theme.apply(app)

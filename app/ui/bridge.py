@@ -121,7 +121,7 @@ class EngineBridge(QObject):
     def _poll(self, what: str, body: Callable[[], None]) -> None:
         try:
             body()
-        except Exception as exc:  # noqa: BLE001 - the GUI must keep running; report once per kind
+        except Exception as exc:  # the GUI must keep running; report once per kind
             if what not in self._reported:
                 self._reported.add(what)
                 log.exception("reading the engine's %s failed", what)

@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         self.commands_runner.shutdown()
         self.history_runner.shutdown()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:
             event.ignore()
             self.request_leave_kiosk()

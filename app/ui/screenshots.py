@@ -19,27 +19,26 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from acquisition.channels import INDEX, N_CHANNELS
+from acquisition.quality import Quality
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
+from acquisition.source import Frame, SourceStats
+from app.config import Settings, load_settings
+from app.engine import Engine  # the harness builds engines and wires them to the window
+from app.hmi_api import EngineHmi, Priority
+from app.ui import theme
+from app.ui.main_window import MainWindow
+from app.ui.widgets.overlay import ConfirmPanel
+
 ROOT = Path(__file__).resolve().parents[2]
-
-import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from acquisition.channels import INDEX, N_CHANNELS  # noqa: E402
-from acquisition.quality import Quality  # noqa: E402
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig  # noqa: E402
-from acquisition.source import Frame, SourceStats  # noqa: E402
-from app.config import load_settings  # noqa: E402
-from app.engine import Engine  # noqa: E402 - the harness builds engines and wires them to the window
-from app.hmi_api import EngineHmi, Priority  # noqa: E402
-from app.ui import theme  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
-
 SIZES = ((1280, 800), (1920, 1080))
-FAULTS = (FaultSpec("P-101", "outlet_valve_closure", 2400),  # a slow hydraulic fault: medium priority
-          FaultSpec("P-103", "cavitation", 3300, ramp_s=0),  # sudden: raised HIGH, so the banner shows
-          FaultSpec("P-106", "bearing_wear", 2100, ramp_s=0),  # taken out of service below
-          FaultSpec("P-108", "impeller_imbalance", 2700, ramp_s=120))  # shelved below
+FAULTS = (FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 2400),  # a slow hydraulic fault: medium priority
+          FaultSpec("P-103", FaultKind.CAVITATION, 3300, ramp_s=0),  # sudden: raised HIGH, so the banner shows
+          FaultSpec("P-106", FaultKind.BEARING_WEAR, 2100, ramp_s=0),  # taken out of service below
+          FaultSpec("P-108", FaultKind.IMPELLER_IMBALANCE, 2700, ramp_s=120))  # shelved below
 
 
 def wait(app: QApplication, cond: Callable[[], bool], timeout: float, what: str) -> None:
@@ -99,7 +98,7 @@ class _DeadDevice:
         yield []  # pragma: no cover
 
 
-def settings_in(tmp: Path, name: str):  # noqa: ANN201
+def settings_in(tmp: Path, name: str) -> Settings:
     return load_settings(environ={}, overrides={"storage": {"path": str(tmp / f"{name}.db")},
                                                 "logging": {"dir": str(tmp / "log")},
                                                 "cloud": {"standin_delay_s": 0.2}})
@@ -128,12 +127,14 @@ def operator_actions(engine: Engine) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is made, below
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="vigil-shots-"))
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()  # a QCoreApplication to mypy; ours is always a QApplication
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     theme.apply(app)
 
     station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), faults=FAULTS, duration_s=4200, speed=0)
@@ -204,7 +205,9 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     settle(app)
     shots.append(grab(window, out, "confirm_shelve", size))
     panel = window.overlay.top()
-    panel.open_keyboard()  # type: ignore[union-attr]
+    if not isinstance(panel, ConfirmPanel):
+        raise RuntimeError(f"screenshots: Shelve... opened {panel!r}, not its confirmation panel")
+    panel.open_keyboard()
     settle(app)
     shots.append(grab(window, out, "keyboard", size))
     window.overlay.clear()
@@ -254,9 +257,8 @@ def shoot_uplink_down(app: QApplication, tmp: Path, out: Path) -> list[Path]:
     settings = load_settings(environ={}, overrides={
         "storage": {"path": str(tmp / "uplink.db")}, "logging": {"dir": str(tmp / "log")},
         "uplink": {"enabled": True, "host": "127.0.0.1", "port": _free_port(), "tls": False}})
-    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False), faults=[FaultSpec("P-101", "cavitation", 900)],
-                          duration_s=1800,
-                          speed=0)
+    station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
+                          faults=[FaultSpec("P-101", FaultKind.CAVITATION, 900)], duration_s=1800, speed=0)
     engine = Engine(settings, station)
     window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
     shots = []

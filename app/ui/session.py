@@ -97,7 +97,7 @@ class SessionState(QObject):
         self.set_session(None)
         self.sig_timed_out.emit(ended)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
         if event.type() in _ACTIVITY_EVENTS:
             self.touch()
         return False

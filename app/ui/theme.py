@@ -25,8 +25,8 @@ BUTTON = "#b9b9b9"
 BUTTON_DOWN = "#9a9a9a"
 BUTTON_CHECKED = "#3c3c3c"
 TRACE = "#2f3e4e"  # process traces: dark blue-grey, muted
-TRACE_HISTORY = "#6f7f8f"
-SELECTED_ROW = "#b4bcc6"  # a selected table row: a cool grey tint plus a thick black frame (not a colour cue)  # stored history: lighter so live and stored data are told apart
+TRACE_HISTORY = "#6f7f8f"  # stored history: lighter so live and stored data are told apart
+SELECTED_ROW = "#b4bcc6"  # a selected table row: a cool grey tint plus a thick black frame (not a colour cue)
 THRESHOLD = "#303030"
 
 # Alarm priorities: the only saturated colours on screen.

@@ -12,7 +12,7 @@ from common.quoting import quoted
 from detection.cloud import protocol
 
 
-def accept_confirmation(payload: bytes, gateway: str, rejections: RejectionLog,
+def accept_confirmation(payload: bytes | bytearray, gateway: str, rejections: RejectionLog,
                         retained: bool = False) -> protocol.Confirmation | None:
     """The confirmation in ``payload`` if it may go on to the engine, else None (counted in ``rejections``).
 

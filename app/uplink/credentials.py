@@ -30,6 +30,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import PasswordDeleteError
 
+from app.config import UplinkSettings
+
 log = logging.getLogger(__name__)
 
 SERVICE_PREFIX = "vigil-mqtt"
@@ -167,7 +169,7 @@ class CredentialStore:
         return cls(_encrypted_file_backend(path, key), f"encrypted file {path} (key: {where})")
 
     @classmethod
-    def for_settings(cls, uplink_settings, create: bool = False) -> CredentialStore:  # noqa: ANN001
+    def for_settings(cls, uplink_settings: UplinkSettings, create: bool = False) -> CredentialStore:
         return cls.open(uplink_settings.credentials_file, uplink_settings.credentials_key_file, create=create)
 
     def get(self, host: str) -> Credentials | None:

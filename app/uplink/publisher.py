@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +179,7 @@ class Uplink:
                     self._board.set_error(f"outbox read failed: {exc}")
                     self._stop.wait(1.0)
             self._shutdown()
-        except Exception as exc:  # noqa: BLE001 - logged and shown on the HMI, never a silently dead thread
+        except Exception as exc:  # logged and shown on the HMI, never a silently dead thread
             log.exception("uplink thread stopped")
             self.failed = exc
             self._board.set_state("down", f"uplink stopped: {type(exc).__name__}: {exc}")
@@ -198,19 +199,20 @@ class Uplink:
             self._serve()
 
     def _serve(self) -> None:
-        assert self._client is not None
-        rc = self._client.loop(timeout=0.02)
+        client = self._client
+        assert client is not None  # _step serves only once connected
+        rc = client.loop(timeout=0.02)
         if rc != mqtt.MQTT_ERR_SUCCESS or not self._connected:
             self._lost(f"connection lost ({mqtt.error_string(rc)})")
             return
         if self._refused:
             self._refused = False
-            self._client.disconnect()
+            client.disconnect()
             self._lost("the broker refused a message; reconnecting to resend in order")
             return
-        self._drain.pump(self._publish_row)
+        self._drain.pump(lambda row: self._publish_row(client, row))
         self._drain.flush()
-        self._heartbeat()
+        self._heartbeat(client)
 
     def _connect(self) -> None:
         self._board.set_state("connecting")
@@ -290,13 +292,13 @@ class Uplink:
 
     def _close_socket(self) -> None:
         if self._client is not None:
-            try:
-                self._client._sock_close()  # noqa: SLF001 - paho has no public "drop this socket"
-            except Exception:  # noqa: BLE001
-                pass
+            # paho has no public "drop this socket"; whatever it raises, there is nothing left to close
+            with suppress(Exception):
+                self._client._sock_close()
 
-    def _publish_row(self, row: OutboxRow) -> int | None:
-        info = self._client.publish(row.topic, row.payload, qos=1)
+    @staticmethod
+    def _publish_row(client: mqtt.Client, row: OutboxRow) -> int | None:
+        info = client.publish(row.topic, row.payload, qos=1)
         return info.mid if info.rc == mqtt.MQTT_ERR_SUCCESS else None
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
@@ -313,10 +315,10 @@ class Uplink:
         if self.on_published is not None:
             try:
                 self.on_published(Published(row.stream, row.seq, row.msg_id, row.created_ts, row.payload))
-            except Exception:  # noqa: BLE001 - the engine's bug must not stop the uplink
+            except Exception:  # the engine's bug must not stop the uplink
                 log.exception("on_published callback failed for %s seq %d", row.stream, row.seq)
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, client: mqtt.Client) -> None:
         now = time.monotonic()
         if now < self._next_hb:
             return
@@ -327,7 +329,7 @@ class Uplink:
                 "uptime_s": round(now - self._started_mono, 1)}
         payload = envelope(protocol.new_message_id(), "heartbeat", self._hb_seq, self.clock(), self.site,
                            self.gateway, json.dumps(body, separators=(",", ":")))
-        self._client.publish(self._hb_topic, payload, qos=0)
+        client.publish(self._hb_topic, payload, qos=0)
 
     # -- callbacks from paho (on this thread) -----------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
@@ -344,7 +346,7 @@ class Uplink:
             return
         try:
             conf = accept_confirmation(msg.payload, self.gateway, self.rejected_confirmations, bool(msg.retain))
-        except Exception:  # noqa: BLE001 - a bug in a check must not stop the uplink (paho would re-raise it)
+        except Exception:  # a bug in a check must not stop the uplink (paho would re-raise it)
             log.exception("checking a confirmation of %d bytes failed; ignored", len(msg.payload))
             self.rejected_confirmations.reject(Rejection.MALFORMED, "internal error (see the log)")
             return
@@ -353,7 +355,7 @@ class Uplink:
         if self.on_confirmation is not None:
             try:
                 self.on_confirmation(conf)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("on_confirmation callback failed for alarm %s", quoted(conf.alarm_id))
 
     # -- bookkeeping ----------------------------------------------------------------------------------------

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.alarm_states import AlarmState as S
-from app.alarm_states import InvalidTransition, on_acknowledge, on_condition
+from app.alarm_states import AlarmState as S, InvalidTransition, on_acknowledge, on_condition
 
 
 @pytest.mark.parametrize(

@@ -185,7 +185,7 @@ def test_the_engine_publishes_what_it_found(tmp_path: Path) -> None:
     write_log(Path(settings.storage.path))
     sql(Path(settings.storage.path), "UPDATE audit_log SET user = 'admin' WHERE id = 12")
     engine = Engine(settings, fault_station(faults=(), duration_s=5))
-    seen: list[object] = []
+    seen: list[events.AuditChainChecked] = []
     got = threading.Event()
 
     def listen(ev: object) -> None:
@@ -199,7 +199,7 @@ def test_the_engine_publishes_what_it_found(tmp_path: Path) -> None:
         assert got.wait(10)
     finally:
         engine.stop()
-    report = seen[0].report  # type: ignore[attr-defined]
+    report = seen[0].report
     assert not report.ok and report.breaks[0].row_id == 12
     assert engine.snapshot().audit is report
 

@@ -4,14 +4,19 @@ listed alarm, re-activated), never an anomaly alarm; the engine survives and sco
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from acquisition.modbus import ModbusSource
 from app import events
+from app.alarm_model import AlarmKind
 from app.config import load_settings
 from app.engine import Engine
 from tests.acquisition.modbus.peers import SimulatorServer, free_port, shipped_map
 from tests.support.waiting import next_event, wait_until
+
+E = TypeVar("E")
 
 
 def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: Path) -> None:
@@ -32,23 +37,23 @@ def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: P
     engine.start()
     log: list[object] = []
 
-    def drain_until(pred, timeout: float, what: str):
-        return next_event(seen, pred, timeout, what, log)
+    def drain_until(kind: type[E], timeout: float, what: str, where: Callable[[E], bool] = lambda _e: True) -> E:
+        """The next event of ``kind`` (that passes ``where``); the ones before it go to ``log``."""
+        return next_event(seen, lambda e: isinstance(e, kind) and where(e), timeout, what, log)
 
     try:
         for asset in ("P-101", "P-102"):
-            drain_until(lambda e: isinstance(e, events.CommissioningCompleted), 120, f"commissioning ({asset})")
+            drain_until(events.CommissioningCompleted, 120, f"commissioning ({asset})")
         for k in range(10):
             server.kill()
             lost: set[str] = set()
             while lost != {"P-101", "P-102"}:
-                lost.add(drain_until(lambda e: isinstance(e, events.AlarmRaised) and e.kind == "diagnostic", 15,
-                                     f"the comm-loss diagnostic alarms (outage {k + 1})").asset)
+                lost.add(drain_until(events.AlarmRaised, 15, f"the comm-loss diagnostic alarms (outage {k + 1})",
+                                     where=lambda e: e.kind is AlarmKind.DIAGNOSTIC).asset)
             server.start()
             back: set[str] = set()
             while back != {"P-101", "P-102"}:
-                back.add(drain_until(lambda e: isinstance(e, events.AlarmCleared), 15,
-                                     f"the diagnostics clearing ({k + 1})").asset)
+                back.add(drain_until(events.AlarmCleared, 15, f"the diagnostics clearing ({k + 1})").asset)
         # scoring resumes once the pumps have re-settled after the last outage
         wait_until(lambda: all(a.score is not None for a in engine.snapshot().assets.values()), 30,
                    "scores again after the last outage")
@@ -59,9 +64,10 @@ def test_ten_server_restarts_raise_a_diagnostic_alarm_and_no_anomaly(tmp_path: P
     while not seen.empty():
         log.append(seen.get_nowait())
     raised = [e for e in log if isinstance(e, events.AlarmRaised)]
-    assert [e for e in raised if e.kind != "diagnostic"] == [], "an outage must never raise an anomaly alarm"
+    anomalies = [e for e in raised if e.kind is not AlarmKind.DIAGNOSTIC]
+    assert anomalies == [], "an outage must never raise an anomaly alarm"
     assert not [e for e in log if isinstance(e, events.WorkerFailed)]
-    per_asset = {}
+    per_asset: dict[str, set[str]] = {}
     for e in raised:
         per_asset.setdefault(e.asset, set()).add(e.alarm_id)
     # one listed alarm per asset, re-activated by each outage (nobody acknowledged them meanwhile)

@@ -4,9 +4,12 @@ sending a bad frame, where detection's errors must be detection's (not the data 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
+import numpy as np
+
+from acquisition.channels import N_CHANNELS
 from acquisition.simulator import PumpStation, StationConfig
 from acquisition.source import Frame
 from app.config import load_settings
@@ -51,11 +54,13 @@ def test_a_worker_reporting_itself_well_recovers_at_once_and_a_dead_one_stays_st
 
 
 class BadFrames(PumpStation):
-    """P-102 sends a frame that cannot be scored every 7 plant seconds."""
+    """P-102 sends a frame that cannot be scored (words, not numbers) every 7 plant seconds."""
 
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+    GARBAGE = np.full(N_CHANNELS, "garbage")
+
+    def batches(self, stop: threading.Event) -> Generator[list[Frame], None, None]:
         for batch in super().batches(stop):
-            yield [Frame(f.asset, f.ts, "garbage" if f.asset == "P-102" and int(f.ts) % 7 == 0 else f.values)
+            yield [Frame(f.asset, f.ts, self.GARBAGE if f.asset == "P-102" and int(f.ts) % 7 == 0 else f.values)
                    for f in batch]
 
 

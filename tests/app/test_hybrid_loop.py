@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from app import events
 from app.config import load_settings
 from app.engine import Engine
@@ -54,7 +54,7 @@ def test_edge_alarm_is_confirmed_by_the_cloud_service(tmp_path: Path) -> None:
     with MosquittoBroker(tmp_path / "broker") as broker:
         cloud = start_cloud(broker.port, tmp_path / "cloud.log")
         wait_subscribed(tmp_path / "cloud.log")
-        engine = engine_for(tmp_path, broker.port, [FaultSpec("P-101", "cavitation", 900)])
+        engine = engine_for(tmp_path, broker.port, [FaultSpec("P-101", FaultKind.CAVITATION, 900)])
         q: queue.Queue = queue.Queue()
         engine.subscribe(q.put)
         try:
@@ -79,7 +79,7 @@ def test_edge_alarm_is_confirmed_by_the_cloud_service(tmp_path: Path) -> None:
 
 def test_uplink_down_then_back_a_late_answer_still_updates_the_alarm(tmp_path: Path) -> None:
     port = free_port()  # nothing listens yet: the uplink is down when the alarm is raised
-    engine = engine_for(tmp_path, port, [FaultSpec("P-102", "bearing_wear", 900)], timeout_s=2.0)
+    engine = engine_for(tmp_path, port, [FaultSpec("P-102", FaultKind.BEARING_WEAR, 900)], timeout_s=2.0)
     q: queue.Queue = queue.Queue()
     engine.subscribe(q.put)
     broker = MosquittoBroker(tmp_path / "broker")

@@ -30,8 +30,11 @@ def gateway(db: Path, port: int, run: int, *flags: str) -> tuple[subprocess.Pope
                              *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue = queue.Queue()
 
+    stdout = proc.stdout
+    assert stdout is not None  # stdout=PIPE
+
     def read() -> None:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in stdout:
             lines.put(line.strip())
         lines.put(None)
 

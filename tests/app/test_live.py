@@ -16,6 +16,8 @@ def test_ring_returns_only_newer_rows_in_order_across_the_wrap() -> None:
     assert buf.since("P-1", 3.0)[0].tolist() == [float(t) for t in range(15, 25)]  # only what the ring still holds
     assert buf.since("P-1", 24.0)[0].size == 0
     assert buf.window("P-1", 2)[0].tolist() == [22.0, 23.0, 24.0]
-    ts_latest, v, score = buf.latest("P-1")
+    latest = buf.latest("P-1")
+    assert latest is not None
+    ts_latest, v, score = latest
     assert ts_latest == 24.0 and v[0] == 24 and score == 24.0
     assert buf.latest("nope") is None and buf.since("nope", 0)[0].size == 0

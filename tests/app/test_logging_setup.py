@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from app.logging_setup import EscapingFormatter, LogSetupError, escape_controls, setup_logging
+from app.logging_setup import (
+    EscapingFormatter,
+    LogSetupError,
+    PrivateRotatingFileHandler,
+    escape_controls,
+    setup_logging,
+)
 from tests.acquisition.mqtt.helpers import FrameTap, publish, source_for
+from tests.support.broker import MosquittoBroker
 from tests.support.waiting import wait_until
 
 FORGED = "2026-12-03 10:00:00,000 CRITICAL MainThread app.engine: P-101 EMERGENCY STOP - call 555-0100"
@@ -82,7 +89,7 @@ def test_escaping_leaves_ordinary_text_alone() -> None:
     assert EscapingFormatter("%(message)s").format(rec) == text
 
 
-def test_a_hostile_json_key_through_a_real_broker_is_logged_on_one_line(broker, logdir: Path) -> None:
+def test_a_hostile_json_key_through_a_real_broker_is_logged_on_one_line(broker: MosquittoBroker, logdir: Path) -> None:
     logfile = setup_logging("INFO", logdir)
     src = source_for(broker, json=[{"topic": "site/logger1/pump", "asset": "P-101", "channels": {"flow": "flow"}}])
     payload = {"values": {"flow": 1.0, "x\n" + FORGED: 1.0, "y\r\x1b[1A" + FORGED: 2.0}, "quality": {"z\u2028": "good"}}
@@ -102,9 +109,10 @@ def test_the_log_folder_is_0700_and_every_log_file_0600(logdir: Path) -> None:
     logfile = setup_logging("INFO", logdir)
     assert stat.S_IMODE(logdir.stat().st_mode) == 0o700
     assert stat.S_IMODE(logfile.stat().st_mode) == 0o600
-    handler = next(h for h in logging.getLogger().handlers if getattr(h, "baseFilename", None) == str(logfile))
+    handler = next(h for h in logging.getLogger().handlers
+                   if isinstance(h, PrivateRotatingFileHandler) and h.baseFilename == str(logfile))
     logging.getLogger("app.test").warning("before the rollover")
-    handler.doRollover()  # type: ignore[attr-defined]
+    handler.doRollover()
     logging.getLogger("app.test").warning("after the rollover")
     flush()
     for p in (logfile, logdir / "vigil.log.1"):

@@ -22,12 +22,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from acquisition.channels import CHANNELS
 from acquisition.mqtt_ingest import MqttIngestSource, parse_ingest_map
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, SimulationResult, StationConfig
 from acquisition.source import SourceClock
 from app import events
 from app.config import load_settings
 from app.engine import Engine
-from tests.support.broker import requires_mosquitto
+from tests.support.broker import MosquittoBroker, requires_mosquitto
 from tests.support.waiting import next_event, wait_until
 
 SPEED = 300.0  # plant seconds per real second (a loaded 2-core machine still delivers a minute in 0.2 s)
@@ -40,7 +40,7 @@ SKIP_EVERY = 12  # the logger misses one message in this many
 class MinuteLogger(threading.Thread):
     """Publishes each simulated pump's minute sample as JSON, half a period after the frames, on the same clock."""
 
-    def __init__(self, broker, clock: SourceClock, run, start_mono: float) -> None:
+    def __init__(self, broker: MosquittoBroker, clock: SourceClock, run: SimulationResult, start_mono: float) -> None:
         super().__init__(name="minute-logger", daemon=True)
         self.clock, self.run_, self.start_mono = clock, run, start_mono
         self.stop = threading.Event()
@@ -69,7 +69,7 @@ class MinuteLogger(threading.Thread):
 
 
 @requires_mosquitto
-def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tmp_path: Path) -> None:
+def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker: MosquittoBroker, tmp_path: Path) -> None:
     clock = SourceClock(SPEED)
     ingest = parse_ingest_map({
         "broker": {"host": broker.host, "port": broker.port, "client_id": "vigil-minute-ingest"},
@@ -83,7 +83,7 @@ def test_a_minute_logger_through_mosquitto_is_scored_as_at_one_second(broker, tm
     seen: queue.Queue = queue.Queue()
     engine.subscribe(seen.put)
     plant = PumpStation(StationConfig(n_pumps=2, seed=3, sample_period_s=PERIOD_S, schedule=False),
-                        faults=[FaultSpec("P-101", "cavitation", ONSET_S)]).simulate(END_S)
+                        faults=[FaultSpec("P-101", FaultKind.CAVITATION, ONSET_S)]).simulate(END_S)
     engine.start()
     logger: MinuteLogger | None = None
     log: list[object] = []

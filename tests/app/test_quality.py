@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ class OutageSource:
     """Wraps the simulator as a field device that drops out: inside each outage window every channel is
     COMM_FAIL with NaN values, as a Modbus or MQTT source reports a dead device."""
 
-    def __init__(self, inner: PumpStation, outages: list[tuple[float, float]], bad_flow: tuple[float, float]):
+    def __init__(self, inner: PumpStation, outages: Sequence[tuple[float, float]], bad_flow: tuple[float, float]):
         self.inner, self.outages, self.bad_flow = inner, outages, bad_flow
         self.assets, self.stats = inner.assets, inner.stats
 

@@ -8,26 +8,29 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from PySide6.QtCore import QThread, QThreadPool, Qt
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtCore import Qt, QThread, QThreadPool
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
+from pytestqt.qtbot import QtBot
 
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from app.config import Settings, load_settings
 from app.engine import Engine
-from app.hmi_api import EngineHmi
+from app.hmi_api import Alarm, CloudState, EngineHmi
 from app.ui import theme
 from app.ui.main_window import MainWindow
+from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
 from app.ui.workers import TaskRunner
 
 WAIT_MS = 30_000
 PINS = {"operator": "1111", "technician": "2222", "supervisor": "3333", "admin": "9999"}
+PanelT = TypeVar("PanelT", bound=QWidget)
 
 
 @pytest.fixture(autouse=True)
-def no_dangling_threads(qapp: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_dangling_threads(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fail the test if it leaves a QThread, a TaskRunner pool worker or an engine thread running."""
     started: list[QThread] = []
     runners: list[TaskRunner] = []
@@ -75,15 +78,22 @@ def make_settings(tmp_path: Path, **sections: dict) -> Settings:
 def fault_station(n_pumps: int = 2, faults: tuple[FaultSpec, ...] | None = None,
                   duration_s: float = 1200) -> PumpStation:
     """Flat-out simulator; by default P-101's outlet valve closes 10 min in (an alarm within seconds)."""
-    faults = (FaultSpec("P-101", "outlet_valve_closure", 600),) if faults is None else faults
+    faults = (FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 600),) if faults is None else faults
     return PumpStation(StationConfig(n_pumps=n_pumps, seed=3, schedule=False), faults=faults,
                        duration_s=duration_s, speed=0)
+
+
+def top_panel(overlay: OverlayHost, kind: type[PanelT]) -> PanelT:
+    """The panel on top of ``overlay``, which must be a ``kind`` (a confirmation panel, the keyboard)."""
+    panel = overlay.top()
+    assert isinstance(panel, kind), f"expected a {kind.__name__} on top of the overlay, found {panel!r}"
+    return panel
 
 
 class Hmi:
     """One engine plus its main window, with the helpers tests need to drive it by real clicks."""
 
-    def __init__(self, qtbot: Any, engine: Engine, window: MainWindow) -> None:
+    def __init__(self, qtbot: QtBot, engine: Engine, window: MainWindow) -> None:
         self.qtbot, self.engine, self.window = qtbot, engine, window
 
     def click(self, widget: QWidget) -> None:
@@ -94,10 +104,11 @@ class Hmi:
     def wait(self, cond: Callable[[], Any], timeout: int = WAIT_MS) -> None:
         self.qtbot.waitUntil(lambda: bool(cond()), timeout=timeout)
 
-    def wait_for_alarms(self, n: int = 1, settled: bool = True) -> list[Any]:
+    def wait_for_alarms(self, n: int = 1, settled: bool = True) -> list[Alarm]:
         """Wait until the engine has ``n`` alarms (and, with ``settled``, the cloud has answered them all)."""
         self.wait(lambda: len(self.engine.alarms.alarms()) >= n and (
-            not settled or all(a.cloud.state not in ("none", "analyzing") for a in self.engine.alarms.alarms())))
+            not settled or all(a.cloud.state not in (CloudState.NONE, CloudState.ANALYZING)
+                               for a in self.engine.alarms.alarms())))
         self.window.bridge.refresh_alarms()
         return self.engine.alarms.alarms()
 
@@ -126,17 +137,21 @@ class Hmi:
         table = w.alarms.table
         self.wait(lambda: table.alarm_model.row_of(alarm_id) >= 0)
         self.qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.row_rect_centre(alarm_id))
-        assert table.selected() is not None and table.selected().id == alarm_id
+        selected = table.selected()
+        assert selected is not None and selected.id == alarm_id
 
     def confirm(self, choice: str | None = None, note: str | None = None) -> None:
         """Tap through the confirmation panel on top: a choice button, a preset note, then the action."""
-        panel = self.window.overlay.top()
-        assert panel is not None, "no confirmation panel is open"
+        panel = self.panel(ConfirmPanel)
         if choice is not None:
             self.click(panel.choice_buttons[choice])
         if note is not None:
             self.click(panel.note_buttons[note])
         self.click(panel.confirm_button)
+
+    def panel(self, kind: type[PanelT]) -> PanelT:
+        """The panel on top of the window's overlay, which must be a ``kind``."""
+        return top_panel(self.window.overlay, kind)
 
     def message(self) -> str:
         return self.window.message_bar.text()
@@ -146,7 +161,7 @@ class Hmi:
 
 
 @pytest.fixture
-def hmi_factory(qtbot: Any, tmp_path: Path) -> Iterator[Callable[..., Hmi]]:
+def hmi_factory(qtbot: QtBot, tmp_path: Path) -> Iterator[Callable[..., Hmi]]:
     made: list[tuple[Engine, MainWindow]] = []
 
     def make(station: Any = None, kiosk: bool = False, inactivity_timeout_s: float = 300.0,
@@ -178,4 +193,4 @@ def button_texts(widget: QWidget) -> list[str]:
     return [b.text() for b in widget.findChildren(QPushButton) if b.isVisible()]
 
 
-__all__ = ["Hmi", "PINS", "button_texts", "fault_station", "make_settings", "theme"]
+__all__ = ["Hmi", "PINS", "button_texts", "fault_station", "make_settings", "theme", "top_panel"]

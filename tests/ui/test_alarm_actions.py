@@ -2,28 +2,34 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
+from PySide6.QtWidgets import QScrollArea, QWidget
 from sqlalchemy import select
 
-from acquisition.simulator import FaultSpec
+from acquisition.simulator import FaultKind, FaultSpec
+from app.engine import Engine
+from app.hmi_api import AssetHealth
 from app.store import schema
+from app.ui.widgets.keyboard import OnScreenKeyboard
+from app.ui.widgets.label_form import LabelForm
+from app.ui.widgets.overlay import ConfirmPanel
 from tests.ui.conftest import Hmi, fault_station
 
 
-def events_of(engine: Any, alarm_id: str) -> list[tuple[str, str | None, str | None]]:
+def events_of(engine: Engine, alarm_id: str) -> list[tuple[str, str | None, str | None]]:
     e = schema.alarm_events
     with engine.db.connect() as c:
         return [tuple(r) for r in c.execute(select(e.c.event, e.c.user, e.c.note)
                                             .where(e.c.alarm_id == alarm_id).order_by(e.c.id))]
 
 
-def stored_state(engine: Any, alarm_id: str) -> str:
+def stored_state(engine: Engine, alarm_id: str) -> str:
     with engine.db.connect() as c:
         return c.execute(select(schema.alarms.c.state).where(schema.alarms.c.id == alarm_id)).scalar_one()
 
 
-def labels_of(engine: Any, alarm_id: str) -> list[tuple[str, str, str | None, str | None]]:
+def labels_of(engine: Engine, alarm_id: str) -> list[tuple[str, str, str | None, str | None]]:
     lab = schema.labels
     with engine.db.connect() as c:
         return [tuple(r) for r in c.execute(select(lab.c.user, lab.c.verdict, lab.c.failure_mode, lab.c.note)
@@ -52,7 +58,7 @@ def test_acknowledge_with_a_note_typed_on_the_onscreen_keyboard(hmi: Hmi) -> Non
     hmi.login("operator")
     hmi.select_alarm(alarm.id)
     hmi.click(hmi.window.alarms.ack_button)
-    panel = hmi.window.overlay.top()
+    panel = hmi.panel(ConfirmPanel)
     hmi.click(panel.type_button)
     keyboard = panel.keyboard()
     assert keyboard is not None
@@ -69,16 +75,16 @@ def test_cancel_changes_nothing(hmi: Hmi) -> None:
     hmi.login("operator")
     hmi.select_alarm(alarm.id)
     hmi.click(hmi.window.alarms.ack_button)
-    hmi.click(hmi.window.overlay.top().cancel_button)
+    hmi.click(hmi.panel(ConfirmPanel).cancel_button)
     assert not hmi.window.overlay.is_open()
     hmi.commands_idle()
     assert hmi.engine.alarms.get(alarm.id).state.value == "UNACK"
     assert [e for e, _, _ in events_of(hmi.engine, alarm.id)] == ["raised", "cloud confirmed"]
 
 
-def test_acknowledge_all_shown(hmi_factory) -> None:
-    station = fault_station(faults=(FaultSpec("P-101", "outlet_valve_closure", 600),
-                                    FaultSpec("P-102", "bearing_wear", 600, ramp_s=0)))
+def test_acknowledge_all_shown(hmi_factory: Callable[..., Hmi]) -> None:
+    station = fault_station(faults=(FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 600),
+                                    FaultSpec("P-102", FaultKind.BEARING_WEAR, 600, ramp_s=0)))
     hmi = hmi_factory(station=station)
     alarms = hmi.wait_for_alarms(2)
     hmi.login("operator")
@@ -86,8 +92,7 @@ def test_acknowledge_all_shown(hmi_factory) -> None:
     hmi.wait(lambda: len(hmi.window.alarms.visible()) == 2)
     hmi.click(hmi.window.alarms.ack_all_button)
     hmi.confirm()
-    for a in alarms:
-        hmi.wait(lambda a=a: ("acknowledged", "operator", None) in events_of(hmi.engine, a.id))
+    hmi.wait(lambda: all(("acknowledged", "operator", None) in events_of(hmi.engine, a.id) for a in alarms))
     hmi.wait(lambda: "2 alarm(s) acknowledged" in hmi.message())
     assert "0 unacknowledged" in hmi.window.alarms.count.text() or hmi.window.alarms.visible() == []
 
@@ -99,13 +104,14 @@ def test_shelve_for_one_hour_then_unshelve(hmi: Hmi) -> None:
     w = hmi.window
     assert w.alarms.shelve_button.text() == "Shelve..."
     hmi.click(w.alarms.shelve_button)
-    panel = w.overlay.top()
+    panel = hmi.panel(ConfirmPanel)
     assert not panel.confirm_button.isEnabled()  # a duration must be chosen first
     before = time.time()
     hmi.confirm(choice="1 h", note="Known cause")
     hmi.wait(lambda: ("shelved", "technician", "Known cause") in events_of(hmi.engine, alarm.id))
     shelved = hmi.engine.alarms.get(alarm.id)
     assert shelved.state.value == "SHLVD" and stored_state(hmi.engine, alarm.id) == "SHLVD"
+    assert shelved.shelved_until is not None
     assert before + 3600 - 5 <= shelved.shelved_until <= time.time() + 3600 + 5
     model = w.alarms.table.alarm_model
     hmi.wait(lambda: str(model.index(model.row_of(alarm.id), 0).data()).startswith("SHELVED to "))
@@ -125,7 +131,8 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.confirm(note="Maintenance informed")
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value == "OOSRV")
     assert ("out of service", "supervisor", "Maintenance informed") in events_of(hmi.engine, alarm.id)
-    hmi.wait(lambda: w.bridge.snapshot.assets["P-101"].health == "out of service")
+    hmi.wait(lambda: (snap := w.bridge.snapshot) is not None
+             and snap.assets["P-101"].health is AssetHealth.OUT_OF_SERVICE)
     hmi.wait(lambda: w.overview.tile("P-101").health.text() == "OUT OF SERVICE" or not w.overview.isVisible())
     hmi.wait(lambda: w.alarms.oos_button.text() == "Return P-101 to service")
     hmi.click(w.alarms.oos_button)
@@ -150,7 +157,7 @@ def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:
     _scroll_into_view(form, form.mode_buttons["outlet_valve_closure"])  # the modes live in a scroll area
     hmi.click(form.mode_buttons["outlet_valve_closure"])
     hmi.click(form.note_button)
-    keyboard = w.overlay.top()
+    keyboard = hmi.panel(OnScreenKeyboard)
     for key in "HALF CLOSED":
         hmi.click(keyboard.space_button if key == " " else keyboard.keys[key])
     hmi.click(keyboard.done_button)
@@ -168,11 +175,11 @@ def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:
     hmi.wait(lambda: len(labels_of(hmi.engine, alarm.id)) == 2)
     assert labels_of(hmi.engine, alarm.id)[-1][:3] == ("supervisor", "false_alarm", None)
     hmi.wait(lambda: form.latest.text().startswith("Latest: false alarm - by supervisor"))
-    assert hmi.engine.alarms.get(alarm.id).label.user == "supervisor"
+    label = hmi.engine.alarms.get(alarm.id).label
+    assert label is not None and label.user == "supervisor"
 
 
-def _scroll_into_view(form: Any, button: Any) -> None:
-    from PySide6.QtWidgets import QScrollArea
-
+def _scroll_into_view(form: LabelForm, button: QWidget) -> None:
     area = form.findChild(QScrollArea)
+    assert area is not None, "the label form keeps its failure modes in a scroll area"
     area.ensureWidgetVisible(button)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QApplication
 
-from app.hmi_api import Alarm, AlarmKind, CloudState, CloudStatus, Priority
-from app.hmi_api import AlarmState as S
+from app.hmi_api import Alarm, AlarmKind, AlarmState as S, CloudState, CloudStatus, Priority
 from app.ui import theme
 from app.ui.alarm_look import draw_symbol
 from app.ui.screens.alarms import FILTERS, listed
@@ -18,7 +19,7 @@ NOW = time.time()
 
 
 def alarm(base: S, overlay: S | None = None, active: bool = True, priority: Priority = Priority.MEDIUM,
-          **kw) -> Alarm:  # noqa: ANN003
+          **kw: Any) -> Alarm:  # kw: more of Alarm's fields
     return Alarm(id=f"{base.value}-{overlay}-{priority}", asset="P-101", kind=AlarmKind.ANOMALY, priority=priority,
                  base=base,
                  raised_ts=NOW - 600, last_active_ts=NOW - 60, peak_score=3.2, activations=1,
@@ -38,11 +39,11 @@ CASES = [
 ]
 
 
-def image(pixmap) -> QImage:  # noqa: ANN001
+def image(pixmap: QPixmap) -> QImage:
     return pixmap.toImage()
 
 
-def mono(pixmap) -> QImage:  # noqa: ANN001
+def mono(pixmap: QPixmap) -> QImage:
     return pixmap.toImage().convertToFormat(QImage.Format.Format_Mono)
 
 
@@ -57,7 +58,8 @@ def distinct(items: list) -> int:
 
 
 @pytest.mark.parametrize("a, text, background, blinks", CASES, ids=[c[1].strip() for c in CASES])
-def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, background: str, blinks: bool) -> None:  # noqa: ANN001
+def test_each_state_has_its_word_colour_and_shape(qapp: QApplication, a: Alarm, text: str, background: str,
+                                                  blinks: bool) -> None:
     model = AlarmTableModel()
     model.set_alarms([a])
     cell = model.index(0, STATE)
@@ -74,7 +76,7 @@ def test_each_state_has_its_word_colour_and_shape(qapp, a: Alarm, text: str, bac
     assert abs(fg.lightness() - bg.lightness()) > 90
 
 
-def test_states_are_told_apart_without_colour(qapp) -> None:  # noqa: ANN001
+def test_states_are_told_apart_without_colour(qapp: QApplication) -> None:
     """Colour is never the only cue: every state has its own word and its own symbol."""
     texts = {str(AlarmTableModel.data(_model(a), _model(a).index(0, STATE))).split(" to ")[0] for a, *_ in CASES}
     assert len(texts) == len(CASES)
@@ -93,14 +95,14 @@ def _model(a: Alarm) -> AlarmTableModel:
 @pytest.mark.parametrize("priority, word, colour", [(Priority.HIGH, "HIGH", theme.HIGH),
                                                     (Priority.MEDIUM, "MEDIUM", theme.MEDIUM),
                                                     (Priority.LOW, "LOW", theme.LOW)])
-def test_priorities_by_word_shape_and_colour(qapp, priority: Priority, word: str, colour: str) -> None:  # noqa: ANN001
+def test_priorities_by_word_shape_and_colour(qapp: QApplication, priority: Priority, word: str, colour: str) -> None:
     m = _model(alarm(S.UNACK, priority=priority))
     assert m.index(0, PRIORITY).data() == word
     assert m.index(0, STATE).data(Qt.ItemDataRole.BackgroundRole) == QColor(colour)
     assert distinct([mono(draw_symbol(p, S.ACKED, 30)) for p in Priority]) == 3  # square, triangle, diamond
 
 
-def test_cloud_column_is_the_engines_sentence(qapp) -> None:  # noqa: ANN001
+def test_cloud_column_is_the_engines_sentence(qapp: QApplication) -> None:
     confirmed = CloudStatus(CloudState.CONFIRMED, "cavitation", Priority.HIGH, 0.8)
     for cloud in (CloudStatus(CloudState.ANALYZING), confirmed, CloudStatus(CloudState.NOT_CONFIRMED),
                   CloudStatus(CloudState.UNREACHABLE)):

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
 
 from app import events
 from app.ui.bridge import EventInbox
@@ -25,9 +26,19 @@ def test_display_available(env: dict, platform: str, expected: bool) -> None:
     assert display_available(env, platform) is expected
 
 
+def numbered(i: int) -> events.SourceFinished:
+    """A real engine event that carries the order it was put in."""
+    return events.SourceFinished(frames=i, skipped={})
+
+
 def test_event_inbox_takes_events_from_many_threads_and_stays_bounded() -> None:
     inbox = EventInbox(max_events=50_000)
-    threads = [threading.Thread(target=lambda: [inbox.put(i) for i in range(5000)]) for _ in range(4)]
+
+    def put_5000() -> None:
+        for i in range(5000):
+            inbox.put(numbered(i))
+
+    threads = [threading.Thread(target=put_5000) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -35,11 +46,11 @@ def test_event_inbox_takes_events_from_many_threads_and_stays_bounded() -> None:
     assert len(inbox.drain()) == 20_000 and inbox.drain() == []
     small = EventInbox(max_events=10)
     for i in range(15):
-        small.put(i)
-    assert small.drain() == list(range(5, 15)) and small.dropped == 5
+        small.put(numbered(i))
+    assert small.drain() == [numbered(i) for i in range(5, 15)] and small.dropped == 5
 
 
-def test_events_samples_and_snapshots_arrive_on_the_gui_thread(hmi: Hmi, qapp) -> None:
+def test_events_samples_and_snapshots_arrive_on_the_gui_thread(hmi: Hmi, qapp: QApplication) -> None:
     bridge = hmi.window.bridge
     threads: set[bool] = set()
     got: list[object] = []

@@ -51,10 +51,16 @@ def test_no_screen_is_handed_an_engine() -> None:
         if rel in WIRING or rel.startswith(WIRING_DIRS):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            name = (node.arg if isinstance(node, ast.arg) else node.id if isinstance(node, ast.Name)
-                    else node.attr if isinstance(node, ast.Attribute) else None)
+            if isinstance(node, ast.arg):
+                name = node.arg
+            elif isinstance(node, ast.Name):
+                name = node.id
+            elif isinstance(node, ast.Attribute):
+                name = node.attr
+            else:
+                continue
             if name == "engine":
-                offenders.append(f"{rel}:{node.lineno}")  # type: ignore[attr-defined]
+                offenders.append(f"{rel}:{node.lineno}")
     assert offenders == [], "an engine handed to a screen:\n" + "\n".join(offenders)
 
 

@@ -1,17 +1,20 @@
 """Kiosk mode, the high-priority alarm banner, the engine-error banner and the sound, on real engines."""
 from __future__ import annotations
 
-from tests.fakes import ExplodingSource
+from collections.abc import Callable
+from pathlib import Path
 
-
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from acquisition.simulator import FaultSpec
+from acquisition.simulator import FaultKind, FaultSpec
+from app.ui.widgets.overlay import ConfirmPanel
+from tests.fakes import ExplodingSource
 from tests.ui.conftest import Hmi, fault_station, make_settings
 
 
-def test_closing_the_kiosk_is_refused_without_admin(hmi_factory) -> None:
+def test_closing_the_kiosk_is_refused_without_admin(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=fault_station(faults=(), duration_s=30), kiosk=True)
     w = hmi.window
     assert not w.close()  # what Alt+F4 or the window manager asks for
@@ -23,13 +26,13 @@ def test_closing_the_kiosk_is_refused_without_admin(hmi_factory) -> None:
     assert hmi.message() == "Admin or higher required to leave kiosk mode (you are supervisor)"
 
 
-def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory) -> None:
+def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=fault_station(faults=(), duration_s=30), kiosk=True)
     w = hmi.window
     hmi.login("admin")
     assert not w.close()  # asks first
     assert w.overlay.is_open() and w.isVisible()
-    hmi.click(w.overlay.top().cancel_button)
+    hmi.click(hmi.panel(ConfirmPanel).cancel_button)
     assert w.kiosk and w.isVisible()
     hmi.click(w.nav.exit_button)
     hmi.confirm()
@@ -37,8 +40,8 @@ def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory) -> None:
     assert w.close()  # a normal window now: closing it ends Vigil
 
 
-def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:
-    station = fault_station(faults=(FaultSpec("P-101", "bearing_wear", 600, ramp_s=0),))
+def test_high_priority_banner_stays_until_acknowledged(hmi_factory: Callable[..., Hmi]) -> None:
+    station = fault_station(faults=(FaultSpec("P-101", FaultKind.BEARING_WEAR, 600, ramp_s=0),))
     hmi: Hmi = hmi_factory(station=station)
     w = hmi.window
     hmi.wait(lambda: w.alarm_banner.isVisible())
@@ -48,7 +51,7 @@ def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:
     hmi.click(w.nav.buttons["trends"])
     assert w.alarm_banner.isVisible()  # on every screen
     hmi.click(w.alarm_banner)  # tap: straight to the alarm
-    assert w.current == "detail" and w.detail.alarm.id == alarm.id
+    assert w.current == "detail" and w.detail.alarm is not None and w.detail.alarm.id == alarm.id
     hmi.login("operator")
     w.open_alarm(alarm.id)
     hmi.click(w.detail.ack_button)
@@ -57,17 +60,18 @@ def test_high_priority_banner_stays_until_acknowledged(hmi_factory) -> None:
     assert w.alarm_banner.pending == []
 
 
-def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory, monkeypatch) -> None:
+def test_a_new_high_alarm_beeps_when_sound_is_on(hmi_factory: Callable[..., Hmi],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     beeps: list[int] = []
     monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: beeps.append(1)))
-    station = fault_station(faults=(FaultSpec("P-101", "bearing_wear", 600, ramp_s=0),))
+    station = fault_station(faults=(FaultSpec("P-101", FaultKind.BEARING_WEAR, 600, ramp_s=0),))
     hmi: Hmi = hmi_factory(station=station)
     hmi.window.sound = True
     hmi.wait(lambda: hmi.window.alarm_banner.isVisible())
     assert beeps == [1]
 
 
-def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> None:
+def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=ExplodingSource())
     w = hmi.window
     hmi.wait(lambda: w.error_banner.isVisible())
@@ -76,11 +80,12 @@ def test_engine_error_shows_a_banner_and_the_gui_keeps_running(hmi_factory) -> N
     hmi.wait(lambda: "DATA SOURCE FAULT" in w.status.source.full_text())
     hmi.click(w.nav.buttons["alarms"])  # still answering taps
     assert w.current == "alarms" and w.bridge.is_running()
+    assert w.error_banner.dismiss_button is not None  # the engine-error banner can be dismissed
     hmi.click(w.error_banner.dismiss_button)
     assert not w.error_banner.isVisible()
 
 
-def test_run_gui_shows_the_window_starts_and_stops_the_engine(qapp, tmp_path) -> None:
+def test_run_gui_shows_the_window_starts_and_stops_the_engine(qapp: QApplication, tmp_path: Path) -> None:
     from app.engine import Engine
     from app.ui.app import run_gui
     from app.ui.main_window import MainWindow

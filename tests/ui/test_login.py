@@ -3,25 +3,29 @@ after inactivity, and the audit-log tampering notice that only an admin sees."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import select
 
+from acquisition.simulator import PumpStation
+from app.engine import Engine
 from app.store import schema
 from app.users import Role
 from tests.ui.conftest import Hmi, fault_station
 
 
-def audit_actions(engine, user: str) -> list[str]:
+def audit_actions(engine: Engine, user: str) -> list[str]:
     a = schema.audit_log
     with engine.db.connect() as c:
         return [r[0] for r in c.execute(select(a.c.action).where(a.c.user == user).order_by(a.c.id))]
 
 
-def quiet_station():
+def quiet_station() -> PumpStation:
     return fault_station(faults=(), duration_s=30)
 
 
-def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:
+def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     hmi.login("operator", pin="1234")
     pad = hmi.window.login.pad
@@ -34,7 +38,7 @@ def test_wrong_pin_says_how_many_attempts_are_left(hmi_factory) -> None:
     assert hmi.message() == "Logged in as operator (operator)"
 
 
-def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:
+def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), users={"max_failures": 2, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
     hmi.login("technician", pin="1111")
@@ -55,7 +59,7 @@ def test_a_locked_user_locks_the_pad_only_while_chosen(hmi_factory) -> None:
     hmi.wait(lambda: pad.is_locked() and pad.message.text().startswith("technician locked for "))
 
 
-def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:
+def test_a_locked_panel_refuses_everyone(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(),
                            users={"max_failures": 2, "panel_max_failures": 3, "lockout_steps_s": [30]})
     pad = hmi.window.login.pad
@@ -72,7 +76,7 @@ def test_a_locked_panel_refuses_everyone(hmi_factory) -> None:
     assert "pad locked" in audit_actions(hmi.engine, "supervisor")
 
 
-def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:
+def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     admin = hmi.engine.users.login("admin", "9999")
     hmi.engine.users.add_user(admin, "ana", Role.TECHNICIAN, "123456789012")
@@ -82,18 +86,18 @@ def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory) -> None:
     assert hmi.message() == "Logged in as ana (technician)"
 
 
-def test_login_and_logout_are_audited(hmi_factory) -> None:
+def test_login_and_logout_are_audited(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
     hmi.login("supervisor")
     w = hmi.window
-    assert w.session.session.role.value == "supervisor"
+    assert w.session.session is not None and w.session.session.role is Role.SUPERVISOR
     hmi.logout()
     assert w.nav.user_button.text() == "Log in" and "not logged in" in w.status.user.full_text()
     hmi.commands_idle()
     assert audit_actions(hmi.engine, "supervisor") == ["login", "logout"]
 
 
-def test_auto_logout_after_inactivity(hmi_factory) -> None:
+def test_auto_logout_after_inactivity(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), inactivity_timeout_s=1.0)
     hmi.login("technician")
     hmi.click(hmi.window.nav.buttons["alarms"])
@@ -104,7 +108,7 @@ def test_auto_logout_after_inactivity(hmi_factory) -> None:
     assert audit_actions(hmi.engine, "technician")[-1] == "auto-logout"
 
 
-def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:
+def test_a_tap_restarts_the_inactivity_countdown(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station(), inactivity_timeout_s=3.0)
     hmi.login("operator")
     timer = hmi.window.session._timer
@@ -114,9 +118,7 @@ def test_a_tap_restarts_the_inactivity_countdown(hmi_factory) -> None:
     assert hmi.window.session.session is not None
 
 
-def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:
-    from pathlib import Path
-
+def test_an_admin_is_shown_audit_log_tampering(hmi_factory: Callable[..., Hmi], tmp_path: Path) -> None:
     from tests.app.test_audit_chain import sql, write_log
     from tests.ui.conftest import make_settings
 
@@ -134,6 +136,7 @@ def test_an_admin_is_shown_audit_log_tampering(hmi_factory, tmp_path) -> None:
     hmi.wait(notice.isVisible)
     assert notice.text() == ("\u26a0 Audit log tampering detected: row 12 ('login') was edited after it was written"
                              " - its entries may be forged or missing; details: python main.py doctor")
+    assert notice.dismiss_button is not None  # the tampering notice can be dismissed
     hmi.click(notice.dismiss_button)
     assert not notice.isVisible()
     hmi.logout()

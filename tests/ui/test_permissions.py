@@ -5,10 +5,14 @@ no confirmation opens and nothing changes in the engine or the database.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from PySide6.QtWidgets import QPushButton
 from sqlalchemy import func, select
 
-from acquisition.simulator import FaultSpec
+from acquisition.simulator import FaultKind, FaultSpec
+from app.engine import Engine
 from app.store import schema
 from app.users import Action, Role, can
 from tests.ui.conftest import Hmi, fault_station
@@ -37,7 +41,7 @@ def allowed(role: str | None, action: Action) -> bool:
     return role is not None and can(Role(role), action)
 
 
-def refused_properly(hmi: Hmi, role: str | None, action: Action, button) -> None:
+def refused_properly(hmi: Hmi, role: str | None, action: Action, button: QPushButton) -> None:
     assert button.property("locked") == "true"
     hmi.click(button)
     expected = REFUSALS[action] + f" (you are {role})" if role is not None else NOBODY[action]
@@ -45,15 +49,15 @@ def refused_properly(hmi: Hmi, role: str | None, action: Action, button) -> None
     assert not hmi.window.overlay.is_open()
 
 
-def audit_count(engine) -> int:
+def audit_count(engine: Engine) -> int:
     with engine.db.connect() as c:
         return c.execute(select(func.count()).select_from(schema.audit_log)).scalar_one()
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_permission_matrix(hmi_factory, role: str | None) -> None:
-    station = fault_station(faults=(FaultSpec("P-101", "outlet_valve_closure", 600),
-                                    FaultSpec("P-102", "bearing_wear", 600, ramp_s=0)))
+def test_permission_matrix(hmi_factory: Callable[..., Hmi], role: str | None) -> None:
+    station = fault_station(faults=(FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 600),
+                                    FaultSpec("P-102", FaultKind.BEARING_WEAR, 600, ramp_s=0)))
     hmi = hmi_factory(station=station, kiosk=True)
     a, b = sorted(hmi.wait_for_alarms(2), key=lambda x: x.asset)
     w = hmi.window

@@ -3,10 +3,10 @@ communicating reads "COMM FAIL" as a diagnostic (slate), not as a process alarm;
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import numpy as np
+from pytestqt.qtbot import QtBot
 
 from acquisition.channels import INDEX, N_CHANNELS
 from acquisition.quality import Quality
@@ -52,7 +52,7 @@ def status(quality: np.ndarray | None, comm_lost: bool = False, health: AssetHea
     return AssetStatus("P-101", Regime.RUNNING, True, False, values, 0.3, 0, 0, health, quality, comm_lost)
 
 
-def test_tile_shows_quality_words_instead_of_numbers(qtbot: Any) -> None:
+def test_tile_shows_quality_words_instead_of_numbers(qtbot: QtBot) -> None:
     tile = AssetTile("P-101")
     qtbot.addWidget(tile)
     q = np.zeros(N_CHANNELS, np.uint8)
@@ -72,7 +72,7 @@ def test_tile_shows_quality_words_instead_of_numbers(qtbot: Any) -> None:
     assert "8.0" in tile.values.text() and "4.0" in tile.values.text() and not tile.quality.isVisibleTo(tile)
 
 
-def test_tile_with_a_lost_device_shows_comm_fail_as_a_diagnostic(qtbot: Any) -> None:
+def test_tile_with_a_lost_device_shows_comm_fail_as_a_diagnostic(qtbot: QtBot) -> None:
     tile = AssetTile("P-101")
     qtbot.addWidget(tile)
     lost = np.full(N_CHANNELS, Quality.COMM_FAIL, np.uint8)
@@ -83,7 +83,7 @@ def test_tile_with_a_lost_device_shows_comm_fail_as_a_diagnostic(qtbot: Any) -> 
     assert "not communicating" in tile.quality.text() and "COMM FAIL" in tile.values.text()
 
 
-def test_trend_titles_show_the_quality_word(qtbot: Any) -> None:
+def test_trend_titles_show_the_quality_word(qtbot: QtBot) -> None:
     plots = TrendPlots()
     qtbot.addWidget(plots)
     latest = np.linspace(1.0, 8.0, N_CHANNELS)
@@ -98,7 +98,7 @@ def test_trend_titles_show_the_quality_word(qtbot: Any) -> None:
     assert f"{latest[INDEX['pressure']]:.2f}" in titles[INDEX["pressure"]]
 
 
-def test_live_quality_reaches_the_overview_trends_and_alarm_list(hmi_factory: Any) -> None:
+def test_live_quality_reaches_the_overview_trends_and_alarm_list(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=QualityStation())
     w = hmi.window
     hmi.wait(lambda: hmi.engine.wait(0))

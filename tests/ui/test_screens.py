@@ -1,13 +1,17 @@
 """Every screen renders with real data from a real engine; navigation by taps; trends load stored history."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
 
+from app.ui.widgets.trend_traces import EnvelopeCurve
 from tests.ui.conftest import Hmi
 
 
-def points(curve) -> int:  # a pyqtgraph PlotDataItem
+def points(curve: EnvelopeCurve) -> int:
     """How many samples a curve was given (before clip-to-view and downsampling)."""
     return 0 if curve.xData is None else len(curve.xData)
 
@@ -64,13 +68,13 @@ def test_status_bar_shows_source_uplink_and_user(hmi: Hmi) -> None:
     assert w.nav.user_button.text().startswith("technician")
 
 
-def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory) -> None:
+def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory: Callable[..., Hmi]) -> None:
     from tests.ui.conftest import fault_station
 
     hmi = hmi_factory(station=fault_station(n_pumps=10, faults=(), duration_s=60))
     w = hmi.window
     hmi.wait(lambda: len(w.overview.tiles) == 10)
-    hmi.wait(lambda: w.overview.scroll.verticalScrollBar().maximum() > 0)
+    hmi.wait(lambda: w.overview.scroll_area.verticalScrollBar().maximum() > 0)
     xs = {t.x() for t in w.overview.tiles.values()}
     assert len(xs) >= 3  # several columns at 1280 px, then rows that scroll
     for tile in w.overview.tiles.values():
@@ -122,14 +126,14 @@ def test_dragging_back_pauses_and_loads_history(hmi: Hmi) -> None:
     hmi.wait(lambda: w.trends.history_span() is not None and w.trends.history_idle())
 
 
-def test_status_bar_shows_an_uplink_backlog_and_its_age(qtbot) -> None:  # pytest-qt fixture
+def test_status_bar_shows_an_uplink_backlog_and_its_age(qtbot: QtBot) -> None:
     from app.live import EngineSnapshot, SourceHealth, UplinkStatus
     from app.ui.widgets.chrome import StatusBar
 
     bar = StatusBar()
     qtbot.addWidget(bar)
-    down = EngineSnapshot(None, {}, SourceHealth(True, "receiving", 10, 0), UplinkStatus("down", 34_560, 3 * 86400 + 7200),
-                          1.25)
+    down = EngineSnapshot(None, {}, SourceHealth(True, "receiving", 10, 0),
+                          UplinkStatus("down", 34_560, 3 * 86400 + 7200), 1.25)
     bar.set_snapshot(down)
     assert bar.uplink.full_text() == "Uplink down: 34560 queued (3 d 2 h)"
     assert "background" in bar.uplink.styleSheet()  # abnormal: highlighted

@@ -17,6 +17,7 @@ from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import Role
 from tests.support.fake_hmi import FakeHmi, an_alarm
+from tests.ui.conftest import top_panel
 
 TECH = Session("technician", Role.TECHNICIAN, 0.0)
 LEFT = Qt.MouseButton.LeftButton
@@ -96,7 +97,8 @@ def test_alarm_detail_loads_traces_and_acknowledges_through_the_api(qtbot: QtBot
     qtbot.mouseClick(panel.confirm_button, LEFT)
     qtbot.waitUntil(lambda: ("acknowledge", "a1", "technician", "Checked on site") in fake.calls, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: detail.state_badge.text().strip() == "ACKED", timeout=WAIT_MS)
-    assert fake.alarm("a1").state is AlarmState.ACKED  # type: ignore[union-attr]
+    acked = fake.alarm("a1")
+    assert acked is not None and acked.state is AlarmState.ACKED
     qtbot.waitUntil(lambda: "acknowledged" in window.message_bar.text(), timeout=WAIT_MS)
 
 
@@ -111,5 +113,5 @@ def test_a_refused_or_pending_command_is_reported(qtbot: QtBot, fake: FakeHmi, w
     window.session.set_session(TECH)
     fake.refuse_next = refusal
     qtbot.mouseClick(window.detail.ack_button, LEFT)
-    qtbot.mouseClick(window.overlay.top().confirm_button, LEFT)  # type: ignore[union-attr]
+    qtbot.mouseClick(top_panel(window.overlay, ConfirmPanel).confirm_button, LEFT)
     qtbot.waitUntil(lambda: said in window.message_bar.text(), timeout=WAIT_MS)

@@ -3,8 +3,10 @@ commit that goes by itself when it recovers, and an acknowledgement made meanwhi
 8 MB tmpfs filled to the brim under a running engine, and on snapshots built by the engine's own health code."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from app.alarm_states import AlarmState
@@ -16,7 +18,7 @@ from app.ui.widgets.banners import StorageBanner
 from app.ui.widgets.chrome import StatusBar
 from app.uplink.status import UplinkStatus
 from tests.fakes import FakeClock
-from tests.support.filesystems import empty_wal, fill, small_tmpfs  # noqa: F401 - small_tmpfs is a fixture
+from tests.support.filesystems import empty_wal, fill  # small_tmpfs: a fixture of tests/conftest.py
 from tests.support.gated_source import GatedSource
 from tests.support.waiting import wait_until
 from tests.ui.conftest import Hmi, fault_station, make_settings
@@ -28,7 +30,7 @@ def snapshot(store: StoreStatus, clock: FakeClock) -> EngineSnapshot:
                           health=health, store=store)
 
 
-def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot) -> None:
+def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot: QtBot) -> None:
     bar, banner = StatusBar(), StorageBanner()
     qtbot.addWidget(bar)
     qtbot.addWidget(banner)
@@ -55,7 +57,7 @@ def test_the_status_bar_and_banner_name_a_storage_problem_and_its_recovery(qtbot
 
 
 def test_a_full_disk_under_the_running_hmi_is_shown_and_an_acknowledgement_is_kept(
-        hmi_factory, small_tmpfs: Path) -> None:
+        hmi_factory: Callable[..., Hmi], small_tmpfs: Path) -> None:
     station = fault_station()  # P-101's outlet valve closes at plant second 600
     gated = GatedSource(station, station.config.start_ts + 550)
     hmi: Hmi = hmi_factory(station=gated, settings=make_settings(small_tmpfs))  # the database on the tmpfs

@@ -2,15 +2,15 @@
 the data without auto-ranging every frame."""
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from app.peaks import PeakEnvelope
 from app.ui.widgets.trace_buffer import TraceBuffer
 from app.ui.widgets.trend_plots import TrendPlots
+from tests.ui.conftest import Hmi
 
 T0 = 1_767_600_000.0
 
@@ -39,7 +39,7 @@ def test_envelope_built_sample_by_sample_equals_one_built_at_once() -> None:
     assert np.allclose(lo, np.nanmin(values, axis=1)) and np.allclose(hi, np.nanmax(values, axis=1))
 
 
-def test_curves_get_about_two_points_per_pixel_and_keep_the_peaks(qtbot: Any) -> None:
+def test_curves_get_about_two_points_per_pixel_and_keep_the_peaks(qtbot: QtBot) -> None:
     plots = TrendPlots()
     qtbot.addWidget(plots)
     plots.resize(1200, 600)
@@ -57,7 +57,7 @@ def test_curves_get_about_two_points_per_pixel_and_keep_the_peaks(qtbot: Any) ->
     assert y0 < values[0].min() and y1 > 99.0
 
 
-def test_every_plot_shows_the_same_time_span_and_a_drag_moves_them_all(hmi: Any) -> None:
+def test_every_plot_shows_the_same_time_span_and_a_drag_moves_them_all(hmi: Hmi) -> None:
     w = hmi.window
     hmi.wait(lambda: hmi.engine.wait(0))
     w.open_trends("P-102")
@@ -78,7 +78,7 @@ def test_every_plot_shows_the_same_time_span_and_a_drag_moves_them_all(hmi: Any)
     assert not w.trends.following
 
 
-def test_y_range_grows_at_once_when_a_value_leaves_it(qtbot: Any) -> None:
+def test_y_range_grows_at_once_when_a_value_leaves_it(qtbot: QtBot) -> None:
     plots = TrendPlots()
     qtbot.addWidget(plots)
     plots.resize(1200, 600)
@@ -101,7 +101,7 @@ def test_y_range_grows_at_once_when_a_value_leaves_it(qtbot: Any) -> None:
     assert not any(p.getViewBox().autoRangeEnabled()[1] for p in plots.plots)
 
 
-def test_trends_status_changes_do_not_resize_the_plots(hmi: Any) -> None:
+def test_trends_status_changes_do_not_resize_the_plots(hmi: Hmi) -> None:
     w = hmi.window
     hmi.wait(lambda: hmi.engine.wait(0))  # the simulated run is over: nothing is mid-fit when the test ends
     hmi.click(w.nav.buttons["trends"])
@@ -110,5 +110,7 @@ def test_trends_status_changes_do_not_resize_the_plots(hmi: Any) -> None:
     w.trends._show_status(loading=True)
     w.trends.status.setText("PAUSED  05 Jan 06:10:00 - 05 Jan 07:10:00 and a much longer text that wraps")
     QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # lay out now, as the next turn would
-    w.trends.layout().activate()
+    layout = w.trends.layout()
+    assert layout is not None
+    layout.activate()
     assert w.trends.plots.size() == size

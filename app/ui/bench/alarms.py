@@ -37,11 +37,8 @@ class StampedSource:
     def __init__(self, inner: PumpStation) -> None:
         self.inner = inner
         self.assets = inner.assets
+        self.stats: SourceStats = inner.stats  # the same object: the station counts into it
         self.acquired: dict[float, float] = {}
-
-    @property
-    def stats(self) -> SourceStats:
-        return self.inner.stats
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         for batch in self.inner.batches(stop):
@@ -79,11 +76,11 @@ def _alarm_run(rep: int, warm: dict, start_ts: float, to_event: list, to_table: 
 
     from PySide6.QtCore import QEvent, QObject, QTimer
 
-    from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+    from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
     from app import events
     from app.engine import Engine
 
-    kinds = ("outlet_valve_closure", "seal_leak", "inlet_valve_closure", "cavitation")
+    kinds = (FaultKind.OUTLET_VALVE_CLOSURE, FaultKind.SEAL_LEAK, FaultKind.INLET_VALVE_CLOSURE, FaultKind.CAVITATION)
     first_onset, stagger = 15.0, 5.0
     assets = tuple(f"P-{101 + i}" for i in range(LATENCY_PUMPS))
     faults = [FaultSpec(a, kinds[(i + rep) % len(kinds)], first_onset + stagger * i, ramp_s=5.0)
@@ -115,7 +112,7 @@ def _alarm_run(rep: int, warm: dict, start_ts: float, to_event: list, to_table: 
                     in_table[alarm_id] = now
 
         class PaintWatch(QObject):
-            def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+            def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # Qt override
                 if event.type() == QEvent.Type.Paint:
                     now = time.perf_counter()
                     for alarm_id in in_table:
@@ -162,6 +159,7 @@ def part_alarms() -> dict:
     def stats(xs: list[float]) -> dict:
         return {"n": len(xs), "p50_ms": pct(xs, 50), "p99_ms": pct(xs, 99), "max_ms": max(xs, default=float("nan"))}
 
-    return {"pumps": LATENCY_PUMPS, "speed": LATENCY_SPEED, "runs": runs, "fit_s_per_pump": warm["fit_s"] / LATENCY_PUMPS,
+    return {"pumps": LATENCY_PUMPS, "speed": LATENCY_SPEED, "runs": runs,
+            "fit_s_per_pump": warm["fit_s"] / LATENCY_PUMPS,
             "alarms_raised": sum(r["raised"] for r in runs), "to_engine_event": stats(to_event),
             "to_table": stats(to_table), "to_paint": stats(to_paint), "samples_ms": sorted(to_table)}

@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,7 +73,7 @@ def wait(cond: Callable[[], object], timeout_s: float, poll_ms: int = 5) -> bool
     loop = QEventLoop()
     poll = QTimer()
     poll.setInterval(poll_ms)
-    poll.timeout.connect(lambda: cond() and loop.quit())
+    poll.timeout.connect(lambda: loop.quit() if cond() else None)
     poll.start()
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
@@ -137,7 +138,7 @@ class Heartbeat:
         ts = [t for t in self.ticks if t0 <= t[0] <= t1]
         if len(ts) < 2:
             return {"ms": float("nan"), "gui_cpu_ms": float("nan"), "at_s": float("nan")}
-        gap, cpu, end = max((b[0] - a[0], b[1] - a[1], b[0]) for a, b in zip(ts, ts[1:]))
+        gap, cpu, end = max((b[0] - a[0], b[1] - a[1], b[0]) for a, b in pairwise(ts))
         return {"ms": gap * 1e3, "gui_cpu_ms": cpu * 1e3, "at_s": end - t0}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import tempfile
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.ui.bench.common import GcWatch, Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
@@ -21,6 +22,7 @@ from app.ui.bench.common import GcWatch, Heartbeat, click, close, qt_app, run_fo
 if TYPE_CHECKING:
     from app.engine import Engine
     from app.ui.main_window import MainWindow
+    from app.ui.workers import TaskRunner
 
 HISTORY_S = 86_400  # 24 h of stored history ...
 HISTORY_PUMPS = 2  # ... of 2 pumps at 1 Hz
@@ -98,6 +100,15 @@ def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
     return out
 
 
+def _timed_read(runner: TaskRunner, fn: Callable[[], object]) -> tuple[float, float]:
+    """``fn`` run on ``runner``: (perf_counter when submitted, when its result was back on the GUI thread)."""
+    done: list[float] = []
+    start = time.perf_counter()
+    runner.submit(fn, on_done=lambda _r: done.append(time.perf_counter()))
+    wait(lambda: bool(done), 30)
+    return start, done[0]
+
+
 def _isolated_read(engine: Engine, hb: Heartbeat, gcw: GcWatch) -> dict:
     """Diagnostic, no window at all: 24 h of one pump read on a TaskRunner like the Trends screen's, as one
     ``engine.history`` call and the way the Trends screen reads it (``sliced_history``)."""
@@ -113,11 +124,8 @@ def _isolated_read(engine: Engine, hb: Heartbeat, gcw: GcWatch) -> dict:
     for name, fn in calls.items():
         gaps, secs, full_gc = [], [], []
         for _ in range(3):
-            done: list[float] = []
-            start = time.perf_counter()
-            runner.submit(fn, on_done=lambda _r: done.append(time.perf_counter()))
-            wait(lambda: bool(done), 30)
-            secs.append(done[0] - start)
+            start, end = _timed_read(runner, fn)
+            secs.append(end - start)
             run_for(0.05)
             gaps.append(hb.max_gap(start, time.perf_counter())["ms"])
             full_gc += gcw.full(start, time.perf_counter())

@@ -33,11 +33,12 @@ def _smaps_mb() -> dict[str, float]:
 
 
 def part_rss() -> dict:
-    from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+    from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
     from app.engine import Engine
 
     qt_app()
-    faults = [FaultSpec("P-102", "cavitation", 330, ramp_s=10), FaultSpec("P-105", "seal_leak", 340, ramp_s=10)]
+    faults = [FaultSpec("P-102", FaultKind.CAVITATION, 330, ramp_s=10),
+              FaultSpec("P-105", FaultKind.SEAL_LEAK, 340, ramp_s=10)]
     station = PumpStation(StationConfig(n_pumps=RSS_PUMPS, seed=7), faults=faults, speed=RSS_SPEED)
     samples: list[tuple[float, float, bool]] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -55,7 +55,7 @@ def part_trend() -> dict:
     class Paints(QObject):
         n = 0
 
-        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # Qt override
             if event.type() == QEvent.Type.Paint:
                 self.n += 1
             return False

@@ -138,6 +138,6 @@ class AlarmsScreen(QWidget):
         else:
             self.sig_open_detail.emit(sel.id)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
         self.table.set_narrow(self.width() < 1500)

@@ -27,18 +27,18 @@ class OverviewScreen(QWidget):
         self.empty.setProperty("kind", "large")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.empty)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        QScroller.grabGesture(self.scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(self.scroll_area.viewport(), QScroller.ScrollerGestureType.TouchGesture)
         self._canvas = QWidget()
         self._grid = QGridLayout(self._canvas)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(SPACING)
         self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.scroll.setWidget(self._canvas)
-        self.scroll.viewport().installEventFilter(self)  # the scroll bar appearing narrows the viewport
-        lay.addWidget(self.scroll, 1)
+        self.scroll_area.setWidget(self._canvas)
+        self.scroll_area.viewport().installEventFilter(self)  # the scroll bar appearing narrows the viewport
+        lay.addWidget(self.scroll_area, 1)
         self.tiles: dict[str, AssetTile] = {}
         self._columns = 0
         self._blink = True
@@ -74,7 +74,7 @@ class OverviewScreen(QWidget):
         for asset, tile in self.tiles.items():
             tile.set_alarms(by_asset.get(asset, []), self._blink)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
         self._ticks = -1  # refresh the tiles on the very next snapshot
 
@@ -84,17 +84,17 @@ class OverviewScreen(QWidget):
             for tile in self.tiles.values():
                 tile.blink(phase_on)
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
         self._relayout()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if watched is self.scroll_area.viewport() and event.type() == QEvent.Type.Resize:
             self._relayout()
         return False
 
     def _relayout(self, force: bool = False) -> None:
-        width = self.scroll.viewport().width() or self.width()
+        width = self.scroll_area.viewport().width() or self.width()
         cols = max(1, (width + SPACING) // (TILE_WIDTH + SPACING))
         tile_w = min(2 * TILE_WIDTH, (width - (cols - 1) * SPACING - 2) // cols)
         for t in self.tiles.values():

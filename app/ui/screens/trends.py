@@ -187,12 +187,12 @@ class TrendsScreen(QWidget):
         if self.window_s < wanted:
             self.set_window(wanted)
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
         self._frame.start()
         self.redraw()
 
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+    def hideEvent(self, event: QHideEvent) -> None:  # Qt override
         super().hideEvent(event)
         self._frame.stop()
 

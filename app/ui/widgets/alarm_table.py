@@ -39,6 +39,7 @@ _MODE_TEXT = dict(FAILURE_MODES)
 DIAGNOSTIC_PREFIX = "\u26a0 DIAGNOSTIC  "
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
 Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()  # the invalid index: "no parent", Qt's default for a flat model's row and column counts
 
 
 def label_text(label: Label | None) -> str:
@@ -55,13 +56,13 @@ class AlarmTableModel(QAbstractTableModel):
         self.rows: list[Alarm] = []
         self.blink_on = True
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
+    def rowCount(self, parent: Index = _ROOT) -> int:  # Qt override
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 - Qt override
+    def columnCount(self, parent: Index = _ROOT) -> int:  # Qt override
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt override
+    def headerData(self, section: int, orientation: Qt.Orientation,  # Qt override
                    role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]

@@ -230,7 +230,7 @@ class AssetTile(QFrame):
             self._border = style
             self.setStyleSheet(style)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # Qt override
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
             self.sig_open.emit(self.asset)
         super().mouseReleaseEvent(event)

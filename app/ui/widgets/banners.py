@@ -40,14 +40,14 @@ class AlarmBanner(QPushButton):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 4, 16, 4)
         lay.setSpacing(14)
-        self.icon = QLabel()
-        self.icon.setFixedSize(52, 52)
-        self.icon.setStyleSheet("background: #ffffff; border: 2px solid #000000; border-radius: 6px;")
-        self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.symbol = QLabel()
+        self.symbol.setFixedSize(52, 52)
+        self.symbol.setStyleSheet("background: #ffffff; border: 2px solid #000000; border-radius: 6px;")
+        self.symbol.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label = QLabel("")
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = QLabel("TAP TO VIEW \u25b6")
-        lay.addWidget(self.icon)
+        lay.addWidget(self.symbol)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.view)
         self.pending: list[str] = []  # unacknowledged high-priority alarm ids, newest first
@@ -88,7 +88,7 @@ class AlarmBanner(QPushButton):
 
     def blink(self, phase_on: bool) -> None:
         if self.pending:
-            self.icon.setPixmap(draw_symbol(Priority.HIGH, size=44, phase_on=phase_on))
+            self.symbol.setPixmap(draw_symbol(Priority.HIGH, size=44, phase_on=phase_on))
 
     def _render(self) -> None:
         if not self.pending:
@@ -103,7 +103,7 @@ class AlarmBanner(QPushButton):
         self.show()
         self._elide()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
         self._elide()
 

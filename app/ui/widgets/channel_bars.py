@@ -25,7 +25,7 @@ class ChannelBars(QWidget):
         self.setFixedHeight(ROW_PX * max(1, len(self.shares)) + 8)
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
         p = QPainter(self)
         p.setFont(theme.font(theme.FONT_SMALL_PX + 1))
         if not self.shares:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
@@ -37,7 +37,7 @@ class OnScreenKeyboard(QWidget):
         outer.addWidget(self.display)
         grid = QGridLayout()
         grid.setSpacing(6)
-        self.keys: dict[str, object] = {}
+        self.keys: dict[str, QPushButton] = {}
         for r, row in enumerate(ROWS):
             for c, ch in enumerate(row):
                 b = touch_button(ch, size="critical")
@@ -90,7 +90,7 @@ class OnScreenKeyboard(QWidget):
         self._shift = on
         for ch, b in self.keys.items():
             if ch.isalpha():
-                b.setText(ch.upper() if on else ch.lower())  # type: ignore[attr-defined]
+                b.setText(ch.upper() if on else ch.lower())
 
     def _backspace(self) -> None:
         self._text = self._text[:-1]

@@ -35,54 +35,53 @@ class OverlayHost(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._layout = QVBoxLayout(self)
         self._layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._panels: list[QWidget] = []
+        self._host = parent
+        self._stack: list[tuple[QFrame, QWidget]] = []  # (frame shown, panel pushed), bottom to top
         parent.installEventFilter(self)
         self.hide()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if watched is self.parent() and event.type() == QEvent.Type.Resize:
-            self.setGeometry(self.parentWidget().rect())
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if watched is self._host and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self._host.rect())
         return False
 
     def push(self, panel: QWidget) -> None:
         """Show ``panel`` on top (the one under it comes back when it is popped)."""
-        if self._panels:
-            self._panels[-1].hide()
+        if self._stack:
+            self._stack[-1][0].hide()
         frame = QFrame()
         frame.setObjectName("overlayPanel")
         lay = QVBoxLayout(frame)
         lay.setContentsMargins(24, 20, 24, 20)
         lay.addWidget(panel)
-        self._panels.append(frame)
+        self._stack.append((frame, panel))
         self._layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignCenter)
-        self.setGeometry(self.parentWidget().rect())
+        self.setGeometry(self._host.rect())
         self.show()
         frame.show()  # now, not on the next event-loop turn
         self.raise_()
 
     def pop(self) -> None:
-        if not self._panels:
+        if not self._stack:
             return
-        frame = self._panels.pop()
+        frame, _panel = self._stack.pop()
         frame.hide()
         frame.deleteLater()
-        if self._panels:
-            self._panels[-1].show()
+        if self._stack:
+            self._stack[-1][0].show()
         else:
             self.hide()
 
     def clear(self) -> None:
-        while self._panels:
+        while self._stack:
             self.pop()
 
     def top(self) -> QWidget | None:
         """The panel on top (the widget that was pushed), or None."""
-        if not self._panels:
-            return None
-        return self._panels[-1].layout().itemAt(0).widget()
+        return self._stack[-1][1] if self._stack else None
 
     def is_open(self) -> bool:
-        return bool(self._panels)
+        return bool(self._stack)
 
 
 class ConfirmPanel(QWidget):

@@ -6,7 +6,7 @@ import math
 import time
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.config import MAX_PIN_DIGITS
 from app.ui import theme
@@ -34,7 +34,7 @@ class PinPad(QWidget):
         lay.addWidget(self.display)
         grid = QGridLayout()
         grid.setSpacing(10)
-        self.digit_buttons: dict[str, object] = {}
+        self.digit_buttons: dict[str, QPushButton] = {}
         for i, d in enumerate("123456789"):
             grid.addWidget(self._digit(d), i // 3, i % 3)
         self.clear_button = touch_button("Clear", size="critical")
@@ -59,7 +59,7 @@ class PinPad(QWidget):
         self._countdown.timeout.connect(self._tick_lock)
         self._render()
 
-    def _digit(self, d: str) -> object:
+    def _digit(self, d: str) -> QPushButton:
         b = touch_button(d, size="key")
         b.clicked.connect(lambda: self.press(d))
         self.digit_buttons[d] = b
@@ -124,7 +124,7 @@ class PinPad(QWidget):
     def _render(self) -> None:
         locked = self.is_locked()
         for b in (*self.digit_buttons.values(), self.clear_button, self.delete_button, self.enter_button):
-            b.setEnabled(not locked)  # type: ignore[attr-defined]
+            b.setEnabled(not locked)
         if locked:
             text = "LOCKED"
         elif self._pin:

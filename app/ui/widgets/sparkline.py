@@ -59,7 +59,7 @@ class Sparkline(QWidget):
         self.history.extend(ts, scores)
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(2, 4, -2, -4)
@@ -96,7 +96,7 @@ class Sparkline(QWidget):
         normal = QPainterPath()
         above = QPainterPath()
         pen_down = False
-        for x, v in zip(xs, ys):
+        for x, v in zip(xs, ys, strict=True):
             if not np.isfinite(v):
                 pen_down = False
                 continue

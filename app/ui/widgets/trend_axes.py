@@ -26,7 +26,7 @@ class SparseAxis(pg.AxisItem):
 
     MIN_TICK_PX = 20
 
-    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # noqa: N802, N803
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:  # pyqtgraph override
         levels = super().tickSpacing(minVal, maxVal, size)
         if not levels or maxVal <= minVal or size <= 0:
             return levels
@@ -41,7 +41,7 @@ class SteadyDateAxis(pg.DateAxisItem):
     """A time axis that re-renders its ticks only once they would move by half a pixel or more: following live
     data moves the view a fraction of a pixel per frame, and each render of a date axis costs about 2 ms."""
 
-    def setRange(self, mn: float, mx: float) -> None:  # noqa: N802 - pyqtgraph override
+    def setRange(self, mn: float, mx: float) -> None:  # pyqtgraph override
         old0, old1 = getattr(self, "range", (0.0, 0.0))
         size = self.width() if self.orientation in ("bottom", "top") else self.height()
         if getattr(self, "picture", None) is not None and size > 0 and mx > mn and old1 > old0:

@@ -77,14 +77,15 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.live_curves = [self._curve(plot, theme.TRACE) for plot in self.plots]
         self.score_history = self._curve(self.score_plot, theme.TRACE_HISTORY)
         self.score_live = self._curve(self.score_plot, theme.TRACE)
-        self._live = TraceSet(list(zip(self.live_curves, self.channels)), N_CHANNELS)
-        self._history = TraceSet(list(zip(self.history_curves, self.channels)), N_CHANNELS)
+        self._live = TraceSet(list(zip(self.live_curves, self.channels, strict=True)), N_CHANNELS)
+        self._history = TraceSet(list(zip(self.history_curves, self.channels, strict=True)), N_CHANNELS)
         self._live_score = TraceSet([(self.score_live, 0)], 1)
         self._history_score = TraceSet([(self.score_history, 0)], 1)
         self._live_score.transform = self._history_score.transform = self._on_scale
         self.threshold_line = pg.InfiniteLine(
             pos=1.0, angle=0, movable=False, pen=pg.mkPen(theme.THRESHOLD, width=2, style=Qt.PenStyle.DashLine),
-            label="threshold {value:.2f}", labelOpts={"position": 0.04, "color": theme.TEXT, "anchors": [(0, 1), (0, 1)]})
+            label="threshold {value:.2f}",
+            labelOpts={"position": 0.04, "color": theme.TEXT, "anchors": [(0, 1), (0, 1)]})
         self.score_plot.addItem(self.threshold_line)
         self.off_scale = pg.TextItem("", color=theme.TEXT, fill=theme.qcolor("#ffffff", 200), anchor=(1, 0))
         self.off_scale.hide()
@@ -135,7 +136,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
     # -- data -----------------------------------------------------------------------------------
     def set_titles(self, latest: np.ndarray | None = None, quality: np.ndarray | None = None) -> None:
         """Each plot's title with the channel's newest value, or its quality word when that is not good."""
-        for k, (plot, ch) in enumerate(zip(self.plots, self.channels)):
+        for k, (plot, ch) in enumerate(zip(self.plots, self.channels, strict=True)):
             title = channel_title(ch, latest, quality)
             if self._titles.get(k) != title:  # a title re-renders its HTML: only on change
                 self._titles[k] = title
@@ -326,7 +327,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         else:
             self.off_scale.hide()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
         if event.type() == QEvent.Type.Gesture and isinstance(event, QGestureEvent):
             pinch = event.gesture(Qt.GestureType.PinchGesture)
             if isinstance(pinch, QPinchGesture) and pinch.scaleFactor() > 0:

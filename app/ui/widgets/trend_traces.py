@@ -25,19 +25,21 @@ class EnvelopeCurve(pg.PlotCurveItem):
     nanmin/nanmax over x and y and map pixel vectors for each curve each time. The data bounds change only with
     the data; the one-pixel pen padding is taken from the view's range and size."""
 
+    _boundingRect: QRectF | None  # pyqtgraph's cache of boundingRect(), None when stale
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         self._data_rect: tuple[float, float, float, float] | None = None
         super().__init__(*args, **kwargs)
 
-    def invalidateBounds(self) -> None:  # noqa: N802 - pyqtgraph override; called on new data
+    def invalidateBounds(self) -> None:  # pyqtgraph override; called on new data
         super().invalidateBounds()
         self._data_rect = None
 
-    def viewTransformChanged(self) -> None:  # noqa: N802 - pyqtgraph override
+    def viewTransformChanged(self) -> None:  # pyqtgraph override
         self._boundingRect = None  # the pixel padding moved; the data bounds did not
         self.prepareGeometryChange()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+    def boundingRect(self) -> QRectF:  # Qt override
         if self._boundingRect is None:
             x, y = self.xData, self.yData
             if self._data_rect is None:
