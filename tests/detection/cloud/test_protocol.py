@@ -176,3 +176,10 @@ def test_topic_names() -> None:
         protocol.topic("plant 1", "gw-1", "alarm")
     with pytest.raises(ProtocolError):
         protocol.parse_topic("vigil/v2/a/b/alarm")
+
+
+def test_every_fault_the_simulator_injects_is_a_failure_mode_a_technician_can_label() -> None:
+    """The simulator's FaultKind is the injectable subset of the failure modes (same words), not a second list."""
+    from acquisition.simulator import FaultKind
+
+    assert {k.value for k in FaultKind} <= {m.value for m in FailureMode}
