@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,11 @@ from app.hmi_api import (
     WrongPin,
 )
 from app.users import Action, require
+
+if TYPE_CHECKING:  # Qt types only for the annotations: the fake itself is Qt-free
+    from pytestqt.qtbot import QtBot
+
+    from app.ui.main_window import MainWindow
 
 PINS = {"operator": ("1111", Role.OPERATOR), "technician": ("2222", Role.TECHNICIAN),
         "supervisor": ("3333", Role.SUPERVISOR)}
@@ -232,3 +238,16 @@ class FakeHmi:
 
 def _implements(fake: FakeHmi) -> HmiApi:
     return fake  # mypy checks here that FakeHmi satisfies the Protocol
+
+
+def window_on(qtbot: QtBot, api: HmiApi, size: tuple[int, int] = (1280, 800)) -> Iterator[MainWindow]:
+    """The real main window on ``api``, shown and started (a generator for a fixture: shut down after)."""
+    from app.ui.main_window import MainWindow  # Qt only for the screen tests that ask for a window
+
+    w = MainWindow(api, kiosk=False, sound=False, poll_ms=20)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    w.start()
+    yield w
+    w.shutdown()

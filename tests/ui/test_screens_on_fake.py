@@ -16,7 +16,7 @@ from app.hmi_api import AlarmKind, AlarmState, CommitPending, EngineHmi, HmiApi,
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import Role
-from tests.support.fake_hmi import FakeHmi, an_alarm
+from tests.support.fake_hmi import FakeHmi, an_alarm, window_on
 from tests.ui.conftest import top_panel
 
 TECH = Session("technician", Role.TECHNICIAN, 0.0)
@@ -31,13 +31,7 @@ def fake() -> FakeHmi:
 
 @pytest.fixture
 def window(qtbot: QtBot, fake: FakeHmi) -> Iterator[MainWindow]:
-    w = MainWindow(fake, kiosk=False, sound=False, poll_ms=20)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    w.start()
-    yield w
-    w.shutdown()
+    yield from window_on(qtbot, fake)
 
 
 def test_the_fake_and_the_engine_adapter_both_have_every_call_of_the_api() -> None:

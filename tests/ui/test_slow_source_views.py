@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from app.ui.main_window import MainWindow
 from app.ui.screens.trends import MIN_SAMPLES_IN_VIEW, readable_window_s
 from app.ui.widgets.sparkline import MIN_POINTS
-from tests.support.fake_hmi import FakeHmi
+from tests.support.fake_hmi import FakeHmi, window_on
 
 WAIT_MS = 5000
 
@@ -27,13 +27,7 @@ def fake() -> FakeHmi:
 
 @pytest.fixture
 def window(qtbot: QtBot, fake: FakeHmi) -> Iterator[MainWindow]:
-    w = MainWindow(fake, kiosk=False, sound=False, poll_ms=20)
-    qtbot.addWidget(w)
-    w.resize(1280, 800)
-    w.show()
-    w.start()
-    yield w
-    w.shutdown()
+    yield from window_on(qtbot, fake)
 
 
 @pytest.mark.parametrize("period", [1.0, 5.0, 10.0, 30.0, 60.0, 600.0])
