@@ -56,7 +56,8 @@ class Source(Protocol):
     @property
     def assets(self) -> tuple[str, ...]: ...  # read-only: a source may fix its assets as a property or a 1-tuple
 
-    stats: SourceStats
+    @property
+    def stats(self) -> SourceStats: ...  # read-only: the engine only reads the counters
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]: ...
 

@@ -245,7 +245,8 @@ class AlarmManager:
         now = self._clock()
         with self._lock:  # one step: a verdict cannot come between the check and the change
             a = self._alarms.get(alarm_id)
-            if a is None or a.kind is not AlarmKind.ANOMALY or a.cloud.state not in (CloudState.UNREACHABLE, CloudState.ANALYZING, CloudState.NONE):
+            if (a is None or a.kind is not AlarmKind.ANOMALY
+                    or a.cloud.state not in (CloudState.UNREACHABLE, CloudState.ANALYZING, CloudState.NONE)):
                 return  # already answered (a late duplicate PUBACK)
             self._verdicts.published(alarm_id, now)
             if a.cloud.state is CloudState.ANALYZING:  # only the time-out's start moves: nothing to store or announce
@@ -467,7 +468,7 @@ class AlarmManager:
         """The uplink's outbox ops for a change; a failure there never costs the alarm row or an operator's entry."""
         try:
             return self._messages(alarm, event, user, note, ts, revision)
-        except Exception as exc:  # noqa: BLE001 - reported, and the alarm is stored without its message
+        except Exception as exc:  # reported, and the alarm is stored without its message
             log.error("no uplink message for alarm %s (%s): %s", alarm.id, event, exc, exc_info=exc)
             self._emit(events.WorkerFailed("uplink", f"alarm {alarm.asset} {event}: message not queued: {exc}",
                                            False))

@@ -52,7 +52,13 @@ from detection.regime import Regime
 log = logging.getLogger(__name__)
 
 Listener = Callable[[events.EngineEvent], None]
-_DONE = object()
+
+
+class _Done:
+    """The end-of-source marker on the frame queue (a class of its own, so the queue's item type says it)."""
+
+
+_DONE = _Done()
 
 
 class Engine:
@@ -75,14 +81,14 @@ class Engine:
         # The cloud side: the MQTT uplink when configured, else an in-process stand-in (demo, tests, no broker).
         self.uplink: Uplink | None = None
         self.cloud: CloudStandIn | None = None
+        submit: Callable[[Alarm], bool]
         if settings.uplink.enabled:
             self.uplink = Uplink(settings.uplink, settings.site.site_id, settings.site.gateway_id, self.db, self.writer,
                                  on_confirmation=self._on_confirmation, on_published=self._on_published,
                                  on_error=lambda where, exc: self._failed(Part.UPLINK, where, exc, fatal=False))
             submit = self._uplink_connected
         else:
-            self.cloud = CloudStandIn(lambda verdict: self.alarms.on_cloud_verdict(verdict),
-                                      settings.cloud.standin_delay_s)
+            self.cloud = CloudStandIn(self._on_standin_verdict, settings.cloud.standin_delay_s)
             self.cloud.reachable = settings.cloud.standin_reachable
             cloud = self.cloud
             submit = lambda a: cloud.submit(a.id, a.top_channels, a.peak_score)  # noqa: E731
@@ -105,7 +111,7 @@ class Engine:
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
         self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline() for a in source.assets}
-        self._frames: queue.Queue[list[Frame] | object] = queue.Queue(maxsize=settings.engine.queue_size)
+        self._frames: queue.Queue[list[Frame] | _Done] = queue.Queue(maxsize=settings.engine.queue_size)
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -273,11 +279,11 @@ class Engine:
                 if self._stop.is_set():
                     return
                 continue
-            if item is _DONE:
+            if isinstance(item, _Done):
                 self._finished.set()
                 return
             rows = []
-            for frame in item:  # type: ignore[union-attr]
+            for frame in item:
                 try:
                     rows.append(self._score(frame))
                 except Exception as exc:  # noqa: BLE001 - one asset's bad frame must not stop the others
@@ -355,6 +361,10 @@ class Engine:
         this gateway asked, once, is the alarm manager's check (app/cloud_verdicts.py)."""
         self.alarms.on_cloud_verdict(CloudVerdict.from_confirmation(c))
 
+    def _on_standin_verdict(self, v: CloudVerdict) -> None:
+        # a refused verdict is counted and logged by the alarm manager; the stand-in needs no answer
+        self.alarms.on_cloud_verdict(v)
+
     def _run_housekeeping(self) -> None:
         """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""
         while not self._stop.wait(0.25):
@@ -373,7 +383,7 @@ class Engine:
         for listener in list(self._listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a broken listener must not kill a worker
+            except Exception:  # a broken listener must not kill a worker
                 log.exception("event listener failed on %r", event)
 
     def _failed(self, part: Part, worker: str, exc: BaseException, fatal: bool) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NoReturn
 
 from sqlalchemy import Engine
@@ -57,14 +57,14 @@ DEMO_USERS = (("operator", "operator", "1111"), ("technician", "technician", "22
               ("supervisor", "supervisor", "3333"), ("admin", "admin", "9999"))
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     OPERATOR = "operator"
     TECHNICIAN = "technician"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     VIEW = "view"
     ACKNOWLEDGE = "acknowledge"
     LABEL = "label"
@@ -145,7 +145,7 @@ class LockedOut(AuthError):
         self.seconds_left = lock.seconds_left
 
 
-class AuditAction(str, Enum):
+class AuditAction(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login failed"
     USER_LOCKED = "user locked"

@@ -104,7 +104,8 @@ def alarm_from_row(r: Mapping[str, Any], label: Mapping[str, Any] | None = None)
         message=r["message"], active=False,
         overlay=AlarmState(state) if state in _KEPT_OVERLAYS else None, cleared_ts=r["cleared_ts"],
         shelved_until=r["shelved_until"],
-        cloud=CloudStatus(CloudState(r["cloud_state"]) if r["cloud_state"] != CloudState.ANALYZING else CloudState.UNREACHABLE,
+        cloud=CloudStatus(CloudState(r["cloud_state"]) if r["cloud_state"] != CloudState.ANALYZING
+                          else CloudState.UNREACHABLE,
                           r["cloud_failure_mode"], r["cloud_priority"], r["cloud_confidence"]),
         label=lab, diagnostic_key=r["diagnostic"],
     )

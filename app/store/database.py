@@ -12,7 +12,9 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import audit_check
 from app.file_modes import create_private_file, make_private_dirs, tighten_file
@@ -21,7 +23,7 @@ from app.store.schema import metadata
 log = logging.getLogger(__name__)
 
 
-def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API objects
+def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode: a committed transaction survives a process kill; only power loss can drop the last ones.

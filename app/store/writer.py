@@ -165,7 +165,7 @@ class StoreWriter:
     def _run(self) -> None:
         try:
             self._loop()
-        except Exception as exc:  # noqa: BLE001 - a bug here must be seen, not leave a silently dead writer
+        except Exception as exc:  # a bug here must be seen, not leave a silently dead writer
             log.exception("store writer stopped")
             self.failed = exc
             self.health.stopped(exc)
@@ -335,5 +335,5 @@ def _run_after_commit(hooks: list[AfterCommit]) -> None:
     for hook in hooks:
         try:
             hook()
-        except Exception:  # noqa: BLE001 - the data is committed; a failing notification must not undo that
+        except Exception:  # the data is committed; a failing notification must not undo that
             log.exception("after-commit hook failed")

@@ -10,15 +10,17 @@ import numpy as np
 
 from acquisition.channels import INDEX
 from acquisition.modbus import ModbusPoller, parse_register_map
+from acquisition.modbus.register_map import RegisterMap
 from acquisition.quality import Quality
 from tests.acquisition.modbus.peers import ScriptedTcpPeer, wait_until
 from tests.acquisition.mqtt.helpers import FrameTap, good, publish, q, quality_is, source_for
+from tests.support.broker import MosquittoBroker
 
 SILENT_BLOCK = 300  # the address of the pressure register, whose reads the peer leaves unanswered
 POLL_S = 0.25
 
 
-def modbus_plant(port: int):  # noqa: ANN201
+def modbus_plant(port: int) -> RegisterMap:
     registers = [{"channel": "flow", "table": "input", "address": 0, "type": "int16"},
                  {"channel": "pressure", "table": "input", "address": SILENT_BLOCK, "type": "int16"}]
     return parse_register_map({"stale_after_polls": 2, "device": [{
@@ -66,7 +68,7 @@ JSON_MAP = {"json": [{"topic": "l/P-1", "asset": "P-1", "stale_after": 5,  # 5 p
                       "channels": {"q": "flow", "p": "pressure"}}]}
 
 
-def test_mqtt_channels_follow_the_one_rule(broker) -> None:  # noqa: ANN001
+def test_mqtt_channels_follow_the_one_rule(broker: MosquittoBroker) -> None:
     src = source_for(broker, **JSON_MAP)
     with FrameTap(src) as tap:
         tap.wait_connected()  # (COMM_FAIL before: tests/acquisition/mqtt/test_broker_outage.py)

@@ -1,25 +1,25 @@
 """The alarm lifecycle with a real store: overlays, operator commands, permissions, cloud states, restarts."""
 from __future__ import annotations
 
-from tests.fakes import FakeClock
-
 import json
+from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from app import events
-from app.alarm_manager import AlarmManager
-from app.alarm_states import AlarmState as S
-from app.alarm_states import InvalidTransition
+from app.alarm_manager import Alarm, AlarmManager
+from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.store import schema
 from app.store.alarm_rows import AlarmWritten
 from app.store.database import open_database
-from app.store.writer import StoreWriter
+from app.store.writer import StoreWriter, Write
 from app.users import PermissionDenied, Role, Session
 from detection.alerts import AlertEnded, AlertStarted
+from tests.fakes import FakeClock
 
 OP = Session("olga", Role.OPERATOR, 0)
 TECH = Session("tom", Role.TECHNICIAN, 0)
@@ -27,29 +27,43 @@ SUP = Session("sue", Role.SUPERVISOR, 0)
 TOP = (("vib_de", 0.6), ("flow", 0.3))
 
 
+class RigManager(AlarmManager):
+    """The manager under test with what the test reads beside it: its database, the events it emitted, the
+    alarms it sent to the cloud, its clock."""
+
+    test_db: Engine
+    test_seen: list[events.EngineEvent]
+    test_sent: list[str]
+    test_clock: FakeClock
+
+
 @pytest.fixture
-def mgr(tmp_path: Path):
+def mgr(tmp_path: Path) -> Iterator[RigManager]:
     db = open_database(tmp_path / "a.db")
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
-    seen: list[object] = []
+    seen: list[events.EngineEvent] = []
     sent: list[str] = []
     clock = FakeClock()
-    m = AlarmManager(writer, seen.append, threshold=1.25, cloud_submit=lambda a: sent.append(a.id) or True,
-                     cloud_timeout_s=30, clock=clock)
+
+    def submit(a: Alarm) -> bool:
+        sent.append(a.id)
+        return True
+
+    m = RigManager(writer, seen.append, threshold=1.25, cloud_submit=submit, cloud_timeout_s=30, clock=clock)
     m.test_db, m.test_seen, m.test_sent, m.test_clock = db, seen, sent, clock
     yield m
     writer.stop()
 
 
-def raise_alarm(m: AlarmManager, asset: str = "P-101", ts: float = 100.0, score: float = 2.0) -> str:
+def raise_alarm(m: RigManager, asset: str = "P-101", ts: float = 100.0, score: float = 2.0) -> str:
     m.on_alert(asset, AlertStarted(ts, score, TOP, reactivation=False))
     return next(e.alarm_id for e in reversed(m.test_seen) if isinstance(e, events.AlarmRaised))
 
 
-def stored_state(m: AlarmManager, alarm_id: str) -> str:
+def stored_state(m: RigManager, alarm_id: str) -> str:
     with m.test_db.connect() as c:
-        return c.execute(select(schema.alarms.c.state).where(schema.alarms.c.id == alarm_id)).scalar()
+        return c.execute(select(schema.alarms.c.state).where(schema.alarms.c.id == alarm_id)).scalar_one()
 
 
 def test_raise_clear_acknowledge_cycle(mgr) -> None:
@@ -143,22 +157,19 @@ class HeldWriter:
     """A store writer whose commits the test releases by hand: shows what happens while a command waits."""
 
     def __init__(self) -> None:
-        from concurrent.futures import Future
+        self.pending: list[tuple[Write, Future[None]]] = []
 
-        self._future = Future
-        self.pending: list[tuple[object, object]] = []
-
-    def submit(self, write):
-        fut = self._future()
+    def submit(self, write: Write) -> Future[None]:
+        fut: Future[None] = Future()
         self.pending.append((write, fut))
         return fut
 
-    def wait(self, write, timeout: float = 10.0) -> None:  # StoreWriter.wait: until released
+    def wait(self, write: Write, timeout: float = 10.0) -> None:  # StoreWriter.wait: until released
         fut = next((f for w, f in list(self.pending) if w is write), None)
         if fut is not None:  # None: released already
             fut.result(timeout)
 
-    def release(self) -> list:
+    def release(self) -> list[Write]:
         done = [w for w, _ in self.pending]
         for _, fut in self.pending:
             fut.set_result(None)
@@ -170,7 +181,7 @@ def test_a_cloud_verdict_while_an_acknowledgement_commits_loses_neither() -> Non
     import threading
 
     writer = HeldWriter()
-    seen: list[object] = []
+    seen: list[events.EngineEvent] = []
     m = AlarmManager(writer, seen.append, threshold=1.25, cloud_submit=lambda a: True, clock=FakeClock())
     m.on_alert("P-101", AlertStarted(100.0, 2.0, TOP, reactivation=False))
     alarm_id = m.alarms()[0].id

@@ -10,8 +10,7 @@ import pytest
 
 from app import events
 from app.alarm_manager import AlarmManager
-from app.alarm_states import AlarmState as S
-from app.alarm_states import InvalidTransition
+from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.users import Role, Session
 from detection.alerts import AlertEnded, AlertStarted
@@ -22,8 +21,9 @@ SUP = Session("sue", Role.SUPERVISOR, 0)
 TOP = (("vib_de", 0.6), ("flow", 0.3))
 
 
-def manager(sent: bool = True) -> tuple[AlarmManager, CollectingSink, HookedClock, list[object]]:
-    sink, clock, seen = CollectingSink(), HookedClock(), []
+def manager(sent: bool = True) -> tuple[AlarmManager, CollectingSink, HookedClock, list[events.EngineEvent]]:
+    sink, clock = CollectingSink(), HookedClock()
+    seen: list[events.EngineEvent] = []
     m = AlarmManager(sink, seen.append, threshold=1.0, cloud_submit=lambda a: sent, cloud_timeout_s=30, clock=clock)
     return m, sink, clock, seen
 

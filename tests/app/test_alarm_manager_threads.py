@@ -21,8 +21,7 @@ from sqlalchemy import select
 
 from app.alarm_manager import AlarmManager
 from app.alarm_model import Alarm
-from app.alarm_states import AlarmState as S
-from app.alarm_states import InvalidTransition
+from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.store import schema
 from app.store.database import open_database

@@ -13,6 +13,7 @@ from app.audit_chain import AuditAppended
 from app.labels import Label
 from app.store.alarm_rows import AlarmWritten, LabelWritten, ServiceStateWritten
 from app.store.status import CommitPending
+from app.store.writer import Write
 from app.users import Role, Session
 from detection.alerts import AlertEnded, AlertStarted
 from tests.support.write_sinks import CollectingSink, HookedClock
@@ -33,10 +34,19 @@ class Marker:
         raise AssertionError("a sink never applies ops")
 
 
+class RigManager(AlarmManager):
+    """The manager under test with what the test reads beside it: its write sink, its clock, its events."""
+
+    test_sink: CollectingSink
+    test_clock: HookedClock
+    test_seen: list[events.EngineEvent]
+
+
 @pytest.fixture
-def m() -> AlarmManager:
-    sink, clock, seen = CollectingSink(), HookedClock(), []
-    mgr = AlarmManager(sink, seen.append, threshold=1.0, cloud_submit=lambda a: True, cloud_timeout_s=30,
+def m() -> RigManager:
+    sink, clock = CollectingSink(), HookedClock()
+    seen: list[events.EngineEvent] = []
+    mgr = RigManager(sink, seen.append, threshold=1.0, cloud_submit=lambda a: True, cloud_timeout_s=30,
                        clock=clock, messages=lambda a, event, user, note, ts, rev: [Marker(event, rev)])
     mgr.test_sink, mgr.test_clock, mgr.test_seen = sink, clock, seen
     return mgr
@@ -47,7 +57,7 @@ def raise_alarm(m: AlarmManager, asset: str = "P-101", ts: float = 100.0, score:
     return m.alarms()[-1]
 
 
-def kinds(write: object) -> list[str]:
+def kinds(write: Write) -> list[str]:
     return [type(op).__name__ for op in write.ops]
 
 
@@ -139,6 +149,7 @@ def test_while_the_store_cannot_commit_a_command_stands_and_says_so(m) -> None:
     m.test_sink.problem = True
     with pytest.raises(CommitPending) as pending:
         m.acknowledge(a.id, OP)
+    assert isinstance(pending.value.result, Alarm)
     assert pending.value.result.state is S.ACKED and m.get(a.id).state is S.ACKED
     assert isinstance(m.test_seen[-1], events.AlarmStateChanged) and m.test_seen[-1].event == "acknowledged"
 

@@ -3,12 +3,13 @@ events the alarm manager publishes carry the enums (checked with a real store)."
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from app import cloud_messages, events
 from app.alarm_manager import AlarmManager
@@ -104,8 +105,19 @@ def test_stored_text_becomes_the_member_and_unknown_text_is_refused() -> None:
         CloudStatus(**{**CLOUD_ROW, "state": "maybe"})
 
 
+class RigManager(AlarmManager):
+    """The manager under test with what the test reads beside it: its database, events, clock, the messages it
+    produced and its writer."""
+
+    test_db: Engine
+    test_seen: list[events.EngineEvent]
+    test_clock: FakeClock
+    test_sent: list[tuple[str, dict]]
+    test_writer: StoreWriter
+
+
 @pytest.fixture
-def mgr(tmp_path: Path):  # noqa: ANN201
+def mgr(tmp_path: Path) -> Iterator[RigManager]:
     db = open_database(tmp_path / "a.db")
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
@@ -119,15 +131,15 @@ def mgr(tmp_path: Path):  # noqa: ANN201
         sent.extend(cloud_messages.messages_for(a, event, user, note, ts, lambda *_: nothing, revision))
         return []
 
-    m = AlarmManager(writer, seen.append, threshold=1.0, cloud_submit=lambda a: True, cloud_timeout_s=3600,
-                     clock=clock, messages=messages)
-    m.test_db, m.test_seen, m.test_clock, m.test_sent = db, seen, clock, sent  # type: ignore[attr-defined]
-    m.test_writer = writer  # type: ignore[attr-defined]
+    m = RigManager(writer, seen.append, threshold=1.0, cloud_submit=lambda a: True, cloud_timeout_s=3600,
+                   clock=clock, messages=messages)
+    m.test_db, m.test_seen, m.test_clock, m.test_sent = db, seen, clock, sent
+    m.test_writer = writer
     yield m
     writer.stop()
 
 
-def test_events_carry_the_enums_and_shelving_expiry_is_routed_by_member(mgr) -> None:  # noqa: ANN001
+def test_events_carry_the_enums_and_shelving_expiry_is_routed_by_member(mgr: RigManager) -> None:
     mgr.on_alert("P-101", AlertStarted(100.0, 2.5, (("flow", 1.0),), reactivation=False))
     raised = next(e for e in mgr.test_seen if isinstance(e, events.AlarmRaised))
     assert (type(raised.priority), type(raised.state), type(raised.kind)) == (Priority, S, AlarmKind)

@@ -1,23 +1,23 @@
 """The engine end to end on real parts: simulator -> detection -> alarms -> a real SQLite file."""
 from __future__ import annotations
 
-from tests.fakes import ExplodingSource
-
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.channels import N_CHANNELS
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from acquisition.source import Frame
 from app import events
 from app.config import Settings, load_settings
 from app.engine import Engine
 from app.store import schema
+from tests.fakes import ExplodingSource
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -40,7 +40,7 @@ def wait_for(q: queue.Queue, kind: type, timeout: float = 60.0):
 
 def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) -> None:
     station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
-                          faults=[FaultSpec("P-101", "outlet_valve_closure", 900)], duration_s=1800)
+                          faults=[FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 900)], duration_s=1800)
     engine = Engine(settings_for(tmp_path), station)
     q = collect(engine)
     engine.start()
@@ -89,11 +89,13 @@ def test_unknown_alarm_acknowledge_is_refused(tmp_path: Path) -> None:
 
 
 class NaNBomb(PumpStation):
-    """A station whose P-102 frames sometimes carry a value that makes scoring blow up."""
+    """A station whose P-102 frames sometimes carry values that make scoring blow up (words, not numbers)."""
 
-    def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
+    GARBAGE = np.full(N_CHANNELS, "garbage")
+
+    def batches(self, stop: threading.Event) -> Generator[list[Frame], None, None]:
         for batch in super().batches(stop):
-            yield [Frame(f.asset, f.ts, "garbage" if f.asset == "P-102" and int(f.ts) % 7 == 0 else f.values)
+            yield [Frame(f.asset, f.ts, self.GARBAGE if f.asset == "P-102" and int(f.ts) % 7 == 0 else f.values)
                    for f in batch]
 
 
@@ -115,7 +117,7 @@ def test_a_bad_frame_is_reported_and_skipped_and_other_assets_go_on(tmp_path: Pa
 def test_alarms_survive_a_restart_and_stay_in_the_list(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     station = PumpStation(StationConfig(n_pumps=2, seed=3, schedule=False),
-                          faults=[FaultSpec("P-102", "cavitation", 900)], duration_s=1500)
+                          faults=[FaultSpec("P-102", FaultKind.CAVITATION, 900)], duration_s=1500)
     first = Engine(settings, station)
     q = collect(first)
     first.start()
@@ -168,6 +170,7 @@ def test_operator_actions_survive_sigkill_right_after_them(tmp_path: Path) -> No
     db = tmp_path / "kill.db"
     script = KILL_SCRIPT.format(root=str(root), db=str(db), log=str(tmp_path / "log"))
     proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None  # stdout=PIPE
     alarm_id = proc.stdout.readline().strip()
     os.kill(proc.pid, signal.SIGKILL)  # the moment the commands have returned
     proc.wait(timeout=10)
@@ -177,7 +180,8 @@ def test_operator_actions_survive_sigkill_right_after_them(tmp_path: Path) -> No
     engine_db = open_database(db)
     assert integrity_ok(engine_db)
     with engine_db.connect() as c:
-        evs = [r.event for r in c.execute(select(schema.alarm_events).where(schema.alarm_events.c.alarm_id == alarm_id))]
+        evs = [r.event for r in c.execute(
+            select(schema.alarm_events).where(schema.alarm_events.c.alarm_id == alarm_id))]
         label = c.execute(select(schema.labels).where(schema.labels.c.alarm_id == alarm_id)).one()
     assert "acknowledged" in evs
     assert (label.verdict, label.failure_mode, label.user) == ("failure", "outlet_valve_closure", "technician")
@@ -197,4 +201,5 @@ def test_snapshot_carries_latest_values_scores_and_health(tmp_path: Path) -> Non
         assert status.regime == "running" and status.commissioned
         assert np.isfinite(status.values).all() and status.score is not None
         assert status.health in ("ok", "warning")
-    assert snap.ts == engine.live.latest("P-102")[0]
+    latest = engine.live.latest("P-102")
+    assert latest is not None and snap.ts == latest[0]

@@ -45,7 +45,7 @@ def test_writer_stores_samples_and_committed_writes(tmp_path: Path) -> None:
     with db.connect() as c:
         assert c.execute(select(func.count()).select_from(schema.samples)).scalar() == 500
         assert c.execute(select(schema.audit_log.c.user)).scalar() == "ana"
-        blob = c.execute(select(schema.samples.c["values"]).limit(1)).scalar()
+        blob = c.execute(select(schema.samples.c["values"]).limit(1)).scalar_one()
     np.testing.assert_array_equal(np.frombuffer(blob, "<f8"), np.arange(8))
 
 
@@ -58,8 +58,8 @@ def test_retention_prunes_raw_samples_only(tmp_path: Path) -> None:
         w.put_samples(rows("P-101", k * 3600, 60, step=60))
     w.stop()
     with db.connect() as c:
-        oldest = c.execute(select(func.min(schema.samples.c.ts))).scalar()
-        newest = c.execute(select(func.max(schema.samples.c.ts))).scalar()
+        oldest = c.execute(select(func.min(schema.samples.c.ts))).scalar_one()
+        newest = c.execute(select(func.max(schema.samples.c.ts))).scalar_one()
         audits = c.execute(select(func.count()).select_from(schema.audit_log)).scalar()
     assert newest - oldest <= 3600 + 600  # pruned each ~10 min of data time
     assert audits == 1
@@ -104,6 +104,7 @@ def test_sigkill_while_writing_leaves_a_sound_database(tmp_path: Path) -> None:
     for kill_after in (1, 5, 12, 30):
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         last = -1
+        assert proc.stdout is not None  # stdout=PIPE
         for line in proc.stdout:  # wait for acknowledged writes, not for time
             last = int(line)
             if last >= kill_after:

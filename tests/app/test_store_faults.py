@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConfig
 from app import events
+from app.alarm_model import Alarm
 from app.alarm_states import AlarmState
 from app.config import load_settings
 from app.engine import Engine
@@ -24,12 +25,13 @@ from app.health import Part, PartState
 from app.store import schema
 from app.store.database import integrity_ok
 from app.store.status import CommitPending, StoreState
-from tests.support.filesystems import empty_wal, fill, small_tmpfs  # noqa: F401 - small_tmpfs is a fixture
+from tests.support.filesystems import empty_wal, fill
 from tests.support.gated_source import GatedSource
 from tests.support.waiting import next_event, wait_until
 
 FAULTS = [FaultSpec(f"P-10{i + 1}", kind, 1000) for i, kind in
-          enumerate(("outlet_valve_closure", "cavitation", "inlet_valve_closure", "seal_leak"))]
+          enumerate((FaultKind.OUTLET_VALVE_CLOSURE, FaultKind.CAVITATION, FaultKind.INLET_VALVE_CLOSURE,
+                     FaultKind.SEAL_LEAK))]
 
 
 def engine_on(db_path: Path, log_dir: Path) -> tuple[Engine, GatedSource, queue.Queue]:
@@ -94,7 +96,7 @@ def test_alarms_and_acknowledgements_on_a_full_disk_are_kept_and_stored_once_spa
         for a in raised[:2]:
             with pytest.raises(CommitPending, match="STORAGE FULL") as pending:
                 engine.acknowledge(a.alarm_id, operator, note="seen while the disk was full")
-            assert pending.value.result.base is AlarmState.ACKED
+            assert isinstance(pending.value.result, Alarm) and pending.value.result.base is AlarmState.ACKED
             assert engine.alarms.get(a.alarm_id).base is AlarmState.ACKED
         wait_until(lambda: engine.writer.status().failures >= 8, 60, "the writer to keep retrying")
 
@@ -136,7 +138,7 @@ def test_a_database_held_by_another_program_loses_no_alarm_or_acknowledgement(
         raised = raised_alarms(q, len(FAULTS))
         with pytest.raises(CommitPending, match="STORAGE LOCKED") as pending:  # past the busy timeout (5 s)
             engine.acknowledge(raised[0].alarm_id, operator, note="while locked")
-        assert pending.value.result.base is AlarmState.ACKED
+        assert isinstance(pending.value.result, Alarm) and pending.value.result.base is AlarmState.ACKED
         snap = engine.snapshot()
         assert snap.store.state is StoreState.LOCKED and snap.health[Part.STORE].state is PartState.FAULT
         assert snap.source.ok

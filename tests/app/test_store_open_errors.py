@@ -46,14 +46,15 @@ def _truncated(tmp_path: Path) -> Path:
 ])
 def test_an_unusable_database_path_is_a_clear_error(tmp_path: Path, case: str, says: str) -> None:
     (tmp_path / "afile").write_text("x")
-    path: Path | str = {
+    paths: dict[str, Path | str] = {
         "folder": tmp_path,
         "text": tmp_path / "notes.txt",
         "random": tmp_path / "random.db",
         "truncated": _truncated(tmp_path),
         "under_a_file": tmp_path / "afile" / "v.db",
         "empty_name": "",
-    }[case]
+    }
+    path = paths[case]
     (tmp_path / "notes.txt").write_text("hello\n" * 200)
     (tmp_path / "random.db").write_bytes(os.urandom(8192))
     with pytest.raises(StoreOpenError, match=says) as err:

@@ -20,7 +20,7 @@ from app.store.database import open_database
 from app.store.sample_rows import SampleRow
 from app.store.status import CommitPending, StoreHealth, StoreState, StoreUnavailable, classify
 from app.store.writer import Durability, StoreWriter, Write
-from tests.support.filesystems import empty_wal, fill, small_tmpfs  # noqa: F401 - small_tmpfs is a fixture
+from tests.support.filesystems import empty_wal, fill
 from tests.support.waiting import wait_until
 
 BLOB = np.zeros(8).tobytes()
@@ -135,19 +135,30 @@ def test_stopping_while_the_disk_is_full_says_how_many_writes_could_not_be_store
     db.dispose()
 
 
+class _Collecting(logging.Handler):
+    """Keeps every record it is given."""
+
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self._records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._records.append(record)
+
+
 def test_a_store_problem_ends_after_commits_in_a_row_or_quiet_time_and_is_logged_once() -> None:
     now = [100.0]
     seen: list[StoreState] = []
     logger = logging.getLogger("app.store.status")
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler = _Collecting(records)
     logger.addHandler(handler)
     try:
         h = StoreHealth(recover_commits=3, recover_s=5.0, clock=lambda: now[0], monotonic=lambda: now[0],
                         on_change=lambda s: seen.append(s.state))
-        full = OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
-        full.orig.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[union-attr]
+        disk_full = sqlite3.OperationalError("database or disk is full")
+        disk_full.sqlite_errorcode = sqlite3.SQLITE_FULL
+        full = OperationalError("INSERT", {}, disk_full)
         for _ in range(500):  # a long problem: 500 failed attempts
             h.failed(StoreState.FULL, full, held=2)
         assert h.read().failures == 500 and h.read().since == 100.0
@@ -175,7 +186,7 @@ def test_a_store_problem_ends_after_commits_in_a_row_or_quiet_time_and_is_logged
     (sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY, None), (sqlite3.SQLITE_ERROR, None)])
 def test_store_problems_are_told_apart_from_refusals(code: int, state: StoreState | None) -> None:
     orig = sqlite3.OperationalError("x")
-    orig.sqlite_errorcode = code  # type: ignore[attr-defined]
+    orig.sqlite_errorcode = code
     assert classify(OperationalError("stmt", {}, orig)) is state
     assert classify(OSError(errno.ENOSPC, "No space left on device")) is StoreState.FULL
     assert classify(OSError(errno.EIO, "I/O error")) is StoreState.FAILING

@@ -54,7 +54,7 @@ def make_directory(tmp_path: Path, clock: FakeClock) -> Iterator[MakeDirectory]:
         writer = StoreWriter(db, raw_retention_s=86400)
         writer.start()
         writers.append(writer)
-        users = UserDirectory(db, writer, UserSettings(**settings), clock=clock)  # type: ignore[arg-type]
+        users = UserDirectory(db, writer, UserSettings(**settings), clock=clock)
         users.seed_demo_users()
         return users
 
@@ -292,8 +292,9 @@ def test_failed_attempts_and_lockouts_are_audited(users: UserDirectory) -> None:
             users.login("mallory", "000000")
     rows = [(u, a, d) for u, a, d in audit_rows(users) if u == "mallory"]
     assert [a for _, a, _ in rows] == ["login failed"] * 5 + ["user locked"]
-    assert '"unknown_user": true' in rows[0][2] and '"panel": "local"' in rows[0][2]
-    assert '"seconds": 60.0' in rows[-1][2]
+    first, last = rows[0][2], rows[-1][2]
+    assert first is not None and '"unknown_user": true' in first and '"panel": "local"' in first
+    assert last is not None and '"seconds": 60.0' in last
 
 
 def test_pin_length_rules(make_directory: MakeDirectory) -> None:

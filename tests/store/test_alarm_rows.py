@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from acquisition.source import Frame, SourceStats
-from app.alarm_model import Alarm, CloudStatus
+from app.alarm_model import Alarm, AlarmKind, CloudState, CloudStatus, Priority
 from app.alarm_states import AlarmState as S
 from app.config import load_settings
 from app.engine import Engine
@@ -73,12 +73,13 @@ def test_an_alarm_written_and_read_back_is_the_same_alarm(tmp_path: Path) -> Non
     db = open_database(tmp_path / "v.db")
     writer = StoreWriter(db, raw_retention_s=86400)
     writer.start()
-    alarm = Alarm(id="a" * 32, asset="P-101", kind="anomaly", priority="high", base=S.UNACK, raised_ts=100.0,
-                  last_active_ts=130.0, peak_score=2.5, activations=3, top_channels=(("vib_de", 0.6), ("flow", 0.3)),
-                  message="P-101: anomaly", active=True, overlay=S.SHLVD, cleared_ts=None, shelved_until=900.0,
-                  cloud=CloudStatus("confirmed", "cavitation", "high", 0.9, 120.0))
+    alarm = Alarm(id="a" * 32, asset="P-101", kind=AlarmKind.ANOMALY, priority=Priority.HIGH, base=S.UNACK,
+                  raised_ts=100.0, last_active_ts=130.0, peak_score=2.5, activations=3,
+                  top_channels=(("vib_de", 0.6), ("flow", 0.3)), message="P-101: anomaly", active=True,
+                  overlay=S.SHLVD, cleared_ts=None, shelved_until=900.0,
+                  cloud=CloudStatus(CloudState.CONFIRMED, "cavitation", Priority.HIGH, 0.9, 120.0))
     label = Label(alarm.id, "failure", "cavitation", "seen at the pump", "tom", 200.0)
-    diag = replace(alarm, id="b" * 32, kind="diagnostic", diagnostic_key="comm", overlay=None, base=S.UNACK,
+    diag = replace(alarm, id="b" * 32, kind=AlarmKind.DIAGNOSTIC, diagnostic_key="comm", overlay=None, base=S.UNACK,
                    cloud=CloudStatus(), top_channels=())
     try:
         writer.submit(Write([AlarmWritten(alarm, "raised", 100.0, 2.5, first=True), LabelWritten(label),

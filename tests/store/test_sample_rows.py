@@ -42,4 +42,5 @@ def test_rows_go_in_and_come_back_field_for_field(tmp_path: Path) -> None:
 def test_a_bare_tuple_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     writer = StoreWriter(open_database(tmp_path / "v.db"), raw_retention_s=86400)
     with pytest.raises(TypeError, match="put_samples takes SampleRow rows, not tuple"):
-        writer.put_samples([("P-1", 0.0, BLOB, 0.1, "running")])
+        # a bare tuple on purpose: the run-time check refuses what the type checker would
+        writer.put_samples([("P-1", 0.0, BLOB, 0.1, "running")])  # type: ignore[list-item]

@@ -9,13 +9,12 @@ the broker accepted the connection.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import sys
 import time
 
-from app.config import UplinkSettings
 from app.audit_chain import AuditAppended
+from app.config import UplinkSettings
 from app.store.database import open_database
 from app.store.writer import StoreWriter, Write
 from app.uplink import Uplink

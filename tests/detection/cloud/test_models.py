@@ -22,7 +22,7 @@ from detection.cloud.window_features import features_batch
 from detection.failure_modes import FailureMode
 
 
-def test_litert_error_equals_the_training_time_reference(models: CloudModels, reference) -> None:  # noqa: ANN001
+def test_litert_error_equals_the_training_time_reference(models: CloudModels, reference: dict[str, np.ndarray]) -> None:
     x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
     np.testing.assert_allclose(models.errors(x), reference["error"], rtol=2e-4, atol=1e-5)
     np.testing.assert_allclose(models.probabilities(x), reference["probabilities"], atol=2e-5)
@@ -31,7 +31,7 @@ def test_litert_error_equals_the_training_time_reference(models: CloudModels, re
         assert models.errors(x[i:i + 1])[0] == pytest.approx(float(reference["error"][i]), rel=2e-4, abs=1e-5)
 
 
-def test_reference_windows_cover_normal_and_every_fault_kind(reference) -> None:
+def test_reference_windows_cover_normal_and_every_fault_kind(reference: dict[str, np.ndarray]) -> None:
     assert set(reference["kind"]) == {"normal", *tuple(FailureMode)[:9]}
 
 
@@ -87,7 +87,7 @@ def test_missing_models_say_how_to_train(tmp_path: Path) -> None:
         CloudModels(tmp_path)
 
 
-def test_verdicts_follow_the_contract(models: CloudModels, reference) -> None:  # noqa: ANN001
+def test_verdicts_follow_the_contract(models: CloudModels, reference: dict[str, np.ndarray]) -> None:
     x = features_batch(list(zip(reference["ts"], reference["values"].astype(np.float64), strict=True)))
     for kind, v in zip(reference["kind"], models.verdicts(x), strict=True):
         assert 0.0 <= v.confidence <= 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from detection.cloud.protocol import (
 from detection.failure_modes import FailureMode
 
 TOPIC = "vigil/v1/plant-1/gw-1/alarm"
+Mutation = Callable[[dict], None]  # edits a good alarm document in place
 
 
 def good_alarm() -> dict:
@@ -66,7 +68,7 @@ def test_channels_in_another_order_are_reordered() -> None:
     assert msg.window.values[6].tolist() == list(range(8))
 
 
-def _set(path: str, value: object):  # noqa: ANN202
+def _set(path: str, value: object) -> Mutation:
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -79,7 +81,7 @@ def _set(path: str, value: object):  # noqa: ANN202
     return mutate
 
 
-def _delete(path: str):  # noqa: ANN202
+def _delete(path: str) -> Mutation:
     def mutate(doc: dict) -> None:
         *parents, last = path.split(".")
         node = doc
@@ -110,7 +112,7 @@ def _delete(path: str):  # noqa: ANN202
     (_set("body.window.score", [0.1]), "body.window.score has 1 entries"),
     (_set("body.window.ts.10", 0.0), "strictly increasing"),
 ])
-def test_malformed_alarms_are_rejected_naming_the_field(mutate, expected: str) -> None:  # noqa: ANN001
+def test_malformed_alarms_are_rejected_naming_the_field(mutate: Mutation, expected: str) -> None:
     doc = good_alarm()
     mutate(doc)
     with pytest.raises(ProtocolError, match=None) as exc:
