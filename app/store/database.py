@@ -57,6 +57,7 @@ def open_database(path: str | Path) -> Engine:
     try:
         metadata.create_all(engine)
         _add_missing_columns(engine)
+        _add_missing_indexes(engine)
         _migrate_audit_log_to_hash_chain(engine)
     except DBAPIError as exc:
         engine.dispose()
@@ -97,6 +98,14 @@ def _add_missing_columns(engine: Engine) -> None:
         if "quality" not in have:
             log.info("adding column samples.quality to an older database")
             conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """Indexes declared since a database was created (create_all skips an existing table and its indexes)."""
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:
