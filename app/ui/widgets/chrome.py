@@ -14,12 +14,12 @@ from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
 
-SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"))
+SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"))
 
 
 class NavBar(QWidget):
     sig_navigate = Signal(str)
-    """A navigation button was tapped: the screen key ("overview", "trends", "alarms", "login")."""
+    """A navigation button was tapped: the screen key ("overview", "trends", "alarms", "journal", "login")."""
 
     sig_leave_kiosk = Signal()
     """The admin asked to leave kiosk mode (confirmation follows)."""
