@@ -15,6 +15,7 @@ from app.ui.main_window import MainWindow
 from app.ui.widgets.choice_panel import ChoicePanel
 from app.users import Role
 from tests.support.fake_hmi import FakeHmi, an_alarm
+from tests.ui.conftest import Hmi
 
 TECH = Session("technician", Role.TECHNICIAN, 0.0)
 LEFT = Qt.MouseButton.LeftButton
@@ -73,7 +74,7 @@ def test_the_journal_is_read_on_a_worker_and_pages(qtbot: QtBot, fake: FakeHmi, 
     qtbot.mouseClick(journal.next_button, LEFT)
     qtbot.waitUntil(lambda: journal.page is not None and journal.page.query.page == 1 and not journal.loading,
                     timeout=WAIT_MS)
-    assert not {r.alarm.id for r in journal.page.rows} & set(first_page)
+    assert journal.page is not None and not {r.alarm.id for r in journal.page.rows} & set(first_page)
     assert "51-100 of 120" in journal.status.text()
 
 
@@ -154,3 +155,30 @@ def test_opened_from_the_alarm_list_the_detail_shows_traces_and_goes_back_there(
     assert window.detail.pages.currentWidget() is window.detail.trail
     qtbot.mouseClick(window.detail.back_button, LEFT)
     assert window.current == "alarms"
+
+
+def test_on_a_real_engine_the_journal_holds_what_the_operator_did(hmi: Hmi) -> None:
+    """The engine's own store: the alarm, an acknowledgement with its note and a label, read back by the journal
+    through EngineHmi and shown as the alarm's trail."""
+    alarm = hmi.wait_for_alarms(1)[0]
+    hmi.login("technician")
+    session = hmi.window.session.session
+    assert session is not None
+    if alarm.unacknowledged:
+        hmi.engine.acknowledge(alarm.id, session, note="Checked on site")
+    hmi.engine.label(alarm.id, session, "failure", "outlet_valve_closure", "Valve half shut")
+    w = hmi.window
+    hmi.click(w.nav.buttons["journal"])
+    hmi.wait(lambda: w.journal.page is not None and not w.journal.loading
+             and any(r.alarm.id == alarm.id for r in w.journal.page.rows))
+    table = w.journal.table
+    row = next(i for i, r in enumerate(table.journal_model.rows) if r.alarm.id == alarm.id)
+    hmi.qtbot.mouseClick(table.viewport(), LEFT, pos=table.row_centre(row))
+    hmi.wait(lambda: w.detail.trail_loaded)
+    entries = w.detail.trail.trail_model.entries
+    assert entries[0].event is AlarmEvent.RAISED
+    assert entries[-1].event is AlarmEvent.LABELLED and entries[-1].user == "technician"
+    assert entries[-1].note == "Valve half shut" and entries[-1].revision == 1
+    if alarm.unacknowledged:
+        ack = next(e for e in entries if e.event is AlarmEvent.ACKNOWLEDGED)
+        assert (ack.user, ack.note) == ("technician", "Checked on site")
