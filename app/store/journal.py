@@ -102,6 +102,7 @@ class JournalPage:
     query: JournalQuery
     rows: tuple[JournalRow, ...]
     total: int  # alarms that match the filters, over all pages
+    assets: tuple[str, ...] = ()  # every asset with a stored alarm (also one no longer configured), for the filter
 
     @property
     def pages(self) -> int:
@@ -191,6 +192,7 @@ def journal_page(db: Engine, q: JournalQuery) -> JournalPage:
             .limit(q.page_size).offset(q.page * q.page_size))
     with db.connect() as c:
         total = int(c.execute(select(func.count()).select_from(_A).where(cond)).scalar_one())
+        assets = tuple(c.execute(select(_A.c.asset).distinct().order_by(_A.c.asset)).scalars())
         rows = [dict(r._mapping) for r in c.execute(page)]
         ids = [r["id"] for r in rows]
         labels = _latest_labels(c, ids)
@@ -199,7 +201,7 @@ def journal_page(db: Engine, q: JournalQuery) -> JournalPage:
     for r in rows:
         count, last_ts, last_event, n_labels = trail.get(r["id"], (0, r["raised_ts"], None, 0))
         out.append(JournalRow(stored_alarm(r, labels.get(r["id"])), count + n_labels, last_ts, last_event))
-    return JournalPage(q, tuple(out), total)
+    return JournalPage(q, tuple(out), total, assets)
 
 
 def alarm_trail(db: Engine, alarm_id: str) -> list[TrailEntry]:

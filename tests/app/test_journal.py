@@ -52,6 +52,7 @@ def test_no_filter_lists_every_alarm_newest_first(store: StoredAlarms) -> None:
     page = journal_page(store.db, JournalQuery())
     assert [r.alarm.id for r in page.rows] == ["a5", "a4", "a3", "a2", "a1"]
     assert page.total == 5 and page.pages == 1 and page.first == 1
+    assert page.assets == ("P-101", "P-102", "P-103", "P-104")  # every asset with a stored alarm, for the filter
 
 
 @pytest.mark.parametrize(("query", "expected"), [

@@ -188,7 +188,7 @@ class FakeHmi:
             trail = trails.get(a.id, [])
             last = trail[-1] if trail else None
             rows.append(JournalRow(a, len(trail), last.ts if last else a.raised_ts, last.event if last else None))
-        return JournalPage(query, tuple(rows), len(hits))
+        return JournalPage(query, tuple(rows), len(hits), tuple(sorted({a.asset for a in alarms})))
 
     def alarm_trail(self, alarm_id: str) -> list[TrailEntry]:
         with self._lock:

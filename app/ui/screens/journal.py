@@ -7,7 +7,7 @@ answer to an older request is dropped. Tapping a row opens the alarm's detail wi
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -113,9 +113,13 @@ class JournalScreen(QWidget):
             self.now = snap.ts
             if first and self.isVisible():
                 self.load()
-        names = sorted(snap.assets)
-        if names != self.assets:
-            self.assets = names
+        self._known_assets(snap.assets)
+
+    def _known_assets(self, names: Iterable[str]) -> None:
+        """The asset filter offers the live assets and every asset with a stored alarm."""
+        merged = sorted(set(self.assets) | set(names))
+        if merged != self.assets:
+            self.assets = merged
 
     def on_alarms(self, _alarms: list[Alarm]) -> None:
         """The alarms changed: re-read the page (coalesced) if the journal is on screen."""
@@ -172,6 +176,7 @@ class JournalScreen(QWidget):
             return  # an older request: a newer one is on its way
         self.loading = False
         self.page = page
+        self._known_assets(page.assets)
         self.table.journal_model.set_rows(page.rows)
         self.table.scrollToTop()
         self._render_status()
