@@ -117,7 +117,7 @@ def _changes(w: MainWindow) -> list[tuple[str, tuple[Callable[[], None], Callabl
         ("state: UNACK + RTN UNACK", _picker(w, "State", "UNACK", "RTN UNACK")),
         ("kind: diagnostic", _picker(w, "Kind", "Diagnostic")),
         ("clear filters", (nothing, lambda: click(j.reset_button))),
-        ("failure mode: cavitation", _picker(w, "Failure mode", "Cavitation")),
+        ("failure mode: cavitation", _picker(w, "Failure", "Cavitation")),
         ("clear filters", (nothing, lambda: click(j.reset_button))),
         ("search: valve (notes)", _search(w, "valve")),
         ("clear filters", (nothing, lambda: click(j.reset_button))),

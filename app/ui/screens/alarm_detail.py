@@ -139,6 +139,7 @@ class AlarmDetailScreen(QWidget):
         self.alarm = alarm
         self.back_to = back_to
         self.back_button.setText("\u25c0 Journal" if back_to == "journal" else "\u25c0 Alarms")
+        self.back_button.setMinimumWidth(self.back_button.sizeHint().width())  # never cut, whatever comes after
         self.show_page(page)
         self._load_trail(alarm.id)
         self._render_header()

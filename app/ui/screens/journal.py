@@ -78,9 +78,8 @@ class JournalScreen(QWidget):
         self.filter_buttons: dict[str, QPushButton] = {}
         for key, opener in (("Time", self._pick_time), ("Asset", self._pick_assets), ("Priority", self._pick_priority),
                             ("State", self._pick_state), ("Kind", self._pick_kind),
-                            ("Failure mode", self._pick_failure_mode), ("Search", self._search),
-                            ("Sort", self._pick_sort)):
-            b = touch_button(key, size="critical")
+                            ("Failure", self._pick_failure_mode), ("Search", self._search)):
+            b = touch_button(key, size="small")  # two lines (what, and what is chosen) in a 56 px glove target
             b.setMinimumWidth(100)
             b.clicked.connect(opener)
             filters.addWidget(b, 1)
@@ -92,6 +91,9 @@ class JournalScreen(QWidget):
         bar = QHBoxLayout()
         self.reset_button = touch_button("Clear filters")
         self.reset_button.clicked.connect(self.reset)
+        self.sort_button = touch_button("Sort")
+        self.sort_button.clicked.connect(self._pick_sort)
+        self.filter_buttons["Sort"] = self.sort_button
         self.prev_button = touch_button("\u25c0 Previous")
         self.prev_button.clicked.connect(lambda: self.go_to_page(self.query.page - 1))
         self.next_button = touch_button("Next \u25b6")
@@ -99,6 +101,7 @@ class JournalScreen(QWidget):
         self.status = QLabel("")
         self.status.setProperty("kind", "large")
         bar.addWidget(self.reset_button)
+        bar.addWidget(self.sort_button)
         bar.addWidget(self.status, 1)
         bar.addWidget(self.prev_button)
         bar.addWidget(self.next_button)
@@ -253,13 +256,13 @@ class JournalScreen(QWidget):
             "Priority": _summary([p.value.upper() for p in sorted(q.priorities, key=lambda p: -p.rank)]),
             "State": _summary([state_look(s, Priority.LOW).code for s in sorted(q.states)]),
             "Kind": _summary([_KIND_WORDS[k] for k in sorted(q.kinds)]),
-            "Failure mode": _summary([m.text for m in sorted(q.failure_modes)]),
+            "Failure": _summary([m.text for m in sorted(q.failure_modes)]),
             "Search": f'"{q.text}"' if q.text else "-",
-            "Sort": q.sort.value,
         }
-        for key, b in self.filter_buttons.items():
-            value = texts[key]
-            b.setText(f"{key}\n{_elide(value, 16)}")
+        self.sort_button.setText(f"Sort: {q.sort.value}")
+        for key, value in texts.items():
+            b = self.filter_buttons[key]
+            b.setText(f"{key}\n{_elide(value, 12)}")
             b.setToolTip(f"{key}: {value}")
             theme.set_prop(b, "kind", "confirm" if value not in ("any", "-") and key in _FILTER_KEYS else "")
 
@@ -277,10 +280,10 @@ class JournalScreen(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
-        self.table.set_narrow(self.width() < 1200)
+        self.table.set_narrow(self.width() < 1500, self.width() < 1200)
 
 
-_FILTER_KEYS = frozenset({"Asset", "Priority", "State", "Kind", "Failure mode", "Search"})
+_FILTER_KEYS = frozenset({"Asset", "Priority", "State", "Kind", "Failure", "Search"})
 
 
 def _elide(text: str, n: int) -> str:

@@ -38,13 +38,13 @@ class NavBar(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
-            b.setMinimumWidth(180)
+            b.setMinimumWidth(150)  # four screens, the user and the kiosk exit still fit a 1024 px panel
             b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
             self.buttons[key] = b
             lay.addWidget(b)
         lay.addStretch(1)
         self.user_button = touch_button("Log in", checkable=True)
-        self.user_button.setMinimumWidth(200)
+        self.user_button.setMinimumWidth(170)
         self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
         self.buttons["login"] = self.user_button
         lay.addWidget(self.user_button)

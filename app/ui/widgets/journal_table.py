@@ -9,16 +9,16 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QScroller, QTableV
 
 from app.hmi_api import AlarmState, JournalRow, TrailEntry
 from app.ui import theme
-from app.ui.alarm_look import draw_symbol, fmt_datetime, priority_text, state_look, state_text
+from app.ui.alarm_look import draw_symbol, fmt_datetime, fmt_time, priority_text, state_look, state_text
 from app.ui.widgets.alarm_table import DIAGNOSTIC_PREFIX, label_text
 
 Index = QModelIndex | QPersistentModelIndex
 JOURNAL_COLUMNS = ("Raised", "Asset", "Priority", "State", "Alarm", "Trail")
 RAISED, ASSET, PRIORITY, STATE, MESSAGE, TRAIL = range(len(JOURNAL_COLUMNS))
-_JOURNAL_WIDTHS = {RAISED: 170, ASSET: 90, PRIORITY: 130, STATE: 170, TRAIL: 300}
+_JOURNAL_WIDTHS = {RAISED: 170, ASSET: 90, PRIORITY: 130, STATE: 205, TRAIL: 330}
 TRAIL_COLUMNS = ("Time", "Event", "State after", "User", "Note")
 T_TIME, T_EVENT, T_STATE, T_USER, T_NOTE = range(len(TRAIL_COLUMNS))
-_TRAIL_WIDTHS = {T_TIME: 165, T_EVENT: 280, T_STATE: 110, T_USER: 130}
+_TRAIL_WIDTHS = {T_TIME: 180, T_EVENT: 280, T_STATE: 125, T_USER: 130}
 _ROOT = QModelIndex()  # the table's (invalid) root index, the default parent
 _VERDICT_WORDS = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
 
@@ -85,8 +85,8 @@ class JournalModel(_Rows):
             if col == MESSAGE:
                 return f"{DIAGNOSTIC_PREFIX}{a.message}" if a.diagnostic else a.message
             if col == TRAIL:
-                last = f", last: {row.last_event.value} {fmt_datetime(row.last_ts)}" if row.last_event else ""
-                return f"{row.events} events{last}"
+                last = f", last {row.last_event.value} {fmt_time(row.last_ts)}" if row.last_event else ""
+                return f"{row.events} event{'' if row.events == 1 else 's'}{last}"
         if role == Qt.ItemDataRole.DecorationRole and col == PRIORITY:
             return draw_symbol(a.priority, AlarmState.ACKED, 26)
         if role == Qt.ItemDataRole.FontRole and col in (PRIORITY, STATE):
@@ -152,10 +152,11 @@ class JournalTable(QTableView):
         self.setModel(self.journal_model)
         _touch_table(self, _JOURNAL_WIDTHS, MESSAGE, theme.TOUCH_MIN)
 
-    def set_narrow(self, narrow: bool) -> None:
-        """Below ~1200 px the alarm text keeps the room: the message names the asset, the trail is one tap away."""
-        self.setColumnHidden(ASSET, narrow)
-        self.setColumnHidden(TRAIL, narrow)
+    def set_narrow(self, no_trail: bool, no_asset: bool) -> None:
+        """On narrower panels the alarm text keeps its room: the trail summary goes first (the trail is one tap
+        away), then the asset column (the message starts with the asset)."""
+        self.setColumnHidden(TRAIL, no_trail)
+        self.setColumnHidden(ASSET, no_asset)
 
     def row_centre(self, row: int) -> QPoint:
         """Where to tap to open this row (tests, screenshots)."""
