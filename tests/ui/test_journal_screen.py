@@ -130,7 +130,7 @@ def test_a_tapped_row_opens_the_detail_on_its_event_trail(qtbot: QtBot, fake: Fa
     assert [e.event for e in model.entries] == [AlarmEvent.RAISED, AlarmEvent.ACKNOWLEDGED, AlarmEvent.LABELLED]
     cells = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(model.rowCount())]
     assert cells[1][1:] == ["acknowledged", "ACKED", "technician", "Checked on site"]
-    assert cells[2][1] == "labelled: Cavitation" and cells[2][3:] == ["technician", "Suction strainer blocked"]
+    assert cells[2][1] == "labelled" and cells[2][3:] == ["technician", "Cavitation - Suction strainer blocked"]
     assert detail.page_buttons["trail"].text() == "Event trail (3)"
     qtbot.mouseClick(detail.back_button, LEFT)
     assert window.current == "journal"
@@ -182,3 +182,15 @@ def test_on_a_real_engine_the_journal_holds_what_the_operator_did(hmi: Hmi) -> N
     if alarm.unacknowledged:
         ack = next(e for e in entries if e.event is AlarmEvent.ACKNOWLEDGED)
         assert (ack.user, ack.note) == ("technician", "Checked on site")
+
+
+def test_a_revised_label_reads_as_its_revision_with_what_it_says(qtbot: QtBot, fake: FakeHmi,
+                                                                  window: MainWindow) -> None:
+    fake.add_alarm(an_alarm("now1", "P-102", raised_ts=fake.now - 100))
+    fake.label("now1", TECH, "failure", "bearing_wear", "Noisy bearing")
+    fake.label("now1", TECH, "false_alarm", None, None)
+    window.open_journal_alarm(fake.alarm("now1"))  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: window.detail.trail_loaded, timeout=WAIT_MS)
+    model = window.detail.trail.trail_model
+    rows = [(model.index(r, 1).data(), model.index(r, 4).data()) for r in range(model.rowCount())]
+    assert rows[1:] == [("labelled", "Bearing wear - Noisy bearing"), ("label revision 2", "false alarm")]

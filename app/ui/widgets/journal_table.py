@@ -18,17 +18,24 @@ RAISED, ASSET, PRIORITY, STATE, MESSAGE, TRAIL = range(len(JOURNAL_COLUMNS))
 _JOURNAL_WIDTHS = {RAISED: 170, ASSET: 90, PRIORITY: 130, STATE: 205, TRAIL: 330}
 TRAIL_COLUMNS = ("Time", "Event", "State after", "User", "Note")
 T_TIME, T_EVENT, T_STATE, T_USER, T_NOTE = range(len(TRAIL_COLUMNS))
-_TRAIL_WIDTHS = {T_TIME: 180, T_EVENT: 280, T_STATE: 125, T_USER: 130}
+_TRAIL_WIDTHS = {T_TIME: 180, T_EVENT: 220, T_STATE: 125, T_USER: 130}
 _ROOT = QModelIndex()  # the table's (invalid) root index, the default parent
 _VERDICT_WORDS = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
 
 
 def event_text(e: TrailEntry) -> str:
-    """The event in words; a label says which revision it is and what it says."""
+    """The event in words; a label says which revision it is (the first label, then its corrections)."""
     if e.label is not None:
-        what = label_text(e.label) if e.label.verdict == "failure" else _VERDICT_WORDS.get(e.label.verdict, "?")
-        return f"labelled: {what}" if e.revision <= 1 else f"label revised ({e.revision}): {what}"
+        return "labelled" if e.revision <= 1 else f"label revision {e.revision}"
     return e.event.value
+
+
+def note_text(e: TrailEntry) -> str:
+    """The note; a label's verdict (or failure mode) comes first, so what the technician said is read whole."""
+    if e.label is None:
+        return e.note or ""
+    what = label_text(e.label) if e.label.verdict == "failure" else _VERDICT_WORDS.get(e.label.verdict, "?")
+    return f"{what} - {e.note}" if e.note else what
 
 
 class _Rows(QAbstractTableModel):
@@ -121,7 +128,7 @@ class TrailModel(_Rows):
             return "-" if e.state is None else e.state.value
         if col == T_USER:
             return e.user or "-"
-        return e.note or ""
+        return note_text(e)
 
 
 def _touch_table(view: QTableView, widths: dict[int, int], stretch: int, row_px: int) -> None:
@@ -157,6 +164,8 @@ class JournalTable(QTableView):
         away), then the asset column (the message starts with the asset)."""
         self.setColumnHidden(TRAIL, no_trail)
         self.setColumnHidden(ASSET, no_asset)
+        if not no_trail:
+            self.horizontalHeader().resizeSection(TRAIL, 430)
 
     def row_centre(self, row: int) -> QPoint:
         """Where to tap to open this row (tests, screenshots)."""
@@ -168,4 +177,5 @@ class TrailTable(QTableView):
         super().__init__(parent)
         self.trail_model = TrailModel(self)
         self.setModel(self.trail_model)
-        _touch_table(self, _TRAIL_WIDTHS, T_NOTE, theme.TOUCH_MIN)
+        _touch_table(self, _TRAIL_WIDTHS, T_NOTE, theme.TABLE_ROW)
+        self.setWordWrap(True)  # a note reads on two lines in its 60 px row before it is cut
