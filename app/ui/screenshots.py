@@ -109,7 +109,11 @@ def settings_in(tmp: Path, name: str):  # noqa: ANN201
 
 def grab(window: MainWindow, out: Path, name: str, size: tuple[int, int]) -> Path:
     path = out / f"{name}_{size[0]}x{size[1]}.png"
-    window.grab().save(str(path))
+    image = window.grab()
+    if (image.width(), image.height()) != size:  # a screen's minimum size does not fit this panel: say so
+        print(f"warning: {path.name} rendered at {image.width()}x{image.height()}: the window cannot shrink to "
+              f"{size[0]}x{size[1]} (minimum {window.minimumSizeHint().width()}x{window.minimumSizeHint().height()})")
+    image.save(str(path))
     return path
 
 
