@@ -59,7 +59,7 @@ def _measure(w: MainWindow, hb: Heartbeat, begin: Callable[[], None], finish: Ca
     query = _gap(hb, t_ask, time.perf_counter())
     return {"page_s": t_shown - t_ask if ok else float("nan"), "stall_ms": query[0],
             "stall_cpu_ms": query[1], "picker_ms": picker[0], "picker_cpu_ms": picker[1],
-            "total": journal.page.total if journal.page else -1}
+            "total": journal.page.total if journal.page else -1, "said": "" if ok else journal.status.text()}
 
 
 def _gap(hb: Heartbeat, t0: float, t1: float) -> tuple[float, float]:
@@ -189,6 +189,10 @@ def report(out: dict[str, Any]) -> None:
         worst_s, worst_ms = max(worst_s, page), max(worst_ms, worst["stall_ms"])
         print(f"{name:36s} {runs[-1]['total']:8,d} {page:7.3f} {worst['stall_ms']:9.1f} {worst['stall_cpu_ms']:9.1f} "
               f"{pick['picker_ms']:10.1f} {pick['picker_cpu_ms']:9.1f}")
+    for name, runs in out["steps"].items():
+        for r in runs:
+            if r["said"]:
+                print(f"  {name}: no new page within 30 s; the screen said: {r['said']}")
     print(f"worst page {worst_s:.3f} s (goal <= {GOAL_S:g} s: {'met' if worst_s <= GOAL_S else 'NOT met'}), "
           f"worst GUI stall {worst_ms:.0f} ms (goal <= {GOAL_STALL_MS:g} ms: "
           f"{'met' if worst_ms <= GOAL_STALL_MS else 'NOT met'})")

@@ -7,6 +7,7 @@ answer to an older request is dropped. Tapping a row opens the alarm's detail wi
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -35,6 +36,8 @@ from app.ui.widgets.keyboard import OnScreenKeyboard
 from app.ui.widgets.overlay import OverlayHost
 from app.ui.workers import TaskRunner
 from detection.failure_modes import FailureMode
+
+log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 TIME_RANGES: tuple[tuple[str, float | None], ...] = (("Last 24 h", DAY), ("Last 7 days", 7 * DAY),
@@ -185,6 +188,7 @@ class JournalScreen(QWidget):
         self._render_status()
 
     def _failed(self, request: int, exc: BaseException) -> None:
+        log.warning("journal read failed (request %d, newest %d): %s", request, self._request, exc)
         if request == self._request:
             self.loading = False
             self.status.setText(f"Journal unavailable: {exc}")
