@@ -43,7 +43,7 @@ def _seed(path: str) -> dict[str, float]:
     return out
 
 
-def _measure(w: MainWindow, hb: Heartbeat, begin: Callable[[], None], finish: Callable[[], None]) -> dict[str, float]:
+def _measure(w: MainWindow, hb: Heartbeat, begin: Callable[[], None], finish: Callable[[], None]) -> dict[str, Any]:
     """``begin`` opens what the operator taps first (a picker), ``finish`` the tap that asks for the page."""
     journal = w.journal
     t_first = time.perf_counter()
@@ -151,7 +151,7 @@ def run(live_pumps: int = PUMPS) -> dict[str, Any]:
         # no journal at all: the engine's own load on the GUI thread, and the machine's (other processes)
         out["baseline_stall_ms"], out["baseline_cpu_ms"] = _gap(hb, b0, time.perf_counter())
         out["loadavg_before"] = os.getloadavg()
-        steps: dict[str, list[dict[str, float]]] = {}
+        steps: dict[str, list[dict[str, Any]]] = {}
         for rep in range(REPS):
             w.show_screen("overview")
             run_for(0.3)
