@@ -21,6 +21,8 @@ from app.alarm_states import AlarmState, InvalidTransition
 from app.events import EngineEvent
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.store import journal as store_journal
+from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
 from app.uplink.status import UplinkStatus
 from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
@@ -36,9 +38,10 @@ __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
     "CloudState",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
-    "InvalidTransition", "Label", "Lock", "LockedOut", "PermissionDenied", "Priority", "Regime", "Role", "Samples",
+    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
+    "PermissionDenied", "Priority", "Regime", "Role", "Samples",
     "Session",
-    "SourceHealth", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
+    "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
 ]
 
 
@@ -80,6 +83,15 @@ class HmiApi(Protocol):
     # -- stored history (blocking) ----------------------------------------------------------------------
     def history(self, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS) -> Samples:
         """Stored samples in [t0, t1], peak-decimated to at most ``max_points`` rows."""
+        ...
+
+    # -- the alarm journal (blocking; anyone may read it) ------------------------------------------------
+    def journal(self, query: JournalQuery) -> JournalPage:
+        """One page of every stored alarm that matches ``query`` (app/store/journal.py), and how many match."""
+        ...
+
+    def alarm_trail(self, alarm_id: str) -> list[TrailEntry]:
+        """Everything that happened to one stored alarm, oldest first (an unknown id: an empty list)."""
         ...
 
     # -- operator commands (blocking) -------------------------------------------------------------------
@@ -151,6 +163,12 @@ class EngineHmi:
 
     def history(self, asset: str, t0: float, t1: float, max_points: int = HISTORY_POINTS) -> Samples:
         return self._engine.history(asset, t0, t1, max_points)
+
+    def journal(self, query: JournalQuery) -> JournalPage:
+        return store_journal.journal_page(self._engine.db, query)  # its own read connection (WAL: no waiting)
+
+    def alarm_trail(self, alarm_id: str) -> list[TrailEntry]:
+        return store_journal.alarm_trail(self._engine.db, alarm_id)
 
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
         return self._engine.acknowledge(alarm_id, session, note)

@@ -59,6 +59,7 @@ def open_database(path: str | Path) -> Engine:
     try:
         metadata.create_all(engine)
         _add_missing_columns(engine)
+        _add_missing_indexes(engine)
         _migrate_audit_log_to_hash_chain(engine)
     except DBAPIError as exc:
         engine.dispose()
@@ -107,6 +108,14 @@ def _add_missing_columns(engine: Engine) -> None:
             conn.execute(text("ALTER TABLE alarms ADD COLUMN diagnostic VARCHAR(16)"))
             conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
                               "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
+
+
+def _add_missing_indexes(engine: Engine) -> None:
+    """Indexes declared since a database was created (create_all skips an existing table and its indexes)."""
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
 
 
 def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:

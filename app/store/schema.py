@@ -74,6 +74,13 @@ alarm_events = Table(
     Column("score", Float),
 )
 Index("ix_alarm_events_alarm", alarm_events.c.alarm_id)
+# The alarm journal (app/store/journal.py): its time range, filters and sort orders each have an index, an alarm's
+# trail is read in time order, and its latest label is one index lookup. Created at open on older databases too.
+Index("ix_alarms_raised", alarms.c.raised_ts, alarms.c.id)
+Index("ix_alarms_state_raised", alarms.c.state, alarms.c.raised_ts)
+Index("ix_alarms_priority_raised", alarms.c.priority, alarms.c.raised_ts)
+Index("ix_alarms_kind_raised", alarms.c.kind, alarms.c.raised_ts)
+Index("ix_alarm_events_alarm_ts", alarm_events.c.alarm_id, alarm_events.c.ts)
 
 labels = Table(
     "labels",
@@ -86,6 +93,7 @@ labels = Table(
     Column("failure_mode", String(48)),
     Column("note", Text),
 )
+Index("ix_labels_alarm", labels.c.alarm_id, labels.c.id)
 
 audit_log = Table(
     "audit_log",

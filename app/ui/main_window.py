@@ -19,6 +19,7 @@ from app.ui.alarm_commands import AlarmCommands
 from app.ui.bridge import EngineBridge
 from app.ui.screens.alarm_detail import AlarmDetailScreen
 from app.ui.screens.alarms import AlarmsScreen
+from app.ui.screens.journal import JournalScreen
 from app.ui.screens.login import LoginScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.session = SessionState(inactivity_timeout_s, self)
         self.commands_runner = TaskRunner("vigil-commands", threads=1, parent=self)
         self.history_runner = TaskRunner("vigil-history", threads=1, parent=self)
+        self.journal_runner = TaskRunner("vigil-journal", threads=1, parent=self)  # not behind a long trend read
         self.bridge = EngineBridge(api, poll_ms, self)
         central = QWidget()
         self.setCentralWidget(central)
@@ -72,8 +74,9 @@ class MainWindow(QMainWindow):
         self.alarms = AlarmsScreen(self.commands, self.guard)
         self.detail = AlarmDetailScreen(api, self.commands, self.guard, self.history_runner)
         self.login = LoginScreen(api, self.session, self.commands_runner)
+        self.journal = JournalScreen(api, self.journal_runner, self.overlay, self.message_bar.show_message)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
-                                            "detail": self.detail, "login": self.login}
+                                            "detail": self.detail, "login": self.login, "journal": self.journal}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -114,7 +117,8 @@ class MainWindow(QMainWindow):
         self.overview.sig_open_asset.connect(self.open_trends)
         self.trends.sig_asset_changed.connect(lambda _a: self._update_focus())
         self.alarms.sig_open_detail.connect(self.open_alarm)
-        self.detail.sig_back.connect(lambda: self.show_screen("alarms"))
+        self.detail.sig_back.connect(lambda: self.show_screen(self.detail.back_to))
+        self.journal.sig_open_alarm.connect(self.open_journal_alarm)
         self.alarm_banner.sig_open.connect(self.open_alarm)
         self.login.sig_logged_in.connect(self._logged_in)
         self.session.sig_changed.connect(self._session_changed)
@@ -140,6 +144,7 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self.session)
         self.commands_runner.shutdown()
         self.history_runner.shutdown()
+        self.journal_runner.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:
@@ -178,12 +183,14 @@ class MainWindow(QMainWindow):
             self._previous = self.current
         self.current = key
         self.stack.setCurrentWidget(self.screens[key])
-        self.nav.set_current(key)
+        self.nav.set_current(self.detail.back_to if key == "detail" else key)
         self._update_focus()
         if key == "login":
             self.login.reload_users()
         if self.bridge.snapshot is not None:
             self._on_snapshot(self.bridge.snapshot)
+        if key == "journal":
+            self.journal.load()  # what was stored since it was last shown
 
     def _update_focus(self) -> None:
         self.bridge.focus_asset = self.trends.asset if self.current == "trends" else None
@@ -203,6 +210,15 @@ class MainWindow(QMainWindow):
         self.alarms.select(alarm_id)
         self.show_screen("detail")
 
+    def open_journal_alarm(self, stored: Alarm) -> None:
+        """A journal row: the alarm as the engine has it now if it is still in memory, else as stored; its
+        event trail first."""
+        alarm = self.api.alarm(stored.id) or stored
+        snap = self.bridge.snapshot
+        self.detail.open(alarm, snap.ts if snap is not None else None, snap.threshold if snap is not None else 1.0,
+                         back_to="journal", page="trail")
+        self.show_screen("detail")
+
     # -- from the bridge ------------------------------------------------------------------------
     def _on_snapshot(self, snap: EngineSnapshot) -> None:
         self.status.set_snapshot(snap)
@@ -211,12 +227,14 @@ class MainWindow(QMainWindow):
         self.overview.on_snapshot(snap)
         self.trends.on_snapshot(snap)
         self.alarms.on_snapshot(snap)
+        self.journal.on_snapshot(snap)
 
     def _on_alarms(self, alarms: list[Alarm]) -> None:
         self.overview.on_alarms(alarms)
         self.trends.on_alarms(alarms)
         self.alarms.on_alarms(alarms)
         self.detail.on_alarms(alarms)
+        self.journal.on_alarms(alarms)
         self.alarm_banner.reconcile(alarms)
         unacked = [a for a in alarms if a.unacknowledged]
         self.nav.set_alarm_count(len(unacked), most_urgent(a.priority for a in unacked))

@@ -1,4 +1,5 @@
-"""Render every HMI screen offscreen at 1280x800 and 1920x1080 into screenshots/ (``make screenshots``).
+"""Render every HMI screen offscreen at 1280x800, 1920x1080 and 1024x600 (the smallest common panel) into
+screenshots/ (``make screenshots``).
 
 The real engine runs on the simulator with injected faults, so the alarms, traces and cloud verdicts are real; the
 simulator reports channel quality as field devices do (one pump's device lost, another's flow bad and a vibration
@@ -34,7 +35,7 @@ from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZES = ((1280, 800), (1920, 1080))
+SIZES = ((1280, 800), (1920, 1080), (1024, 600))
 FAULTS = (FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 2400),  # a slow hydraulic fault: medium priority
           FaultSpec("P-103", FaultKind.CAVITATION, 3300, ramp_s=0),  # sudden: raised HIGH, so the banner shows
           FaultSpec("P-106", FaultKind.BEARING_WEAR, 2100, ramp_s=0),  # taken out of service below
@@ -106,7 +107,11 @@ def settings_in(tmp: Path, name: str) -> Settings:
 
 def grab(window: MainWindow, out: Path, name: str, size: tuple[int, int]) -> Path:
     path = out / f"{name}_{size[0]}x{size[1]}.png"
-    window.grab().save(str(path))
+    image = window.grab()
+    if (image.width(), image.height()) != size:  # a screen's minimum size does not fit this panel: say so
+        print(f"warning: {path.name} rendered at {image.width()}x{image.height()}: the window cannot shrink to "
+              f"{size[0]}x{size[1]} (minimum {window.minimumSizeHint().width()}x{window.minimumSizeHint().height()})")
+    image.save(str(path))
     return path
 
 
@@ -216,6 +221,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     wait(app, lambda: window.detail.traces_loaded, 10, "detail traces")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_detail", size))
+    shots += shoot_journal(app, window, labelled.id, out, size)
     window.session.set_session(None)
     window.show_screen("login")
     wait(app, lambda: bool(window.login.user_buttons), 10, "user list")
@@ -226,6 +232,28 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     wait(app, lambda: "Wrong PIN" in window.login.pad.message.text(), 10, "wrong PIN message")
     settle(app)
     shots.append(grab(window, out, "login_wrong_pin", size))
+    return shots
+
+
+def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Path, size: tuple[int, int]
+                  ) -> list[Path]:
+    """The journal (no login needed), a filter picker over it, and one alarm's event trail opened from its row."""
+    window.session.set_session(None)
+    journal = window.journal
+    window.show_screen("journal")
+    wait(app, lambda: journal.page is not None and not journal.loading, 10, "the journal page")
+    settle(app)
+    shots = [grab(window, out, "journal", size)]
+    journal.filter_buttons["State"].click()
+    settle(app)
+    shots.append(grab(window, out, "journal_filter", size))
+    window.overlay.clear()
+    rows = journal.table.journal_model.rows
+    row = next((i for i, r in enumerate(rows) if r.alarm.id == alarm_id), 0)
+    journal.sig_open_alarm.emit(rows[row].alarm)  # as a tap on its row does
+    wait(app, lambda: window.detail.trail_loaded, 10, "the event trail")
+    settle(app, 0.6)
+    shots.append(grab(window, out, "alarm_trail", size))
     return shots
 
 

@@ -33,6 +33,10 @@ from app.hmi_api import (
     EventListener,
     HmiApi,
     InvalidTransition,
+    JournalPage,
+    JournalQuery,
+    JournalRow,
+    JournalSort,
     Label,
     Lock,
     Priority,
@@ -41,6 +45,7 @@ from app.hmi_api import (
     Samples,
     Session,
     SourceHealth,
+    TrailEntry,
     UplinkStatus,
     WrongPin,
 )
@@ -85,6 +90,9 @@ class FakeHmi:
         self.refuse_next: BaseException | None = None
         self.out_of_service: set[str] = set()
         self.period_s: dict[str, float] = {a: 1.0 for a in assets}  # each asset's measured sampling period
+        self.stored_only: dict[str, Alarm] = {}  # in the journal but no longer in memory (an earlier run's)
+        self.trails: dict[str, list[TrailEntry]] = {}
+        self.journal_threads: list[int] = []  # threading.get_ident() of every journal/trail read
 
     def set_sample_period(self, asset: str, period_s: float) -> None:
         """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
@@ -93,9 +101,14 @@ class FakeHmi:
         self.stored[asset] = samples(self.now - 2000 * period_s, 2001, period_s)
 
     # -- what the test does -------------------------------------------------------------------------
-    def add_alarm(self, alarm: Alarm, announce: bool = True) -> Alarm:
+    def add_alarm(self, alarm: Alarm, announce: bool = True, in_memory: bool = True) -> Alarm:
+        """A new alarm (its "raised" trail entry too); ``in_memory=False``: only in the journal (stored earlier)."""
         with self._lock:
-            self._alarms[alarm.id] = alarm
+            (self._alarms if in_memory else self.stored_only)[alarm.id] = alarm
+            self.trails.setdefault(alarm.id, []).append(
+                TrailEntry(alarm.raised_ts, AlarmEvent.RAISED, alarm.state, None, None, alarm.peak_score))
+        if not in_memory:
+            return alarm
         if announce:
             self.publish(events.AlarmRaised(alarm.id, alarm.asset, alarm.raised_ts, alarm.peak_score, alarm.priority,
                                             alarm.top_channels, alarm.message, False, alarm.state, alarm.kind))
@@ -152,6 +165,41 @@ class FakeHmi:
         ts, values, scores = self.stored[asset]
         keep = (ts >= t0) & (ts <= t1)
         return ts[keep][:max_points], values[keep][:max_points], scores[keep][:max_points]
+
+    # -- the journal ----------------------------------------------------------------------------------
+    def journal(self, query: JournalQuery) -> JournalPage:
+        """The store's semantics (app/store/journal.py) over the fake's alarms, in Python."""
+        with self._lock:
+            self.journal_threads.append(threading.get_ident())
+            alarms = [*self.stored_only.values(), *self._alarms.values()]
+            trails = {k: list(v) for k, v in self.trails.items()}
+        q, needle = query, query.text.lower()
+
+        def keep(a: Alarm) -> bool:
+            modes = {a.cloud.failure_mode, a.label.failure_mode if a.label else None}
+            texts = [a.asset, a.message] + [t for e in trails.get(a.id, []) for t in (e.user or "", e.note or "")]
+            return ((q.since is None or a.raised_ts >= q.since) and (q.until is None or a.raised_ts < q.until)
+                    and (not q.assets or a.asset in q.assets) and (not q.priorities or a.priority in q.priorities)
+                    and (not q.states or a.state in q.states) and (not q.kinds or a.kind in q.kinds)
+                    and (not q.failure_modes or bool(modes & set(q.failure_modes)))
+                    and (not needle or any(needle in t.lower() for t in texts)))
+
+        order = {JournalSort.NEWEST: lambda a: (-a.raised_ts, a.id), JournalSort.OLDEST: lambda a: (a.raised_ts, a.id),
+                 JournalSort.PRIORITY: lambda a: (-a.priority.rank, -a.raised_ts, a.id),
+                 JournalSort.ASSET: lambda a: (a.asset, -a.raised_ts, a.id)}[q.sort]
+        hits = sorted(filter(keep, alarms), key=order)
+        page = hits[q.page * q.page_size:(q.page + 1) * q.page_size]
+        rows = []
+        for a in page:
+            trail = trails.get(a.id, [])
+            last = trail[-1] if trail else None
+            rows.append(JournalRow(a, len(trail), last.ts if last else a.raised_ts, last.event if last else None))
+        return JournalPage(query, tuple(rows), len(hits), tuple(sorted({a.asset for a in alarms})))
+
+    def alarm_trail(self, alarm_id: str) -> list[TrailEntry]:
+        with self._lock:
+            self.journal_threads.append(threading.get_ident())
+            return list(self.trails.get(alarm_id, []))
 
     # -- commands -----------------------------------------------------------------------------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:
@@ -229,6 +277,10 @@ class FakeHmi:
             if refusal is not None and not isinstance(refusal, CommitPending):
                 raise refusal
             alarm = self._alarms[alarm_id] = fn(before)
+            trail = self.trails.setdefault(alarm_id, [])
+            revision = sum(e.label is not None for e in trail) + 1 if event is AlarmEvent.LABELLED else 0
+            trail.append(TrailEntry(time.time(), event, alarm.state, session.user, note,
+                                    label=alarm.label if revision else None, revision=revision))
         self.publish(events.AlarmStateChanged(alarm_id, alarm.asset, time.time(), alarm.state, event, session.user,
                                               note))
         if isinstance(refusal, CommitPending):  # done and announced, but not stored yet

@@ -1,4 +1,5 @@
-"""Alarm detail: what happened around the event, which channels drove the score, and the technician's label.
+"""Alarm detail: what happened around the event, which channels drove the score, the technician's label, and the
+alarm's event trail (every transition and label revision, with who and when: ``api.alarm_trail`` on the worker).
 
 Traces of the driving channels and the score from 10 min before the alarm to 5 min after it cleared come from
 ``api.history`` on the history worker (never the GUI thread), topped up from the live buffer for the last
@@ -8,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from acquisition.channels import INDEX
-from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples
+from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples, TrailEntry
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.alarm_look import (
@@ -23,6 +24,7 @@ from app.ui.alarm_look import (
 )
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.ui.widgets.channel_bars import ChannelBars
+from app.ui.widgets.journal_table import TrailTable
 from app.ui.widgets.label_form import LabelForm
 from app.ui.widgets.trend_plots import AlarmMark, TrendPlots
 from app.ui.workers import TaskRunner, sliced_history
@@ -35,7 +37,7 @@ _DEFAULT_CHANNELS = ("flow", "pressure", "vib_de")
 
 class AlarmDetailScreen(QWidget):
     sig_back = Signal()
-    """Back to the alarm list."""
+    """Back to where the alarm was opened from (``back_to``: the alarm list or the journal)."""
 
     def __init__(self, api: HmiApi, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -43,7 +45,10 @@ class AlarmDetailScreen(QWidget):
         self.api, self.commands, self._history_runner = api, commands, history
         self.alarm: Alarm | None = None
         self._request = 0
+        self._trail_request = 0
         self.traces_loaded = False
+        self.trail_loaded = False
+        self.back_to = "alarms"
         outer = QVBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
         outer.setSpacing(6)
@@ -69,7 +74,13 @@ class AlarmDetailScreen(QWidget):
         self.label_form = LabelForm(guard, commands.overlay, commands.notify)
         self.label_form.sig_save.connect(self._save_label)
         body.addWidget(self.label_form, 9)
-        outer.addLayout(body, 1)
+        traces_page = QWidget()
+        traces_page.setLayout(body)
+        self.trail = TrailTable()
+        self.pages = QStackedWidget()
+        self.pages.addWidget(traces_page)
+        self.pages.addWidget(self.trail)
+        outer.addWidget(self.pages, 1)
 
     def _header(self, guard: ActionGuard) -> QVBoxLayout:
         head = QVBoxLayout()
@@ -99,14 +110,38 @@ class AlarmDetailScreen(QWidget):
         self.info.setWordWrap(True)
         self.cloud = QLabel("")
         self.cloud.setProperty("kind", "large")
-        head.addWidget(self.info)
-        head.addWidget(self.cloud)
+        texts = QVBoxLayout()
+        texts.addWidget(self.info)
+        texts.addWidget(self.cloud)
+        under = QHBoxLayout()
+        under.addLayout(texts, 1)
+        self.page_buttons: dict[str, QPushButton] = {}
+        for key, text in (("traces", "Traces"), ("trail", "Event trail")):
+            b = touch_button(text, checkable=True)
+            b.setMinimumWidth(150)
+            b.clicked.connect(lambda _=False, k=key: self.show_page(k))
+            under.addWidget(b)
+            self.page_buttons[key] = b
+        head.addLayout(under)
         return head
 
+    def show_page(self, key: str) -> None:
+        """The traces with the label form ("traces"), or the event trail ("trail") across the whole width."""
+        self.pages.setCurrentIndex(1 if key == "trail" else 0)
+        for k, b in self.page_buttons.items():
+            b.setChecked(k == key)
+
     # -- open / update ------------------------------------------------------------------------------
-    def open(self, alarm: Alarm, now: float | None, threshold: float = 1.0) -> None:
-        """Show ``alarm``; ``now`` is the latest plant time (the end of the traces if still active)."""
+    def open(self, alarm: Alarm, now: float | None, threshold: float = 1.0, back_to: str = "alarms",
+             page: str = "traces") -> None:
+        """Show ``alarm``; ``now`` is the latest plant time (the end of the traces if still active); ``back_to``
+        the screen the back button returns to; ``page`` "traces" or "trail" first."""
         self.alarm = alarm
+        self.back_to = back_to
+        self.back_button.setText("\u25c0 Journal" if back_to == "journal" else "\u25c0 Alarms")
+        self.back_button.setMinimumWidth(self.back_button.sizeHint().width())  # never cut, whatever comes after
+        self.show_page(page)
+        self._load_trail(alarm.id)
         self._render_header()
         self.label_form.show_latest(alarm.label)
         self.bars.set_shares(alarm.top_channels)
@@ -129,6 +164,7 @@ class AlarmDetailScreen(QWidget):
             self._render_header()
             if fresh.label != shown.label:
                 self.label_form.show_latest(fresh.label)
+            self._load_trail(fresh.id)  # something happened to it: its trail has a new entry
 
     def on_blink(self, phase_on: bool) -> None:
         if self.alarm is not None and self.isVisible():
@@ -149,6 +185,25 @@ class AlarmDetailScreen(QWidget):
         self.info.setText(f"{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
                           f"{a.peak_score:.2f}, {a.activations} activation(s).")
         self.cloud.setText(a.cloud.text or "cloud: no answer yet")
+
+    def _load_trail(self, alarm_id: str) -> None:
+        self._trail_request += 1
+        request, api = self._trail_request, self.api
+        self.trail_loaded = False
+        self._history_runner.submit(lambda: api.alarm_trail(alarm_id),
+                                    on_done=lambda entries: self._trail_loaded(request, entries),
+                                    on_error=lambda e: self._trail_failed(request, e))
+
+    def _trail_loaded(self, request: int, entries: list[TrailEntry]) -> None:
+        if request == self._trail_request:
+            self.trail.trail_model.set_entries(entries)
+            self.page_buttons["trail"].setText(f"Event trail ({len(entries)})")
+            self.trail_loaded = True
+
+    def _trail_failed(self, request: int, exc: BaseException) -> None:
+        if request == self._trail_request:
+            self.page_buttons["trail"].setText("Event trail (unavailable)")
+            self.page_buttons["trail"].setToolTip(str(exc))
 
     def _replace_plots(self, alarm: Alarm, threshold: float) -> None:
         names = [c for c, _ in alarm.top_channels if c in INDEX] or list(_DEFAULT_CHANNELS)

@@ -14,12 +14,12 @@ from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
 
-SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"))
+SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"))
 
 
 class NavBar(QWidget):
     sig_navigate = Signal(str)
-    """A navigation button was tapped: the screen key ("overview", "trends", "alarms", "login")."""
+    """A navigation button was tapped: the screen key ("overview", "trends", "alarms", "journal", "login")."""
 
     sig_leave_kiosk = Signal()
     """The admin asked to leave kiosk mode (confirmation follows)."""
@@ -38,13 +38,13 @@ class NavBar(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
-            b.setMinimumWidth(180)
+            b.setMinimumWidth(150)  # four screens, the user and the kiosk exit still fit a 1024 px panel
             b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
             self.buttons[key] = b
             lay.addWidget(b)
         lay.addStretch(1)
         self.user_button = touch_button("Log in", checkable=True)
-        self.user_button.setMinimumWidth(200)
+        self.user_button.setMinimumWidth(170)
         self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
         self.buttons["login"] = self.user_button
         lay.addWidget(self.user_button)
