@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QScroller,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -31,6 +28,7 @@ from app.ui.alarm_look import (
     state_look,
     state_text,
 )
+from app.ui.widgets.touch_table import configure_touch_table
 
 COLUMNS = ("State", "Priority", "Raised", "Alarm", "Score", "Cloud", "Label")
 STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
@@ -159,24 +157,7 @@ class AlarmTable(QTableView):
         self.alarm_model = AlarmTableModel(self)
         self.setModel(self.alarm_model)
         self.setItemDelegate(_RowDelegate(self))
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setWordWrap(False)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setIconSize(QSize(30, 30))
-        self.verticalHeader().setVisible(False)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(theme.TABLE_ROW)
-        header = self.horizontalHeader()
-        header.setMinimumHeight(44)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, w in _WIDTHS.items():
-            header.resizeSection(col, w)
-        header.setSectionResizeMode(MESSAGE, QHeaderView.ResizeMode.Stretch)
-        QScroller.grabGesture(self.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        configure_touch_table(self, _WIDTHS, MESSAGE, theme.TABLE_ROW, icon_px=30, header_px=44)
         self._selected_id: str | None = None
         self.selectionModel().selectionChanged.connect(self._remember_selection)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QScroller, QTableView, QWidget
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtWidgets import QTableView, QWidget
 
 from app.hmi_api import AlarmState, JournalRow, TrailEntry
 from app.ui import theme
 from app.ui.alarm_look import draw_symbol, fmt_datetime, fmt_time, priority_text, state_look, state_text
 from app.ui.widgets.alarm_table import DIAGNOSTIC_PREFIX, label_text
+from app.ui.widgets.touch_table import configure_touch_table
 
 Index = QModelIndex | QPersistentModelIndex
 JOURNAL_COLUMNS = ("Raised", "Asset", "Priority", "State", "Alarm", "Trail")
@@ -131,33 +132,12 @@ class TrailModel(_Rows):
         return note_text(e)
 
 
-def _touch_table(view: QTableView, widths: dict[int, int], stretch: int, row_px: int) -> None:
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    view.setWordWrap(False)
-    view.setTextElideMode(Qt.TextElideMode.ElideRight)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    view.setIconSize(QSize(26, 26))
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    view.verticalHeader().setDefaultSectionSize(row_px)
-    header = view.horizontalHeader()
-    header.setMinimumHeight(40)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for col, w in widths.items():
-        header.resizeSection(col, w)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    QScroller.grabGesture(view.viewport(), QScroller.ScrollerGestureType.TouchGesture)
-
-
 class JournalTable(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.journal_model = JournalModel(self)
         self.setModel(self.journal_model)
-        _touch_table(self, _JOURNAL_WIDTHS, MESSAGE, theme.TOUCH_MIN)
+        configure_touch_table(self, _JOURNAL_WIDTHS, MESSAGE, theme.TOUCH_MIN)
 
     def set_narrow(self, no_trail: bool, no_asset: bool) -> None:
         """On narrower panels the alarm text keeps its room: the trail summary goes first (the trail is one tap
@@ -177,5 +157,5 @@ class TrailTable(QTableView):
         super().__init__(parent)
         self.trail_model = TrailModel(self)
         self.setModel(self.trail_model)
-        _touch_table(self, _TRAIL_WIDTHS, T_NOTE, theme.TABLE_ROW)
+        configure_touch_table(self, _TRAIL_WIDTHS, T_NOTE, theme.TABLE_ROW)
         self.setWordWrap(True)  # a note reads on two lines in its 60 px row before it is cut
