@@ -122,7 +122,7 @@ def test_two_instances_share_the_load_and_answer_each_alarm_once(start_service, 
 
 
 GATEWAY_SCRIPT = textwrap.dedent("""
-    import sys, time
+    import signal, sys
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
     host, port = sys.argv[1], int(sys.argv[2])
@@ -133,7 +133,7 @@ GATEWAY_SCRIPT = textwrap.dedent("""
     c.loop_start()
     c.publish(topic, sys.argv[3].encode(), qos=1, retain=True).wait_for_publish(10)
     print("online", flush=True)
-    time.sleep(600)
+    signal.pause()  # stay connected until the test kills this process (SIGKILL: no DISCONNECT, so the will fires)
 """)
 
 
