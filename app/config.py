@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app import shifts
+
 ENV_PREFIX = "VIGIL_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "resources" / "vigil.toml"
 MAX_CONFIG_BYTES = 1 << 20  # the shipped file is ~5 KB; anything near this is not a settings file
@@ -181,6 +183,28 @@ class UserSettings(_Section):
         return self
 
 
+class ShiftSettings(_Section):
+    """The shift pattern (app/shifts.py): local start times in one IANA zone; daylight saving is followed."""
+
+    starts: list[str] = Field(["06:00", "14:00", "22:00"], description='local start times "HH:MM", increasing')
+    timezone: str = Field("", description="IANA zone, e.g. 'Europe/Berlin'; empty = the system's local zone")
+
+    @field_validator("starts", mode="before")
+    @classmethod
+    def _starts_checked(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: "06:00,14:00,22:00"
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            return value  # pydantic names the type error
+        return [f"{t:%H:%M}" for t in shifts.parse_starts(value)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        shifts.resolve_zone(value)
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     dir: str = "var/log"
@@ -196,6 +220,7 @@ class Settings(_Section):
     uplink: UplinkSettings = UplinkSettings()
     ui: UiSettings = UiSettings()
     users: UserSettings = UserSettings()
+    shifts: ShiftSettings = ShiftSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
