@@ -14,8 +14,8 @@ from app.shifts import MAX_STARTS, ShiftPattern, parse_starts, resolve_zone
 H = 3600.0
 
 
-def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=UTC).timestamp()
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
 
 
 BERLIN = ShiftPattern(["06:00", "14:00", "22:00"], "Europe/Berlin")
