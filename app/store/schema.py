@@ -81,6 +81,9 @@ Index("ix_alarms_state_raised", alarms.c.state, alarms.c.raised_ts)
 Index("ix_alarms_priority_raised", alarms.c.priority, alarms.c.raised_ts)
 Index("ix_alarms_kind_raised", alarms.c.kind, alarms.c.raised_ts)
 Index("ix_alarm_events_alarm_ts", alarm_events.c.alarm_id, alarm_events.c.ts)
+# The KPIs and the shift screen read events by time range (app/store/kpi_queries.py): a shift's events, its
+# acknowledgements, and which alarms changed after a moment (their state then is not their stored state).
+Index("ix_alarm_events_ts", alarm_events.c.ts)
 
 labels = Table(
     "labels",
