@@ -149,7 +149,7 @@ def kpi_report(db: Engine, start: float, end: float, timings: dict[str, float] |
             timings[name] = time.perf_counter() - t0
         return out
 
-    with db.connect() as c:
+    with kpi_queries.read_snapshot(db) as c:
         lk = timed("load", lambda: load_kpis(c, start, end))
         stale = timed("stale", lambda: stale_alarms(c, end))
         held = timed("held", lambda: held_kpi(c, start, end))

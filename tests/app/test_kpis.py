@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
 
 from app.alarm_model import AlarmEvent, AlarmKind, Priority
 from app.alarm_states import AlarmState
@@ -311,6 +311,24 @@ def test_an_empty_range_has_zeros_and_no_means(store: Store) -> None:
 def test_a_bad_range_is_refused_clearly(store: Store, start: float, end: float, complaint: str) -> None:
     with pytest.raises(KpiRangeError, match=complaint):
         store.report(start, end)
+
+
+def test_one_report_reads_one_snapshot_while_the_writer_goes_on(store: Store) -> None:
+    for k in range(3):
+        store.raised(T0 + 100 * k, "P-200")
+    store.raised(T0 + 500, "P-300")
+    wrote: list[str] = []
+
+    def write_meanwhile(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not wrote and "dense_rank" in statement:  # between the activations and their sources' names
+            wrote.append(store.raised(T0 + 50, "A-100"))  # another connection: a new source that sorts first
+
+    event.listen(store.db, "after_cursor_execute", write_meanwhile)
+    r = store.report(T0, T0 + H)
+    event.remove(store.db, "after_cursor_execute", write_meanwhile)
+    assert wrote
+    assert [(b.source.asset, b.activations) for b in r.bad_actors.top] == [("P-200", 3), ("P-300", 1)]
+    assert store.report(T0, T0 + H).rate.activations == 5  # the next report sees it
 
 
 # -- the vectorised code against plain loops ---------------------------------------------------------------------
