@@ -1,6 +1,7 @@
 """Alarm-system KPIs (ISA-18.2 / IEC 62682, EEMUA 191) for any range ``[start, end)`` of the store.
 
-Use (blocking, ~0.1-0.3 s over 30 days of 50 pumps: call it on a worker thread, never the GUI thread)::
+Use (blocking: about 0.5 s of CPU over 30 days of 50 pumps, 0.1 s for one shift, measured by
+``python -m bench.bench_kpis``; call it on a worker thread, never the GUI thread)::
 
     from app.kpi import kpi_report
     report = kpi_report(db, shift.start_ts, min(shift.end_ts, time.time()))   # a KpiReport (app/kpi/model.py)
@@ -38,8 +39,10 @@ What each number means (the definitions, decided once here; the constants are in
 - **Cloud agreement** (``report.cloud``): of those labels (not unsure), how often the cloud's verdict matched
   (confirmed = failure, not confirmed = false alarm), and how often a confirmed failure's mode matched the label's.
 
-Each group has its own function (``load_kpis``, ``stale_alarms``, ``held_kpi``, ``ack_kpi``, ``label_kpis`` on an
-open connection) for a screen that shows one group; ``kpi_report(db, a, b, timings={})`` fills in per-group times.
+All statements of one report read one SQLite snapshot (the writer is not blocked). Each group has its own
+function (``load_kpis``, ``stale_alarms``, ``held_kpi``, ``ack_kpi``, ``label_kpis``, on a connection from
+``app.store.kpi_queries.read_snapshot(db)``) for a screen that shows one group; ``kpi_report(db, a, b,
+timings={})`` fills in the seconds each group took.
 """
 from app.kpi.model import (
     ACCEPTABLE_PER_10MIN,

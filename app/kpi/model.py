@@ -17,7 +17,7 @@ MANAGEABLE_PER_10MIN = 2.0  # ~2 per 10 min "maximum manageable"
 FLOOD_START = 10  # a flood starts when MORE than 10 alarms fall in 10 minutes...
 FLOOD_END = 5  # ...and ends when FEWER than 5 do
 FLOOD_TARGET_SHARE = 0.01  # time in flood < 1 %
-CHATTER_COUNT, CHATTER_WINDOW_S = 3, 60.0  # 3 or more activations of one source within 60 s
+CHATTER_COUNT, CHATTER_WINDOW_S = 3, 60.0  # 3 or more activations of one source, the first and third <= 60 s apart
 STALE_S = 86_400.0  # active for more than 24 h
 TOP_N = 10  # bad actors listed
 PRIORITY_TARGET: dict[Priority, float] = {Priority.LOW: 0.80, Priority.MEDIUM: 0.15, Priority.HIGH: 0.05}

@@ -89,11 +89,12 @@ def ack_delays(c: Connection, since: float, until: float) -> np.ndarray:
     latest = (select(func.max(act.c.ts))
               .where(act.c.alarm_id == _E.c.alarm_id, act.c.event.in_(_ACTIVATIONS), act.c.ts <= _E.c.ts)
               .correlate(_E).scalar_subquery())
-    delay = (_E.c.ts - latest).label("delay")
+    delay = func.coalesce(_E.c.ts - latest, -1.0)  # -1: no activation before it (a damaged trail); never < 0
     ts = _event_ts(since, until)
     rows = c.execute(select(delay).where(_E.c.event == AlarmEvent.ACKNOWLEDGED.value, ts >= since,
-                                         ts < until)).scalars().all()
-    return np.array([d for d in rows if d is not None], dtype=np.float64)
+                                         ts < until)).scalars()
+    delays = np.fromiter(rows, dtype=np.float64)
+    return delays[delays >= 0]
 
 
 def hold_events(c: Connection, since: float, until: float) -> dict[AlarmEvent, int]:
