@@ -353,3 +353,38 @@ def test_the_shipped_horn_is_the_generated_wav() -> None:
         frames = w.readframes(w.getnframes())
     assert frames == alarm_wav_frames()
     assert 0.5 < len(frames) / 2 / 22050 < 1.5  # one cycle under a second and a half
+
+
+def test_without_an_audio_output_the_horn_says_so_once_and_rings_the_bell(
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Here (no PySide6-Addons, or no audio device) the horn degrades to the system bell, logged once."""
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+        if QMediaDevices.audioOutputs():
+            pytest.skip("this machine has an audio output: the QSoundEffect path is used")
+    except ImportError:
+        pass
+    from app.ui.sound import AlarmSound
+
+    bells: list[int] = []
+    monkeypatch.setattr(QApplication, "beep", staticmethod(lambda: bells.append(1)))
+    sound = AlarmSound(True)
+    with caplog.at_level("WARNING", logger="app.ui.sound"):
+        sound.observe([an_alarm("A1")])
+        assert sound.playing and bells == [1]
+        sound.silence()
+        sound.observe([an_alarm("A1"), an_alarm("A2")])
+        assert sound.playing and bells == [1, 1]
+        sound.stop()
+    said = [r for r in caplog.records if "system bell" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in said]
+
+
+def test_acknowledging_does_not_move_a_tiles_contents(qtbot: QtBot) -> None:
+    """The calm border is thinner; the contents stay where the finger and the eye left them."""
+    _, loud = rendered_tile(qtbot, alarm("A1", P.HIGH, S.UNACK))
+    _, calm = rendered_tile(qtbot, alarm("A1", P.HIGH, S.ACKED))
+    for name in ("name", "badge", "sparkline", "score"):
+        assert getattr(loud, name).geometry() == getattr(calm, name).geometry(), name
+    a, b = loud.health.geometry(), calm.health.geometry()  # right-aligned; the calm one is wider by its bar
+    assert (a.right(), a.top(), a.height()) == (b.right(), b.top(), b.height())

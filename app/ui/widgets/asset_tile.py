@@ -226,11 +226,13 @@ class AssetTile(QFrame):
         if self.badge.text() != text:
             self.badge.setText(text)
         look = summary_look(worst, bool(unacked))  # loud border while any is unacknowledged, calm after
-        self._set_border(look.edge, theme.UNACK_BORDER_PX if unacked else theme.ACKED_BORDER_PX)
+        self._set_border(look.edge, theme.UNACK_BORDER_PX if unacked else theme.ACKED_BORDER_PX,
+                         pad=0 if unacked else theme.UNACK_BORDER_PX - theme.ACKED_BORDER_PX)
 
-    def _set_border(self, colour: str, width: int) -> None:
+    def _set_border(self, colour: str, width: int, pad: int = 0) -> None:
+        """``pad``: padding inside a thinner border, so acknowledging does not move the tile's contents."""
         style = (f"QFrame#assetTile {{ background: {theme.PANEL}; border: {width}px solid {colour}; "
-                 f"border-radius: 8px; }}")
+                 f"border-radius: 8px; padding: {pad}px; }}")
         if style != self._border:
             self._border = style
             self.setStyleSheet(style)
