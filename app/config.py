@@ -146,6 +146,8 @@ class UplinkSettings(_Section):
 class UiSettings(_Section):
     kiosk: bool = True
     auto_logout_s: float = Field(300.0, ge=10, le=86400)
+    # Audible annunciation (app/annunciation.py): off by default, so the simulator demo and a desk stay quiet;
+    # a plant panel turns it on in its settings file ([ui] sound = true).
     sound: bool = False
 
 

@@ -1,9 +1,17 @@
 """How an alarm looks: ISA-18.2 state and priority as colour AND word AND shape, the same on every screen.
 
-Priority shapes: high = square, medium = triangle, low = diamond. Filled while the condition is active,
-hollow once it has returned to normal; an unacknowledged alarm blinks (the fill flashes, the outline stays, so
-the shape is visible in both phases). Shelved, suppressed and out-of-service alarms are grey with their own
-mark and word: they are deliberately not annunciated.
+The ONE definition of an alarm's colours: every place that colours an alarm (table cells, the banner, tiles,
+symbols, the detail header, the journal) asks :func:`state_look` (or :func:`alarm_look`, its form for an alarm),
+so a state or a priority looks the same everywhere and follows the alarm's CURRENT priority (a cloud re-rating
+recolours it at once).
+
+ISA-101: an unacknowledged alarm (UNACK) is a saturated fill of its priority colour and blinks; an acknowledged
+one (ACKED) is calm: the neutral panel with a bar of its priority colour, steady; a cleared but unacknowledged
+one (RTN UNACK) is neutral with the bar and a blinking hollow symbol. Priority shapes: high = square, medium =
+triangle, low = diamond. Filled while the condition is active, hollow once it has returned to normal; an
+unacknowledged alarm blinks (the fill flashes, the outline stays, so the shape is visible in both phases).
+Shelved, suppressed and out-of-service alarms are grey with their own mark and word: they are deliberately not
+annunciated.
 """
 from __future__ import annotations
 
@@ -17,33 +25,65 @@ from app.hmi_api import Alarm, AlarmState, Priority
 from app.ui import theme
 
 S = AlarmState
+_SYMBOL_GREY = "#5a5a5a"  # the marks of held and normal alarms
 
 
 @dataclass(frozen=True, slots=True)
 class StateLook:
     code: str  # the ISA-18.2 state as shown
     word: str  # what it means, in words an operator reads
-    background: str
-    foreground: str
+    background: str  # the fill: saturated (the priority colour) only while unacknowledged and active
+    foreground: str  # text on the fill
     blinks: bool
+    accent: str | None = None  # the priority colour as a bar / outline on a neutral fill (acknowledged, cleared)
+
+    @property
+    def saturated(self) -> bool:
+        """The fill itself is an alarm priority colour (the loud look of an unacknowledged alarm)."""
+        return self.background in theme.PRIORITY_COLOURS.values()
+
+    @property
+    def edge(self) -> str:
+        """The colour of a frame around it: the priority colour for an annunciated alarm, else black."""
+        return self.accent or (self.background if self.saturated else "#000000")
 
 
 def state_look(state: AlarmState, priority: Priority) -> StateLook:
-    """How ``state`` is shown; the unacknowledged states blink (``AlarmState.unacknowledged``)."""
+    """How ``state`` is shown at ``priority``; the unacknowledged states blink (``AlarmState.unacknowledged``)."""
     colour = theme.priority_colour(priority)
     on_colour = theme.PRIORITY_TEXT_ON[priority]
     blinks = state.unacknowledged
     looks = {
         S.UNACK: StateLook("UNACK", "Active, not acknowledged", colour, on_colour, blinks),
-        S.ACKED: StateLook("ACKED", "Active, acknowledged", colour, on_colour, blinks),
-        S.RTNUN: StateLook("RTN UNACK", "Cleared, not acknowledged", theme.PANEL, theme.TEXT, blinks),
+        S.ACKED: StateLook("ACKED", "Active, acknowledged", theme.PANEL, theme.TEXT, blinks, colour),
+        S.RTNUN: StateLook("RTN UNACK", "Cleared, not acknowledged", theme.PANEL, theme.TEXT, blinks, colour),
         S.NORM: StateLook("NORMAL", "Cleared and acknowledged", theme.PANEL, theme.TEXT_MUTED, blinks),
-        S.SHLVD: StateLook("SHELVED", "Shelved: not annunciated", "#9c9c9c", "#111111", blinks),
-        S.DSUPR: StateLook("SUPPRESSED", "Suppressed by design (pump stopped or starting)", "#aaaaaa", "#1c1c1c",
-                           blinks),
-        S.OOSRV: StateLook("OUT OF SERVICE", "Out of service for maintenance", "#6a6a6a", "#ffffff", blinks),
+        S.SHLVD: StateLook("SHELVED", "Shelved: not annunciated", theme.SHELVED_BG, theme.SHELVED_TEXT, blinks),
+        S.DSUPR: StateLook("SUPPRESSED", "Suppressed by design (pump stopped or starting)", theme.SUPPRESSED_BG,
+                           theme.SUPPRESSED_TEXT, blinks),
+        S.OOSRV: StateLook("OUT OF SERVICE", "Out of service for maintenance", theme.OUT_OF_SERVICE_BG,
+                           theme.OUT_OF_SERVICE_TEXT, blinks),
     }
     return looks[state]
+
+
+def alarm_look(alarm: Alarm) -> StateLook:
+    """The look of ``alarm`` now: its shown state at its current priority."""
+    return state_look(alarm.state, alarm.priority)
+
+
+def summary_look(priority: Priority, unacknowledged: bool) -> StateLook:
+    """The look of a group of alarms (a tile, the banner): its worst priority, loud while any is unacknowledged."""
+    return state_look(S.UNACK if unacknowledged else S.ACKED, priority)
+
+
+def badge_style(look: StateLook, radius: int = 4) -> str:
+    """Style sheet of a label that shows an alarm's look: the fill, or the neutral fill with the priority bar."""
+    if look.accent is not None:
+        return (f"background: {look.background}; color: {look.foreground}; border: 2px solid {look.accent};"
+                f" border-left: {theme.ACCENT_BAR_PX}px solid {look.accent}; border-radius: {radius}px;")
+    return (f"background: {look.background}; color: {look.foreground}; border: 2px solid #000000;"
+            f" border-radius: {radius}px;")
 
 
 def fmt_time(ts: float | None) -> str:
@@ -84,7 +124,7 @@ def draw_symbol(priority: Priority, state: AlarmState = S.UNACK, size: int = 30,
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     r = QRectF(3, 3, size - 6, size - 6)
     colour = QColor(theme.priority_colour(priority))
-    grey = QColor("#5a5a5a")
+    grey = QColor(_SYMBOL_GREY)
     active = state in (S.UNACK, S.ACKED)
     if state.annunciated:
         p.setPen(QPen(QColor("#000000"), 2.5))
@@ -97,15 +137,15 @@ def draw_symbol(priority: Priority, state: AlarmState = S.UNACK, size: int = 30,
     elif state is S.SHLVD:  # a box resting on a shelf
         p.setPen(QPen(grey, 3))
         p.drawLine(QPointF(r.left(), r.bottom()), QPointF(r.right(), r.bottom()))
-        p.setBrush(QColor("#8a8a8a"))
+        p.setBrush(QColor(theme.SHELVED_BG))
         p.drawRect(r.adjusted(5, 4, -5, -8))
     elif state is S.DSUPR:  # circle with a bar: suppressed
         p.setPen(QPen(grey, 3))
         p.drawEllipse(r)
         p.drawLine(QPointF(r.left() + 4, r.bottom() - 4), QPointF(r.right() - 4, r.top() + 4))
     elif state is S.OOSRV:  # crossed square: out of service
-        p.setPen(QPen(QColor("#202020"), 3))
-        p.setBrush(QColor("#dddddd"))
+        p.setPen(QPen(QColor(theme.TEXT), 3))
+        p.setBrush(QColor(theme.PANEL))
         p.drawRect(r)
         p.drawLine(r.topLeft(), r.bottomRight())
         p.drawLine(r.topRight(), r.bottomLeft())

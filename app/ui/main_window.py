@@ -10,7 +10,7 @@ import logging
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from app import events
 from app.hmi_api import Alarm, EngineEvent, EngineSnapshot, HmiApi, Priority, Session, most_urgent
@@ -24,6 +24,7 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
+from app.ui.sound import AlarmSound, silence_button
 from app.ui.widgets.audit_notice import AuditNotice
 from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar, StorageBanner
 from app.ui.widgets.buttons import ActionGuard
@@ -46,7 +47,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.api = api
         self.kiosk = kiosk
-        self.sound = sound
+        self.alarm_sound = AlarmSound(sound, self)  # the horn ([ui] sound); re-arm logic in app/annunciation.py
         self._allow_close = False
         self.setWindowTitle("Vigil")
         theme.style_window(self)
@@ -63,6 +64,13 @@ class MainWindow(QMainWindow):
         self.commands = AlarmCommands(api, self.bridge, self.session, self.guard, self.overlay,
                                       self.commands_runner, self.message_bar.show_message, self)
         self.alarm_banner = AlarmBanner()
+        self.silence_button = silence_button(self.alarm_sound)
+        annunciation = QWidget()  # the banner and, while the horn sounds, SILENCE beside it
+        row = QHBoxLayout(annunciation)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.alarm_banner, 1)
+        row.addWidget(self.silence_button)
         self.error_banner = ErrorBanner()
         self.audit_notice = AuditNotice()  # admins only: the audit log's hash chain is broken
         self.storage_banner = StorageBanner()
@@ -82,7 +90,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.storage_banner, 0),
+        for w, stretch in ((annunciation, 0), (self.error_banner, 0), (self.storage_banner, 0),
                            (self.audit_notice, 0), (self.nav, 0), (self.stack, 1), (self.message_bar, 0),
                            (self.status, 0)):
             lay.addWidget(w, stretch)
@@ -124,6 +132,17 @@ class MainWindow(QMainWindow):
         self.session.sig_changed.connect(self._session_changed)
         self.session.sig_timed_out.connect(self._timed_out)
 
+    @property
+    def sound(self) -> bool:
+        """Audible annunciation on ([ui] sound)."""
+        return self.alarm_sound.enabled
+
+    @sound.setter
+    def sound(self, on: bool) -> None:
+        self.alarm_sound.enabled = on
+        if not on:
+            self.alarm_sound.stop()
+
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
         """Start polling the engine through the API (the engine itself is started by the caller)."""
@@ -135,6 +154,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop polling and wait for background reads and commands to finish. Idempotent."""
         self.bridge.stop()
+        self.alarm_sound.stop()
         self._blink.stop()
         self._clock.stop()
         if self.session.session is not None:
@@ -236,15 +256,14 @@ class MainWindow(QMainWindow):
         self.detail.on_alarms(alarms)
         self.journal.on_alarms(alarms)
         self.alarm_banner.reconcile(alarms)
+        self.alarm_sound.observe(alarms)
         unacked = [a for a in alarms if a.unacknowledged]
         self.nav.set_alarm_count(len(unacked), most_urgent(a.priority for a in unacked))
 
     def _on_events(self, evs: list[EngineEvent]) -> None:
         for ev in evs:
             if isinstance(ev, events.AlarmRaised) and ev.priority is Priority.HIGH:
-                self.alarm_banner.announce(ev.alarm_id, ev.message)
-                if self.sound:
-                    QApplication.beep()
+                self.alarm_banner.announce(ev.alarm_id, ev.message, ev.priority)
             elif isinstance(ev, events.WorkerFailed):
                 self.error_banner.show_error(ev.worker, ev.error, ev.fatal)
 

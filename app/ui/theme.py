@@ -7,10 +7,15 @@ Rules carried here: neutral greys for normal operation; saturated colour only fo
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont
+import logging
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.hmi_api import Priority
+
+log = logging.getLogger(__name__)
 
 # -- palette -----------------------------------------------------------------------------------------
 BG = "#d0d0d0"  # screen background: mid-light neutral grey
@@ -37,14 +42,33 @@ PRIORITY_COLOURS = {Priority.HIGH: HIGH, Priority.MEDIUM: MEDIUM, Priority.LOW: 
 PRIORITY_TEXT_ON = {Priority.HIGH: "#ffffff", Priority.MEDIUM: "#000000", Priority.LOW: "#ffffff"}  # readable on it
 PRIORITY_WORDS = {Priority.HIGH: "HIGH", Priority.MEDIUM: "MEDIUM", Priority.LOW: "LOW"}
 
-# Non-alarm abnormal conditions (a data source fault, an engine error): amber-free, cyan-free dark slate
-# background with white text and an explicit word, so they never read as an alarm priority.
+# How strongly an alarm is shown (app/ui/alarm_look.py turns state x priority into these): an UNACKNOWLEDGED alarm
+# is a saturated fill that blinks; an ACKNOWLEDGED one is calm: the neutral panel with a bar (or outline) of its
+# priority colour, steady (ISA-101: the operator has seen it; colour must keep meaning "needs you").
+ACCENT_BAR_PX = 10  # the priority bar at the left of an acknowledged alarm's cell, banner or badge
+ACKED_BORDER_PX = 3  # an acknowledged alarm's tile border; unacknowledged: UNACK_BORDER_PX
+UNACK_BORDER_PX = 6
+
+# Held (not annunciated) alarm states: greys with their own word and mark, never a priority colour.
+SHELVED_BG = "#9c9c9c"
+SHELVED_TEXT = "#111111"
+SUPPRESSED_BG = "#aaaaaa"
+SUPPRESSED_TEXT = "#1c1c1c"
+OUT_OF_SERVICE_BG = "#6a6a6a"
+OUT_OF_SERVICE_TEXT = "#ffffff"
+
+# Non-alarm abnormal conditions (a data source fault, a down uplink, an engine error, bad signal quality): a dark
+# slate with white text, a light blue-grey edge (so it stands out on the dark status bar too) and an explicit word
+# with the warning sign. No alarm priority colour (red, amber, magenta) ever marks a fault of the equipment.
 FAULT_BG = "#26323c"
 FAULT_TEXT = "#ffffff"
+FAULT_EDGE = "#9fb6cc"
 INFO_BG = "#2b2b2b"
 
 # -- sizes --------------------------------------------------------------------------------------------
-FONT_FAMILY = "DejaVu Sans"
+FONT_FAMILY = "DejaVu Sans"  # shipped in app/ui/fonts: a bare gateway may have no font with our glyphs
+FONT_DIR = Path(__file__).with_name("fonts")
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
 FONT_PX = 19  # body text
 FONT_SMALL_PX = 16
 FONT_LARGE_PX = 23
@@ -53,6 +77,22 @@ FONT_HUGE_PX = 38  # PIN digits
 TOUCH_MIN = 56  # px: smallest touch target (>= 48 px, gloves)
 TOUCH_CRITICAL = 72  # px: acknowledge, confirm, save
 TABLE_ROW = 60
+
+
+_font_ids: dict[str, int] = {}
+
+
+def load_fonts() -> dict[str, int]:
+    """Register the shipped fonts with Qt once per process (needs a QGuiApplication); file name -> font id.
+    A file that does not load is logged (the system's fonts are then used) and the HMI goes on."""
+    for name in FONT_FILES:
+        if name in _font_ids:
+            continue
+        font_id = QFontDatabase.addApplicationFont(str(FONT_DIR / name))
+        if font_id < 0:
+            log.error("could not load the shipped font %s: glyphs may render as empty boxes", FONT_DIR / name)
+        _font_ids[name] = font_id
+    return dict(_font_ids)
 
 
 def font(px: int = FONT_PX, bold: bool = False) -> QFont:
@@ -70,6 +110,12 @@ def qcolor(hex_colour: str, alpha: int = 255) -> QColor:
 
 def priority_colour(priority: Priority) -> str:
     return PRIORITY_COLOURS[priority]
+
+
+def fault_style() -> str:
+    """Style sheet of a label that reports a fault of the equipment or the system (never an alarm colour)."""
+    return (f"background: {FAULT_BG}; color: {FAULT_TEXT}; font-weight: bold; border: 2px solid {FAULT_EDGE};"
+            f" border-radius: 4px;")
 
 
 STYLE_SHEET = f"""
@@ -123,7 +169,9 @@ QScrollArea {{ border: none; }}
 
 
 def apply(app: QApplication) -> None:
-    """Install the HMI font on the whole application (the main window installs the style sheet on itself)."""
+    """Register the shipped fonts and install the HMI font on the whole application (the main window installs the
+    style sheet on itself)."""
+    load_fonts()
     app.setFont(font())
 
 
@@ -131,6 +179,7 @@ def style_window(window: QWidget) -> None:
     """Font and style sheet on the main window, so every screen and overlay under it looks the same in the app,
     the tests and the screenshots. Font sizes live in the style sheet only for the kinds it names; everything
     else inherits the window font, so ``setFont`` on a single widget works."""
+    load_fonts()
     window.setFont(font())
     window.setStyleSheet(STYLE_SHEET)
 

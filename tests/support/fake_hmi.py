@@ -27,6 +27,8 @@ from app.hmi_api import (
     AlarmState,
     AssetHealth,
     AssetStatus,
+    CloudState,
+    CloudStatus,
     CommitPending,
     EngineEvent,
     EngineSnapshot,
@@ -112,6 +114,17 @@ class FakeHmi:
         if announce:
             self.publish(events.AlarmRaised(alarm.id, alarm.asset, alarm.raised_ts, alarm.peak_score, alarm.priority,
                                             alarm.top_channels, alarm.message, False, alarm.state, alarm.kind))
+        return alarm
+
+    def rerate(self, alarm_id: str, priority: Priority, failure_mode: str = "bearing_wear") -> Alarm:
+        """The cloud confirms ``alarm_id`` and rates it ``priority``, as the engine applies a verdict."""
+        status = CloudStatus(CloudState.CONFIRMED, failure_mode, priority, 0.9)
+        with self._lock:
+            alarm = self._alarms[alarm_id] = replace(self._alarms[alarm_id], priority=priority, cloud=status)
+            self.trails.setdefault(alarm_id, []).append(
+                TrailEntry(self.now, AlarmEvent.CLOUD_CONFIRMED, alarm.state, None, status.text))
+        self.publish(events.AlarmStateChanged(alarm_id, alarm.asset, self.now, alarm.state,
+                                              AlarmEvent.CLOUD_CONFIRMED, None, status.text))
         return alarm
 
     def publish(self, event: EngineEvent) -> None:

@@ -130,7 +130,8 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.click(w.alarms.oos_button)
     hmi.confirm(note="Maintenance informed")
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value == "OOSRV")
-    assert ("out of service", "supervisor", "Maintenance informed") in events_of(hmi.engine, alarm.id)
+    # memory changes when the write is queued, the store when it commits (app/alarm_manager.py _stage): wait for it
+    hmi.wait(lambda: ("out of service", "supervisor", "Maintenance informed") in events_of(hmi.engine, alarm.id))
     hmi.wait(lambda: (snap := w.bridge.snapshot) is not None
              and snap.assets["P-101"].health is AssetHealth.OUT_OF_SERVICE)
     hmi.wait(lambda: w.overview.tile("P-101").health.text() == "OUT OF SERVICE" or not w.overview.isVisible())
@@ -138,7 +139,7 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.click(w.alarms.oos_button)
     hmi.confirm()
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value != "OOSRV")
-    assert ("returned to service", "supervisor", None) in events_of(hmi.engine, alarm.id)
+    hmi.wait(lambda: ("returned to service", "supervisor", None) in events_of(hmi.engine, alarm.id))
 
 
 def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:

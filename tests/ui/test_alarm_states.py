@@ -30,12 +30,12 @@ def alarm(base: S, overlay: S | None = None, active: bool = True, priority: Prio
 # (alarm, state text, state-cell background, blinks)
 CASES = [
     (alarm(S.UNACK), "UNACK", theme.MEDIUM, True),
-    (alarm(S.ACKED), "ACKED", theme.MEDIUM, False),
+    (alarm(S.ACKED), "ACKED", theme.PANEL, False),  # calm once acknowledged: neutral fill + priority bar
     (alarm(S.RTNUN, active=False, cleared_ts=NOW - 30), "RTN UNACK", theme.PANEL, True),
     (alarm(S.NORM, active=False, cleared_ts=NOW - 30), "NORMAL", theme.PANEL, False),
-    (alarm(S.UNACK, S.SHLVD, shelved_until=NOW + 3600), "SHELVED to ", "#9c9c9c", False),
-    (alarm(S.UNACK, S.DSUPR), "SUPPRESSED", "#aaaaaa", False),
-    (alarm(S.UNACK, S.OOSRV), "OUT OF SERVICE", "#6a6a6a", False),
+    (alarm(S.UNACK, S.SHLVD, shelved_until=NOW + 3600), "SHELVED to ", theme.SHELVED_BG, False),
+    (alarm(S.UNACK, S.DSUPR), "SUPPRESSED", theme.SUPPRESSED_BG, False),
+    (alarm(S.UNACK, S.OOSRV), "OUT OF SERVICE", theme.OUT_OF_SERVICE_BG, False),
 ]
 
 

@@ -16,6 +16,7 @@ from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples, TrailEntry
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.alarm_look import (
+    badge_style,
     draw_symbol,
     fmt_datetime,
     priority_text,
@@ -178,8 +179,7 @@ class AlarmDetailScreen(QWidget):
         self.title.setText(f"{a.asset} {a.kind} - {priority_text(a.priority)}")
         self.state_badge.setText(f" {state_text(a)} ")
         self.state_badge.setToolTip(look.word)
-        self.state_badge.setStyleSheet(f"background: {look.background}; color: {look.foreground}; "
-                                       f"border: 2px solid #000; border-radius: 4px; padding: 2px 8px;")
+        self.state_badge.setStyleSheet(f"{badge_style(look)} padding: 2px 8px;")
         self.state_icon.setPixmap(draw_symbol(a.priority, a.state, 40))
         cleared = f"cleared {fmt_datetime(a.cleared_ts)}" if a.cleared_ts is not None else "still active"
         self.info.setText(f"{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "

@@ -36,6 +36,7 @@ _WIDTHS = {STATE: 250, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 330, LABEL:
 _MODE_TEXT = dict(FAILURE_MODES)
 DIAGNOSTIC_PREFIX = "\u26a0 DIAGNOSTIC  "
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
+ACCENT_ROLE = Qt.ItemDataRole.UserRole + 1  # the priority bar of a calm (acknowledged, cleared) alarm's state cell
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()  # the invalid index: "no parent", Qt's default for a flat model's row and column counts
 
@@ -107,6 +108,8 @@ class AlarmTableModel(QAbstractTableModel):
             if look.blinks and state is AlarmState.UNACK and not self.blink_on:
                 return QColor(theme.TEXT)
             return QColor(look.foreground)
+        if role == ACCENT_ROLE and col == STATE and look.accent is not None:
+            return QColor(look.accent)
         if role == Qt.ItemDataRole.FontRole and col in (STATE, PRIORITY):
             return theme.font(theme.FONT_PX, bold=True)
         if role == Qt.ItemDataRole.ToolTipRole and col == STATE:
@@ -136,7 +139,8 @@ class AlarmTableModel(QAbstractTableModel):
 
 class _RowDelegate(QStyledItemDelegate):
     """Keeps each cell's own background (the state colour) on a selected row and marks the selection with a
-    thick black frame instead of the platform highlight, which would hide the state colour."""
+    thick black frame instead of the platform highlight, which would hide the state colour. A calm alarm's state
+    cell gets its priority bar at the left (alarm_look: acknowledged = neutral fill + bar)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         opt = QStyleOptionViewItem(option)
@@ -144,9 +148,14 @@ class _RowDelegate(QStyledItemDelegate):
         opt.state &= ~QStyle.StateFlag.State_Selected
         if selected and index.data(Qt.ItemDataRole.BackgroundRole) is None:
             painter.fillRect(opt.rect, QColor(theme.SELECTED_ROW))
+        accent = index.data(ACCENT_ROLE)
+        if isinstance(accent, QColor):  # the bar, then the cell beside it
+            r = option.rect
+            painter.fillRect(r.left(), r.top(), theme.ACCENT_BAR_PX, r.height(), accent)
+            opt.rect = r.adjusted(theme.ACCENT_BAR_PX, 0, 0, 0)
         super().paint(painter, opt, index)
         if selected:
-            r = opt.rect
+            r = option.rect
             painter.fillRect(r.left(), r.top(), r.width(), 4, QColor("#000000"))
             painter.fillRect(r.left(), r.bottom() - 3, r.width(), 4, QColor("#000000"))
 

@@ -18,7 +18,7 @@ from acquisition.channels import INDEX, PUMP_CHANNELS
 from acquisition.quality import Quality
 from app.hmi_api import Alarm, AlarmState, AssetHealth, AssetStatus, Priority, Regime, most_urgent
 from app.ui import theme
-from app.ui.alarm_look import draw_symbol, priority_text
+from app.ui.alarm_look import badge_style, draw_symbol, priority_text, summary_look
 from app.ui.quality_look import (
     COMM_FAIL_WORD,
     DIAGNOSTIC_WORD,
@@ -35,13 +35,14 @@ TILE_HEIGHT = 290
 _REGIME_WORDS = {Regime.RUNNING: "\u25cf Running", Regime.STOPPED: "\u25cb Stopped",
                  Regime.STARTING: "\u25d0 Starting", Regime.TRANSITION: "\u25d1 Changing speed"}
 H = AssetHealth
+_BEFORE_LIST = summary_look(Priority.HIGH, True)  # an alarm before the alarm list says which: loud, high
 _HEALTH = {  # health -> (word, background, text colour); saturated only when abnormal
     H.OK: ("Normal", "transparent", theme.TEXT_MUTED),
     H.WARNING: ("! WARNING", "#ffffff", "#000000"),  # near the threshold or unacknowledged: no alarm colour
-    H.ALARM: ("\u25a0 ALARM", theme.HIGH, "#ffffff"),  # before the alarm list arrives; then its worst priority's
+    H.ALARM: ("\u25a0 ALARM", _BEFORE_LIST.background, _BEFORE_LIST.foreground),  # then its worst alarm's look
     H.COMMISSIONING: ("Learning normal...", "transparent", theme.TEXT_MUTED),
     H.STOPPED: ("Stopped", "transparent", theme.TEXT_MUTED),
-    H.OUT_OF_SERVICE: ("OUT OF SERVICE", "#6a6a6a", "#ffffff"),
+    H.OUT_OF_SERVICE: ("OUT OF SERVICE", theme.OUT_OF_SERVICE_BG, theme.OUT_OF_SERVICE_TEXT),
     H.NO_DATA: (NO_DATA_WORD, theme.FAULT_BG, theme.FAULT_TEXT),  # a diagnostic: slate, never a priority colour
 }
 _SHOWN_VALUES = ("flow", "pressure")
@@ -106,7 +107,7 @@ class AssetTile(QFrame):
         bottom.addWidget(self.values, 1)
         lay.addLayout(bottom)
         self._alarms: list[Alarm] = []
-        self._process_active = self._diagnostic_active = False
+        self._process_active = self._diagnostic_active = self._unacked = False
         self._held = 0
         self._worst: Priority | None = None
         self._border = ""
@@ -118,13 +119,11 @@ class AssetTile(QFrame):
         self.sparkline.set_sample_period(status.sample_period_s)
         self.regime.setText(_REGIME_WORDS[status.regime])
         lost = status.comm_lost
-        word, bg, fg = self._health_look(status.health, lost)
-        if self.health.text() != word or self.health.property("bg") != bg:
-            self.health.setProperty("bg", bg)
+        word, css = self._health_look(status.health, lost)
+        if self.health.text() != word or self.health.property("css") != css:
+            self.health.setProperty("css", css)
             self.health.setText(word)
-            border = "2px solid #000000" if bg != "transparent" else "none"
-            self.health.setStyleSheet(f"background: {bg}; color: {fg}; border: {border}; border-radius: 4px;"
-                                      f" padding: 3px 8px;")
+            self.health.setStyleSheet(f"{css} padding: 3px 8px;")
             self.health.adjustSize()
         self.sparkline.alarm_colour = (theme.priority_colour(self._worst) if status.health is H.ALARM and self._worst
                                        else theme.TRACE)
@@ -137,16 +136,20 @@ class AssetTile(QFrame):
         self._show_values(status.values, quality)
         self._show_quality(quality, lost)
 
-    def _health_look(self, health: AssetHealth, lost: bool) -> tuple[str, str, str]:
-        """(word, background, text colour) of the health badge."""
+    def _health_look(self, health: AssetHealth, lost: bool) -> tuple[str, str]:
+        """(word, style sheet) of the health badge."""
         if lost and health is not H.OUT_OF_SERVICE:  # the device, not the process: a diagnostic
-            return COMM_FAIL_WORD, theme.FAULT_BG, theme.FAULT_TEXT
+            return COMM_FAIL_WORD, theme.fault_style()
         if health is H.ALARM and not self._process_active and self._diagnostic_active:
-            return DIAGNOSTIC_WORD, theme.FAULT_BG, theme.FAULT_TEXT  # only the instrumentation is in alarm
-        if health is H.ALARM and self._worst is not None:  # colour and shape of its worst alarm, as everywhere
+            return DIAGNOSTIC_WORD, theme.fault_style()  # only the instrumentation is in alarm
+        if health is H.ALARM and self._worst is not None:  # the look of its worst alarm, as everywhere
             worst = self._worst
-            return f"{_PRIORITY_GLYPH[worst]} ALARM", theme.priority_colour(worst), theme.PRIORITY_TEXT_ON[worst]
-        return _HEALTH[health]
+            return f"{_PRIORITY_GLYPH[worst]} ALARM", badge_style(summary_look(worst, self._unacked))
+        word, bg, fg = _HEALTH[health]
+        if health is H.NO_DATA:
+            return word, theme.fault_style()
+        border = "2px solid #000000" if bg != "transparent" else "none"
+        return word, f"background: {bg}; color: {fg}; border: {border}; border-radius: 4px;"
 
     def _show_values(self, values: np.ndarray, quality: np.ndarray | None) -> None:
         """Flow and pressure; a channel that is not good shows its quality word, never a number."""
@@ -192,6 +195,7 @@ class AssetTile(QFrame):
         active = [a for a in self._alarms if a.active] or self._alarms
         self._worst = most_urgent(a.priority for a in active)
         self._held = sum(1 for a in alarms if a.state.held)
+        self._unacked = any(a.unacknowledged for a in self._alarms)
         self._process_active = any(a.active and not a.diagnostic for a in self._alarms)
         self._diagnostic_active = any(a.active and a.diagnostic for a in self._alarms)
         self.blink(blink_on)
@@ -221,11 +225,14 @@ class AssetTile(QFrame):
             text = full if fits else f"{text}, {len(unacked)} UNACK"
         if self.badge.text() != text:
             self.badge.setText(text)
-        self._set_border(theme.priority_colour(worst), 5)
+        look = summary_look(worst, bool(unacked))  # loud border while any is unacknowledged, calm after
+        self._set_border(look.edge, theme.UNACK_BORDER_PX if unacked else theme.ACKED_BORDER_PX,
+                         pad=0 if unacked else theme.UNACK_BORDER_PX - theme.ACKED_BORDER_PX)
 
-    def _set_border(self, colour: str, width: int) -> None:
+    def _set_border(self, colour: str, width: int, pad: int = 0) -> None:
+        """``pad``: padding inside a thinner border, so acknowledging does not move the tile's contents."""
         style = (f"QFrame#assetTile {{ background: {theme.PANEL}; border: {width}px solid {colour}; "
-                 f"border-radius: 8px; }}")
+                 f"border-radius: 8px; padding: {pad}px; }}")
         if style != self._border:
             self._border = style
             self.setStyleSheet(style)

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWi
 
 from app.hmi_api import Alarm, EngineSnapshot, Priority
 from app.ui import theme
-from app.ui.alarm_look import draw_symbol
+from app.ui.alarm_look import StateLook, draw_symbol, summary_look
 from app.ui.widgets.buttons import touch_button
 
 BANNER_HEIGHT = 68
+INFO_SIGN = "\u2139"  # INFORMATION SOURCE: in the shipped DejaVu Sans (app/ui/fonts), unlike the circled i
 
 
 class AlarmBanner(QPushButton):
@@ -33,10 +34,7 @@ class AlarmBanner(QPushButton):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedHeight(BANNER_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setStyleSheet(
-            f"QPushButton#alarmBanner {{ background: {theme.HIGH}; border: 3px solid #000000; border-radius: 0; }}"
-            f" QLabel {{ color: #ffffff; background: transparent; font-size: {theme.FONT_LARGE_PX}px;"
-            f" font-weight: bold; }}")
+        self.look: StateLook | None = None  # alarm_look's colours of the alarm shown, at its current priority
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 4, 16, 4)
         lay.setSpacing(14)
@@ -52,21 +50,25 @@ class AlarmBanner(QPushButton):
         lay.addWidget(self.view)
         self.pending: list[str] = []  # unacknowledged high-priority alarm ids, newest first
         self._texts: dict[str, str] = {}
+        self._priority: dict[str, Priority] = {}  # each pending alarm's current priority (the cloud may re-rate)
+        self._unacked: dict[str, bool] = {}
         self.clicked.connect(self._tapped)
         self.hide()
 
-    def announce(self, alarm_id: str, text: str) -> None:
+    def announce(self, alarm_id: str, text: str, priority: Priority = Priority.HIGH) -> None:
         if alarm_id in self.pending:
             self.pending.remove(alarm_id)
         self.pending.insert(0, alarm_id)
         self._texts[alarm_id] = text
+        self._priority[alarm_id] = priority
+        self._unacked[alarm_id] = True
         self._render()
 
     def reconcile(self, alarms: Sequence[Alarm]) -> None:
         """Follow the alarm list: drop alarms that were acknowledged (or shelved, suppressed, taken out of
         service); add unacknowledged alarms that are high priority now (re-rated by the cloud, or restored from
         the last run). An alarm announced as high stays until acknowledged even if re-rated lower; the banner
-        then says so."""
+        then takes its current priority's colour and word and says it was re-rated."""
         unacked = {a.id: a for a in alarms if a.unacknowledged}
         keep = [i for i in self.pending if i in unacked or i not in {a.id for a in alarms}]
         for a in sorted(unacked.values(), key=lambda a: a.raised_ts, reverse=True):
@@ -75,9 +77,12 @@ class AlarmBanner(QPushButton):
                 self._texts[a.id] = a.message
         for i in keep:
             rated = unacked.get(i)
-            if rated is not None and rated.priority is not Priority.HIGH:  # re-rated by the cloud: say so up front
-                self._texts[i] = rated.message.replace(f"{rated.asset}:",
-                                                       f"{rated.asset} (now rated {rated.priority.upper()}):", 1)
+            if rated is None:
+                continue
+            self._priority[i] = rated.priority  # the banner's colour follows the alarm's current priority
+            self._unacked[i] = rated.unacknowledged
+            if rated.priority is not Priority.HIGH:  # re-rated by the cloud: the heading says its priority now
+                self._texts[i] = rated.message.replace(f"{rated.asset}:", f"{rated.asset} (re-rated from HIGH):", 1)
         if keep != self.pending or any(i in unacked for i in keep):
             self.pending = keep
             self._render()
@@ -86,22 +91,42 @@ class AlarmBanner(QPushButton):
         """The full banner sentence (the label may be elided to fit)."""
         return self.label.toolTip() if self.pending else ""
 
+    def shown_priority(self) -> Priority | None:
+        """The current priority of the alarm the banner shows (its colour and word)."""
+        return self._priority.get(self.pending[0], Priority.HIGH) if self.pending else None
+
     def blink(self, phase_on: bool) -> None:
-        if self.pending:
-            self.symbol.setPixmap(draw_symbol(Priority.HIGH, size=44, phase_on=phase_on))
+        priority = self.shown_priority()
+        if priority is not None:
+            self.symbol.setPixmap(draw_symbol(priority, size=44, phase_on=phase_on))
 
     def _render(self) -> None:
-        if not self.pending:
+        priority = self.shown_priority()
+        if priority is None:
             self.hide()
             return
+        self._colour(summary_look(priority, self._unacked.get(self.pending[0], True)))
         more = len(self.pending) - 1
         extra = f"  (+{more} more)" if more > 0 else ""
-        full = f"HIGH PRIORITY ALARM  {self._texts[self.pending[0]]}{extra}"
+        full = f"{theme.PRIORITY_WORDS[priority]} PRIORITY ALARM  {self._texts[self.pending[0]]}{extra}"
         self.label.setToolTip(full)
         self.label.setText(full)
         self.blink(True)
         self.show()
         self._elide()
+
+    def _colour(self, look: StateLook) -> None:
+        """The fill and frame of ``look`` (alarm_look, the one definition): a saturated fill while unacknowledged,
+        the neutral panel with the priority bar once acknowledged."""
+        if look == self.look:
+            return
+        self.look = look
+        edge = (f"border: 3px solid {look.accent}; border-left: {theme.ACCENT_BAR_PX * 2}px solid {look.accent};"
+                if look.accent else "border: 3px solid #000000;")
+        self.setStyleSheet(
+            f"QPushButton#alarmBanner {{ background: {look.background}; {edge} border-radius: 0; }}"
+            f" QLabel {{ color: {look.foreground}; background: transparent; font-size: {theme.FONT_LARGE_PX}px;"
+            f" font-weight: bold; }}")
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
@@ -206,7 +231,7 @@ class MessageBar(QWidget):
 
     def show_message(self, text: str) -> None:
         self.history.append(text)
-        self.label.setText(f"\u24d8  {text}")
+        self.label.setText(f"{INFO_SIGN}  {text}")
         self.show()
         self._timer.start()
 

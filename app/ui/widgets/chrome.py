@@ -126,10 +126,10 @@ class StatusBar(QWidget):
         worst = snap.worst(besides=(Part.UPLINK,))  # the uplink has its own label
         if worst is not None:
             self.source.setText(f"\u26a0 {worst.headline}: {worst.detail}")
-            self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+            self.source.setStyleSheet(theme.fault_style())  # a fault of the system: slate, never an alarm colour
         elif not src.ok:  # a snapshot without per-part health
             self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
-            self.source.setStyleSheet(f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+            self.source.setStyleSheet(theme.fault_style())
         else:
             skipped = f", {src.skipped} skipped" if src.skipped else ""
             store = snap.health.get(Part.STORE)
@@ -144,9 +144,9 @@ class StatusBar(QWidget):
         normal = up.state in ("connected", "stand-in", "disabled")
         self.uplink.setText(f"Uplink: {up.state}" + (f", {queued}" if up.backlog else "") if normal else
                             f"Uplink {up.state}: {queued}")
-        # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out, not in red
-        self.uplink.setStyleSheet("" if up.state in ("connected", "stand-in", "disabled") else
-                                  f"background: {theme.MEDIUM}; color: #000000; font-weight: bold;")
+        # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out as a fault of
+        # the system (slate with a light edge, and the word), never in an alarm priority colour
+        self.uplink.setStyleSheet("" if normal else theme.fault_style())
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
 

@@ -90,8 +90,9 @@ class PinPad(QWidget):
         self.sig_entered.emit(pin)
 
     def show_message(self, text: str, alarm: bool = False) -> None:
-        colour = theme.HIGH if alarm else theme.TEXT
-        self.message.setStyleSheet(f"color: {colour};")
+        # a refused PIN is not a process alarm: bold slate text, never an alarm priority colour
+        self.message.setStyleSheet(f"color: {theme.FAULT_BG}; font-weight: bold;" if alarm else
+                                   f"color: {theme.TEXT};")
         self.message.setText(text)
 
     def lock(self, seconds: float, text: str = PANEL_LOCKED) -> None:
