@@ -1,4 +1,6 @@
-"""The main window: banners, navigation, the screen stack, messages and the status bar, wired to one bridge.
+"""The main window: the annunciation strip, navigation, the screen stack, and messages over the status bar, wired
+to one bridge. The strip and the bottom line have fixed heights and are always there, so no banner or message
+ever moves a button or squeezes a screen.
 
 Kiosk mode (the default on the plant floor): frameless full screen; closing the window (Alt+F4 included) does
 nothing unless the logged-in role may LEAVE_KIOSK (admin), and then only after a confirmation. Leaving kiosk
@@ -25,7 +27,16 @@ from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
 from app.ui.widgets.audit_notice import AuditNotice
-from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar, StorageBanner
+from app.ui.widgets.banners import (
+    MESSAGE_HEIGHT,
+    STRIP_HEIGHT,
+    AlarmBanner,
+    CalmStrip,
+    ErrorBanner,
+    FixedPlace,
+    MessageBar,
+    StorageBanner,
+)
 from app.ui.widgets.buttons import ActionGuard
 from app.ui.widgets.chrome import NavBar, StatusBar
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
@@ -68,6 +79,11 @@ class MainWindow(QMainWindow):
         self.storage_banner = StorageBanner()
         self.nav = NavBar(self.guard, kiosk)
         self.status = StatusBar()
+        self.calm = CalmStrip()
+        # most important on top: an alarm to acknowledge, then a dead engine, storage, the admins' notice
+        self.strip = FixedPlace(STRIP_HEIGHT, (self.alarm_banner, self.error_banner, self.storage_banner,
+                                               self.audit_notice), fallback=self.calm)
+        self.bottom = FixedPlace(MESSAGE_HEIGHT, (self.message_bar, self.status))
         self.stack = QStackedWidget()
         self.overview = OverviewScreen()
         self.trends = TrendsScreen(api, self.history_runner)
@@ -82,9 +98,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((self.alarm_banner, 0), (self.error_banner, 0), (self.storage_banner, 0),
-                           (self.audit_notice, 0), (self.nav, 0), (self.stack, 1), (self.message_bar, 0),
-                           (self.status, 0)):
+        for w, stretch in ((self.strip, 0), (self.nav, 0), (self.stack, 1), (self.bottom, 0)):
             lay.addWidget(w, stretch)
         self.current = "overview"
         self._previous = "overview"
@@ -237,6 +251,7 @@ class MainWindow(QMainWindow):
         self.journal.on_alarms(alarms)
         self.alarm_banner.reconcile(alarms)
         unacked = [a for a in alarms if a.unacknowledged]
+        self.calm.set_unacknowledged(len(unacked))
         self.nav.set_alarm_count(len(unacked), most_urgent(a.priority for a in unacked))
 
     def _on_events(self, evs: list[EngineEvent]) -> None:

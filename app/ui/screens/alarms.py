@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.hmi_api import Alarm, AlarmState, AssetHealth, EngineSnapshot
@@ -137,7 +136,3 @@ class AlarmsScreen(QWidget):
             self.commands.notify("Select an alarm first (tap its row)")
         else:
             self.sig_open_detail.emit(sel.id)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
-        super().resizeEvent(event)
-        self.table.set_narrow(self.width() < 1500)
