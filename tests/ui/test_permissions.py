@@ -102,6 +102,7 @@ def test_permission_matrix(hmi_factory: Callable[..., Hmi], role: str | None) ->
         hmi.click(form.verdict_buttons["false_alarm"])
         hmi.click(form.save_button)
         hmi.wait(lambda: labels_of(hmi.engine, a.id) == [(role, "false_alarm", None, None)])
+        hmi.wait(lambda: not w.overlay.is_open())  # saved: the form closes
     else:
         refused_properly(hmi, role, Action.LABEL, w.detail.label_button)  # the form does not even open
 
