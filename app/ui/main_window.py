@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -46,6 +46,15 @@ from app.users import Action
 log = logging.getLogger(__name__)
 
 BLINK_MS = 500
+
+
+class ScreenStack(QStackedWidget):
+    """The screens, one at a time. The panel's size is fixed by its hardware: a screen gets the room there is and
+    never makes the window larger than the panel (Qt would otherwise size the window to the largest minimum of
+    all screens, and a 1024 x 600 panel would lose its bottom rows on every screen)."""
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        return QSize(320, 200)
 
 
 class MainWindow(QMainWindow):
@@ -84,7 +93,7 @@ class MainWindow(QMainWindow):
         self.strip = FixedPlace(STRIP_HEIGHT, (self.alarm_banner, self.error_banner, self.storage_banner,
                                                self.audit_notice), fallback=self.calm)
         self.bottom = FixedPlace(MESSAGE_HEIGHT, (self.message_bar, self.status))
-        self.stack = QStackedWidget()
+        self.stack = ScreenStack()
         self.overview = OverviewScreen()
         self.trends = TrendsScreen(api, self.history_runner)
         self.alarms = AlarmsScreen(self.commands, self.guard)

@@ -78,7 +78,10 @@ def app_font(qapp: QApplication) -> Iterator[None]:
 
 @pytest.fixture(params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def window(request: pytest.FixtureRequest, qtbot: QtBot, fake: FakeHmi) -> Iterator[MainWindow]:
-    yield from window_on(qtbot, fake, request.param)
+    for w in window_on(qtbot, fake, request.param):
+        qtbot.wait(20)
+        assert w.size().toTuple() == request.param, "the window must be the panel's size, not grown past it"
+        yield w
 
 
 def settle(qtbot: QtBot, window: MainWindow) -> None:
@@ -282,8 +285,11 @@ def last_live_x(window: MainWindow) -> float:
     return float(x[-1]) if x is not None and len(x) else float("nan")
 
 
+BUCKET_S = 3.0  # the drawn trace is a min/max envelope: its last point is the last bucket's (~2 px of time)
+
+
 def following_to(window: MainWindow, end: float) -> bool:
-    return window.detail.plots.x_range()[1] >= end - 1e-6 and last_live_x(window) >= end - 1
+    return window.detail.plots.x_range()[1] >= end - 1e-6 and last_live_x(window) >= end - BUCKET_S
 
 
 def test_the_detail_traces_follow_an_active_alarm_and_stop_once_it_cleared(qtbot: QtBot, fake: FakeHmi,
@@ -305,7 +311,7 @@ def test_the_detail_traces_follow_an_active_alarm_and_stop_once_it_cleared(qtbot
         fake._alarms["a1"] = replace(fake._alarms["a1"], active=False, cleared_ts=cleared, last_active_ts=cleared)
     window.bridge.refresh_alarms()
     newest = push_live(fake, "P-101", 600, score=0.2)
-    qtbot.waitUntil(lambda: last_live_x(window) >= cleared + 299, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: last_live_x(window) >= cleared + 300 - BUCKET_S, timeout=WAIT_MS)
     qtbot.wait(300)
     assert detail.plots.x_range()[1] == pytest.approx(cleared + 300, abs=1.0)
     assert last_live_x(window) <= cleared + 300 + 1 < newest

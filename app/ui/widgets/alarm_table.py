@@ -66,6 +66,7 @@ class AlarmTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Alarm] = []
         self.blink_on = True
+        self.priority_icons = True  # off on a narrow panel: the state cell's symbol already has the shape
 
     def rowCount(self, parent: Index = _ROOT) -> int:  # Qt override
         return 0 if parent.isValid() else len(self.rows)
@@ -110,8 +111,8 @@ class AlarmTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if col == STATE:
                 return draw_symbol(a.priority, state, 30, self.blink_on or not look.blinks)
-            if col == PRIORITY:
-                return draw_symbol(a.priority, AlarmState.ACKED, 26)
+            if col == PRIORITY and self.priority_icons:
+                return draw_symbol(a.priority, AlarmState.ACKED, PRIORITY_ICON)
         if role == Qt.ItemDataRole.BackgroundRole and col == STATE:
             if look.blinks and state is AlarmState.UNACK and not self.blink_on:
                 return QColor(theme.PANEL)
@@ -207,7 +208,10 @@ class AlarmTable(QTableView):
         score = max(plain.horizontalAdvance("88.88"), head.horizontalAdvance("Score")) + _CELL_PAD + 4
         wide = width >= WIDE_PX
         lines = 1 if wide else 2 if width >= NARROW_PX else 3
-        cloud = math.ceil(plain.horizontalAdvance(_CLOUD_LONGEST) / lines) + _CELL_PAD + (0 if wide else 30)
+        self.alarm_model.priority_icons = lines < 3
+        if lines == 3:
+            priority -= PRIORITY_ICON + 6
+        cloud = math.ceil(plain.horizontalAdvance(_CLOUD_LONGEST) / lines) + _CELL_PAD + (0 if wide else 36)
         header = self.horizontalHeader()
         for col, w in ((STATE, state), (PRIORITY, priority), (RAISED, raised), (SCORE, score), (CLOUD, cloud),
                        (LABEL, 300)):
