@@ -133,7 +133,7 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.wait(lambda: (snap := w.bridge.snapshot) is not None
              and snap.assets["P-101"].health is AssetHealth.OUT_OF_SERVICE)
     hmi.wait(lambda: w.overview.tile("P-101").health.text() == "OUT OF SERVICE" or not w.overview.isVisible())
-    hmi.wait(lambda: w.alarms.oos_button.text() == "Return P-101 to service")
+    hmi.wait(lambda: w.alarms.oos_button.text().replace("\n", " ") == "Return P-101 to service")
     hmi.click(w.alarms.oos_button)
     hmi.confirm()
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value != "OOSRV")

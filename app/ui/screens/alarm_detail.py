@@ -11,9 +11,18 @@ window keeps its start 10 min before the alarm.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from acquisition.channels import INDEX
 from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples, TrailEntry
@@ -79,7 +88,7 @@ class AlarmDetailScreen(QWidget):
         left.addLayout(self._plots_holder, 1)
         left.addWidget(self.traces_status)
         body.addLayout(left, 3)
-        body.addLayout(self._facts(), 2)
+        body.addWidget(self._facts(), 2)
         traces_page = QWidget()
         traces_page.setLayout(body)
         self.trail = TrailTable()
@@ -127,14 +136,17 @@ class AlarmDetailScreen(QWidget):
         head.addLayout(under)
         return head
 
-    def _facts(self) -> QVBoxLayout:
-        """Beside the traces: what the alarm is, the cloud's verdict, the latest label, what drove the score."""
-        facts = QVBoxLayout()
+    def _facts(self) -> QScrollArea:
+        """Beside the traces: what the alarm is, the cloud's verdict, the latest label, what drove the score.
+        On a small panel they scroll (by finger) rather than being cut or squeezing the traces."""
+        box = QWidget()
+        facts = QVBoxLayout(box)
+        facts.setContentsMargins(0, 0, 4, 0)
         facts.setSpacing(6)
         self.info = QLabel("")
         self.info.setWordWrap(True)
         self.cloud = QLabel("")
-        self.cloud.setProperty("kind", "large")
+        self.cloud.setStyleSheet("font-weight: bold;")
         self.cloud.setWordWrap(True)
         self.label_line = QLabel("")
         self.label_line.setWordWrap(True)
@@ -144,7 +156,12 @@ class AlarmDetailScreen(QWidget):
         for w in (self.info, self.cloud, self.label_line, drivers, self.bars):
             facts.addWidget(w)
         facts.addStretch(1)
-        return facts
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(box)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        return scroll
 
     def show_page(self, key: str) -> None:
         """The traces with the alarm's facts ("traces"), or the event trail ("trail") across the whole width."""
@@ -206,7 +223,8 @@ class AlarmDetailScreen(QWidget):
                                        f"border: 2px solid #000; border-radius: 4px; padding: 2px 8px;")
         self.state_icon.setPixmap(draw_symbol(a.priority, a.state, 40))
         cleared = f"cleared {fmt_datetime(a.cleared_ts)}" if a.cleared_ts is not None else "still active"
-        self.info.setText(f"{a.message}\n{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
+        said = f"{a.message}\n" if a.diagnostic else ""  # an anomaly's drivers are the bars below
+        self.info.setText(f"{said}{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
                           f"{a.peak_score:.2f}, {a.activations} activation(s).")
         self.cloud.setText(a.cloud.text or "cloud: no answer yet")
         lab = a.label

@@ -222,7 +222,7 @@ class AlarmTable(QTableView):
         """Each row as tall as its longest wrapped cell, two lines (``theme.TABLE_ROW``) at least."""
         rows = self.verticalHeader()
         for r in range(self.alarm_model.rowCount()):
-            rows.resizeSection(r, max(theme.TABLE_ROW, self.sizeHintForRow(r)))
+            rows.resizeSection(r, max(theme.TABLE_ROW, self.sizeHintForRow(r) + 8))  # + the selection frame
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
         super().resizeEvent(event)
