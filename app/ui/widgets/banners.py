@@ -70,6 +70,8 @@ class CalmStrip(QLabel):
         super().__init__(parent)
         self.setObjectName("calmStrip")
         self.setAlignment(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        self.setWordWrap(True)  # two lines fit the strip
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setStyleSheet(f"QLabel#calmStrip {{ background: {theme.PANEL_DARK}; color: {theme.TEXT_MUTED};"
                            f" border-bottom: 2px solid {theme.BORDER}; padding-left: 16px;"
                            f" font-size: {theme.FONT_LARGE_PX}px; }}")
