@@ -1,4 +1,6 @@
-"""The main window: banners, navigation, the screen stack, messages and the status bar, wired to one bridge.
+"""The main window: the annunciation strip, navigation, the screen stack, and messages over the status bar, wired
+to one bridge. The strip and the bottom line have fixed heights and are always there, so no banner or message
+ever moves a button or squeezes a screen.
 
 Kiosk mode (the default on the plant floor): frameless full screen; closing the window (Alt+F4 included) does
 nothing unless the logged-in role may LEAVE_KIOSK (admin), and then only after a confirmation. Leaving kiosk
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -26,7 +28,16 @@ from app.ui.screens.trends import TrendsScreen
 from app.ui.session import SessionState
 from app.ui.sound import AlarmSound, silence_button
 from app.ui.widgets.audit_notice import AuditNotice
-from app.ui.widgets.banners import AlarmBanner, ErrorBanner, MessageBar, StorageBanner
+from app.ui.widgets.banners import (
+    MESSAGE_HEIGHT,
+    STRIP_HEIGHT,
+    AlarmBanner,
+    CalmStrip,
+    ErrorBanner,
+    FixedPlace,
+    MessageBar,
+    StorageBanner,
+)
 from app.ui.widgets.buttons import ActionGuard
 from app.ui.widgets.chrome import NavBar, StatusBar
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
@@ -36,6 +47,15 @@ from app.users import Action
 log = logging.getLogger(__name__)
 
 BLINK_MS = 500
+
+
+class ScreenStack(QStackedWidget):
+    """The screens, one at a time. The panel's size is fixed by its hardware: a screen gets the room there is and
+    never makes the window larger than the panel (Qt would otherwise size the window to the largest minimum of
+    all screens, and a 1024 x 600 panel would lose its bottom rows on every screen)."""
+
+    def minimumSizeHint(self) -> QSize:  # Qt override
+        return QSize(320, 200)
 
 
 class MainWindow(QMainWindow):
@@ -65,18 +85,23 @@ class MainWindow(QMainWindow):
                                       self.commands_runner, self.message_bar.show_message, self)
         self.alarm_banner = AlarmBanner()
         self.silence_button = silence_button(self.alarm_sound)
-        annunciation = QWidget()  # the banner and, while the horn sounds, SILENCE beside it
-        row = QHBoxLayout(annunciation)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(self.alarm_banner, 1)
-        row.addWidget(self.silence_button)
         self.error_banner = ErrorBanner()
         self.audit_notice = AuditNotice()  # admins only: the audit log's hash chain is broken
         self.storage_banner = StorageBanner()
         self.nav = NavBar(self.guard, kiosk)
         self.status = StatusBar()
-        self.stack = QStackedWidget()
+        self.calm = CalmStrip()
+        # most important on top: an alarm to acknowledge, then a dead engine, storage, the admins' notice
+        self.strip = FixedPlace(STRIP_HEIGHT, (self.alarm_banner, self.error_banner, self.storage_banner,
+                                               self.audit_notice), fallback=self.calm)
+        self.bottom = FixedPlace(MESSAGE_HEIGHT, (self.message_bar, self.status))
+        annunciation = QWidget()  # the strip and, while the horn sounds, SILENCE beside it (same height: no shift)
+        row = QHBoxLayout(annunciation)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.strip, 1)
+        row.addWidget(self.silence_button)
+        self.stack = ScreenStack()
         self.overview = OverviewScreen()
         self.trends = TrendsScreen(api, self.history_runner)
         self.alarms = AlarmsScreen(self.commands, self.guard)
@@ -90,9 +115,7 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
-        for w, stretch in ((annunciation, 0), (self.error_banner, 0), (self.storage_banner, 0),
-                           (self.audit_notice, 0), (self.nav, 0), (self.stack, 1), (self.message_bar, 0),
-                           (self.status, 0)):
+        for w, stretch in ((annunciation, 0), (self.nav, 0), (self.stack, 1), (self.bottom, 0)):
             lay.addWidget(w, stretch)
         self.current = "overview"
         self._previous = "overview"
@@ -258,6 +281,7 @@ class MainWindow(QMainWindow):
         self.alarm_banner.reconcile(alarms)
         self.alarm_sound.observe(alarms)
         unacked = [a for a in alarms if a.unacknowledged]
+        self.calm.set_unacknowledged(len(unacked))
         self.nav.set_alarm_count(len(unacked), most_urgent(a.priority for a in unacked))
 
     def _on_events(self, evs: list[EngineEvent]) -> None:

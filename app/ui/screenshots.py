@@ -221,6 +221,10 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     wait(app, lambda: window.detail.traces_loaded, 10, "detail traces")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_detail", size))
+    window.detail.label_button.click()  # the label form, over the window
+    settle(app)
+    shots.append(grab(window, out, "label_form", size))
+    window.overlay.clear()
     shots += shoot_journal(app, window, labelled.id, out, size)
     window.session.set_session(None)
     window.show_screen("login")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QScrollArea, QWidget
 from sqlalchemy import select
 
 from acquisition.simulator import FaultKind, FaultSpec
@@ -135,7 +134,7 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.wait(lambda: (snap := w.bridge.snapshot) is not None
              and snap.assets["P-101"].health is AssetHealth.OUT_OF_SERVICE)
     hmi.wait(lambda: w.overview.tile("P-101").health.text() == "OUT OF SERVICE" or not w.overview.isVisible())
-    hmi.wait(lambda: w.alarms.oos_button.text() == "Return P-101 to service")
+    hmi.wait(lambda: w.alarms.oos_button.text().replace("\n", " ") == "Return P-101 to service")
     hmi.click(w.alarms.oos_button)
     hmi.confirm()
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value != "OOSRV")
@@ -148,14 +147,15 @@ def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:
     w = hmi.window
     hmi.select_alarm(alarm.id)
     hmi.click(w.alarms.detail_button)
-    form = w.detail.label_form
+    assert w.detail.label_line.text() == "Label: not labelled yet"
+    hmi.click(w.detail.label_button)  # the form opens over the window: every choice on screen
+    form = hmi.panel(LabelForm)
     assert form.latest.text() == "Not labelled yet"
     hmi.click(form.save_button)  # nothing chosen yet: refused with a reason, nothing saved
     assert "Choose Failure, False alarm or Unsure" in hmi.message()
     hmi.click(form.verdict_buttons["failure"])
     hmi.click(form.save_button)
     assert "failure mode" in hmi.message()
-    _scroll_into_view(form, form.mode_buttons["outlet_valve_closure"])  # the modes live in a scroll area
     hmi.click(form.mode_buttons["outlet_valve_closure"])
     hmi.click(form.note_button)
     keyboard = hmi.panel(OnScreenKeyboard)
@@ -165,22 +165,22 @@ def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:
     hmi.click(form.save_button)
     hmi.wait(lambda: labels_of(hmi.engine, alarm.id) == [("technician", "failure", "outlet_valve_closure",
                                                           "Half closed")])
-    hmi.wait(lambda: form.latest.text().startswith("Latest: Discharge blocked / outlet valve - by technician"))
+    hmi.wait(lambda: not w.overlay.is_open())  # saved: the form closes
+    hmi.wait(lambda: w.detail.label_line.text().startswith(
+        "Label: Discharge blocked / outlet valve - by technician"))
     # another technician-or-higher revises it: the newest label and its author are shown
     hmi.logout()
     hmi.login("supervisor")
     w.open_alarm(alarm.id)
+    hmi.click(w.detail.label_button)
+    form = hmi.panel(LabelForm)
+    assert form.latest.text().startswith("Latest: Discharge blocked / outlet valve - by technician")
     assert form.verdict_buttons["failure"].isChecked()  # the form starts from the latest label
     hmi.click(form.verdict_buttons["false_alarm"])
     hmi.click(form.save_button)
     hmi.wait(lambda: len(labels_of(hmi.engine, alarm.id)) == 2)
     assert labels_of(hmi.engine, alarm.id)[-1][:3] == ("supervisor", "false_alarm", None)
-    hmi.wait(lambda: form.latest.text().startswith("Latest: false alarm - by supervisor"))
+    hmi.wait(lambda: w.detail.label_line.text().startswith("Label: false alarm - by supervisor"))
     label = hmi.engine.alarms.get(alarm.id).label
     assert label is not None and label.user == "supervisor"
 
-
-def _scroll_into_view(form: LabelForm, button: QWidget) -> None:
-    area = form.findChild(QScrollArea)
-    assert area is not None, "the label form keeps its failure modes in a scroll area"
-    area.ensureWidgetVisible(button)

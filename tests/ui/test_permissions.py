@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from acquisition.simulator import FaultKind, FaultSpec
 from app.engine import Engine
 from app.store import schema
+from app.ui.widgets.label_form import LabelForm
 from app.users import Action, Role, can
 from tests.ui.conftest import Hmi, fault_station
 from tests.ui.test_alarm_actions import events_of, labels_of
@@ -95,13 +96,15 @@ def test_permission_matrix(hmi_factory: Callable[..., Hmi], role: str | None) ->
 
     # label alarm a as a false alarm on its detail screen
     hmi.click(w.alarms.detail_button)
-    form = w.detail.label_form
-    hmi.click(form.verdict_buttons["false_alarm"])
     if allowed(role, Action.LABEL):
+        hmi.click(w.detail.label_button)
+        form = hmi.panel(LabelForm)
+        hmi.click(form.verdict_buttons["false_alarm"])
         hmi.click(form.save_button)
         hmi.wait(lambda: labels_of(hmi.engine, a.id) == [(role, "false_alarm", None, None)])
+        hmi.wait(lambda: not w.overlay.is_open())  # saved: the form closes
     else:
-        refused_properly(hmi, role, Action.LABEL, form.save_button)
+        refused_properly(hmi, role, Action.LABEL, w.detail.label_button)  # the form does not even open
 
     # leave kiosk mode (the Exit button and closing the window take the same path)
     if allowed(role, Action.LEAVE_KIOSK):

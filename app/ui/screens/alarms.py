@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.hmi_api import Alarm, AlarmState, AssetHealth, EngineSnapshot
 from app.ui.alarm_commands import AlarmCommands
@@ -24,6 +23,11 @@ FILTERS: tuple[tuple[str, AlarmFilter | None], ...] = (  # each by the model's o
     ("Acknowledged", lambda a: a.state is AlarmState.ACKED),
     ("Shelved / suppressed / OOS", lambda a: a.state.held),
 )
+
+
+def _never_cut(button: QPushButton) -> None:
+    """A button at least as wide as its text (a row of them on a 1024 px panel would otherwise elide them)."""
+    button.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
 
 
 def listed(alarm: Alarm) -> bool:
@@ -47,13 +51,15 @@ class AlarmsScreen(QWidget):
         top = QHBoxLayout()
         self.filter_buttons: dict[str, QPushButton] = {}
         for label, keep in FILTERS:
-            b = touch_button(label, checkable=True)
+            b = touch_button(label.replace(" / ", " /\n", 1), checkable=True)  # two lines: never cut at 1024 px
+            _never_cut(b)
             b.clicked.connect(lambda _=False, lab=label, k=keep: self.set_filter(lab, k))
             self.filter_buttons[label] = b
             top.addWidget(b)
         self.filter_buttons["All"].setChecked(True)
         self.count = QLabel("")
-        self.count.setProperty("kind", "large")
+        self.count.setWordWrap(True)
+        self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top.addWidget(self.count, 1)
         lay.addLayout(top)
         self.table = AlarmTable()
@@ -63,7 +69,7 @@ class AlarmsScreen(QWidget):
         bar = QHBoxLayout()
         self.ack_button = guard.button("Acknowledge", Action.ACKNOWLEDGE,
                                        lambda: commands.acknowledge(self.table.selected()), size="critical")
-        self.ack_all_button = guard.button("Acknowledge all shown", Action.ACKNOWLEDGE,
+        self.ack_all_button = guard.button("Acknowledge\nall shown", Action.ACKNOWLEDGE,
                                            lambda: commands.acknowledge_many(self.visible()), size="critical")
         self.shelve_button = guard.button("Shelve...", Action.SHELVE, self._shelve_or_unshelve, size="critical")
         self.oos_button = guard.button("Out of service...", Action.OUT_OF_SERVICE, self._out_of_service_toggle,
@@ -71,6 +77,7 @@ class AlarmsScreen(QWidget):
         self.detail_button = touch_button("Details \u25b6", size="critical")
         self.detail_button.clicked.connect(self._open_selected)
         for w in (self.ack_button, self.ack_all_button, self.shelve_button, self.oos_button, self.detail_button):
+            _never_cut(w)
             bar.addWidget(w)
         lay.addLayout(bar)
 
@@ -115,9 +122,9 @@ class AlarmsScreen(QWidget):
         self.shelve_button.setText("Unshelve" if shelved else "Shelve...")
         asset = sel.asset if sel is not None else None
         if asset in self._out_of_service:
-            self.oos_button.setText(f"Return {asset} to service")
+            self.oos_button.setText(f"Return {asset}\nto service")
         else:
-            self.oos_button.setText(f"{asset} out of service..." if asset else "Out of service...")
+            self.oos_button.setText(f"{asset} out\nof service..." if asset else "Out of\nservice...")
 
     def _shelve_or_unshelve(self) -> None:
         sel = self.table.selected()
@@ -137,7 +144,3 @@ class AlarmsScreen(QWidget):
             self.commands.notify("Select an alarm first (tap its row)")
         else:
             self.sig_open_detail.emit(sel.id)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
-        super().resizeEvent(event)
-        self.table.set_narrow(self.width() < 1500)

@@ -3,13 +3,18 @@ Diagnostic alarms (communication lost, bad signals) say so before their message 
 
 One row per alarm; sorted unacknowledged first, then by priority, newest first. The model only resets when the
 alarm list really changed, and keeps the selected alarm selected across resets.
+
+Text wraps instead of being cut (a tooltip is no help on a touchscreen): the fixed columns are as narrow as their
+longest word allows, the alarm's sentence gets the rest, the cloud's sentence two or three lines on a narrow panel,
+and each row is as tall as its longest cell needs (two lines at least).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QTimer
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
@@ -18,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.hmi_api import Alarm, AlarmState, Label, list_order
+from app.hmi_api import Alarm, AlarmState, Label, Priority, list_order
 from app.labels import FAILURE_MODES
 from app.ui import theme
 from app.ui.alarm_look import (
@@ -32,7 +37,15 @@ from app.ui.widgets.touch_table import configure_touch_table
 
 COLUMNS = ("State", "Priority", "Raised", "Alarm", "Score", "Cloud", "Label")
 STATE, PRIORITY, RAISED, MESSAGE, SCORE, CLOUD, LABEL = range(len(COLUMNS))
-_WIDTHS = {STATE: 250, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 330, LABEL: 200}
+_WIDTHS = {STATE: 200, PRIORITY: 138, RAISED: 100, SCORE: 76, CLOUD: 260, LABEL: 300}  # until fitted
+STATE_ICON, PRIORITY_ICON = 30, 26
+WIDE_PX = 1450  # a viewport this wide shows the label column and the cloud's sentence on one line
+NARROW_PX = 1100  # below this the cloud's sentence gets three lines, so the alarm's keeps room
+# The longest words of each fixed column (a column is never narrower than its longest word) and the longest
+# cloud sentence (app/alarm_model.py CloudStatus.text with the longest failure-mode word)
+_STATE_WORDS = ("SUPPRESSED", "SHELVED to", "RTN UNACK", "OUT OF", "SERVICE")
+_CLOUD_LONGEST = "cloud confirmed: impeller imbalance - MEDIUM"
+_CELL_PAD = 16  # the item view's text margins and a little air
 _MODE_TEXT = dict(FAILURE_MODES)
 DIAGNOSTIC_PREFIX = "\u26a0 DIAGNOSTIC  "
 _VERDICT_TEXT = {"failure": "failure", "false_alarm": "false alarm", "unsure": "unsure"}
@@ -54,6 +67,7 @@ class AlarmTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[Alarm] = []
         self.blink_on = True
+        self.priority_icons = True  # off on a narrow panel: the state cell's symbol already has the shape
 
     def rowCount(self, parent: Index = _ROOT) -> int:  # Qt override
         return 0 if parent.isValid() else len(self.rows)
@@ -98,8 +112,8 @@ class AlarmTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole:
             if col == STATE:
                 return draw_symbol(a.priority, state, 30, self.blink_on or not look.blinks)
-            if col == PRIORITY:
-                return draw_symbol(a.priority, AlarmState.ACKED, 26)
+            if col == PRIORITY and self.priority_icons:
+                return draw_symbol(a.priority, AlarmState.ACKED, PRIORITY_ICON)
         if role == Qt.ItemDataRole.BackgroundRole and col == STATE:
             if look.blinks and state is AlarmState.UNACK and not self.blink_on:
                 return QColor(theme.PANEL)
@@ -166,14 +180,67 @@ class AlarmTable(QTableView):
         self.alarm_model = AlarmTableModel(self)
         self.setModel(self.alarm_model)
         self.setItemDelegate(_RowDelegate(self))
-        configure_touch_table(self, _WIDTHS, MESSAGE, theme.TABLE_ROW, icon_px=30, header_px=44)
+        configure_touch_table(self, _WIDTHS, MESSAGE, theme.TABLE_ROW, icon_px=STATE_ICON, header_px=44)
+        self.setWordWrap(True)  # the whole sentence, on as many lines as it needs
+        self.setFont(theme.font())  # explicit: an item view takes the platform's item-view font, not the window's
         self._selected_id: str | None = None
+        self._fitted_for = -1
         self.selectionModel().selectionChanged.connect(self._remember_selection)
+        self._refit = QTimer(self)  # one row fit after a burst of column and size changes, at the final widths
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(self.fit_rows)
+        self.horizontalHeader().sectionResized.connect(lambda *_: self._refit.start())
 
     def set_alarms(self, alarms: Sequence[Alarm]) -> None:
         keep = self._selected_id
-        if self.alarm_model.set_alarms(alarms) and keep is not None:
-            self.select_alarm(keep)
+        if self.alarm_model.set_alarms(alarms):
+            self.fit_rows()  # now, so the new rows never show cut; again once the widths have settled
+            self._refit.start()
+            if keep is not None:
+                self.select_alarm(keep)
+
+    def fit_columns(self) -> None:
+        """Column widths for the viewport's width: fixed columns from their longest word, the label column only
+        when wide, the cloud's sentence on one, two or three lines, the alarm's sentence the rest."""
+        if self.width() == self._fitted_for:
+            return
+        self._fitted_for = self.width()
+        # as if the scroll bar were shown: the columns do not jump when the list grows past the screen
+        width = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+        bold = QFontMetrics(theme.font(theme.FONT_PX, bold=True))
+        plain = QFontMetrics(self.font())
+        head = QFontMetrics(theme.font(theme.FONT_SMALL_PX + 1, bold=True))
+        state = STATE_ICON + 6 + max(bold.horizontalAdvance(w) for w in _STATE_WORDS) + _CELL_PAD
+        priority = PRIORITY_ICON + 6 + bold.horizontalAdvance(priority_text(Priority.MEDIUM)) + _CELL_PAD
+        raised = plain.horizontalAdvance("00:00:00") + _CELL_PAD
+        score = max(plain.horizontalAdvance("88.88"), head.horizontalAdvance("Score")) + _CELL_PAD + 4
+        wide = width >= WIDE_PX
+        lines = 1 if wide else 2 if width >= NARROW_PX else 3
+        self.alarm_model.priority_icons = lines < 3
+        if lines == 3:
+            priority -= PRIORITY_ICON + 6
+        cloud = math.ceil(plain.horizontalAdvance(_CLOUD_LONGEST) / lines) + _CELL_PAD + (0 if wide else 36)
+        header = self.horizontalHeader()
+        for col, w in ((STATE, state), (PRIORITY, priority), (RAISED, raised), (SCORE, score), (CLOUD, cloud),
+                       (LABEL, 300)):
+            header.resizeSection(col, w)
+        self.setColumnHidden(LABEL, not wide)
+
+    def fit_rows(self) -> None:
+        """Each row as tall as its longest wrapped cell, two lines (``theme.TABLE_ROW``) at least."""
+        rows = self.verticalHeader()
+        for r in range(self.alarm_model.rowCount()):
+            rows.resizeSection(r, max(theme.TABLE_ROW, self.sizeHintForRow(r) + 8))  # + the selection frame
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self.fit_columns()
+        self._refit.start()
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        super().showEvent(event)
+        self._refit.start()
 
     def select_alarm(self, alarm_id: str) -> bool:
         row = self.alarm_model.row_of(alarm_id)
@@ -198,10 +265,3 @@ class AlarmTable(QTableView):
         sel = self.selected()
         if sel is not None:
             self._selected_id = sel.id
-
-    def set_narrow(self, narrow: bool) -> None:
-        """At 1280 px the label column gives way to the alarm text (the detail screen shows it); on wider
-        screens the cloud's sentence gets room to be read whole."""
-        self.setColumnHidden(LABEL, narrow)
-        self.horizontalHeader().resizeSection(CLOUD, _WIDTHS[CLOUD] if narrow else 430)
-        self.horizontalHeader().resizeSection(LABEL, _WIDTHS[LABEL] if narrow else 300)

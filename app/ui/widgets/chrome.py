@@ -104,7 +104,7 @@ class StatusBar(QWidget):
         super().__init__(parent)
         self.setObjectName("statusBar")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # else QSS ignores its background
-        self.setFixedHeight(44)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)  # the bottom line's height
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         self.source = ElidedLabel("Data: waiting")

@@ -1,20 +1,20 @@
 """The technician's verdict on an alarm (a training label): failure with its mode, false alarm, or unsure.
 
-Big buttons only; the note is typed on the on-screen keyboard. The latest label and its author are shown, and
-the form starts from it, so a revision is a change of one button and Save.
+A panel over the whole window (opened by the detail screen's Label button), so every choice and Save are on
+screen at once without scrolling, even on a 1024 x 600 panel. Big buttons only; the note is typed on the
+on-screen keyboard. The latest label and its author are shown, and the form starts from it, so a revision is a
+change of one button and Save. Cancel (or a failed save) keeps nothing; a failed save keeps the form open.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
-    QScroller,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +29,7 @@ from app.ui.widgets.overlay import OverlayHost
 from app.users import Action
 
 VERDICT_BUTTONS = {"failure": "Failure", "false_alarm": "False alarm", "unsure": "Unsure"}
-MODE_COLUMNS = 3
+MODE_COLUMNS = 4  # eleven modes in three rows: the whole form fits 1024 x 600
 
 
 def _two_lines(text: str, width: int = 14) -> str:
@@ -45,23 +45,19 @@ class LabelForm(QWidget):
     sig_save = Signal(str, object, object)
     """Save tapped with a complete form: (verdict, failure_mode or None, note or None)."""
 
-    def __init__(self, guard: ActionGuard, overlay: OverlayHost, notify: Callable[[str], None],
+    def __init__(self, guard: ActionGuard, overlay: OverlayHost, notify: Callable[[str], None], title: str = "",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._overlay, self._notify = overlay, notify
         self.verdict: str | None = None
         self.failure_mode: str | None = None
         self.note: str | None = None
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(8)
-        choices = QWidget()
-        lay = QVBoxLayout(choices)
-        lay.setContentsMargins(0, 0, 4, 0)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(8)
-        head = QLabel("Diagnosis (a training label)")
-        head.setProperty("kind", "large")
-        head.setStyleSheet("font-weight: bold;")
+        head = QLabel(f"Diagnosis of {title} (a training label)" if title else "Diagnosis (a training label)")
+        head.setProperty("kind", "title")
+        head.setWordWrap(True)
         lay.addWidget(head)
         self.latest = QLabel("Not labelled yet")
         self.latest.setWordWrap(True)
@@ -81,28 +77,26 @@ class LabelForm(QWidget):
         self.mode_buttons: dict[str, QPushButton] = {}
         for i, (key, text) in enumerate(FAILURE_MODES):
             b = touch_button(_two_lines(text), size="small", checkable=True)
+            b.setMinimumWidth(170)
             b.clicked.connect(lambda _=False, k=key: self.set_mode(k))
             self.mode_buttons[key] = b
             grid.addWidget(b, i // MODE_COLUMNS, i % MODE_COLUMNS)
         lay.addLayout(grid)
-        lay.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(choices)
-        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
-        outer.addWidget(scroll, 1)
-        note_row = QHBoxLayout()
-        self.note_button = touch_button("Note...")
+        bottom = QHBoxLayout()
+        self.note_button = touch_button("Note...", size="critical")
         self.note_button.clicked.connect(self.open_keyboard)
         self.note_label = QLabel("")
         self.note_label.setWordWrap(True)
-        note_row.addWidget(self.note_button)
-        note_row.addWidget(self.note_label, 1)
-        outer.addLayout(note_row)
+        self.cancel_button = touch_button("Cancel", size="critical")
+        self.cancel_button.clicked.connect(overlay.pop)
         self.save_button = guard.button("Save label", Action.LABEL, self._save, size="critical")
         self.save_button.setProperty("kind", "confirm")
-        outer.addWidget(self.save_button)
+        bottom.addWidget(self.note_button)
+        bottom.addWidget(self.note_label, 1)
+        bottom.addWidget(self.cancel_button)
+        bottom.addWidget(self.save_button)
+        lay.addSpacing(4)
+        lay.addLayout(bottom)
         self._render()
 
     def show_latest(self, label: Label | None) -> None:
