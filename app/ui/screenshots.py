@@ -29,7 +29,7 @@ from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConf
 from acquisition.source import Frame, SourceStats
 from app.config import Settings, load_settings
 from app.engine import Engine  # the harness builds engines and wires them to the window
-from app.hmi_api import EngineHmi, Priority
+from app.hmi_api import EngineHmi, Priority, ShelveSpec
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
@@ -128,7 +128,7 @@ def operator_actions(engine: Engine) -> None:
         engine.label(alarms["P-101"].id, tech, "failure", failure_mode="outlet_valve_closure",
                      note="Discharge valve found half closed")
     if "P-108" in alarms:
-        engine.shelve(alarms["P-108"].id, tech, 3600, note="Known cause")
+        engine.shelve(alarms["P-108"].id, tech, ShelveSpec.timed(3600), note="Known cause")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from acquisition.channels import INDEX
-from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples, TrailEntry
+from app.hmi_api import Alarm, AlarmKind, AlarmState, HmiApi, Samples, TrailEntry
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.alarm_look import (
@@ -103,8 +103,16 @@ class AlarmDetailScreen(QWidget):
                                        size="critical")
         self.shelve_button = guard.button("Shelve...", Action.SHELVE, lambda: self.commands.shelve(self.alarm),
                                           size="critical")
+        # One of the two is shown (Unshelve while shelved), in one slot of one width: nothing beside them moves
+        self.unshelve_button = guard.button("Unshelve", Action.SHELVE, lambda: self.commands.unshelve(self.alarm),
+                                            size="critical")
+        slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
+        for shelving in (self.shelve_button, self.unshelve_button):
+            shelving.setMinimumWidth(slot)
+        self.unshelve_button.hide()
         top.addWidget(self.ack_button)
         top.addWidget(self.shelve_button)
+        top.addWidget(self.unshelve_button)
         head.addLayout(top)
         self.info = QLabel("")
         self.info.setWordWrap(True)
@@ -185,6 +193,9 @@ class AlarmDetailScreen(QWidget):
         self.info.setText(f"{look.word}.  Raised {fmt_datetime(a.raised_ts)}, {cleared}.  Peak score "
                           f"{a.peak_score:.2f}, {a.activations} activation(s).")
         self.cloud.setText(a.cloud.text or "cloud: no answer yet")
+        shelved = a.state is AlarmState.SHLVD
+        self.shelve_button.setVisible(not shelved)
+        self.unshelve_button.setVisible(shelved)
 
     def _load_trail(self, alarm_id: str) -> None:
         self._trail_request += 1
