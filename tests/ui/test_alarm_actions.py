@@ -1,7 +1,6 @@
 """Acknowledge, shelve, out of service and label through real taps on the real buttons; checked in the DB."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from PySide6.QtWidgets import QScrollArea, QWidget
@@ -106,13 +105,13 @@ def test_shelve_for_one_hour_then_unshelve(hmi: Hmi) -> None:
     hmi.click(w.alarms.shelve_button)
     panel = hmi.panel(ConfirmPanel)
     assert not panel.confirm_button.isEnabled()  # a duration must be chosen first
-    before = time.time()
+    before = hmi.engine.clock()  # shelving runs on the engine's one (plant) clock
     hmi.confirm(choice="1 h", note="Known cause")
     hmi.wait(lambda: ("shelved", "technician", "Known cause") in events_of(hmi.engine, alarm.id))
     shelved = hmi.engine.alarms.get(alarm.id)
     assert shelved.state.value == "SHLVD" and stored_state(hmi.engine, alarm.id) == "SHLVD"
     assert shelved.shelved_until is not None
-    assert before + 3600 - 5 <= shelved.shelved_until <= time.time() + 3600 + 5
+    assert before + 3600 <= shelved.shelved_until <= hmi.engine.clock() + 3600
     model = w.alarms.table.alarm_model
     hmi.wait(lambda: str(model.index(model.row_of(alarm.id), 0).data()).startswith("SHELVED to "))
     hmi.wait(lambda: w.alarms.shelve_button.text() == "Unshelve")
@@ -130,7 +129,8 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.click(w.alarms.oos_button)
     hmi.confirm(note="Maintenance informed")
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value == "OOSRV")
-    assert ("out of service", "supervisor", "Maintenance informed") in events_of(hmi.engine, alarm.id)
+    # the state changes in memory before the commit returns: wait for the row
+    hmi.wait(lambda: ("out of service", "supervisor", "Maintenance informed") in events_of(hmi.engine, alarm.id))
     hmi.wait(lambda: (snap := w.bridge.snapshot) is not None
              and snap.assets["P-101"].health is AssetHealth.OUT_OF_SERVICE)
     hmi.wait(lambda: w.overview.tile("P-101").health.text() == "OUT OF SERVICE" or not w.overview.isVisible())
@@ -138,7 +138,8 @@ def test_out_of_service_and_back_by_a_supervisor(hmi: Hmi) -> None:
     hmi.click(w.alarms.oos_button)
     hmi.confirm()
     hmi.wait(lambda: hmi.engine.alarms.get(alarm.id).state.value != "OOSRV")
-    assert ("returned to service", "supervisor", None) in events_of(hmi.engine, alarm.id)
+    # the state changes in memory before the commit returns: wait for the row
+    hmi.wait(lambda: ("returned to service", "supervisor", None) in events_of(hmi.engine, alarm.id))
 
 
 def test_label_an_alarm_and_revise_it(hmi: Hmi) -> None:
