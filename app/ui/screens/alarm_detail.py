@@ -7,8 +7,10 @@ seconds the store has not written yet.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from acquisition.channels import INDEX
@@ -97,6 +99,8 @@ class AlarmDetailScreen(QWidget):
         top.addWidget(self.title)
         self.state_badge = QLabel("-")
         self.state_badge.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.state_badge.setTextFormat(Qt.TextFormat.RichText)
+        self.state_badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         top.addWidget(self.state_badge)
         top.addStretch(1)
         self.ack_button = guard.button("Acknowledge", Action.ACKNOWLEDGE, lambda: self.commands.acknowledge(self.alarm),
@@ -106,9 +110,6 @@ class AlarmDetailScreen(QWidget):
         # One of the two is shown (Unshelve while shelved), in one slot of one width: nothing beside them moves
         self.unshelve_button = guard.button("Unshelve", Action.SHELVE, lambda: self.commands.unshelve(self.alarm),
                                             size="critical")
-        slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
-        for shelving in (self.shelve_button, self.unshelve_button):
-            shelving.setMinimumWidth(slot)
         self.unshelve_button.hide()
         top.addWidget(self.ack_button)
         top.addWidget(self.shelve_button)
@@ -184,7 +185,11 @@ class AlarmDetailScreen(QWidget):
             return
         look = state_look(a.state, a.priority)
         self.title.setText(f"{a.asset} {a.kind} - {priority_text(a.priority)}")
-        self.state_badge.setText(f" {state_text(a)} ")
+        # how long it lasts on a second, smaller line: the header row stays as short as with a bare state
+        code, _, lasts = state_text(a, sep="\n").partition("\n")
+        self.state_badge.setText(html.escape(code) + (
+            f"<br><span style='font-size:{theme.FONT_SMALL_PX}px; font-weight:normal'>{html.escape(lasts)}</span>"
+            if lasts else ""))
         self.state_badge.setToolTip(look.word)
         self.state_badge.setStyleSheet(f"background: {look.background}; color: {look.foreground}; "
                                        f"border: 2px solid #000; border-radius: 4px; padding: 2px 8px;")
@@ -196,6 +201,16 @@ class AlarmDetailScreen(QWidget):
         shelved = a.state is AlarmState.SHLVD
         self.shelve_button.setVisible(not shelved)
         self.unshelve_button.setVisible(shelved)
+        self._hold_button_widths()
+
+    def _hold_button_widths(self) -> None:
+        """Shelve and Unshelve share one width, their full text's: the one shown for the other leaves every button
+        where it was. Measured once styled (the touch sizes come from the style sheet)."""
+        for b in (self.shelve_button, self.unshelve_button):
+            b.ensurePolished()
+        slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
+        for b in (self.shelve_button, self.unshelve_button):
+            b.setMinimumWidth(slot)
 
     def _load_trail(self, alarm_id: str) -> None:
         self._trail_request += 1
