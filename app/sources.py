@@ -16,11 +16,11 @@ Clock = Callable[[], float]  # epoch seconds
 def plant_clock(source: Source) -> Clock:
     """The clock of the plant ``source`` describes: every time the engine stamps (alarm changes, operator
     actions, audit rows, cloud verdicts) and shelving expiry go by it, so an alarm's trail reads on one clock.
-    The simulator defines its own (:meth:`PumpStation.plant_time`: faster than real time at a speed setting,
-    as fast as its data flat out); every other source is the real plant or a recording of it: wall time."""
-    if isinstance(source, PumpStation):
-        return source.plant_time
-    return time.time
+    A source that simulates its plant says so with a ``plant_time()`` method (:meth:`PumpStation.plant_time`:
+    faster than real time at a speed setting, as fast as its data flat out); every other source is the real
+    plant or a recording of it: wall time."""
+    own = getattr(source, "plant_time", None)
+    return own if callable(own) else time.time
 
 
 def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_s: float | None = None,

@@ -55,12 +55,12 @@ def fmt_datetime(ts: float | None) -> str:
 
 
 def state_text(alarm: Alarm, sep: str = " ") -> str:
-    """The state cell text, e.g. 'UNACK', 'SHELVED to 14:05' (shelved until then) or 'SHELVED until cleared'
-    (one-shot: until its condition returns to normal). ``sep`` goes between the state and how long it lasts
-    ("\n" for a badge of two short lines)."""
+    """The state cell text, e.g. 'UNACK', 'SHELVED to 14:05' (shelved until then) or 'SHELVED till clear'
+    (one-shot: until its condition returns to normal; as wide as the timed text, so the state column holds it
+    whole). ``sep`` goes between the state and how long it lasts ("\n" for a badge of two short lines)."""
     look = state_look(alarm.state, alarm.priority)
     if alarm.state is S.SHLVD and alarm.shelve_mode is ShelveMode.UNTIL_CLEARED:
-        return f"{look.code}{sep}until cleared"
+        return f"{look.code}{sep}till clear"
     if alarm.state is S.SHLVD and alarm.shelved_until:
         return f"{look.code}{sep}to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"
     return look.code

@@ -127,8 +127,9 @@ def operator_actions(engine: Engine) -> None:
     if "P-101" in alarms:
         engine.label(alarms["P-101"].id, tech, "failure", failure_mode="outlet_valve_closure",
                      note="Discharge valve found half closed")
-    if "P-108" in alarms:
-        engine.shelve(alarms["P-108"].id, tech, ShelveSpec.timed(3600), note="Known cause")
+    if "P-108" in alarms:  # one-shot while its condition lasts (issue 12), else for an hour
+        spec = ShelveSpec.until_cleared() if alarms["P-108"].active else ShelveSpec.timed(3600)
+        engine.shelve(alarms["P-108"].id, tech, spec, note="Known cause")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +222,12 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     wait(app, lambda: window.detail.traces_loaded, 10, "detail traces")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_detail", size))
+    shelved = next((a for a in engine.alarms.alarms() if a.overlay is not None and a.shelved_until), None)
+    if shelved is not None:  # a shelved alarm's detail: Unshelve in the Shelve button's place
+        window.open_alarm(shelved.id)
+        wait(app, lambda: window.detail.traces_loaded, 10, "shelved detail traces")
+        settle(app, 0.6)
+        shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
     window.session.set_session(None)
     window.show_screen("login")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from app.hmi_api import AlarmState, Role, Session, ShelveMode
@@ -44,8 +45,15 @@ def test_shelve_until_cleared_from_the_alarm_list(hmi: Hmi) -> None:
     assert stored_state(hmi.engine, alarm.id) == "SHLVD"
     assert shelved.shelved_until is not None  # at most one shift, on the engine's clock
     assert before + 8 * 3600 <= shelved.shelved_until <= hmi.engine.clock() + 8 * 3600
-    model = w.alarms.table.alarm_model
-    hmi.wait(lambda: model.index(model.row_of(alarm.id), 0).data() == "SHELVED until cleared")
+    table = w.alarms.table
+    model = table.alarm_model
+    hmi.wait(lambda: model.index(model.row_of(alarm.id), 0).data() == "SHELVED till clear")
+    for size in ((1280, 800), (1024, 600)):  # the state cell holds the text whole beside its symbol
+        w.resize(*size)
+        hmi.wait(lambda: (r := model.row_of(alarm.id)) >= 0 and table.visualRect(model.index(r, 0)).width() > 0)
+        fm = QFontMetrics(model.index(model.row_of(alarm.id), 0).data(Qt.ItemDataRole.FontRole))
+        cell = table.visualRect(model.index(model.row_of(alarm.id), 0)).width()
+        assert fm.horizontalAdvance("SHELVED till clear") + 30 + 4 * 4 <= cell, size
     hmi.wait(lambda: "shelved until cleared" in hmi.message())
 
 
@@ -97,7 +105,7 @@ def test_the_detail_shelves_until_cleared_and_unshelves(hmi: Hmi, size: tuple[in
     shelve_at = d.shelve_button.mapTo(w, QPoint(0, 0))
     shelve_until_cleared(hmi, d.shelve_button, note=None)
     hmi.wait(lambda: d.unshelve_button.isVisible() and not d.shelve_button.isVisible())
-    hmi.wait(lambda: d.state_badge.text().startswith("SHELVED<br>") and "until cleared" in d.state_badge.text())
+    hmi.wait(lambda: d.state_badge.text().startswith("SHELVED<br>") and "till clear" in d.state_badge.text())
     assert d.unshelve_button.mapTo(w, QPoint(0, 0)) == shelve_at and w.width() == width
     fm = d.unshelve_button.fontMetrics()
     assert d.unshelve_button.width() >= fm.horizontalAdvance("Unshelve") + 16  # its text whole
