@@ -85,9 +85,8 @@ class AlarmCommands(QObject):
         choices = [c for c in SHELVE_CHOICES if alarm.active or c[1].mode is not ShelveMode.UNTIL_CLEARED]
         self.overlay.push(ConfirmPanel(
             self.overlay, f"Shelve {_name(alarm)}?",
-            "A shelved alarm is still evaluated but not annunciated. It returns by itself when the time runs out; "
-            f"shelved until cleared, when its condition returns to normal (or after "
-            f"{_duration(ShelveSpec.until_cleared().duration_s)} at most).",
+            "Still evaluated but not annunciated; it returns by itself when the time runs out (until cleared: when "
+            f"its condition clears, {_duration(ShelveSpec.until_cleared().duration_s)} at most).",
             "Shelve",
             lambda spec, note: self._shelve_for(alarm, spec, note),
             choices=choices, with_note=True, choice_prompt="Shelve for how long? (required)"))

@@ -69,6 +69,10 @@ class _FieldQuality:
     def __init__(self, inner: PumpStation) -> None:
         self.inner, self.assets, self.stats = inner, inner.assets, inner.stats
 
+    def plant_time(self) -> float:
+        """The simulator's plant clock: labels and acknowledgements in the shots read on the samples' clock."""
+        return self.inner.plant_time()
+
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         t0 = self.inner.config.start_ts
         lost_asset, lost_at = self.LOST
