@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from app import events
-from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority
+from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, ShelveMode, ShelveSpec
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
 from app.audit_chain import AuditAppended
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate
@@ -56,15 +56,29 @@ def _released(a: Alarm) -> Alarm:
         base = S.RTNUN
     else:
         base = S.NORM
-    return replace(a, overlay=None, base=base, shelved_until=None)
+    return replace(a, overlay=None, base=base, shelved_until=None, shelve_mode=None)
+
+
+def _shelved_until_cleared(a: Alarm) -> bool:
+    return a.overlay is S.SHLVD and a.shelve_mode is ShelveMode.UNTIL_CLEARED
+
+
+def _released_on_clear(a: Alarm) -> Alarm:
+    """A one-shot shelving ends when its condition returns to normal: the alarm goes to NORM, not RTNUN. What
+    the operator shelved it for has happened and nothing is left to see (ISA-18.2: on leaving SHLVD the alarm
+    goes by its live condition); an RTNUN would annunciate a cleared alarm the operator chose to quiet."""
+    return replace(a, overlay=None, base=S.NORM, shelved_until=None, shelve_mode=None)
 
 
 class AlarmManager:
     def __init__(self, writer: WriteSink, emit: Callable[[events.EngineEvent], None], threshold: float = 1.0,
                  cloud_submit: Callable[[Alarm], bool] | None = None, cloud_timeout_s: float = 30.0,
                  clock: Callable[[], float] = time.time, late_verdict_s: float = LATE_VERDICT_S,
-                 messages: Messages | None = None) -> None:
+                 messages: Messages | None = None, timer: Callable[[], float] | None = None) -> None:
         """``writer``: the store writer, or in a test any :class:`~app.store.writer.WriteSink`.
+        ``clock``: the plant clock every change is stamped by and shelving expires by (app/engine.py);
+        ``timer`` (default: ``clock``): what the cloud's time-out and answer window are measured on, a real-time
+        clock in the engine (the cloud answers in real time, however fast a simulated plant runs).
         ``messages(alarm, event, user, note, ts, label_revision)`` returns extra store ops (the uplink's outbox
         messages) that commit in the same transaction as the change they describe."""
         self._writer = writer
@@ -73,6 +87,7 @@ class AlarmManager:
         self._cloud_submit = cloud_submit
         self._cloud_timeout_s = cloud_timeout_s
         self._clock = clock
+        self._timer = timer or clock
         self._messages: Messages = messages or (lambda *_: [])
         self._label_revisions: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -109,7 +124,7 @@ class AlarmManager:
                     self._last_by_asset.setdefault(a.asset, a.id)
             self._out_of_service = set(out_of_service)
             self._label_revisions.update(label_revisions or {})
-            now = self._clock()
+            now = self._timer()
             for a in self._alarms.values():  # sent before the restart and never answered: one more window
                 if a.kind is AlarmKind.ANOMALY and a.cloud.state in (CloudState.ANALYZING, CloudState.UNREACHABLE):
                     self._verdicts.published(a.id, now)
@@ -146,8 +161,8 @@ class AlarmManager:
                 if alarm.overlay is None and self._cloud_submit is not None:
                     sent = self._cloud_submit(alarm)
                     alarm = replace(alarm, cloud=CloudStatus(CloudState.ANALYZING if sent else CloudState.UNREACHABLE,
-                                                             sent_at=self._clock()))
-                    self._verdicts.asked(alarm.id, self._clock(), sent)
+                                                             sent_at=self._timer()))
+                    self._verdicts.asked(alarm.id, self._timer(), sent)
             self._alarms[alarm.id] = alarm
             self._write(alarm, t.ts, event, t.score, insert=fresh)
         self._emit(events.AlarmRaised(alarm.id, asset, t.ts, t.score, alarm.priority, alarm.top_channels,
@@ -164,7 +179,10 @@ class AlarmManager:
                             message=_describe(asset, top))
             self._alarms[alarm.id] = alarm
             self._write(alarm, t.ts, E.CLEARED, t.peak_score)
+            released = self._release_on_clear(alarm, t.ts)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
+        if released is not None:
+            self._emit(released)
 
     def on_diagnostic(self, asset: str, key: str, active: bool, ts: float, message: str,
                       priority: Priority = Priority.MEDIUM) -> None:
@@ -197,11 +215,14 @@ class AlarmManager:
                 event, fresh = E.CLEARED, False
             self._alarms[alarm.id] = alarm
             self._write(alarm, ts, event, None, insert=fresh)
+            released = None if active else self._release_on_clear(alarm, ts)
         if active:
             self._emit(events.AlarmRaised(alarm.id, asset, ts, 0.0, alarm.priority, (), alarm.message, not fresh,
                                           alarm.state, kind=AlarmKind.DIAGNOSTIC))
         else:
             self._emit(events.AlarmCleared(alarm.id, asset, ts, 0.0))
+            if released is not None:
+                self._emit(released)
 
     def on_regime(self, asset: str, running: bool, ts: float) -> None:
         """Suppression by design: a stopped, starting or re-setting pump's alarms mean nothing."""
@@ -219,14 +240,14 @@ class AlarmManager:
     # -- housekeeping (timer thread) ---------------------------------------------------------------
     def tick(self) -> None:
         """Not awaited (a timer thread): during a store problem the changes are kept and retried."""
-        now = self._clock()
+        now, timer_now = self._clock(), self._timer()
 
         def expired(a: Alarm) -> bool:
             return a.overlay is S.SHLVD and a.shelved_until is not None and a.shelved_until <= now
 
         def late(a: Alarm) -> bool:
             return a.cloud.state is CloudState.ANALYZING and a.cloud.sent_at is not None and \
-                now - a.cloud.sent_at >= self._cloud_timeout_s
+                timer_now - a.cloud.sent_at >= self._cloud_timeout_s
 
         with self._lock:
             to_release = [a.id for a in self._alarms.values() if expired(a)]
@@ -242,7 +263,7 @@ class AlarmManager:
     def on_cloud_published(self, alarm_id: str) -> None:
         """The broker has the alarm (PUBACK): the cloud is analyzing it from now on, also when it was queued
         while the uplink was down ("unreachable" until now). The time-out and the answer window run from here."""
-        now = self._clock()
+        now, stamp = self._timer(), self._clock()
         with self._lock:  # one step: a verdict cannot come between the check and the change
             a = self._alarms.get(alarm_id)
             if (a is None or a.kind is not AlarmKind.ANOMALY
@@ -253,7 +274,7 @@ class AlarmManager:
                 self._alarms[alarm_id] = replace(a, cloud=replace(a.cloud, sent_at=now))
                 return
             staged = self._stage(alarm_id, lambda x: replace(x, cloud=CloudStatus(CloudState.ANALYZING, sent_at=now)),
-                                 E.CLOUD_ANALYZING, None, None, now, now)
+                                 E.CLOUD_ANALYZING, None, None, stamp, stamp)
         self._announce(staged, wait=False)
 
     def on_cloud_verdict(self, v: CloudVerdict) -> Rejection | None:
@@ -264,7 +285,7 @@ class AlarmManager:
         rated = Priority(v.priority) if v.priority is not None else None  # the protocol checked the word
         status = CloudStatus(CloudState.CONFIRMED if v.confirmed else CloudState.NOT_CONFIRMED, v.failure_mode, rated,
                              v.confidence)
-        now = self._clock()
+        now, stamp = self._timer(), self._clock()
 
         def apply(a: Alarm) -> Alarm:
             return replace(a, cloud=replace(status, sent_at=a.cloud.sent_at),
@@ -276,7 +297,7 @@ class AlarmManager:
             if reason is None:
                 self._verdicts.answered(v)
                 staged = self._stage(v.alarm_id, apply, E.CLOUD_CONFIRMED if v.confirmed else E.CLOUD_NOT_CONFIRMED,
-                                     None, status.text, now, now)
+                                     None, status.text, stamp, stamp)
         if reason is not None:
             self.rejected_verdicts.reject(reason, f"alarm {quoted(v.alarm_id)}, model {quoted(v.model_version)}, "
                                                   f"id {quoted(v.id)}")
@@ -305,18 +326,25 @@ class AlarmManager:
             raise pending.with_result(done)
         return done
 
-    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+    def shelve(self, alarm_id: str, session: Session, spec: ShelveSpec, note: str | None = None) -> Alarm:
+        """Shelve for a time, or until the condition next clears (with a longest time): ``spec``."""
         require(session, Action.SHELVE)
-        if not 0 < duration_s <= 7 * 86400:
-            raise ValueError("shelve for between 1 second and 7 days")
-        until = self._clock() + duration_s
+        if not isinstance(spec, ShelveSpec):
+            raise TypeError(f"shelve takes a ShelveSpec (ShelveSpec.timed(seconds) or ShelveSpec.until_cleared()), "
+                            f"got {spec!r}")
+        until = self._clock() + spec.duration_s
+        one_shot = spec.mode is ShelveMode.UNTIL_CLEARED
 
         def shelved(a: Alarm) -> Alarm:  # checked under the lock: the asset may go out of service meanwhile
             if a.overlay is S.OOSRV:
                 raise InvalidTransition("an alarm out of service cannot be shelved")
-            return replace(a, overlay=S.SHLVD, shelved_until=until)
+            if one_shot and not a.active:
+                raise InvalidTransition("its condition has already cleared: 'until cleared' needs an active alarm "
+                                        "(shelve it for a time instead)")
+            return replace(a, overlay=S.SHLVD, shelved_until=until, shelve_mode=spec.mode)
 
-        return self._change(alarm_id, shelved, E.SHELVED, session, note, audit="shelve", extra={"until": until})
+        return self._change(alarm_id, shelved, E.SHELVED_UNTIL_CLEARED if one_shot else E.SHELVED, session, note,
+                            audit="shelve", extra={"until": until, "mode": spec.mode.value})
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         require(session, Action.SHELVE)
@@ -389,6 +417,16 @@ class AlarmManager:
         return alarm
 
     # -- plumbing ------------------------------------------------------------------------------------
+    def _release_on_clear(self, cleared: Alarm, ts: float) -> events.AlarmStateChanged | None:
+        """With the lock held, after a clear is queued: end a one-shot shelving (journaled, not awaited: the
+        detection thread). Returns the change to announce once the lock is released."""
+        if not _shelved_until_cleared(cleared):
+            return None
+        alarm = _released_on_clear(cleared)
+        self._alarms[alarm.id] = alarm
+        self._write(alarm, ts, E.UNSHELVED_ON_CLEAR, None)
+        return events.AlarmStateChanged(alarm.id, alarm.asset, ts, alarm.state, E.UNSHELVED_ON_CLEAR, None, None)
+
     def _change(self, alarm_id: str, fn: Callable[[Alarm], Alarm], event: AlarmEvent, session: Session | None,
                 note: str | None, ts: float | None = None, audit: str | None = None,
                 extra: dict | None = None, wait: bool = True) -> Alarm:

@@ -14,6 +14,7 @@ SQLite and sent on the uplink, so neither changes), and every derived notion is 
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,8 +73,10 @@ class AlarmEvent(StrEnum):
     REACTIVATED = "reactivated"
     CLEARED = "cleared"
     ACKNOWLEDGED = "acknowledged"
-    SHELVED = "shelved"
+    SHELVED = "shelved"  # for a time (ShelveMode.TIMED)
+    SHELVED_UNTIL_CLEARED = "shelved until cleared"  # one-shot (ShelveMode.UNTIL_CLEARED)
     UNSHELVED = "unshelved"
+    UNSHELVED_ON_CLEAR = "unshelved on clear"  # a one-shot shelving ended: its condition returned to normal
     SHELVING_EXPIRED = "shelving expired"
     SUPPRESSED = "suppressed by design"
     UNSUPPRESSED = "unsuppressed"
@@ -95,6 +98,42 @@ _CLOUD_EVENTS = frozenset({AlarmEvent.CLOUD_ANALYZING, AlarmEvent.CLOUD_CONFIRME
                            AlarmEvent.CLOUD_UNREACHABLE})
 
 
+class ShelveMode(StrEnum):
+    """ISA-18.2 shelving: for a set time, or one-shot until the alarm's condition next clears (the value is the
+    ``alarms.shelve_mode`` column's text)."""
+
+    TIMED = "timed"
+    UNTIL_CLEARED = "until_cleared"
+
+
+MAX_SHELVE_S = 7 * 86400.0  # no shelving, of either kind, lasts longer than this
+UNTIL_CLEARED_MAX_S = 8 * 3600.0  # a one-shot shelving still ends after one shift: nothing stays shelved forever
+
+
+@dataclass(frozen=True, slots=True)
+class ShelveSpec:
+    """How an operator shelves an alarm. ``duration_s``: for TIMED how long; for UNTIL_CLEARED the longest it
+    may last if the condition never clears (it then expires like a timed shelving)."""
+
+    mode: ShelveMode
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        _as_member(self, "mode", ShelveMode)
+        d = self.duration_s
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not math.isfinite(d) \
+                or not 0 < d <= MAX_SHELVE_S:
+            raise ValueError(f"ShelveSpec.duration_s: {d!r} is not allowed: shelve for between 1 second and 7 days")
+
+    @classmethod
+    def timed(cls, seconds: float) -> ShelveSpec:
+        return cls(ShelveMode.TIMED, seconds)
+
+    @classmethod
+    def until_cleared(cls, max_s: float = UNTIL_CLEARED_MAX_S) -> ShelveSpec:
+        return cls(ShelveMode.UNTIL_CLEARED, max_s)
+
+
 class CloudState(StrEnum):
     NONE = "none"  # not sent (a diagnostic, raised out of service, or no answer expected)
     ANALYZING = "analyzing"
@@ -109,7 +148,7 @@ class CloudStatus:
     failure_mode: str | None = None
     priority: Priority | None = None
     confidence: float | None = None
-    sent_at: float | None = None  # wall clock
+    sent_at: float | None = None  # on the alarm manager's timer (real time in the engine): for the time-out
 
     def __post_init__(self) -> None:
         _as_member(self, "state", CloudState)
@@ -145,7 +184,8 @@ class Alarm:
     active: bool
     overlay: AlarmState | None = None
     cleared_ts: float | None = None
-    shelved_until: float | None = None
+    shelved_until: float | None = None  # when a shelving expires (for UNTIL_CLEARED: its longest end), plant clock
+    shelve_mode: ShelveMode | None = None  # set while shelved (overlay SHLVD), else None
     cloud: CloudStatus = CloudStatus()
     label: Label | None = None
     diagnostic_key: str | None = None  # a diagnostic alarm's key (app/diagnostics.py: "comm" | "signal"), else None
@@ -157,6 +197,11 @@ class Alarm:
         _as_member(self, "priority", Priority)
         _as_member(self, "base", AlarmState)
         _as_member(self, "overlay", AlarmState)
+        _as_member(self, "shelve_mode", ShelveMode)
+        # The mode means something only while shelved; a shelving that does not say (an older caller) is timed.
+        shelved = self.overlay is S.SHLVD
+        if shelved != (self.shelve_mode is not None):
+            object.__setattr__(self, "shelve_mode", (self.shelve_mode or ShelveMode.TIMED) if shelved else None)
 
     @property
     def state(self) -> AlarmState:

@@ -16,7 +16,8 @@ WINDOW_S = 300.0  # the signals sent with an edge alarm: the 5 minutes up to and
 # alarm manager event -> the alarm-event stream's event word (the wire contract, docs/uplink.md)
 _EVENTS: dict[AlarmEvent, str] = {
     AlarmEvent.ACKNOWLEDGED: "acknowledged", AlarmEvent.SHELVED: "shelved", AlarmEvent.UNSHELVED: "unshelved",
-    AlarmEvent.SHELVING_EXPIRED: "unshelved", AlarmEvent.OUT_OF_SERVICE: "out_of_service",
+    AlarmEvent.SHELVING_EXPIRED: "unshelved", AlarmEvent.SHELVED_UNTIL_CLEARED: "shelved",
+    AlarmEvent.UNSHELVED_ON_CLEAR: "unshelved", AlarmEvent.OUT_OF_SERVICE: "out_of_service",
     AlarmEvent.RETURNED_TO_SERVICE: "in_service", AlarmEvent.CLEARED: "cleared",
     AlarmEvent.REACTIVATED: "reactivated",
 }

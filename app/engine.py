@@ -10,6 +10,12 @@
         housekeeping thread: shelving expiry, cloud time-outs
         every thread --events--> subscribers (called on the worker thread)
 
+One clock: every time the engine stamps (alarm raise/clear come with the source's frames; operator actions, audit
+rows, cloud verdicts and shelving expiry take ``self.clock``) is the source's plant clock (app/sources.py
+plant_clock: the simulator's own, faster than real time at a speed setting; wall time for real sources), so an
+alarm's trail reads on one clock. Only real-time waits stay on a real-time clock: the cloud's time-out and answer
+window (``time.monotonic``), PIN lockouts, and the uplink's own transport times.
+
 Queues are bounded: a slow store slows detection, which slows the source (a simulator or replay simply waits;
 a live poller's own buffer decides what to keep). Every worker's exception is logged and published as
 :class:`~app.events.WorkerFailed`; an engine never dies silently.
@@ -19,6 +25,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -28,7 +35,7 @@ from acquisition.quality import Quality, device_lost, usable
 from acquisition.source import Frame, Source, declared_period
 from app import audit_check, cloud_messages, events
 from app.alarm_manager import Alarm, AlarmManager
-from app.alarm_model import AlarmEvent
+from app.alarm_model import AlarmEvent, ShelveSpec
 from app.alarm_states import AlarmState
 from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
@@ -36,6 +43,7 @@ from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
+from app.sources import plant_clock
 from app.store import alarm_rows, history as store_history
 from app.store.database import open_database
 from app.store.sample_rows import SampleRow
@@ -65,6 +73,7 @@ class Engine:
     def __init__(self, settings: Settings, source: Source) -> None:
         self.settings = settings
         self.source = source
+        self.clock = plant_clock(source)  # the one clock every stamp comes from (see the module docstring)
         self.db = open_database(settings.storage.path)
         self._listeners: list[Listener] = []
         self.health = HealthBoard()  # every part's errors, bounded and ageing out (app/health.py)
@@ -97,6 +106,7 @@ class Engine:
             cloud_submit=submit, cloud_timeout_s=settings.cloud.timeout_s,
             late_verdict_s=settings.cloud.late_verdict_s,
             messages=self._uplink_ops if self.uplink is not None else None,
+            clock=self.clock, timer=time.monotonic,
         )
         self.telemetry = TelemetryAggregator()
         self._telemetry_out: list[tuple[str, dict]] = []  # finished minutes of this frame batch (detection thread)
@@ -106,7 +116,7 @@ class Engine:
                                     settings.engine.quality_alarm_s)
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
-        self.users = UserDirectory(self.db, self.writer, settings.users)
+        self.users = UserDirectory(self.db, self.writer, settings.users, stamp=self.clock)
         self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
@@ -184,8 +194,8 @@ class Engine:
     def acknowledge_many(self, alarm_ids: list[str], session: Session, note: str | None = None) -> int:
         return self.alarms.acknowledge_many(alarm_ids, session, note)
 
-    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
-        return self.alarms.shelve(alarm_id, session, duration_s, note)
+    def shelve(self, alarm_id: str, session: Session, spec: ShelveSpec, note: str | None = None) -> Alarm:
+        return self.alarms.shelve(alarm_id, session, spec, note)
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         return self.alarms.unshelve(alarm_id, session)
@@ -366,7 +376,7 @@ class Engine:
         self.alarms.on_cloud_verdict(v)
 
     def _run_housekeeping(self) -> None:
-        """Timed alarm work (shelving expiry, cloud time-outs) on wall-clock time."""
+        """Timed alarm work: shelving expiry on the plant clock, cloud time-outs on real time (a 0.25 s beat)."""
         while not self._stop.wait(0.25):
             self.alarms.tick()
 

@@ -16,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, list_order, most_urgent
+from app.alarm_model import (
+    Alarm,
+    AlarmEvent,
+    AlarmKind,
+    CloudState,
+    CloudStatus,
+    Priority,
+    ShelveMode,
+    ShelveSpec,
+    list_order,
+    most_urgent,
+)
 from app.alarm_states import AlarmState, InvalidTransition
 from app.events import EngineEvent
 from app.labels import Label
@@ -40,7 +51,7 @@ __all__ = [
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
     "PermissionDenied", "Priority", "Regime", "Role", "Samples",
-    "Session",
+    "Session", "ShelveMode", "ShelveSpec",
     "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
 ]
 
@@ -101,7 +112,10 @@ class HmiApi(Protocol):
         """Acknowledges those still waiting (the others are skipped); returns how many."""
         ...
 
-    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm: ...
+    def shelve(self, alarm_id: str, session: Session, spec: ShelveSpec, note: str | None = None) -> Alarm:
+        """For a time (``ShelveSpec.timed``) or until its condition next clears (``ShelveSpec.until_cleared``,
+        at most a shift); an alarm whose condition has already cleared cannot be shelved until cleared."""
+        ...
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm: ...
 
@@ -176,8 +190,8 @@ class EngineHmi:
     def acknowledge_many(self, alarm_ids: Sequence[str], session: Session, note: str | None = None) -> int:
         return self._engine.acknowledge_many(list(alarm_ids), session, note)
 
-    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
-        return self._engine.shelve(alarm_id, session, duration_s, note)
+    def shelve(self, alarm_id: str, session: Session, spec: ShelveSpec, note: str | None = None) -> Alarm:
+        return self._engine.shelve(alarm_id, session, spec, note)
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         return self._engine.unshelve(alarm_id, session)

@@ -1,15 +1,33 @@
-"""Building the configured signal source (the only place that knows every source kind)."""
+"""Building the configured signal source (the only place that knows every source kind), and the one clock the
+engine stamps by: the source's plant clock."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from acquisition.csv_replay import CsvReplaySource
-from acquisition.simulator import FaultSpec, PumpStation, StationConfig
+from acquisition.simulator import FaultSpec, PumpStation, StationConfig, wall_start_ts
 from acquisition.source import Source
 from app.config import Settings
 
+Clock = Callable[[], float]  # epoch seconds
 
-def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_s: float | None = None) -> Source:
+
+def plant_clock(source: Source) -> Clock:
+    """The clock of the plant ``source`` describes: every time the engine stamps (alarm changes, operator
+    actions, audit rows, cloud verdicts) and shelving expiry go by it, so an alarm's trail reads on one clock.
+    A source that simulates its plant says so with a ``plant_time()`` method (:meth:`PumpStation.plant_time`:
+    faster than real time at a speed setting, as fast as its data flat out); every other source is the real
+    plant or a recording of it: wall time."""
+    own = getattr(source, "plant_time", None)
+    return own if callable(own) else time.time
+
+
+def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_s: float | None = None,
+                 start_ts: float | None = None) -> Source:
+    """``start_ts``: the simulator's plant time at its start (a test or bench asking for a fixed, reproducible
+    start); None starts it at the current wall time snapped to its sample grid, so at speed 1 the plant clock
+    and the wall clock agree."""
     src = settings.source
     if src.kind == "csv":
         if faults:
@@ -31,5 +49,6 @@ def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_
         return ModbusSource(load_register_map(src.modbus.map), duration_s=duration_s)
     sim = src.simulator
     config = StationConfig(n_pumps=sim.n_pumps, sample_period_s=sim.sample_period_s, seed=sim.seed,
+                           start_ts=wall_start_ts(sim.sample_period_s) if start_ts is None else start_ts,
                            start_stopped=sim.start_stopped, schedule=sim.regime_changes)
     return PumpStation(config, faults=tuple(faults), speed=src.speed, duration_s=duration_s)

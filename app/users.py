@@ -175,7 +175,9 @@ def check_pin_format(pin: str, min_digits: int) -> None:
 
 class UserDirectory:
     def __init__(self, db: Engine, writer: WriteSink, settings: UserSettings | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, stamp: Callable[[], float] | None = None) -> None:
+        """``clock``: real time, for lockouts and sessions; ``stamp`` (default ``clock``): the engine's one clock
+        that audit rows and new users are stamped by (app/engine.py)."""
         self._db = db
         self._writer = writer
         self.settings = settings = settings or UserSettings()
@@ -185,6 +187,7 @@ class UserDirectory:
             LockScope.PANEL: panel_policy(settings.panel_max_failures, steps),
         }
         self._clock = clock
+        self._stamp = stamp or clock
         self._lock = threading.Lock()  # one PIN check at a time: counters are read, changed and written back
 
     def seed_demo_users(self) -> bool:
@@ -276,12 +279,12 @@ class UserDirectory:
         detail: dict[str, Any] = {"panel": panel, "attempts_left": min(r.attempts_left for r in results)}
         if not known:
             detail["unknown_user"] = True
-        ops.append(AuditAppended(now, user, AuditAction.LOGIN_FAILED.value, detail))
+        ops.append(AuditAppended(self._stamp(), user, AuditAction.LOGIN_FAILED.value, detail))
         locks = []
         for r, action in ((panel_result, AuditAction.PANEL_LOCKED), (user_result, AuditAction.USER_LOCKED)):
             if r.locked_s > 0:
                 locks.append(Lock(r.counter.scope, r.counter.name, r.locked_s))
-                ops.append(AuditAppended(now, user, action.value, {"panel": panel, "seconds": r.locked_s,
+                ops.append(AuditAppended(self._stamp(), user, action.value, {"panel": panel, "seconds": r.locked_s,
                                                                    "lockout": r.counter.level}))
                 log.warning("%s %r locked for %.0f s (lockout %d in a row) after wrong PINs", r.counter.scope.value,
                             r.counter.name, r.locked_s, r.counter.level)
@@ -295,16 +298,16 @@ class UserDirectory:
         check_pin_format(pin, self.settings.min_pin_digits if min_digits is None else min_digits)
         salt = os.urandom(16)
         kdf = "scrypt:" + ":".join(f"{k}={v}" for k, v in SCRYPT.items())
-        self._commit([UserAdded(UserRow(name, role.value, _hash(pin, salt), salt, kdf, self._clock()))],
+        self._commit([UserAdded(UserRow(name, role.value, _hash(pin, salt), salt, kdf, self._stamp()))],
                      by.user if by else None, "user added", {"user": name, "role": role.value})
 
     def _commit(self, ops: list[StoreOp], user: str | None, action: str, detail: dict | None) -> None:
-        write = Write([*ops, AuditAppended(self._clock(), user, action, detail)])
+        write = Write([*ops, AuditAppended(self._stamp(), user, action, detail)])
         self._writer.submit(write)
         self._writer.wait(write)  # CommitPending: a user change made while the store cannot commit is kept, retried
 
     def _audit(self, user: str | None, action: str, detail: dict | None) -> None:
-        self._kept(Write([AuditAppended(self._clock(), user, action, detail)]))
+        self._kept(Write([AuditAppended(self._stamp(), user, action, detail)]))
 
     def _kept(self, write: Write) -> None:
         """Submit a write that must not block a login: while the store cannot commit (disk full, locked) the

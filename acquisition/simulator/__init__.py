@@ -21,6 +21,7 @@ from acquisition.simulator.station import (
     SimulationResult,
     StationConfig,
     Truth,
+    wall_start_ts,
 )
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "StationConfig",
     "Truth",
     "parse_duration",
+    "wall_start_ts",
     "parse_injection",
 ]

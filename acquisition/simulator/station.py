@@ -30,13 +30,20 @@ from acquisition.source import Frame, SourceStats
 
 log = logging.getLogger(__name__)
 
-DEFAULT_START_TS: float = datetime(2026, 1, 5, 6, 0, tzinfo=UTC).timestamp()
+DEFAULT_START_TS: float = datetime(2026, 1, 5, 6, 0, tzinfo=UTC).timestamp()  # a fixed start: tests, benches
 MAX_PUMPS = 50
 MAX_BATCH_FRAMES = 256  # per yielded list: keeps downstream latency and memory small
 MIN_BATCH_INTERVAL_S = 0.05  # when paced, gather ticks for up to this long rather than yield one at a time
 _SIM_BLOCK_VALUES = 1 << 16  # ticks x pumps per internal block in simulate()
 _NOISE_STREAM, _FAULT_NORMAL_STREAM, _FAULT_UNIFORM_STREAM, _ENV_STREAM = 3, 5, 6, 7
 _NEVER = sys.maxsize
+
+
+def wall_start_ts(sample_period_s: float, now: float | None = None) -> float:
+    """The current wall time (``now``, default ``time.time()``) snapped down onto a ``sample_period_s`` grid: the
+    start of a run whose plant clock is to agree with the wall clock (the app's simulator)."""
+    t = time.time() if now is None else now
+    return math.floor(t / sample_period_s) * sample_period_s
 
 
 def default_assets(n_pumps: int) -> tuple[str, ...]:
@@ -211,6 +218,9 @@ class PumpStation:
         self._placed = [(f, self._index[f.asset]) for f in specs]
         self._run: _Run | None = None
         self._busy = False
+        self._pace: tuple[float, int] | None = None  # (monotonic time, tick) the paced run started from
+        self._clock_lock = threading.Lock()
+        self._clock_floor = -math.inf  # the latest plant time told: plant_time never goes back
         self._truth_lock = threading.Lock()
         self._truth_schedules = [PumpSchedule(cfg.seed, i, quantum_s=float(cfg.sample_period_s),
                                               enabled=cfg.schedule, start_stopped=cfg.start_stopped)
@@ -241,6 +251,8 @@ class PumpStation:
                  len(assets), dt, self.speed or "max", len(self.faults), run.k * dt)
         self._busy = True
         wall0, k0, last_yield = time.monotonic(), run.k, -math.inf
+        if ticks_per_wall_s > 0:
+            self._pace = (wall0, k0)
         try:
             while not stop.is_set():
                 count = per_batch if total is None else min(per_batch, total - run.k)
@@ -265,7 +277,28 @@ class PumpStation:
                 yield frames
         finally:
             self._busy = False
+            self._pace = None
             log.info("pump station stopped at plant t=%.0f s (%d frames)", run.k * dt, self.stats.frames)
+
+    def plant_time(self) -> float:
+        """The plant's time now (epoch seconds): the one clock the engine stamps by (app/sources.py).
+
+        Paced (``speed`` > 0) and running: ``speed`` plant seconds per wall second from the tick the run started
+        at, so every frame yielded so far is at or before it. Flat out or not running: the time of the next tick
+        to be produced (the plant moves only as fast as its data). It never goes back; any thread may call it."""
+        dt = float(self.config.sample_period_s)
+        run, pace = self._run, self._pace
+        k = 0 if run is None else run.k
+        t = self.config.start_ts + k * dt
+        if pace is not None and self.speed > 0:
+            mono0, k0 = pace
+            t = self.config.start_ts + k0 * dt + (time.monotonic() - mono0) * self.speed
+            total = self._total_ticks(self.duration_s)
+            if total is not None:
+                t = min(t, self.config.start_ts + total * dt)
+        with self._clock_lock:
+            self._clock_floor = t = max(t, self._clock_floor)
+        return t
 
     # -- arrays, for tests and evaluation ---------------------------------------------------------------
     def simulate(self, duration_s: float | None = None) -> SimulationResult:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.alarm_model import Alarm, CloudState, CloudStatus
+from app.alarm_model import Alarm, CloudState, CloudStatus, ShelveMode
 from app.alarm_states import AlarmState
 from app.labels import Label
 from app.store import schema
@@ -78,6 +78,7 @@ def alarm_to_row(a: Alarm) -> dict[str, Any]:
         "priority": a.priority, "state": a.state.value, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts,
         "last_active_ts": a.last_active_ts, "peak_score": a.peak_score, "activations": a.activations,
         "top_channels": json.dumps(a.top_channels), "message": a.message, "shelved_until": a.shelved_until,
+        "shelve_mode": a.shelve_mode,
         "cloud_state": a.cloud.state, "cloud_failure_mode": a.cloud.failure_mode,
         "cloud_priority": a.cloud.priority, "cloud_confidence": a.cloud.confidence,
     }
@@ -103,12 +104,19 @@ def alarm_from_row(r: Mapping[str, Any], label: Mapping[str, Any] | None = None)
         activations=r["activations"], top_channels=tuple(tuple(x) for x in json.loads(r["top_channels"])),
         message=r["message"], active=False,
         overlay=AlarmState(state) if state in _KEPT_OVERLAYS else None, cleared_ts=r["cleared_ts"],
-        shelved_until=r["shelved_until"],
+        shelved_until=r["shelved_until"], shelve_mode=shelve_mode_of(r),
         cloud=CloudStatus(CloudState(r["cloud_state"]) if r["cloud_state"] != CloudState.ANALYZING
                           else CloudState.UNREACHABLE,
                           r["cloud_failure_mode"], r["cloud_priority"], r["cloud_confidence"]),
         label=lab, diagnostic_key=r["diagnostic"],
     )
+
+
+def shelve_mode_of(r: Mapping[str, Any]) -> ShelveMode | None:
+    """A stored row's shelving mode: set only while it is shelved (a row written before the column: timed)."""
+    if r["state"] != AlarmState.SHLVD:
+        return None
+    return ShelveMode(r.get("shelve_mode") or ShelveMode.TIMED)
 
 
 def history(db: Engine, since_ts: float | None = None, limit: int = 500) -> list[Alarm]:

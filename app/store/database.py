@@ -108,6 +108,11 @@ def _add_missing_columns(engine: Engine) -> None:
             conn.execute(text("ALTER TABLE alarms ADD COLUMN diagnostic VARCHAR(16)"))
             conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
                               "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
+        if "shelve_mode" not in have:
+            # Before one-shot shelving every shelving was timed: the shelved rows say so from now on.
+            log.info("adding column alarms.shelve_mode to an older database")
+            conn.execute(text("ALTER TABLE alarms ADD COLUMN shelve_mode VARCHAR(16)"))
+            conn.execute(text("UPDATE alarms SET shelve_mode = 'timed' WHERE state = 'SHLVD'"))
 
 
 def _add_missing_indexes(engine: Engine) -> None:

@@ -20,6 +20,7 @@ from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudStatus, Priority
 from app.alarm_states import AlarmState
 from app.labels import Label
 from app.store import schema
+from app.store.alarm_rows import shelve_mode_of
 from detection.failure_modes import FailureMode
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ def stored_alarm(r: dict[str, Any], label: Label | None = None) -> Alarm:
         raised_ts=r["raised_ts"], last_active_ts=r["last_active_ts"], peak_score=r["peak_score"],
         activations=r["activations"], top_channels=tuple((str(c), float(s)) for c, s in json.loads(r["top_channels"])),
         message=r["message"], active=r["cleared_ts"] is None, cleared_ts=r["cleared_ts"],
-        shelved_until=r["shelved_until"], cloud=cloud, label=label)
+        shelved_until=r["shelved_until"], shelve_mode=shelve_mode_of(r), cloud=cloud, label=label)
 
 
 def _latest_labels(c: Any, ids: list[str]) -> dict[str, Label]:

@@ -53,7 +53,10 @@ alarms = Table(
     Column("activations", Integer, nullable=False, default=1),
     Column("top_channels", Text, nullable=False),  # JSON list of [channel, contribution]
     Column("message", Text, nullable=False),
-    Column("shelved_until", Float),  # wall clock
+    Column("shelved_until", Float),  # when the shelving expires (one-shot: its longest end), the engine's clock
+    # How a SHLVD alarm is shelved (app/alarm_model.py ShelveMode: timed | until_cleared); NULL when not shelved.
+    # Added after the first release: an older database gets it at open (app/store/database.py), NULL read as timed.
+    Column("shelve_mode", String(16)),
     Column("cloud_state", String(16), nullable=False, default="none"),
     Column("cloud_failure_mode", String(48)),
     Column("cloud_priority", String(8)),

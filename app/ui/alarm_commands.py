@@ -12,7 +12,7 @@ from typing import TypeGuard, TypeVar, cast
 
 from PySide6.QtCore import QObject, Signal
 
-from app.hmi_api import Alarm, AlarmState, CommitPending, HmiApi, Session
+from app.hmi_api import Alarm, AlarmState, CommitPending, HmiApi, Session, ShelveMode, ShelveSpec
 from app.ui.bridge import EngineBridge
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import ActionGuard
@@ -22,7 +22,10 @@ from app.users import Action
 
 log = logging.getLogger(__name__)
 
-SHELVE_CHOICES: tuple[tuple[str, float], ...] = (("15 min", 900.0), ("1 h", 3600.0), ("8 h", 8 * 3600.0))
+UNTIL_CLEARED = "Until cleared"
+SHELVE_CHOICES: tuple[tuple[str, ShelveSpec], ...] = (
+    ("15 min", ShelveSpec.timed(900.0)), ("1 h", ShelveSpec.timed(3600.0)), ("8 h", ShelveSpec.timed(8 * 3600.0)),
+    (UNTIL_CLEARED, ShelveSpec.until_cleared()))
 R = TypeVar("R")
 
 
@@ -78,19 +81,22 @@ class AlarmCommands(QObject):
         if alarm.state in (AlarmState.SHLVD, AlarmState.OOSRV):
             self.notify(f"{_name(alarm)} is already {alarm.state.value}")
             return
+        # "Until cleared" only for an active alarm: one whose condition has cleared has nothing left to wait for
+        choices = [c for c in SHELVE_CHOICES if alarm.active or c[1].mode is not ShelveMode.UNTIL_CLEARED]
         self.overlay.push(ConfirmPanel(
             self.overlay, f"Shelve {_name(alarm)}?",
-            "A shelved alarm is still evaluated but not annunciated; it returns by itself when the time runs out.",
+            "Still evaluated but not annunciated; it returns by itself when the time runs out (until cleared: when "
+            f"its condition clears, {_duration(ShelveSpec.until_cleared().duration_s)} at most).",
             "Shelve",
-            lambda secs, note: self._shelve_for(alarm, secs, note),
-            choices=SHELVE_CHOICES, with_note=True, choice_prompt="Shelve for how long? (required)"))
+            lambda spec, note: self._shelve_for(alarm, spec, note),
+            choices=choices, with_note=True, choice_prompt="Shelve for how long? (required)"))
 
-    def _shelve_for(self, alarm: Alarm, seconds: float | None, note: str | None) -> None:
-        if seconds is None:  # the panel enables Shelve only once a time is chosen
+    def _shelve_for(self, alarm: Alarm, spec: ShelveSpec | None, note: str | None) -> None:
+        if spec is None:  # the panel enables Shelve only once a choice is made
             self.notify("Choose how long to shelve it for")
             return
-        self._run(lambda s: self.api.shelve(alarm.id, s, seconds, note=note),
-                  f"{_name(alarm)} shelved for {_duration(seconds)}")
+        how = "until cleared" if spec.mode is ShelveMode.UNTIL_CLEARED else f"for {_duration(spec.duration_s)}"
+        self._run(lambda s: self.api.shelve(alarm.id, s, spec, note=note), f"{_name(alarm)} shelved {how}")
 
     def unshelve(self, alarm: Alarm | None) -> None:
         if not self.guard.check(Action.SHELVE) or not self._have(alarm):

@@ -21,7 +21,7 @@ from datetime import datetime
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap, QPolygonF
 
-from app.hmi_api import Alarm, AlarmState, Priority
+from app.hmi_api import Alarm, AlarmState, Priority, ShelveMode
 from app.ui import theme
 
 S = AlarmState
@@ -94,11 +94,15 @@ def fmt_datetime(ts: float | None) -> str:
     return "-" if ts is None else datetime.fromtimestamp(ts).strftime("%d %b %H:%M:%S")
 
 
-def state_text(alarm: Alarm) -> str:
-    """The state cell text, e.g. 'UNACK' or 'SHELVED to 14:05' (shelved until then)."""
+def state_text(alarm: Alarm, sep: str = " ") -> str:
+    """The state cell text, e.g. 'UNACK', 'SHELVED to 14:05' (shelved until then) or 'SHELVED until cleared'
+    (one-shot: until its condition returns to normal; as wide as the timed text, so the state column holds it
+    whole). ``sep`` goes between the state and how long it lasts ("\n" for a badge of two short lines)."""
     look = state_look(alarm.state, alarm.priority)
+    if alarm.state is S.SHLVD and alarm.shelve_mode is ShelveMode.UNTIL_CLEARED:
+        return f"{look.code}{sep}until cleared"
     if alarm.state is S.SHLVD and alarm.shelved_until:
-        return f"{look.code} to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"
+        return f"{look.code}{sep}to {datetime.fromtimestamp(alarm.shelved_until).strftime('%H:%M')}"
     return look.code
 
 

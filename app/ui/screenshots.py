@@ -29,7 +29,7 @@ from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConf
 from acquisition.source import Frame, SourceStats
 from app.config import Settings, load_settings
 from app.engine import Engine  # the harness builds engines and wires them to the window
-from app.hmi_api import EngineHmi, Priority
+from app.hmi_api import EngineHmi, Priority, ShelveSpec
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
@@ -68,6 +68,10 @@ class _FieldQuality:
 
     def __init__(self, inner: PumpStation) -> None:
         self.inner, self.assets, self.stats = inner, inner.assets, inner.stats
+
+    def plant_time(self) -> float:
+        """The simulator's plant clock: labels and acknowledgements in the shots read on the samples' clock."""
+        return self.inner.plant_time()
 
     def batches(self, stop: threading.Event) -> Iterator[list[Frame]]:
         t0 = self.inner.config.start_ts
@@ -127,8 +131,9 @@ def operator_actions(engine: Engine) -> None:
     if "P-101" in alarms:
         engine.label(alarms["P-101"].id, tech, "failure", failure_mode="outlet_valve_closure",
                      note="Discharge valve found half closed")
-    if "P-108" in alarms:
-        engine.shelve(alarms["P-108"].id, tech, 3600, note="Known cause")
+    if "P-108" in alarms:  # one-shot while its condition lasts (issue 12), else for an hour
+        spec = ShelveSpec.until_cleared() if alarms["P-108"].active else ShelveSpec.timed(3600)
+        engine.shelve(alarms["P-108"].id, tech, spec, note="Known cause")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +230,12 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     settle(app)
     shots.append(grab(window, out, "label_form", size))
     window.overlay.clear()
+    shelved = next((a for a in engine.alarms.alarms() if a.overlay is not None and a.shelved_until), None)
+    if shelved is not None:  # a shelved alarm's detail: Unshelve in the Shelve button's place
+        window.open_alarm(shelved.id)
+        wait(app, lambda: window.detail.traces_loaded, 10, "shelved detail traces")
+        settle(app, 0.6)
+        shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
     window.session.set_session(None)
     window.show_screen("login")

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from app import events
 from app.alarm_manager import Alarm, AlarmManager
+from app.alarm_model import ShelveSpec
 from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.store import schema
@@ -80,9 +81,9 @@ def test_raise_clear_acknowledge_cycle(mgr) -> None:
 def test_shelve_hides_until_time_runs_out(mgr) -> None:
     a = raise_alarm(mgr)
     with pytest.raises(PermissionDenied, match="technician or higher"):
-        mgr.shelve(a, OP, 900)
+        mgr.shelve(a, OP, ShelveSpec.timed(900))
     assert mgr.get(a).state is S.UNACK  # nothing changed
-    mgr.shelve(a, TECH, 900, "known, crew on the way")
+    mgr.shelve(a, TECH, ShelveSpec.timed(900), "known, crew on the way")
     assert mgr.get(a).state is S.SHLVD and stored_state(mgr, a) == "SHLVD"
     mgr.test_clock.t += 899
     mgr.tick()

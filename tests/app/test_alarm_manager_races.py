@@ -10,6 +10,7 @@ import pytest
 
 from app import events
 from app.alarm_manager import AlarmManager
+from app.alarm_model import ShelveSpec
 from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.users import Role, Session
@@ -65,7 +66,7 @@ def test_a_verdict_during_the_brokers_acknowledgement_is_kept() -> None:
 def test_shelving_that_expires_as_the_asset_goes_out_of_service_stays_out_of_service() -> None:
     m, _, clock, _ = manager()
     a = raise_alarm(m)
-    m.shelve(a, TECH, 60)
+    m.shelve(a, TECH, ShelveSpec.timed(60))
     clock.t += 61
     clock.at_call(2, lambda: m.set_out_of_service("P-101", SUP, True))
     m.tick()
@@ -76,7 +77,7 @@ def test_shelving_that_expires_as_the_asset_goes_out_of_service_stays_out_of_ser
 def test_unshelving_as_the_asset_goes_out_of_service_is_refused() -> None:
     m, _, clock, _ = manager()
     a = raise_alarm(m)
-    m.shelve(a, TECH, 600)
+    m.shelve(a, TECH, ShelveSpec.timed(600))
     clock.at_call(1, lambda: m.set_out_of_service("P-101", SUP, True))
     with pytest.raises(InvalidTransition, match="not shelved"):
         m.unshelve(a, TECH)
@@ -88,7 +89,7 @@ def test_shelving_as_the_asset_goes_out_of_service_is_refused() -> None:
     a = raise_alarm(m)
     clock.at_call(1, lambda: m.set_out_of_service("P-101", SUP, True))
     with pytest.raises(InvalidTransition, match="out of service"):
-        m.shelve(a, TECH, 600)
+        m.shelve(a, TECH, ShelveSpec.timed(600))
     assert m.get(a).state is S.OOSRV and oos_is_consistent(m, "P-101")
 
 
@@ -97,7 +98,7 @@ def test_housekeeping_goes_on_while_the_store_cannot_commit() -> None:
     used to raise CommitPending out of tick(), which ended the housekeeping thread and stopped the engine)."""
     m, sink, clock, seen = manager()
     shelved, late = raise_alarm(m, "P-101"), raise_alarm(m, "P-102")
-    m.shelve(shelved, TECH, 10)
+    m.shelve(shelved, TECH, ShelveSpec.timed(10))
     sink.problem = True
     clock.t += 31
     m.tick()  # must not raise

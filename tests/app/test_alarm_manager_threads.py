@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from app.alarm_manager import AlarmManager
-from app.alarm_model import Alarm
+from app.alarm_model import Alarm, ShelveSpec
 from app.alarm_states import AlarmState as S, InvalidTransition
 from app.cloud_verdicts import CloudVerdict
 from app.store import schema
@@ -147,7 +147,7 @@ def test_commands_verdicts_raises_and_clears_from_many_threads(tmp_path: Path, f
                         mgr.acknowledge(a.id, session, note)
                         done_by_operators.append(("acknowledged", a.id, note))
                     elif roll < 0.6:
-                        mgr.shelve(a.id, session, rng.choice((0.05, 0.5, 60.0)), note)
+                        mgr.shelve(a.id, session, ShelveSpec.timed(rng.choice((0.05, 0.5, 60.0))), note)
                         done_by_operators.append(("shelved", a.id, note))
                     elif roll < 0.8:
                         mgr.unshelve(a.id, session)

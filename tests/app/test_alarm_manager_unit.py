@@ -7,7 +7,7 @@ import pytest
 
 from app import events
 from app.alarm_manager import AlarmManager
-from app.alarm_model import Alarm
+from app.alarm_model import Alarm, ShelveSpec
 from app.alarm_states import AlarmState as S
 from app.audit_chain import AuditAppended
 from app.labels import Label
@@ -93,7 +93,7 @@ def test_acknowledge_clear_and_reactivate_each_write_the_row_and_the_event(m) ->
 def test_shelving_writes_the_until_time_and_expiry_is_the_timers_write(m) -> None:
     a = raise_alarm(m)
     m.test_sink.take()
-    m.shelve(a.id, TECH, 600, "crew on the way")
+    m.shelve(a.id, TECH, ShelveSpec.timed(600), "crew on the way")
     m.test_clock.t += 601
     m.tick()  # also times the cloud out (no verdict in 601 s): a write of its own
     shelve, *timer = m.test_sink.take()

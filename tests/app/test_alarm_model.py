@@ -20,6 +20,8 @@ from app.alarm_model import (
     CloudState,
     CloudStatus,
     Priority,
+    ShelveMode,
+    ShelveSpec,
     list_order,
     most_urgent,
 )
@@ -56,8 +58,11 @@ def test_the_enums_keep_the_text_that_is_stored_and_sent() -> None:
     assert {e.value for e in AlarmEvent} == {
         "raised", "reactivated", "cleared", "acknowledged", "shelved", "unshelved", "shelving expired",
         "suppressed by design", "unsuppressed", "out of service", "returned to service", "labelled",
-        "cloud analyzing", "cloud confirmed", "cloud not confirmed", "cloud unreachable"}
-    for member in [*S, *Priority, *AlarmKind, *CloudState, *AlarmEvent]:
+        "cloud analyzing", "cloud confirmed", "cloud not confirmed", "cloud unreachable",
+        "shelved until cleared", "unshelved on clear"}  # one-shot shelving (issue 12): new words, none changed
+    assert [m.value for m in ShelveMode] == ["timed", "until_cleared"]  # the alarms.shelve_mode column
+    assert max(len(e.value) for e in AlarmEvent) <= 24  # alarm_events.event is a String(24)
+    for member in [*S, *Priority, *AlarmKind, *CloudState, *AlarmEvent, *ShelveMode]:
         assert str(member) == f"{member}" == member.value  # formatted into text as the word, never "Enum.NAME"
 
 
@@ -144,7 +149,7 @@ def test_events_carry_the_enums_and_shelving_expiry_is_routed_by_member(mgr: Rig
     raised = next(e for e in mgr.test_seen if isinstance(e, events.AlarmRaised))
     assert (type(raised.priority), type(raised.state), type(raised.kind)) == (Priority, S, AlarmKind)
     assert raised.priority is Priority.HIGH and raised.state is S.UNACK and raised.kind is AlarmKind.ANOMALY
-    mgr.shelve(raised.alarm_id, TECH, 60, "known")
+    mgr.shelve(raised.alarm_id, TECH, ShelveSpec.timed(60), "known")
     mgr.test_clock.t += 61
     mgr.tick()
     changes = [e for e in mgr.test_seen if isinstance(e, events.AlarmStateChanged)]

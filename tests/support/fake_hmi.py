@@ -46,6 +46,8 @@ from app.hmi_api import (
     Role,
     Samples,
     Session,
+    ShelveMode,
+    ShelveSpec,
     SourceHealth,
     TrailEntry,
     UplinkStatus,
@@ -230,16 +232,18 @@ class FakeHmi:
                 continue
         return done
 
-    def shelve(self, alarm_id: str, session: Session, duration_s: float, note: str | None = None) -> Alarm:
+    def shelve(self, alarm_id: str, session: Session, spec: ShelveSpec, note: str | None = None) -> Alarm:
         require(session, Action.SHELVE)
-        until = time.time() + duration_s
-        return self._change("shelve", alarm_id, session, note, AlarmEvent.SHELVED,
-                            lambda a: replace(a, overlay=AlarmState.SHLVD, shelved_until=until))
+        until = time.time() + spec.duration_s
+        one_shot = spec.mode is ShelveMode.UNTIL_CLEARED
+        return self._change("shelve", alarm_id, session, note,
+                            AlarmEvent.SHELVED_UNTIL_CLEARED if one_shot else AlarmEvent.SHELVED,
+                            lambda a: replace(a, overlay=AlarmState.SHLVD, shelved_until=until, shelve_mode=spec.mode))
 
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         require(session, Action.SHELVE)
         return self._change("unshelve", alarm_id, session, None, AlarmEvent.UNSHELVED,
-                            lambda a: replace(a, overlay=None, shelved_until=None))
+                            lambda a: replace(a, overlay=None, shelved_until=None, shelve_mode=None))
 
     def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
         require(session, Action.OUT_OF_SERVICE)

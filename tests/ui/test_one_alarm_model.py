@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from app.hmi_api import ShelveSpec
 from tests.ui.conftest import Hmi
 
 
@@ -30,7 +31,7 @@ def test_a_shelved_alarm_counts_alike_in_the_engine_snapshot_and_on_the_screens(
     shelved = [a for a in engine.alarms.alarms() if a.state.value not in ("SHLVD", "OOSRV")]
     assert shelved, "the faulted pump raised an alarm to shelve"
     for a in shelved:
-        engine.shelve(a.id, tech, 3600, note="Known cause")
+        engine.shelve(a.id, tech, ShelveSpec.timed(3600), note="Known cause")
     w.bridge.refresh_alarms()
     hmi.wait(lambda: all(a.state.value == "SHLVD" for a in w.bridge.alarms))
     snap = engine.snapshot()

@@ -12,7 +12,17 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.hmi_api import AlarmKind, AlarmState, CommitPending, EngineHmi, HmiApi, InvalidTransition, Priority, Session
+from app.hmi_api import (
+    AlarmKind,
+    AlarmState,
+    CommitPending,
+    EngineHmi,
+    HmiApi,
+    InvalidTransition,
+    Priority,
+    Session,
+    ShelveSpec,
+)
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import Role
@@ -56,7 +66,7 @@ def test_overview_shows_tiles_alarms_and_the_banner(qtbot: QtBot, fake: FakeHmi,
     assert window.alarm_banner.pending == ["a1"] and alarm.message in window.alarm_banner.shown_text()
     assert window.overview.tile("P-102").badge.text() == "No alarms"
     # shelved (by the engine, as from another panel): out of the counts, the colours and the banner at once
-    fake.shelve("a1", TECH, 3600)
+    fake.shelve("a1", TECH, ShelveSpec.timed(3600))
     qtbot.waitUntil(lambda: "shelved" in tile.badge.text() and "ALARM" not in tile.health.text(), timeout=WAIT_MS)
     assert window.nav.buttons["alarms"].text() == "Alarms"
     assert window.alarm_banner.pending == [] and not window.alarm_banner.isVisible()

@@ -10,6 +10,8 @@ window keeps its start 10 min before the alarm.
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from acquisition.channels import INDEX
-from app.hmi_api import Alarm, AlarmKind, HmiApi, Samples, TrailEntry
+from app.hmi_api import Alarm, AlarmKind, AlarmState, HmiApi, Samples, TrailEntry
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.alarm_look import (
@@ -112,6 +114,8 @@ class AlarmDetailScreen(QWidget):
         top.addWidget(self.state_icon)
         self.state_badge = QLabel("-")
         self.state_badge.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
+        self.state_badge.setTextFormat(Qt.TextFormat.RichText)
+        self.state_badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         top.addWidget(self.state_badge)
         top.addStretch(1)
         self.ack_button = guard.button("Acknowledge", Action.ACKNOWLEDGE, lambda: self.commands.acknowledge(self.alarm),
@@ -119,8 +123,12 @@ class AlarmDetailScreen(QWidget):
         self.shelve_button = guard.button("Shelve...", Action.SHELVE, lambda: self.commands.shelve(self.alarm),
                                           size="critical")
         self.label_button = guard.button("Label...", Action.LABEL, self.open_label_form, size="critical")
+        # One of Shelve/Unshelve is shown (Unshelve while shelved), in one slot of one width: nothing beside them moves
+        self.unshelve_button = guard.button("Unshelve", Action.SHELVE, lambda: self.commands.unshelve(self.alarm),
+                                            size="critical")
+        self.unshelve_button.hide()
         self.action_bar = top  # the screen's actions, right-aligned
-        for action in (self.ack_button, self.shelve_button, self.label_button):
+        for action in (self.ack_button, self.shelve_button, self.unshelve_button, self.label_button):
             top.addWidget(action)
         head.addLayout(top)
         under = QHBoxLayout()
@@ -218,7 +226,11 @@ class AlarmDetailScreen(QWidget):
             return
         look = state_look(a.state, a.priority)
         self.title.setText(f"{a.asset} {a.kind} - {priority_text(a.priority)}")
-        self.state_badge.setText(f" {state_text(a)} ")
+        # how long it lasts on a second, smaller line: the header row stays as short as with a bare state
+        code, _, lasts = state_text(a, sep="\n").partition("\n")
+        self.state_badge.setText(html.escape(code) + (
+            f"<br><span style='font-size:{theme.FONT_SMALL_PX}px; font-weight:normal'>{html.escape(lasts)}</span>"
+            if lasts else ""))
         self.state_badge.setToolTip(look.word)
         self.state_badge.setStyleSheet(f"{badge_style(look)} padding: 2px 8px;")
         self.state_icon.setPixmap(draw_symbol(a.priority, a.state, 40))
@@ -230,6 +242,19 @@ class AlarmDetailScreen(QWidget):
         lab = a.label
         self.label_line.setText("Label: not labelled yet" if lab is None else
                                 f"Label: {label_text(lab)} - by {lab.user}, {fmt_datetime(lab.ts)}")
+        shelved = a.state is AlarmState.SHLVD
+        self.shelve_button.setVisible(not shelved)
+        self.unshelve_button.setVisible(shelved)
+        self._hold_button_widths()
+
+    def _hold_button_widths(self) -> None:
+        """Shelve and Unshelve share one width, their full text's: the one shown for the other leaves every button
+        where it was. Measured once styled (the touch sizes come from the style sheet)."""
+        for b in (self.shelve_button, self.unshelve_button):
+            b.ensurePolished()
+        slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
+        for b in (self.shelve_button, self.unshelve_button):
+            b.setMinimumWidth(slot)
 
     # -- the label form -----------------------------------------------------------------------------
     def open_label_form(self) -> None:

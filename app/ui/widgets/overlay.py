@@ -1,12 +1,13 @@
 """Confirmation and choice panels drawn over the whole window (no nested event loop, no tiny dialogs).
 
 Every consequential action goes through a :class:`ConfirmPanel`: a title that names what will happen, optional
-big choice buttons (shelve for 15 min / 1 h / 8 h), optional note (preset phrases or the on-screen keyboard),
-and two large buttons, Cancel and the action itself.
+big choice buttons (shelve for 15 min / 1 h / 8 h / until cleared), optional note (preset phrases or the on-screen
+keyboard), and two large buttons, Cancel and the action itself.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
@@ -24,6 +25,7 @@ from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.keyboard import OnScreenKeyboard
 
 NOTE_PRESETS = ("Checked on site", "Known cause", "Maintenance informed", "Operating change")
+T = TypeVar("T")  # what a choice button stands for (a ShelveSpec for the shelve panel)
 
 
 class OverlayHost(QWidget):
@@ -84,16 +86,16 @@ class OverlayHost(QWidget):
         return bool(self._stack)
 
 
-class ConfirmPanel(QWidget):
+class ConfirmPanel(QWidget, Generic[T]):
     """Title, text, optional choices and note, then Cancel / Confirm. ``on_confirm(choice, note)``."""
 
     def __init__(self, host: OverlayHost, title: str, text: str, confirm_text: str,
-                 on_confirm: Callable[[float | None, str | None], None], choices: Sequence[tuple[str, float]] = (),
+                 on_confirm: Callable[[T | None, str | None], None], choices: Sequence[tuple[str, T]] = (),
                  with_note: bool = False, notes: Sequence[str] = NOTE_PRESETS,
                  choice_prompt: str = "Choose one (required):") -> None:
         super().__init__()
         self._host, self._on_confirm = host, on_confirm
-        self.choice: float | None = None  # the chosen value (a shelving time), once one is tapped
+        self.choice: T | None = None  # the chosen value (how to shelve), once one is tapped
         self.note: str | None = None
         self.setMinimumWidth(720)
         lay = QVBoxLayout(self)
@@ -160,7 +162,7 @@ class ConfirmPanel(QWidget):
         lay.addLayout(row)
         return box
 
-    def _choose(self, value: float) -> None:
+    def _choose(self, value: T) -> None:
         self.choice = value
         self.confirm_button.setEnabled(True)
 
