@@ -59,6 +59,12 @@ def _released(a: Alarm) -> Alarm:
     return replace(a, overlay=None, base=base, shelved_until=None, shelve_mode=None)
 
 
+def _unshelved_by_operator(a: Alarm) -> Alarm:
+    """IEC 62682 11.7.3: an alarm the operator unshelves returns acknowledged (ACKED while active, else NORM): the
+    operator has just looked at it. One whose shelving ran out returns by :func:`_released` (unacknowledged)."""
+    return replace(a, overlay=None, base=S.ACKED if a.active else S.NORM, shelved_until=None, shelve_mode=None)
+
+
 def _shelved_until_cleared(a: Alarm) -> bool:
     return a.overlay is S.SHLVD and a.shelve_mode is ShelveMode.UNTIL_CLEARED
 
@@ -352,7 +358,7 @@ class AlarmManager:
         def unshelved(a: Alarm) -> Alarm:  # checked under the lock: never releases an out-of-service overlay
             if a.overlay is not S.SHLVD:
                 raise InvalidTransition("this alarm is not shelved")
-            return _released(a)
+            return _unshelved_by_operator(a)
 
         return self._change(alarm_id, unshelved, E.UNSHELVED, session, None, audit="unshelve")
 

@@ -189,3 +189,22 @@ def test_a_stored_alarm_keeps_its_mode_in_the_journal(rig: Rig) -> None:
     rig.mgr.shelve(a, TECH, ShelveSpec.until_cleared())
     stored = journal.journal_alarm(rig.db, a)
     assert isinstance(stored, Alarm) and stored.state is S.SHLVD and stored.shelve_mode is ShelveMode.UNTIL_CLEARED
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_an_operator_unshelve_returns_acknowledged_an_expiry_unacknowledged(rig: Rig, active: bool) -> None:
+    """IEC 62682 11.7.3: unshelved by the operator, the alarm returns acknowledged (ACKED while its condition is
+    active, NORM once cleared); one whose shelving time ran out returns unacknowledged (UNACK / RTNUN)."""
+    ids = {}
+    for asset in ("P-101", "P-102"):
+        rig.mgr.on_alert(asset, AlertStarted(100.0, 2.0, TOP, reactivation=False))
+        ids[asset] = next(e.alarm_id for e in reversed(rig.seen) if isinstance(e, events.AlarmRaised))
+        rig.mgr.shelve(ids[asset], TECH, ShelveSpec.timed(600))
+        if not active:
+            rig.mgr.on_alert(asset, AlertEnded(300.0, 0.1, TOP))
+    by_hand, by_time = ids["P-101"], ids["P-102"]
+    assert rig.mgr.unshelve(by_hand, TECH).state is (S.ACKED if active else S.NORM)
+    rig.clock.t += 601
+    rig.mgr.tick()
+    assert rig.mgr.get(by_time).state is (S.UNACK if active else S.RTNUN)
+    wait_until(lambda: rig.row(by_hand)["state"] == ("ACKED" if active else "NORM"), WAIT_S, "stored unshelve")

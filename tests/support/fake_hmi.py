@@ -243,7 +243,8 @@ class FakeHmi:
     def unshelve(self, alarm_id: str, session: Session) -> Alarm:
         require(session, Action.SHELVE)
         return self._change("unshelve", alarm_id, session, None, AlarmEvent.UNSHELVED,
-                            lambda a: replace(a, overlay=None, shelved_until=None, shelve_mode=None))
+                            lambda a: replace(a, overlay=None, shelved_until=None, shelve_mode=None,  # IEC 62682
+                                              base=AlarmState.ACKED if a.active else AlarmState.NORM))
 
     def set_out_of_service(self, asset: str, session: Session, on: bool, note: str | None = None) -> int:
         require(session, Action.OUT_OF_SERVICE)
