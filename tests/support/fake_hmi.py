@@ -18,6 +18,7 @@ import numpy as np
 from acquisition.channels import N_CHANNELS
 from app import events
 from app.alarm_states import on_acknowledge
+from app.health import Part, PartHealth, PartState
 from app.hmi_api import (
     HISTORY_POINTS,
     LOCAL_PANEL,
@@ -49,7 +50,6 @@ from app.hmi_api import (
     UplinkStatus,
     WrongPin,
 )
-from app.health import Part, PartHealth, PartState
 from app.users import Action, require
 from detection.alerts import AlertParams, AlertRule, RuleState
 
@@ -105,7 +105,7 @@ class FakeHmi:
         self.stored[asset] = samples(self.now - 2000 * period_s, 2001, period_s)
 
     # -- what the test does -------------------------------------------------------------------------
-    def set_scores(self, asset: str, scores: Sequence[float], period_s: float = 1.0,
+    def set_scores(self, asset: str, scores: Sequence[float] | np.ndarray, period_s: float = 1.0,
                    params: AlertParams | None = None) -> RuleState:
         """Live samples of ``asset`` with these scores (the newest at ``now``), and its alert rule's state as the
         engine's rule (detection.alerts.AlertRule) leaves it after them."""

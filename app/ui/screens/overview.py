@@ -25,7 +25,7 @@ from app.ui.widgets.asset_tile import MINI_MIN, TILE_HEIGHT, AssetTile, TileForm
 
 STATUS_EVERY = 4  # snapshots (~8 Hz) between tile status refreshes
 MAX_TILE = (460, TILE_HEIGHT)  # a few pumps on a big screen: tiles no larger than this
-SPACINGS = (12, 8, 6)  # px between tiles; the denser grids use the smaller ones
+SPACINGS = (12, 8, 6, 3)  # px between tiles; the denser grids use the smaller ones (50 pumps at 1024 x 600)
 _RANK = {TileForm.FULL: 3, TileForm.COMPACT: 2, TileForm.MINI: 1}
 _ATTENTION = (AssetHealth.ALARM, AssetHealth.WARNING, AssetHealth.NO_DATA)
 
@@ -81,8 +81,8 @@ class OverviewScreen(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 6, 8, 6)
+        self._lay = lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 4)
         self.empty = QLabel("Waiting for the first data from the plant...")
         self.empty.setProperty("kind", "large")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -114,7 +114,9 @@ class OverviewScreen(QWidget):
             t.sig_open.connect(self.sig_open_asset)
             t.show()
             self.tiles[asset] = t
-        self.empty.setVisible(not self.tiles)
+        if self.empty.isVisibleTo(self) == bool(self.tiles):
+            self.empty.setVisible(not self.tiles)
+            self._lay.activate()  # the scroll area takes the label's room now: the grid is sized for that
         stopped = snap.engine_stopped() is not None
         for tile in self.tiles.values():  # at once, even hidden: no tile may go on claiming a state
             tile.set_engine_stopped(stopped)

@@ -156,12 +156,16 @@ class AssetTile(QFrame):
     def set_tile_size(self, width: int, height: int) -> None:
         """The size the Overview gives this tile; the form follows from it (MINI when even that is tight)."""
         form = form_for(width, height) or TileForm.MINI
-        if (width, height) != (self.width(), self.height()):
-            self.setFixedSize(width, height)
+        if (width, height) == (self.width(), self.height()) and form is self.form:
+            return
+        self.setFixedSize(width, height)
         if form is not self.form:
             self.form = form
             self._apply_form()
         self.sparkline.setVisible(form is not TileForm.MINI or height >= MINI_SPARK_MIN_H)
+        self._chip = ""  # the MINI word's font depends on the width
+        self._refresh()
+        self._lay.activate()  # geometry right now, not at the next event loop turn (measured by the Overview)
 
     def _apply_form(self) -> None:
         form = self.form

@@ -1,0 +1,147 @@
+"""The Overview is an overview (issue 12, item 5): every asset of a 12-pump plant on one screen at 1280x800 and
+1024x600, 50 pumps still readable and tappable, and an asset that needs attention never below a scroll.
+
+Measured on the rendered widgets: each tile's rectangle mapped into the scroll area's viewport, the text width of
+its name and state word against the label, and a real tap on a tile.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from app.hmi_api import Priority
+from app.ui import theme
+from app.ui.main_window import MainWindow
+from app.ui.screens.overview import OverviewScreen
+from app.ui.widgets.asset_tile import AssetTile
+from tests.support.fake_hmi import FakeHmi, an_alarm, window_on
+
+opened = contextmanager(window_on)  # `with opened(qtbot, fake) as window:` after the plant is set up
+
+WAIT_MS = 5000
+# The Overview's own area in the main window (below the navigation bar, above the status bar) on each panel,
+# with and without the 68 px alarm banner on top.
+AREAS = {"1280x800": (1280, 688), "1280x800 + banner": (1280, 620),
+         "1024x600": (1024, 488), "1024x600 + banner": (1024, 420)}
+
+
+def assets(n: int) -> list[str]:
+    return [f"P-{101 + i}" for i in range(n)]
+
+
+def overview_on(qtbot: QtBot, fake: FakeHmi, size: tuple[int, int]) -> OverviewScreen:
+    """The Overview alone at ``size``, fed the fake's snapshot and alarms as the bridge feeds it."""
+    screen = OverviewScreen()
+    qtbot.addWidget(screen)
+    theme.style_window(screen)
+    screen.resize(*size)
+    screen.show()
+    qtbot.waitExposed(screen)
+    screen.on_snapshot(fake.snapshot())
+    screen.on_alarms(fake.alarms())
+    screen.on_snapshot(fake.snapshot())
+    qtbot.waitUntil(lambda: len(screen.tiles) == len(fake.assets), timeout=WAIT_MS)
+    for _ in range(3):  # let any layout Qt has posted (a grid layout, a scroll bar appearing) take effect
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        QApplication.processEvents()
+    return screen
+
+
+def visible_rect(screen: OverviewScreen, tile: AssetTile) -> QRect:
+    viewport = screen.scroll_area.viewport()
+    return QRect(tile.mapTo(viewport, QPoint(0, 0)), tile.size())
+
+
+def in_sight(screen: OverviewScreen, tile: AssetTile) -> bool:
+    return screen.scroll_area.viewport().rect().contains(visible_rect(screen, tile)) and tile.isVisible()
+
+
+def text_fits(label: QLabel) -> bool:
+    return label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+
+
+@pytest.mark.parametrize("area", list(AREAS))
+def test_every_tile_of_a_twelve_pump_plant_is_in_sight(qtbot: QtBot, area: str) -> None:
+    fake = FakeHmi(assets(12))
+    fake.add_alarm(an_alarm("a1", "P-110", Priority.HIGH))  # the pump the issue lost below the scroll bar
+    screen = overview_on(qtbot, fake, AREAS[area])
+    hidden = [a for a, t in screen.tiles.items() if not in_sight(screen, t)]
+    assert not hidden, f"{area}: tiles out of sight {hidden}"
+    assert screen.scroll_area.verticalScrollBar().maximum() == 0
+    tile = screen.tile("P-110")
+    assert "ALARM" in tile.health.text() and text_fits(tile.health) and text_fits(tile.name)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 600)])
+def test_twelve_pumps_fit_the_main_window_and_a_tap_opens_trends(qtbot: QtBot, size: tuple[int, int]) -> None:
+    fake = FakeHmi(assets(12))
+    fake.add_alarm(an_alarm("a1", "P-110", Priority.HIGH))  # its banner takes room from the overview
+    with opened(qtbot, fake, size) as window:
+        overview = window.overview
+        qtbot.waitUntil(lambda: len(overview.tiles) == 12 and window.alarm_banner.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: all(in_sight(overview, t) for t in overview.tiles.values()), timeout=WAIT_MS)
+        window_rect = window.rect()
+        for tile in overview.tiles.values():
+            assert window_rect.contains(QRect(tile.mapTo(window, QPoint(0, 0)), tile.size()))
+        tile = overview.tile("P-110")
+        qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=tile.rect().center())
+        qtbot.waitUntil(lambda: window.current == "trends" and window.trends.asset == "P-110", timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("area", list(AREAS))
+def test_fifty_pumps_are_all_in_sight_readable_and_tappable(qtbot: QtBot, area: str) -> None:
+    fake = FakeHmi(assets(50))
+    fake.add_alarm(an_alarm("a1", "P-150", Priority.HIGH))
+    fake.add_alarm(an_alarm("a2", "P-137", Priority.MEDIUM))
+    fake.out_of_service.add("P-142")  # the longest state word
+    screen = overview_on(qtbot, fake, AREAS[area])
+    opened: list[str] = []
+    screen.sig_open_asset.connect(opened.append)
+    for asset, tile in screen.tiles.items():
+        assert in_sight(screen, tile), f"{area}: {asset} out of sight"
+        assert tile.height() >= theme.TOUCH_MIN
+        assert text_fits(tile.name), f"{area}: {asset}'s name cut"
+        assert tile.health.text() and text_fits(tile.health), f"{area}: {asset}'s state {tile.health.text()!r} cut"
+        assert tile.health.font().pixelSize() >= 12
+    assert "ALARM" in screen.tile("P-150").health.text() and "ALARM" in screen.tile("P-137").health.text()
+    assert "OUT OF SERV" in screen.tile("P-142").health.text()
+    tile = screen.tile("P-150")
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=tile.rect().center())
+    assert opened == ["P-150"]
+
+
+def test_a_plant_too_big_to_fit_puts_the_assets_that_need_attention_first(qtbot: QtBot) -> None:
+    fake = FakeHmi(assets(160))
+    screen = overview_on(qtbot, fake, AREAS["1024x600 + banner"])
+    assert screen.grid is not None and not screen.grid.fits  # 160 readable tiles cannot fit: it scrolls
+    assert screen.scroll_area.verticalScrollBar().maximum() > 0
+    assert not in_sight(screen, screen.tile("P-260"))  # the last ones are below the fold ...
+    fake.add_alarm(an_alarm("a1", "P-260", Priority.LOW))  # ... until they need attention
+    fake.add_alarm(an_alarm("a2", "P-231", Priority.HIGH))
+    fake.out_of_service.add("P-101")  # not an attention state: it may go below
+    screen.on_alarms(fake.alarms())
+    screen.on_snapshot(fake.snapshot())
+    for asset in ("P-260", "P-231"):
+        assert in_sight(screen, screen.tile(asset)), f"{asset} in alarm but out of sight"
+    assert screen.order[:2] == ["P-231", "P-260"]
+    for tile in screen.tiles.values():
+        assert tile.height() >= theme.TOUCH_MIN and text_fits(tile.name) and text_fits(tile.health)
+
+
+@pytest.fixture
+def big_window(qtbot: QtBot) -> Iterator[MainWindow]:
+    fake = FakeHmi(assets(50))
+    fake.add_alarm(an_alarm("a1", "P-149", Priority.HIGH))
+    yield from window_on(qtbot, fake, (1024, 600))
+
+
+def test_fifty_pumps_in_the_main_window_at_1024x600(qtbot: QtBot, big_window: MainWindow) -> None:
+    overview = big_window.overview
+    qtbot.waitUntil(lambda: len(overview.tiles) == 50 and big_window.alarm_banner.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: all(in_sight(overview, t) for t in overview.tiles.values()), timeout=WAIT_MS)
+    assert min(t.height() for t in overview.tiles.values()) >= theme.TOUCH_MIN
