@@ -6,11 +6,12 @@ its name and state word against the label, and a real tap on a tile.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
@@ -145,3 +146,33 @@ def test_fifty_pumps_in_the_main_window_at_1024x600(qtbot: QtBot, big_window: Ma
     qtbot.waitUntil(lambda: len(overview.tiles) == 50 and big_window.alarm_banner.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: all(in_sight(overview, t) for t in overview.tiles.values()), timeout=WAIT_MS)
     assert min(t.height() for t in overview.tiles.values()) >= theme.TOUCH_MIN
+
+
+def test_fifty_sparklines_redrawn_a_few_per_frame_and_none_forgotten(qtbot: QtBot) -> None:
+    """Samples of 50 pumps arrive in one bridge tick: each tile keeps them at once, the redraws are paced (not
+    50 paints in one frame, the GUI stall of issue 12), and every sparkline is drawn up to date soon after."""
+    from app.ui.screens.overview import REDRAWS_PER_TICK
+    from tests.support.fake_hmi import samples
+
+    fake = FakeHmi(assets(50))
+    screen = overview_on(qtbot, fake, AREAS["1280x800"])
+    qtbot.waitUntil(lambda: not any(t.sparkline.stale for t in screen.tiles.values()), timeout=WAIT_MS)
+    painted: list[str] = []
+
+    def counting(asset: str, paint: Callable[[QPaintEvent], None]) -> Callable[[QPaintEvent], None]:
+        def paint_and_count(event: QPaintEvent) -> None:
+            painted.append(asset)
+            paint(event)
+        return paint_and_count
+
+    for asset, tile in screen.tiles.items():
+        tile.sparkline.paintEvent = counting(asset, tile.sparkline.paintEvent)  # type: ignore[method-assign, assignment]
+    for asset in screen.tiles:
+        ts, values, scores = samples(fake.now + 1, 5, score=0.9)
+        screen.on_samples(asset, ts, values, scores)
+    assert all(len(t.sparkline.history.ts) and t.sparkline.history.ts[-1] == fake.now + 5
+               for t in screen.tiles.values())  # kept at once
+    QApplication.processEvents()  # the frame the samples came in: nothing was asked to repaint yet
+    assert len(painted) <= REDRAWS_PER_TICK
+    qtbot.waitUntil(lambda: not any(t.sparkline.stale for t in screen.tiles.values()), timeout=WAIT_MS)
+    assert set(painted) == set(screen.tiles)

@@ -6,7 +6,9 @@ fit without scrolling, in the richest tile form that fits (app/ui/widgets/asset_
 (a very large plant on a small panel) does the grid scroll, and then the assets that need attention (in alarm,
 warning, no data) come first, so none of them is ever hidden below the fold.
 
-Tiles are placed by hand on a plain canvas (no layout engine to run 50 times over) and refreshed at a few hertz.
+Cost on the GUI thread (50 live pumps): tiles are placed by hand on a plain canvas (no layout engine to run 50
+times over); each snapshot refreshes the words of a quarter of the tiles (each tile at ~2 Hz); new samples are kept
+at once but the sparklines are redrawn a few per frame, not all 50 in the frame the samples came in.
 """
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
 
 from app.hmi_api import Alarm, AssetHealth, AssetStatus, EngineSnapshot
 from app.ui.widgets.asset_tile import MINI_MIN, TILE_HEIGHT, AssetTile, TileForm, form_for
 
-STATUS_EVERY = 4  # snapshots (~8 Hz) between tile status refreshes
+STATUS_EVERY = 4  # snapshots (~8 Hz) between a tile's status refreshes: each snapshot refreshes 1/4 of the tiles
+REDRAW_MS = 40  # the sparkline redraw pacer's period ...
+REDRAWS_PER_TICK = 6  # ... and how many stale sparklines it redraws each time (50 tiles at 2 Hz: ~4 a tick)
 MAX_TILE = (460, TILE_HEIGHT)  # a few pumps on a big screen: tiles no larger than this
 SPACINGS = (12, 8, 6, 3)  # px between tiles; the denser grids use the smaller ones (50 pumps at 1024 x 600)
 _RANK = {TileForm.FULL: 3, TileForm.COMPACT: 2, TileForm.MINI: 1}
@@ -102,6 +106,10 @@ class OverviewScreen(QWidget):
         self._statuses: dict[str, AssetStatus] = {}
         self._blink = True
         self._ticks = 0
+        self._stale: dict[str, None] = {}  # assets whose sparkline has undrawn samples, oldest first
+        self._pacer = QTimer(self)
+        self._pacer.setInterval(REDRAW_MS)
+        self._pacer.timeout.connect(self._redraw_some)
 
     def tile(self, asset: str) -> AssetTile:
         return self.tiles[asset]
@@ -123,17 +131,35 @@ class OverviewScreen(QWidget):
         if new:
             self._relayout(force=True)
         self._ticks += 1
-        if not self.isVisible() or (self._ticks % STATUS_EVERY and not new):
-            return  # hidden: refreshed when shown; visible: words and values at ~2 Hz are plenty
+        if not self.isVisible():
+            return  # refreshed when shown
         self._statuses = dict(snap.assets)
-        for asset, status in snap.assets.items():
-            self.tiles[asset].set_status(status, snap.threshold)
+        everyone = self._ticks == 0 or bool(new)  # just shown, or new tiles: all at once
+        group = self._ticks % STATUS_EVERY
+        for i, (asset, status) in enumerate(snap.assets.items()):
+            if everyone or i % STATUS_EVERY == group:  # words and values at ~2 Hz are plenty
+                self.tiles[asset].set_status(status, snap.threshold)
         self._reorder_if_scrolling()
 
     def on_samples(self, asset: str, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
         tile = self.tiles.get(asset)
-        if tile is not None:
-            tile.add_samples(ts, values, scores)
+        if tile is None:
+            return
+        tile.add_samples(ts, values, scores, deferred=True)
+        self._stale[asset] = None
+        if not self._pacer.isActive() and self.isVisible():
+            self._pacer.start()
+
+    def _redraw_some(self) -> None:
+        """Redraw the sparklines that waited longest (the pacer stops when none is left, or while hidden)."""
+        if not self.isVisible():
+            self._pacer.stop()  # drawn when shown again (showEvent)
+            return
+        for asset in list(self._stale)[:REDRAWS_PER_TICK]:
+            del self._stale[asset]
+            self.tiles[asset].sparkline.update()
+        if not self._stale:
+            self._pacer.stop()
 
     def on_alarms(self, alarms: list[Alarm]) -> None:
         by_asset: dict[str, list[Alarm]] = defaultdict(list)
@@ -146,6 +172,7 @@ class OverviewScreen(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
         self._ticks = -1  # refresh the tiles on the very next snapshot
+        self._stale.clear()  # shown: every sparkline paints (and brings itself up to date) anyway
 
     def on_blink(self, phase_on: bool) -> None:
         self._blink = phase_on

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
+from functools import cache
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -77,6 +78,12 @@ _SHORT = {"Learning normal...": "Learning", "OUT OF SERVICE": "OUT OF SERV.", DI
           COMM_FAIL_WORD: "COMM FAIL", NO_DATA_WORD: "NO DATA"}  # MINI: one line in 120 px
 _SHOWN_VALUES = ("flow", "pressure")
 _PRIORITY_GLYPH = {Priority.HIGH: "\u25a0", Priority.MEDIUM: "\u25b2", Priority.LOW: "\u25c6"}  # alarm_look's shapes
+
+
+@cache
+def _mini_px(word: str, room: int) -> int:
+    """The largest font (15..12 px, bold) in which a MINI tile's state word fits ``room`` px."""
+    return next((px for px in (15, 14, 13) if QFontMetrics(theme.font(px, True)).horizontalAdvance(word) <= room), 12)
 
 
 class AssetTile(QFrame):
@@ -251,9 +258,7 @@ class AssetTile(QFrame):
             word = _SHORT.get(word, word)
         px = theme.FONT_PX if self.form is TileForm.FULL else theme.FONT_SMALL_PX
         if mini:
-            room = self.width() - 2 * 4 - 10 - 12  # border, margins, the chip's own padding and frame
-            px = next((size for size in (15, 14, 13) if QFontMetrics(theme.font(size, True)).horizontalAdvance(word)
-                       <= room), 12)
+            px = _mini_px(word, self.width() - 2 * 4 - 10 - 12)  # border, margins, the chip's padding and frame
         key = f"{word}|{bg}|{fg}|{px}|{self.form.value}"
         if key == self._chip:
             return
@@ -324,9 +329,10 @@ class AssetTile(QFrame):
         self._set_text(self.quality, html)
         self.quality.setVisible(bool(html) and self.form is TileForm.FULL)
 
-    def add_samples(self, ts: np.ndarray, values: np.ndarray, scores: np.ndarray) -> None:
-        """Live samples: the sparkline (the latest score and the rule's words come with the status)."""
-        self.sparkline.extend(ts, scores)
+    def add_samples(self, ts: np.ndarray, values: np.ndarray, scores: np.ndarray, deferred: bool = False) -> None:
+        """Live samples: the sparkline (the latest score and the rule's words come with the status).
+        ``deferred``: drawn when the caller calls ``sparkline.update()`` (see Sparkline.extend)."""
+        self.sparkline.extend(ts, scores, deferred)
 
     def set_alarms(self, alarms: Sequence[Alarm], blink_on: bool = True) -> None:
         """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge and colours,

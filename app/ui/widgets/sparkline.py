@@ -14,11 +14,12 @@ flat bar along the top edge. Paths are built once per change of data, size or sc
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 from pyqtgraph.functions import arrayToQPath
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.hmi_api import RuleState, held_score
@@ -57,6 +58,18 @@ def y_fraction(v: np.ndarray, threshold: float, top: float) -> np.ndarray:
     return np.where(v > threshold, np.minimum(high, 1.0), low)
 
 
+def _y_fraction_of(v: float, threshold: float, top: float) -> float:
+    """:func:`y_fraction` of one value (no array round trip: called a few times per paint)."""
+    if v <= threshold:
+        return THRESHOLD_AT * max(v, 0.0) / threshold
+    return min(THRESHOLD_AT + (1.0 - THRESHOLD_AT) * math.log(v / threshold) / math.log(top / threshold), 1.0)
+
+
+@cache
+def _font(px: int, bold: bool = False) -> QFont:
+    return theme.font(px, bold)
+
+
 class Sparkline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,6 +84,7 @@ class Sparkline(QWidget):
         self.held = np.empty(0)  # the score as the rule evaluates it, per history sample
         self.top = 2.0  # the value at the top edge
         self._paths: tuple[QPainterPath, float, float, float] | None = None  # (trace, y threshold, y clear, width)
+        self._stale = False  # samples came in: the trace is worked out again at the next paint
 
     # -- inputs ------------------------------------------------------------------------------------
     def set_sample_period(self, period_s: float) -> None:
@@ -109,11 +123,26 @@ class Sparkline(QWidget):
             self.note = note
             self.update()
 
-    def extend(self, ts: np.ndarray, scores: np.ndarray) -> None:
+    def extend(self, ts: np.ndarray, scores: np.ndarray, deferred: bool = False) -> None:
+        """New samples. ``deferred``: only keep them; the caller asks for the repaint (:meth:`update`) when it
+        suits it (the Overview spreads 50 sparklines over several frames instead of one)."""
         self.history.extend(ts, scores)
-        self._changed()
+        self._stale = True
+        if not deferred:
+            self.update()
+
+    @property
+    def stale(self) -> bool:
+        """Samples arrived that are not drawn yet."""
+        return self._stale
 
     def _changed(self) -> None:
+        self._stale = True
+        self.update()
+
+    def _compute(self) -> None:
+        """The score as the rule evaluates it, and the scale; once per change, at the paint that needs it."""
+        self._stale = False
         h = self.history
         min_s, min_n = (self.rule.min_s, self.rule.min_n) if self.rule is not None else (0.0, 1)
         self.held = held_score(h.ts, h.scores, min_s, min_n)
@@ -121,7 +150,6 @@ class Sparkline(QWidget):
         peak = float(finite.max()) if len(finite) else 0.0
         self.top = max(2.0 * self.threshold, 1.15 * peak)
         self._paths = None
-        self.update()
 
     # -- geometry ----------------------------------------------------------------------------------
     def plot_rect(self) -> QRectF:
@@ -129,8 +157,10 @@ class Sparkline(QWidget):
 
     def y_of(self, value: float) -> float:
         """The widget y of a score value (the same scale the trace is drawn on)."""
+        if self._stale:
+            self._compute()
         r = self.plot_rect()
-        return float(r.bottom() - y_fraction(np.array([value]), self.threshold, self.top)[0] * r.height())
+        return r.bottom() - _y_fraction_of(value, self.threshold, self.top) * r.height()
 
     def _build(self) -> tuple[QPainterPath, float, float, float]:
         r = self.plot_rect()
@@ -150,6 +180,8 @@ class Sparkline(QWidget):
 
     # -- paint -------------------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # Qt override
+        if self._stale:
+            self._compute()
         if self._paths is None or self._paths[3] != self.width():
             self._paths = self._build()
         path, y_thr, y_clear, _ = self._paths
@@ -158,7 +190,7 @@ class Sparkline(QWidget):
         p.fillRect(self.rect(), _BACKGROUND)
         p.setPen(QPen(QColor(theme.BORDER), 1))
         p.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
-        small = theme.font(theme.FONT_SMALL_PX - 3)
+        small = _font(theme.FONT_SMALL_PX - 3)
         p.setFont(small)
         rule = self.rule
         p.setPen(QPen(QColor(theme.THRESHOLD), 1.5, Qt.PenStyle.DashLine))
@@ -180,7 +212,7 @@ class Sparkline(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         if path.isEmpty():
             p.setPen(QColor(theme.TEXT_MUTED))
-            p.setFont(theme.font(theme.FONT_SMALL_PX - 2))
+            p.setFont(_font(theme.FONT_SMALL_PX - 2))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, self.note or "no score yet")
             p.end()
             return
@@ -194,7 +226,7 @@ class Sparkline(QWidget):
         p.restore()
         text = self.note or (rule.progress_text() if rule is not None and words else "")
         if text:  # on a patch of background, so the words stay readable over the trace
-            font = theme.font(theme.FONT_SMALL_PX - 2, bold=True)
+            font = _font(theme.FONT_SMALL_PX - 2, bold=True)
             p.setFont(font)
             box = QRectF(r.left() + 1, r.bottom() - 17, min(r.width() - 2, p.fontMetrics().horizontalAdvance(text)
                                                                  + 6), 17)
