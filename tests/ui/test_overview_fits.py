@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
@@ -15,7 +16,7 @@ from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
-from app.hmi_api import Priority
+from app.hmi_api import AssetHealth, Priority
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.screens.overview import OverviewScreen
@@ -28,7 +29,7 @@ WAIT_MS = 5000
 # The Overview's own area in the main window (below the navigation bar, above the status bar) on each panel,
 # with and without the 68 px alarm banner on top.
 AREAS = {"1280x800": (1280, 688), "1280x800 + banner": (1280, 620),
-         "1024x600": (1024, 488), "1024x600 + banner": (1024, 420)}
+         "1024x600": (1024, 488), "1024x600 + banner": (1024, 420), "1920x1080 + banner": (1920, 900)}
 
 
 def assets(n: int) -> list[str]:
@@ -74,8 +75,9 @@ def test_every_tile_of_a_twelve_pump_plant_is_in_sight(qtbot: QtBot, area: str) 
     hidden = [a for a, t in screen.tiles.items() if not in_sight(screen, t)]
     assert not hidden, f"{area}: tiles out of sight {hidden}"
     assert screen.scroll_area.verticalScrollBar().maximum() == 0
-    tile = screen.tile("P-110")
-    assert "ALARM" in tile.health.text() and text_fits(tile.health) and text_fits(tile.name)
+    for tile in screen.tiles.values():
+        assert text_fits(tile.health) and text_fits(tile.name) and (not tile.badge.isVisible() or text_fits(tile.badge))
+    assert "ALARM" in screen.tile("P-110").health.text()
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1024, 600)])
@@ -109,6 +111,8 @@ def test_fifty_pumps_are_all_in_sight_readable_and_tappable(qtbot: QtBot, area: 
         assert text_fits(tile.name), f"{area}: {asset}'s name cut"
         assert tile.health.text() and text_fits(tile.health), f"{area}: {asset}'s state {tile.health.text()!r} cut"
         assert tile.health.font().pixelSize() >= 12
+        for label in (tile.badge, tile.score):
+            assert not label.isVisible() or text_fits(label), f"{area}: {asset}: {label.text()!r} cut"
     assert "ALARM" in screen.tile("P-150").health.text() and "ALARM" in screen.tile("P-137").health.text()
     assert "OUT OF SERV" in screen.tile("P-142").health.text()
     tile = screen.tile("P-150")
@@ -176,3 +180,21 @@ def test_fifty_sparklines_redrawn_a_few_per_frame_and_none_forgotten(qtbot: QtBo
     assert len(painted) <= REDRAWS_PER_TICK
     qtbot.waitUntil(lambda: not any(t.sparkline.stale for t in screen.tiles.values()), timeout=WAIT_MS)
     assert set(painted) == set(screen.tiles)
+
+
+@pytest.mark.parametrize("size", [(290, 200), (311, 216), (180, 120), (251, 134), (120, 56)])
+@pytest.mark.parametrize("health", list(AssetHealth))
+def test_every_state_word_fits_every_tile_size(qtbot: QtBot, size: tuple[int, int], health: AssetHealth) -> None:
+    """The longest words ("Learning normal...", "OUT OF SERVICE", "COMM FAIL") in the narrowest tile of each form."""
+    fake = FakeHmi(["P-101"])
+    status = replace(fake.snapshot().assets["P-101"], health=health, comm_lost=health is AssetHealth.NO_DATA)
+    tile = AssetTile("P-101")
+    qtbot.addWidget(tile)
+    theme.style_window(tile)
+    tile.set_tile_size(*size)
+    tile.set_status(status, 1.0)
+    tile.show()
+    tile.layout().activate()  # type: ignore[union-attr]
+    assert tile.health.text() and text_fits(tile.health), f"{tile.form}: {tile.health.text()!r} cut"
+    assert text_fits(tile.name)
+    assert tile.health.geometry().right() <= tile.contentsRect().right()

@@ -48,7 +48,7 @@ class TileForm(Enum):
 
 
 FULL_MIN = (290, 200)  # (width, height) each form needs at least
-COMPACT_MIN = (180, 112)
+COMPACT_MIN = (180, 120)
 MINI_MIN = (120, theme.TOUCH_MIN)  # a touch target; name and a short state word still readable
 MINI_SPARK_MIN_H = 88  # a MINI tile this high also draws its sparkline
 
@@ -81,9 +81,10 @@ _PRIORITY_GLYPH = {Priority.HIGH: "\u25a0", Priority.MEDIUM: "\u25b2", Priority.
 
 
 @cache
-def _mini_px(word: str, room: int) -> int:
-    """The largest font (15..12 px, bold) in which a MINI tile's state word fits ``room`` px."""
-    return next((px for px in (15, 14, 13) if QFontMetrics(theme.font(px, True)).horizontalAdvance(word) <= room), 12)
+def _fit_px(word: str, room: int, largest: int) -> int | None:
+    """The largest bold font (``largest`` down to 13 px) in which ``word`` fits ``room`` px; None if none does."""
+    return next((px for px in range(largest, 12, -1)
+                 if QFontMetrics(theme.font(px, True)).horizontalAdvance(word) + 8 <= room), None)
 
 
 class AssetTile(QFrame):
@@ -184,20 +185,19 @@ class AssetTile(QFrame):
                                      else theme.FONT_SMALL_PX, bold=True))
         icon = 34 if full else 26 if not mini else 20
         self.badge_icon.setFixedSize(icon, icon)
-        # the state word: beside the name, or (MINI) on its own line under it
-        for row in (self._header, self._state_row):
-            row.removeWidget(self.health)
-        if mini:
+        # the state word: beside the name (FULL), or on its own line under it
+        self._header.removeWidget(self.health)
+        while self._state_row.count():
+            self._state_row.takeAt(0)
+        if full:
+            self._header.insertWidget(1, self.health)
+        else:
             self._state_row.addWidget(self.health)
             self._state_row.addStretch(1)
-        else:
-            while self._state_row.count():
-                self._state_row.takeAt(0)
-            self._header.insertWidget(1, self.health)
         self.badge.setVisible(not mini)
         self.regime.setVisible(full)
         self.values.setVisible(full)
-        self.score.setVisible(not mini)
+        self.score.setVisible(full)  # COMPACT: the rule's words are in the sparkline
         self.sparkline.labels = "full" if full else "short" if not mini else "none"
         self._chip = ""  # re-style the chip for this form's font
         self._refresh()
@@ -252,35 +252,38 @@ class AssetTile(QFrame):
         self._show_quality(quality, lost)
 
     def _show_state(self, word: str, bg: str, fg: str) -> None:
-        """The state word as a chip; MINI: its short word in the largest font (15..12 px) that fits the tile."""
-        mini = self.form is TileForm.MINI
-        if mini:
+        """The state word as a chip, in full when it fits its place (beside the name in FULL, a line of its own
+        otherwise), else its short form ("Learning"), in the largest font down to 12 px that fits."""
+        full = self.form is TileForm.FULL
+        px = theme.FONT_PX if full else theme.FONT_SMALL_PX if self.form is TileForm.COMPACT else 15
+        room = self.width() - 2 * 5 - 2 * self._lay.contentsMargins().left() - 12  # border, margins, chip frame
+        if full:
+            room -= QFontMetrics(self.name.font()).horizontalAdvance(self.name.text()) + self.badge_icon.width() + 24
+        size = _fit_px(word, room, px)
+        if size is None:
             word = _SHORT.get(word, word)
-        px = theme.FONT_PX if self.form is TileForm.FULL else theme.FONT_SMALL_PX
-        if mini:
-            px = _mini_px(word, self.width() - 2 * 4 - 10 - 12)  # border, margins, the chip's padding and frame
-        key = f"{word}|{bg}|{fg}|{px}|{self.form.value}"
+            size = _fit_px(word, room, px) or 12
+        key = f"{word}|{bg}|{fg}|{size}|{self.form.value}"
         if key == self._chip:
             return
         self._chip = key
         self.health.setProperty("bg", bg)
         self.health.setText(word)
-        self.health.setFont(theme.font(px, bold=True))
+        self.health.setFont(theme.font(size, bold=True))
         border = "2px solid #000000" if bg != "transparent" else "none"
-        pad = "1px 4px" if mini else "2px 6px" if self.form is TileForm.COMPACT else "3px 8px"
+        pad = "3px 8px" if full else "1px 4px"
         self.health.setStyleSheet(f"background: {bg}; color: {fg}; border: {border}; border-radius: 4px;"
-                                  f" padding: {pad}; font-size: {px}px; font-weight: bold;")
+                                  f" padding: {pad}; font-size: {size}px; font-weight: bold;")
         self.health.adjustSize()
 
     def _show_score(self, status: AssetStatus, stopped: bool) -> None:
-        """The latest score, or what the rule is waiting for ("above threshold 4 of 20 s")."""
+        """The latest score, or what the rule is waiting for ("above threshold 4 of 20 s"); the clear level of an
+        active alert is drawn and labelled in the sparkline."""
         rule: RuleState | None = status.rule
         if stopped or status.score is None or not np.isfinite(status.score):
             text = "score -"
         elif rule is not None and rule.progress_text():
             text = rule.progress_text()
-        elif rule is not None and rule.active:
-            text = f"score {status.score:.2f}, clears < {rule.clear_level:.3g}"
         else:
             text = f"score {status.score:.2f}"
         self._set_text(self.score, text)
@@ -375,11 +378,14 @@ class AssetTile(QFrame):
         if diagnostic:  # about the instrumentation, not the process: said so in words
             counts.append(f"{diagnostic} diagnostic")
         text = f"{priority_text(worst)} - {' + '.join(counts)}"
-        if unacked:  # in full when it fits the tile, else as the state word the alarm list uses
-            full = f"{text}, {len(unacked)} unacknowledged"
-            fits = self.badge.fontMetrics().horizontalAdvance(full) <= self.width() - 30
-            text = full if fits else f"{text}, {len(unacked)} UNACK"
-        self._set_text(self.badge, text)
+        n = len(unacked)
+        tail = [f", {n} unacknowledged", f", {n} UNACK"] if unacked else [""]
+        options = [f"{text}{t}" for t in tail] + [f"{' + '.join(counts)}{t}" for t in tail[-1:]]
+        if unacked:
+            options.append(f"{n} UNACK")
+        room = self.width() - 2 * 5 - 2 * self._lay.contentsMargins().left()
+        metrics = self.badge.fontMetrics()  # in full when it fits the tile, else shorter, as the alarm list says
+        self._set_text(self.badge, next((o for o in options if metrics.horizontalAdvance(o) <= room), options[-1]))
         self._set_border(theme.priority_colour(worst), 5 if self.form is not TileForm.MINI else 4)
 
     def _set_border(self, colour: str, width: int) -> None:

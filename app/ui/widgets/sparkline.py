@@ -148,7 +148,9 @@ class Sparkline(QWidget):
         self.held = held_score(h.ts, h.scores, min_s, min_n)
         finite = self.held[np.isfinite(self.held)]
         peak = float(finite.max()) if len(finite) else 0.0
-        self.top = max(2.0 * self.threshold, 1.15 * peak)
+        # headroom in the compressed (log) scale: the peak sits at 85 % of the band above the threshold
+        self.top = max(2.0 * self.threshold, self.threshold * (peak / self.threshold) ** (1 / 0.85)
+                       if peak > self.threshold else 0.0)
         self._paths = None
 
     # -- geometry ----------------------------------------------------------------------------------
