@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 
 from acquisition.channels import INDEX, PUMP_CHANNELS
 from acquisition.quality import Quality
-from app.hmi_api import Alarm, AlarmState, AssetHealth, AssetStatus, Priority, Regime, RuleState, most_urgent
+from app.hmi_api import Alarm, AlarmState, AssetHealth, AssetStatus, Priority, Regime, most_urgent
 from app.ui import theme
 from app.ui.alarm_look import draw_symbol, priority_text
 from app.ui.quality_look import (
@@ -277,13 +277,10 @@ class AssetTile(QFrame):
         self.health.adjustSize()
 
     def _show_score(self, status: AssetStatus, stopped: bool) -> None:
-        """The latest score, or what the rule is waiting for ("above threshold 4 of 20 s"); the clear level of an
-        active alert is drawn and labelled in the sparkline."""
-        rule: RuleState | None = status.rule
+        """The latest score (what the rule is waiting for, "above threshold 4 of 20 s", and the clear level of an
+        active alert are drawn and labelled in the sparkline)."""
         if stopped or status.score is None or not np.isfinite(status.score):
             text = "score -"
-        elif rule is not None and rule.progress_text():
-            text = rule.progress_text()
         else:
             text = f"score {status.score:.2f}"
         self._set_text(self.score, text)

@@ -204,7 +204,7 @@ class Sparkline(QWidget):
         if rule is not None and rule.active:  # the alert clears only below this: show where
             p.setPen(QPen(QColor(theme.THRESHOLD), 1, Qt.PenStyle.DotLine))
             p.drawLine(QPointF(r.left(), y_clear), QPointF(r.right(), y_clear))
-            if words:
+            if words and not self.note:
                 p.drawText(QRectF(r.left() + 2, y_clear + 1, r.width() - 4, 14), Qt.AlignmentFlag.AlignRight,
                            f"clears < {rule.clear_level:.3g}")
         if words and self.top > 2.0 * self.threshold * 1.01:  # the compressed upper scale: how high the top is
