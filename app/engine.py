@@ -227,7 +227,7 @@ class Engine:
             assets[name] = AssetStatus(name, regime, pipe.commissioned, pipe.learning,
                                        values, score, active, unacked,
                                        word, None if quality is None else quality.copy(), lost,
-                                       pipe.learning_progress(), pipe.period.period_s)
+                                       pipe.learning_progress(), pipe.period.period_s, pipe.alerts.state())
         stats = self.source.stats
         store, uplink = self.writer.status(), (self.uplink.status() if self.uplink is not None else UplinkStatus(
             "stand-in" if self.cloud is not None and self.cloud.reachable else "down"))

@@ -37,6 +37,7 @@ from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort
 from app.store.status import CommitPending
 from app.uplink.status import UplinkStatus
 from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+from detection.alerts import RuleState, held_score
 from detection.regime import Regime
 
 if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
@@ -50,9 +51,9 @@ __all__ = [
     "CloudState",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
-    "PermissionDenied", "Priority", "Regime", "Role", "Samples",
+    "PermissionDenied", "Priority", "Regime", "Role", "RuleState", "Samples",
     "Session", "ShelveMode", "ShelveSpec",
-    "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
+    "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "held_score", "list_order", "most_urgent",
 ]
 
 

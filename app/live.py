@@ -16,6 +16,7 @@ from app.audit_check import ChainReport
 from app.health import ErrorRecord, Part, PartHealth, PartState
 from app.store.status import StoreStatus
 from app.uplink.status import UplinkStatus  # state "stand-in" when the in-process stand-in plays the cloud
+from detection.alerts import RuleState
 from detection.commissioning import LearningProgress
 from detection.regime import Regime
 
@@ -53,6 +54,9 @@ class AssetStatus:
     # samples; flow unsteady". None once the asset's current operating state is known.
     learning_progress: LearningProgress | None = None
     sample_period_s: float = 1.0  # the asset's sampling period as detection measures it (views can size windows by it)
+    # The alert rule as it stands: threshold, minimum duration, the current run above the threshold, the clear
+    # level; views draw the score as the rule evaluates it (detection.alerts.held_score). None: not known.
+    rule: RuleState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,16 @@ class EngineSnapshot:
         leaving out ``besides`` (shown elsewhere); None when every part works."""
         bad = [h for h in self.health.values() if not h.ok and h.part not in besides]
         return min(bad, key=lambda h: (h.state is not PartState.STOPPED, list(Part).index(h.part))) if bad else None
+
+    def engine_stopped(self) -> PartHealth | None:
+        """The worker whose death stopped the engine (no new data for any asset), or None while it runs."""
+        return next((h for p in ENGINE_PARTS if (h := self.health.get(p)) is not None
+                     and h.state is PartState.STOPPED), None)
+
+
+# Parts whose worker's death stops the whole engine (app.engine: a fatal error in one stops them all): once one of
+# them is STOPPED no asset gets new data, so no asset's state is known any more.
+ENGINE_PARTS = (Part.SOURCE, Part.DETECTION, Part.ALARMS)
 
 
 class _Ring:

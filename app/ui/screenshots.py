@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         window.shutdown()
         engine.stop()
         window.close()
+    written += shoot_plant_sizes(app, tmp, args.out)
     written += shoot_error_banner(app, tmp, args.out)
     written += shoot_uplink_down(app, tmp, args.out)
     for p in written:
@@ -269,6 +271,35 @@ def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Pat
     wait(app, lambda: window.detail.trail_loaded, 10, "the event trail")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_trail", size))
+    return shots
+
+
+def shoot_plant_sizes(app: QApplication, tmp: Path, out: Path) -> list[Path]:
+    """The Overview of a 12-pump plant (the hybrid deployment guide's facility) and of a 50-pump one, each with an
+    alarm on a pump far down the list: every tile must be in sight at every size."""
+    shots = []
+    for n, faulted in ((12, ("P-110",)), (50, ("P-137", "P-150"))):
+        faults = [FaultSpec(a, FaultKind.CAVITATION, 700, ramp_s=0) for a in faulted]
+        station = PumpStation(StationConfig(n_pumps=n, seed=3, schedule=False), faults=faults, duration_s=900,
+                              speed=0)
+        engine = Engine(settings_in(tmp, f"plant{n}"), station)
+        window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
+        try:
+            window.resize(*SIZES[0])
+            window.show()
+            window.start()
+            engine.start()
+            wait(app, partial(engine.wait, 0), 300, f"the {n}-pump run")
+            window.bridge.refresh_alarms()
+            window.show_screen("overview")
+            for size in SIZES:
+                window.resize(*size)
+                settle(app, 0.8)
+                shots.append(grab(window, out, f"overview_{n}_pumps", size))
+        finally:
+            window.shutdown()
+            engine.stop()
+            window.close()
     return shots
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from acquisition.channels import N_CHANNELS
 from app import events
 from app.alarm_states import on_acknowledge
+from app.health import Part, PartHealth, PartState
 from app.hmi_api import (
     HISTORY_POINTS,
     LOCAL_PANEL,
@@ -54,6 +55,7 @@ from app.hmi_api import (
     WrongPin,
 )
 from app.users import Action, require
+from detection.alerts import AlertParams, AlertRule, RuleState
 
 if TYPE_CHECKING:  # Qt types only for the annotations: the fake itself is Qt-free
     from pytestqt.qtbot import QtBot
@@ -97,6 +99,8 @@ class FakeHmi:
         self.stored_only: dict[str, Alarm] = {}  # in the journal but no longer in memory (an earlier run's)
         self.trails: dict[str, list[TrailEntry]] = {}
         self.journal_threads: list[int] = []  # threading.get_ident() of every journal/trail read
+        self.rules: dict[str, RuleState] = {}  # the alert rule's state per asset (set_scores runs the real rule)
+        self.health: dict[Part, PartHealth] = {}  # parts that are not OK (fail_worker)
 
     def set_sample_period(self, asset: str, period_s: float) -> None:
         """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
@@ -105,6 +109,24 @@ class FakeHmi:
         self.stored[asset] = samples(self.now - 2000 * period_s, 2001, period_s)
 
     # -- what the test does -------------------------------------------------------------------------
+    def set_scores(self, asset: str, scores: Sequence[float] | np.ndarray, period_s: float = 1.0,
+                   params: AlertParams | None = None) -> RuleState:
+        """Live samples of ``asset`` with these scores (the newest at ``now``), and its alert rule's state as the
+        engine's rule (detection.alerts.AlertRule) leaves it after them."""
+        ts, values, _ = samples(self.now - (len(scores) - 1) * period_s, len(scores), period_s)
+        score_array = np.asarray(scores, dtype=float)
+        self.live[asset] = ts, values, score_array
+        rule = AlertRule(params or AlertParams(threshold=self.threshold), period_s)
+        for t, v in zip(ts, score_array, strict=True):
+            rule.update(float(t), None if np.isnan(v) else float(v))
+        self.rules[asset] = rule.state()
+        return self.rules[asset]
+
+    def fail_worker(self, part: Part, error: str) -> None:
+        """A worker dies as the engine's do: its part STOPPED in the snapshot, a fatal WorkerFailed published."""
+        self.health[part] = PartHealth(part, PartState.STOPPED, error, time.time())
+        self.publish(events.WorkerFailed(part.value, error, fatal=True))
+
     def add_alarm(self, alarm: Alarm, announce: bool = True, in_memory: bool = True) -> Alarm:
         """A new alarm (its "raised" trail entry too); ``in_memory=False``: only in the journal (stored earlier)."""
         with self._lock:
@@ -153,10 +175,12 @@ class FakeHmi:
             ts, values, scores = self.live[asset]
             health = (AssetHealth.OUT_OF_SERVICE if asset in self.out_of_service else AssetHealth.ALARM if active
                       else AssetHealth.WARNING if unacked else AssetHealth.OK)
+            rule = self.rules.get(asset) or RuleState(self.threshold, self.threshold * 0.5, 20.0, 10)
             statuses[asset] = AssetStatus(asset, Regime.RUNNING, True, False, values[-1].copy(), float(scores[-1]),
-                                          active, unacked, health, sample_period_s=self.period_s[asset])
+                                          active, unacked, health, sample_period_s=self.period_s[asset], rule=rule)
+        parts = {p: self.health.get(p, PartHealth(p, PartState.OK, "")) for p in Part}
         return EngineSnapshot(self.now, statuses, SourceHealth(True, "receiving", 1000, 0),
-                              UplinkStatus("stand-in"), self.threshold, 1000)
+                              UplinkStatus("stand-in"), self.threshold, 1000, health=parts)
 
     def alarms(self) -> list[Alarm]:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from pytestqt.qtbot import QtBot
 
 from app.ui.widgets.trend_traces import EnvelopeCurve
@@ -68,17 +68,20 @@ def test_status_bar_shows_source_uplink_and_user(hmi: Hmi) -> None:
     assert w.nav.user_button.text().startswith("technician")
 
 
-def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory: Callable[..., Hmi]) -> None:
+def test_overview_shows_ten_live_pumps_at_once(hmi_factory: Callable[..., Hmi]) -> None:
+    """Ten pumps of a real engine: all on the screen without scrolling, in several columns (issue 12)."""
     from tests.ui.conftest import fault_station
 
     hmi = hmi_factory(station=fault_station(n_pumps=10, faults=(), duration_s=60))
     w = hmi.window
     hmi.wait(lambda: len(w.overview.tiles) == 10)
-    hmi.wait(lambda: w.overview.scroll_area.verticalScrollBar().maximum() > 0)
-    xs = {t.x() for t in w.overview.tiles.values()}
-    assert len(xs) >= 3  # several columns at 1280 px, then rows that scroll
+    viewport = w.overview.scroll_area.viewport()
+    hmi.wait(lambda: all(viewport.rect().contains(QRect(t.mapTo(viewport, QPoint(0, 0)), t.size()))
+                         for t in w.overview.tiles.values()))
+    assert w.overview.scroll_area.verticalScrollBar().maximum() == 0
+    assert len({t.x() for t in w.overview.tiles.values()}) >= 3
     for tile in w.overview.tiles.values():
-        assert tile.width() >= 300 and tile.height() >= 200
+        assert tile.width() >= 250 and tile.height() >= 150
 
 
 def test_trends_window_buttons_and_stored_history(hmi: Hmi) -> None:
