@@ -108,6 +108,15 @@ def _add_missing_columns(engine: Engine) -> None:
             conn.execute(text("ALTER TABLE alarms ADD COLUMN diagnostic VARCHAR(16)"))
             conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
                               "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(users)"))}
+        for column in ("must_change_pin", "disabled"):  # flags with a default: every older user is neither
+            if column not in have:
+                log.info("adding column users.%s to an older database", column)
+                conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(asset_settings)"))}
+        if "threshold" not in have:
+            log.info("adding column asset_settings.threshold to an older database")
+            conn.execute(text("ALTER TABLE asset_settings ADD COLUMN threshold FLOAT"))
 
 
 def _add_missing_indexes(engine: Engine) -> None:
