@@ -25,7 +25,18 @@ from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
 from app.uplink.status import UplinkStatus
-from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+from app.user_rules import LastAdminError, UserInfo, UserState
+from app.users import (
+    LOCAL_PANEL,
+    Lock,
+    LockedOut,
+    PermissionDenied,
+    PinChangeRequired,
+    Role,
+    Session,
+    UserDisabled,
+    WrongPin,
+)
 from detection.regime import Regime
 
 if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
@@ -38,10 +49,11 @@ __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
     "CloudState",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
-    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
-    "PermissionDenied", "Priority", "Regime", "Role", "Samples",
+    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
+    "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "Samples",
     "Session",
-    "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "list_order", "most_urgent",
+    "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "list_order",
+    "most_urgent",
 ]
 
 
@@ -130,6 +142,40 @@ class HmiApi(Protocol):
         """Audited as a logout, or as an auto-logout after inactivity (``timed_out``)."""
         ...
 
+    def change_own_pin(self, session: Session, pin: str) -> Session:
+        """The logged-in user's new PIN (also the forced change of ``Session.must_change_pin``); returns the
+        session, free to act. ``ValueError`` names the PIN rule broken."""
+        ...
+
+    def min_pin_digits(self) -> int:
+        """The shortest PIN a new PIN may be (cheap)."""
+        ...
+
+    # -- user administration (blocking; admin only; ``LastAdminError`` keeps one enabled admin) -----------
+    def user_list(self) -> list[UserInfo]:
+        """Every user, disabled ones too, with their state."""
+        ...
+
+    def add_user(self, session: Session, name: str, role: Role, pin: str) -> None:
+        """The new user chooses their own PIN at the first login."""
+        ...
+
+    def set_role(self, session: Session, name: str, role: Role) -> None: ...
+
+    def set_user_pin(self, session: Session, name: str, pin: str) -> None:
+        """An admin sets another user's PIN; that user chooses their own at the next login."""
+        ...
+
+    def set_user_disabled(self, session: Session, name: str, disabled: bool) -> None: ...
+
+    def unlock_user(self, session: Session, name: str) -> None: ...
+
+    def needs_first_admin(self) -> bool:
+        """No user exists: the panel asks for the first admin before anything else."""
+        ...
+
+    def create_first_admin(self, name: str, pin: str) -> None: ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -200,3 +246,33 @@ class EngineHmi:
 
     def logout(self, session: Session, *, timed_out: bool = False) -> None:
         self._engine.users.logout(session, reason="auto-logout" if timed_out else "logout")
+
+    def change_own_pin(self, session: Session, pin: str) -> Session:
+        return self._engine.users.change_own_pin(session, pin)
+
+    def min_pin_digits(self) -> int:
+        return self._engine.users.settings.min_pin_digits
+
+    def user_list(self) -> list[UserInfo]:
+        return self._engine.users.users()
+
+    def add_user(self, session: Session, name: str, role: Role, pin: str) -> None:
+        self._engine.users.add_user(session, name, role, pin)
+
+    def set_role(self, session: Session, name: str, role: Role) -> None:
+        self._engine.users.set_role(session, name, role)
+
+    def set_user_pin(self, session: Session, name: str, pin: str) -> None:
+        self._engine.users.set_pin(session, name, pin)
+
+    def set_user_disabled(self, session: Session, name: str, disabled: bool) -> None:
+        self._engine.users.set_disabled(session, name, disabled)
+
+    def unlock_user(self, session: Session, name: str) -> None:
+        self._engine.users.unlock(session, name)
+
+    def needs_first_admin(self) -> bool:
+        return self._engine.users.needs_first_admin()
+
+    def create_first_admin(self, name: str, pin: str) -> None:
+        self._engine.users.create_first_admin(name, pin)
