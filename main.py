@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless(engine)
     from app.ui.app import run_gui  # Qt is imported only on this path
 
-    return run_gui(settings, engine, windowed=args.windowed or not settings.ui.kiosk)
+    # engine.settings: the file's, with the changes made on the Settings screen (app/settings_overrides.py)
+    return run_gui(engine.settings, engine, windowed=args.windowed or not engine.settings.ui.kiosk)
 
 
 class StartupError(Exception):

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, list_order, most_urgent
 from app.alarm_states import AlarmState, InvalidTransition
+from app.config import ConfigError
 from app.events import EngineEvent
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.settings_overrides import SettingLine, Source as SettingSource
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
@@ -48,7 +50,8 @@ HISTORY_POINTS = 4000
 __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
     "CloudState",
-    "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
+    "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
+    "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
     "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "Samples",
     "Session",
@@ -176,6 +179,23 @@ class HmiApi(Protocol):
 
     def create_first_admin(self, name: str, pin: str) -> None: ...
 
+    # -- settings (blocking; changes admin only, take effect at the next start) ---------------------------
+    def setting_lines(self) -> list[SettingLine]:
+        """Every effective setting (file + panel changes), secrets masked, and which ones the panel may change."""
+        ...
+
+    def asset_thresholds(self) -> dict[str, float]:
+        """Assets with an alarm threshold of their own; the others use detection.threshold."""
+        ...
+
+    def change_setting(self, session: Session, key: str, value: object) -> None:
+        """``ConfigError`` with the settings file's words for a bad value; audited with old and new value."""
+        ...
+
+    def set_asset_threshold(self, session: Session, asset: str, value: float | None) -> None:
+        """None: the asset goes back to detection.threshold."""
+        ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -276,3 +296,15 @@ class EngineHmi:
 
     def create_first_admin(self, name: str, pin: str) -> None:
         self._engine.users.create_first_admin(name, pin)
+
+    def setting_lines(self) -> list[SettingLine]:
+        return self._engine.settings_editor.effective()
+
+    def asset_thresholds(self) -> dict[str, float]:
+        return self._engine.settings_editor.thresholds()
+
+    def change_setting(self, session: Session, key: str, value: object) -> None:
+        self._engine.settings_editor.change(session, key, value)
+
+    def set_asset_threshold(self, session: Session, asset: str, value: float | None) -> None:
+        self._engine.settings_editor.set_threshold(session, asset, value)

@@ -49,6 +49,7 @@ from app.hmi_api import (
     UplinkStatus,
 )
 from app.users import Action, require
+from tests.support.fake_settings import FakeSettings
 from tests.support.fake_users import FakeUsers
 
 if TYPE_CHECKING:  # Qt types only for the annotations: the fake itself is Qt-free
@@ -74,7 +75,7 @@ def an_alarm(alarm_id: str, asset: str = "P-101", priority: Priority = Priority.
                  f"{asset}: anomaly (driven by flow 60%, pressure 30%)", active)
 
 
-class FakeHmi(FakeUsers):
+class FakeHmi(FakeUsers, FakeSettings):
     """Implements :class:`HmiApi` in memory (checked by mypy, and by tests/ui/test_fake_hmi.py at run time)."""
 
     def __init__(self, assets: Sequence[str] = ("P-101", "P-102"), now: float = 2000.0, threshold: float = 1.0) -> None:
@@ -94,6 +95,7 @@ class FakeHmi(FakeUsers):
         self.trails: dict[str, list[TrailEntry]] = {}
         self.journal_threads: list[int] = []  # threading.get_ident() of every journal/trail read
         self._init_users(PINS)
+        self._init_settings()
 
     def set_sample_period(self, asset: str, period_s: float) -> None:
         """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
