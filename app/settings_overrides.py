@@ -128,8 +128,9 @@ class SettingsEditor:
 
     def effective(self) -> list[SettingLine]:
         panel = stored_overrides(self._db)
-        return [SettingLine(k, MASK if is_secret(k) and v else _shown(v), Source.PANEL if k in panel else Source.FILE,
-                            k in EDITABLE) for k, v in flat(self.settings).items()]
+        return [SettingLine(k, MASK if is_secret(k) and v else shown_value(v),
+                            Source.PANEL if k in panel else Source.FILE, k in EDITABLE)
+                for k, v in flat(self.settings).items()]
 
     def thresholds(self) -> dict[str, float]:
         """Assets with a threshold of their own (the others use detection.threshold)."""
@@ -169,7 +170,7 @@ class SettingsEditor:
         self._writer.wait(write)
 
 
-def _shown(value: Any) -> str:
+def shown_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):

@@ -6,7 +6,7 @@ import threading
 
 from app.config import Settings, with_changes
 from app.hmi_api import Session
-from app.settings_overrides import EDITABLE, MASK, SettingLine, Source, flat, is_secret
+from app.settings_overrides import EDITABLE, MASK, SettingLine, Source, flat, is_secret, shown_value
 from app.users import Action, require
 
 
@@ -22,7 +22,7 @@ class FakeSettings:
 
     def setting_lines(self) -> list[SettingLine]:
         self.settings_threads.append(threading.get_ident())
-        return [SettingLine(k, MASK if is_secret(k) and v else str(v),
+        return [SettingLine(k, MASK if is_secret(k) and v else shown_value(v),
                             Source.PANEL if k in self.panel_keys else Source.FILE, k in EDITABLE)
                 for k, v in flat(self.settings).items()]
 
