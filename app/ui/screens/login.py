@@ -49,6 +49,11 @@ class LoginScreen(QWidget):
         self.logout_button = touch_button("Log out", size="critical")
         self.logout_button.clicked.connect(self.logout)
         left.addWidget(self.logout_button)
+        # under the names, not the pad: the new-PIN entry needs the pad's whole height on a 600 px screen
+        self.cancel_change_button = touch_button("Cancel - stay logged out", size="critical")
+        self.cancel_change_button.clicked.connect(self._cancel_change)
+        self.cancel_change_button.hide()
+        left.addWidget(self.cancel_change_button)
         outer.addLayout(left, 1)
         right = QVBoxLayout()
         self.prompt = QLabel("Tap your name first")
@@ -62,10 +67,6 @@ class LoginScreen(QWidget):
         self.new_pin.sig_chosen.connect(self._change_pin)
         self.new_pin.hide()
         right.addWidget(self.new_pin)
-        self.cancel_change_button = touch_button("Cancel - stay logged out", size="critical")
-        self.cancel_change_button.clicked.connect(self._cancel_change)
-        self.cancel_change_button.hide()
-        right.addWidget(self.cancel_change_button)
         self._pending: Session | None = None  # logged in, but must choose a new PIN first
         right.addStretch(1)
         outer.addLayout(right, 1)

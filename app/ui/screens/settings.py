@@ -98,24 +98,22 @@ class SettingsScreen(QWidget):
         self.asset_table = QTableWidget(0, 2)
         self.asset_table.setHorizontalHeaderLabels(("Asset", "Threshold"))
         configure_touch_table(self.asset_table, {0: 140}, stretch=1, row_px=48)
+        self.asset_table.setMinimumHeight(40 + 3 * 48)  # three assets visible even at 1024x600
         self.asset_table.itemSelectionChanged.connect(self._asset_chosen)
         side.addWidget(self.asset_table, 1)
-        steps = QHBoxLayout()
-        self.threshold_less = self._step("-", lambda: self._step_threshold(-THRESHOLD_STEP))
         self.threshold_value = QLabel()
         self.threshold_value.setProperty("kind", "large")
+        side.addWidget(self.threshold_value)
+        steps = QHBoxLayout()
+        self.threshold_less = self._step("-", lambda: self._step_threshold(-THRESHOLD_STEP))
         self.threshold_more = self._step("+", lambda: self._step_threshold(THRESHOLD_STEP))
-        for w in (self.threshold_less, self.threshold_value, self.threshold_more):
+        self.threshold_save = touch_button("Save", size="critical")
+        self.threshold_save.clicked.connect(self.save_threshold)
+        self.threshold_default = touch_button("Default", size="critical")
+        self.threshold_default.clicked.connect(self.reset_threshold)
+        for w in (self.threshold_less, self.threshold_more, self.threshold_save, self.threshold_default):
             steps.addWidget(w)
         side.addLayout(steps)
-        buttons = QHBoxLayout()
-        self.threshold_save = touch_button("Save threshold", size="critical")
-        self.threshold_save.clicked.connect(self.save_threshold)
-        self.threshold_default = touch_button("Use default", size="critical")
-        self.threshold_default.clicked.connect(self.reset_threshold)
-        buttons.addWidget(self.threshold_save)
-        buttons.addWidget(self.threshold_default)
-        side.addLayout(buttons)
         return side
 
     @staticmethod

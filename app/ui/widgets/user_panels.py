@@ -48,13 +48,18 @@ class NewPinPanel(QWidget):
     def __init__(self, host: OverlayHost, title: str, min_digits: int, on_chosen: Callable[[str], None]) -> None:
         super().__init__()
         self._host, self._on_chosen = host, on_chosen
-        lay = QVBoxLayout(self)
+        lay = QHBoxLayout(self)  # Cancel beside the pad, not under it: the panel fits a 600 px high screen
+        lay.setSpacing(16)
         self.entry = NewPinEntry(title, min_digits)
         self.entry.sig_chosen.connect(self._chosen)
         lay.addWidget(self.entry)
+        side = QVBoxLayout()
+        side.addStretch(1)
         self.cancel_button = touch_button("Cancel", size="critical")
+        self.cancel_button.setMinimumWidth(160)
         self.cancel_button.clicked.connect(host.pop)
-        lay.addWidget(self.cancel_button)
+        side.addWidget(self.cancel_button)
+        lay.addLayout(side)
 
     def _chosen(self, pin: str) -> None:
         self._host.pop()
