@@ -156,6 +156,9 @@ class Engine:
             self._publish(events.AuditChainChecked(self.audit_check))
         if self.settings.users.seed_demo_users:
             self.users.seed_demo_users()
+        elif self.users.needs_first_admin():
+            log.warning("no users yet: the panel asks for the first admin (or: python main.py users add --name NAME "
+                        "--role admin)")
         self._threads = [threading.Thread(target=self._guard, args=(part, body), name=name, daemon=True) for
                          part, body, name in ((Part.ALARMS, self._run_housekeeping, "vigil-housekeeping"),
                                               (Part.SOURCE, self._run_source, "vigil-source"),

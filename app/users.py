@@ -40,7 +40,6 @@ from app.store.user_rows import (
     LockoutCleared,
     LockoutCountersWritten,
     PinChanged,
-    PinChangeFlagged,
     RoleChanged,
     StaleLockoutsDropped,
     UserAdded,
@@ -220,17 +219,6 @@ class UserDirectory:
         log.warning("created demo users %s with default PINs: each must choose a new PIN at the first login "
                     "(or change them in the Users screen)", [u for u, _, _ in DEMO_USERS])
         return True
-
-    def flag_demo_pins(self) -> list[str]:
-        """Demo users of an older database still on their well-known PIN: flag them to choose a new one (one
-        scrypt per such user, at start)."""
-        still = [name for name, _, pin in DEMO_USERS
-                 if (row := user_rows.find_user(self._db, name)) is not None and not row.must_change_pin
-                 and self._pin_matches(row, pin)]
-        if still:
-            self._commit([PinChangeFlagged(tuple(still))], None, "pin change required", {"users": still})
-            log.warning("demo users %s still have their default PIN: they must choose a new one at login", still)
-        return still
 
     def needs_first_admin(self) -> bool:
         """No user at all: the panel (or ``main.py users add``) must create the first admin before anything else."""

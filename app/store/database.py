@@ -109,10 +109,15 @@ def _add_missing_columns(engine: Engine) -> None:
             conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
                               "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
         have = {r[1] for r in conn.execute(text("PRAGMA table_info(users)"))}
-        for column in ("must_change_pin", "disabled"):  # flags with a default: every older user is neither
+        for column in ("must_change_pin", "disabled"):  # flags with a default: every older user is neither...
             if column not in have:
                 log.info("adding column users.%s to an older database", column)
                 conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+                if column == "must_change_pin":
+                    # ...except the demo users (app/users.py DEMO_USERS), whose PINs may still be the well-known
+                    # ones: each chooses a PIN of their own once. Checking each PIN would cost a scrypt per start.
+                    conn.execute(text("UPDATE users SET must_change_pin = 1 WHERE name IN "
+                                      "('operator', 'technician', 'supervisor', 'admin')"))
         have = {r[1] for r in conn.execute(text("PRAGMA table_info(asset_settings)"))}
         if "threshold" not in have:
             log.info("adding column asset_settings.threshold to an older database")

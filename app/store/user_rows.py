@@ -71,16 +71,6 @@ class UserDisabledSet:
 
 
 @dataclass(frozen=True, slots=True)
-class PinChangeFlagged:
-    """Flag users (the demo users, still on their well-known PINs) to choose a new PIN at their next login."""
-
-    names: tuple[str, ...]
-
-    def apply(self, conn: Connection) -> None:
-        conn.execute(update(_U).where(_U.c.name.in_(self.names)).values(must_change_pin=1))
-
-
-@dataclass(frozen=True, slots=True)
 class UserRemoved:
     name: str
 

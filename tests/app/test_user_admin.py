@@ -169,7 +169,7 @@ def test_first_admin_of_an_empty_store(store: tuple[UserDirectory, Path]) -> Non
                                                    "first_admin": True})
 
 
-def test_an_older_database_gets_the_columns_and_its_demo_users_are_flagged(tmp_path: Path, clock: FakeClock) -> None:
+def test_an_older_database_gets_the_columns_and_demo_users_choose_a_pin_once(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "old.db"
     db = open_database(path)
     writer = StoreWriter(db, raw_retention_s=86400)
@@ -186,12 +186,10 @@ def test_an_older_database_gets_the_columns_and_its_demo_users_are_flagged(tmp_p
     writer.start()
     try:
         users = UserDirectory(db, writer, UserSettings(), clock=clock)
-        assert all(not u.must_change_pin and not u.disabled for u in users.users())
+        assert all(u.must_change_pin and not u.disabled for u in users.users())  # the demo users, once
         admin = users.login("admin", "9999")
-        assert not admin.must_change_pin
-        users.set_pin(admin, "admin", "468024")  # this one was changed before the flag existed
-        assert sorted(users.flag_demo_pins()) == ["operator", "supervisor", "technician"]
-        assert users.login("operator", "1111").must_change_pin
+        assert admin.must_change_pin
+        users.change_own_pin(admin, "468024")
         assert not users.login("admin", "468024").must_change_pin
     finally:
         writer.stop()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QPushButton, QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.hmi_api import Role, Session
@@ -23,6 +23,11 @@ from tests.ui.conftest import top_panel
 LEFT = Qt.MouseButton.LeftButton
 WAIT_MS = 5000
 BOSS = Session("boss", Role.ADMIN, 0.0)
+
+
+def cell(table: QTableWidget, row: int, col: int) -> str:
+    item = table.item(row, col)
+    return "" if item is None else item.text()
 
 
 class Ui:
@@ -44,8 +49,8 @@ class Ui:
 
     def value_of(self, key: str) -> str:
         t = self.screen.table
-        row = next(r for r in range(t.rowCount()) if t.item(r, 0).text() == key)
-        return t.item(row, 1).text()
+        row = next(r for r in range(t.rowCount()) if cell(t, r, 0) == key)
+        return cell(t, row, 1)
 
 
 @pytest.fixture
@@ -122,7 +127,7 @@ def test_admin_sets_and_resets_an_assets_threshold(ui: Ui) -> None:
     ui.confirm()
     ui.wait_message("P-102: threshold 1.45")
     assert ui.fake.thresholds == {"P-102": 1.45}
-    ui.qtbot.waitUntil(lambda: s.asset_table.item(1, 1).text() == "1.45", timeout=WAIT_MS)
+    ui.qtbot.waitUntil(lambda: cell(s.asset_table, 1, 1) == "1.45", timeout=WAIT_MS)
     ui.click(s.threshold_default)
     ui.confirm()
     ui.wait_message("P-102: default threshold")

@@ -54,8 +54,8 @@ class Screen:
         self.qtbot.waitUntil(lambda: text in self.screen.message.text(), timeout=WAIT_MS)
 
     def state_of(self, name: str) -> str:
-        s = self.screen
-        return s.table.item(s.row_of(name), 2).text()
+        item = self.screen.table.item(self.screen.row_of(name), 2)
+        return "" if item is None else item.text()
 
 
 @pytest.fixture
