@@ -2,6 +2,7 @@
 
     python main.py --headless --simulate --inject P-101:cavitation@10m --speed 600 --duration 1h
     python main.py credentials set --username NAME    (the MQTT broker's password, kept in the keyring)
+    python main.py users add --name NAME --role admin   (the panel's users: list, add, set-pin, disable, ...)
 """
 from __future__ import annotations
 
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.uplink.credentials_cli import main as credentials_main
 
         return credentials_main(argv[1:])
+    if argv[:1] == ["users"]:  # python main.py users list|add|set-pin|disable|enable|unlock (app/users_cli.py)
+        from app.users_cli import main as users_main
+
+        return users_main(argv[1:])
     args = build_parser().parse_args(argv)
     # Every bad configuration ends here as one line and exit code 2, never a traceback.
     try:
@@ -98,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_headless(engine)
     from app.ui.app import run_gui  # Qt is imported only on this path
 
-    return run_gui(settings, engine, windowed=args.windowed or not settings.ui.kiosk)
+    # engine.settings: the file's, with the changes made on the Settings screen (app/settings_overrides.py)
+    return run_gui(engine.settings, engine, windowed=args.windowed or not engine.settings.ui.kiosk)
 
 
 class StartupError(Exception):

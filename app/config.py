@@ -352,3 +352,25 @@ def load_settings(
         return Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, origin)) from None
+
+
+def with_changes(settings: Settings, changes: Mapping[str, Any], label: str = " (set on the panel)") -> Settings:
+    """``settings`` with dotted keys changed (``{"ui.sound": True}``), checked by the same model as the file, so a
+    bad value is the same :class:`ConfigError` the TOML loader gives (the key, the value, what is allowed)."""
+    data = settings.model_dump()
+    origin: dict[tuple[str, ...], str] = {}
+    for key, value in changes.items():
+        path = tuple(key.split("."))
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                raise ConfigError(f"{key}: not a settings key")
+            node = node[part]
+        if path[-1] not in node:
+            raise ConfigError(f"{key}: unknown key (check the spelling; see resources/vigil.toml for every key)")
+        node[path[-1]] = value
+        origin[path] = label
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
+from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
 from app.sources import plant_clock
 from app.store import alarm_rows, history as store_history
 from app.store.database import open_database
@@ -71,10 +73,11 @@ _DONE = _Done()
 
 class Engine:
     def __init__(self, settings: Settings, source: Source) -> None:
-        self.settings = settings
         self.source = source
         self.clock = plant_clock(source)  # the one clock every stamp comes from (see the module docstring)
         self.db = open_database(settings.storage.path)
+        # The panel's Settings screen changes (app/settings_overrides.py) over the file's, read once like it.
+        self.settings = settings = with_overrides(settings, self.db)
         self._listeners: list[Listener] = []
         self.health = HealthBoard()  # every part's errors, bounded and ageing out (app/health.py)
         self._repeats = ThrottledLog(log, 60.0)
@@ -117,10 +120,12 @@ class Engine:
         self._latest_quality: dict[str, np.ndarray | None] = {}
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users, stamp=self.clock)
+        self.settings_editor = SettingsEditor(self.db, self.writer, settings, self.clock)
         self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
+        self._thresholds = stored_thresholds(self.db)  # assets with an alarm threshold of their own
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
         self._fits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-fit")
-        self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline() for a in source.assets}
+        self.pipelines: dict[str, AssetPipeline] = {a: self._new_pipeline(a) for a in source.assets}
         self._frames: queue.Queue[list[Frame] | _Done] = queue.Queue(maxsize=settings.engine.queue_size)
         self._stop = threading.Event()
         self._finished = threading.Event()
@@ -129,8 +134,11 @@ class Engine:
         self.frame_errors: dict[str, int] = {}
         self._last_ts: float | None = None
 
-    def _new_pipeline(self) -> AssetPipeline:
-        return AssetPipeline(self._params, fitter=self._submit_fit)
+    def _new_pipeline(self, asset: str) -> AssetPipeline:
+        params = self._params
+        if (threshold := self._thresholds.get(asset)) is not None:
+            params = replace(params, alerts=replace(params.alerts, threshold=threshold))
+        return AssetPipeline(params, fitter=self._submit_fit)
 
     def _submit_fit(self, fit: Callable[[], object]) -> Future:
         try:
@@ -157,6 +165,9 @@ class Engine:
             self._publish(events.AuditChainChecked(self.audit_check))
         if self.settings.users.seed_demo_users:
             self.users.seed_demo_users()
+        elif self.users.needs_first_admin():
+            log.warning("no users yet: the panel asks for the first admin (or: python main.py users add --name NAME "
+                        "--role admin)")
         self._threads = [threading.Thread(target=self._guard, args=(part, body), name=name, daemon=True) for
                          part, body, name in ((Part.ALARMS, self._run_housekeeping, "vigil-housekeeping"),
                                               (Part.SOURCE, self._run_source, "vigil-source"),
@@ -308,7 +319,7 @@ class Engine:
     def _score(self, frame: Frame) -> SampleRow:
         pipe = self.pipelines.get(frame.asset)
         if pipe is None:  # a source may reveal assets as it goes (MQTT ingest)
-            pipe = self.pipelines[frame.asset] = self._new_pipeline()
+            pipe = self.pipelines[frame.asset] = self._new_pipeline(frame.asset)
         q = frame.quality
         values = usable(frame.values, q)  # stale/bad/comm-fail values are never used (or shown) as good
         self._latest_quality[frame.asset] = q

@@ -29,14 +29,27 @@ from app.alarm_model import (
     most_urgent,
 )
 from app.alarm_states import AlarmState, InvalidTransition
+from app.config import ConfigError
 from app.events import EngineEvent
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.settings_overrides import SettingLine, Source as SettingSource
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
 from app.uplink.status import UplinkStatus
-from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+from app.user_rules import LastAdminError, UserInfo, UserState
+from app.users import (
+    LOCAL_PANEL,
+    Lock,
+    LockedOut,
+    PermissionDenied,
+    PinChangeRequired,
+    Role,
+    Session,
+    UserDisabled,
+    WrongPin,
+)
 from detection.alerts import RuleState, held_score
 from detection.regime import Regime
 
@@ -49,11 +62,13 @@ HISTORY_POINTS = 4000
 __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
     "CloudState",
-    "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
-    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
-    "PermissionDenied", "Priority", "Regime", "Role", "RuleState", "Samples",
+    "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
+    "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
+    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
+    "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
     "Session", "ShelveMode", "ShelveSpec",
-    "SourceHealth", "TrailEntry", "UplinkStatus", "WrongPin", "held_score", "list_order", "most_urgent",
+    "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
+    "list_order", "most_urgent",
 ]
 
 
@@ -145,6 +160,57 @@ class HmiApi(Protocol):
         """Audited as a logout, or as an auto-logout after inactivity (``timed_out``)."""
         ...
 
+    def change_own_pin(self, session: Session, pin: str) -> Session:
+        """The logged-in user's new PIN (also the forced change of ``Session.must_change_pin``); returns the
+        session, free to act. ``ValueError`` names the PIN rule broken."""
+        ...
+
+    def min_pin_digits(self) -> int:
+        """The shortest PIN a new PIN may be (cheap)."""
+        ...
+
+    # -- user administration (blocking; admin only; ``LastAdminError`` keeps one enabled admin) -----------
+    def user_list(self) -> list[UserInfo]:
+        """Every user, disabled ones too, with their state."""
+        ...
+
+    def add_user(self, session: Session, name: str, role: Role, pin: str) -> None:
+        """The new user chooses their own PIN at the first login."""
+        ...
+
+    def set_role(self, session: Session, name: str, role: Role) -> None: ...
+
+    def set_user_pin(self, session: Session, name: str, pin: str) -> None:
+        """An admin sets another user's PIN; that user chooses their own at the next login."""
+        ...
+
+    def set_user_disabled(self, session: Session, name: str, disabled: bool) -> None: ...
+
+    def unlock_user(self, session: Session, name: str) -> None: ...
+
+    def needs_first_admin(self) -> bool:
+        """No user exists: the panel asks for the first admin before anything else."""
+        ...
+
+    def create_first_admin(self, name: str, pin: str) -> None: ...
+
+    # -- settings (blocking; changes admin only, take effect at the next start) ---------------------------
+    def setting_lines(self) -> list[SettingLine]:
+        """Every effective setting (file + panel changes), secrets masked, and which ones the panel may change."""
+        ...
+
+    def asset_thresholds(self) -> dict[str, float]:
+        """Assets with an alarm threshold of their own; the others use detection.threshold."""
+        ...
+
+    def change_setting(self, session: Session, key: str, value: object) -> None:
+        """``ConfigError`` with the settings file's words for a bad value; audited with old and new value."""
+        ...
+
+    def set_asset_threshold(self, session: Session, asset: str, value: float | None) -> None:
+        """None: the asset goes back to detection.threshold."""
+        ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -215,3 +281,45 @@ class EngineHmi:
 
     def logout(self, session: Session, *, timed_out: bool = False) -> None:
         self._engine.users.logout(session, reason="auto-logout" if timed_out else "logout")
+
+    def change_own_pin(self, session: Session, pin: str) -> Session:
+        return self._engine.users.change_own_pin(session, pin)
+
+    def min_pin_digits(self) -> int:
+        return self._engine.users.settings.min_pin_digits
+
+    def user_list(self) -> list[UserInfo]:
+        return self._engine.users.users()
+
+    def add_user(self, session: Session, name: str, role: Role, pin: str) -> None:
+        self._engine.users.add_user(session, name, role, pin)
+
+    def set_role(self, session: Session, name: str, role: Role) -> None:
+        self._engine.users.set_role(session, name, role)
+
+    def set_user_pin(self, session: Session, name: str, pin: str) -> None:
+        self._engine.users.set_pin(session, name, pin)
+
+    def set_user_disabled(self, session: Session, name: str, disabled: bool) -> None:
+        self._engine.users.set_disabled(session, name, disabled)
+
+    def unlock_user(self, session: Session, name: str) -> None:
+        self._engine.users.unlock(session, name)
+
+    def needs_first_admin(self) -> bool:
+        return self._engine.users.needs_first_admin()
+
+    def create_first_admin(self, name: str, pin: str) -> None:
+        self._engine.users.create_first_admin(name, pin)
+
+    def setting_lines(self) -> list[SettingLine]:
+        return self._engine.settings_editor.effective()
+
+    def asset_thresholds(self) -> dict[str, float]:
+        return self._engine.settings_editor.thresholds()
+
+    def change_setting(self, session: Session, key: str, value: object) -> None:
+        self._engine.settings_editor.change(session, key, value)
+
+    def set_asset_threshold(self, session: Session, asset: str, value: float | None) -> None:
+        self._engine.settings_editor.set_threshold(session, asset, value)

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, NoReturn
 
@@ -40,18 +40,29 @@ from app.store.user_rows import (
     LockoutCleared,
     LockoutCountersWritten,
     PinChanged,
+    RoleChanged,
     StaleLockoutsDropped,
     UserAdded,
+    UserDisabledSet,
     UserRemoved,
     UserRow,
 )
 from app.store.writer import Write, WriteSink
+from app.user_rules import (
+    NAME_MAX,
+    LastAdminError,
+    UserInfo,
+    UserState,
+    check_keeps_an_admin,
+    check_new_pin,
+    check_pin_format,
+    check_user_name,
+)
 
 log = logging.getLogger(__name__)
 
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 LOCAL_PANEL = "local"  # the touchscreen on the gateway; another front-end passes its own panel id
-NAME_MAX = 64
 # Demo PINs are short and well known whatever users.min_pin_digits says: a warning says to change them.
 DEMO_USERS = (("operator", "operator", "1111"), ("technician", "technician", "2222"),
               ("supervisor", "supervisor", "3333"), ("admin", "admin", "9999"))
@@ -100,23 +111,40 @@ class Session:
     user: str
     role: Role
     started: float
+    # A demo user or one whose PIN an admin set: this session may do nothing but choose a new PIN.
+    must_change_pin: bool = False
 
 
 class PermissionDenied(PermissionError):
-    def __init__(self, session: Session | None, action: Action) -> None:
+    def __init__(self, session: Session | None, action: Action, text: str | None = None) -> None:
         who = f"{session.user} ({session.role.value})" if session else "nobody logged in"
-        super().__init__(f"{action.value}: {lowest_role_for(action).value} or higher required; {who} may not")
+        super().__init__(text or f"{action.value}: {lowest_role_for(action).value} or higher required; {who} may not")
         self.action = action
+
+
+class PinChangeRequired(PermissionDenied):
+    """The session's user must choose a new PIN before doing anything else."""
+
+    def __init__(self, session: Session, action: Action) -> None:
+        super().__init__(session, action, f"{action.value}: {session.user} must choose a new PIN first")
 
 
 def require(session: Session | None, action: Action) -> Session:
     if session is None or not can(session.role, action):
         raise PermissionDenied(session, action)
+    if session.must_change_pin:
+        raise PinChangeRequired(session, action)
     return session
 
 
 class AuthError(Exception):
     pass
+
+
+class UserDisabled(AuthError):
+    def __init__(self, user: str) -> None:
+        super().__init__(f"{user} is disabled - an admin can enable the account again")
+        self.user = user
 
 
 class WrongPin(AuthError):
@@ -167,12 +195,6 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def check_pin_format(pin: str, min_digits: int) -> None:
-    """A new PIN: ASCII digits only (the pad has 0-9; str.isdigit alone also takes other scripts' digits)."""
-    if not (pin.isascii() and pin.isdigit() and min_digits <= len(pin) <= MAX_PIN_DIGITS):
-        raise ValueError(f"a PIN is {min_digits} to {MAX_PIN_DIGITS} digits (0-9)")
-
-
 class UserDirectory:
     def __init__(self, db: Engine, writer: WriteSink, settings: UserSettings | None = None,
                  clock: Callable[[], float] = time.time, stamp: Callable[[], float] | None = None) -> None:
@@ -191,17 +213,40 @@ class UserDirectory:
         self._lock = threading.Lock()  # one PIN check at a time: counters are read, changed and written back
 
     def seed_demo_users(self) -> bool:
-        """On a fresh store, create one user per role with well-known PINs (change them!)."""
-        if self.list_users():
+        """On a fresh store, create one user per role with well-known PINs, each flagged to choose a new PIN at
+        the first login (the demo PINs open nothing else)."""
+        if user_rows.all_users(self._db):
             return False
         for name, role, pin in DEMO_USERS:
-            self._put(name, Role(role), pin, by=None, min_digits=len(pin))
-        log.warning("created demo users %s with default PINs: change them in the Users screen",
-                    [u for u, _, _ in DEMO_USERS])
+            self._put(name, Role(role), pin, by=None, min_digits=len(pin), must_change_pin=True)
+        log.warning("created demo users %s with default PINs: each must choose a new PIN at the first login "
+                    "(or change them in the Users screen)", [u for u, _, _ in DEMO_USERS])
         return True
 
+    def needs_first_admin(self) -> bool:
+        """No user at all: the panel (or ``main.py users add``) must create the first admin before anything else."""
+        return not user_rows.all_users(self._db)
+
+    def create_first_admin(self, name: str, pin: str) -> None:
+        """The first user of an empty store, an admin; refused once any user exists."""
+        with self._lock:
+            if not self.needs_first_admin():
+                raise PermissionDenied(None, Action.USERS, "users exist already: log in as an admin to add one")
+            check_new_pin(pin, self.settings.min_pin_digits)
+            self._put(check_user_name(name), Role.ADMIN, pin, by=None, detail={"first_admin": True})
+
     def list_users(self) -> list[tuple[str, Role]]:
+        """The users who may log in (disabled ones left out), by name."""
         return [(n, Role(r)) for n, r in user_rows.names_and_roles(self._db)]
+
+    def users(self) -> list[UserInfo]:
+        """Every user with their state, for the admin (no PIN hashes)."""
+        now = self._clock()
+        rows = user_rows.all_users(self._db)
+        locks = user_rows.counters(self._db, [(LockScope.USER, r.name) for r in rows]) if rows else []
+        policy = self._policies[LockScope.USER]
+        return [UserInfo(r.name, r.role, r.disabled, r.must_change_pin, c.seconds_locked(now, policy))
+                for r, c in zip(rows, locks, strict=True)]
 
     def lock_of(self, user: str | None, panel: str = LOCAL_PANEL) -> Lock | None:
         """The lock that would refuse ``user`` at ``panel`` now (``user`` None: the panel's), or None."""
@@ -210,7 +255,8 @@ class UserDirectory:
         return self._active_lock(counters if user else counters[:1], now)
 
     def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
-        """Raises :class:`LockedOut` (without checking the PIN) or :class:`WrongPin`."""
+        """Raises :class:`LockedOut` (without checking the PIN), :class:`WrongPin` or :class:`UserDisabled` (the
+        right PIN of a disabled user). ``Session.must_change_pin``: the user must choose a PIN before anything."""
         user, panel = _storable(user)[:NAME_MAX], _storable(panel)[:NAME_MAX]
         with self._lock:
             now = self._clock()
@@ -222,34 +268,100 @@ class UserDirectory:
             matched = self._pin_matches(row, pin)
             if row is None or not matched:
                 self._failed(user, panel, row is not None, counters, now)  # raises
-            session = Session(user, Role(row.role), now)
-            self._commit([LockoutCleared(LockScope.USER, user)], user, AuditAction.LOGIN.value,
-                         {"role": session.role.value, "panel": panel})
+            if row.disabled:
+                self._audit(user, AuditAction.LOGIN_FAILED.value, {"panel": panel, "disabled": True})
+                raise UserDisabled(user)
+            session = Session(user, Role(row.role), now, row.must_change_pin)
+            detail: dict[str, Any] = {"role": session.role.value, "panel": panel}
+            if row.must_change_pin:
+                detail["must_change_pin"] = True
+            self._commit([LockoutCleared(LockScope.USER, user)], user, AuditAction.LOGIN.value, detail)
         return session
 
     def logout(self, session: Session, reason: str = "logout") -> None:
         self._audit(session.user, reason, None)
 
-    def add_user(self, by: Session, name: str, role: Role, pin: str) -> None:
+    # -- administration (admin only; each change audited with who did it, never a PIN) ----------------
+    def add_user(self, by: Session, name: str, role: Role, pin: str, must_change_pin: bool = True) -> None:
+        """``must_change_pin``: the new user chooses their own PIN at the first login (the admin typed this one)."""
         require(by, Action.USERS)
-        if not name or len(name) > NAME_MAX:
-            raise ValueError(f"a user name is 1 to {NAME_MAX} characters")
-        if any(n == name for n, _ in self.list_users()):
-            raise ValueError(f"user {name!r} exists already")
-        self._put(name, role, pin, by=by)
+        check_user_name(name)
+        check_new_pin(pin, self.settings.min_pin_digits)
+        with self._lock:
+            if user_rows.find_user(self._db, name) is not None:
+                raise ValueError(f"user {name!r} exists already")
+            self._put(name, Role(role), pin, by=by, must_change_pin=must_change_pin)
+
+    def set_role(self, by: Session, name: str, role: Role) -> None:
+        require(by, Action.USERS)
+        role = Role(role)
+        with self._lock:
+            row = self._existing(name)
+            if row.role == role.value:
+                return
+            check_keeps_an_admin(self.users(), name, role.value, row.disabled)
+            self._commit([RoleChanged(name, role.value)], by.user, "role changed",
+                         {"user": name, "old_role": row.role, "new_role": role.value})
+
+    def set_disabled(self, by: Session, name: str, disabled: bool) -> None:
+        require(by, Action.USERS)
+        with self._lock:
+            row = self._existing(name)
+            if row.disabled == disabled:
+                return
+            if disabled and name == by.user:
+                raise ValueError("you cannot disable yourself: another admin must do it")
+            check_keeps_an_admin(self.users(), name, row.role, disabled)
+            self._commit([UserDisabledSet(name, disabled)], by.user, "user disabled" if disabled else "user enabled",
+                         {"user": name, "role": row.role})
+
+    def unlock(self, by: Session, name: str) -> None:
+        """End the user name's wrong-PIN lockout (and forget its count and escalation)."""
+        require(by, Action.USERS)
+        self._existing(name)
+        self._commit([LockoutCleared(LockScope.USER, name)], by.user, "user unlocked", {"user": name})
 
     def set_pin(self, by: Session, name: str, pin: str) -> None:
-        if by.user != name:
-            require(by, Action.USERS)
-        check_pin_format(pin, self.settings.min_pin_digits)
-        salt = os.urandom(16)
-        self._commit([PinChanged(name, _hash(pin, salt), salt)], by.user, "pin changed", {"user": name})
+        """An admin sets ``name``'s PIN: that user must choose their own at the next login. Setting one's own
+        PIN is :meth:`change_own_pin`."""
+        if by.user == name:
+            self.change_own_pin(by, pin)
+            return
+        require(by, Action.USERS)
+        check_new_pin(pin, self.settings.min_pin_digits)
+        with self._lock:
+            row = self._existing(name)
+            salt = os.urandom(16)
+            self._commit([PinChanged(name, _hash(pin, salt), salt, must_change_pin=True)], by.user, "pin changed",
+                         {"user": name, "role": row.role, "must_change_pin": True})
+
+    def change_own_pin(self, session: Session, pin: str) -> Session:
+        """The logged-in user chooses a new PIN (any role; also the forced change at the first login). Returns
+        the session, no longer held to a PIN change."""
+        check_new_pin(pin, self.settings.min_pin_digits)
+        with self._lock:
+            row = self._existing(session.user)
+            if self._pin_matches(row, pin):
+                raise ValueError("the new PIN must differ from the current one")
+            salt = os.urandom(16)
+            self._commit([PinChanged(row.name, _hash(pin, salt), salt)], session.user, "pin changed",
+                         {"user": row.name, "role": row.role, "own": True})
+        return replace(session, must_change_pin=False)
 
     def remove_user(self, by: Session, name: str) -> None:
         require(by, Action.USERS)
         if name == by.user:
             raise ValueError("you cannot remove yourself")
-        self._commit([UserRemoved(name)], by.user, "user removed", {"user": name})
+        with self._lock:
+            row = self._existing(name)
+            check_keeps_an_admin(self.users(), name, row.role, row.disabled, removed=True)
+            self._commit([UserRemoved(name)], by.user, "user removed", {"user": name, "role": row.role})
+
+    def _existing(self, name: str) -> UserRow:
+        row = user_rows.find_user(self._db, name) if isinstance(name, str) else None
+        if row is None:
+            raise KeyError(f"no user named {name!r}")
+        return row
 
     # -- PIN checks and counters ---------------------------------------------------------------------
     @staticmethod
@@ -294,12 +406,14 @@ class UserDirectory:
         raise WrongPin(min(r.attempts_left for r in results))
 
     # -- writes --------------------------------------------------------------------------------------
-    def _put(self, name: str, role: Role, pin: str, by: Session | None, min_digits: int | None = None) -> None:
+    def _put(self, name: str, role: Role, pin: str, by: Session | None, min_digits: int | None = None,
+             must_change_pin: bool = False, detail: dict | None = None) -> None:
         check_pin_format(pin, self.settings.min_pin_digits if min_digits is None else min_digits)
         salt = os.urandom(16)
         kdf = "scrypt:" + ":".join(f"{k}={v}" for k, v in SCRYPT.items())
-        self._commit([UserAdded(UserRow(name, role.value, _hash(pin, salt), salt, kdf, self._stamp()))],
-                     by.user if by else None, "user added", {"user": name, "role": role.value})
+        row = UserRow(name, role.value, _hash(pin, salt), salt, kdf, self._stamp(), must_change_pin)
+        self._commit([UserAdded(row)], by.user if by else None, "user added",
+                     {"user": name, "role": role.value, "must_change_pin": must_change_pin, **(detail or {})})
 
     def _commit(self, ops: list[StoreOp], user: str | None, action: str, detail: dict | None) -> None:
         write = Write([*ops, AuditAppended(self._stamp(), user, action, detail)])
@@ -319,5 +433,6 @@ class UserDirectory:
             log.warning("login audit not stored yet: %s", exc)
 
 
-__all__ = ["Action", "AuditAction", "Lock", "LockScope", "LockedOut", "PermissionDenied", "Role", "Session",
-           "UserDirectory", "WrongPin", "can", "check_pin_format", "require"]
+__all__ = ["Action", "AuditAction", "LastAdminError", "Lock", "LockScope", "LockedOut", "PermissionDenied",
+           "PinChangeRequired", "Role", "Session", "UserDirectory", "UserDisabled", "UserInfo", "UserState", "WrongPin",
+           "can", "check_new_pin", "check_pin_format", "check_user_name", "require"]

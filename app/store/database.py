@@ -113,6 +113,20 @@ def _add_missing_columns(engine: Engine) -> None:
             log.info("adding column alarms.shelve_mode to an older database")
             conn.execute(text("ALTER TABLE alarms ADD COLUMN shelve_mode VARCHAR(16)"))
             conn.execute(text("UPDATE alarms SET shelve_mode = 'timed' WHERE state = 'SHLVD'"))
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(users)"))}
+        for column in ("must_change_pin", "disabled"):  # flags with a default: every older user is neither...
+            if column not in have:
+                log.info("adding column users.%s to an older database", column)
+                conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
+                if column == "must_change_pin":
+                    # ...except the demo users (app/users.py DEMO_USERS), whose PINs may still be the well-known
+                    # ones: each chooses a PIN of their own once. Checking each PIN would cost a scrypt per start.
+                    conn.execute(text("UPDATE users SET must_change_pin = 1 WHERE name IN "
+                                      "('operator', 'technician', 'supervisor', 'admin')"))
+        have = {r[1] for r in conn.execute(text("PRAGMA table_info(asset_settings)"))}
+        if "threshold" not in have:
+            log.info("adding column asset_settings.threshold to an older database")
+            conn.execute(text("ALTER TABLE asset_settings ADD COLUMN threshold FLOAT"))
 
 
 def _add_missing_indexes(engine: Engine) -> None:

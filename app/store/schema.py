@@ -139,6 +139,10 @@ users = Table(
     Column("salt", LargeBinary, nullable=False),
     Column("kdf", String(64), nullable=False),  # "scrypt:n=16384:r=8:p=1", so parameters can be raised later
     Column("created_ts", Float, nullable=False),
+    # Added later (app/store/database.py adds them to an older database): a demo user or one whose PIN an admin
+    # set must choose a new PIN at the next login; a disabled user cannot log in (kept, for the audit's names).
+    Column("must_change_pin", Integer, nullable=False, server_default="0"),
+    Column("disabled", Integer, nullable=False, server_default="0"),
 )
 
 # Wrong-PIN counters per user name and per panel (app/lockout.py), kept across restarts. Names nobody has are
@@ -159,8 +163,21 @@ asset_settings = Table(
     metadata,
     Column("asset", String(64), primary_key=True),
     Column("out_of_service", Integer, nullable=False, default=0),
+    # The asset's own alarm threshold set on the Settings screen; NULL = detection.threshold (added later).
+    Column("threshold", Float),
     Column("changed_by", String(64)),
     Column("changed_ts", Float),
+)
+
+# Settings changed on the panel's Settings screen (app/settings_overrides.py), over the TOML file: one row per
+# dotted key, its value as JSON. In the database, not a file, so a change commits with its audit row.
+settings_overrides = Table(
+    "settings_overrides",
+    metadata,
+    Column("key", String(64), primary_key=True),  # e.g. "ui.auto_logout_s"
+    Column("value", Text, nullable=False),  # JSON
+    Column("changed_by", String(64)),
+    Column("changed_ts", Float, nullable=False),
 )
 
 # The uplink's store-and-forward outbox (app/uplink/outbox.py). A row is deleted only after the broker's PUBACK.

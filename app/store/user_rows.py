@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.lockout import ESCALATION_RESET_S, Counter, LockScope
@@ -23,6 +24,8 @@ class UserRow:
     salt: bytes = field(repr=False)
     kdf: str  # e.g. "scrypt:n=16384:r=8:p=1", so the parameters can be raised later
     created_ts: float
+    must_change_pin: bool = False
+    disabled: bool = False
 
 
 # -- writes ---------------------------------------------------------------------------------------------
@@ -33,7 +36,8 @@ class UserAdded:
     def apply(self, conn: Connection) -> None:
         u = self.user
         conn.execute(insert(_U).values(name=u.name, role=u.role, pin_hash=u.pin_hash, salt=u.salt, kdf=u.kdf,
-                                       created_ts=u.created_ts))
+                                       created_ts=u.created_ts, must_change_pin=int(u.must_change_pin),
+                                       disabled=int(u.disabled)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +45,29 @@ class PinChanged:
     name: str
     pin_hash: bytes = field(repr=False)
     salt: bytes = field(repr=False)
+    must_change_pin: bool = False  # True when an admin set it: the user chooses their own at the next login
 
     def apply(self, conn: Connection) -> None:
-        conn.execute(update(_U).where(_U.c.name == self.name).values(pin_hash=self.pin_hash, salt=self.salt))
+        conn.execute(update(_U).where(_U.c.name == self.name).values(
+            pin_hash=self.pin_hash, salt=self.salt, must_change_pin=int(self.must_change_pin)))
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChanged:
+    name: str
+    role: str
+
+    def apply(self, conn: Connection) -> None:
+        conn.execute(update(_U).where(_U.c.name == self.name).values(role=self.role))
+
+
+@dataclass(frozen=True, slots=True)
+class UserDisabledSet:
+    name: str
+    disabled: bool
+
+    def apply(self, conn: Connection) -> None:
+        conn.execute(update(_U).where(_U.c.name == self.name).values(disabled=int(self.disabled)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +118,26 @@ class StaleLockoutsDropped:
 
 # -- reads ----------------------------------------------------------------------------------------------
 def names_and_roles(db: Engine) -> list[tuple[str, str]]:
+    """The users who may log in (not the disabled ones), by name: the login screen's list."""
     with db.connect() as c:
-        return [(n, r) for n, r in c.execute(select(_U.c.name, _U.c.role).order_by(_U.c.name))]
+        return [(n, r) for n, r in c.execute(select(_U.c.name, _U.c.role).where(_U.c.disabled == 0)
+                                             .order_by(_U.c.name))]
+
+
+def _row(r: Row[Any]) -> UserRow:
+    return UserRow(r.name, r.role, r.pin_hash, r.salt, r.kdf, r.created_ts, bool(r.must_change_pin), bool(r.disabled))
 
 
 def find_user(db: Engine, name: str) -> UserRow | None:
     with db.connect() as c:
         r = c.execute(select(_U).where(_U.c.name == name)).first()
-    return None if r is None else UserRow(r.name, r.role, r.pin_hash, r.salt, r.kdf, r.created_ts)
+    return None if r is None else _row(r)
+
+
+def all_users(db: Engine) -> list[UserRow]:
+    """Every user, disabled ones too, by name."""
+    with db.connect() as c:
+        return [_row(r) for r in c.execute(select(_U).order_by(_U.c.name))]
 
 
 def counters(db: Engine, wanted: Iterable[tuple[LockScope, str]]) -> list[Counter]:

@@ -30,10 +30,12 @@ from acquisition.simulator import FaultKind, FaultSpec, PumpStation, StationConf
 from acquisition.source import Frame, SourceStats
 from app.config import Settings, load_settings
 from app.engine import Engine  # the harness builds engines and wires them to the window
-from app.hmi_api import EngineHmi, Priority, ShelveSpec
+from app.hmi_api import EngineHmi, Priority, Session, ShelveSpec
+from app.store import user_rows
 from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel
+from app.users import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = ((1280, 800), (1920, 1080), (1024, 600))
@@ -120,10 +122,22 @@ def grab(window: MainWindow, out: Path, name: str, size: tuple[int, int]) -> Pat
     return path
 
 
+_CHOSEN_PINS = {"technician": "246802", "supervisor": "357913"}
+
+
+def demo_session(engine: Engine, name: str) -> Session:
+    """A demo user's session, ready for commands: the first login chooses a PIN of their own, as the panel asks
+    (app/users.py); later logins use it."""
+    row = user_rows.find_user(engine.db, name)
+    demo = {n: pin for n, _, pin in DEMO_USERS}[name]
+    session = engine.users.login(name, demo if row is None or row.must_change_pin else _CHOSEN_PINS[name])
+    return engine.users.change_own_pin(session, _CHOSEN_PINS[name]) if session.must_change_pin else session
+
+
 def operator_actions(engine: Engine) -> None:
     """Give the table its states: one acknowledged, one shelved, one asset out of service, one label."""
-    tech = engine.users.login("technician", "2222")
-    sup = engine.users.login("supervisor", "3333")
+    tech = demo_session(engine, "technician")
+    sup = demo_session(engine, "supervisor")
     alarms = {a.asset: a for a in engine.alarms.alarms()}
     if "P-103" in alarms:
         engine.acknowledge(alarms["P-103"].id, tech, note="Checked on site")
@@ -208,7 +222,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     window.show_screen("alarms")
     settle(app)
     shots.append(grab(window, out, "alarms_view_only", size))
-    window.session.set_session(engine.users.login("technician", "2222"))
+    window.session.set_session(demo_session(engine, "technician"))
     first = window.alarms.visible()[0]
     window.alarms.select(first.id)
     settle(app)

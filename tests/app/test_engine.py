@@ -18,6 +18,7 @@ from app.config import Settings, load_settings
 from app.engine import Engine
 from app.store import schema
 from tests.fakes import ExplodingSource
+from tests.support.logins import login_demo
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -49,7 +50,7 @@ def test_fault_raises_stored_alarm_and_acknowledge_is_durable(tmp_path: Path) ->
         assert raised.asset == "P-101"
         assert raised.ts - station.config.start_ts >= 900
         assert {c for c, _ in raised.top_channels} & {"flow", "pressure", "current"}
-        tech = engine.users.login("technician", "2222")
+        tech = login_demo(engine.users, "technician")
         engine.acknowledge(raised.alarm_id, tech, note="valve checked")
         assert engine.wait(60)
     finally:
@@ -83,7 +84,7 @@ def test_unknown_alarm_acknowledge_is_refused(tmp_path: Path) -> None:
     engine.start()
     try:
         with pytest.raises(KeyError, match="no alarm"):
-            engine.acknowledge("nope", engine.users.login("operator", "1111"))
+            engine.acknowledge("nope", login_demo(engine.users, "operator"))
     finally:
         engine.stop()
 
@@ -141,6 +142,7 @@ from acquisition.simulator import FaultSpec, PumpStation, StationConfig
 from app import events
 from app.config import load_settings
 from app.engine import Engine
+from tests.support.logins import login_demo
 import queue
 settings = load_settings(environ={{}}, overrides={{"storage": {{"path": {db!r}}}, "logging": {{"dir": {log!r}}}}})
 engine = Engine(settings, PumpStation(StationConfig(n_pumps=1, seed=3, schedule=False),
@@ -152,7 +154,7 @@ while True:
     ev = q.get(timeout=60)
     if isinstance(ev, events.AlarmRaised):
         break
-tech = engine.users.login("technician", "2222")
+tech = login_demo(engine.users, "technician")
 engine.acknowledge(ev.alarm_id, tech, note="seen at the pump")
 engine.label(ev.alarm_id, tech, "failure", "outlet_valve_closure", "valve found half shut")
 print(ev.alarm_id, flush=True)

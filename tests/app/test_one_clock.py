@@ -19,6 +19,7 @@ from app.config import Settings, load_settings
 from app.engine import Engine
 from app.sources import build_source, plant_clock
 from app.store import journal, schema
+from tests.support.logins import login_demo
 from tests.support.waiting import next_event, wait_until
 
 FAULT = FaultSpec("P-101", FaultKind.OUTLET_VALVE_CLOSURE, 900)
@@ -73,7 +74,7 @@ def test_faster_than_real_time_every_stamp_of_a_trail_is_on_the_plant_clock(tmp_
     engine.start()
     try:
         raised = next_event(q, lambda e: isinstance(e, events.AlarmRaised), 60, "the valve closure's alarm")
-        tech = engine.users.login("technician", "2222")
+        tech = login_demo(engine.users, "technician")
         t0 = engine.clock()
         engine.acknowledge(raised.alarm_id, tech, note="valve checked")
         t1 = engine.clock()

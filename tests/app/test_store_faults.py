@@ -27,6 +27,7 @@ from app.store.database import integrity_ok
 from app.store.status import CommitPending, StoreState
 from tests.support.filesystems import empty_wal, fill
 from tests.support.gated_source import GatedSource
+from tests.support.logins import login_demo
 from tests.support.waiting import next_event, wait_until
 
 FAULTS = [FaultSpec(f"P-10{i + 1}", kind, 1000) for i, kind in
@@ -75,7 +76,7 @@ def test_alarms_and_acknowledgements_on_a_full_disk_are_kept_and_stored_once_spa
     engine, gated, q = engine_on(db_path, tmp_path / "log")
     engine.start()
     try:
-        operator = engine.users.login("operator", "1111")  # logged in before the disk fills
+        operator = login_demo(engine.users, "operator")  # logged in before the disk fills
         settle_at_the_gate(engine, gated)
         empty_wal(db_path)
         ballast = fill(small_tmpfs)  # not one block left
@@ -129,7 +130,7 @@ def test_a_database_held_by_another_program_loses_no_alarm_or_acknowledgement(
     engine, gated, q = engine_on(db_path, tmp_path / "log")
     engine.start()
     try:
-        operator = engine.users.login("operator", "1111")
+        operator = login_demo(engine.users, "operator")
         settle_at_the_gate(engine, gated)
         other = sqlite3.connect(db_path, isolation_level=None)  # another program with a write transaction
         other.execute("BEGIN IMMEDIATE")

@@ -32,6 +32,7 @@ from app.users import (
     can,
 )
 from tests.fakes import FakeClock
+from tests.support.logins import login_demo
 
 MakeDirectory = Callable[..., UserDirectory]
 
@@ -299,7 +300,7 @@ def test_failed_attempts_and_lockouts_are_audited(users: UserDirectory) -> None:
 
 def test_pin_length_rules(make_directory: MakeDirectory) -> None:
     users = make_directory(min_pin_digits=6)
-    admin = users.login("admin", "9999")  # demo PINs stay as seeded, whatever the minimum
+    admin = login_demo(users, "admin")  # demo PINs stay as seeded, whatever the minimum
     for bad in ("12345", "1234567890123", "12345a", "", "\uff11\uff12\uff13\uff14\uff15\uff16",
                 "\u0661\u0662\u0663\u0664\u0665\u0666", "123 456"):
         with pytest.raises(ValueError, match="a PIN is 6 to 12 digits"):
@@ -313,7 +314,7 @@ def test_pin_length_rules(make_directory: MakeDirectory) -> None:
 
 
 def test_a_pin_longer_than_the_pad_is_refused_not_truncated(users: UserDirectory) -> None:
-    admin = users.login("admin", "9999")
+    admin = login_demo(users, "admin")
     users.add_user(admin, "ana", Role.OPERATOR, "123456789012")
     with pytest.raises(WrongPin):
         users.login("ana", "1234567890123")
@@ -323,7 +324,7 @@ def test_user_management_needs_admin(users: UserDirectory) -> None:
     sup = users.login("supervisor", "3333")
     with pytest.raises(PermissionDenied, match="admin or higher required"):
         users.add_user(sup, "eve", Role.ADMIN, "432198")
-    admin = users.login("admin", "9999")
+    admin = login_demo(users, "admin")
     users.add_user(admin, "ana", Role.TECHNICIAN, "432198")
     assert users.login("ana", "432198").role is Role.TECHNICIAN
     users.set_pin(admin, "ana", "87654321")

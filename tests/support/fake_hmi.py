@@ -21,7 +21,6 @@ from app.alarm_states import on_acknowledge
 from app.health import Part, PartHealth, PartState
 from app.hmi_api import (
     HISTORY_POINTS,
-    LOCAL_PANEL,
     Alarm,
     AlarmEvent,
     AlarmKind,
@@ -41,7 +40,6 @@ from app.hmi_api import (
     JournalRow,
     JournalSort,
     Label,
-    Lock,
     Priority,
     Regime,
     Role,
@@ -52,10 +50,11 @@ from app.hmi_api import (
     SourceHealth,
     TrailEntry,
     UplinkStatus,
-    WrongPin,
 )
 from app.users import Action, require
 from detection.alerts import AlertParams, AlertRule, RuleState
+from tests.support.fake_settings import FakeSettings
+from tests.support.fake_users import FakeUsers
 
 if TYPE_CHECKING:  # Qt types only for the annotations: the fake itself is Qt-free
     from pytestqt.qtbot import QtBot
@@ -80,7 +79,7 @@ def an_alarm(alarm_id: str, asset: str = "P-101", priority: Priority = Priority.
                  f"{asset}: anomaly (driven by flow 60%, pressure 30%)", active)
 
 
-class FakeHmi:
+class FakeHmi(FakeUsers, FakeSettings):
     """Implements :class:`HmiApi` in memory (checked by mypy, and by tests/ui/test_fake_hmi.py at run time)."""
 
     def __init__(self, assets: Sequence[str] = ("P-101", "P-102"), now: float = 2000.0, threshold: float = 1.0) -> None:
@@ -101,6 +100,8 @@ class FakeHmi:
         self.journal_threads: list[int] = []  # threading.get_ident() of every journal/trail read
         self.rules: dict[str, RuleState] = {}  # the alert rule's state per asset (set_scores runs the real rule)
         self.health: dict[Part, PartHealth] = {}  # parts that are not OK (fail_worker)
+        self._init_users(PINS)
+        self._init_settings()
 
     def set_sample_period(self, asset: str, period_s: float) -> None:
         """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
@@ -285,20 +286,6 @@ class FakeHmi:
         require(session, Action.LABEL)
         lab = Label(alarm_id, verdict, failure_mode, note, session.user, time.time())
         return self._change("label", alarm_id, session, note, AlarmEvent.LABELLED, lambda a: replace(a, label=lab))
-
-    # -- users --------------------------------------------------------------------------------------
-    def list_users(self) -> list[tuple[str, Role]]:
-        return [(name, role) for name, (_, role) in sorted(PINS.items())]
-
-    def lock_of(self, user: str, panel: str = LOCAL_PANEL) -> Lock | None:
-        return None
-
-    def login(self, user: str, pin: str, panel: str = LOCAL_PANEL) -> Session:
-        self._record("login", user)
-        expected, role = PINS.get(user, ("", Role.OPERATOR))
-        if pin != expected:
-            raise WrongPin(4)
-        return Session(user, role, time.time())
 
     def logout(self, session: Session, *, timed_out: bool = False) -> None:
         self._record("logout", session.user, timed_out)

@@ -16,6 +16,7 @@ from acquisition.simulator import PumpStation, StationConfig
 from app.config import load_settings
 from app.engine import Engine
 from detection.alerts import AlertStarted
+from tests.support.logins import login_demo
 from tests.support.waiting import wait_until
 
 
@@ -45,7 +46,7 @@ def main() -> int:
         if not engine.alarms.alarms():  # the first run: two alarms to work on, raised through the real manager
             for i, asset in enumerate(("P-101", "P-102")):
                 engine.alarms.on_alert(asset, AlertStarted(1.0e9 + i, 2.0, (("vib_de", 0.7),), False))
-        tech = engine.users.login("technician", "2222")
+        tech = login_demo(engine.users, "technician")
         print("READY", flush=True)
         k = 0
         while True:

@@ -23,9 +23,11 @@ from app.ui import theme
 from app.ui.main_window import MainWindow
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
 from app.ui.workers import TaskRunner
+from tests.support.logins import CHANGED_PINS
 
 WAIT_MS = 30_000
 PINS = {"operator": "1111", "technician": "2222", "supervisor": "3333", "admin": "9999"}
+
 PanelT = TypeVar("PanelT", bound=QWidget)
 
 
@@ -95,6 +97,7 @@ class Hmi:
 
     def __init__(self, qtbot: QtBot, engine: Engine, window: MainWindow) -> None:
         self.qtbot, self.engine, self.window = qtbot, engine, window
+        self.pins: dict[str, str] = {}  # PINs chosen at a demo user's first login
 
     def click(self, widget: QWidget) -> None:
         """Tap a widget the way a finger would: only once it is on screen."""
@@ -118,10 +121,20 @@ class Hmi:
             self.click(w.nav.user_button)
         self.wait(lambda: user in w.login.user_buttons and w.login.user_buttons[user].isVisible())
         self.click(w.login.user_buttons[user])
-        for digit in pin or PINS[user]:
+        known = self.pins.get(user, PINS.get(user))
+        for digit in pin or known or "":
             self.click(w.login.pad.digit_buttons[digit])
         self.click(w.login.pad.enter_button)
-        if pin is None or pin == PINS.get(user):
+        if pin is None or pin == known:
+            self.wait(lambda: w.login.changing_pin() or (w.session.session is not None
+                                                         and w.session.session.user == user))
+            if w.login.changing_pin():  # a demo user's first login: choose a PIN, as the panel asks
+                new = CHANGED_PINS[user]
+                for _ in range(2):
+                    for digit in new:
+                        self.click(w.login.new_pin.pad.digit_buttons[digit])
+                    self.click(w.login.new_pin.pad.enter_button)
+                self.pins[user] = new
             self.wait(lambda: w.session.session is not None and w.session.session.user == user)
 
     def logout(self) -> None:

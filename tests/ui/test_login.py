@@ -12,6 +12,7 @@ from acquisition.simulator import PumpStation
 from app.engine import Engine
 from app.store import schema
 from app.users import Role
+from tests.support.logins import login_demo
 from tests.ui.conftest import Hmi, fault_station
 
 
@@ -78,8 +79,8 @@ def test_a_locked_panel_refuses_everyone(hmi_factory: Callable[..., Hmi]) -> Non
 
 def test_the_pad_takes_pins_of_up_to_twelve_digits(hmi_factory: Callable[..., Hmi]) -> None:
     hmi: Hmi = hmi_factory(station=quiet_station())
-    admin = hmi.engine.users.login("admin", "9999")
-    hmi.engine.users.add_user(admin, "ana", Role.TECHNICIAN, "123456789012")
+    admin = login_demo(hmi.engine.users, "admin")
+    hmi.engine.users.add_user(admin, "ana", Role.TECHNICIAN, "123456789012", must_change_pin=False)
     hmi.window.login.reload_users()
     hmi.login("ana", pin="123456789012")
     hmi.wait(lambda: hmi.window.session.session is not None)
@@ -94,7 +95,7 @@ def test_login_and_logout_are_audited(hmi_factory: Callable[..., Hmi]) -> None:
     hmi.logout()
     assert w.nav.user_button.text() == "Log in" and "not logged in" in w.status.user.full_text()
     hmi.commands_idle()
-    assert audit_actions(hmi.engine, "supervisor") == ["login", "logout"]
+    assert audit_actions(hmi.engine, "supervisor") == ["login", "pin changed", "logout"]  # a demo user: own PIN first
 
 
 def test_auto_logout_after_inactivity(hmi_factory: Callable[..., Hmi]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from app.hmi_api import ShelveSpec
+from tests.support.logins import login_demo
 from tests.ui.conftest import Hmi
 
 
@@ -27,7 +28,7 @@ def test_a_shelved_alarm_counts_alike_in_the_engine_snapshot_and_on_the_screens(
     w, engine = hmi.window, hmi.engine
     hmi.wait_for_alarms()
     hmi.wait(lambda: engine.wait(0))  # the run is over: no alarm comes or goes from here on
-    tech = engine.users.login("technician", "2222")
+    tech = login_demo(engine.users, "technician")
     shelved = [a for a in engine.alarms.alarms() if a.state.value not in ("SHLVD", "OOSRV")]
     assert shelved, "the faulted pump raised an alarm to shelve"
     for a in shelved:

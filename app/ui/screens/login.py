@@ -1,7 +1,10 @@
 """Login: tap your name, type your PIN on the big pad. PIN checks run on the command worker (scrypt + audit
 write), never on the GUI thread. Wrong PINs say how many attempts are left. A locked user (too many wrong PINs
 for that name) locks the pad while that name is chosen; a locked panel locks it for everyone; both count down.
-Locks are kept in the database, so the pad asks for the chosen name's lock when a name is tapped."""
+Locks are kept in the database, so the pad asks for the chosen name's lock when a name is tapped.
+
+A user who must change their PIN (a demo user, or one whose PIN an admin set) chooses a new one right after the
+PIN check, before the session starts: until then the panel stays view-only."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -11,6 +14,7 @@ from app.hmi_api import LOCAL_PANEL, HmiApi, Lock, LockedOut, Role, Session, Wro
 from app.lockout import LockScope
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.new_pin import NewPinEntry
 from app.ui.widgets.pin_pad import PANEL_LOCKED, PinPad
 from app.ui.workers import TaskRunner
 
@@ -45,6 +49,11 @@ class LoginScreen(QWidget):
         self.logout_button = touch_button("Log out", size="critical")
         self.logout_button.clicked.connect(self.logout)
         left.addWidget(self.logout_button)
+        # under the names, not the pad: the new-PIN entry needs the pad's whole height on a 600 px screen
+        self.cancel_change_button = touch_button("Cancel - stay logged out", size="critical")
+        self.cancel_change_button.clicked.connect(self._cancel_change)
+        self.cancel_change_button.hide()
+        left.addWidget(self.cancel_change_button)
         outer.addLayout(left, 1)
         right = QVBoxLayout()
         self.prompt = QLabel("Tap your name first")
@@ -54,6 +63,11 @@ class LoginScreen(QWidget):
         self.pad.setMaximumWidth(560)
         self.pad.sig_entered.connect(self._try_login)
         right.addWidget(self.pad)
+        self.new_pin = NewPinEntry("", api.min_pin_digits())
+        self.new_pin.sig_chosen.connect(self._change_pin)
+        self.new_pin.hide()
+        right.addWidget(self.new_pin)
+        self._pending: Session | None = None  # logged in, but must choose a new PIN first
         right.addStretch(1)
         outer.addLayout(right, 1)
         session.sig_changed.connect(self._session_changed)
@@ -123,8 +137,49 @@ class LoginScreen(QWidget):
 
     def _logged_in(self, session: Session) -> None:
         self.pad.show_message("")
+        if session.must_change_pin:
+            self._ask_new_pin(session)
+            return
         self.session.set_session(session)
         self.sig_logged_in.emit(session)
+
+    def changing_pin(self) -> bool:
+        return self._pending is not None
+
+    def _ask_new_pin(self, session: Session) -> None:
+        self._pending = session
+        self.new_pin.title.setText(f"{session.user}: choose your own PIN before you go on")
+        self.new_pin.restart()
+        self.prompt.hide()
+        self.pad.hide()
+        self.new_pin.show()
+        self.cancel_change_button.show()
+
+    def _change_pin(self, pin: str) -> None:
+        pending, api = self._pending, self.api
+        if pending is None:
+            return
+        self.new_pin.pad.show_message("Saving...")
+        self.runner.submit(lambda: api.change_own_pin(pending, pin), on_done=self._pin_changed,
+                           on_error=lambda e: self.new_pin.restart(str(e).capitalize()))
+
+    def _pin_changed(self, session: Session) -> None:
+        self._end_change()
+        self._logged_in(session)
+
+    def _cancel_change(self) -> None:
+        pending, api = self._pending, self.api
+        self._end_change()
+        if pending is not None:
+            self.runner.submit(lambda: api.logout(pending))
+
+    def _end_change(self) -> None:
+        self._pending = None
+        self.new_pin.hide()
+        self.cancel_change_button.hide()
+        self.prompt.show()
+        self.pad.show()
+        self.pad.clear()
 
     def _refused(self, exc: BaseException) -> None:
         if isinstance(exc, WrongPin):
