@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.config import MAX_PIN_DIGITS
@@ -54,10 +54,11 @@ class PinPad(QWidget):
         self.enter_button.setMaximumHeight(16_777_215)
         self.enter_button.clicked.connect(self._enter)
         grid.addWidget(self.enter_button, 0, 4, 3, 1)
-        lay.addLayout(grid)
+        lay.addLayout(grid, 1)  # the keys take the room first, up to TOUCH_CRITICAL (the grid's maximum)
         self.message = QLabel("")
         self.message.setProperty("kind", "message")
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # right under the keys
         lay.addWidget(self.message)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)

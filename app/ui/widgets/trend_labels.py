@@ -10,8 +10,9 @@ from collections.abc import Sequence
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-# (position along the line 0..1, the label's x anchor): left end first, as before, then the right end, then between
-PLACES: tuple[tuple[float, float], ...] = ((0.01, 0.0), (0.99, 1.0), (0.5, 0.5), (0.25, 0.5), (0.75, 0.5))
+# (position along the line 0..1, the label's x anchor): left end first, as before, then the right end, then every
+# twentieth of the way between (the anchor moves with the place, so the label never leaves the plot sideways)
+PLACES: tuple[tuple[float, float], ...] = ((0.01, 0.0), (0.99, 1.0), *((k / 20, k / 20) for k in range(1, 20)))
 MARK_POSITION = 0.99  # the priority word's place on its start line: hanging from the top edge
 MARK_ANCHORS = [(0.0, 0.0), (1.0, 0.0)]  # right of the line; left of it near the right edge (pyqtgraph flips)
 
