@@ -82,7 +82,7 @@ def test_overview_wraps_many_assets_into_columns_and_scrolls(hmi_factory: Callab
         assert tile.width() >= 300 and tile.height() >= 200
 
 
-def test_trends_window_buttons_and_stored_history(hmi: Hmi) -> None:
+def test_trends_window_choice_and_stored_history(hmi: Hmi) -> None:
     w = hmi.window
     hmi.wait(lambda: hmi.engine.wait(0))
     w.open_trends("P-101")
