@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.silence_button)
         self.stack = ScreenStack()
         self.overview = OverviewScreen()
-        self.trends = TrendsScreen(api, self.history_runner)
+        self.trends = TrendsScreen(api, self.history_runner, self.overlay)
         self.alarms = AlarmsScreen(self.commands, self.guard)
         self.detail = AlarmDetailScreen(api, self.commands, self.guard, self.history_runner)
         self.login = LoginScreen(api, self.session, self.commands_runner)

@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, Qt
 from pytestqt.qtbot import QtBot
 
+from app.ui.widgets.choice_panel import ChoicePanel
 from app.ui.widgets.trend_traces import EnvelopeCurve
 from tests.ui.conftest import Hmi
 
@@ -84,16 +85,19 @@ def test_overview_shows_ten_live_pumps_at_once(hmi_factory: Callable[..., Hmi]) 
         assert tile.width() >= 250 and tile.height() >= 150
 
 
-def test_trends_window_buttons_and_stored_history(hmi: Hmi) -> None:
+def test_trends_window_choice_and_stored_history(hmi: Hmi) -> None:
     w = hmi.window
     hmi.wait(lambda: hmi.engine.wait(0))
     w.open_trends("P-101")
     hmi.wait(lambda: len(w.trends.buffer) > 1000)
-    hmi.click(w.trends.window_buttons["10 min"])
+    hmi.click(w.trends.window_button)  # the window choices open over the screen; a tap on one shows it
+    hmi.click(hmi.panel(ChoicePanel).buttons["10 min"])
+    assert not w.overlay.is_open() and w.trends.window_button.text() == "Window\n10 min"
     x0, x1 = w.trends.plots.x_range()
     assert abs((x1 - x0) - 600) < 1 and w.trends.following
     # 8 h is longer than the live buffer holds: stored history is loaded on the history worker
-    hmi.click(w.trends.window_buttons["8 h"])
+    hmi.click(w.trends.window_button)
+    hmi.click(hmi.panel(ChoicePanel).buttons["8 h"])
     hmi.wait(lambda: w.trends.history_span() is not None and w.trends.history_idle())
     x0, x1 = w.trends.plots.x_range()
     assert abs((x1 - x0) - 8 * 3600) < 1

@@ -61,6 +61,16 @@ def _prefill(db_path: str) -> tuple[float, float]:
     return rows, time.perf_counter() - t0
 
 
+def tap_window(w: MainWindow, label: str) -> None:
+    """Tap the window button, then the window ``label`` among the choices, as an operator would."""
+    from app.ui.widgets.choice_panel import ChoicePanel
+
+    click(w.trends.window_button)
+    panel = w.overlay.top()
+    assert isinstance(panel, ChoicePanel), "the window button opens the window choices"
+    click(panel.buttons[label])
+
+
 def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
     """HISTORY_REPS times: a fresh asset (no history loaded), a baseline of live trends, then the 8 h and the
     24 h buttons, tapped as an operator would. Worst heartbeat gap per load."""
@@ -69,7 +79,7 @@ def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
                            "load_s": {"8 h": [], "24 h": []}, "full_gc_ms": []}
     for _ in range(HISTORY_REPS):
         current = trends.asset
-        click(trends.window_buttons["10 min"])
+        tap_window(w, "10 min")
         click(trends.next_button)  # the other pump: its stored history is not loaded yet
         def switched(was: str | None = current) -> bool:
             return trends.asset != was and len(trends.buffer) >= 3
@@ -81,7 +91,7 @@ def _history_pass(w: MainWindow, hb: Heartbeat, gcw: GcWatch) -> dict:
         for label in ("8 h", "24 h"):
             before = trends.history_span()
             t_click = time.perf_counter()
-            click(trends.window_buttons[label])
+            tap_window(w, label)
             def loaded(was: tuple[float, float] | None = before) -> bool:
                 return trends.history_span() not in (None, was) and trends.history_idle()
 

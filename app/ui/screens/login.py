@@ -8,10 +8,22 @@ PIN check, before the session starts: until then the panel stays view-only."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.hmi_api import LOCAL_PANEL, HmiApi, Lock, LockedOut, Role, Session, WrongPin
 from app.lockout import LockScope
+from app.ui import theme
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.new_pin import NewPinEntry
@@ -30,10 +42,13 @@ class LoginScreen(QWidget):
         self.user_buttons: dict[str, QPushButton] = {}
         self._users: list[tuple[str, Role]] = []
         self._pad_lock: Lock | None = None  # what locked the pad (a user's lock ends when another name is chosen)
+        # Side by side, the names and the pad, with small gaps: the whole login fits the ~400 px a 1024 x 600 panel
+        # leaves between the annunciation strip and the message line; many names scroll, the pad never does.
         outer = QHBoxLayout(self)
-        outer.setContentsMargins(30, 16, 30, 16)
-        outer.setSpacing(40)
+        outer.setContentsMargins(16, 8, 16, 8)
+        outer.setSpacing(24)
         left = QVBoxLayout()
+        left.setSpacing(6)
         title = QLabel("Who is at the panel?")
         title.setProperty("kind", "title")
         left.addWidget(title)
@@ -41,11 +56,19 @@ class LoginScreen(QWidget):
         self.who.setProperty("kind", "large")
         self.who.setWordWrap(True)
         left.addWidget(self.who)
-        self._grid = QGridLayout()
-        self._grid.setSpacing(12)
+        names = QWidget()
+        self._grid = QGridLayout(names)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(8)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop)
         self._group = QButtonGroup(self)
-        left.addLayout(self._grid)
-        left.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(names)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        left.addWidget(scroll, 1)
         self.logout_button = touch_button("Log out", size="critical")
         self.logout_button.clicked.connect(self.logout)
         left.addWidget(self.logout_button)
@@ -54,22 +77,22 @@ class LoginScreen(QWidget):
         self.cancel_change_button.clicked.connect(self._cancel_change)
         self.cancel_change_button.hide()
         left.addWidget(self.cancel_change_button)
-        outer.addLayout(left, 1)
+        outer.addLayout(left, 2)
         right = QVBoxLayout()
+        right.setSpacing(6)
         self.prompt = QLabel("Tap your name first")
         self.prompt.setProperty("kind", "large")
         right.addWidget(self.prompt)
         self.pad = PinPad()
         self.pad.setMaximumWidth(560)
         self.pad.sig_entered.connect(self._try_login)
-        right.addWidget(self.pad)
+        right.addWidget(self.pad, 1)
         self.new_pin = NewPinEntry("", api.min_pin_digits())
         self.new_pin.sig_chosen.connect(self._change_pin)
         self.new_pin.hide()
-        right.addWidget(self.new_pin)
+        right.addWidget(self.new_pin, 1)
         self._pending: Session | None = None  # logged in, but must choose a new PIN first
-        right.addStretch(1)
-        outer.addLayout(right, 1)
+        outer.addLayout(right, 3)  # the pad gets the room: its words (Delete, Clear) never cut
         session.sig_changed.connect(self._session_changed)
         self._session_changed(session.session)
 
@@ -88,7 +111,7 @@ class LoginScreen(QWidget):
         self.user_buttons = {}
         for i, (name, role) in enumerate(users):
             b = touch_button(f"{name}\n{role.value}", size="critical", checkable=True)
-            b.setMinimumHeight(80)
+            b.setMinimumHeight(theme.TOUCH_CRITICAL)  # two lines: the name and the role
             b.clicked.connect(lambda _=False, n=name: self.choose(n))
             self._group.addButton(b)
             self._grid.addWidget(b, i // 2, i % 2)

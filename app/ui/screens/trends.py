@@ -13,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from app.hmi_api import HISTORY_POINTS, Alarm, EngineSnapshot, HmiApi, Samples
 from app.ui import theme
 from app.ui.alarm_look import fmt_datetime
 from app.ui.quality_look import COMM_FAIL_WORD
 from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.choice_panel import ChoicePanel
+from app.ui.widgets.overlay import OverlayHost
 from app.ui.widgets.trace_buffer import TraceBuffer
 from app.ui.widgets.trend_plots import AlarmMark, TrendPlots
 from app.ui.workers import TaskRunner, sliced_history
@@ -34,6 +36,15 @@ def readable_window_s(sample_period_s: float) -> float:
         if seconds >= MIN_SAMPLES_IN_VIEW * sample_period_s:
             return float(seconds)
     return float(WINDOWS[-1][1])
+
+
+def window_text(seconds: float) -> str:
+    """The window button: what it is, and the span shown (a zoomed span in minutes, hours or days)."""
+    named = next((label for label, s in WINDOWS if s == seconds), None)
+    if named is None:
+        named = (f"{seconds / 86400:.3g} d" if seconds >= 86400 else f"{seconds / 3600:.3g} h" if seconds >= 3600
+                 else f"{seconds / 60:.3g} min")
+    return f"Window\n{named}"
 FRAME_MS = 100  # at most 10 redraws a second: the plant sends 1-10 Hz, and each frame repaints 9 plots
 _TITLE_EVERY = 5  # frames between refreshing the latest values in the plot titles (~2 Hz)
 _DIAGNOSTIC_STYLE = f"background: {theme.FAULT_BG}; color: {theme.FAULT_TEXT}; padding: 0 8px; font-weight: bold;"
@@ -43,9 +54,11 @@ class TrendsScreen(QWidget):
     sig_asset_changed = Signal(str)
     """The asset on show changed (the bridge then polls its samples every tick)."""
 
-    def __init__(self, api: HmiApi, history: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, api: HmiApi, history: TaskRunner, overlay: OverlayHost | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.api = api
+        self._overlay = overlay  # where the window choices open
         self._history_runner = history
         self.asset: str | None = None
         self.assets: list[str] = []
@@ -90,25 +103,23 @@ class TrendsScreen(QWidget):
         self.next_button.clicked.connect(lambda: self._step_asset(1))
         for w in (self.prev_button, self.asset_label, self.next_button):
             bar.addWidget(w)
-        bar.addSpacing(16)
-        self.window_buttons: dict[str, QPushButton] = {}
-        for label, seconds in WINDOWS:
-            b = touch_button(label, checkable=True)
-            b.setMinimumWidth(96)
-            b.clicked.connect(lambda _=False, s=seconds: self.set_window(s))
-            self.window_buttons[label] = b
-            bar.addWidget(b)
-        self.window_buttons["10 min"].setChecked(True)
-        bar.addSpacing(16)
-        self.zoom_in_button = touch_button("Zoom +")
+        bar.addSpacing(8)
+        # One button for the time window (a tap opens the four choices): four window buttons and two wordy zoom
+        # buttons made the bar 1052 px wide, more than a 1024 px panel has, and left the status no room.
+        self.window_button = touch_button(window_text(self.window_s), size="small")
+        self.window_button.setMinimumWidth(110)
+        self.window_button.clicked.connect(self.pick_window)
+        bar.addWidget(self.window_button)
+        self.zoom_in_button = touch_button("Zoom\n+", size="small")
         self.zoom_in_button.clicked.connect(lambda: self.zoom(0.5))
-        self.zoom_out_button = touch_button("Zoom \u2212")
+        self.zoom_out_button = touch_button("Zoom\n\u2212", size="small")
         self.zoom_out_button.clicked.connect(lambda: self.zoom(2.0))
-        bar.addWidget(self.zoom_in_button)
-        bar.addWidget(self.zoom_out_button)
-        bar.addSpacing(16)
+        for b in (self.zoom_in_button, self.zoom_out_button):
+            b.setMinimumWidth(72)
+            bar.addWidget(b)
+        bar.addSpacing(8)
         self.pause_button = touch_button("Pause", checkable=True)
-        self.pause_button.setMinimumWidth(150)
+        self.pause_button.setMinimumWidth(112)
         self.pause_button.clicked.connect(lambda checked: self.set_following(not checked))
         bar.addWidget(self.pause_button)
         self.status = QLabel("LIVE")
@@ -143,17 +154,25 @@ class TrendsScreen(QWidget):
             i = self.assets.index(self.asset) if self.asset in self.assets else -1
             self.set_asset(self.assets[(i + step) % len(self.assets)])
 
+    def pick_window(self) -> None:
+        """The window choices over the screen; a tap on one shows it (live)."""
+        if self._overlay is None:
+            return
+        chosen = frozenset(s for _, s in WINDOWS if s == self.window_s)
+        self._overlay.push(ChoicePanel(self._overlay, "Show the last", list(WINDOWS), chosen,
+                                       lambda c: self.set_window(next(iter(c))) if c else None,
+                                       single=True, any_text=None, done_on_tap=True))
+
     def set_window(self, seconds: float) -> None:
         self.window_s = float(seconds)
-        for label, s in WINDOWS:
-            self.window_buttons[label].setChecked(s == seconds)
+        self.window_button.setText(window_text(self.window_s))
         self.set_following(True)
         self._ensure_history()
 
     def set_following(self, on: bool) -> None:
         self.following = on
         self.pause_button.setChecked(not on)
-        self.pause_button.setText("Pause" if on else "\u25b6 Resume live")
+        self.pause_button.setText("Pause" if on else "\u25b6 Live")
         if on:
             self._follow()
         self._show_status()
@@ -244,8 +263,7 @@ class TrendsScreen(QWidget):
         """Zoom buttons: while live, change the window and keep following; when paused, zoom about the centre."""
         if self.following:
             self.window_s = min(7 * 86400.0, max(60.0, self.window_s * factor))
-            for label, s in WINDOWS:
-                self.window_buttons[label].setChecked(s == self.window_s)
+            self.window_button.setText(window_text(self.window_s))
             self._follow()
             self._ensure_history()
         else:

@@ -143,23 +143,22 @@ class ConfirmPanel(QWidget, Generic[T]):
         lay.setContentsMargins(0, 0, 0, 0)
         lab = QLabel("Note (optional):")
         lay.addWidget(lab)
-        grid = QGridLayout()
+        grid = QGridLayout()  # three across, "Type a note..." in the last cell: two rows fit a 600 px panel
         group = QButtonGroup(self)
         group.setExclusive(False)
         for i, phrase in enumerate(notes):
             b = touch_button(phrase, checkable=True)
             b.clicked.connect(lambda checked, p=phrase: self._preset(p, checked))
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, i // 3, i % 3)
             self.note_buttons[phrase] = b
-        lay.addLayout(grid)
-        row = QHBoxLayout()
         self.type_button = touch_button("Type a note...")
         self.type_button.clicked.connect(self.open_keyboard)
+        grid.addWidget(self.type_button, len(notes) // 3, len(notes) % 3)
+        lay.addLayout(grid)
         self.note_label.setProperty("kind", "large")
         self.note_label.setWordWrap(True)
-        row.addWidget(self.type_button)
-        row.addWidget(self.note_label, 1)
-        lay.addLayout(row)
+        self.note_label.hide()  # shown with the typed note
+        lay.addWidget(self.note_label)
         return box
 
     def _choose(self, value: T) -> None:
@@ -175,6 +174,7 @@ class ConfirmPanel(QWidget, Generic[T]):
     def _set_note(self, note: str | None) -> None:
         self.note = note or None
         self.note_label.setText(f'"{self.note}"' if self.note else "")
+        self.note_label.setVisible(self.note is not None and self.note not in self.note_buttons)  # typed, not a preset
 
     def open_keyboard(self) -> None:
         def done(text: str) -> None:

@@ -1,11 +1,11 @@
-"""A PIN pad with big digits: masked entry, Clear, Delete, Enter; locks with a countdown after wrong PINs (for the
-whole panel, or while a locked user is chosen)."""
+"""A PIN pad with big digits (four a row, a tall Enter beside them: it fits a 1024 x 600 panel): masked entry, Clear,
+Delete, Enter; locks with a countdown after wrong PINs (for the whole panel, or while a locked user is chosen)."""
 from __future__ import annotations
 
 import math
 import time
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.config import MAX_PIN_DIGITS
@@ -13,6 +13,7 @@ from app.ui import theme
 from app.ui.widgets.buttons import touch_button
 
 MAX_DIGITS = MAX_PIN_DIGITS
+DISPLAY_HEIGHT = 60  # px: the PIN display (38 px digits)
 PANEL_LOCKED = "Pad locked for {n} s - too many wrong PINs at this panel"
 
 
@@ -26,41 +27,54 @@ class PinPad(QWidget):
         self._locked_until = 0.0
         self._lock_text = PANEL_LOCKED
         lay = QVBoxLayout(self)
-        lay.setSpacing(10)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(8)
         self.display = QLabel()
         self.display.setFont(theme.font(theme.FONT_HUGE_PX, bold=True))
-        self.display.setMinimumHeight(64)
-        self.display.setStyleSheet(f"background: #ffffff; border: 2px solid {theme.BORDER}; padding: 4px 12px;")
+        self.display.setFixedHeight(DISPLAY_HEIGHT)
+        self.display.setStyleSheet(f"background: #ffffff; border: 2px solid {theme.BORDER}; padding: 0 12px;")
         lay.addWidget(self.display)
+        # Four digits a row and a tall Enter beside them, as on a door pad: three rows of keys fit a 600 px panel
+        # under the annunciation strip; keys grow to TOUCH_CRITICAL where there is room, never below TOUCH_MIN.
         grid = QGridLayout()
-        grid.setSpacing(10)
+        grid.setSpacing(8)
         self.digit_buttons: dict[str, QPushButton] = {}
-        for i, d in enumerate("123456789"):
-            grid.addWidget(self._digit(d), i // 3, i % 3)
-        self.clear_button = touch_button("Clear", size="critical")
-        self.clear_button.clicked.connect(self.clear)
-        grid.addWidget(self.clear_button, 3, 0)
-        grid.addWidget(self._digit("0"), 3, 1)
-        self.delete_button = touch_button("Delete", size="critical")
+        for i, d in enumerate("12345678"):
+            grid.addWidget(self._digit(d), i // 4, i % 4)
+        grid.addWidget(self._digit("9"), 2, 0)
+        grid.addWidget(self._digit("0"), 2, 1)
+        self.delete_button = self._key(touch_button("Delete", size="critical"))
         self.delete_button.clicked.connect(self._backspace)
-        grid.addWidget(self.delete_button, 3, 2)
-        self.enter_button = touch_button("Enter", size="critical")
+        grid.addWidget(self.delete_button, 2, 2)
+        self.clear_button = self._key(touch_button("Clear", size="critical"))
+        self.clear_button.clicked.connect(self.clear)
+        grid.addWidget(self.clear_button, 2, 3)
+        self.enter_button = self._key(touch_button("Enter", size="critical"))
         self.enter_button.setProperty("kind", "confirm")
-        self.enter_button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.enter_button.setMaximumHeight(16_777_215)
         self.enter_button.clicked.connect(self._enter)
-        grid.addWidget(self.enter_button, 0, 3, 4, 1)  # a tall Enter key beside the digits, as on a door pad
-        lay.addLayout(grid)
+        grid.addWidget(self.enter_button, 0, 4, 3, 1)
+        lay.addLayout(grid, 1)  # the keys take the room first, up to TOUCH_CRITICAL (the grid's maximum)
         self.message = QLabel("")
         self.message.setProperty("kind", "message")
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # right under the keys
         lay.addWidget(self.message)
         self._countdown = QTimer(self)
         self._countdown.setInterval(250)
         self._countdown.timeout.connect(self._tick_lock)
         self._render()
 
+    @staticmethod
+    def _key(b: QPushButton) -> QPushButton:
+        """A pad key: at least TOUCH_MIN high (gloves), up to TOUCH_CRITICAL where the panel has the room."""
+        b.setMinimumHeight(theme.TOUCH_MIN)
+        b.setMaximumHeight(theme.TOUCH_CRITICAL)
+        b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        return b
+
     def _digit(self, d: str) -> QPushButton:
-        b = touch_button(d, size="key")
+        b = self._key(touch_button(d, size="key"))
         b.clicked.connect(lambda: self.press(d))
         self.digit_buttons[d] = b
         return b

@@ -23,6 +23,7 @@ from app.hmi_api import Alarm, AlarmKind, Priority
 from app.ui import theme
 from app.ui.quality_look import channel_title
 from app.ui.widgets.trend_axes import SteadyDateAxis, grid_levels, hide_time_axis, make_plot
+from app.ui.widgets.trend_labels import MARK_ANCHORS, MARK_POSITION, PLACES, place_clear_of
 from app.ui.widgets.trend_traces import EnvelopeCurve, TraceSet
 
 SCALE_CAP = 4.0  # the score strip shows 0 .. 4x the threshold
@@ -85,7 +86,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         self.threshold_line = pg.InfiniteLine(
             pos=1.0, angle=0, movable=False, pen=pg.mkPen(theme.THRESHOLD, width=2, style=Qt.PenStyle.DashLine),
             label="threshold {value:.2f}",
-            labelOpts={"position": 0.04, "color": theme.TEXT, "anchors": [(0, 1), (0, 1)]})
+            labelOpts={"position": PLACES[0][0], "color": theme.TEXT, "fill": theme.qcolor(theme.PANEL, 200)})
         self.score_plot.addItem(self.threshold_line)
         self.off_scale = pg.TextItem("", color=theme.TEXT, fill=theme.qcolor("#ffffff", 200), anchor=(1, 0))
         self.off_scale.hide()
@@ -188,7 +189,9 @@ class TrendPlots(pg.GraphicsLayoutWidget):
         for t0, t1, priority, kind in marks:
             if kind is AlarmKind.DIAGNOSTIC:
                 line = pg.InfiniteLine(pos=t0, angle=90, movable=False, pen=pg.mkPen(theme.FAULT_BG, width=3),
-                                       label="DIAGNOSTIC", labelOpts={"position": 0.6, "color": theme.FAULT_TEXT,
+                                       label="DIAGNOSTIC", labelOpts={"position": MARK_POSITION,
+                                                                     "anchors": MARK_ANCHORS,
+                                                                     "color": theme.FAULT_TEXT,
                                                                      "fill": theme.FAULT_BG})
                 self.score_plot.addItem(line)
                 self._marks.append(line)
@@ -205,10 +208,16 @@ class TrendPlots(pg.GraphicsLayoutWidget):
                     self._open_spans.append((region, t0))
             line = pg.InfiniteLine(pos=t0, angle=90, movable=False, pen=pg.mkPen(colour, width=3),
                                    label=theme.PRIORITY_WORDS[priority],
-                                   labelOpts={"position": 0.85, "color": theme.PRIORITY_TEXT_ON[priority],
-                                              "fill": colour})
+                                   labelOpts={"position": MARK_POSITION, "anchors": MARK_ANCHORS,
+                                              "color": theme.PRIORITY_TEXT_ON[priority], "fill": colour})
             self.score_plot.addItem(line)
             self._marks.append(line)
+        self._place_words()
+
+    def _place_words(self) -> None:
+        """The threshold's label clear of the marks' words and the off-scale note (app/ui/widgets/trend_labels)."""
+        words = [m.label for m in self._marks if isinstance(m, pg.InfiniteLine) and m.label is not None]
+        place_clear_of(self.threshold_line.label, self.score_plot.getViewBox(), [*words, self.off_scale])
 
     # -- range ----------------------------------------------------------------------------------
     def set_x_range(self, t0: float, t1: float) -> None:
@@ -265,6 +274,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             self._fit_score_axis()
         if self.off_scale.isVisible():
             self.off_scale.setPos(x1, self._score_top)
+        self._place_words()
 
     # -- y ranges -------------------------------------------------------------------------------
     def _fit_after(self, added: tuple[np.ndarray, np.ndarray] | None,
@@ -326,6 +336,7 @@ class TrendPlots(pg.GraphicsLayoutWidget):
             self.off_scale.show()
         else:
             self.off_scale.hide()
+        self._place_words()  # the threshold line moved up or down the strip
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
         if event.type() == QEvent.Type.Gesture and isinstance(event, QGestureEvent):

@@ -1,0 +1,303 @@
+"""Nothing cut, nothing overlapping (issue 12 item 6): every screen and every panel drawn over the window, at
+1280x800 and on the short 1024x600 panel.
+
+For each state, on the rendered widgets: every visible button and label lies fully inside the window (widgets that
+scroll inside a scroll area: the scroll area does), no two visible buttons overlap, and every button's and label's
+text fits the rect the style gives it (QFontMetrics, word wrap as the label wraps; rich text via QTextDocument).
+With a panel open over the window only that panel is measured (it covers the screen beneath).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import (
+    QFontMetrics,
+    Qt as QtGuiNamespace,  # mightBeRichText lives in QtGui
+    QTextDocument,
+)
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
+    QLabel,
+    QPushButton,
+    QStyle,
+    QStyleOptionButton,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from app.hmi_api import Alarm, Session
+from app.ui import theme
+from app.ui.main_window import MainWindow
+from app.ui.widgets.overlay import ConfirmPanel
+from app.users import Role
+from tests.support.fake_hmi import FakeHmi, window_on
+from tests.ui.test_layout_steady import longest_alarms
+
+SIZES = [(1280, 800), (1024, 600)]
+WAIT_MS = 5000
+TECH = Session("technician", Role.TECHNICIAN, 0.0)
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture(autouse=True)
+def app_font(qapp: QApplication) -> Iterator[None]:
+    """The HMI font on the whole application, as app/ui/app.py and the screenshots install it."""
+    before = qapp.font()
+    theme.apply(qapp)
+    yield
+    qapp.setFont(before)
+
+
+# -- the measurements ------------------------------------------------------------------------------------------
+def rect_in(window: QWidget, w: QWidget) -> QRect:
+    return QRect(w.mapTo(window, QPoint(0, 0)), w.size())
+
+
+def scroll_area_of(w: QWidget) -> QAbstractScrollArea | None:
+    """The scroll area whose viewport ``w`` is inside (its content may lie outside the window: it scrolls)."""
+    p = w.parentWidget()
+    while p is not None:
+        if isinstance(p, QAbstractScrollArea) and p.viewport().isAncestorOf(w):
+            return p
+        p = p.parentWidget()
+    return None
+
+
+def button_text_problem(b: QPushButton) -> str | None:
+    if not b.text():
+        return None
+    opt = QStyleOptionButton()
+    b.initStyleOption(opt)
+    room = b.style().subElementRect(QStyle.SubElement.SE_PushButtonContents, opt, b)
+    fm = QFontMetrics(b.font())
+    lines = b.text().replace("&&", "&").split("\n")
+    width = max(fm.horizontalAdvance(line) for line in lines)
+    height = fm.height() * len(lines)
+    if width > room.width() or height > room.height():
+        return f"button {b.text()!r} needs {width}x{height}, has {room.width()}x{room.height()}"
+    return None
+
+
+def label_text_problem(lab: QLabel) -> str | None:
+    text = lab.text()
+    if not text:
+        return None
+    m = lab.margin()
+    room = lab.contentsRect().adjusted(m, m, -m, -m)
+    rich = lab.textFormat() == Qt.TextFormat.RichText or (
+        lab.textFormat() == Qt.TextFormat.AutoText and QtGuiNamespace.mightBeRichText(text))
+    if rich:
+        doc = QTextDocument()
+        doc.setDefaultFont(lab.font())
+        doc.setDocumentMargin(0)
+        doc.setHtml(text)
+        if lab.wordWrap():
+            doc.setTextWidth(room.width())
+        width, height = int(doc.idealWidth() + 0.999), int(doc.size().height() + 0.999)
+    else:
+        fm = QFontMetrics(lab.font())
+        flags = int(Qt.TextFlag.TextWordWrap) if lab.wordWrap() else 0
+        need = fm.boundingRect(QRect(0, 0, room.width() if lab.wordWrap() else 100_000, 100_000), flags, text)
+        width, height = need.width(), need.height()
+    if width > room.width() or height > room.height():
+        return f"label {text[:60]!r} needs {width}x{height}, has {room.width()}x{room.height()}"
+    return None
+
+
+def fit_problems(window: MainWindow) -> list[str]:
+    """Everything cut or overlapping in what the window shows now."""
+    top = window.overlay.top()
+    root: QWidget = top if top is not None else window
+    inside = window.rect()
+    problems: list[str] = []
+    buttons = [b for b in root.findChildren(QPushButton) if b.isVisible()]
+    labels = [lab for lab in root.findChildren(QLabel) if lab.isVisible()]
+    for w in (*buttons, *labels):
+        area = scroll_area_of(w)
+        outer = area if area is not None else w
+        r = rect_in(window, outer)
+        if not inside.contains(r):
+            problems.append(f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()[:40]!r} "
+                            f"at {r.getRect()} is not inside the window {inside.getRect()}")
+    for b in buttons:
+        if (p := button_text_problem(b)) is not None:
+            problems.append(p)
+    for lab in labels:
+        if (p := label_text_problem(lab)) is not None:
+            problems.append(p)
+    rects = [(b, rect_in(window, b)) for b in buttons]
+    for i, (a, ra) in enumerate(rects):
+        for b, rb in rects[i + 1:]:
+            if ra.intersects(rb):
+                problems.append(f"buttons {a.text()!r} {ra.getRect()} and {b.text()!r} {rb.getRect()} overlap")
+    return problems
+
+
+# -- the states ------------------------------------------------------------------------------------------------
+def settle(qtbot: QtBot, window: MainWindow) -> None:
+    """Let the layout run (resizes and polishes are posted events)."""
+    qtbot.wait(60)
+    central = window.centralWidget()
+    layout = central.layout() if central is not None else None
+    assert layout is not None
+    layout.activate()
+    qtbot.wait(20)
+
+
+def with_alarms(fake: FakeHmi) -> list[Alarm]:
+    fake.add_alarm(replace(longest_alarms(fake.now)[0], id="new"), announce=True)  # the strip shows an alarm
+    return [fake.add_alarm(a, announce=False) for a in longest_alarms(fake.now)]
+
+
+def open_detail(qtbot: QtBot, w: MainWindow, fake: FakeHmi, page: str = "traces") -> None:
+    qtbot.waitUntil(lambda: fake.alarm("a1") is not None, timeout=WAIT_MS)
+    alarm = fake.alarm("a1")
+    assert alarm is not None
+    w.detail.open(alarm, fake.now, 1.0, page=page)
+    w.show_screen("detail")
+
+
+def s_overview(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.show_screen("overview")
+
+
+def s_trends(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.open_trends("P-110")
+    w.trends.pause_button.click()  # the longest status text: paused, with the time shown
+
+
+def s_trends_window(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.open_trends("P-110")
+    qtbot.mouseClick(w.trends.window_button, LEFT)
+    assert w.overlay.is_open()
+
+
+def s_alarms(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.show_screen("alarms")
+    qtbot.waitUntil(lambda: w.alarms.table.alarm_model.rowCount() > 0, timeout=WAIT_MS)
+
+
+def s_detail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake)
+
+
+def s_detail_trail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake, page="trail")
+
+
+def s_label_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake)
+    w.detail.open_label_form()
+
+
+def s_label_keyboard(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_label_form(qtbot, w, fake)
+    top = w.overlay.top()
+    assert top is not None
+    top.open_keyboard()  # type: ignore[attr-defined]
+
+
+def s_acknowledge(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake)
+    w.commands.acknowledge(fake.alarm("a1"))
+
+
+def s_acknowledge_keyboard(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_acknowledge(qtbot, w, fake)
+    top = w.overlay.top()
+    assert isinstance(top, ConfirmPanel)
+    top.open_keyboard()
+
+
+def s_acknowledge_all(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_alarms(qtbot, w, fake)
+    w.commands.acknowledge_many(w.alarms.visible())
+
+
+def s_shelve(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake)
+    w.commands.shelve(fake.alarm("a1"))
+
+
+def s_journal(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.show_screen("journal")
+    qtbot.waitUntil(lambda: w.journal.page is not None, timeout=WAIT_MS)
+
+
+def journal_picker(key: str) -> Callable[[QtBot, MainWindow, FakeHmi], None]:
+    def state(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+        s_journal(qtbot, w, fake)
+        qtbot.mouseClick(w.journal.filter_buttons[key], LEFT)
+        assert w.overlay.is_open()
+    return state
+
+
+def s_login(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(None)
+    w.show_screen("login")
+    qtbot.waitUntil(lambda: len(w.login.user_buttons) == 3, timeout=WAIT_MS)
+    w.login.choose("supervisor")
+    w.login.pad.show_message("Wrong PIN - 2 attempts left", alarm=True)
+
+
+def s_login_locked(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_login(qtbot, w, fake)
+    w.session.set_session(TECH)  # logged in: the log-out button is there too
+    w.login.pad.lock(30, "supervisor locked for {n} s - too many wrong PINs")
+
+
+STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
+    "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
+    "detail": s_detail,
+    "detail-trail": s_detail_trail, "label-form": s_label_form, "label-keyboard": s_label_keyboard,
+    "acknowledge": s_acknowledge, "acknowledge-keyboard": s_acknowledge_keyboard,
+    "acknowledge-all": s_acknowledge_all, "shelve": s_shelve, "journal": s_journal,
+    **{f"journal-{k.lower()}": journal_picker(k) for k in ("Time", "Asset", "Priority", "State", "Kind", "Failure",
+                                                           "Search", "Sort")},
+    "login": s_login, "login-locked": s_login_locked,
+}
+
+
+# The shelve panel (app/ui/widgets/overlay.py ConfirmPanel with choices and notes) is being reworked on the shelving
+# branch: at 1024x600 its note buttons are squeezed into each other. Left to that branch; remove this mark once merged.
+NOT_YET: dict[tuple[str, tuple[int, int]], str] = {}
+
+
+def cases() -> list[object]:
+    return [pytest.param(state, size, id=f"{state}-{size[0]}x{size[1]}",
+                         marks=[pytest.mark.xfail(reason=NOT_YET[(state, size)], strict=False)]
+                         if (state, size) in NOT_YET else [])
+            for state in STATES for size in SIZES]
+
+
+@pytest.mark.parametrize(("state", "size"), cases())
+def test_nothing_is_cut_and_nothing_overlaps(qtbot: QtBot, state: str, size: tuple[int, int]) -> None:
+    fake = FakeHmi(assets=("P-101", "P-110"))
+    with_alarms(fake)
+    for w in window_on(qtbot, fake, size):
+        w.session.set_session(TECH)
+        settle(qtbot, w)
+        STATES[state](qtbot, w, fake)
+        settle(qtbot, w)
+        assert w.size().toTuple() == size, "the window must keep the panel's size"
+        problems = fit_problems(w)
+        assert not problems, f"{state} at {size[0]}x{size[1]}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_pin_keys_stay_touch_sized_and_apart(qtbot: QtBot, size: tuple[int, int]) -> None:
+    fake = FakeHmi()
+    for w in window_on(qtbot, fake, size):
+        s_login(qtbot, w, fake)
+        settle(qtbot, w)
+        pad = w.login.pad
+        keys = [*pad.digit_buttons.values(), pad.clear_button, pad.delete_button, pad.enter_button]
+        assert all(k.height() >= theme.TOUCH_MIN and k.width() >= theme.TOUCH_MIN for k in keys), \
+            [(k.text(), k.size().toTuple()) for k in keys]
+        rects = [rect_in(w, k) for k in keys]
+        assert all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+        assert all(w.rect().contains(r) for r in rects)
