@@ -1,6 +1,6 @@
 """Run an export into a destination folder (a mounted stick): check it, write every part into
 ``<name>.partial``, write MANIFEST.sha256 last, read everything back (page cache dropped) and compare, then
-rename to the final name. Any failure removes the partial folder (or, if the stick is gone, leaves it clearly
+move the files to the final folder, the manifest last (a folder without its manifest is not complete). Any failure removes the partial folder (or, if the stick is gone, leaves it clearly
 named ``.partial``) and says why; success and failure are both audited.
 
 Blocking (seconds to tens of seconds): call it on a worker thread. ``progress`` is called on that thread.
@@ -50,8 +50,10 @@ def folder_name(gateway: str, start: float, end: float, zone: ZoneInfo) -> str:
     return f"vigil-export-{gateway}-{stamp(start)}-{stamp(end)}"
 
 
-def _why(exc: OSError) -> str:
-    if exc.errno == errno.ENOSPC:
+def _why(exc: OSError, dest: Path | None = None) -> str:
+    if exc.errno == errno.ENOSPC or (exc.errno in (errno.EPERM, errno.EFBIG) and dest is not None
+                                     and _free_bytes(dest) == 0):  # fusefat says EPERM when full
+        return "the stick is full"
         return "the stick is full"
     if exc.errno == errno.EROFS:
         return "the stick is read-only (write-protect switch, or mounted read-only)"
@@ -148,6 +150,7 @@ class _Run:
     # -- write and verify --------------------------------------------------------------------------------
     def write_file(self, part: parts.PartFile) -> ExportedFile:
         path = self.partial / part.name
+        self.check_still_there()  # before creating anything: a pulled stick's mount point is a bare local folder
         path.parent.mkdir(parents=True, exist_ok=True)
         h = hashlib.sha256()
         size = 0
@@ -166,6 +169,7 @@ class _Run:
 
     def verify(self, files: list[ExportedFile]) -> None:
         self.bytes_done, self.bytes_total = 0, sum(f.bytes for f in files)
+        self.report(Phase.VERIFYING, "", force=True)
         for ef in files:
             h = hashlib.sha256()
             size = 0
@@ -208,15 +212,15 @@ class _Run:
                 manifest = "".join(f"{f.sha256}  {f.name}\n" for f in files).encode("utf-8")
                 mf = self.write_file(parts.PartFile(MANIFEST, 0, len(manifest), lambda: iter([(manifest, 0)])))
                 self.verify([*files, mf])
-                self.check_still_there()
-                os.rename(self.partial, final)
-                _fsync_dir(self.dest)
-            except BaseException:
+                self.publish([*files, mf], final)
+            except BaseException as exc:
+                if isinstance(exc, OSError):  # judged now: removing the partial folder frees the space again
+                    self._reason = _why(exc, self.dest)
                 self._remove_partial()
                 raise
         except OSError as exc:
-            raise ExportError(f"export to {self.dest} failed: {_why(exc)}"
-                              f"{'' if self._removed else f'; the unfinished folder {self.partial.name} is left'}"
+            raise ExportError(f"export to {self.dest} failed: {self._reason or _why(exc, self.dest)}"
+                              f"{'' if self._removed else f'; an unfinished folder {self.partial.name} may be left on it'}"
                               " - nothing complete was written") from None
         finally:
             con.close()
@@ -226,16 +230,51 @@ class _Run:
                             time.monotonic() - t0)
 
     _removed = True
+    _reason = ""
     partial = Path()
+    final: Path | None = None
+
+    def publish(self, files: list[ExportedFile], final: Path) -> None:
+        """Move the verified files into the final folder, the manifest last: a folder is complete exactly when
+        it holds MANIFEST.sha256. File by file, not one folder rename: fusefat (FAT in user space) loses a
+        renamed folder's contents, and a file rename is one directory entry on every FAT driver."""
+        self.check_still_there()
+        final.mkdir()
+        self.final = final
+        for f in files:
+            target = final / f.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self.partial / f.name, target)
+        _fsync_dir(final)
+        shutil.rmtree(self.partial)
+        _fsync_dir(self.dest)
 
     def _remove_partial(self) -> None:
         try:
-            shutil.rmtree(self.partial)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
+            on_stick = os.stat(self.dest).st_dev == self.dev
+        except OSError:
+            on_stick = False
+        if not on_stick:  # pulled out: whatever was written stays there, under its .partial name
             self._removed = False
-            log.warning("could not remove %s: %s", self.partial, exc.strerror)
+            return
+        for folder in (self.partial, self.final):
+            if folder is None:
+                continue
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                self._removed = False
+                log.warning("could not remove %s: %s", folder, exc.strerror)
+
+
+def _free_bytes(path: Path) -> int | None:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
 
 
 def _fsync_dir(path: Path) -> None:

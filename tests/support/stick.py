@@ -3,6 +3,7 @@ no vfat module, so ``mount -o loop`` cannot), or a size-limited tmpfs where FUSE
 teardown. Skips with the reason when not root or the tools are missing."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -54,6 +55,27 @@ class Stick:
         cmd = ["fusermount", "-u", str(self.mnt)] if self.kind == "vfat" else ["umount", str(self.mnt)]
         if subprocess.run(cmd, capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(self.mnt)], check=True)
+
+
+def fill(directory: Path, name: str = "ballast") -> Path:
+    """Write into ``directory`` until its file system has not one block left (fusefat reports a full disk as
+    EPERM, the kernel as ENOSPC); returns the file (delete it to free the space)."""
+    path = directory / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
+            block = b"\0" * size
+            while True:
+                try:
+                    os.write(fd, block)
+                except OSError as exc:
+                    if exc.errno not in (errno.ENOSPC, errno.EPERM):
+                        raise
+                    break
+    finally:
+        os.close(fd)
+    assert os.statvfs(directory).f_bavail == 0, "the file system still has room"
+    return path
 
 
 def stick_kinds() -> list[str]:
