@@ -49,7 +49,11 @@ class PartFile:
 def cell(value: object) -> str:
     """Text for a spreadsheet cell: a value starting with = + - @ (or tab/CR) gets a leading apostrophe, so a
     spreadsheet shows it as text instead of running it as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, int | float):  # a number we stored (a score of -0.5) stays a number
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 

@@ -1,7 +1,8 @@
 """Run an export into a destination folder (a mounted stick): check it, write every part into
-``<name>.partial``, write MANIFEST.sha256 last, read everything back (page cache dropped) and compare, then
-move the files to the final folder, the manifest last (a folder without its manifest is not complete). Any failure removes the partial folder (or, if the stick is gone, leaves it clearly
-named ``.partial``) and says why; success and failure are both audited.
+``<name>.partial``, write MANIFEST.sha256 last, read everything back (page cache dropped) and compare, then move
+the files to the final folder, the manifest last (a folder without its manifest is not complete). Any failure
+removes the partial folder (or, if the stick is gone, leaves it clearly named ``.partial``) and says why; success
+and failure are both audited.
 
 Blocking (seconds to tens of seconds): call it on a worker thread. ``progress`` is called on that thread.
 """
@@ -126,7 +127,7 @@ class _Run:
                     name += "_"
                 used.add(name.lower())
                 out.append(parts.PartFile(f"samples/{name}.csv", n, (n + 1) * parts.SAMPLE_ROW_BYTES,
-                                          lambda a=asset: parts.sample_chunks(con, a, req.start, req.end, zone)))
+                                          self._samples_of(con, asset)))
             if not assets:
                 self.skipped.append("samples: none stored in this range")
         if Include.ALARMS in inc:
@@ -146,6 +147,9 @@ class _Run:
         if Include.HANDOVER in inc:
             self.skipped.append("handover PDFs: none are generated yet")
         return out
+
+    def _samples_of(self, con: sqlite3.Connection, asset: str) -> Callable[[], parts.Chunks]:
+        return lambda: parts.sample_chunks(con, asset, self.req.start, self.req.end, self.zone)
 
     # -- write and verify --------------------------------------------------------------------------------
     def write_file(self, part: parts.PartFile) -> ExportedFile:
@@ -219,8 +223,9 @@ class _Run:
                 self._remove_partial()
                 raise
         except OSError as exc:
+            left = f"; an unfinished folder {self.partial.name} may be left on it"
             raise ExportError(f"export to {self.dest} failed: {self._reason or _why(exc, self.dest)}"
-                              f"{'' if self._removed else f'; an unfinished folder {self.partial.name} may be left on it'}"
+                              f"{'' if self._removed else left}"
                               " - nothing complete was written") from None
         finally:
             con.close()

@@ -8,23 +8,44 @@ import datetime as dt
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from app.export import ExportCancelled, ExportError, ExportProgress, ExportRequest, Include, Phase, run_export
-from app.export import runner as export_runner
-from app.export import store_audit
+from app.export import (
+    ExportCancelled,
+    ExportError,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
+    Include,
+    Phase,
+    run_export,
+    runner as export_runner,
+    store_audit,
+)
+from app.export.runner import ProgressHook
 from app.store import schema
 from tests.support.export_db import END, START, ZONE, ExportDb, seed
-from tests.support.stick import Stick, fill, stick  # noqa: F401 - fixture
+from tests.support.stick import Stick, fill, make_stick, stick_kinds
 
 ALL = Include.everything()
 
 
+@pytest.fixture(params=stick_kinds())
+def stick(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stick]:
+    """A 16 MB stick, FAT (fusefat) and tmpfs; unmounted in teardown."""
+    s = make_stick(tmp_path, request.param)
+    try:
+        yield s
+    finally:
+        s.unmount()
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> ExportDb:
+def store(tmp_path: Path) -> Iterator[ExportDb]:
     e = seed(tmp_path / "vigil.db")
     yield e
     e.db.dispose()
@@ -36,9 +57,10 @@ def every_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export_runner, "PROGRESS_EVERY_S", 0.0)
 
 
-def _export(store: ExportDb, dest: Path, include: Include = ALL, **kw: object):  # type: ignore[no-untyped-def]
+def _export(store: ExportDb, dest: Path, include: Include = ALL, progress: ProgressHook | None = None,
+            cancel: threading.Event | None = None) -> ExportResult:
     return run_export(store.db, ExportRequest(START, END, include, "sup1"), dest, zone=ZONE, gateway="gw-1",
-                      audit=store_audit(store.db), **kw)  # type: ignore[arg-type]
+                      audit=store_audit(store.db), progress=progress, cancel=cancel)
 
 
 def _audit_rows(store: ExportDb, action: str) -> list[dict]:

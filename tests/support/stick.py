@@ -7,7 +7,6 @@ import errno
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,13 +99,3 @@ def make_stick(tmp_path: Path, kind: str, size_mb: int = 16) -> Stick:
         stick = Stick(kind, mnt, None, f"{size_mb}m")
     stick.mount()
     return stick
-
-
-@pytest.fixture(params=stick_kinds())
-def stick(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stick]:
-    """A 16 MB stick, FAT (fusefat) and tmpfs."""
-    s = make_stick(tmp_path, request.param)
-    try:
-        yield s
-    finally:
-        s.unmount()
