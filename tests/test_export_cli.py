@@ -33,7 +33,7 @@ def test_export_from_the_command_line(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     folder = dest / "vigil-export-gw-7-20261201T0600-20261202T0600"
     assert f"exported to {folder}" in proc.stdout
-    assert "files: 3" in proc.stdout  # two pumps' samples and the audit log
+    assert "files: 4" in proc.stdout  # two pumps' samples, the audit log, README.txt
     manifest_sha = hashlib.sha256((folder / "MANIFEST.sha256").read_bytes()).hexdigest()
     assert f"manifest sha256: {manifest_sha}" in proc.stdout
     assert "writing" in proc.stderr or "verifying" in proc.stderr or "checking" in proc.stderr  # progress lines

@@ -29,7 +29,9 @@ BOM = "\ufeff".encode()  # Excel detects UTF-8 only with a BOM; LibreOffice and 
 CHUNK_ROWS = 16_384  # about 0.1-0.3 s of work: progress and cancel stay responsive
 SAMPLE_ROW_BYTES = 150  # estimate for the free-space check (measured ~134 for 8 good channels)
 TEXT_ROW_BYTES = 400
-QUALITY_TEXT = [q.name.lower().replace("_", "-").encode() for q in Quality] + [b"unknown"]
+# Quality as its numeric code (acquisition/quality.py; the legend is in README.txt): a word per channel made the
+# file a quarter larger and its writing slower, and a spreadsheet filters "<> 0" as easily.
+QUALITY_CODES = [str(i).encode() for i in range(256)]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SECRET_KEY = re.compile(r"pin|hash|salt|secret|passw|token|credential|key|cert", re.IGNORECASE)
 _SECRET_VALUE = re.compile(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/=_-]{40,}")
@@ -115,10 +117,16 @@ def _sample_header() -> bytes:
     return BOM + (",".join(cols + ["score", "regime"]) + "\r\n").encode()
 
 
+_NO_SCORE = -1.0e308  # stands for NULL in the query (SQLite has no NaN): becomes an empty cell
+_ALL_GOOD = bytes(N_CHANNELS)
+
+
 def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float, zone: ZoneInfo) -> Chunks:
+    """The asset's CSV in chunks; each column of a chunk becomes one numpy array without a Python loop over its
+    rows (SQLite fills in a NULL score)."""
     yield _sample_header(), 0
-    cur = con.execute('SELECT ts, "values", score, regime, quality FROM samples WHERE asset = ? AND ts >= ? '
-                      "AND ts < ? ORDER BY ts", (asset, start, end))
+    cur = con.execute(f'SELECT ts, "values", ifnull(score, {_NO_SCORE!r}), regime, quality '
+                      "FROM samples WHERE asset = ? AND ts >= ? AND ts < ? ORDER BY ts", (asset, start, end))
     regimes: dict[str, int] = {}
     width = N_CHANNELS * 8
     while batch := cur.fetchmany(CHUNK_ROWS):
@@ -132,20 +140,49 @@ def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float,
             for i, b in enumerate(blobs):
                 row = np.frombuffer(b[:len(b) - len(b) % 8][:width], dtype="<f8")
                 values[i, :len(row)] = row
-        codes = np.zeros((n, N_CHANNELS), dtype=np.uint8)
-        for i, q in enumerate(quality):
-            if q is not None:
+        joined_q = b"".join([q or _ALL_GOOD for q in quality])  # NULL: all good (most rows)
+        if len(joined_q) == n * N_CHANNELS:
+            codes = np.frombuffer(joined_q, dtype=np.uint8).reshape(n, N_CHANNELS)
+        else:
+            codes = np.zeros((n, N_CHANNELS), dtype=np.uint8)
+            for i, q in enumerate(quality):
                 row_q = np.frombuffer(q[:N_CHANNELS], dtype=np.uint8)
                 codes[i, :len(row_q)] = row_q
-        codes = np.minimum(codes, len(QUALITY_TEXT) - 1)
-        score = np.array([np.nan if s is None else s for s in scores], dtype=np.float64)
-        reg_idx = np.array([regimes.setdefault(str(r), len(regimes)) for r in regime], dtype=np.intp)
+        score = np.fromiter(scores, dtype=np.float64, count=n)
+        score[score == _NO_SCORE] = np.nan
+        reg_idx = _regime_codes(regime, regimes)
         table = [cell(r).encode("utf-8", "backslashreplace") for r in regimes]
         table = [b'"' + t.replace(b'"', b'""') + b'"' if any(c in t for c in b',"\r\n') else t for t in table]
-        cols = [fastcsv.times(np.asarray(ts, dtype=np.float64), zone),
-                fastcsv.channel_block(values, fastcsv.lookup(codes.ravel(), QUALITY_TEXT)),
+        cols = [fastcsv.times(np.fromiter(ts, dtype=np.float64, count=n), zone),
+                fastcsv.channel_block(values, fastcsv.lookup(codes.ravel(), QUALITY_CODES)),
                 fastcsv.numbers(score), fastcsv.lookup(reg_idx, table)]
         yield fastcsv.rows(cols), n
+
+
+def _regime_codes(regime: tuple[str, ...], known: dict[str, int]) -> np.ndarray:
+    """Index of each row's regime in ``known`` (grown as new ones appear): a few distinct values, compared as
+    whole arrays rather than looked up row by row."""
+    arr = np.array(regime, dtype=object)
+    out = np.zeros(len(regime), dtype=np.intp)
+    for r in set(regime):
+        out[arr == r] = known.setdefault(str(r), len(known))
+    return out
+
+
+def readme(req_start: float, req_end: float, zone: ZoneInfo, gateway: str, names: list[str],
+           skipped: list[str]) -> PartFile:
+    q = "\r\n".join(f"  {v.value} = {v.name.lower().replace('_', ' ')}" for v in Quality)
+    text = (f"Vigil export from gateway {gateway}\r\n"
+            f"Range: {iso(req_start, zone)} to {iso(req_end, zone)} (end excluded), time zone {zone.key}\r\n\r\n"
+            "Files (CSV: UTF-8 with BOM, comma-separated, '.' decimal mark, ISO 8601 local times with offset;\r\n"
+            "text cells starting with = + - @ carry a leading ' so a spreadsheet does not run them):\r\n"
+            + "".join(f"  {n}\r\n" for n in names)
+            + "".join(f"Not included: {s}\r\n" for s in skipped)
+            + "\r\nsamples/*.csv: one row per sample; each channel's value (empty = no value) and its quality code:\r\n"
+            + q + "\r\nscore: the normalised anomaly score (empty while commissioning or stopped)\r\n\r\n"
+            "MANIFEST.sha256 lists every file's SHA-256; check with: sha256sum -c MANIFEST.sha256\r\n")
+    data = text.encode("utf-8")
+    return PartFile("README.txt", 0, len(data), lambda: iter([(data, 0)]))
 
 
 # -- alarms, events, labels ------------------------------------------------------------------------------

@@ -123,8 +123,9 @@ def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, t
         for ch, v in enumerate(values):
             text = row[1 + 2 * ch]
             assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=5e-5)
-    assert body[5][5:7] == ["", "bad"] and body[5][2] == "good"  # the missing current, BAD
-    assert {body[7][2 + 2 * ch] for ch in range(8)} == {"stale"}
+    assert body[5][5:7] == ["", "2"] and body[5][2] == "0"  # the missing current, BAD (2); the rest GOOD (0)
+    assert {body[7][2 + 2 * ch] for ch in range(8)} == {"1"}  # all STALE
+    assert b"  2 = bad\r\n" in (folder / "README.txt").read_bytes()  # the legend
     assert body[3][-2] == "" and body[0][-2] == "0.4" and body[0][-1] == "running"
 
 
