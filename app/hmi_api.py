@@ -13,19 +13,37 @@ and must run off the GUI thread.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, list_order, most_urgent
 from app.alarm_states import AlarmState, InvalidTransition
+from app.audit_chain import AuditAppended
 from app.events import EngineEvent
+from app.export import (
+    ExportCancelled,
+    ExportError,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
+    Include,
+    Medium,
+    find_media,
+    run_export,
+)
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.shifts import resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
+from app.store.writer import Write
 from app.uplink.status import UplinkStatus
-from app.users import LOCAL_PANEL, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin
+from app.users import LOCAL_PANEL, Action, Lock, LockedOut, PermissionDenied, Role, Session, WrongPin, require
 from detection.regime import Regime
 
 if TYPE_CHECKING:  # the adapter is handed a running engine; importing it here would pull it into every screen
@@ -36,7 +54,8 @@ HISTORY_POINTS = 4000
 
 __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
-    "CloudState",
+    "CloudState", "ExportCancelled", "ExportError", "ExportProgress", "ExportRequest", "ExportResult", "Include",
+    "Medium",
     "CloudStatus", "CommitPending", "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "Lock", "LockedOut",
     "PermissionDenied", "Priority", "Regime", "Role", "Samples",
@@ -131,6 +150,20 @@ class HmiApi(Protocol):
         ...
 
 
+    # -- export (supervisor+) --------------------------------------------------------------------------
+    def export_media(self) -> list[Medium]:
+        """Mounted sticks and the configured export folder (*cheap*: /proc/self/mounts and statvfs)."""
+        ...
+
+    def export(self, session: Session, request: ExportRequest, dest: str,
+               progress: Callable[[ExportProgress], None] | None = None,
+               cancel: threading.Event | None = None) -> ExportResult:
+        """*Blocking* (seconds to a minute): export ``request`` into a new folder under ``dest``, audited as
+        ``session``'s user. ``progress`` is called on the calling (worker) thread. Raises PermissionDenied (below
+        supervisor), ExportCancelled, or ExportError with the operator-readable reason."""
+        ...
+
+
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
 
@@ -200,3 +233,23 @@ class EngineHmi:
 
     def logout(self, session: Session, *, timed_out: bool = False) -> None:
         self._engine.users.logout(session, reason="auto-logout" if timed_out else "logout")
+
+    def export_media(self) -> list[Medium]:
+        return find_media(self._engine.settings.export.folder)
+
+    def export(self, session: Session, request: ExportRequest, dest: str,
+               progress: Callable[[ExportProgress], None] | None = None,
+               cancel: threading.Event | None = None) -> ExportResult:
+        require(session, Action.EXPORT)
+        settings = self._engine.settings
+        writer = self._engine.writer
+
+        def audit(user: str | None, action: str, detail: dict) -> None:  # through the one writer, committed
+            write = Write([AuditAppended(time.time(), user, action, detail)])
+            writer.submit(write)
+            with contextlib.suppress(CommitPending):  # kept and retried by the writer: the export itself is done
+                writer.wait(write)
+
+        return run_export(self._engine.db, replace(request, user=session.user), dest,
+                          zone=resolve_zone(settings.shifts.timezone), gateway=settings.site.gateway_id,
+                          audit=audit, progress=progress, cancel=cancel)

@@ -48,7 +48,8 @@ def seed(db_path: Path, days: float, pumps: int) -> tuple[int, float]:
         base = rng.uniform(5, 80, N_CHANNELS)
         for a in range(0, n, step):
             m = min(step, n - a)
-            values = base + np.cumsum(rng.normal(0, 0.01, (m, N_CHANNELS)), axis=0) + rng.normal(0, 0.2, (m, N_CHANNELS))
+            drift = np.cumsum(rng.normal(0, 0.01, (m, N_CHANNELS)), axis=0)
+            values = base + drift + rng.normal(0, 0.2, (m, N_CHANNELS))
             blob = values.astype("<f8").tobytes()
             score = np.abs(rng.normal(0.4, 0.15, m)).tolist()
             ts = (START + a + np.arange(m, dtype=np.float64)).tolist()
