@@ -130,7 +130,7 @@ class _Run:
         req, zone, inc = self.req, self.zone, self.req.include
         out: list[parts.PartFile] = []
         if Include.SAMPLES in inc:
-            assets = parts.sample_assets(con, req.start, req.end)
+            assets = parts.sample_assets(con, req.start, req.end, lambda: self.report(Phase.CHECKING, ""))
             used: set[str] = set()
             for asset, n in assets:
                 name = asset
@@ -154,6 +154,7 @@ class _Run:
         if Include.KPI in inc:
             from app.kpi import kpi_report  # the KPI module pulls in its own queries; only when asked
 
+            self.report(Phase.CHECKING, "", force=True)
             out += parts.kpi_files(kpi_report(self.db, req.start, min(req.end, max(time.time(), req.start + 1))))
         if Include.HANDOVER in inc:
             self.skipped.append("handover PDFs: none are generated yet")
