@@ -105,32 +105,38 @@ def lookup(codes: np.ndarray, table: Sequence[bytes]) -> Column:
 
 
 def times(ts: np.ndarray, zone: ZoneInfo) -> Column:
-    """ISO 8601 local time with offset, milliseconds. The offset is looked up per distinct UTC quarter hour
-    (offsets change only on quarter hours), so a chunk needs a handful of zoneinfo calls, not one per row."""
+    """ISO 8601 local time with offset, milliseconds (``+HH:MM``, or ``+HH:MM:SS`` for the odd historical
+    offset). The offset is looked up per distinct UTC quarter hour, so a chunk needs a handful of zoneinfo calls,
+    not one per row; a quarter with a change inside it (historical zones) is looked up row by row."""
     t = np.asarray(ts, dtype=np.float64)
     ms = np.rint(t * 1000.0).astype(np.int64)
-    quarter = ms // 900_000
+    quarter = np.floor_divide(ms, 900_000)
     uniq, inv = np.unique(quarter, return_inverse=True)
     offs_s = np.array([_offset_s(int(qh) * 900, zone) for qh in uniq], dtype=np.int64)
+    ends = np.array([_offset_s(int(qh) * 900 + 899.999, zone) for qh in uniq], dtype=np.int64)
     off = offs_s[inv]
+    for r in np.flatnonzero((ends != offs_s)[inv]):
+        off[r] = _offset_s(int(ms[r]) / 1000.0, zone)
     local_ms = ms + off * 1000
     days, ms_of_day = np.divmod(local_ms, 86_400_000)
     y, m, d = _civil(days)
     sec, milli = np.divmod(ms_of_day, 1000)
     hh, rest = np.divmod(sec, 3600)
     mi, ss = np.divmod(rest, 60)
-    a = np.abs(off) // 60
-    oh, om = np.divmod(a, 60)
+    oh, orest = np.divmod(np.abs(off), 3600)
+    om, osec = np.divmod(orest, 60)
     n = t.shape[0]
-    chars = np.empty((n, 29), dtype=np.uint8)  # 2026-12-03T16:05:00.000+01:00
+    chars = np.empty((n, 32), dtype=np.uint8)  # 2026-12-03T16:05:00.000+01:00 (and :SS, rarely)
     chars[:, 0:4] = _T4[y % 10_000]
-    for col, part in ((5, m), (8, d), (11, hh), (14, mi), (17, ss), (24, oh), (27, om)):
+    for col, part in ((5, m), (8, d), (11, hh), (14, mi), (17, ss), (24, oh), (27, om), (30, osec)):
         chars[:, col:col + 2] = _T4[part, 2:]
     chars[:, 20:23] = _T4[milli, 1:]
-    for col, ch in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, ":")):
+    for col, ch in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, ":"), (29, ":")):
         chars[:, col] = ord(ch)
     chars[:, 23] = np.where(off < 0, ord("-"), ord("+"))
-    return Column(chars, np.ones(chars.shape, dtype=bool))
+    keep = np.ones(chars.shape, dtype=bool)
+    keep[:, 29:] = (osec != 0)[:, None]
+    return Column(chars, keep)
 
 
 def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,7 +153,7 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, m, d
 
 
-def _offset_s(epoch_s: int, zone: ZoneInfo) -> int:
+def _offset_s(epoch_s: float, zone: ZoneInfo) -> int:
     off = dt.datetime.fromtimestamp(epoch_s, zone).utcoffset()
     return int(off.total_seconds()) if off is not None else 0
 
