@@ -72,6 +72,9 @@ def main() -> None:
     ap.add_argument("--pumps", type=int, default=8)
     ap.add_argument("--keep", type=Path, help="keep the seeded store in this folder (and reuse it)")
     ap.add_argument("--dest", type=Path, help="export into this folder instead of a tmpfs")
+    ap.add_argument("--gui", action="store_true",
+                    help="run the export on a worker thread beside a Qt event loop with a 5 ms heartbeat (the GUI "
+                         "stall while exporting, goal <= 50 ms)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-export-") as tmp:
         folder = args.keep or Path(tmp)
@@ -91,7 +94,10 @@ def main() -> None:
                 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g", "tmpfs", str(dest)], check=True)
                 mounted = dest
         try:
-            _run(db_path, dest, args.days)
+            if args.gui:
+                _run_beside_gui(db_path, dest, args.days)
+            else:
+                _run(db_path, dest, args.days)
         finally:
             if mounted is not None:
                 subprocess.run(["umount", str(mounted)], check=True)
@@ -126,6 +132,32 @@ def _run(db_path: Path, dest: Path, days: float) -> None:
     print(f"goal <= {GOAL_S:.0f} s: {verdict} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
           "other processes stretch the wall time; the CPU time is this export's own)")
     print(f"manifest sha256 {result.manifest_sha256}")
+
+
+def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
+    """The export on a worker thread (as the Export screen runs it) while the GUI thread's heartbeat ticks."""
+    from app.ui.bench.common import Heartbeat, qt_app, wait
+
+    qt_app()
+    hb = Heartbeat()
+    hb.start()
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            _run(db_path, dest, days)
+        finally:
+            done.set()
+
+    t0 = time.perf_counter()
+    worker = threading.Thread(target=work, name="bench-export")
+    worker.start()
+    wait(done.is_set, 3600)
+    worker.join()
+    hb.stop()
+    gap = hb.max_gap(t0, time.perf_counter())
+    print(f"GUI heartbeat: largest gap {gap['ms']:.0f} ms (GUI thread CPU in it {gap['gui_cpu_ms']:.0f} ms) at "
+          f"{gap['at_s']:.1f} s (goal <= 50 ms)")
 
 
 if __name__ == "__main__":

@@ -120,15 +120,14 @@ def _sample_header() -> bytes:
     return BOM + (",".join(cols + ["score", "regime"]) + "\r\n").encode()
 
 
-_NO_SCORE = -1.0e308  # stands for NULL in the query (SQLite has no NaN): becomes an empty cell
 _ALL_GOOD = bytes(N_CHANNELS)
 
 
 def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float, zone: ZoneInfo) -> Chunks:
     """The asset's CSV in chunks; each column of a chunk becomes one numpy array without a Python loop over its
-    rows (SQLite fills in a NULL score)."""
+    rows."""
     yield _sample_header(), 0
-    cur = con.execute(f'SELECT ts, "values", ifnull(score, {_NO_SCORE!r}), regime, quality '
+    cur = con.execute('SELECT ts, "values", score, regime, quality '
                       "FROM samples WHERE asset = ? AND ts >= ? AND ts < ? ORDER BY ts", (asset, start, end))
     regimes: dict[str, int] = {}
     width = N_CHANNELS * 8
@@ -151,8 +150,7 @@ def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float,
             for i, q in enumerate(quality):
                 row_q = np.frombuffer(q[:N_CHANNELS], dtype=np.uint8)
                 codes[i, :len(row_q)] = row_q
-        score = np.fromiter(scores, dtype=np.float64, count=n)
-        score[score == _NO_SCORE] = np.nan
+        score = np.array(scores, dtype=np.float64)  # None (no score) -> NaN -> an empty cell
         reg_idx = _regime_codes(regime, regimes)
         table = [cell(r).encode("utf-8", "backslashreplace") for r in regimes]
         table = [b'"' + t.replace(b'"', b'""') + b'"' if any(c in t for c in b',"\r\n') else t for t in table]
