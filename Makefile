@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # System packages the tests use (real peers, not mocks); installed with apt when run as root.
-APT_PACKAGES := mosquitto mosquitto-clients socat openssl
+APT_PACKAGES := mosquitto mosquitto-clients socat openssl dosfstools fusefat  # fusefat: the export tests' FAT stick
 ARGS ?=
 
 .PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus

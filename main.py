@@ -3,6 +3,7 @@
     python main.py --headless --simulate --inject P-101:cavitation@10m --speed 600 --duration 1h
     python main.py credentials set --username NAME    (the MQTT broker's password, kept in the keyring)
     python main.py users add --name NAME --role admin   (the panel's users: list, add, set-pin, disable, ...)
+    python main.py export --from 2026-12-01T06:00 --to 2026-12-02T06:00 --dest /media/op/STICK
 """
 from __future__ import annotations
 
@@ -80,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.users_cli import main as users_main
 
         return users_main(argv[1:])
+
+    if argv[:1] == ["export"]:  # python main.py export --from ... --to ... --dest DIR (app/export/cli.py)
+        from app.export.cli import main as export_main
+
+        return export_main(argv[1:])
     args = build_parser().parse_args(argv)
     # Every bad configuration ends here as one line and exit code 2, never a traceback.
     try:

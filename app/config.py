@@ -143,6 +143,18 @@ class UplinkSettings(_Section):
         return self
 
 
+class ExportSettings(_Section):
+    # A folder offered as an export destination besides mounted sticks (app/export/media.py); "" = sticks only
+    folder: str = Field("", max_length=4096)
+
+    @field_validator("folder")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and (not os.path.isabs(value) or "\0" in value):
+            raise ValueError("must be an absolute folder path (e.g. /srv/vigil/exports) or \"\" for none")
+        return value
+
+
 class UiSettings(_Section):
     kiosk: bool = True
     auto_logout_s: float = Field(300.0, ge=10, le=86400)
@@ -223,6 +235,7 @@ class Settings(_Section):
     ui: UiSettings = UiSettings()
     users: UserSettings = UserSettings()
     shifts: ShiftSettings = ShiftSettings()
+    export: ExportSettings = ExportSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")

@@ -13,7 +13,10 @@ and must run off the GUI thread.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from app.alarm_model import (
@@ -29,18 +32,33 @@ from app.alarm_model import (
     most_urgent,
 )
 from app.alarm_states import AlarmState, InvalidTransition
+from app.audit_chain import AuditAppended
 from app.config import ConfigError
 from app.events import EngineEvent
+from app.export import (
+    ExportCancelled,
+    ExportError,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
+    Include,
+    Medium,
+    find_media,
+    run_export,
+)
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.settings_overrides import SettingLine, Source as SettingSource
+from app.shifts import resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
+from app.store.writer import Write
 from app.uplink.status import UplinkStatus
 from app.user_rules import LastAdminError, UserInfo, UserState
 from app.users import (
     LOCAL_PANEL,
+    Action,
     Lock,
     LockedOut,
     PermissionDenied,
@@ -49,6 +67,7 @@ from app.users import (
     Session,
     UserDisabled,
     WrongPin,
+    require,
 )
 from detection.alerts import RuleState, held_score
 from detection.regime import Regime
@@ -61,7 +80,8 @@ HISTORY_POINTS = 4000
 
 __all__ = [
     "HISTORY_POINTS", "LOCAL_PANEL", "Alarm", "AlarmEvent", "AlarmKind", "AlarmState", "AssetHealth", "AssetStatus",
-    "CloudState",
+    "CloudState", "ExportCancelled", "ExportError", "ExportProgress", "ExportRequest", "ExportResult", "Include",
+    "Medium",
     "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
     "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
@@ -212,6 +232,20 @@ class HmiApi(Protocol):
         ...
 
 
+    # -- export (supervisor+) --------------------------------------------------------------------------
+    def export_media(self) -> list[Medium]:
+        """Mounted sticks and the configured export folder (*cheap*: /proc/self/mounts and statvfs)."""
+        ...
+
+    def export(self, session: Session, request: ExportRequest, dest: str,
+               progress: Callable[[ExportProgress], None] | None = None,
+               cancel: threading.Event | None = None) -> ExportResult:
+        """*Blocking* (seconds to a minute): export ``request`` into a new folder under ``dest``, audited as
+        ``session``'s user. ``progress`` is called on the calling (worker) thread. Raises PermissionDenied (below
+        supervisor), ExportCancelled, or ExportError with the operator-readable reason."""
+        ...
+
+
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
 
@@ -323,3 +357,23 @@ class EngineHmi:
 
     def set_asset_threshold(self, session: Session, asset: str, value: float | None) -> None:
         self._engine.settings_editor.set_threshold(session, asset, value)
+
+    def export_media(self) -> list[Medium]:
+        return find_media(self._engine.settings.export.folder)
+
+    def export(self, session: Session, request: ExportRequest, dest: str,
+               progress: Callable[[ExportProgress], None] | None = None,
+               cancel: threading.Event | None = None) -> ExportResult:
+        require(session, Action.EXPORT)
+        settings = self._engine.settings
+        writer = self._engine.writer
+
+        def audit(user: str | None, action: str, detail: dict) -> None:  # through the one writer, committed
+            write = Write([AuditAppended(self._engine.clock(), user, action, detail)])
+            writer.submit(write)
+            with contextlib.suppress(CommitPending):  # kept and retried by the writer: the export itself is done
+                writer.wait(write)
+
+        return run_export(self._engine.db, replace(request, user=session.user), dest,
+                          zone=resolve_zone(settings.shifts.timezone), gateway=settings.site.gateway_id,
+                          audit=audit, progress=progress, cancel=cancel)

@@ -33,6 +33,9 @@ from app.hmi_api import (
     EngineEvent,
     EngineSnapshot,
     EventListener,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
     HmiApi,
     InvalidTransition,
     JournalPage,
@@ -40,6 +43,7 @@ from app.hmi_api import (
     JournalRow,
     JournalSort,
     Label,
+    Medium,
     Priority,
     Regime,
     Role,
@@ -289,6 +293,23 @@ class FakeHmi(FakeUsers, FakeSettings):
 
     def logout(self, session: Session, *, timed_out: bool = False) -> None:
         self._record("logout", session.user, timed_out)
+
+    # -- export: a screen test sets ``export_media_list`` / ``export_runner`` (e.g. app.export.run_export on a
+    # real store and folder) ---------------------------------------------------------------------------
+    export_media_list: Sequence[Medium] = ()
+    export_runner: Callable[[Session, ExportRequest, str, Callable[[ExportProgress], None] | None,
+                             threading.Event | None], ExportResult] | None = None
+
+    def export_media(self) -> list[Medium]:
+        return list(self.export_media_list)
+
+    def export(self, session: Session, request: ExportRequest, dest: str,
+               progress: Callable[[ExportProgress], None] | None = None,
+               cancel: threading.Event | None = None) -> ExportResult:
+        self._record("export", session.user, dest)
+        if self.export_runner is None:
+            raise NotImplementedError("set FakeHmi.export_runner for an export test")
+        return self.export_runner(session, request, dest, progress, cancel)
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _record(self, *call: object) -> None:

@@ -1,0 +1,199 @@
+"""CSV rows built as numpy byte matrices: the samples export formats millions of numbers, and Python's per-value
+formatting (``"%.6g" % v``, the csv module) managed about 70,000 rows a second here - a week of 8 pumps would take
+over a minute. Here every column becomes a fixed-width ``uint8`` matrix plus a mask of the bytes to keep; the
+row is the columns side by side and ``matrix[mask].tobytes()`` drops the padding in one C-level step.
+
+Numbers are fixed-point with ``.`` as the decimal mark and trailing zeros trimmed (``12.5``, ``-0.0312``, ``7``);
+a missing value (NaN) is an empty field. Times are ISO 8601 with the zone's offset
+(``2026-12-03T16:05:00.000+01:00``). Values too large for the fixed-point path (never a plausible reading) are
+written by Python's ``repr`` (rare; same result format).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+DECIMALS = 4  # 0.1 mbar, 0.0001 mm/s: below every instrument's resolution
+_INT_DIGITS = 11  # |value| < 1e11 takes the fast path (plausible ranges end at 1e5)
+_LIMIT = 10.0 ** _INT_DIGITS
+
+
+
+class Column:
+    """One CSV column for a chunk: ``chars`` (rows x width uint8) and ``keep`` (same shape, bool)."""
+
+    __slots__ = ("chars", "keep")
+
+    def __init__(self, chars: np.ndarray, keep: np.ndarray) -> None:
+        self.chars = chars
+        self.keep = keep
+
+
+_T4 = np.array([[ord(c) for c in f"{i:04d}"] for i in range(10_000)], dtype=np.uint8)  # "0000".."9999"
+_T4_U32 = _T4.view(np.uint32).ravel()
+_INT_THRESH = 10 ** np.arange(1, 12, dtype=np.int64)  # 10 .. 1e11: digits of the integer part - 1
+_TRAIL = np.array([4 if i == 0 else (len(f"{i:04d}") - len(f"{i:04d}".rstrip("0"))) for i in range(10_000)],
+                  dtype=np.int8)  # trailing zeros of 4 decimals
+_N_GROUPS = 3  # 12 integer digits in 4-digit groups
+
+
+def numbers(values: np.ndarray) -> Column:
+    """Fixed-point text of a float64 vector; NaN (and +-inf) -> empty field. Digits come 4 at a time from a
+    table ("0000".."9999" as uint32), so a value costs a few integer operations and gathers."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    n = v.shape[0]
+    finite = np.isfinite(v)
+    big = finite & (np.abs(v) >= _LIMIT)
+    fast = finite & ~big
+    q = np.rint(np.abs(np.where(fast, v, 0.0)) * 10.0 ** DECIMALS).astype(np.int64)
+    hi, frac = np.divmod(q, 10_000)
+    g2, g3 = np.divmod(hi, 10_000)
+    g1, g2 = np.divmod(g2, 10_000)
+    width = 1 + 4 * _N_GROUPS + 1 + 4  # sign, 12 integer digits, point, 4 decimals
+    words = np.empty((n, 5), dtype=np.uint32)  # 20 bytes: the groups, the point and 3 pad bytes, the decimals
+    words[:, 0] = _T4_U32[g1]
+    words[:, 1] = _T4_U32[g2]
+    words[:, 2] = _T4_U32[g3]
+    words[:, 3] = ord(".")
+    words[:, 4] = _T4_U32[frac]
+    body = words.view(np.uint8).reshape(n, 20)
+    chars = np.empty((n, width), dtype=np.uint8)
+    chars[:, 0] = ord("-")
+    chars[:, 1:14] = body[:, 0:13]  # 12 digits and the point
+    chars[:, 14:] = body[:, 16:20]
+    int_digits = np.searchsorted(_INT_THRESH, hi, side="right") + 1
+    trail = _TRAIL[frac]
+    pos = np.arange(width)[None, :]
+    first = (13 - int_digits)[:, None]  # first kept integer digit
+    last = np.where(trail == 4, 12, 17 - trail)[:, None]  # last kept byte (the units digit, or a decimal)
+    keep = (pos >= first) & (pos <= last)
+    keep[:, 0] = fast & (v < 0) & (q > 0)
+    keep[~fast] = False
+    col = Column(chars, keep)
+    if big.any():  # widen for the rare huge value written by repr
+        col = _patch(col, np.flatnonzero(big), [repr(float(x)).encode("ascii") for x in v[big]])
+    return col
+
+
+def _patch(col: Column, rows: np.ndarray, texts: list[bytes]) -> Column:
+    width = max(col.chars.shape[1], max(len(t) for t in texts))
+    chars = np.zeros((col.chars.shape[0], width), dtype=np.uint8)
+    keep = np.zeros_like(chars, dtype=bool)
+    chars[:, :col.chars.shape[1]] = col.chars
+    keep[:, :col.keep.shape[1]] = col.keep
+    for r, t in zip(rows, texts, strict=True):
+        chars[r, :] = 0
+        keep[r, :] = False
+        chars[r, :len(t)] = np.frombuffer(t, dtype=np.uint8)
+        keep[r, :len(t)] = True
+    return Column(chars, keep)
+
+
+def lookup(codes: np.ndarray, table: Sequence[bytes]) -> Column:
+    """Text from a small table by integer code (quality names, regimes); the table's texts are already escaped."""
+    width = max(1, max((len(t) for t in table), default=1))
+    chars = np.zeros((len(table), width), dtype=np.uint8)
+    keep = np.zeros((len(table), width), dtype=bool)
+    for i, t in enumerate(table):
+        chars[i, :len(t)] = np.frombuffer(t, dtype=np.uint8)
+        keep[i, :len(t)] = True
+    idx = np.asarray(codes, dtype=np.intp)
+    return Column(chars[idx], keep[idx])
+
+
+def times(ts: np.ndarray, zone: ZoneInfo) -> Column:
+    """ISO 8601 local time with offset, milliseconds (``+HH:MM``, or ``+HH:MM:SS`` for the odd historical
+    offset). The offset is looked up per distinct UTC quarter hour, so a chunk needs a handful of zoneinfo calls,
+    not one per row; a quarter with a change inside it (historical zones) is looked up row by row."""
+    t = np.asarray(ts, dtype=np.float64)
+    ms = np.rint(t * 1000.0).astype(np.int64)
+    quarter = np.floor_divide(ms, 900_000)
+    uniq, inv = np.unique(quarter, return_inverse=True)
+    offs_s = np.array([_offset_s(int(qh) * 900, zone) for qh in uniq], dtype=np.int64)
+    ends = np.array([_offset_s(int(qh) * 900 + 899.999, zone) for qh in uniq], dtype=np.int64)
+    off = offs_s[inv]
+    for r in np.flatnonzero((ends != offs_s)[inv]):
+        off[r] = _offset_s(int(ms[r]) / 1000.0, zone)
+    local_ms = ms + off * 1000
+    days, ms_of_day = np.divmod(local_ms, 86_400_000)
+    y, m, d = _civil(days)
+    sec, milli = np.divmod(ms_of_day, 1000)
+    hh, rest = np.divmod(sec, 3600)
+    mi, ss = np.divmod(rest, 60)
+    oh, orest = np.divmod(np.abs(off), 3600)
+    om, osec = np.divmod(orest, 60)
+    n = t.shape[0]
+    chars = np.empty((n, 32), dtype=np.uint8)  # 2026-12-03T16:05:00.000+01:00 (and :SS, rarely)
+    chars[:, 0:4] = _T4[y % 10_000]
+    for col, part in ((5, m), (8, d), (11, hh), (14, mi), (17, ss), (24, oh), (27, om), (30, osec)):
+        chars[:, col:col + 2] = _T4[part, 2:]
+    chars[:, 20:23] = _T4[milli, 1:]
+    for col, ch in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, ":"), (29, ":")):
+        chars[:, col] = ord(ch)
+    chars[:, 23] = np.where(off < 0, ord("-"), ord("+"))
+    keep = np.ones(chars.shape, dtype=bool)
+    keep[:, 29:] = (osec != 0)[:, None]
+    return Column(chars, keep)
+
+
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month, day of days since 1970-01-01 (proleptic Gregorian; H. Hinnant's civil_from_days)."""
+    z = days + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
+    return y, m, d
+
+
+def _offset_s(epoch_s: float, zone: ZoneInfo) -> int:
+    off = dt.datetime.fromtimestamp(epoch_s, zone).utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
+
+
+def rows(columns: Sequence[Column], sep: bytes = b",", end: bytes = b"\r\n") -> bytes:
+    """The chunk's CSV lines: columns joined by ``sep``, each line ended by ``end`` (CRLF, RFC 4180)."""
+    n = columns[0].chars.shape[0]
+    parts_c: list[np.ndarray] = []
+    parts_k: list[np.ndarray] = []
+    sep_c = np.frombuffer(sep, dtype=np.uint8)
+    end_c = np.frombuffer(end, dtype=np.uint8)
+    for i, col in enumerate(columns):
+        if i:
+            parts_c.append(np.broadcast_to(sep_c, (n, len(sep))))
+            parts_k.append(np.ones((n, len(sep)), dtype=bool))
+        parts_c.append(col.chars)
+        parts_k.append(col.keep)
+    parts_c.append(np.broadcast_to(end_c, (n, len(end))))
+    parts_k.append(np.ones((n, len(end)), dtype=bool))
+    chars = np.concatenate(parts_c, axis=1)
+    keep = np.concatenate(parts_k, axis=1)
+    return chars[keep].tobytes()
+
+
+def channel_block(values: np.ndarray, quality: Column, sep: bytes = b",") -> Column:
+    """``value,quality`` for every channel of a (rows x channels) matrix, as one column: the numbers of all
+    channels are formatted in one call. ``quality`` is a lookup over the flattened (rows * channels) codes."""
+    n, k = values.shape
+    num = numbers(values)
+    wv, wq = num.chars.shape[1], quality.chars.shape[1]
+    s = np.frombuffer(sep, dtype=np.uint8)
+    chars = np.empty((n, k, 2 + wv + wq), dtype=np.uint8)  # value , quality , (the last comma dropped)
+    keep = np.empty((n, k, 2 + wv + wq), dtype=bool)
+    chars[:, :, :wv] = num.chars.reshape(n, k, wv)
+    keep[:, :, :wv] = num.keep.reshape(n, k, wv)
+    chars[:, :, wv] = s[0]
+    keep[:, :, wv] = True
+    chars[:, :, wv + 1:wv + 1 + wq] = quality.chars.reshape(n, k, wq)
+    keep[:, :, wv + 1:wv + 1 + wq] = quality.keep.reshape(n, k, wq)
+    chars[:, :, -1] = s[0]
+    keep[:, :, -1] = True
+    keep[:, -1, -1] = False
+    return Column(chars.reshape(n, -1), keep.reshape(n, -1))

@@ -1,0 +1,194 @@
+"""Export: pick a stick (or the configured folder), a range and what to include; a progress bar with cancel.
+
+The export runs on this screen's own TaskRunner (never the GUI thread); its progress reports arrive on that
+worker thread and come over by a queued signal. Supervisor and above (the HMI API refuses others; the refusal
+is shown). Sticks are looked for every 2 s while the screen is shown, so one plugged in appears by itself.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from app.hmi_api import (
+    ExportCancelled,
+    ExportError,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
+    HmiApi,
+    Include,
+    Medium,
+    PermissionDenied,
+    Session,
+)
+from app.ui.widgets.buttons import touch_button
+from app.ui.workers import TaskRunner
+
+MEDIA_POLL_MS = 2000
+RANGES: dict[str, float] = {"Last 8 h": 8 * 3600.0, "Last 24 h": 86400.0, "Last 7 days": 7 * 86400.0}
+PARTS: dict[str, Include] = {"Samples": Include.SAMPLES, "Alarms": Include.ALARMS, "Audit log": Include.AUDIT,
+                             "Logbook": Include.LOGBOOK, "KPI report": Include.KPI}
+
+
+class _ProgressRelay(QObject):
+    sig_progress = Signal(object)
+    """An ExportProgress, emitted on the export's worker thread, delivered on the GUI thread."""
+
+
+class ExportScreen(QWidget):
+    def __init__(self, api: HmiApi, session: Callable[[], Session | None],
+                 clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._api, self._session, self._clock = api, session, clock
+        self._runner = TaskRunner("export", parent=self)
+        self._relay = _ProgressRelay(self)
+        self._relay.sig_progress.connect(self._on_progress)
+        self._cancel: threading.Event | None = None
+        self._media: list[Medium] = []
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel("Export to a USB stick"))
+        self.media_row = QHBoxLayout()
+        self.media_group = QButtonGroup(self)
+        self.no_media = QLabel("No stick found - plug one in")
+        self.media_row.addWidget(self.no_media)
+        lay.addLayout(self.media_row)
+        grid = QGridLayout()
+        self.range_buttons: dict[str, object] = {}
+        self.range_group = QButtonGroup(self)
+        for i, name in enumerate(RANGES):
+            b = touch_button(name, checkable=True)
+            self.range_group.addButton(b)
+            self.range_buttons[name] = b
+            grid.addWidget(b, 0, i)
+        self.range_group.buttons()[1].setChecked(True)
+        self.part_buttons = {}
+        for i, name in enumerate(PARTS):
+            b = touch_button(name, checkable=True)
+            b.setChecked(True)
+            self.part_buttons[name] = b
+            grid.addWidget(b, 1, i)
+        lay.addLayout(grid)
+        buttons = QHBoxLayout()
+        self.export_button = touch_button("Export", size="critical")
+        self.export_button.clicked.connect(self._start)
+        self.cancel_button = touch_button("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._cancel_export)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+        lay.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        lay.addWidget(self.progress)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.status, 1)
+        self._poll = QTimer(self)
+        self._poll.setInterval(MEDIA_POLL_MS)
+        self._poll.timeout.connect(self.refresh_media)
+
+    # -- destinations ------------------------------------------------------------------------------------
+    def refresh_media(self) -> None:
+        media = self._api.export_media()  # cheap: /proc/self/mounts and statvfs
+        if [m.path for m in media] == [m.path for m in self._media]:
+            return
+        chosen = self.chosen_medium()
+        for b in self.media_group.buttons():
+            self.media_group.removeButton(b)
+            b.deleteLater()
+        self._media = media
+        for m in media:
+            ro = " (read-only)" if m.read_only else ""
+            b = touch_button(f"{m.label}\n{m.free_bytes / 1e9:.1f} GB free{ro}", checkable=True)
+            b.setProperty("path", m.path)
+            self.media_group.addButton(b)
+            self.media_row.addWidget(b)
+            if chosen is not None and m.path == chosen.path or len(media) == 1:
+                b.setChecked(True)
+        self.no_media.setVisible(not media)
+
+    def chosen_medium(self) -> Medium | None:
+        b = self.media_group.checkedButton()
+        return next((m for m in self._media if b is not None and m.path == b.property("path")), None)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.refresh_media()
+        self._poll.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        self._poll.stop()
+        super().hideEvent(event)
+
+    # -- the export --------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        medium, session = self.chosen_medium(), self._session()
+        include = Include(0)
+        for name, flag in PARTS.items():
+            if self.part_buttons[name].isChecked():
+                include |= flag
+        if session is None:
+            self.status.setText("Log in as a supervisor to export")
+            return
+        if medium is None:
+            self.status.setText("Choose a stick first")
+            return
+        checked = self.range_group.checkedButton()
+        span = RANGES[checked.text() if checked is not None else "Last 24 h"]
+        end = self._clock()
+        try:
+            req = ExportRequest(end - span, end, include, session.user)
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
+        cancel = threading.Event()
+        self._cancel = cancel
+        self.export_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.status.setText(f"Exporting to {medium.label}...")
+        relay = self._relay
+        self._runner.submit(lambda: self._api.export(session, req, medium.path, relay.sig_progress.emit, cancel),
+                            self._done, self._failed)
+
+    def _cancel_export(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.status.setText("Cancelling...")
+
+    def _on_progress(self, p: ExportProgress) -> None:
+        self.progress.setValue(int(p.fraction * 1000))
+        if p.file:
+            self.status.setText(f"{p.phase.value}: {p.file}")
+
+    def _done(self, result: ExportResult) -> None:
+        self._finish()
+        self.progress.setValue(1000)
+        self.status.setText(f"Exported {len(result.files)} files ({result.bytes / 1e6:.1f} MB) to {result.folder}\n"
+                            f"Manifest SHA-256: {result.manifest_sha256}")
+
+    def _failed(self, exc: BaseException) -> None:
+        self._finish()
+        if isinstance(exc, ExportCancelled):
+            self.status.setText("Export cancelled - nothing was left on the stick")
+        elif isinstance(exc, ExportError | PermissionDenied):
+            self.status.setText(str(exc))
+        else:
+            self.status.setText(f"Export failed: {type(exc).__name__}: {exc}")
+
+    def _finish(self) -> None:
+        self._cancel = None
+        self.export_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+    def shutdown(self) -> None:
+        """The window is closing: stop a running export and wait for it."""
+        if self._cancel is not None:
+            self._cancel.set()
+        self._runner.shutdown()

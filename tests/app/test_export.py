@@ -1,0 +1,224 @@
+"""The USB export against real file systems: a FAT stick (fusefat on an mkfs.vfat image) and a size-limited
+tmpfs, mounted as root and unmounted in teardown (tests/support/stick.py). Full, read-only, pulled out, cancelled;
+the CSV read back with the csv module; no secret in any file; the audit row."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.export import (
+    ExportCancelled,
+    ExportError,
+    ExportProgress,
+    ExportRequest,
+    ExportResult,
+    Include,
+    Phase,
+    run_export,
+    runner as export_runner,
+    store_audit,
+)
+from app.export.runner import ProgressHook
+from app.store import schema
+from tests.support.export_db import END, START, ZONE, ExportDb, seed
+from tests.support.stick import Stick, fill, make_stick, stick_kinds
+
+ALL = Include.everything()
+
+
+@pytest.fixture(params=stick_kinds())
+def stick(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stick]:
+    """A 16 MB stick, FAT (fusefat) and tmpfs; unmounted in teardown."""
+    s = make_stick(tmp_path, request.param)
+    try:
+        yield s
+    finally:
+        s.unmount()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[ExportDb]:
+    e = seed(tmp_path / "vigil.db")
+    yield e
+    e.db.dispose()
+
+
+@pytest.fixture
+def every_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Report at every chunk, so a test can act at the first one (the real pace is 4 per second)."""
+    monkeypatch.setattr(export_runner, "PROGRESS_EVERY_S", 0.0)
+
+
+def _export(store: ExportDb, dest: Path, include: Include = ALL, progress: ProgressHook | None = None,
+            cancel: threading.Event | None = None) -> ExportResult:
+    return run_export(store.db, ExportRequest(START, END, include, "sup1"), dest, zone=ZONE, gateway="gw-1",
+                      audit=store_audit(store.db), progress=progress, cancel=cancel)
+
+
+def _audit_rows(store: ExportDb, action: str) -> list[dict]:
+    with store.db.connect() as c:
+        rows = c.execute(select(schema.audit_log.c.user, schema.audit_log.c.detail)
+                         .where(schema.audit_log.c.action == action)).all()
+    return [{"user": u, **json.loads(d)} for u, d in rows]
+
+
+def _leftovers(mnt: Path) -> list[str]:
+    return sorted(p.name for p in mnt.iterdir() if p.name.startswith("vigil-export"))
+
+
+def test_good_export_is_verified_readable_and_audited(store: ExportDb, stick: Stick) -> None:
+    seen: list[ExportProgress] = []
+    result = _export(store, stick.mnt, progress=seen.append)
+    folder = Path(result.folder)
+    assert folder.parent == stick.mnt and folder.name == "vigil-export-gw-1-20261201T0600-20261202T0600"
+    assert _leftovers(stick.mnt) == [folder.name]  # no .partial left
+    # the manifest is sha256sum's format and matches every file; its own hash is the one reported and audited
+    manifest = (folder / "MANIFEST.sha256").read_bytes()
+    assert hashlib.sha256(manifest).hexdigest() == result.manifest_sha256
+    lines = manifest.decode().splitlines()
+    assert {ln.split("  ", 1)[1] for ln in lines} == {f.name for f in result.files}
+    for ln in lines:
+        digest, name = ln.split("  ", 1)
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    assert result.bytes == sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert seen[0].phase is Phase.CHECKING and seen[-1].phase is Phase.DONE
+    assert any(p.phase is Phase.VERIFYING for p in seen)
+    audit = _audit_rows(store, "export")
+    assert len(audit) == 1
+    assert audit[0]["user"] == "sup1" and audit[0]["manifest_sha256"] == result.manifest_sha256
+    assert audit[0]["bytes"] == result.bytes and audit[0]["files"] == len(result.files)
+    assert (audit[0]["from"], audit[0]["to"]) == (START, END)
+    assert "logbook: this gateway has no logbook yet" in result.skipped
+
+
+def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(_export(store, out, Include.SAMPLES).folder)
+    with open(folder / "samples" / "P-101.csv", encoding="utf-8-sig", newline="") as f:
+        raw = f.read()
+    assert (folder / "samples" / "P-101.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel sees UTF-8
+    rows = list(csv.reader(raw.splitlines()))
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ["time", "vib_de (mm/s)", "vib_de quality"] and header[-2:] == ["score", "regime"]
+    assert len(body) == store.rows_per_asset  # the two rows outside [START, END) are not there
+    first = dt.datetime.fromisoformat(body[0][0])
+    assert first.utcoffset() == dt.timedelta(hours=1) and first.timestamp() == START + 3600
+    assert body[0][0] == "2026-12-01T07:00:00.000+01:00"
+    with store.db.connect() as c:
+        stored = c.execute(select(schema.samples.c.ts, schema.samples.c["values"]).where(
+            schema.samples.c.asset == "P-101").order_by(schema.samples.c.ts)).all()[1:-1]
+    import numpy as np
+    for row, (ts, blob) in zip(body, stored, strict=True):
+        assert dt.datetime.fromisoformat(row[0]).timestamp() == pytest.approx(ts, abs=1e-3)
+        values = np.frombuffer(blob, "<f8")
+        for ch, v in enumerate(values):
+            text = row[1 + 2 * ch]
+            assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=5e-5)
+    assert body[5][5:7] == ["", "2"] and body[5][2] == "0"  # the missing current, BAD (2); the rest GOOD (0)
+    assert {body[7][2 + 2 * ch] for ch in range(8)} == {"1"}  # all STALE
+    assert b"  2 = bad\r\n" in (folder / "README.txt").read_bytes()  # the legend
+    assert body[3][-2] == "" and body[0][-2] == "0.4" and body[0][-1] == "running"
+
+
+def test_text_cells_are_escaped_against_formulas(store: ExportDb, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(_export(store, out, Include.ALARMS).folder)
+
+    def cells(name: str) -> list[str]:
+        with open(folder / "alarms" / name, encoding="utf-8-sig", newline="") as f:
+            return [c for row in csv.reader(f) for c in row]
+
+    every = cells("alarms.csv") + cells("alarm-events.csv") + cells("labels.csv")
+    assert "'=HYPERLINK(\"http://evil\",\"x\")" in every and "'-5 bar, checked" in every
+    assert "'@SUM(A1) seal, \"worn\"" in every
+    assert not any(c.startswith(("=", "+", "@")) for c in every)
+
+
+def test_no_secret_in_any_exported_file(store: ExportDb, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(_export(store, out).folder)
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(files) >= 8
+    for p in files:
+        data = p.read_bytes().lower()
+        for secret in store.secrets:
+            assert secret.lower().encode() not in data, f"{secret[:8]}... found in {p.name}"
+    assert b"(removed)" in (folder / "audit-log.csv").read_bytes()
+
+
+def test_full_stick_is_refused_up_front(store: ExportDb, stick: Stick) -> None:
+    fill(stick.mnt)
+    with pytest.raises(ExportError, match="not enough space on the stick: this export needs about"):
+        _export(store, stick.mnt)
+    assert _leftovers(stick.mnt) == []
+    assert "not enough space" in _audit_rows(store, "export failed")[0]["reason"]
+
+
+def test_stick_filling_mid_write_leaves_nothing_complete(store: ExportDb, stick: Stick, every_progress: None
+                                                         ) -> None:
+    filled: list[Path] = []
+
+    def progress(p: ExportProgress) -> None:  # another writer fills the stick once the export has begun
+        if p.phase is Phase.WRITING and not filled:
+            filled.append(fill(stick.mnt))
+
+    with pytest.raises(ExportError, match="the stick is full"):
+        _export(store, stick.mnt, progress=progress)
+    assert filled and _leftovers(stick.mnt) == []
+    assert _audit_rows(store, "export") == []
+
+
+def test_read_only_stick_is_refused(store: ExportDb, stick: Stick) -> None:
+    stick.make_read_only()
+    with pytest.raises(ExportError, match="read-only"):
+        _export(store, stick.mnt)
+    assert _leftovers(stick.mnt) == []
+
+
+def test_stick_pulled_out_mid_export(store: ExportDb, stick: Stick, every_progress: None) -> None:
+    def progress(p: ExportProgress) -> None:
+        if p.phase is Phase.WRITING and p.rows_done and Path("/proc/self/mounts").read_text().count(
+                str(stick.mnt)):
+            stick.pull_out()
+
+    with pytest.raises(ExportError, match="the stick was removed") as err:
+        _export(store, stick.mnt, progress=progress)
+    assert ".partial may be left on it" in str(err.value)
+    assert _leftovers(stick.mnt) == []  # the mount point (now the bare folder) got nothing
+
+
+def test_vanished_destination_is_refused(store: ExportDb, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="removed or cannot be read - plug the stick in"):
+        _export(store, tmp_path / "gone")
+
+
+def test_cancel_removes_the_partial_folder(store: ExportDb, stick: Stick, every_progress: None) -> None:
+    cancel = threading.Event()
+
+    def progress(p: ExportProgress) -> None:
+        if p.phase is Phase.WRITING and p.rows_done:
+            cancel.set()
+
+    with pytest.raises(ExportCancelled):
+        _export(store, stick.mnt, progress=progress, cancel=cancel)
+    assert _leftovers(stick.mnt) == []
+    assert "cancelled" in _audit_rows(store, "export failed")[0]["reason"]
+
+
+def test_second_export_of_the_same_range_gets_its_own_folder(store: ExportDb, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    a = _export(store, out, Include.AUDIT)
+    b = _export(store, out, Include.AUDIT)
+    assert Path(b.folder).name == Path(a.folder).name + "-2"
