@@ -341,7 +341,8 @@ class EngineHmi:
         self._engine.users.unlock(session, name)
 
     def needs_first_admin(self) -> bool:
-        return self._engine.users.needs_first_admin()
+        # a gateway that seeds the demo users (at engine start, maybe after the panel asked) never needs one
+        return not self._engine.settings.users.seed_demo_users and self._engine.users.needs_first_admin()
 
     def create_first_admin(self, name: str, pin: str) -> None:
         self._engine.users.create_first_admin(name, pin)

@@ -4,6 +4,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if os.environ["QT_QPA_PLATFORM"] == "offscreen":  # a 1280 x 800 panel, not the plugin's 800 x 800 default: a
+    # fullscreen kiosk window in a test is the size of a real panel (tests/support/offscreen-panel.json)
+    os.environ["QT_QPA_PLATFORM"] = "offscreen:configfile=" + os.path.join(
+        os.path.dirname(__file__), "support", "offscreen-panel.json")
 
 from pathlib import Path
 

@@ -21,10 +21,15 @@ from app.ui.alarm_commands import AlarmCommands
 from app.ui.bridge import EngineBridge
 from app.ui.screens.alarm_detail import AlarmDetailScreen
 from app.ui.screens.alarms import AlarmsScreen
+from app.ui.screens.export import ExportScreen
+from app.ui.screens.first_admin import FirstAdminScreen
 from app.ui.screens.journal import JournalScreen
 from app.ui.screens.login import LoginScreen
+from app.ui.screens.manage import ManageScreen
 from app.ui.screens.overview import OverviewScreen
+from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.trends import TrendsScreen
+from app.ui.screens.users import UsersScreen
 from app.ui.session import SessionState
 from app.ui.sound import AlarmSound, silence_button
 from app.ui.widgets.audit_notice import AuditNotice
@@ -108,8 +113,17 @@ class MainWindow(QMainWindow):
         self.detail = AlarmDetailScreen(api, self.commands, self.guard, self.history_runner)
         self.login = LoginScreen(api, self.session, self.commands_runner)
         self.journal = JournalScreen(api, self.journal_runner, self.overlay, self.message_bar.show_message)
+        # the supervisors' and admins' screens, behind "More" (app/ui/screens/manage.py)
+        self.manage = ManageScreen(self.guard)
+        self.manage.add_extra(self.nav.exit_button, "Leave the full-screen kiosk for a normal window (admin)")
+        self.export = ExportScreen(api, lambda: self.session.session)
+        self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
+        self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
+        self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
-                                            "detail": self.detail, "login": self.login, "journal": self.journal}
+                                            "detail": self.detail, "login": self.login, "journal": self.journal,
+                                            "more": self.manage, "export": self.export, "users": self.users,
+                                            "settings": self.settings_screen, "first_admin": self.first_admin}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -150,6 +164,8 @@ class MainWindow(QMainWindow):
         self.alarms.sig_open_detail.connect(self.open_alarm)
         self.detail.sig_back.connect(lambda: self.show_screen(self.detail.back_to))
         self.journal.sig_open_alarm.connect(self.open_journal_alarm)
+        self.manage.sig_open.connect(self.show_screen)
+        self.first_admin.sig_created.connect(self._first_admin_created)
         self.alarm_banner.sig_open.connect(self.open_alarm)
         self.login.sig_logged_in.connect(self._logged_in)
         self.session.sig_changed.connect(self._session_changed)
@@ -173,6 +189,8 @@ class MainWindow(QMainWindow):
         self._blink.start()
         self._clock.start()
         self.login.reload_users()
+        # a gateway set up without demo users asks for its first admin on the panel
+        self.commands_runner.submit(self.api.needs_first_admin, on_done=self._ask_first_admin)
 
     def shutdown(self) -> None:
         """Stop polling and wait for background reads and commands to finish. Idempotent."""
@@ -188,6 +206,7 @@ class MainWindow(QMainWindow):
         self.commands_runner.shutdown()
         self.history_runner.shutdown()
         self.journal_runner.shutdown()
+        self.export.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:
@@ -234,6 +253,14 @@ class MainWindow(QMainWindow):
             self._on_snapshot(self.bridge.snapshot)
         if key == "journal":
             self.journal.load()  # what was stored since it was last shown
+
+    def _ask_first_admin(self, needed: bool) -> None:
+        if needed:
+            self.show_screen("first_admin")
+
+    def _first_admin_created(self, _name: str) -> None:
+        self.login.reload_users()
+        self.show_screen("login")
 
     def _update_focus(self) -> None:
         self.bridge.focus_asset = self.trends.asset if self.current == "trends" else None

@@ -143,7 +143,7 @@ QPushButton[kind="confirm"][locked="true"] {{ color: #5e5e5e; background: #c6c6c
 QWidget#navBar, QWidget#statusBar {{ background: {NAV}; }}
 QWidget#navBar QLabel, QWidget#statusBar QLabel {{ color: {NAV_TEXT}; background: transparent; }}
 QWidget#navBar QPushButton {{ background: #5f5f5f; color: {NAV_TEXT}; border: 2px solid #2d2d2d;
-    font-size: {FONT_LARGE_PX}px; padding: 0 18px; }}
+    font-size: {FONT_LARGE_PX}px; padding: 0 10px; }}
 QWidget#navBar QPushButton:checked {{ background: {BG}; color: {TEXT}; border: 2px solid #1a1a1a; }}
 QWidget#navBar QPushButton[locked="true"] {{ color: #b8b8b8; border: 2px dashed #8a8a8a; }}
 QWidget#statusBar QLabel {{ font-size: {FONT_SMALL_PX + 1}px; padding: 0 6px; }}

@@ -34,6 +34,7 @@ def test_an_admin_leaves_kiosk_only_after_confirming(hmi_factory: Callable[..., 
     assert w.overlay.is_open() and w.isVisible()
     hmi.click(hmi.panel(ConfirmPanel).cancel_button)
     assert w.kiosk and w.isVisible()
+    hmi.click(w.nav.buttons["more"])  # Exit kiosk is on the More screen
     hmi.click(w.nav.exit_button)
     hmi.confirm()
     assert not w.kiosk and w.isVisible()

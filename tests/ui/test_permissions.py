@@ -108,10 +108,12 @@ def test_permission_matrix(hmi_factory: Callable[..., Hmi], role: str | None) ->
 
     # leave kiosk mode (the Exit button and closing the window take the same path)
     if allowed(role, Action.LEAVE_KIOSK):
+        hmi.click(w.nav.buttons["more"])  # Exit kiosk is on the More screen
         hmi.click(w.nav.exit_button)
         hmi.confirm()
         assert not w.kiosk and not w.nav.exit_button.isVisible()
     else:
+        hmi.click(w.nav.buttons["more"])
         refused_properly(hmi, role, Action.LEAVE_KIOSK, w.nav.exit_button)
         assert w.kiosk
 

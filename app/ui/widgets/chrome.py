@@ -14,7 +14,8 @@ from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard, touch_button
 from app.users import Action
 
-SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"))
+SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"),
+           ("more", "More"))  # More: export, users, settings (app/ui/screens/manage.py)
 
 
 class NavBar(QWidget):
@@ -30,15 +31,15 @@ class NavBar(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # else QSS ignores its background
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
-        lay.setSpacing(8)
+        lay.setSpacing(6)
         name = QLabel("VIGIL")
         name.setFont(theme.font(theme.FONT_TITLE_PX, bold=True))
         lay.addWidget(name)
-        lay.addSpacing(12)
+        lay.addSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
-            b.setMinimumWidth(150)  # four screens, the user and the kiosk exit still fit a 1024 px panel
+            b.setMinimumWidth(120 if key != "more" else 96)  # five screens and the user fit 1024 px
             b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
             self.buttons[key] = b
             lay.addWidget(b)
@@ -48,13 +49,15 @@ class NavBar(QWidget):
         self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
         self.buttons["login"] = self.user_button
         lay.addWidget(self.user_button)
-        self.exit_button = guard.button("Exit kiosk", Action.LEAVE_KIOSK, self.sig_leave_kiosk.emit)
+        # Leaving the kiosk is an admin's rare act: its button lives on the More screen (ManageScreen.add_extra),
+        # so the operator's screens, the alarm count and the user fit a 1024 px panel
+        self.exit_button = guard.button("Exit kiosk", Action.LEAVE_KIOSK, self.sig_leave_kiosk.emit, size="critical")
         self.exit_button.setVisible(kiosk)
-        lay.addWidget(self.exit_button)
 
     def set_current(self, key: str) -> None:
         for k, b in self.buttons.items():
-            b.setChecked(k == key or (k == "alarms" and key == "detail"))
+            b.setChecked(k == key or (k == "alarms" and key == "detail")
+                         or (k == "more" and key in ("export", "users", "settings")))
 
     def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
         b = self.buttons["alarms"]
