@@ -151,3 +151,29 @@ def test_tiles_say_no_data_when_the_engine_has_stopped(qtbot: QtBot, fake: FakeH
     tile = overview.tile("P-101")
     qtbot.mouseClick(tile, Qt.MouseButton.LeftButton, pos=tile.rect().center())
     qtbot.waitUntil(lambda: window.current == "trends", timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("size", [(300, 290), (240, 130), (120, 56)])  # FULL (1280x800), COMPACT, MINI
+def test_held_alarms_are_said_in_words_that_fit_the_tile(qtbot: QtBot, size: tuple[int, int]) -> None:
+    """A pump whose alarms are shelved or out of service says which, in full when the tile has room (the old
+    "1 alarm shelved / suppressed / out of service" was cut at 1280x800), never cut."""
+    from dataclasses import replace
+
+    from app.hmi_api import AlarmState
+
+    tile = AssetTile("P-106")
+    qtbot.addWidget(tile)
+    theme.style_window(tile)
+    tile.set_tile_size(*size)
+    tile.show()
+    qtbot.waitExposed(tile)
+    shelved = replace(an_alarm("a1", "P-106"), overlay=AlarmState.SHLVD)
+    oos = replace(an_alarm("a2", "P-106"), overlay=AlarmState.OOSRV)
+    tile.set_alarms([shelved])
+    if size[0] >= 240:
+        assert tile.badge.text() == "1 alarm shelved"
+    tile.set_alarms([shelved, oos])
+    text = tile.badge.text()
+    assert "2 held" in text or ("shelved" in text and "out of service" in text), text
+    if tile.badge.isVisible():
+        assert tile.badge.fontMetrics().horizontalAdvance(text) <= tile.badge.contentsRect().width(), text

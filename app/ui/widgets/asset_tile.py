@@ -78,6 +78,7 @@ _HEALTH = {  # health -> (word, background, text colour); saturated only when ab
 _SHORT = {"Learning normal...": "Learning", "OUT OF SERVICE": "OUT OF SERV.", DIAGNOSTIC_WORD: "DIAGNOSTIC",
           COMM_FAIL_WORD: "COMM FAIL", NO_DATA_WORD: "NO DATA"}  # MINI: one line in 120 px
 _SHOWN_VALUES = ("flow", "pressure")
+_HELD_WORDS = {AlarmState.SHLVD: "shelved", AlarmState.DSUPR: "suppressed", AlarmState.OOSRV: "out of service"}
 _PRIORITY_GLYPH = {Priority.HIGH: "\u25a0", Priority.MEDIUM: "\u25b2", Priority.LOW: "\u25c6"}  # alarm_look's shapes
 
 
@@ -149,7 +150,7 @@ class AssetTile(QFrame):
         lay.addLayout(bottom)
         self._alarms: list[Alarm] = []
         self._process_active = self._diagnostic_active = self._unacked = False
-        self._held = 0
+        self._held: tuple[tuple[AlarmState, int], ...] = ()  # shelved / suppressed / out-of-service counts
         self._worst: Priority | None = None
         self._border = ""
         self._status: AssetStatus | None = None
@@ -343,7 +344,7 @@ class AssetTile(QFrame):
         """Alarms of this asset; only annunciated ones (UNACK, ACKED, RTNUN) count for the badge and colours,
         as they do for the engine's ``AssetStatus`` counts (app/alarm_model.py)."""
         shown = [a for a in alarms if a.annunciated]
-        held = sum(1 for a in alarms if a.state.held)
+        held = tuple((st, n) for st in _HELD_WORDS if (n := sum(1 for a in alarms if a.state is st)))
         key = [(a.id, a.state, a.priority, a.active) for a in shown]
         if key == [(a.id, a.state, a.priority, a.active) for a in self._alarms] and held == self._held:
             return  # the same alarms as a second ago (the list is re-read every second): nothing to redo
@@ -357,15 +358,27 @@ class AssetTile(QFrame):
         self.blink(blink_on)
         self._refresh()
 
+    def _held_text(self) -> str:
+        """What is held off the operator's view, in words, as long as the tile has room: "1 alarm shelved",
+        "2 alarms out of service + 1 suppressed", else "3 held (shelved, suppressed, OOS)", else "3 held"."""
+        if not self._held:
+            return "No alarms"
+        total = sum(n for _, n in self._held)
+        parts = [f"{n} {_HELD_WORDS[st]}" for st, n in self._held]
+        first = f"{parts[0].split(' ', 1)[0]} alarm{'s' if self._held[0][1] != 1 else ''} {parts[0].split(' ', 1)[1]}"
+        options = [" + ".join([first, *parts[1:]]), " + ".join(parts), f"{total} held (shelved, suppressed, OOS)",
+                   f"{total} held"]
+        room = self.width() - 2 * theme.UNACK_BORDER_PX - 2 * self._lay.contentsMargins().left()
+        metrics = self.badge.fontMetrics()
+        return next((o for o in options if metrics.horizontalAdvance(o) <= room), options[-1])
+
     def blink(self, phase_on: bool) -> None:
         shown = self._alarms
         self._blink_on = phase_on
         if not shown:
             self._icon = None
             self.badge_icon.clear()
-            held = self._held
-            self._set_text(self.badge, f"{held} alarm{'s' if held != 1 else ''} shelved / suppressed / out of service"
-                           if held else "No alarms")
+            self._set_text(self.badge, self._held_text())
             self._set_border(theme.BORDER, 1)
             return
         worst = most_urgent(a.priority for a in shown) or Priority.LOW
