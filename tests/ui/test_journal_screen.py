@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
 
 from app.hmi_api import AlarmEvent, AlarmKind, AlarmState, JournalQuery, Priority, Session
@@ -194,3 +195,26 @@ def test_a_revised_label_reads_as_its_revision_with_what_it_says(qtbot: QtBot, f
     model = window.detail.trail.trail_model
     rows = [(model.index(r, 1).data(), model.index(r, 4).data()) for r in range(model.rowCount())]
     assert rows[1:] == [("labelled", "Bearing wear - Noisy bearing"), ("label revision 2", "false alarm")]
+
+
+def test_a_one_shot_shelved_state_reads_whole_in_the_journal(qtbot: QtBot, fake: FakeHmi, window: MainWindow) -> None:
+    """'SHELVED until cleared' was cut to 'SHELVED until cl...' at 1280x800: the journal's cells wrap."""
+    from app.hmi_api import ShelveSpec
+    from tests.ui.test_layout_steady import cell_text_fits
+
+    fake.add_alarm(an_alarm("sh1", "P-108", Priority.MEDIUM, raised_ts=fake.now - 100))
+    fake.shelve("sh1", TECH, ShelveSpec.until_cleared())
+    open_journal(qtbot, window)
+    table = window.journal.table
+    model = table.journal_model
+    qtbot.waitUntil(lambda: any(r.alarm.id == "sh1" for r in model.rows), timeout=WAIT_MS)
+    row = next(i for i, r in enumerate(model.rows) if r.alarm.id == "sh1")
+    index = model.index(row, 3)
+    assert index.data() == "SHELVED until cleared"
+    font = index.data(Qt.ItemDataRole.FontRole) or table.font()
+
+    def reads_whole() -> bool:  # on one line, or wrapped by the view into the cell
+        one_line = QFontMetrics(font).horizontalAdvance(index.data()) <= table.visualRect(index).width() - 16
+        return one_line or (table.wordWrap() and cell_text_fits(table, index)[0])  # type: ignore[arg-type]
+
+    qtbot.waitUntil(reads_whole, timeout=WAIT_MS)

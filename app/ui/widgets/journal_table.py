@@ -138,6 +138,7 @@ class JournalTable(QTableView):
         self.journal_model = JournalModel(self)
         self.setModel(self.journal_model)
         configure_touch_table(self, _JOURNAL_WIDTHS, MESSAGE, theme.TOUCH_MIN)
+        self.setWordWrap(True)  # "SHELVED until cleared" and a long alarm text read on two lines, not cut
 
     def set_narrow(self, no_trail: bool, no_asset: bool) -> None:
         """On narrower panels the alarm text keeps its room: the trail summary goes first (the trail is one tap
