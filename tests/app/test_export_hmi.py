@@ -15,6 +15,7 @@ from app.engine import Engine
 from app.hmi_api import EngineHmi, ExportProgress, ExportRequest, Include, PermissionDenied
 from app.store import schema
 from tests.support.export_db import END, START, seed
+from tests.support.logins import login_demo
 
 
 def test_export_through_the_hmi_api(tmp_path: Path) -> None:
@@ -31,9 +32,9 @@ def test_export_through_the_hmi_api(tmp_path: Path) -> None:
         assert [m.path for m in hmi.export_media()] == [str(out)]
         req = ExportRequest(START, END, Include.AUDIT | Include.ALARMS, None)
         with pytest.raises(PermissionDenied, match="supervisor or higher required"):
-            hmi.export(engine.users.login("technician", "2222"), req, str(out))
+            hmi.export(login_demo(engine.users, "technician"), req, str(out))
         seen: list[ExportProgress] = []
-        result = hmi.export(engine.users.login("supervisor", "3333"), req, str(out), seen.append,
+        result = hmi.export(login_demo(engine.users, "supervisor"), req, str(out), seen.append,
                             threading.Event())
         assert Path(result.folder).parent == out and seen
         assert engine.wait(30)
