@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -39,6 +39,12 @@ def _cell(text: str) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
     return item
+
+
+def _fit_text(button: QPushButton) -> None:
+    """Never narrower than its text in the critical buttons' font (a squeezed row would cut "Default")."""
+    text = QFontMetrics(theme.font(theme.FONT_LARGE_PX, bold=True)).horizontalAdvance(button.text())
+    button.setMinimumWidth(max(button.minimumWidth(), text + 2 * 14 + 8))  # the style's padding and border
 
 
 def _heading(text: str) -> QLabel:
@@ -78,10 +84,10 @@ class SettingsScreen(QWidget):
         self.table.setFont(theme.font())  # explicit: an item view takes the platform's item-view font
         row.addWidget(self.table, 3)
         # the editors scroll (by touch) where the panel is too short for all of them: never squeezed into each other
-        editors = QWidget()
-        editors.setLayout(self._editors())
+        self._editors_inner = QWidget()
+        self._editors_inner.setLayout(self._editors())
         self.editors = QScrollArea()
-        self.editors.setWidget(editors)
+        self.editors.setWidget(self._editors_inner)
         self.editors.setWidgetResizable(True)
         self.editors.setFrameShape(QFrame.Shape.NoFrame)
         self.editors.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -110,6 +116,7 @@ class SettingsScreen(QWidget):
         self.logout_value.setProperty("kind", "large")
         self.logout_more = self._step("+", lambda: self._step_logout(LOGOUT_STEP_MIN))
         self.logout_save = touch_button("Save", size="critical")
+        _fit_text(self.logout_save)
         self.logout_save.clicked.connect(self.save_logout)
         for c, w in enumerate((self.logout_less, self.logout_value, self.logout_more, self.logout_save)):
             grid.addWidget(w, 1, c)
@@ -132,8 +139,10 @@ class SettingsScreen(QWidget):
         self.threshold_less = self._step("-", lambda: self._step_threshold(-THRESHOLD_STEP))
         self.threshold_more = self._step("+", lambda: self._step_threshold(THRESHOLD_STEP))
         self.threshold_save = touch_button("Save", size="critical")
+        _fit_text(self.threshold_save)
         self.threshold_save.clicked.connect(self.save_threshold)
         self.threshold_default = touch_button("Default", size="critical")
+        _fit_text(self.threshold_default)
         self.threshold_default.clicked.connect(self.reset_threshold)
         for w in (self.threshold_less, self.threshold_more, self.threshold_save, self.threshold_default):
             steps.addWidget(w)
@@ -163,6 +172,11 @@ class SettingsScreen(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
+        # the editors as wide as their widest row of buttons plus the scroll bar (its width comes from the style
+        # sheet, known once polished); the settings table, which scrolls sideways, gives way
+        bar = self.editors.verticalScrollBar()
+        bar.ensurePolished()
+        self.editors.setMinimumWidth(self._editors_inner.minimumSizeHint().width() + bar.sizeHint().width() + 4)
         if self.session.can(Action.SETTINGS):
             self.reload()
 
