@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import (
+    QFont,
     QFontMetrics,
     Qt as QtGuiNamespace,  # mightBeRichText lives in QtGui
     QTextDocument,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStyle,
     QStyleOptionButton,
+    QTableView,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -40,6 +42,7 @@ from tests.ui.test_layout_steady import longest_alarms
 SIZES = [(1280, 800), (1024, 600)]
 WAIT_MS = 5000
 TECH = Session("technician", Role.TECHNICIAN, 0.0)
+ADMIN = Session("admin", Role.ADMIN, 0.0)
 LEFT = Qt.MouseButton.LeftButton
 
 
@@ -123,6 +126,12 @@ def fit_problems(window: MainWindow) -> list[str]:
         if not inside.contains(r):
             problems.append(f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()[:40]!r} "
                             f"at {r.getRect()} is not inside the window {inside.getRect()}")
+        if area is not None and area.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+            view = rect_in(window, area.viewport())  # no sideways scrolling: what lies past the viewport is cut
+            wr = rect_in(window, w)
+            if wr.left() < view.left() or wr.right() > view.right():
+                problems.append(f"{type(w).__name__} {getattr(w, 'text', lambda: '')()[:40]!r} at {wr.getRect()} "
+                                f"is cut by its scroll area's viewport {view.getRect()}")
     for b in buttons:
         if (p := button_text_problem(b)) is not None:
             problems.append(p)
@@ -250,6 +259,29 @@ def s_login_locked(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     w.login.pad.lock(30, "supervisor locked for {n} s - too many wrong PINs")
 
 
+def s_more(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(ADMIN)  # every button under More open to it
+    w.show_screen("more")
+
+
+def s_export(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(ADMIN)
+    w.show_screen("export")
+
+
+def s_users(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(ADMIN)
+    w.show_screen("users")
+    qtbot.waitUntil(lambda: w.users.table.rowCount() > 0, timeout=WAIT_MS)
+
+
+def s_settings(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(ADMIN)
+    w.show_screen("settings")
+    qtbot.waitUntil(lambda: w.settings_screen.table.rowCount() > 0
+                    and w.settings_screen.asset_table.rowCount() > 0, timeout=WAIT_MS)
+
+
 STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
     "detail": s_detail,
@@ -259,6 +291,7 @@ STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     **{f"journal-{k.lower()}": journal_picker(k) for k in ("Time", "Asset", "Priority", "State", "Kind", "Failure",
                                                            "Search", "Sort")},
     "login": s_login, "login-locked": s_login_locked,
+    "more": s_more, "export": s_export, "users": s_users, "settings": s_settings,
 }
 
 
@@ -301,3 +334,29 @@ def test_the_pin_keys_stay_touch_sized_and_apart(qtbot: QtBot, size: tuple[int, 
         rects = [rect_in(w, k) for k in keys]
         assert all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
         assert all(w.rect().contains(r) for r in rects)
+
+
+MORE_STATES = ("more", "export", "users", "settings")
+
+
+@pytest.mark.parametrize("state", MORE_STATES)
+def test_the_more_screens_use_the_hmi_sizes_whatever_the_application_font(
+        qtbot: QtBot, qapp: QApplication, state: str) -> None:
+    """Their labels, buttons and tables are in the HMI's sizes even under the platform's small default font (an item
+    view never takes the window's font; a plain label under the style sheet takes the application's), and table
+    rows are touch high."""
+    small_font = QFont(theme.FONT_FAMILY)
+    small_font.setPixelSize(12)  # as the offscreen platform's default (app_font puts the HMI font back afterwards)
+    qapp.setFont(small_font)
+    fake = FakeHmi(assets=("P-101", "P-110"))
+    for w in window_on(qtbot, fake, (1280, 800)):
+        STATES[state](qtbot, w, fake)
+        settle(qtbot, w)
+        screen = w.screens[state]
+        small = [f"{type(x).__name__} {getattr(x, 'text', lambda: '')()[:30]!r}: {x.fontInfo().pixelSize()} px"
+                 for x in (*screen.findChildren(QLabel), *screen.findChildren(QPushButton))
+                 if x.isVisible() and x.fontInfo().pixelSize() < theme.FONT_SMALL_PX]
+        assert not small, f"{state}: text under {theme.FONT_SMALL_PX} px:\n" + "\n".join(small)
+        for table in (t for t in screen.findChildren(QTableView) if t.isVisible()):
+            assert table.fontInfo().pixelSize() >= theme.FONT_PX, (state, table.fontInfo().pixelSize())
+            assert table.verticalHeader().defaultSectionSize() >= theme.TOUCH_MIN, state

@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.hmi_api import (
     ExportCancelled,
@@ -26,6 +35,7 @@ from app.hmi_api import (
     PermissionDenied,
     Session,
 )
+from app.ui import theme
 from app.ui.widgets.buttons import touch_button
 from app.ui.workers import TaskRunner
 
@@ -33,6 +43,14 @@ MEDIA_POLL_MS = 2000
 RANGES: dict[str, float] = {"Last 8 h": 8 * 3600.0, "Last 24 h": 86400.0, "Last 7 days": 7 * 86400.0}
 PARTS: dict[str, Include] = {"Samples": Include.SAMPLES, "Alarms": Include.ALARMS, "Audit log": Include.AUDIT,
                              "Logbook": Include.LOGBOOK, "KPI report": Include.KPI}
+
+
+def _body_button(text: str) -> QPushButton:
+    """A checkable touch button in the body font (set here: a plain button has no size in the style sheet and
+    would take the application's default font)."""
+    b = touch_button(text, checkable=True)
+    b.setFont(theme.font())
+    return b
 
 
 class _ProgressRelay(QObject):
@@ -51,32 +69,39 @@ class ExportScreen(QWidget):
         self._cancel: threading.Event | None = None
         self._media: list[Medium] = []
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel("Export to a USB stick"))
+        lay.setContentsMargins(20, 12, 20, 12)  # as the other screens
+        title = QLabel("Export to a USB stick")
+        title.setProperty("kind", "title")
+        lay.addWidget(title)
         self.media_row = QHBoxLayout()
         self.media_group = QButtonGroup(self)
         self.no_media = QLabel("No stick found - plug one in")
+        self.no_media.setProperty("kind", "large")
+        self.no_media.setMinimumHeight(theme.TOUCH_MIN)  # the stick buttons take its place: no jump
         self.media_row.addWidget(self.no_media)
         lay.addLayout(self.media_row)
         grid = QGridLayout()
+        grid.setSpacing(10)
         self.range_buttons: dict[str, object] = {}
         self.range_group = QButtonGroup(self)
         for i, name in enumerate(RANGES):
-            b = touch_button(name, checkable=True)
+            b = _body_button(name)
             self.range_group.addButton(b)
             self.range_buttons[name] = b
             grid.addWidget(b, 0, i)
         self.range_group.buttons()[1].setChecked(True)
         self.part_buttons = {}
         for i, name in enumerate(PARTS):
-            b = touch_button(name, checkable=True)
+            b = _body_button(name)
             b.setChecked(True)
             self.part_buttons[name] = b
             grid.addWidget(b, 1, i)
         lay.addLayout(grid)
         buttons = QHBoxLayout()
+        buttons.setSpacing(10)
         self.export_button = touch_button("Export", size="critical")
         self.export_button.clicked.connect(self._start)
-        self.cancel_button = touch_button("Cancel")
+        self.cancel_button = touch_button("Cancel", size="critical")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._cancel_export)
         buttons.addWidget(self.export_button)
@@ -84,8 +109,10 @@ class ExportScreen(QWidget):
         lay.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.progress.setFont(theme.font())
         lay.addWidget(self.progress)
         self.status = QLabel("")
+        self.status.setFont(theme.font())
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.status, 1)
@@ -105,7 +132,7 @@ class ExportScreen(QWidget):
         self._media = media
         for m in media:
             ro = " (read-only)" if m.read_only else ""
-            b = touch_button(f"{m.label}\n{m.free_bytes / 1e9:.1f} GB free{ro}", checkable=True)
+            b = _body_button(f"{m.label}\n{m.free_bytes / 1e9:.1f} GB free{ro}")
             b.setProperty("path", m.path)
             self.media_group.addButton(b)
             self.media_row.addWidget(b)

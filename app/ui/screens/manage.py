@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.ui import theme
 from app.ui.widgets.buttons import ActionGuard
 from app.users import Action  # as app/ui/widgets/buttons.py
 
@@ -22,6 +23,13 @@ ENTRIES = (
 )
 
 
+def _note(what: str) -> QLabel:
+    note = QLabel(what)
+    note.setWordWrap(True)
+    note.setFont(theme.font())  # the body font, whatever the application's default font is
+    return note
+
+
 class ManageScreen(QWidget):
     sig_open = Signal(str)
     """A screen was chosen: its key in the main window."""
@@ -29,6 +37,7 @@ class ManageScreen(QWidget):
     def __init__(self, guard: ActionGuard, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = QVBoxLayout(self)
+        lay.setContentsMargins(20, 12, 20, 12)  # as the other screens
         title = QLabel("More")
         title.setProperty("kind", "title")
         lay.addWidget(title)
@@ -41,9 +50,7 @@ class ManageScreen(QWidget):
             b.setMinimumWidth(260)
             self.buttons[key] = b
             grid.addWidget(b, row, 0)
-            note = QLabel(what)
-            note.setWordWrap(True)
-            grid.addWidget(note, row, 1)
+            grid.addWidget(_note(what), row, 1)
         grid.setColumnStretch(1, 1)
         self._grid = grid
         lay.addLayout(grid)
@@ -54,9 +61,7 @@ class ManageScreen(QWidget):
         row = self._grid.rowCount()
         button.setMinimumWidth(260)
         self._grid.addWidget(button, row, 0)
-        note = QLabel(what)
-        note.setWordWrap(True)
-        self._grid.addWidget(note, row, 1)
+        self._grid.addWidget(_note(what), row, 1)
 
     def _opener(self, key: str) -> Callable[[], None]:
         return lambda: self.sig_open.emit(key)

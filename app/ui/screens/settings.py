@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QScroller,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.hmi_api import HmiApi, Session, SettingLine
+from app.ui import theme
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
@@ -35,6 +39,19 @@ def _cell(text: str) -> QTableWidgetItem:
     item = QTableWidgetItem(text)
     item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
     return item
+
+
+def _fit_text(button: QPushButton) -> None:
+    """Never narrower than its text in the critical buttons' font (a squeezed row would cut "Default")."""
+    text = QFontMetrics(theme.font(theme.FONT_LARGE_PX, bold=True)).horizontalAdvance(button.text())
+    button.setMinimumWidth(max(button.minimumWidth(), text + 2 * 14 + 8))  # the style's padding and border
+
+
+def _heading(text: str) -> QLabel:
+    """A section's name over its editor, in the body font (bold)."""
+    label = QLabel(text)  # one line, no word wrap: a wrapping label asks the scrolling column for its narrowest height
+    label.setFont(theme.font(bold=True))
+    return label
 
 
 class SettingsScreen(QWidget):
@@ -63,11 +80,22 @@ class SettingsScreen(QWidget):
         row.setSpacing(16)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(("Setting", "Value", "From"))
-        configure_touch_table(self.table, {0: 300, 2: 80}, stretch=1, row_px=40)
+        configure_touch_table(self.table, {0: 300, 2: 80}, stretch=1, row_px=theme.TOUCH_MIN)
+        self.table.setFont(theme.font())  # explicit: an item view takes the platform's item-view font
         row.addWidget(self.table, 3)
-        row.addLayout(self._editors(), 2)
+        # the editors scroll (by touch) where the panel is too short for all of them: never squeezed into each other
+        self._editors_inner = QWidget()
+        self._editors_inner.setLayout(self._editors())
+        self.editors = QScrollArea()
+        self.editors.setWidget(self._editors_inner)
+        self.editors.setWidgetResizable(True)
+        self.editors.setFrameShape(QFrame.Shape.NoFrame)
+        self.editors.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(self.editors.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        row.addWidget(self.editors, 2)
         outer.addWidget(self.content, 1)
         note = QLabel("Changes take effect at the next start of Vigil.")
+        note.setFont(theme.font())
         outer.addWidget(note)
         self.message = QLabel("")
         self.message.setProperty("kind", "message")
@@ -78,15 +106,17 @@ class SettingsScreen(QWidget):
 
     def _editors(self) -> QVBoxLayout:
         side = QVBoxLayout()
-        side.setSpacing(10)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(6)
         grid = QGridLayout()
-        grid.setSpacing(8)
-        grid.addWidget(QLabel("Auto-logout"), 0, 0, 1, 4)
+        grid.setSpacing(6)
+        grid.addWidget(_heading("Auto-logout"), 0, 0, 1, 4)
         self.logout_less = self._step("-", lambda: self._step_logout(-LOGOUT_STEP_MIN))
         self.logout_value = QLabel()
         self.logout_value.setProperty("kind", "large")
         self.logout_more = self._step("+", lambda: self._step_logout(LOGOUT_STEP_MIN))
         self.logout_save = touch_button("Save", size="critical")
+        _fit_text(self.logout_save)
         self.logout_save.clicked.connect(self.save_logout)
         for c, w in enumerate((self.logout_less, self.logout_value, self.logout_more, self.logout_save)):
             grid.addWidget(w, 1, c)
@@ -94,11 +124,12 @@ class SettingsScreen(QWidget):
         self.sound_button.clicked.connect(self.toggle_sound)
         grid.addWidget(self.sound_button, 2, 0, 1, 4)
         side.addLayout(grid)
-        side.addWidget(QLabel("Alarm threshold per asset (tap one)"))
+        side.addWidget(_heading("Alarm threshold (tap an asset)"))
         self.asset_table = QTableWidget(0, 2)
         self.asset_table.setHorizontalHeaderLabels(("Asset", "Threshold"))
-        configure_touch_table(self.asset_table, {0: 140}, stretch=1, row_px=48)
-        self.asset_table.setMinimumHeight(40 + 3 * 48)  # three assets visible even at 1024x600
+        configure_touch_table(self.asset_table, {0: 140}, stretch=1, row_px=theme.TOUCH_MIN)
+        self.asset_table.setFont(theme.font())
+        self.asset_table.setMinimumHeight(40 + 2 * theme.TOUCH_MIN)  # two assets at least; more where there is room
         self.asset_table.itemSelectionChanged.connect(self._asset_chosen)
         side.addWidget(self.asset_table, 1)
         self.threshold_value = QLabel()
@@ -108,8 +139,10 @@ class SettingsScreen(QWidget):
         self.threshold_less = self._step("-", lambda: self._step_threshold(-THRESHOLD_STEP))
         self.threshold_more = self._step("+", lambda: self._step_threshold(THRESHOLD_STEP))
         self.threshold_save = touch_button("Save", size="critical")
+        _fit_text(self.threshold_save)
         self.threshold_save.clicked.connect(self.save_threshold)
         self.threshold_default = touch_button("Default", size="critical")
+        _fit_text(self.threshold_default)
         self.threshold_default.clicked.connect(self.reset_threshold)
         for w in (self.threshold_less, self.threshold_more, self.threshold_save, self.threshold_default):
             steps.addWidget(w)
@@ -139,6 +172,11 @@ class SettingsScreen(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         super().showEvent(event)
+        # the editors as wide as their widest row of buttons plus the scroll bar (its width comes from the style
+        # sheet, known once polished); the settings table, which scrolls sideways, gives way
+        bar = self.editors.verticalScrollBar()
+        bar.ensurePolished()
+        self.editors.setMinimumWidth(self._editors_inner.minimumSizeHint().width() + bar.sizeHint().width() + 4)
         if self.session.can(Action.SETTINGS):
             self.reload()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.hmi_api import HmiApi, Role, Session, UserInfo, UserState
+from app.ui import theme
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.keyboard import OnScreenKeyboard
@@ -54,18 +56,20 @@ class UsersScreen(QWidget):
         row.setSpacing(16)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        configure_touch_table(self.table, {0: 260, 1: 150}, stretch=2, row_px=56)
+        configure_touch_table(self.table, {0: 220, 1: 140}, stretch=2, row_px=theme.TABLE_ROW)
+        self.table.setFont(theme.font())  # explicit: an item view takes the platform's item-view font
         self.table.itemSelectionChanged.connect(self._selection_changed)
         row.addWidget(self.table, 1)
-        side = QVBoxLayout()
+        # two columns of three: six 72 px buttons in one column do not fit the 1024x600 panel's height
+        side = QGridLayout()
         side.setSpacing(10)
-        self.add_button = self._button("Add user", side, self.add_user)
-        self.role_button = self._button("Change role", side, self.change_role)
-        self.pin_button = self._button("Change PIN", side, self.change_pin)
-        self.disable_button = self._button("Disable", side, self.toggle_disabled)
-        self.unlock_button = self._button("Unlock", side, self.unlock)
-        side.addStretch(1)
-        self.refresh_button = self._button("Refresh", side, self.reload)
+        self.add_button = self._button("Add user", side, 0, 0, self.add_user)
+        self.refresh_button = self._button("Refresh", side, 0, 1, self.reload)
+        self.role_button = self._button("Change role", side, 1, 0, self.change_role)
+        self.pin_button = self._button("Change PIN", side, 1, 1, self.change_pin)
+        self.disable_button = self._button("Disable", side, 2, 0, self.toggle_disabled)
+        self.unlock_button = self._button("Unlock", side, 2, 1, self.unlock)
+        side.setRowStretch(3, 1)
         row.addLayout(side)
         outer.addWidget(self.content, 1)
         self.message = QLabel("")
@@ -75,11 +79,11 @@ class UsersScreen(QWidget):
         session.sig_changed.connect(self._session_changed)
         self._session_changed(session.session)
 
-    def _button(self, text: str, into: QVBoxLayout, handler: Callable[[], None]) -> QPushButton:
+    def _button(self, text: str, into: QGridLayout, row: int, col: int, handler: Callable[[], None]) -> QPushButton:
         b = touch_button(text, size="critical")
-        b.setMinimumWidth(220)
+        b.setMinimumWidth(190)
         b.clicked.connect(handler)
-        into.addWidget(b)
+        into.addWidget(b, row, col)
         return b
 
     # -- what is shown ---------------------------------------------------------------------------------
