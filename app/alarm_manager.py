@@ -22,6 +22,13 @@ from dataclasses import dataclass, replace
 
 from app import events
 from app.alarm_model import Alarm, AlarmEvent, AlarmKind, CloudState, CloudStatus, Priority, ShelveMode, ShelveSpec
+from app.alarm_overlays import (
+    released,
+    released_on_clear,
+    shelved_until_cleared,
+    suppression_applies,
+    unshelved_by_operator,
+)
 from app.alarm_states import AlarmState, InvalidTransition, on_acknowledge, on_condition
 from app.audit_chain import AuditAppended
 from app.cloud_verdicts import CloudVerdict, Rejection, RejectionLog, VerdictGate
@@ -47,33 +54,6 @@ Messages = Callable[[Alarm, AlarmEvent, str | None, str | None, float, int], lis
 def _describe(asset: str, top: tuple[tuple[str, float], ...]) -> str:
     drivers = ", ".join(f"{c} {share:.0%}" for c, share in top) or "no single channel"
     return f"{asset}: anomaly (driven by {drivers})"
-
-
-def _released(a: Alarm) -> Alarm:
-    if a.active:
-        base = S.UNACK
-    elif a.base in (S.UNACK, S.RTNUN):
-        base = S.RTNUN
-    else:
-        base = S.NORM
-    return replace(a, overlay=None, base=base, shelved_until=None, shelve_mode=None)
-
-
-def _unshelved_by_operator(a: Alarm) -> Alarm:
-    """IEC 62682 11.7.3: an alarm the operator unshelves returns acknowledged (ACKED while active, else NORM): the
-    operator has just looked at it. One whose shelving ran out returns by :func:`_released` (unacknowledged)."""
-    return replace(a, overlay=None, base=S.ACKED if a.active else S.NORM, shelved_until=None, shelve_mode=None)
-
-
-def _shelved_until_cleared(a: Alarm) -> bool:
-    return a.overlay is S.SHLVD and a.shelve_mode is ShelveMode.UNTIL_CLEARED
-
-
-def _released_on_clear(a: Alarm) -> Alarm:
-    """A one-shot shelving ends when its condition returns to normal: the alarm goes to NORM, not RTNUN. What
-    the operator shelved it for has happened and nothing is left to see (ISA-18.2: on leaving SHLVD the alarm
-    goes by its live condition); an RTNUN would annunciate a cleared alarm the operator chose to quiet."""
-    return replace(a, overlay=None, base=S.NORM, shelved_until=None, shelve_mode=None)
 
 
 class AlarmManager:
@@ -185,10 +165,10 @@ class AlarmManager:
                             message=_describe(asset, top))
             self._alarms[alarm.id] = alarm
             self._write(alarm, t.ts, E.CLEARED, t.peak_score)
-            released = self._release_on_clear(alarm, t.ts)
+            unshelved = self._release_on_clear(alarm, t.ts)
         self._emit(events.AlarmCleared(alarm.id, asset, t.ts, alarm.peak_score))
-        if released is not None:
-            self._emit(released)
+        if unshelved is not None:
+            self._emit(unshelved)
 
     def on_diagnostic(self, asset: str, key: str, active: bool, ts: float, message: str,
                       priority: Priority = Priority.MEDIUM) -> None:
@@ -221,14 +201,14 @@ class AlarmManager:
                 event, fresh = E.CLEARED, False
             self._alarms[alarm.id] = alarm
             self._write(alarm, ts, event, None, insert=fresh)
-            released = None if active else self._release_on_clear(alarm, ts)
+            unshelved = None if active else self._release_on_clear(alarm, ts)
         if active:
             self._emit(events.AlarmRaised(alarm.id, asset, ts, 0.0, alarm.priority, (), alarm.message, not fresh,
                                           alarm.state, kind=AlarmKind.DIAGNOSTIC))
         else:
             self._emit(events.AlarmCleared(alarm.id, asset, ts, 0.0))
-            if released is not None:
-                self._emit(released)
+            if unshelved is not None:
+                self._emit(unshelved)
 
     def on_regime(self, asset: str, running: bool, ts: float) -> None:
         """Suppression by design: a stopped, starting or re-setting pump's alarms mean nothing."""
@@ -237,10 +217,10 @@ class AlarmManager:
                 self._suppressed.discard(asset)
             else:
                 self._suppressed.add(asset)
-            touched = [a.id for a in self._alarms.values() if a.asset == asset and _suppression_applies(a, running)]
+            touched = [a.id for a in self._alarms.values() if a.asset == asset and suppression_applies(a, running)]
         for alarm_id in touched:  # not awaited (the detection thread): kept and retried like the alarm rows
-            self._change_if(alarm_id, lambda a: _suppression_applies(a, running),
-                            _released if running else (lambda a: replace(a, overlay=S.DSUPR)),
+            self._change_if(alarm_id, lambda a: suppression_applies(a, running),
+                            released if running else (lambda a: replace(a, overlay=S.DSUPR)),
                             E.UNSUPPRESSED if running else E.SUPPRESSED, None, ts)
 
     # -- housekeeping (timer thread) ---------------------------------------------------------------
@@ -261,7 +241,7 @@ class AlarmManager:
         # Each is checked again under the lock when applied: an operator may have unshelved the alarm or put it
         # out of service, or the cloud's verdict may have come, since the lists were made.
         for alarm_id in to_release:
-            self._change_if(alarm_id, expired, _released, E.SHELVING_EXPIRED, None)
+            self._change_if(alarm_id, expired, released, E.SHELVING_EXPIRED, None)
         for alarm_id in to_time_out:
             self._change_if(alarm_id, late, lambda a: replace(a, cloud=replace(a.cloud, state=CloudState.UNREACHABLE)),
                             E.CLOUD_UNREACHABLE, "cloud unreachable - edge only")
@@ -358,7 +338,7 @@ class AlarmManager:
         def unshelved(a: Alarm) -> Alarm:  # checked under the lock: never releases an out-of-service overlay
             if a.overlay is not S.SHLVD:
                 raise InvalidTransition("this alarm is not shelved")
-            return _unshelved_by_operator(a)
+            return unshelved_by_operator(a)
 
         return self._change(alarm_id, unshelved, E.UNSHELVED, session, None, audit="unshelve")
 
@@ -374,7 +354,7 @@ class AlarmManager:
                               {"asset": asset, "note": note}),
             ])
             self._writer.submit(setting)
-            staged = [self._stage(a.id, (lambda x: replace(x, overlay=S.OOSRV)) if on else _released, event,
+            staged = [self._stage(a.id, (lambda x: replace(x, overlay=S.OOSRV)) if on else released, event,
                                   session.user, note, now, now)
                       for a in list(self._alarms.values())
                       if a.asset == asset and ((on and a.standing) or (not on and a.overlay is S.OOSRV))]
@@ -426,9 +406,9 @@ class AlarmManager:
     def _release_on_clear(self, cleared: Alarm, ts: float) -> events.AlarmStateChanged | None:
         """With the lock held, after a clear is queued: end a one-shot shelving (journaled, not awaited: the
         detection thread). Returns the change to announce once the lock is released."""
-        if not _shelved_until_cleared(cleared):
+        if not shelved_until_cleared(cleared):
             return None
-        alarm = _released_on_clear(cleared)
+        alarm = released_on_clear(cleared)
         self._alarms[alarm.id] = alarm
         self._write(alarm, ts, E.UNSHELVED_ON_CLEAR, None)
         return events.AlarmStateChanged(alarm.id, alarm.asset, ts, alarm.state, E.UNSHELVED_ON_CLEAR, None, None)
@@ -532,11 +512,3 @@ class _Staged:
 class _Unchanged(Exception):
     """Raised by a change function under the lock: the change is no longer due (another thread changed the alarm
     since it was picked); nothing is written or announced."""
-
-
-def _suppression_applies(a: Alarm, running: bool) -> bool:
-    """Suppression by design: a stopping pump's current alarms with no overlay are suppressed; a running pump's
-    suppressed ones are released. Diagnostics (about the data, not the process) never are."""
-    if a.kind is AlarmKind.DIAGNOSTIC:
-        return False
-    return a.overlay is S.DSUPR if running else (a.standing and a.overlay is None)

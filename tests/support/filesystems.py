@@ -34,9 +34,9 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield mnt
 
 
-def fill(directory: Path, name: str = "ballast") -> Path:
-    """Write a file into ``directory`` until the file system has not one block left; returns it (delete it to
-    free the space)."""
+def fill(directory: Path, name: str = "ballast", full: tuple[int, ...] = (errno.ENOSPC,)) -> Path:
+    """Write a file into ``directory`` until the file system has not one block left (``full``: the errors it says
+    so with); returns it (delete it to free the space)."""
     path = directory / name
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
@@ -46,7 +46,7 @@ def fill(directory: Path, name: str = "ballast") -> Path:
                 try:
                     os.write(fd, block)
                 except OSError as exc:
-                    if exc.errno != errno.ENOSPC:
+                    if exc.errno not in full:
                         raise
                     break
     finally:

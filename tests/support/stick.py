@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import filesystems
+
 
 def _is_mounted(mnt: Path) -> bool:
     target = str(mnt.resolve())
@@ -57,24 +59,8 @@ class Stick:
 
 
 def fill(directory: Path, name: str = "ballast") -> Path:
-    """Write into ``directory`` until its file system has not one block left (fusefat reports a full disk as
-    EPERM, the kernel as ENOSPC); returns the file (delete it to free the space)."""
-    path = directory / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
-            block = b"\0" * size
-            while True:
-                try:
-                    os.write(fd, block)
-                except OSError as exc:
-                    if exc.errno not in (errno.ENOSPC, errno.EPERM):
-                        raise
-                    break
-    finally:
-        os.close(fd)
-    assert os.statvfs(directory).f_bavail == 0, "the file system still has room"
-    return path
+    """Fill the stick (fusefat reports a full disk as EPERM, the kernel as ENOSPC)."""
+    return filesystems.fill(directory, name, full=(errno.ENOSPC, errno.EPERM))
 
 
 def stick_kinds() -> list[str]:

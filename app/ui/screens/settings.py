@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 
 from app.hmi_api import HmiApi, Session, SettingLine
 from app.ui import theme
+from app.ui.confirmed_commands import ConfirmedCommands
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
-from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
+from app.ui.widgets.overlay import OverlayHost
 from app.ui.widgets.touch_table import configure_touch_table
 from app.ui.workers import TaskRunner
 from app.users import Action
@@ -60,6 +61,9 @@ class SettingsScreen(QWidget):
         super().__init__(parent)
         self.api, self.session, self.runner = api, session, runner
         self.overlay = overlay or OverlayHost(self)
+        self._commands = ConfirmedCommands(self.overlay, runner, session, Action.SETTINGS, self._say, self._done,
+                                           self._failed)
+        self._confirm = self._commands.confirm
         self.lines: dict[str, SettingLine] = {}
         self.thresholds: dict[str, float] = {}
         self.assets: list[str] = []
@@ -263,18 +267,8 @@ class SettingsScreen(QWidget):
         self._confirm(f"{asset} back to the default threshold ({self.default_threshold():g})?", "", "Use default",
                       lambda s: self.api.set_asset_threshold(s, asset, None), f"{asset}: default threshold")
 
-    def _confirm(self, title: str, text: str, confirm_text: str, command: Callable[[Session], None],
-                 done_text: str) -> None:
-        self.overlay.push(ConfirmPanel(self.overlay, title, text, confirm_text,
-                                       lambda _c, _n: self._run(command, done_text)))
-
-    def _run(self, command: Callable[[Session], None], done_text: str) -> None:
-        session = self.session.session
-        if session is None or not self.session.can(Action.SETTINGS):
-            self.message.setText(self.session.refusal(Action.SETTINGS))
-            return
-        self.message.setText("Saving...")
-        self.runner.submit(lambda: command(session), on_done=lambda _: self._done(done_text), on_error=self._failed)
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
 
     def _done(self, text: str) -> None:
         self.message.setText(f"{text} - from the next start")

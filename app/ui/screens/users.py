@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
 
 from app.hmi_api import HmiApi, Role, Session, UserInfo, UserState
 from app.ui import theme
+from app.ui.confirmed_commands import ConfirmedCommands
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.keyboard import OnScreenKeyboard
-from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
+from app.ui.widgets.overlay import OverlayHost
 from app.ui.widgets.touch_table import configure_touch_table
 from app.ui.widgets.user_panels import NewPinPanel, RolePanel
 from app.ui.workers import TaskRunner
@@ -40,6 +41,9 @@ class UsersScreen(QWidget):
         super().__init__(parent)
         self.api, self.session, self.runner = api, session, runner
         self.overlay = overlay or OverlayHost(self)
+        self._commands = ConfirmedCommands(self.overlay, runner, session, Action.USERS, self._say, self._done,
+                                           self._failed)
+        self._confirm = self._commands.confirm
         self.users: list[UserInfo] = []
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 12, 20, 12)
@@ -201,18 +205,8 @@ class UsersScreen(QWidget):
         self._confirm(f"Unlock {u.name}?", f"{u.name} can try their PIN again at once.", "Unlock",
                       lambda s: self.api.unlock_user(s, u.name), f"{u.name} is unlocked")
 
-    def _confirm(self, title: str, text: str, confirm_text: str, command: Callable[[Session], None],
-                 done_text: str) -> None:
-        self.overlay.push(ConfirmPanel(self.overlay, title, text, confirm_text,
-                                       lambda _choice, _note: self._run(command, done_text)))
-
-    def _run(self, command: Callable[[Session], None], done_text: str) -> None:
-        session = self.session.session
-        if session is None or not self.session.can(Action.USERS):
-            self.message.setText(self.session.refusal(Action.USERS))
-            return
-        self.message.setText("Saving...")
-        self.runner.submit(lambda: command(session), on_done=lambda _: self._done(done_text), on_error=self._failed)
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
 
     def _done(self, text: str) -> None:
         self.message.setText(text)
