@@ -12,6 +12,15 @@ if os.environ["QT_QPA_PLATFORM"] == "offscreen":  # a 1280 x 800 panel, not the 
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: `make test` runs profile "ci" - derandomized, so CI draws the same examples every run and a red run
+# is about the change, not the dice; `make fuzz` runs "fuzz", many more and fresh examples each run (no stored
+# database in the checkout). Found failures are pinned with @example.
+settings.register_profile("ci", max_examples=60, database=None, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", parent=settings.get_profile("ci"), max_examples=5000, derandomize=False)
+settings.load_profile(os.environ.get("VIGIL_HYPOTHESIS_PROFILE", "ci"))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # shared/ sits beside the checkout (CI, developers)
 
