@@ -207,3 +207,20 @@ outbox_seq = Table(
     Column("stream", String(16), primary_key=True),
     Column("last_seq", Integer, nullable=False),
 )
+
+# Shift handover reports (app/handover): one row per PDF generated for a shift, the file under the data directory
+# (``handovers/`` next to the database) with its SHA-256; the incoming supervisor's sign-off once, never again.
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("id", String(36), primary_key=True),  # uuid4 hex
+    Column("shift_start", Float, nullable=False),
+    Column("shift_end", Float, nullable=False),
+    Column("created_ts", Float, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("path", Text, nullable=False),  # the PDF, absolute
+    Column("sha256", String(64), nullable=False),
+    Column("signed_by", String(64)),
+    Column("signed_ts", Float),
+)
+Index("ix_handovers_shift", handovers.c.shift_start, handovers.c.created_ts)
