@@ -2,10 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from detection.failure_modes import FailureMode
 
-VERDICTS = ("failure", "false_alarm", "unsure")
+
+class Verdict(StrEnum):
+    """A label's verdict; the value is the ``labels.verdict`` column's word."""
+
+    FAILURE = "failure"
+    FALSE_ALARM = "false_alarm"
+    UNSURE = "unsure"
+
+
+VERDICTS = tuple(v.value for v in Verdict)
 
 # (key, text on the button) for the HMI, in the order of the one definition (detection/failure_modes.py).
 FAILURE_MODES: tuple[tuple[str, str], ...] = tuple((m.value, m.text) for m in FailureMode)

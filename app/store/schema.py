@@ -100,6 +100,7 @@ labels = Table(
     Column("note", Text),
 )
 Index("ix_labels_alarm", labels.c.alarm_id, labels.c.id)
+Index("ix_labels_ts", labels.c.ts)  # the labels given in a shift (app/shift_review.py)
 
 audit_log = Table(
     "audit_log",
