@@ -42,9 +42,11 @@ from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
+from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
+from app.shifts import ShiftPattern
 from app.sources import plant_clock
 from app.store import alarm_rows, history as store_history
 from app.store.database import open_database
@@ -121,6 +123,10 @@ class Engine:
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users, stamp=self.clock)
         self.settings_editor = SettingsEditor(self.db, self.writer, settings, self.clock)
+        self.shift_pattern = ShiftPattern(settings.shifts.starts, settings.shifts.timezone)
+        self.handovers = HandoverService(self.db, self.writer, handover_folder(settings.storage.path),
+                                         self.shift_pattern, settings.site.gateway_id, settings.site.site_id,
+                                         self.clock)
         self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         self._thresholds = stored_thresholds(self.db)  # assets with an alarm threshold of their own
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.

@@ -46,10 +46,11 @@ from app.export import (
     find_media,
     run_export,
 )
+from app.handover import HandoverError, HandoverRecord
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.settings_overrides import SettingLine, Source as SettingSource
-from app.shifts import resolve_zone
+from app.shifts import Shift, ShiftPattern, resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
@@ -83,10 +84,10 @@ __all__ = [
     "CloudState", "ExportCancelled", "ExportError", "ExportProgress", "ExportRequest", "ExportResult", "Include",
     "Medium",
     "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
-    "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
+    "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HandoverError", "HandoverRecord", "HmiApi",
     "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
     "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
-    "Session", "ShelveMode", "ShelveSpec",
+    "Session", "ShelveMode", "ShelveSpec", "Shift", "ShiftPattern",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
     "list_order", "most_urgent",
 ]
@@ -245,6 +246,25 @@ class HmiApi(Protocol):
         supervisor), ExportCancelled, or ExportError with the operator-readable reason."""
         ...
 
+    # -- shift handover (supervisor+; app/handover) ------------------------------------------------------
+    def shift_pattern(self) -> ShiftPattern:
+        """The plant's shift pattern and zone (*cheap*: read once at start)."""
+        ...
+
+    def handovers(self, shift: Shift) -> list[HandoverRecord]:
+        """*Blocking*: the handovers generated for ``shift``, newest first (anyone may see them)."""
+        ...
+
+    def generate_handover(self, session: Session, shift: Shift) -> HandoverRecord:
+        """*Blocking* (a second or two): the PDF of ``shift`` (up to now while it runs), stored and audited.
+        Raises PermissionDenied (below supervisor) or HandoverError (a shift not begun)."""
+        ...
+
+    def sign_handover(self, session: Session, handover_id: str) -> HandoverRecord:
+        """*Blocking*: the incoming supervisor signs ``handover_id`` off, audited. Raises PermissionDenied (below
+        supervisor, or the user who generated it), HandoverError (signed already, its PDF changed), KeyError."""
+        ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -378,3 +398,15 @@ class EngineHmi:
         return run_export(self._engine.db, replace(request, user=session.user), dest,
                           zone=resolve_zone(settings.shifts.timezone), gateway=settings.site.gateway_id,
                           audit=audit, progress=progress, cancel=cancel)
+
+    def shift_pattern(self) -> ShiftPattern:
+        return self._engine.shift_pattern
+
+    def handovers(self, shift: Shift) -> list[HandoverRecord]:
+        return self._engine.handovers.handovers(shift)
+
+    def generate_handover(self, session: Session, shift: Shift) -> HandoverRecord:
+        return self._engine.handovers.generate(session, shift)
+
+    def sign_handover(self, session: Session, handover_id: str) -> HandoverRecord:
+        return self._engine.handovers.sign(session, handover_id)

@@ -87,11 +87,14 @@ class Action(StrEnum):
     SETTINGS = "settings"
     USERS = "users"
     LEAVE_KIOSK = "leave kiosk"
+    HANDOVER = "handover"  # generate a shift handover report
+    SIGN_HANDOVER = "sign handover"  # the incoming supervisor signs a handover off
 
 
 _OPERATOR = frozenset({Action.VIEW, Action.ACKNOWLEDGE})
 _TECHNICIAN = _OPERATOR | {Action.LABEL, Action.SHELVE}
 _SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE}
+_SUPERVISOR |= {Action.HANDOVER, Action.SIGN_HANDOVER}
 _ADMIN = _SUPERVISOR | {Action.SETTINGS, Action.USERS, Action.LEAVE_KIOSK}
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.OPERATOR: _OPERATOR, Role.TECHNICIAN: _TECHNICIAN, Role.SUPERVISOR: _SUPERVISOR, Role.ADMIN: _ADMIN,

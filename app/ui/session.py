@@ -27,6 +27,8 @@ ACTION_PHRASES: dict[Action, str] = {
     Action.SETTINGS: "change settings",
     Action.USERS: "manage users",
     Action.LEAVE_KIOSK: "leave kiosk mode",
+    Action.HANDOVER: "generate a shift handover",
+    Action.SIGN_HANDOVER: "sign a handover off",
 }
 
 _ACTIVITY_EVENTS = frozenset({
