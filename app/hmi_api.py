@@ -47,6 +47,7 @@ from app.export import (
     run_export,
 )
 from app.handover import HandoverError, HandoverRecord
+from app.kpi import KpiRangeError, KpiReport, kpi_report
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.settings_overrides import SettingLine, Source as SettingSource
@@ -85,7 +86,8 @@ __all__ = [
     "Medium",
     "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
     "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HandoverError", "HandoverRecord", "HmiApi",
-    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
+    "InvalidTransition", "JournalPage", "KpiRangeError", "KpiReport",
+    "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
     "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
     "Session", "ShelveMode", "ShelveSpec", "Shift", "ShiftPattern",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
@@ -246,11 +248,17 @@ class HmiApi(Protocol):
         supervisor), ExportCancelled, or ExportError with the operator-readable reason."""
         ...
 
-    # -- shift handover (supervisor+; app/handover) ------------------------------------------------------
-    def shift_pattern(self) -> ShiftPattern:
-        """The plant's shift pattern and zone (*cheap*: read once at start)."""
+    # -- KPIs (supervisor+, app/ui/screens/kpis.py) --------------------------------------------------------
+    def kpis(self, start: float, end: float) -> KpiReport:
+        """*Blocking* (up to about a second for 30 days; a worker thread's call): the ISA-18.2 KPI set of
+        ``[start, end)`` (app/kpi). Raises KpiRangeError for a range that is not one."""
         ...
 
+    def shift_pattern(self) -> ShiftPattern:
+        """The configured shift pattern (``[shifts]``, as it is now: an admin may change it)."""
+        ...
+
+    # -- shift handover (supervisor+; app/handover) ------------------------------------------------------
     def handovers(self, shift: Shift) -> list[HandoverRecord]:
         """*Blocking*: the handovers generated for ``shift``, newest first (anyone may see them)."""
         ...
@@ -399,8 +407,12 @@ class EngineHmi:
                           zone=resolve_zone(settings.shifts.timezone), gateway=settings.site.gateway_id,
                           audit=audit, progress=progress, cancel=cancel)
 
+    def kpis(self, start: float, end: float) -> KpiReport:
+        return kpi_report(self._engine.db, start, end)  # its own read snapshot (WAL: the writer goes on)
+
     def shift_pattern(self) -> ShiftPattern:
-        return self._engine.shift_pattern
+        shifts = self._engine.settings.shifts
+        return ShiftPattern(shifts.starts, shifts.timezone)
 
     def handovers(self, shift: Shift) -> list[HandoverRecord]:
         return self._engine.handovers.handovers(shift)

@@ -11,7 +11,7 @@ and the handover PDF (reportlab). Pure data, no drawing, no Qt.
 Use::
 
     from app.kpi.plot_data import rate_plot, bad_actor_bars
-    rate = rate_plot(report)           # RatePlot: bins (start_ts, end_ts, mean, peak), bands, y_max
+    rate = rate_plot(report)           # RatePlot: bins (start_ts, end_ts, mean, peak), bands, y_top, peak
     bars = bad_actor_bars(report)      # BarPlot: bars (label, activations, share), top_share
 """
 from __future__ import annotations
@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from app.kpi.model import ACCEPTABLE_PER_10MIN, FLOOD_START, MANAGEABLE_PER_10MIN, KpiReport
 
 DEFAULT_MAX_BINS = 240  # a month in 3-hour bins, a week in 1-hour bins, a shift or a day in 10-minute periods
+# The y axis stops at 2.5x the flood line: a flood's 300 in 10 minutes would squash the 1 and 2 bands into the
+# floor. Taller bars run off the top; ``peak`` says how high (the drawer writes it).
+VIEW_CAP = 2.5 * FLOOD_START
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +57,19 @@ class RateBin:
 @dataclass(frozen=True, slots=True)
 class RatePlot:
     """The rate plot: ``bins`` oldest first, ``periods_per_bin`` 10-minute periods each (the last may have fewer),
-    the ``bands`` to draw, and ``y_max`` a y range that shows the flood band and the highest peak."""
+    the ``bands`` to draw; ``y_top`` the y axis's top (the flood band always in view, at most VIEW_CAP: bars above
+    it are cut, ``clipped`` says so); ``peak`` the busiest 10-minute period of the range."""
 
     bins: tuple[RateBin, ...]
     periods_per_bin: int
     bands: tuple[Band, ...]
-    y_max: float
+    y_top: float
+    peak: int
     mean_per_10min: float  # over the whole range (a dashed line, or a number beside the plot)
+
+    @property
+    def clipped(self) -> bool:
+        return self.peak > self.y_top
 
     @property
     def bin_minutes(self) -> float:
@@ -99,8 +108,8 @@ def rate_plot(report: KpiReport, max_bins: int = DEFAULT_MAX_BINS) -> RatePlot:
         minutes = max(end - start, 1e-9) / series.period_s
         bins.append(RateBin(start, end, sum(chunk) / minutes if per_bin > 1 else float(chunk[0]), max(chunk)))
     highest = max((b.peak for b in bins), default=0)
-    y_max = max(float(FLOOD_START) * 1.2, highest * 1.1)
-    return RatePlot(tuple(bins), per_bin, BANDS, y_max, report.rate.mean_per_10min)
+    y_top = min(VIEW_CAP, max(FLOOD_START * 1.2, highest * 1.1))
+    return RatePlot(tuple(bins), per_bin, BANDS, y_top, highest, report.rate.mean_per_10min)
 
 
 def bad_actor_bars(report: KpiReport) -> BarPlot:
@@ -109,5 +118,5 @@ def bad_actor_bars(report: KpiReport) -> BarPlot:
     return BarPlot(bars, report.bad_actors.top_share, report.rate.activations)
 
 
-__all__ = ["BANDS", "DEFAULT_MAX_BINS", "Band", "Bar", "BarPlot", "RateBin", "RatePlot", "bad_actor_bars",
+__all__ = ["BANDS", "DEFAULT_MAX_BINS", "VIEW_CAP", "Band", "Bar", "BarPlot", "RateBin", "RatePlot", "bad_actor_bars",
            "rate_plot"]

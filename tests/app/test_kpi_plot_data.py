@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.kpi.plot_data import BANDS, bad_actor_bars, rate_plot
+from app.kpi.plot_data import BANDS, VIEW_CAP, bad_actor_bars, rate_plot
 from tests.app.test_kpis import T0, H, Store, chatter
 
 
@@ -33,7 +33,7 @@ def test_a_shift_is_drawn_period_by_period(store: Store) -> None:
     assert [b.mean for b in plot.bins] == [1.0] + [0.0] * 5 + [12.0] + [0.0] * 5
     assert [b.peak for b in plot.bins] == [1] + [0] * 5 + [12] + [0] * 5
     assert plot.bins[6].start_ts == T0 + H and plot.bins[6].end_ts == T0 + H + 600
-    assert plot.y_max >= 12 and plot.y_max >= 10
+    assert plot.y_top >= 12 and plot.peak == 12 and not plot.clipped
     assert plot.mean_per_10min == 13 / 12
 
 
@@ -73,7 +73,7 @@ def test_an_empty_range_has_empty_bars_and_zero_bins(store: Store) -> None:
     r = store.report(T0, T0 + H)
     assert bad_actor_bars(r).bars == () and bad_actor_bars(r).top_share == 0.0
     assert all(b.mean == 0 and b.peak == 0 for b in rate_plot(r).bins)
-    assert rate_plot(r).y_max >= 10  # the flood band is always in view
+    assert rate_plot(r).y_top > 10 and rate_plot(r).peak == 0  # the flood band is always in view
 
 
 def test_bad_actor_bars_are_the_top_ten_with_their_share(store: Store) -> None:
@@ -84,3 +84,10 @@ def test_bad_actor_bars_are_the_top_ten_with_their_share(store: Store) -> None:
     assert [(b.label, b.activations) for b in bars.bars] == [(f"P-{101 + k} anomaly", 12 - k) for k in range(10)]
     assert bars.bars[0].share == 12 / 78
     assert bars.top_share == sum(range(3, 13)) / 78 and bars.total_activations == 78
+
+
+def test_a_big_flood_is_cut_at_the_view_cap_and_says_so(store: Store) -> None:
+    for k in range(40):  # 40 in one period: the 1 and 2 bands would vanish on an axis up to 40
+        store.raised(T0 + 10 * k, f"P-{101 + k}")
+    plot = rate_plot(store.report(T0, T0 + H))
+    assert plot.y_top == VIEW_CAP == 25 and plot.peak == 40 and plot.clipped
