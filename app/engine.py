@@ -44,6 +44,7 @@ from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
+from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
 from app.sources import plant_clock
 from app.store import alarm_rows, history as store_history
@@ -121,6 +122,8 @@ class Engine:
         self._interrupted: set[str] = set()  # assets whose device was lost: re-settle on their next good frame
         self.users = UserDirectory(self.db, self.writer, settings.users, stamp=self.clock)
         self.settings_editor = SettingsEditor(self.db, self.writer, settings, self.clock)
+        self.logbook = Logbook(self.db, self.writer, self.clock, assets=lambda: list(self.pipelines),
+                               alarm_asset=self._alarm_asset)
         self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         self._thresholds = stored_thresholds(self.db)  # assets with an alarm threshold of their own
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
@@ -254,6 +257,13 @@ class Engine:
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000) -> Samples:
         """Blocking (SQLite): call from a worker thread."""
         return store_history.sample_history(self.db, asset, t0, t1, max_points)
+
+    def _alarm_asset(self, alarm_id: str) -> str | None:
+        """The asset of an alarm in memory or stored (the logbook ties entries to alarms of either)."""
+        try:
+            return self.alarms.get(alarm_id).asset
+        except KeyError:
+            return stored_alarm_asset(self.db, alarm_id)
 
     def alarm_history(self, since_ts: float | None = None, limit: int = 500) -> list[Alarm]:
         """Blocking (SQLite): call from a worker thread."""
