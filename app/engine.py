@@ -45,6 +45,7 @@ from app.diagnostics import QualityWatch
 from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
+from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
 from app.shifts import ShiftPattern
 from app.sources import plant_clock
@@ -127,6 +128,8 @@ class Engine:
         self.handovers = HandoverService(self.db, self.writer, handover_folder(settings.storage.path),
                                          self.shift_pattern, settings.site.gateway_id, settings.site.site_id,
                                          self.clock)
+        self.logbook = Logbook(self.db, self.writer, self.clock, assets=lambda: list(self.pipelines),
+                               alarm_asset=self._alarm_asset)
         self._params = PipelineParams.from_settings(settings.detection, declared_period(source))
         self._thresholds = stored_thresholds(self.db)  # assets with an alarm threshold of their own
         # Model fits (commissioning, each new operating state) run here, not on the detection thread.
@@ -260,6 +263,13 @@ class Engine:
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000) -> Samples:
         """Blocking (SQLite): call from a worker thread."""
         return store_history.sample_history(self.db, asset, t0, t1, max_points)
+
+    def _alarm_asset(self, alarm_id: str) -> str | None:
+        """The asset of an alarm in memory or stored (the logbook ties entries to alarms of either)."""
+        try:
+            return self.alarms.get(alarm_id).asset
+        except KeyError:
+            return stored_alarm_asset(self.db, alarm_id)
 
     def alarm_history(self, since_ts: float | None = None, limit: int = 500) -> list[Alarm]:
         """Blocking (SQLite): call from a worker thread."""

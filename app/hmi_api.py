@@ -50,6 +50,7 @@ from app.handover import HandoverError, HandoverRecord
 from app.kpi import KpiRangeError, KpiReport, kpi_report
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
+from app.logbook import LogbookEntry, LogbookView
 from app.settings_overrides import SettingLine, Source as SettingSource
 from app.shifts import Shift, ShiftPattern, resolve_zone
 from app.store import journal as store_journal
@@ -87,8 +88,8 @@ __all__ = [
     "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
     "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HandoverError", "HandoverRecord", "HmiApi",
     "InvalidTransition", "JournalPage", "KpiRangeError", "KpiReport",
-    "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
-    "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
+    "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock", "LockedOut", "LogbookEntry",
+    "LogbookView", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
     "Session", "ShelveMode", "ShelveSpec", "Shift", "ShiftPattern",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
     "list_order", "most_urgent",
@@ -166,6 +167,21 @@ class HmiApi(Protocol):
               note: str | None = None) -> Alarm:
         """``verdict`` in ``app.labels.VERDICTS``; ``failure_mode`` (one of ``app.labels.FAILURE_MODES``)
         exactly when the verdict is "failure"."""
+        ...
+
+    # -- the operator logbook (blocking) ------------------------------------------------------------------
+    def logbook_view(self, at_ts: float | None = None) -> LogbookView:
+        """The shift running at ``at_ts`` (None: now) with its entries, and the flagged entries of earlier
+        shifts not cleared yet (entries waiting for the store included, ``id`` None)."""
+        ...
+
+    def add_logbook_entry(self, session: Session, text: str, asset: str | None = None, alarm_id: str | None = None,
+                          carry_over: bool = False) -> LogbookEntry:
+        """Any logged-in user; ``ValueError`` names what is wrong with the text, asset or alarm."""
+        ...
+
+    def clear_logbook_flag(self, session: Session, entry_id: int) -> None:
+        """Supervisor+: the entry is no longer carried into the handovers (who and when are kept)."""
         ...
 
     # -- users (blocking) -----------------------------------------------------------------------------
@@ -331,6 +347,17 @@ class EngineHmi:
     def label(self, alarm_id: str, session: Session, verdict: str, failure_mode: str | None = None,
               note: str | None = None) -> Alarm:
         return self._engine.label(alarm_id, session, verdict, failure_mode, note)
+
+    def logbook_view(self, at_ts: float | None = None) -> LogbookView:
+        shifts = self._engine.settings.shifts
+        return self._engine.logbook.view(ShiftPattern(shifts.starts, shifts.timezone), at_ts)
+
+    def add_logbook_entry(self, session: Session, text: str, asset: str | None = None, alarm_id: str | None = None,
+                          carry_over: bool = False) -> LogbookEntry:
+        return self._engine.logbook.add_entry(session, text, asset, alarm_id, carry_over)
+
+    def clear_logbook_flag(self, session: Session, entry_id: int) -> None:
+        self._engine.logbook.clear_carry_over(session, entry_id)
 
     def list_users(self) -> list[tuple[str, Role]]:
         return self._engine.users.list_users()

@@ -89,11 +89,14 @@ class Action(StrEnum):
     LEAVE_KIOSK = "leave kiosk"
     HANDOVER = "handover"  # generate a shift handover report
     SIGN_HANDOVER = "sign handover"  # the incoming supervisor signs a handover off
+    WRITE_LOGBOOK = "write in the logbook"  # any logged-in user (app/logbook.py)
+    CLEAR_LOGBOOK_FLAG = "clear a logbook flag"  # end an entry's carry-over into the handovers
 
 
-_OPERATOR = frozenset({Action.VIEW, Action.ACKNOWLEDGE})
+_OPERATOR = frozenset({Action.VIEW, Action.ACKNOWLEDGE, Action.WRITE_LOGBOOK})
 _TECHNICIAN = _OPERATOR | {Action.LABEL, Action.SHELVE}
-_SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE}
+_SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE,
+                             Action.CLEAR_LOGBOOK_FLAG}
 _SUPERVISOR |= {Action.HANDOVER, Action.SIGN_HANDOVER}
 _ADMIN = _SUPERVISOR | {Action.SETTINGS, Action.USERS, Action.LEAVE_KIOSK}
 PERMISSIONS: dict[Role, frozenset[Action]] = {

@@ -27,6 +27,7 @@ from app.handover.content import (
 from app.kpi import kpi_report
 from app.kpi.model import STALE_S
 from app.kpi.plot_data import bad_actor_bars, rate_plot
+from app.logbook import carried_over, logbook_entries
 from app.shift_review import ShiftReview, shift_review
 from app.shifts import Shift
 from app.store import kpi_queries, schema
@@ -168,8 +169,14 @@ def _messages(db: Engine, ids: set[str]) -> dict[str, str]:
 
 
 def _logbook(db: Engine, start: float, until: float) -> tuple[tuple[LogLine, ...], tuple[LogLine, ...], bool]:
-    """The logbook's entries of the shift and those carried over into it (app/logbook.py)."""
-    return (), (), False
+    """The logbook's entries of the shift, and the flagged entries of earlier shifts still not cleared at its end
+    (app/logbook.py: carried over into every handover until someone clears the flag)."""
+    written = tuple(LogLine(e.ts, e.user, e.text, e.asset, carried_over=False,
+                            flagged=e.carry_over and (e.cleared_ts is None or e.cleared_ts > until))
+                    for e in logbook_entries(db, start, until))
+    carried = tuple(LogLine(e.ts, e.user, e.text, e.asset, carried_over=True, flagged=True)
+                    for e in carried_over(db, until) if e.ts < start)
+    return written, carried, True
 
 
 __all__ = ["NO_DATA_S", "Provenance", "handover_content"]

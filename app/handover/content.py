@@ -105,7 +105,8 @@ class LogLine:
     user: str
     text: str
     asset: str | None
-    carried_over: bool
+    carried_over: bool  # written in an earlier shift, flagged and not cleared at this shift's end
+    flagged: bool  # flagged to carry over (an entry of this shift that will carry into the next handovers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,7 +189,8 @@ def _logbook(st: _Styles, c: HandoverContent) -> list[Flowable]:
         return _section(st, "Logbook", [], "No logbook entry in this shift and none carried over.")
     z, day = c.zone, (c.shift_start, c.shift_end)
     rows = [[clock(e.ts, z, day), _p(st, e.user), _p(st, e.asset or ""),
-             _p(st, ("CARRIED OVER: " if e.carried_over else "") + e.text)] for e in lines]
+             _p(st, ("CARRIED OVER: " if e.carried_over else "FLAGGED (carries over): " if e.flagged else "")
+                + e.text)] for e in lines]
     shaded = [i for i, e in enumerate(lines) if e.carried_over]
     return _section(st, f"Logbook ({len(c.logbook)} in the shift, {len(c.carried_over)} carried over)",
                     _table(st, ("Written", "Who", "Asset", "Entry"), rows, (0.13, 0.12, 0.12, 0.63), shaded))

@@ -7,6 +7,7 @@ Alarms, their transitions, labels and the audit log are never pruned by retentio
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -180,6 +181,26 @@ settings_overrides = Table(
     Column("changed_by", String(64)),
     Column("changed_ts", Float, nullable=False),
 )
+
+# The operator logbook (app/logbook.py): free text with who and when, optionally tied to an asset or an alarm. A
+# flagged entry (carry_over) is carried into every following handover until a supervisor clears it (who, when).
+# Never pruned; written through the one writer with its audit row. A database from before it gets it at open.
+logbook = Table(
+    "logbook",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", Float, nullable=False),  # when it was written (the engine's clock)
+    Column("user", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("asset", String(64)),
+    Column("alarm_id", String(36)),  # no foreign key: an entry may name an alarm of an earlier database's run
+    Column("carry_over", Boolean, nullable=False),
+    Column("cleared_by", String(64)),
+    Column("cleared_ts", Float),
+    sqlite_autoincrement=True,  # ids never reused: an audit row's entry id names one entry for good
+)
+Index("ix_logbook_ts", logbook.c.ts)
+Index("ix_logbook_carry_over", logbook.c.carry_over, logbook.c.ts)
 
 # The uplink's store-and-forward outbox (app/uplink/outbox.py). A row is deleted only after the broker's PUBACK.
 # Written by the one writer in the same transaction as the alarm/ack/label it reports, so an operator action is

@@ -80,9 +80,10 @@ def lock_of(exc: pytest.ExceptionInfo[LockedOut]) -> tuple[LockScope, str, float
 
 
 EXPECTED = {
-    Role.OPERATOR: {"view", "acknowledge"},
-    Role.TECHNICIAN: {"view", "acknowledge", "label", "shelve"},
-    Role.SUPERVISOR: {"view", "acknowledge", "label", "shelve", "history", "export", "suppress", "out of service"},
+    Role.OPERATOR: {"view", "acknowledge", "write in the logbook"},
+    Role.TECHNICIAN: {"view", "acknowledge", "write in the logbook", "label", "shelve"},
+    Role.SUPERVISOR: {"view", "acknowledge", "write in the logbook", "label", "shelve", "history", "export",
+                      "suppress", "out of service", "clear a logbook flag"},
     Role.ADMIN: {a.value for a in Action},
 }
 
