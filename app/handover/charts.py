@@ -29,7 +29,7 @@ def rate_drawing(plot: RatePlot, zone: ZoneInfo, width: float, height: float = 1
     """Bars of alarms per 10 minutes (each bin's busiest period when a bin holds several), the bands as lines."""
     register_fonts()
     d = Drawing(width, height)
-    left, right, bottom, top = 34.0, 88.0, 22.0, 10.0
+    left, right, bottom, top = 34.0, 88.0, 22.0, 16.0
     w, h = width - left - right, height - bottom - top
     y_max = plot.y_top if plot.y_top > 0 else 1.0
 
@@ -63,12 +63,12 @@ def rate_drawing(plot: RatePlot, zone: ZoneInfo, width: float, height: float = 1
                    strokeDashArray=[4, 2]))
         label_y = max(y(band.value) - 3, label_y + 8)  # close bands (1 and 2 on a tall axis): labels stacked
         d.add(String(left + w + 4, label_y, band.text, fontName=REGULAR, fontSize=7, fillColor=colour))
-    d.add(String(2, bottom + h + 2, "alarms / 10 min", fontName=REGULAR, fontSize=7))
+    d.add(String(2, bottom + h + 7, "alarms / 10 min", fontName=REGULAR, fontSize=7))
     if plot.clipped:  # bars above the axis's top are cut: say how high the busiest went
         d.add(String(left + 4, bottom + h - 9, f"busiest 10 min: {plot.peak} (bars cut at {y_max:g})",
                      fontName=BOLD, fontSize=7, fillColor=BAR_FLOOD))
     what = "busiest 10 min of each bar" if plot.periods_per_bin > 1 else "each bar: one 10-minute period"
-    d.add(String(left + w, bottom + h + 2, f"mean {plot.mean_per_10min:.2f} / 10 min; {what}", fontName=REGULAR,
+    d.add(String(left + w, bottom + h + 7, f"mean {plot.mean_per_10min:.2f} / 10 min; {what}", fontName=REGULAR,
                  fontSize=7, textAnchor="end"))
     return d
 

@@ -218,7 +218,8 @@ def _kpis(st: _Styles, c: HandoverContent) -> list[Flowable]:
         ("Model precision (labels)", percent(k.precision.overall.precision) +
          f" ({k.precision.overall.failures} real, {k.precision.overall.false_alarms} false, "
          f"{k.precision.unlabelled} unlabelled)", ""),
-        ("Cloud verdict agreed with label", percent(k.cloud.share) + f" of {k.cloud.compared}", ""),
+        ("Cloud verdict agreed with label", f"{percent(k.cloud.share)} of {k.cloud.compared} compared"
+         if k.cloud.compared else "no labelled alarm with a cloud verdict", ""),
     ]
     table = _table(st, ("KPI (ISA-18.2 / EEMUA 191)", "This shift", "Target"),
                    [[Paragraph(a, st.cell), Paragraph(literal(b), st.cell), Paragraph(literal(t), st.cell)]

@@ -20,6 +20,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -76,6 +77,29 @@ def write_pdf(folder: Path, name: str, data: bytes) -> Path:
         if tmp.exists():
             tmp.unlink()
     return final
+
+
+class DirectWrites:
+    """A :class:`~app.store.writer.WriteSink` for the command line (no engine, so no store writer runs): each
+    write commits at once in the caller's thread. A running service may hold the write lock: SQLite's busy
+    timeout waits for it."""
+
+    def __init__(self, db: Engine) -> None:
+        self._db = db
+
+    def submit(self, write: Write) -> Future[None]:
+        try:
+            with self._db.begin() as conn:
+                for op in write.ops:
+                    op.apply(conn)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the Future, as the writer does
+            write.done.set_exception(exc)
+        else:
+            write.done.set_result(None)
+        return write.done
+
+    def wait(self, write: Write, timeout: float = 10.0) -> None:
+        write.done.result(timeout)
 
 
 class HandoverService:
@@ -162,5 +186,5 @@ class HandoverService:
         self._writer.wait(write)
 
 
-__all__ = ["DIR_MODE", "FOLDER", "PDF_MODE", "HandoverError", "HandoverService", "file_sha256", "handover_folder",
-           "write_pdf"]
+__all__ = ["DIR_MODE", "FOLDER", "PDF_MODE", "DirectWrites", "HandoverError", "HandoverService", "file_sha256",
+           "handover_folder", "write_pdf"]

@@ -64,6 +64,7 @@ from app.kpi import kpi_report
 from app.store.database import open_database
 from app.users import Action, require
 from detection.alerts import AlertParams, AlertRule, RuleState
+from tests.support.fake_handovers import FakeHandovers
 from tests.support.fake_logbook import FakeLogbook
 from tests.support.fake_settings import FakeSettings
 from tests.support.fake_users import FakeUsers
@@ -91,7 +92,7 @@ def an_alarm(alarm_id: str, asset: str = "P-101", priority: Priority = Priority.
                  f"{asset}: anomaly (driven by flow 60%, pressure 30%)", active)
 
 
-class FakeHmi(FakeUsers, FakeSettings, FakeLogbook):
+class FakeHmi(FakeUsers, FakeSettings, FakeLogbook, FakeHandovers):
     """Implements :class:`HmiApi` in memory (checked by mypy, and by tests/ui/test_fake_hmi.py at run time)."""
 
     def __init__(self, assets: Sequence[str] = ("P-101", "P-102"), now: float = 2000.0, threshold: float = 1.0) -> None:
@@ -115,6 +116,7 @@ class FakeHmi(FakeUsers, FakeSettings, FakeLogbook):
         self._init_users(PINS)
         self._init_settings()
         self._init_logbook()
+        self._init_handovers()
 
     def set_sample_period(self, asset: str, period_s: float) -> None:
         """Make ``asset`` a slow source: its live samples (the last 120) and stored history at ``period_s``."""
