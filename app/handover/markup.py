@@ -35,11 +35,12 @@ def register_fonts() -> tuple[str, str]:
         if not _registered:
             pdfmetrics.registerFont(TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf")))
             pdfmetrics.registerFont(TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-            # <b> inside our own markup picks the bold face
-            addMapping(REGULAR, 0, 0, REGULAR)
-            addMapping(REGULAR, 1, 0, BOLD)
+            # <b> in our own markup picks the bold face; no italic face ships (italic maps to upright). The
+            # upright mappings go last: the reverse lookup (a font name -> bold, italic) keeps the last one.
             addMapping(REGULAR, 0, 1, REGULAR)
             addMapping(REGULAR, 1, 1, BOLD)
+            addMapping(REGULAR, 0, 0, REGULAR)
+            addMapping(REGULAR, 1, 0, BOLD)
             _registered = True
     return REGULAR, BOLD
 
