@@ -9,6 +9,7 @@ turns Vigil into a normal window that keeps monitoring; closing that window ends
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -23,6 +24,7 @@ from app.ui.screens.alarm_detail import AlarmDetailScreen
 from app.ui.screens.alarms import AlarmsScreen
 from app.ui.screens.export import ExportScreen
 from app.ui.screens.first_admin import FirstAdminScreen
+from app.ui.screens.handover import HandoverScreen
 from app.ui.screens.journal import JournalScreen
 from app.ui.screens.login import LoginScreen
 from app.ui.screens.manage import ManageScreen
@@ -120,10 +122,12 @@ class MainWindow(QMainWindow):
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
+        self.handover = HandoverScreen(api, self.session, self.guard, self.overlay, self._plant_now)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
-                                            "settings": self.settings_screen, "first_admin": self.first_admin}
+                                            "settings": self.settings_screen, "first_admin": self.first_admin,
+                                            "handover": self.handover}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         self.history_runner.shutdown()
         self.journal_runner.shutdown()
         self.export.shutdown()
+        self.handover.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:
@@ -253,6 +258,11 @@ class MainWindow(QMainWindow):
             self._on_snapshot(self.bridge.snapshot)
         if key == "journal":
             self.journal.load()  # what was stored since it was last shown
+
+    def _plant_now(self) -> float:
+        """The plant's clock as the engine last reported it (the simulator's may run ahead of the wall clock)."""
+        snap = self.bridge.snapshot
+        return snap.ts if snap is not None and snap.ts is not None else time.time()
 
     def _ask_first_admin(self, needed: bool) -> None:
         if needed:
