@@ -82,7 +82,7 @@ def test_generate_then_another_supervisor_signs_off(qtbot: QtBot, window: MainWi
     qtbot.waitUntil(lambda: screen.progress.isVisible(), timeout=WAIT_MS)
     assert not screen.generate_button.isEnabled() and "Generating" in screen.message.text()
     gate.set()
-    qtbot.waitUntil(lambda: "Not signed off yet" in screen.status.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Not signed off yet" in screen.signed.text(), timeout=WAIT_MS)
     assert "by sara" in screen.status.text() and not screen.progress.isVisible()
     assert threading.get_ident() not in fake.handover_threads  # every handover call ran on a worker
     record = screen.latest
@@ -96,7 +96,7 @@ def test_generate_then_another_supervisor_signs_off(qtbot: QtBot, window: MainWi
     w.session.set_session(IVAN)  # the incoming supervisor
     qtbot.mouseClick(screen.sign_button, LEFT)
     confirm(qtbot, w)
-    qtbot.waitUntil(lambda: "Signed off by ivan" in screen.status.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "Signed off by ivan" in screen.signed.text(), timeout=WAIT_MS)
     assert not screen.sign_button.isEnabled()  # signed once, never again
     [(user, detail)] = signed_audit(made)
     assert user == "ivan" and detail["sha256"] == record.sha256

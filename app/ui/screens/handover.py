@@ -44,7 +44,7 @@ class HandoverScreen(QWidget):
         self.busy = False
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 12, 20, 12)  # as the other screens
-        lay.setSpacing(10)
+        lay.setSpacing(8)
         title = QLabel("Shift handover")
         title.setProperty("kind", "title")
         lay.addWidget(title)
@@ -69,12 +69,13 @@ class HandoverScreen(QWidget):
         inner = QVBoxLayout(panel)
         self.status = QLabel("")
         self.status.setProperty("kind", "large")
-        self.status.setWordWrap(True)
         self.detail = QLabel("")
-        self.detail.setFont(theme.font())
-        self.detail.setWordWrap(True)
+        self.detail.setFont(theme.font())  # no word wrap: a wrapping label is given too little height in a panel
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.signed = QLabel("")  # its own line: never wrapped into the one above on a small panel
+        self.signed.setProperty("kind", "large")
         inner.addWidget(self.status)
+        inner.addWidget(self.signed)
         inner.addWidget(self.detail)
         lay.addWidget(panel)
         buttons = QHBoxLayout()
@@ -84,19 +85,21 @@ class HandoverScreen(QWidget):
         buttons.addWidget(self.generate_button)
         buttons.addWidget(self.sign_button)
         lay.addLayout(buttons)
+        bottom = QHBoxLayout()  # the outcome, and beside it the busy bar while a command runs
+        self.message = QLabel("")
+        self.message.setProperty("kind", "message")
+        self.message.setWordWrap(True)
+        bottom.addWidget(self.message, 1)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy: a report has no steps worth counting (a second or two)
         self.progress.setTextVisible(False)
-        self.progress.setFixedHeight(14)
+        self.progress.setFixedSize(180, 14)
         self.progress.setVisible(False)
         sp = self.progress.sizePolicy()
         sp.setRetainSizeWhenHidden(True)  # no jump when it appears
         self.progress.setSizePolicy(sp)
-        lay.addWidget(self.progress)
-        self.message = QLabel("")
-        self.message.setProperty("kind", "message")
-        self.message.setWordWrap(True)
-        lay.addWidget(self.message)
+        bottom.addWidget(self.progress)
+        lay.addLayout(bottom)
         lay.addStretch(1)
         session.sig_changed.connect(lambda _s: self._show_status())
 
@@ -158,13 +161,15 @@ class HandoverScreen(QWidget):
             return
         if r is None:
             self.status.setText("No handover generated for this shift yet")
+            self.signed.setText("")
             self.detail.setText("")
         else:
-            signed = (f"Signed off by {r.signed_by} at {_when(r.signed_ts, pattern)}" if r.signed
-                      else "Not signed off yet: the incoming supervisor signs it")
-            self.status.setText(f"Generated {_when(r.created_ts, pattern)} by {r.created_by}. {signed}")
+            self.status.setText(f"Generated {_when(r.created_ts, pattern)} by {r.created_by}")
+            self.signed.setText(f"Signed off by {r.signed_by} at {_when(r.signed_ts, pattern)}" if r.signed
+                                else "Not signed off yet - the incoming supervisor signs it")
             earlier = f"; {len(self.records) - 1} earlier version(s)" if len(self.records) > 1 else ""
-            self.detail.setText(f"{Path(r.path).name}\nSHA-256 {r.sha256}{earlier}")
+            self.detail.setText(f"SHA-256 {r.sha256}{earlier}")
+            self.detail.setToolTip(r.path)
         self._enable()
 
     def _enable(self) -> None:
