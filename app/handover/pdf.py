@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -41,6 +43,8 @@ WIDTH = PAGE[0] - 2 * MARGIN
 HEADER_BG = colors.HexColor("#eceff1")
 CARRIED_BG = colors.HexColor("#fff3e0")
 LINE = colors.HexColor("#90a4ae")
+CELL_PT = 8  # table text
+CELL_PAD = 6  # reportlab's default cell padding left and right
 
 
 def iso(ts: float, zone: ZoneInfo) -> str:
@@ -91,12 +95,31 @@ class _Styles:
         self.note = ParagraphStyle("note", parent=self.body, textColor=colors.HexColor("#455a64"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """Outside text for a table cell; :func:`_table` makes it a plain string when it fits the column on one line
+    (drawn as it is, never parsed: the cheap path for most cells) or an escaped, wrapping Paragraph."""
+
+    text: str
+
+
+def _cell(st: _Styles, value: Any, width: float) -> Any:
+    if not isinstance(value, _Text):
+        return value
+    text = plain(value.text)
+    if "\n" not in text and stringWidth(text, REGULAR, CELL_PT) <= width - 2 * CELL_PAD:
+        return text
+    return Paragraph(literal(text), st.cell)
+
+
 def _table(st: _Styles, header: Sequence[str], rows: list[list[Any]], widths: Sequence[float],
            shaded: Sequence[int] = ()) -> Table:
     """A table whose header repeats on every page and whose rows may split across pages (a long note)."""
-    data: list[list[Any]] = [[Paragraph(h, st.head) for h in header], *rows]
-    t = Table(data, colWidths=[w * WIDTH for w in widths], repeatRows=1, splitInRow=1)
-    style = [("FONT", (0, 0), (-1, -1), REGULAR, 8), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
+    cols = [w * WIDTH for w in widths]
+    data: list[list[Any]] = [[Paragraph(h, st.head) for h in header],
+                             *([_cell(st, v, w) for v, w in zip(row, cols, strict=True)] for row in rows)]
+    t = Table(data, colWidths=cols, repeatRows=1, splitInRow=1)
+    style = [("FONT", (0, 0), (-1, -1), REGULAR, CELL_PT), ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
              ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 0), (-1, 0), 0.6, LINE),
              ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#cfd8dc")),
              ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
@@ -105,8 +128,8 @@ def _table(st: _Styles, header: Sequence[str], rows: list[list[Any]], widths: Se
     return t
 
 
-def _p(st: _Styles, text: object) -> Paragraph:
-    return Paragraph(literal(text), st.cell)
+def _p(_st: _Styles, text: object) -> _Text:
+    return _Text("" if text is None else str(text))
 
 
 def _section(st: _Styles, title: str, body: list[Flowable] | Flowable, empty: str | None = None) -> list[Flowable]:
