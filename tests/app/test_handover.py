@@ -98,6 +98,7 @@ def test_hostile_text_prints_literally(shift: HandMadeShift, service: HandoverSe
     path = Path(service.generate(SUP, SHIFT).path)
     text = pdf_text(path)
     assert text.count(shift.hostile) == 2  # the shelve note and the logbook line, every character as typed
+    assert shift.hostile_user in text  # the short one, drawn as a plain string: not parsed either
     # nothing was read as markup: no 999-point font, no link annotation
     raw = path.read_bytes()
     assert b"/Link" not in raw and b" 999 Tf" not in raw

@@ -34,7 +34,8 @@ class HandMadeShift:
     label_note: str = "Impeller eroded"
     log_line: str = "Valve V-12 replaced, check again at 16:00"
     carried_line: str = "Spare seal on order: keep P-101 below 80 percent"
-    hostile: str = HOSTILE
+    hostile: str = HOSTILE  # long: wraps in its cell, so a Paragraph draws it (escaped)
+    hostile_user: str = "<i>&amp;"  # short: fits its cell, so it is drawn as a plain string
 
 
 def hand_made_shift(path: Path) -> HandMadeShift:
@@ -58,7 +59,7 @@ def hand_made_shift(path: Path) -> HandMadeShift:
              "carry_over": True, "cleared_by": None, "cleared_ts": None},
             {"ts": t0 + 5 * H, "user": "ana", "text": m.log_line, "asset": None, "alarm_id": None,
              "carry_over": False, "cleared_by": None, "cleared_ts": None},
-            {"ts": t0 + 6 * H, "user": "ana", "text": m.hostile, "asset": m.assets[1], "alarm_id": None,
+            {"ts": t0 + 6 * H, "user": m.hostile_user, "text": m.hostile, "asset": m.assets[1], "alarm_id": None,
              "carry_over": False, "cleared_by": None, "cleared_ts": None}])
         values = np.arange(8, dtype="<f8").tobytes()
         c.execute(insert(schema.samples), [
