@@ -4,6 +4,7 @@
     python main.py credentials set --username NAME    (the MQTT broker's password, kept in the keyring)
     python main.py users add --name NAME --role admin   (the panel's users: list, add, set-pin, disable, ...)
     python main.py export --from 2026-12-01T06:00 --to 2026-12-02T06:00 --dest /media/op/STICK
+    python main.py handover --shift previous --out /media/op/STICK/handover.pdf
 """
 from __future__ import annotations
 
@@ -86,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         from app.export.cli import main as export_main
 
         return export_main(argv[1:])
+    if argv[:1] == ["handover"]:  # python main.py handover --shift previous --out FILE (app/handover/cli.py)
+        from app.handover.cli import main as handover_main
+
+        return handover_main(argv[1:])
     args = build_parser().parse_args(argv)
     # Every bad configuration ends here as one line and exit code 2, never a traceback.
     try:
