@@ -50,6 +50,7 @@ from app.kpi import KpiRangeError, KpiReport, kpi_report
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.settings_overrides import SettingLine, Source as SettingSource
+from app.shift_review import ShiftReview, shift_review
 from app.shifts import ShiftPattern, resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
@@ -88,7 +89,7 @@ __all__ = [
     "InvalidTransition", "JournalPage", "KpiRangeError", "KpiReport",
     "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
     "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
-    "Session", "ShelveMode", "ShelveSpec", "ShiftPattern",
+    "Session", "ShelveMode", "ShelveSpec", "ShiftPattern", "ShiftReview",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
     "list_order", "most_urgent",
 ]
@@ -257,6 +258,14 @@ class HmiApi(Protocol):
         """The configured shift pattern (``[shifts]``, as it is now: an admin may change it)."""
         ...
 
+    # -- shift review (supervisor+: Action.HISTORY, app/ui/screens/shift.py) --------------------------------
+    def shift_review(self, session: Session | None, start: float, end: float, now: float | None = None
+                     ) -> ShiftReview:
+        """*Blocking* (about 0.1-0.5 s; a worker thread's call): what happened in the shift ``[start, end)``
+        and what stood at its end (app/shift_review.py), up to ``now`` while it runs. Raises PermissionDenied
+        below supervisor, KpiRangeError for a range that is not one."""
+        ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -397,3 +406,8 @@ class EngineHmi:
     def shift_pattern(self) -> ShiftPattern:
         shifts = self._engine.settings.shifts
         return ShiftPattern(shifts.starts, shifts.timezone)
+
+    def shift_review(self, session: Session | None, start: float, end: float, now: float | None = None
+                     ) -> ShiftReview:
+        require(session, Action.HISTORY)
+        return shift_review(self._engine.db, start, end, now=now)  # its own read snapshot

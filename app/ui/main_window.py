@@ -9,6 +9,7 @@ turns Vigil into a normal window that keeps monitoring; closing that window ends
 from __future__ import annotations
 
 import logging
+import time
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
@@ -28,6 +29,7 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.manage import ManageScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.settings import SettingsScreen
+from app.ui.screens.shift import ShiftScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.screens.users import UsersScreen
 from app.ui.session import SessionState
@@ -117,13 +119,15 @@ class MainWindow(QMainWindow):
         self.manage = ManageScreen(self.guard)
         self.manage.add_extra(self.nav.exit_button, "Leave the full-screen kiosk for a normal window (admin)")
         self.export = ExportScreen(api, lambda: self.session.session)
+        self.shift = ShiftScreen(api, self.session, self.overlay, self._plant_time)
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
-                                            "settings": self.settings_screen, "first_admin": self.first_admin}
+                                            "settings": self.settings_screen, "first_admin": self.first_admin,
+                                            "shift": self.shift}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         self.history_runner.shutdown()
         self.journal_runner.shutdown()
         self.export.shutdown()
+        self.shift.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:
@@ -253,6 +258,11 @@ class MainWindow(QMainWindow):
             self._on_snapshot(self.bridge.snapshot)
         if key == "journal":
             self.journal.load()  # what was stored since it was last shown
+
+    def _plant_time(self) -> float:
+        """The engine's latest time (a replayed or simulated plant runs on its own clock), else the wall clock."""
+        snap = self.bridge.snapshot
+        return snap.ts if snap is not None and snap.ts is not None else time.time()
 
     def _ask_first_admin(self, needed: bool) -> None:
         if needed:
