@@ -52,6 +52,17 @@ class DatePanel(QWidget):
             head = QLabel(name)
             head.setFont(theme.font(theme.FONT_SMALL_PX, bold=True))
             self._grid.addWidget(head, 0, col)
+        # 6 weeks x 7 days, made once: a month change only relabels them (building buttons is the costly part)
+        self._cells: list[QPushButton] = []
+        self._cell_day: list[date | None] = []
+        for k in range(42):
+            b = touch_button("", checkable=True)
+            b.setFont(theme.font(theme.FONT_LARGE_PX))
+            b.setMinimumWidth(80)
+            b.clicked.connect(lambda _=False, i=k: self._tapped(i))
+            self._grid.addWidget(b, 1 + k // 7, k % 7)
+            self._cells.append(b)
+            self._cell_day.append(None)
         lay.addLayout(self._grid)
         self._render()
 
@@ -64,25 +75,26 @@ class DatePanel(QWidget):
             self._render()
 
     def _render(self) -> None:
-        for b in self.day_buttons.values():
-            self._grid.removeWidget(b)
-            b.deleteLater()
-        self.day_buttons = {}
         self.month_label.setText(f"{self._what} {_MONTHS[self._month.month - 1]} {self._month.year}")
-        weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(self._month.year, self._month.month)
-        for row, week in enumerate(weeks, start=1):
-            for col, day in enumerate(week):
-                if day.month != self._month.month:
-                    continue
-                b = touch_button(str(day.day), checkable=True)
-                b.setFont(theme.font(theme.FONT_LARGE_PX))
-                b.setMinimumWidth(80)
-                b.setChecked(day == self._chosen)
-                b.setEnabled(day <= self._latest)
-                b.clicked.connect(lambda _=False, d=day: self.choose(d))
-                self._grid.addWidget(b, row, col)
-                self.day_buttons[day] = b
+        days = [d for week in calendar.Calendar(firstweekday=0).monthdatescalendar(self._month.year, self._month.month)
+                for d in week]
+        self.day_buttons = {}
+        for k, b in enumerate(self._cells):
+            day = days[k] if k < len(days) and days[k].month == self._month.month else None
+            self._cell_day[k] = day
+            b.setVisible(day is not None)
+            if day is None:
+                continue
+            b.setText(str(day.day))
+            b.setChecked(day == self._chosen)
+            b.setEnabled(day <= self._latest)
+            self.day_buttons[day] = b
         self.later_button.setEnabled(self._next_month_start() <= self._latest)
+
+    def _tapped(self, k: int) -> None:
+        day = self._cell_day[k]
+        if day is not None:
+            self.choose(day)
 
     def _next_month_start(self) -> date:
         y, m = self._month.year, self._month.month + 1
