@@ -259,11 +259,10 @@ class HmiApi(Protocol):
         ...
 
     # -- shift review (supervisor+: Action.HISTORY, app/ui/screens/shift.py) --------------------------------
-    def shift_review(self, session: Session | None, start: float, end: float, now: float | None = None
-                     ) -> ShiftReview:
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
         """*Blocking* (about 0.1-0.5 s; a worker thread's call): what happened in the shift ``[start, end)``
-        and what stood at its end (app/shift_review.py), up to ``now`` while it runs. Raises PermissionDenied
-        below supervisor, KpiRangeError for a range that is not one."""
+        and what stood at its end (app/shift_review.py), up to the plant clock's now while it runs. Raises
+        PermissionDenied below supervisor, KpiRangeError for a range that is not one."""
         ...
 
 
@@ -407,7 +406,7 @@ class EngineHmi:
         shifts = self._engine.settings.shifts
         return ShiftPattern(shifts.starts, shifts.timezone)
 
-    def shift_review(self, session: Session | None, start: float, end: float, now: float | None = None
-                     ) -> ShiftReview:
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
         require(session, Action.HISTORY)
-        return shift_review(self._engine.db, start, end, now=now)  # its own read snapshot
+        # "now" on the engine's one clock, the one every action was stamped on; its own read snapshot
+        return shift_review(self._engine.db, start, end, now=self._engine.clock())

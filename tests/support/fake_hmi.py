@@ -342,13 +342,12 @@ class FakeHmi(FakeUsers, FakeSettings):
     # -- shift review: the real app/shift_review over the same real store (``kpi_db``) ------------------------
     shift_gate: threading.Event | None = None  # set: shift_review() waits for it (a test holds a review back)
 
-    def shift_review(self, session: Session | None, start: float, end: float, now: float | None = None
-                     ) -> ShiftReview:
-        self._record("shift_review", start, end, now, threading.get_ident())
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
+        self._record("shift_review", start, end, threading.get_ident())
         require(session, Action.HISTORY)
         if self.shift_gate is not None:
             self.shift_gate.wait(10)
-        return shift_review(self._store_db(), start, end, now=now)
+        return shift_review(self._store_db(), start, end, now=self.now)
 
     def shift_pattern(self) -> ShiftPattern:
         return self.shift_pattern_value

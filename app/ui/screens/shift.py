@@ -172,13 +172,12 @@ class ShiftScreen(QWidget):
             self._clear(self._session.refusal(Action.HISTORY))
             return
         self._request += 1
-        # the first second of a shift has nothing in it yet, but is a range
-        request, api, now = self._request, self.api, max(self._clock(), shift.start_ts + 1)
+        request, api = self._request, self.api
         self.loading = True
         self.status.setText("Loading...")
 
         def work() -> ShiftShown:  # on the worker: the query and every row's text
-            review = api.shift_review(session, shift.start_ts, shift.end_ts, now=now)
+            review = api.shift_review(session, shift.start_ts, shift.end_ts)  # up to the plant's now
             return ShiftShown(shift, review, shift_sections(review, shift.zone), summary_text(review, shift.zone))
 
         self._runner.submit(work, on_done=lambda shown: self._loaded(request, shown),
