@@ -52,6 +52,7 @@ from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.logbook import LogbookEntry, LogbookView
 from app.settings_overrides import SettingLine, Source as SettingSource
+from app.shift_review import ShiftReview, shift_review
 from app.shifts import Shift, ShiftPattern, resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
@@ -90,7 +91,7 @@ __all__ = [
     "InvalidTransition", "JournalPage", "KpiRangeError", "KpiReport",
     "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock", "LockedOut", "LogbookEntry",
     "LogbookView", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
-    "Session", "ShelveMode", "ShelveSpec", "Shift", "ShiftPattern",
+    "Session", "ShelveMode", "ShelveSpec", "Shift", "ShiftPattern", "ShiftReview",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
     "list_order", "most_urgent",
 ]
@@ -274,6 +275,13 @@ class HmiApi(Protocol):
         """The configured shift pattern (``[shifts]``, as it is now: an admin may change it)."""
         ...
 
+    # -- shift review (supervisor+: Action.HISTORY, app/ui/screens/shift.py) --------------------------------
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
+        """*Blocking* (about 0.1-0.5 s; a worker thread's call): what happened in the shift ``[start, end)``
+        and what stood at its end (app/shift_review.py), up to the plant clock's now while it runs. Raises
+        PermissionDenied below supervisor, KpiRangeError for a range that is not one."""
+        ...
+
     # -- shift handover (supervisor+; app/handover) ------------------------------------------------------
     def handovers(self, shift: Shift) -> list[HandoverRecord]:
         """*Blocking*: the handovers generated for ``shift``, newest first (anyone may see them)."""
@@ -440,6 +448,11 @@ class EngineHmi:
     def shift_pattern(self) -> ShiftPattern:
         shifts = self._engine.settings.shifts
         return ShiftPattern(shifts.starts, shifts.timezone)
+
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
+        require(session, Action.HISTORY)
+        # "now" on the engine's one clock, the one every action was stamped on; its own read snapshot
+        return shift_review(self._engine.db, start, end, now=self._engine.clock())
 
     def handovers(self, shift: Shift) -> list[HandoverRecord]:
         return self._engine.handovers.handovers(shift)

@@ -150,7 +150,8 @@ class StandingAlarm:
 
 @dataclass(frozen=True, slots=True)
 class ShiftReview:
-    """``[start, end)`` is the shift; ``until`` (<= end) is how far it was reviewed (now, for a running shift)."""
+    """``[start, end)`` is the shift; ``until`` (<= end) is how far it was reviewed (now, for a running shift:
+    what happened at ``until`` itself is in it)."""
 
     start: float
     end: float
@@ -176,20 +177,22 @@ class ShiftReview:
 
 
 def shift_review(db: Engine, start: float, end: float, *, now: float | None = None) -> ShiftReview:
-    """Review ``[start, end)`` (up to ``now`` if the shift is still running). Raises
-    :class:`app.kpi.KpiRangeError` for a range that is not one (end <= start, not finite, too long) or a ``now``
-    at or before ``start``."""
+    """Review ``[start, end)`` (up to ``now`` if the shift is still running; a ``now`` at or before ``start``
+    reviews the shift's first moment: nothing in it yet, what stood then). Raises :class:`app.kpi.KpiRangeError` for
+    a range that is not one (end <= start, not finite, too long)."""
     check_range(start, end)
-    until = end if now is None or not math.isfinite(now) else min(end, now)
-    check_range(start, until)
+    until = end if now is None or not math.isfinite(now) else max(start, min(end, now))
+    # A running shift is read up to AND including now: an action stamped this very moment (a plant clock that
+    # stands still once a replay ends) is part of it. A finished shift ends before its end, [start, end).
+    upto = math.nextafter(until, math.inf) if until < end else end
     with read_snapshot(db) as c:
-        rows = _shift_events(c, start, until)
+        rows = _shift_events(c, start, upto)
         alarms, assets, actions, acks, missing = _fold(rows, start)
         if missing:
             acks = _fill_delays(c, acks, missing, start)
-        labels = _labels(c, start, until)
-        ack = ack_kpi(c, start, until)
-        standing = _standing(c, until)
+        labels = _labels(c, start, upto)
+        ack = ack_kpi(c, start, upto)
+        standing = _standing(c, upto)
     return ShiftReview(start, end, until, assets, alarms, actions, labels, acks, ack, standing)
 
 

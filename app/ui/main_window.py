@@ -16,7 +16,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from app import events
-from app.hmi_api import Alarm, EngineEvent, EngineSnapshot, HmiApi, Priority, Session, most_urgent
+from app.hmi_api import Alarm, EngineEvent, EngineSnapshot, HmiApi, Priority, Session, Shift, most_urgent
 from app.ui import theme
 from app.ui.alarm_commands import AlarmCommands
 from app.ui.bridge import EngineBridge
@@ -30,6 +30,7 @@ from app.ui.screens.login import LoginScreen
 from app.ui.screens.manage import ManageScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.settings import SettingsScreen
+from app.ui.screens.shift import ShiftScreen
 from app.ui.screens.trends import TrendsScreen
 from app.ui.screens.users import UsersScreen
 from app.ui.session import SessionState
@@ -119,15 +120,16 @@ class MainWindow(QMainWindow):
         self.manage = ManageScreen(self.guard)
         self.manage.add_extra(self.nav.exit_button, "Leave the full-screen kiosk for a normal window (admin)")
         self.export = ExportScreen(api, lambda: self.session.session)
+        self.shift = ShiftScreen(api, self.session, self.overlay, self._plant_time)
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
-        self.handover = HandoverScreen(api, self.session, self.guard, self.overlay, self._plant_now)
+        self.handover = HandoverScreen(api, self.session, self.guard, self.overlay, self._plant_time)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
                                             "settings": self.settings_screen, "first_admin": self.first_admin,
-                                            "handover": self.handover}
+                                            "shift": self.shift, "handover": self.handover}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -169,6 +171,8 @@ class MainWindow(QMainWindow):
         self.detail.sig_back.connect(lambda: self.show_screen(self.detail.back_to))
         self.journal.sig_open_alarm.connect(self.open_journal_alarm)
         self.manage.sig_open.connect(self.show_screen)
+        self.shift.sig_handover.connect(self.open_handover)
+        self.shift.enable_handover()
         self.first_admin.sig_created.connect(self._first_admin_created)
         self.alarm_banner.sig_open.connect(self.open_alarm)
         self.login.sig_logged_in.connect(self._logged_in)
@@ -211,6 +215,7 @@ class MainWindow(QMainWindow):
         self.history_runner.shutdown()
         self.journal_runner.shutdown()
         self.export.shutdown()
+        self.shift.shutdown()
         self.handover.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
@@ -259,8 +264,8 @@ class MainWindow(QMainWindow):
         if key == "journal":
             self.journal.load()  # what was stored since it was last shown
 
-    def _plant_now(self) -> float:
-        """The plant's clock as the engine last reported it (the simulator's may run ahead of the wall clock)."""
+    def _plant_time(self) -> float:
+        """The engine's latest time (a replayed or simulated plant runs on its own clock), else the wall clock."""
         snap = self.bridge.snapshot
         return snap.ts if snap is not None and snap.ts is not None else time.time()
 
@@ -274,6 +279,12 @@ class MainWindow(QMainWindow):
 
     def _update_focus(self) -> None:
         self.bridge.focus_asset = self.trends.asset if self.current == "trends" else None
+
+    def open_handover(self, shift: Shift) -> None:
+        """The Shift screen's Handover...: the handover of the shift shown there (supervisor+)."""
+        if self.guard.check(Action.HANDOVER):
+            self.handover.open(shift)
+            self.show_screen("handover")
 
     def open_trends(self, asset: str) -> None:
         self.trends.set_asset(asset)

@@ -34,6 +34,7 @@ from app.hmi_api import EngineHmi, Priority, Session, ShelveSpec
 from app.store import user_rows
 from app.ui import theme
 from app.ui.main_window import MainWindow
+from app.ui.screens.shift_rows import Section
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import DEMO_USERS
 
@@ -253,6 +254,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
         settle(app, 0.6)
         shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
+    shots += shoot_shift(app, window, engine, out, size)
     shots += shoot_handover(app, window, engine, out, size)
     window.session.set_session(None)
     window.show_screen("login")
@@ -286,6 +288,28 @@ def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Pat
     wait(app, lambda: window.detail.trail_loaded, 10, "the event trail")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_trail", size))
+    return shots
+
+
+    return shots
+def shoot_shift(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
+                ) -> list[Path]:
+    """The Shift screen as a supervisor sees it (what stands now, then the actions), and its date picker."""
+    window.session.set_session(demo_session(engine, "supervisor"))
+    shift = window.shift
+    window.show_screen("shift")
+    wait(app, lambda: shift.shown is not None and not shift.loading, 20, "the shift review")
+    settle(app)
+    shots = [grab(window, out, "shift", size)]
+    shift.section_buttons[Section.ACTIONS].click()
+    settle(app)
+    shots.append(grab(window, out, "shift_actions", size))
+    shift.section_buttons[Section.STANDING].click()
+    shift.date_button.click()
+    settle(app)
+    shots.append(grab(window, out, "shift_date", size))
+    window.overlay.clear()
+    window.session.set_session(None)
     return shots
 
 

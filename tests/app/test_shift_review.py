@@ -215,11 +215,19 @@ def test_a_running_shift_is_reviewed_up_to_now(store: Store) -> None:
     assert not shift_review(store.db, T0, T1, now=T1 + H).running
 
 
-@pytest.mark.parametrize(("start", "end", "now"), [(T0, T0, None), (T1, T0, None), (T0, float("nan"), None),
-                                                   (T0, T1, T0 - 1)])
-def test_a_range_that_is_not_one_is_refused(store: Store, start: float, end: float, now: float | None) -> None:
+@pytest.mark.parametrize(("start", "end"), [(T0, T0), (T1, T0), (T0, float("nan")), (float("-inf"), T1)])
+def test_a_range_that_is_not_one_is_refused(store: Store, start: float, end: float) -> None:
     with pytest.raises(KpiRangeError, match="allowed"):
-        shift_review(store.db, start, end, now=now)
+        shift_review(store.db, start, end)
+
+
+@pytest.mark.parametrize("now", [T0, T0 - 1, T0 - 86400])
+def test_a_now_at_the_start_reviews_the_first_moment(store: Store, now: float) -> None:
+    ids = a_shift(store)
+    r = shift_review(store.db, T0, T1, now=now)
+    assert r.until == T0 and r.running and r.alarms == () and r.actions == () and r.ack.acknowledged == 0
+    # RTNUN since T0 - 2 h, UNACK since T0 - 1 h, suppressed, stale
+    assert {s.alarm_id for s in r.standing} == {ids["back"], ids["slow_ack"], ids["suppressed"], ids["stale"]}
 
 
 @pytest.mark.parametrize(("night", "hours"), [(date(2026, 3, 28), 7), (date(2026, 10, 24), 9)])
@@ -277,3 +285,15 @@ def test_every_statement_reads_an_index(store: Store) -> None:
             # a SCAN, even of a covering index, reads the whole table's worth: only SEARCHes on the big tables
             full = [p for p in re.findall(r"SCAN (\w+)", plan) if p in ("alarms", "alarm_events", "labels")]
             assert not full, f"a full scan of {full} in {plan!r} for {sql!r}"
+
+
+def test_a_running_shift_includes_what_happened_at_now(store: Store) -> None:
+    """A plant clock that stands still (a replay that has ended) stamps the last actions at "now" itself."""
+    alarm = store.alarm([(T0 + H, E.RAISED, S.UNACK), (T0 + 2 * H, E.ACKNOWLEDGED, S.ACKED, "ana"),
+                         (T0 + 2 * H, E.SHELVED, S.SHLVD, "ana")], "P-101")
+    store.label(alarm, T0 + 2 * H, "ana", Verdict.UNSURE)
+    r = shift_review(store.db, T0, T1, now=T0 + 2 * H)
+    assert r.until == T0 + 2 * H
+    assert [(a.by, a.event) for a in r.actions] == [("ana", E.ACKNOWLEDGED), ("ana", E.SHELVED)]
+    assert len(r.labels) == 1 and r.ack.acknowledged == 1
+    assert [(s.alarm_id, s.state) for s in r.standing] == [(alarm, S.SHLVD)]

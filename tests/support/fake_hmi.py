@@ -56,11 +56,13 @@ from app.hmi_api import (
     ShelveMode,
     ShelveSpec,
     ShiftPattern,
+    ShiftReview,
     SourceHealth,
     TrailEntry,
     UplinkStatus,
 )
 from app.kpi import kpi_report
+from app.shift_review import shift_review
 from app.store.database import open_database
 from app.users import Action, require
 from detection.alerts import AlertParams, AlertRule, RuleState
@@ -332,12 +334,24 @@ class FakeHmi(FakeUsers, FakeSettings, FakeLogbook, FakeHandovers):
         self._record("kpis", start, end, threading.get_ident())
         if self.kpi_gate is not None:
             self.kpi_gate.wait(10)
+        return kpi_report(self._store_db(), start, end)
+
+    def _store_db(self) -> sqlalchemy.Engine:
         with self._lock:
             if self.kpi_db is None:
                 self._kpi_dir = tempfile.TemporaryDirectory(prefix="fake-kpi-")
                 self.kpi_db = open_database(Path(self._kpi_dir.name) / "kpi.db")
-            db = self.kpi_db
-        return kpi_report(db, start, end)
+            return self.kpi_db
+
+    # -- shift review: the real app/shift_review over the same real store (``kpi_db``) ------------------------
+    shift_gate: threading.Event | None = None  # set: shift_review() waits for it (a test holds a review back)
+
+    def shift_review(self, session: Session | None, start: float, end: float) -> ShiftReview:
+        self._record("shift_review", start, end, threading.get_ident())
+        require(session, Action.HISTORY)
+        if self.shift_gate is not None:
+            self.shift_gate.wait(10)
+        return shift_review(self._store_db(), start, end, now=self.now)
 
     def shift_pattern(self) -> ShiftPattern:
         return self.shift_pattern_value

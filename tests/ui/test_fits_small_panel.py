@@ -282,6 +282,17 @@ def s_settings(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
                     and w.settings_screen.asset_table.rowCount() > 0, timeout=WAIT_MS)
 
 
+def s_shift(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    w.session.set_session(ADMIN)
+    w.show_screen("shift")
+    qtbot.waitUntil(lambda: w.shift.shown is not None and not w.shift.loading, timeout=WAIT_MS)
+
+
+def s_shift_date(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_shift(qtbot, w, fake)
+    w.shift.date_button.click()
+
+
 STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
     "detail": s_detail,
@@ -292,6 +303,7 @@ STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
                                                            "Search", "Sort")},
     "login": s_login, "login-locked": s_login_locked,
     "more": s_more, "export": s_export, "users": s_users, "settings": s_settings,
+    "shift": s_shift, "shift-date": s_shift_date,
 }
 
 
@@ -336,7 +348,7 @@ def test_the_pin_keys_stay_touch_sized_and_apart(qtbot: QtBot, size: tuple[int, 
         assert all(w.rect().contains(r) for r in rects)
 
 
-MORE_STATES = ("more", "export", "users", "settings")
+MORE_STATES = ("more", "export", "users", "settings", "shift")
 
 
 @pytest.mark.parametrize("state", MORE_STATES)

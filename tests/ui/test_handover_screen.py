@@ -39,6 +39,7 @@ def fake(made: HandMadeShift, tmp_path: Path) -> FakeHmi:
     f.now = SHIFT.end_ts + 600  # ten minutes into the next shift: the one to hand over has just ended
     f.shift_pattern_value = PATTERN
     f.use_handover_db(made.store.db, tmp_path / "handovers")
+    f.kpi_db = made.store.db  # the Shift screen's review reads the same store
     return f
 
 
@@ -137,3 +138,19 @@ def test_earlier_later_and_current(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.mouseClick(screen.earlier_button, LEFT)
     qtbot.mouseClick(screen.current_button, LEFT)
     assert screen.shift == PATTERN.next(SHIFT)
+
+
+def test_the_shift_screen_opens_the_handover_of_its_shift(qtbot: QtBot, window: MainWindow) -> None:
+    w = window
+    w.session.set_session(SARA)
+    qtbot.mouseClick(w.nav.buttons["more"], LEFT)
+    qtbot.waitUntil(lambda: w.current == "more", timeout=WAIT_MS)
+    qtbot.mouseClick(w.manage.buttons["shift"], LEFT)
+    qtbot.waitUntil(lambda: w.current == "shift" and w.shift.shift is not None, timeout=WAIT_MS)
+    qtbot.mouseClick(w.shift.previous_button, LEFT)  # the shift that just ended
+    qtbot.waitUntil(lambda: w.shift.shift == SHIFT, timeout=WAIT_MS)
+    assert w.shift.handover_button.isEnabled()
+    qtbot.mouseClick(w.shift.handover_button, LEFT)
+    qtbot.waitUntil(lambda: w.current == "handover", timeout=WAIT_MS)
+    assert w.handover.shift == SHIFT and w.nav.buttons["more"].isChecked()
+    qtbot.waitUntil(lambda: "No handover generated" in w.handover.status.text(), timeout=WAIT_MS)

@@ -116,6 +116,12 @@ class HandoverScreen(QWidget):
         else:
             self.reload()
 
+    def open(self, shift: Shift) -> None:
+        """Show ``shift`` (the Shift screen's Handover... button), whatever was chosen before."""
+        if self.pattern is None:
+            self.pattern = self.api.shift_pattern()
+        self.choose(shift)
+
     def choose(self, shift: Shift) -> None:
         self.shift = shift
         self.records = []

@@ -17,9 +17,10 @@ from app.users import Action  # as app/ui/widgets/buttons.py
 
 # (screen key, button text, the action that opens it, what it is for)
 ENTRIES = (
-    ("export", "Export to USB", Action.EXPORT, "Samples, alarms, audit log and KPIs onto a stick (supervisor)"),
+    ("shift", "Shift", Action.HISTORY, "A shift's alarms, actions, labels and what stood at its end (supervisor)"),
     ("handover", "Shift handover", Action.HANDOVER, "The shift's report as a PDF; the incoming supervisor signs it "
      "off (supervisor)"),
+    ("export", "Export to USB", Action.EXPORT, "Samples, alarms, audit log and KPIs onto a stick (supervisor)"),
     ("users", "Users", Action.USERS, "Add users, roles, PINs, disable, unlock (admin)"),
     ("settings", "Settings", Action.SETTINGS, "The configuration; auto-logout, sound, thresholds (admin)"),
 )

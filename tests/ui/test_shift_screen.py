@@ -1,0 +1,170 @@
+"""The Shift screen through real taps in the real main window, on the real shift review over a real SQLite store
+(FakeHmi.kpi_db): an operator cannot open it (the More button says who may) and a supervisor can; Previous / Next /
+Today / a date tapped on the date panel change the shift shown and what is listed; the review runs on a worker
+(never the GUI thread) and an answer to an older request is dropped; logging out clears what was shown."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.hmi_api import AlarmEvent, AlarmState, PermissionDenied, Role, Session
+from app.shifts import ShiftPattern
+from app.ui.main_window import MainWindow
+from app.ui.screens.shift_rows import Section, rows_of
+from app.ui.widgets.date_panel import DatePanel
+from tests.app.test_shift_review import Store
+from tests.support.fake_hmi import FakeHmi, window_on
+
+LEFT = Qt.MouseButton.LeftButton
+WAIT_MS = 5000
+E, S = AlarmEvent, AlarmState
+H = 3600.0
+PATTERN = ShiftPattern(["06:00", "14:00", "22:00"], "UTC")
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC).timestamp()  # in the day shift 06:00-14:00
+DAY = PATTERN.shift_at(NOW)
+NIGHT = PATTERN.previous(DAY)  # 2 Dec 22:00 - 3 Dec 06:00
+SUPERVISOR = Session("sue", Role.SUPERVISOR, 0.0)
+OPERATOR = Session("otto", Role.OPERATOR, 0.0)
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeHmi]:
+    """A store with one alarm acknowledged by ana in the night shift and one by tom in the day shift."""
+    store = Store(tmp_path / "shift.db")
+    store.alarm([(NIGHT.start_ts + H, E.RAISED, S.UNACK), (NIGHT.start_ts + H + 90, E.ACKNOWLEDGED, S.ACKED, "ana"),
+                 (NIGHT.start_ts + 2 * H, E.CLEARED, S.NORM)], "P-101")
+    store.alarm([(DAY.start_ts + H, E.RAISED, S.UNACK), (DAY.start_ts + H + 30, E.ACKNOWLEDGED, S.ACKED, "tom")],
+                "P-102")
+    f = FakeHmi(["P-101", "P-102"], now=NOW)
+    f.kpi_db = store.db
+    f.shift_pattern_value = PATTERN
+    yield f
+    store.db.dispose()
+
+
+@pytest.fixture
+def window(qtbot: QtBot, fake: FakeHmi) -> Iterator[MainWindow]:
+    for w in window_on(qtbot, fake):
+        qtbot.waitUntil(lambda: w.bridge.snapshot is not None, timeout=WAIT_MS)  # plant time known  # noqa: B023
+        yield w
+
+
+def open_shift(qtbot: QtBot, w: MainWindow) -> None:
+    qtbot.mouseClick(w.nav.buttons["more"], LEFT)
+    qtbot.waitUntil(lambda: w.current == "more", timeout=WAIT_MS)
+    qtbot.mouseClick(w.manage.buttons["shift"], LEFT)
+
+
+def shown_start(w: MainWindow) -> float | None:
+    s = w.shift.shown
+    return None if s is None or w.shift.loading else s.shift.start_ts
+
+
+def action_whos(w: MainWindow) -> list[str]:
+    shown = w.shift.shown
+    assert shown is not None
+    return [row[1] for row in shown.sections[Section.ACTIONS].rows]
+
+
+def test_an_operator_cannot_open_it_and_is_told_who_may(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
+    window.session.set_session(OPERATOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: "required" in window.message_bar.text(), timeout=WAIT_MS)
+    assert "Supervisor" in window.message_bar.text() and window.current == "more"
+    assert not [c for c in fake.calls if c[0] == "shift_review"]  # nothing was read for it
+    window.session.set_session(Session("tina", Role.TECHNICIAN, 0.0))
+    qtbot.mouseClick(window.manage.buttons["shift"], LEFT)
+    assert window.current == "more"
+
+
+def test_a_supervisor_opens_the_running_shift(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    assert window.current == "shift" and window.shift.title.text() == DAY.label
+    shown = window.shift.shown
+    assert shown is not None and shown.review.running and shown.review.until == NOW
+    assert action_whos(window) == ["tom"]
+    assert window.shift.section_buttons[Section.ACTIONS].text() == "Actions 1"
+    assert not window.shift.next_button.isEnabled()  # the next shift has not begun
+    calls = [c for c in fake.calls if c[0] == "shift_review"]
+    assert calls and all(c[3] != threading.get_ident() for c in calls)  # read on a worker, not the GUI thread
+
+
+def test_previous_next_and_today_change_the_shift_shown(qtbot: QtBot, window: MainWindow) -> None:
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(window.shift.previous_button, LEFT)
+    qtbot.waitUntil(lambda: shown_start(window) == NIGHT.start_ts, timeout=WAIT_MS)
+    assert window.shift.title.text() == NIGHT.label == "Wed 02 Dec, 22:00-06:00"
+    assert action_whos(window) == ["ana"] and not window.shift.shown.review.running  # type: ignore[union-attr]
+    qtbot.mouseClick(window.shift.section_buttons[Section.ACTIONS], LEFT)
+    assert [r[1] for r in rows_of(window.shift.model)] == ["ana"]  # the table shows the chosen section
+    qtbot.mouseClick(window.shift.previous_button, LEFT)
+    qtbot.waitUntil(lambda: shown_start(window) == PATTERN.previous(NIGHT).start_ts, timeout=WAIT_MS)
+    assert rows_of(window.shift.model) == () and "nothing" in window.shift.status.text()
+    qtbot.mouseClick(window.shift.next_button, LEFT)
+    qtbot.waitUntil(lambda: shown_start(window) == NIGHT.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(window.shift.today_button, LEFT)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    assert [r[1] for r in rows_of(window.shift.model)] == ["tom"]
+
+
+def test_a_date_tapped_shows_that_days_same_shift(qtbot: QtBot, window: MainWindow) -> None:
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(window.shift.date_button, LEFT)
+    panel = window.overlay.top()
+    assert isinstance(panel, DatePanel)
+    later = [d for d, b in panel.day_buttons.items() if d > DAY.local_date]
+    assert later and not any(panel.day_buttons[d].isEnabled() for d in later)  # no shift there yet
+    qtbot.mouseClick(panel.earlier_button, LEFT)  # November
+    qtbot.mouseClick(panel.day_buttons[datetime(2026, 11, 30).date()], LEFT)
+    want = PATTERN.shift_on(datetime(2026, 11, 30).date(), DAY.index)
+    qtbot.waitUntil(lambda: shown_start(window) == want.start_ts, timeout=WAIT_MS)
+    assert not window.overlay.is_open() and window.shift.title.text() == "Mon 30 Nov, 06:00-14:00"
+
+
+def test_an_older_answer_is_dropped_and_the_gui_stays_live(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    fake.shift_gate = gate = threading.Event()  # the reviews wait until released
+    qtbot.mouseClick(window.shift.previous_button, LEFT)
+    qtbot.mouseClick(window.shift.previous_button, LEFT)
+    assert window.shift.loading and window.shift.status.text() == "Loading..."
+    # the GUI thread is free meanwhile: a tap on another section is handled at once
+    qtbot.mouseClick(window.shift.section_buttons[Section.LABELS], LEFT)
+    assert window.shift.section is Section.LABELS
+    loaded: list[object] = []
+    window.shift.sig_loaded.connect(loaded.append)
+    gate.set()
+    two_back = PATTERN.previous(NIGHT)
+    qtbot.waitUntil(lambda: shown_start(window) == two_back.start_ts, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.shift._runner.pending() == 0, timeout=WAIT_MS)
+    assert [s.shift for s in loaded] == [two_back]  # type: ignore[attr-defined] # the night's answer was dropped
+
+
+def test_logging_out_clears_what_was_shown(qtbot: QtBot, window: MainWindow) -> None:
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    window.session.set_session(OPERATOR)
+    assert window.shift.shown is None and rows_of(window.shift.model) == ()
+    assert "Supervisor" in window.shift.status.text() and window.shift.summary.text() == ""
+
+
+def test_the_api_refuses_below_supervisor(fake: FakeHmi) -> None:
+    with pytest.raises(PermissionDenied, match="supervisor"):
+        fake.shift_review(OPERATOR, DAY.start_ts, DAY.end_ts)
+    with pytest.raises(PermissionDenied):
+        fake.shift_review(None, DAY.start_ts, DAY.end_ts)
+    assert fake.shift_review(SUPERVISOR, DAY.start_ts, DAY.end_ts).until == NOW  # up to the plant's now
