@@ -57,6 +57,8 @@ _DEFAULT_CHANNELS = ("flow", "pressure", "vib_de")
 class AlarmDetailScreen(QWidget):
     sig_back = Signal()
     """Back to where the alarm was opened from (``back_to``: the alarm list or the journal)."""
+    sig_logbook = Signal(object)
+    """Logbook... tapped: write an entry tied to this :class:`Alarm` (the main window opens the form)."""
 
     def __init__(self, api: HmiApi, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -127,8 +129,10 @@ class AlarmDetailScreen(QWidget):
         self.unshelve_button = guard.button("Unshelve", Action.SHELVE, lambda: self.commands.unshelve(self.alarm),
                                             size="critical")
         self.unshelve_button.hide()
+        self.logbook_button = guard.button("Logbook...", Action.WRITE_LOGBOOK, self._logbook, size="critical")
         self.action_bar = top  # the screen's actions, right-aligned
-        for action in (self.ack_button, self.shelve_button, self.unshelve_button, self.label_button):
+        for action in (self.ack_button, self.shelve_button, self.unshelve_button, self.label_button,
+                       self.logbook_button):
             top.addWidget(action)
         head.addLayout(top)
         under = QHBoxLayout()
@@ -255,6 +259,10 @@ class AlarmDetailScreen(QWidget):
         slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
         for b in (self.shelve_button, self.unshelve_button):
             b.setMinimumWidth(slot)
+
+    def _logbook(self) -> None:
+        if self.alarm is not None:
+            self.sig_logbook.emit(self.alarm)
 
     # -- the label form -----------------------------------------------------------------------------
     def open_label_form(self) -> None:
