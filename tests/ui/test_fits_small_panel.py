@@ -194,6 +194,15 @@ def s_detail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     open_detail(qtbot, w, fake)
 
 
+def s_detail_out_of_service(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    """The widest state badge (OUT OF SERVICE) beside the actions."""
+    alarm = fake.alarm("a1")
+    assert alarm is not None
+    fake.set_out_of_service(alarm.asset, SUPERVISOR, True)
+    open_detail(qtbot, w, fake)
+    assert "OUT OF SERVICE" in w.detail.state_badge.text()
+
+
 def s_detail_trail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     open_detail(qtbot, w, fake, page="trail")
 
@@ -324,7 +333,6 @@ def s_logbook_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
 
 
 def s_detail_logbook_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
-    with_logbook(fake)
     open_detail(qtbot, w, fake)
     qtbot.mouseClick(w.detail.logbook_button, LEFT)
     assert w.overlay.top() is not None
@@ -334,7 +342,8 @@ def s_detail_logbook_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
 STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
     "detail": s_detail,
-    "detail-trail": s_detail_trail, "label-form": s_label_form, "label-keyboard": s_label_keyboard,
+    "detail-trail": s_detail_trail, "detail-out-of-service": s_detail_out_of_service,
+    "label-form": s_label_form, "label-keyboard": s_label_keyboard,
     "acknowledge": s_acknowledge, "acknowledge-keyboard": s_acknowledge_keyboard,
     "acknowledge-all": s_acknowledge_all, "shelve": s_shelve, "journal": s_journal,
     **{f"journal-{k.lower()}": journal_picker(k) for k in ("Time", "Asset", "Priority", "State", "Kind", "Failure",

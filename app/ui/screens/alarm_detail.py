@@ -129,16 +129,19 @@ class AlarmDetailScreen(QWidget):
         self.unshelve_button = guard.button("Unshelve", Action.SHELVE, lambda: self.commands.unshelve(self.alarm),
                                             size="critical")
         self.unshelve_button.hide()
-        self.logbook_button = guard.button("Logbook...", Action.WRITE_LOGBOOK, self._logbook, size="critical")
         self.action_bar = top  # the screen's actions, right-aligned
-        for action in (self.ack_button, self.shelve_button, self.unshelve_button, self.label_button,
-                       self.logbook_button):
+        for action in (self.ack_button, self.shelve_button, self.unshelve_button, self.label_button):
             top.addWidget(action)
         head.addLayout(top)
         under = QHBoxLayout()
         self.title = QLabel("-")
         self.title.setProperty("kind", "title")
         under.addWidget(self.title, 1)
+        # under the actions, where the widest state badge (OUT OF SERVICE) leaves the top row no room on 1024 px
+        self.logbook_button = guard.button("Logbook...", Action.WRITE_LOGBOOK, self._logbook)
+        self.logbook_button.setMinimumWidth(150)
+        under.addWidget(self.logbook_button)
+        under.addSpacing(12)
         self.page_buttons: dict[str, QPushButton] = {}
         for key, text in (("traces", "Traces"), ("trail", "Event trail")):
             b = touch_button(text, checkable=True)
