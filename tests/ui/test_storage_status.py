@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from app.alarm_states import AlarmState
 from app.health import HealthBoard
-from app.logbook import logbook_entries
 from app.live import EngineSnapshot, SourceHealth
+from app.logbook import logbook_entries
 from app.store import schema
 from app.store.status import StoreState, StoreStatus
 from app.ui.widgets.banners import StorageBanner
+from app.ui.widgets.chrome import StatusBar
 from app.ui.widgets.keyboard import OnScreenKeyboard
 from app.ui.widgets.logbook_form import LogbookForm
-from app.ui.widgets.chrome import StatusBar
 from app.uplink.status import UplinkStatus
 from tests.fakes import FakeClock
 from tests.support.filesystems import empty_wal, fill  # small_tmpfs: a fixture of tests/conftest.py
