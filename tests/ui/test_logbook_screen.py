@@ -105,7 +105,7 @@ def test_an_operator_writes_an_entry_on_the_keyboard_with_an_asset_and_the_flag(
     card = w.logbook.cards[0]
     assert card.text.text() == entry.text and card.text.wordWrap()
     assert "olga" in card.head.text() and "P-102" in card.head.text()
-    assert card.mark.text() == "\u2691 carried over" and card.mark.isVisible()
+    assert card.mark.text() == "\u2691 carried over" and not card.mark.isHidden()  # shown once laid out
 
 
 def test_an_entry_tied_to_an_alarm_from_its_detail(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
@@ -219,7 +219,7 @@ def test_an_entry_the_store_cannot_take_yet_is_kept_and_shown(qtbot: QtBot, wind
     fake.store_pending()
     w.logbook.load()
     qtbot.waitUntil(lambda: len(w.logbook.cards) == 1 and w.logbook.cards[0].entry.stored, timeout=WAIT_MS)
-    assert not w.logbook.cards[0].mark.isVisible()
+    assert w.logbook.cards[0].mark.isHidden()
 
 
 def test_typed_markup_is_shown_as_text(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
