@@ -26,8 +26,9 @@ from app.ui.screens.export import ExportScreen
 from app.ui.screens.first_admin import FirstAdminScreen
 from app.ui.screens.handover import HandoverScreen
 from app.ui.screens.journal import JournalScreen
+from app.ui.screens.logbook import LogbookScreen
 from app.ui.screens.login import LoginScreen
-from app.ui.screens.manage import ManageScreen
+from app.ui.screens.manage import ENTRIES as MORE_ENTRIES, ManageScreen
 from app.ui.screens.overview import OverviewScreen
 from app.ui.screens.settings import SettingsScreen
 from app.ui.screens.shift import ShiftScreen
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.audit_notice = AuditNotice()  # admins only: the audit log's hash chain is broken
         self.storage_banner = StorageBanner()
         self.nav = NavBar(self.guard, kiosk)
+        self.nav.under_more = frozenset(entry[0] for entry in MORE_ENTRIES)
         self.status = StatusBar()
         self.calm = CalmStrip()
         # most important on top: an alarm to acknowledge, then a dead engine, storage, the admins' notice
@@ -121,6 +123,8 @@ class MainWindow(QMainWindow):
         self.manage.add_extra(self.nav.exit_button, "Leave the full-screen kiosk for a normal window (admin)")
         self.export = ExportScreen(api, lambda: self.session.session)
         self.shift = ShiftScreen(api, self.session, self.overlay, self._plant_time)
+        self.logbook = LogbookScreen(api, self.guard, self.session, self.overlay, self.journal_runner,
+                                     self.commands_runner, self.message_bar.show_message)
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
@@ -129,7 +133,7 @@ class MainWindow(QMainWindow):
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
                                             "settings": self.settings_screen, "first_admin": self.first_admin,
-                                            "shift": self.shift, "handover": self.handover}
+                                            "shift": self.shift, "handover": self.handover, "logbook": self.logbook}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -170,6 +174,7 @@ class MainWindow(QMainWindow):
         self.alarms.sig_open_detail.connect(self.open_alarm)
         self.detail.sig_back.connect(lambda: self.show_screen(self.detail.back_to))
         self.journal.sig_open_alarm.connect(self.open_journal_alarm)
+        self.detail.sig_logbook.connect(self.logbook.open_form)
         self.manage.sig_open.connect(self.show_screen)
         self.shift.sig_handover.connect(self.open_handover)
         self.shift.enable_handover()

@@ -31,6 +31,7 @@ from acquisition.source import Frame, SourceStats
 from app.config import Settings, load_settings
 from app.engine import Engine  # the harness builds engines and wires them to the window
 from app.hmi_api import EngineHmi, Priority, Session, ShelveSpec
+from app.logbook import Logbook
 from app.store import user_rows
 from app.ui import theme
 from app.ui.main_window import MainWindow
@@ -152,6 +153,63 @@ def operator_actions(engine: Engine) -> None:
         engine.shelve(alarms["P-108"].id, tech, spec, note="Known cause")
 
 
+def logbook_entries(engine: Engine) -> None:
+    """The logbook of the shots: two flagged entries of earlier shifts (written through a Logbook on the same store
+    whose clock is hours behind), and this shift's, one tied to an alarm."""
+    tech, sup = demo_session(engine, "technician"), demo_session(engine, "supervisor")
+    def behind(hours: float) -> Callable[[], float]:
+        return lambda: engine.clock() - hours * 3600
+
+    for hours, text, who in ((20.0, "P-106 bearing temperature creeping up since the bearing change. Keep an eye on "
+                                     "it and call maintenance above 80 degC.", sup),
+                             (9.0, "Spare pump P-108 on standby: do not start it before its valve is repaired.", tech)):
+        earlier = Logbook(engine.db, engine.writer, behind(hours),
+                          assets=lambda: list(engine.pipelines), alarm_asset=lambda _i: None)
+        earlier.add_entry(who, text, asset="P-106" if who is sup else "P-108", carry_over=True)
+    engine.logbook.add_entry(tech, "Shift handed over, all pumps running except P-106 (out of service).")
+    alarm = next((a for a in engine.alarms.alarms() if a.asset == "P-103"), None)
+    if alarm is not None:
+        engine.logbook.add_entry(tech, "P-103 cavitation: suction strainer checked, partly blocked.\nCleaned; "
+                                       "watch the inlet pressure.", alarm_id=alarm.id, carry_over=True)
+
+
+def shoot_logbook(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
+                  ) -> list[Path]:
+    """More, the Logbook (as a supervisor: Clear flag open), the new-entry keyboard and form, and the form opened
+    from an alarm's detail."""
+    window.overlay.clear()
+    window.session.set_session(demo_session(engine, "supervisor"))
+    window.show_screen("more")
+    settle(app)
+    shots = [grab(window, out, "more", size)]
+    window.show_screen("logbook")
+    wait(app, lambda: window.logbook.view is not None and not window.logbook.loading, 10, "the logbook")
+    settle(app)
+    shots.append(grab(window, out, "logbook", size))
+    form = window.logbook.open_form()
+    keyboard = form.keyboard() if form is not None else None
+    if form is None or keyboard is None:
+        raise RuntimeError("screenshots: New entry did not open the form and its keyboard")
+    keyboard.type_text("Strainer P-103 cleaned again.\nInlet pressure back to normal")
+    settle(app)
+    shots.append(grab(window, out, "logbook_keyboard", size))
+    keyboard.done_button.click()
+    form.carry_button.click()
+    settle(app)
+    shots.append(grab(window, out, "logbook_form", size))
+    window.overlay.clear()
+    alarm = next(iter(engine.alarms.alarms()), None)
+    if alarm is not None:
+        window.open_alarm(alarm.id)
+        settle(app)
+        window.detail.logbook_button.click()
+        window.overlay.pop()  # the keyboard: the form tied to the alarm beneath it
+        settle(app)
+        shots.append(grab(window, out, "logbook_form_alarm", size))
+        window.overlay.clear()
+    return shots
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is made, below
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -185,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                 settle(app)
                 written.append(grab(window, args.out, "banner_overview", size))
         operator_actions(engine)
+        logbook_entries(engine)
         window.bridge.refresh_alarms()
         for size in SIZES:
             window.resize(*size)
@@ -256,6 +315,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     shots += shoot_journal(app, window, labelled.id, out, size)
     shots += shoot_shift(app, window, engine, out, size)
     shots += shoot_handover(app, window, engine, out, size)
+    shots += shoot_logbook(app, window, engine, out, size)
     window.session.set_session(None)
     window.show_screen("login")
     wait(app, lambda: bool(window.login.user_buttons), 10, "user list")

@@ -194,6 +194,15 @@ def s_detail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     open_detail(qtbot, w, fake)
 
 
+def s_detail_out_of_service(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    """The widest state badge (OUT OF SERVICE) beside the actions."""
+    alarm = fake.alarm("a1")
+    assert alarm is not None
+    fake.set_out_of_service(alarm.asset, SUPERVISOR, True)
+    open_detail(qtbot, w, fake)
+    assert "OUT OF SERVICE" in w.detail.state_badge.text()
+
+
 def s_detail_trail(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     open_detail(qtbot, w, fake, page="trail")
 
@@ -293,10 +302,59 @@ def s_shift_date(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
     w.shift.date_button.click()
 
 
+SUPERVISOR = Session("supervisor", Role.SUPERVISOR, 0.0)
+LONG_ENTRY = ("Tank T-2 level sensor reads 3 % high against the sight glass; recalibrate at the next stop. " * 4)
+
+
+def with_logbook(fake: FakeHmi) -> None:
+    """A realistic plant time (the fake's 2000 s has no shifts), two entries carried over from earlier shifts and
+    three of this shift, one long and one tied to an alarm."""
+    fake.now = 1_796_292_000.0  # 10:40 in the 06:00-14:00 shift
+    for hours_ago, text, carry in ((26, LONG_ENTRY, True), (9, "Spare pump P-110 on standby", True),
+                                   (4, "Shift started, all pumps running", False), (2, LONG_ENTRY, True)):
+        now, fake.now = fake.now, fake.now - hours_ago * 3600
+        fake.add_logbook_entry(SUPERVISOR, text, asset="P-110", carry_over=carry)
+        fake.now = now
+    fake.add_logbook_entry(TECH, "Seal leak suspected.\nChecked on site.", alarm_id="a1")
+
+
+def s_logbook(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    with_logbook(fake)
+    w.session.set_session(SUPERVISOR)  # the Clear flag buttons unlocked
+    w.show_screen("logbook")
+    qtbot.waitUntil(lambda: len(w.logbook.cards) == 5, timeout=WAIT_MS)
+
+
+def s_logbook_keyboard(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_logbook(qtbot, w, fake)
+    form = w.logbook.open_form()
+    assert form is not None and form.keyboard() is not None
+    form.keyboard().type_text(LONG_ENTRY * 2)  # type: ignore[union-attr]  # the display shows its last lines
+
+
+def s_logbook_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    s_logbook_keyboard(qtbot, w, fake)
+    top = w.overlay.top()
+    assert top is not None
+    top.done_button.click()  # type: ignore[attr-defined]  # back to the form with the long text
+    form = w.overlay.top()
+    form.problem.setText("Not saved: the entry contains a control character (U+0007 BELL) at position 12; "  # type: ignore[union-attr]
+                         "allowed: letters, digits, punctuation, spaces, new lines and tabs. Your text is kept here.")
+    form.problem.show()  # type: ignore[union-attr]
+
+
+def s_detail_logbook_form(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    open_detail(qtbot, w, fake)
+    qtbot.mouseClick(w.detail.logbook_button, LEFT)
+    assert w.overlay.top() is not None
+    w.overlay.pop()  # the keyboard: the form tied to the alarm beneath it
+
+
 STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
     "detail": s_detail,
-    "detail-trail": s_detail_trail, "label-form": s_label_form, "label-keyboard": s_label_keyboard,
+    "detail-trail": s_detail_trail, "detail-out-of-service": s_detail_out_of_service,
+    "label-form": s_label_form, "label-keyboard": s_label_keyboard,
     "acknowledge": s_acknowledge, "acknowledge-keyboard": s_acknowledge_keyboard,
     "acknowledge-all": s_acknowledge_all, "shelve": s_shelve, "journal": s_journal,
     **{f"journal-{k.lower()}": journal_picker(k) for k in ("Time", "Asset", "Priority", "State", "Kind", "Failure",
@@ -304,6 +362,8 @@ STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "login": s_login, "login-locked": s_login_locked,
     "more": s_more, "export": s_export, "users": s_users, "settings": s_settings,
     "shift": s_shift, "shift-date": s_shift_date,
+    "logbook": s_logbook, "logbook-keyboard": s_logbook_keyboard, "logbook-form": s_logbook_form,
+    "detail-logbook-form": s_detail_logbook_form,
 }
 
 

@@ -12,10 +12,13 @@ from sqlalchemy import select
 from app.alarm_states import AlarmState
 from app.health import HealthBoard
 from app.live import EngineSnapshot, SourceHealth
+from app.logbook import logbook_entries
 from app.store import schema
 from app.store.status import StoreState, StoreStatus
 from app.ui.widgets.banners import StorageBanner
 from app.ui.widgets.chrome import StatusBar
+from app.ui.widgets.keyboard import OnScreenKeyboard
+from app.ui.widgets.logbook_form import LogbookForm
 from app.uplink.status import UplinkStatus
 from tests.fakes import FakeClock
 from tests.support.filesystems import empty_wal, fill  # small_tmpfs: a fixture of tests/conftest.py
@@ -91,3 +94,40 @@ def test_a_full_disk_under_the_running_hmi_is_shown_and_an_acknowledgement_is_ke
         acks = c.execute(select(schema.alarm_events.c.user).where(schema.alarm_events.c.alarm_id == alarm.id,
                                                                   schema.alarm_events.c.event == "acknowledged"))
         assert [r[0] for r in acks] == ["operator"]
+
+
+def test_a_logbook_entry_typed_on_a_full_disk_is_kept_shown_and_stored_once_space_is_freed(
+        hmi_factory: Callable[..., Hmi], small_tmpfs: Path) -> None:
+    station = fault_station()
+    gated = GatedSource(station, station.config.start_ts + 550)
+    hmi: Hmi = hmi_factory(station=gated, settings=make_settings(small_tmpfs))
+    w, engine = hmi.window, hmi.engine
+    hmi.login("operator")
+    assert gated.reached.wait(30)
+    wait_until(lambda: engine.writer.rows_written == gated.yielded and engine.writer.backlog() == 0, 30,
+               "the samples before the gate to be written")
+    empty_wal(small_tmpfs / "vigil.db")
+    ballast = fill(small_tmpfs)
+    gated.go.set()
+    hmi.wait(lambda: w.storage_banner.isVisible())
+
+    hmi.click(w.nav.buttons["more"])
+    hmi.click(w.manage.buttons["logbook"])
+    hmi.click(w.logbook.new_button)
+    keyboard = hmi.panel(OnScreenKeyboard)
+    text = "Disk full on the gateway, called IT"
+    keyboard.type_text(text)
+    hmi.click(keyboard.done_button)
+    hmi.click(hmi.panel(LogbookForm).save_button)
+    hmi.wait(lambda: "Logbook entry kept" in hmi.message())
+    assert "not stored yet, kept and retried - STORAGE FULL" in hmi.message()
+    hmi.wait(lambda: [c.entry.text for c in w.logbook.cards] == [text])
+    assert not w.logbook.cards[0].entry.stored and "not stored yet" in w.logbook.cards[0].mark.text()
+    assert logbook_entries(engine.db, 0, 4e9) == []  # truly not on disk yet
+
+    ballast.unlink()  # space is freed: the writer's retry stores it, once
+    hmi.wait(lambda: len(logbook_entries(engine.db, 0, 4e9)) == 1)
+    [stored] = logbook_entries(engine.db, 0, 4e9)
+    assert (stored.text, stored.user) == (text, "operator")
+    w.logbook.load()
+    hmi.wait(lambda: len(w.logbook.cards) == 1 and w.logbook.cards[0].entry.stored)

@@ -57,6 +57,8 @@ _DEFAULT_CHANNELS = ("flow", "pressure", "vib_de")
 class AlarmDetailScreen(QWidget):
     sig_back = Signal()
     """Back to where the alarm was opened from (``back_to``: the alarm list or the journal)."""
+    sig_logbook = Signal(object)
+    """Logbook... tapped: write an entry tied to this :class:`Alarm` (the main window opens the form)."""
 
     def __init__(self, api: HmiApi, commands: AlarmCommands, guard: ActionGuard, history: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -135,6 +137,11 @@ class AlarmDetailScreen(QWidget):
         self.title = QLabel("-")
         self.title.setProperty("kind", "title")
         under.addWidget(self.title, 1)
+        # under the actions, where the widest state badge (OUT OF SERVICE) leaves the top row no room on 1024 px
+        self.logbook_button = guard.button("Logbook...", Action.WRITE_LOGBOOK, self._logbook)
+        self.logbook_button.setMinimumWidth(150)
+        under.addWidget(self.logbook_button)
+        under.addSpacing(12)
         self.page_buttons: dict[str, QPushButton] = {}
         for key, text in (("traces", "Traces"), ("trail", "Event trail")):
             b = touch_button(text, checkable=True)
@@ -255,6 +262,10 @@ class AlarmDetailScreen(QWidget):
         slot = max(self.shelve_button.sizeHint().width(), self.unshelve_button.sizeHint().width())
         for b in (self.shelve_button, self.unshelve_button):
             b.setMinimumWidth(slot)
+
+    def _logbook(self) -> None:
+        if self.alarm is not None:
+            self.sig_logbook.emit(self.alarm)
 
     # -- the label form -----------------------------------------------------------------------------
     def open_label_form(self) -> None:

@@ -37,6 +37,7 @@ class NavBar(QWidget):
         lay.addWidget(name)
         lay.addSpacing(6)
         self.buttons: dict[str, QPushButton] = {}
+        self.under_more: frozenset[str] = frozenset()  # the screens reached from More (app/ui/main_window.py)
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
             b.setMinimumWidth(120 if key != "more" else 96)  # five screens and the user fit 1024 px
@@ -57,7 +58,7 @@ class NavBar(QWidget):
     def set_current(self, key: str) -> None:
         for k, b in self.buttons.items():
             b.setChecked(k == key or (k == "alarms" and key == "detail")
-                         or (k == "more" and key in ("shift", "export", "handover", "users", "settings")))
+                         or (k == "more" and key in self.under_more))
 
     def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
         b = self.buttons["alarms"]

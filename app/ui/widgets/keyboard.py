@@ -1,11 +1,14 @@
-"""An on-screen keyboard for short notes: the panel has no physical keyboard.
+"""An on-screen keyboard for notes and logbook entries: the panel has no physical keyboard.
 
-Big keys (72 px), a QWERTY layout plus digits and the punctuation a note needs; no hover, no auto-repeat.
+Big keys (72 px), a QWERTY layout plus digits and the punctuation a note needs; no hover, no auto-repeat. A
+longer text (a logbook entry: ``max_chars``, ``multiline`` adds a New line key) shows its last lines while typing,
+so the keyboard keeps its size on a 600 px panel.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -13,15 +16,19 @@ from app.ui.widgets.buttons import touch_button
 
 ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM,./")
 MAX_CHARS = 200
+SHOWN_CHARS = 120  # while typing, at most the last this many characters and lines are shown (the panel's
+SHOWN_LINES = 2  # height); the whole text is shown by whoever opened the keyboard
 
 
 class OnScreenKeyboard(QWidget):
     """Edits one line of text; ``on_done(text)`` on Done, ``on_cancel()`` on Cancel."""
 
     def __init__(self, title: str, initial: str, on_done: Callable[[str], None],
-                 on_cancel: Callable[[], None], parent: QWidget | None = None) -> None:
+                 on_cancel: Callable[[], None], parent: QWidget | None = None, max_chars: int = MAX_CHARS,
+                 multiline: bool = False) -> None:
         super().__init__(parent)
         self._on_done, self._on_cancel = on_done, on_cancel
+        self.max_chars = max_chars
         self._shift = True  # start a note with a capital
         self._text = initial
         outer = QVBoxLayout(self)
@@ -32,6 +39,7 @@ class OnScreenKeyboard(QWidget):
         self.display = QLabel()
         self.display.setProperty("kind", "large")
         self.display.setWordWrap(True)
+        self.display.setTextFormat(Qt.TextFormat.PlainText)  # typed "<b>" is text, not markup
         self.display.setMinimumHeight(theme.TOUCH_MIN)
         self.display.setStyleSheet(f"background: #ffffff; border: 2px solid {theme.BORDER}; padding: 6px;")
         outer.addWidget(self.display)
@@ -61,8 +69,13 @@ class OnScreenKeyboard(QWidget):
         self.done_button = touch_button("Done", size="critical")
         self.done_button.setProperty("kind", "confirm")
         self.done_button.clicked.connect(lambda: self._on_done(self._text.strip()))
-        for w, stretch, width in ((self.shift_button, 0, 110), (space, 1, 150), (back, 0, 120), (clear, 0, 110),
-                                  (self.cancel_button, 0, 130), (self.done_button, 0, 150)):
+        self.newline_button = touch_button("New line", size="critical")
+        self.newline_button.clicked.connect(lambda: self._type("\n"))
+        self.newline_button.setVisible(multiline)
+        narrow = 20 if multiline else 0  # the New line key's room on a 1024 px panel
+        for w, stretch, width in ((self.shift_button, 0, 110), (space, 1, 150 - 3 * narrow),
+                                  (self.newline_button, 0, 130), (back, 0, 120), (clear, 0, 110),
+                                  (self.cancel_button, 0, 130 - narrow), (self.done_button, 0, 150 - narrow)):
             w.setMinimumWidth(width)
             bottom.addWidget(w, stretch)
         outer.addLayout(bottom)
@@ -77,7 +90,7 @@ class OnScreenKeyboard(QWidget):
             self._type(ch, keep_case=True)
 
     def _type(self, ch: str, keep_case: bool = False) -> None:
-        if len(self._text) >= MAX_CHARS:
+        if len(self._text) >= self.max_chars:
             return
         if not keep_case and ch.isalpha():
             ch = ch.upper() if self._shift else ch.lower()
@@ -101,4 +114,7 @@ class OnScreenKeyboard(QWidget):
         self._render()
 
     def _render(self) -> None:
-        self.display.setText(self._text + "|")
+        shown = self._text[-SHOWN_CHARS:]
+        lines = shown.split("\n")[-SHOWN_LINES:]
+        cut = len(shown) < len(self._text) or len(lines) < shown.count("\n") + 1
+        self.display.setText(("\u2026" if cut else "") + "\n".join(lines) + "|")
