@@ -87,11 +87,12 @@ class Action(StrEnum):
     SETTINGS = "settings"
     USERS = "users"
     LEAVE_KIOSK = "leave kiosk"
+    KPIS = "kpis"  # the alarm-system KPI screen (app/ui/screens/kpis.py)
 
 
 _OPERATOR = frozenset({Action.VIEW, Action.ACKNOWLEDGE})
 _TECHNICIAN = _OPERATOR | {Action.LABEL, Action.SHELVE}
-_SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE}
+_SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE, Action.KPIS}
 _ADMIN = _SUPERVISOR | {Action.SETTINGS, Action.USERS, Action.LEAVE_KIOSK}
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.OPERATOR: _OPERATOR, Role.TECHNICIAN: _TECHNICIAN, Role.SUPERVISOR: _SUPERVISOR, Role.ADMIN: _ADMIN,

@@ -24,6 +24,7 @@ from app.ui.screens.alarms import AlarmsScreen
 from app.ui.screens.export import ExportScreen
 from app.ui.screens.first_admin import FirstAdminScreen
 from app.ui.screens.journal import JournalScreen
+from app.ui.screens.kpis import KpiScreen
 from app.ui.screens.login import LoginScreen
 from app.ui.screens.manage import ManageScreen
 from app.ui.screens.overview import OverviewScreen
@@ -117,13 +118,15 @@ class MainWindow(QMainWindow):
         self.manage = ManageScreen(self.guard)
         self.manage.add_extra(self.nav.exit_button, "Leave the full-screen kiosk for a normal window (admin)")
         self.export = ExportScreen(api, lambda: self.session.session)
+        self.kpis = KpiScreen(api, lambda: self.session.session)
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
         self.screens: dict[str, QWidget] = {"overview": self.overview, "trends": self.trends, "alarms": self.alarms,
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
-                                            "settings": self.settings_screen, "first_admin": self.first_admin}
+                                            "settings": self.settings_screen, "first_admin": self.first_admin,
+                                            "kpis": self.kpis}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -207,6 +210,7 @@ class MainWindow(QMainWindow):
         self.history_runner.shutdown()
         self.journal_runner.shutdown()
         self.export.shutdown()
+        self.kpis.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:

@@ -18,6 +18,7 @@ from app.users import Action  # as app/ui/widgets/buttons.py
 # (screen key, button text, the action that opens it, what it is for)
 ENTRIES = (
     ("export", "Export to USB", Action.EXPORT, "Samples, alarms, audit log and KPIs onto a stick (supervisor)"),
+    ("kpis", "Alarm KPIs", Action.KPIS, "Alarm rate, floods, bad actors, model precision (supervisor)"),
     ("users", "Users", Action.USERS, "Add users, roles, PINs, disable, unlock (admin)"),
     ("settings", "Settings", Action.SETTINGS, "The configuration; auto-logout, sound, thresholds (admin)"),
 )

@@ -57,7 +57,7 @@ class NavBar(QWidget):
     def set_current(self, key: str) -> None:
         for k, b in self.buttons.items():
             b.setChecked(k == key or (k == "alarms" and key == "detail")
-                         or (k == "more" and key in ("export", "users", "settings")))
+                         or (k == "more" and key in ("export", "users", "settings", "kpis")))
 
     def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
         b = self.buttons["alarms"]
