@@ -324,16 +324,19 @@ class FakeHmi(FakeUsers, FakeSettings):
     shift_pattern_value: ShiftPattern = ShiftPattern(("06:00", "14:00", "22:00"), "UTC")
     kpi_gate: threading.Event | None = None  # set: kpis() waits for it (a test holds a report back)
 
-    def kpis(self, start: float, end: float) -> KpiReport:
-        self._record("kpis", start, end, threading.get_ident())
-        if self.kpi_gate is not None:
-            self.kpi_gate.wait(10)
+    def kpi_store(self) -> sqlalchemy.Engine:
+        """The store the KPIs read (made empty on first use if the test gave none)."""
         with self._lock:
             if self.kpi_db is None:
                 self._kpi_dir = tempfile.TemporaryDirectory(prefix="fake-kpi-")
                 self.kpi_db = open_database(Path(self._kpi_dir.name) / "kpi.db")
-            db = self.kpi_db
-        return kpi_report(db, start, end)
+            return self.kpi_db
+
+    def kpis(self, start: float, end: float) -> KpiReport:
+        self._record("kpis", start, end, threading.get_ident())
+        if self.kpi_gate is not None:
+            self.kpi_gate.wait(10)
+        return kpi_report(self.kpi_store(), start, end)
 
     def shift_pattern(self) -> ShiftPattern:
         return self.shift_pattern_value

@@ -31,9 +31,12 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from acquisition.simulator.station import DEFAULT_START_TS, default_assets
 from app.hmi_api import Alarm, Session
 from app.ui import theme
+from app.ui.bench.journal_load import month_of_alarms, write_month
 from app.ui.main_window import MainWindow
+from app.ui.screens.kpis import KpiRange
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import Role
 from tests.support.fake_hmi import FakeHmi, window_on
@@ -282,6 +285,18 @@ def s_settings(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
                     and w.settings_screen.asset_table.rowCount() > 0, timeout=WAIT_MS)
 
 
+def s_kpis(qtbot: QtBot, w: MainWindow, fake: FakeHmi) -> None:
+    """A bad week of 50 pumps (floods, chattering, bad actors: app/ui/bench/journal_load.py) over 7 days."""
+    end = DEFAULT_START_TS
+    write_month(fake.kpi_store(), month_of_alarms(default_assets(50), end, days=7))
+    w.kpis.clock = lambda: end
+    w.session.set_session(ADMIN)
+    w.show_screen("kpis")
+    qtbot.mouseClick(w.kpis.range_buttons[KpiRange.WEEK], LEFT)
+    qtbot.waitUntil(lambda: w.kpis.loaded is not None and not w.kpis.loading
+                    and w.kpis.loaded.span.start == end - 7 * 86400, timeout=WAIT_MS)
+
+
 STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     "overview": s_overview, "trends": s_trends, "trends-window": s_trends_window, "alarms": s_alarms,
     "detail": s_detail,
@@ -291,7 +306,7 @@ STATES: dict[str, Callable[[QtBot, MainWindow, FakeHmi], None]] = {
     **{f"journal-{k.lower()}": journal_picker(k) for k in ("Time", "Asset", "Priority", "State", "Kind", "Failure",
                                                            "Search", "Sort")},
     "login": s_login, "login-locked": s_login_locked,
-    "more": s_more, "export": s_export, "users": s_users, "settings": s_settings,
+    "more": s_more, "export": s_export, "users": s_users, "settings": s_settings, "kpis": s_kpis,
 }
 
 
@@ -336,7 +351,7 @@ def test_the_pin_keys_stay_touch_sized_and_apart(qtbot: QtBot, size: tuple[int, 
         assert all(w.rect().contains(r) for r in rects)
 
 
-MORE_STATES = ("more", "export", "users", "settings")
+MORE_STATES = ("more", "export", "users", "settings", "kpis")
 
 
 @pytest.mark.parametrize("state", MORE_STATES)

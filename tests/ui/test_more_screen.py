@@ -15,7 +15,7 @@ from tests.support.fake_hmi import FakeHmi, window_on
 
 LEFT = Qt.MouseButton.LeftButton
 WAIT_MS = 5000
-ROLE_OF = {"export": Role.SUPERVISOR, "users": Role.ADMIN, "settings": Role.ADMIN}
+ROLE_OF = {"export": Role.SUPERVISOR, "kpis": Role.SUPERVISOR, "users": Role.ADMIN, "settings": Role.ADMIN}
 RANK = [Role.OPERATOR, Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -101,6 +101,9 @@ NEUTRAL_STYLE = f"color: {theme.TEXT_MUTED}; padding: 0 8px;"
 
 
 class KpiScreen(QWidget):
+    sig_shown = Signal(object)
+    """A report is on screen (its :class:`Loaded`): for the bench's timing and the tests."""
+
     def __init__(self, api: HmiApi, session: Callable[[], Session | None],
                  clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,13 +211,15 @@ class KpiScreen(QWidget):
         self.loading = False
         self.loaded = got
         r = got.report
-        bins = "" if got.rate.periods_per_bin == 1 else (
-            f"; bars: mean of {got.rate.bin_minutes / 60:g} h, light: its busiest 10 min")
-        self.status.setText(f"{got.span.text} - {r.rate.alarms_raised} alarms, {r.rate.activations} activations{bins}")
+        minutes = got.rate.bin_minutes
+        size = f"{minutes / 60:g}-h" if minutes % 60 == 0 else f"{minutes:g}-min"
+        bins = "" if got.rate.periods_per_bin == 1 else f"; bars: {size} mean, light: its busiest 10 min"
+        self.status.setText(f"{got.span.text} - {r.rate.alarms_raised} alarms{bins}")
         self.rate_plot.show_plot(got.rate, got.span.axis_end)
         self.bar_plot.show_plot(got.bars)
         self._show_lines(kpi_lines(r))
         self._show_precision(r)
+        self.sig_shown.emit(got)
 
     def _failed(self, asked: int, span: Span, exc: BaseException) -> None:
         if asked != self._asked:
