@@ -39,6 +39,7 @@ from app.kpi.targets import KpiLine, Status, kpi_lines, pct
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.kpi_plots import BadActorWidget, RatePlotWidget
+from app.ui.widgets.kpi_table import PrecisionTable
 from app.ui.workers import TaskRunner
 from app.users import Action, can
 
@@ -156,10 +157,8 @@ class KpiScreen(QWidget):
         self.kpi_grid.setHorizontalSpacing(14)
         self.kpi_grid.setVerticalSpacing(4)
         self.body.addLayout(self.kpi_grid)
-        self.precision_grid = QGridLayout()
-        self.precision_grid.setHorizontalSpacing(14)
-        self.precision_grid.setVerticalSpacing(4)
-        self.body.addLayout(self.precision_grid)
+        self.precision = PrecisionTable()
+        self.body.addWidget(self.precision)
         self.cloud_line = _label("", wrap=True)
         self.body.addWidget(self.cloud_line)
         self.body.addStretch(1)
@@ -250,25 +249,9 @@ class KpiScreen(QWidget):
             s.setStyleSheet(ABOVE_STYLE if line.status is Status.ABOVE else NEUTRAL_STYLE)
 
     def _show_precision(self, r: KpiReport) -> None:
-        grid = self.precision_grid
-        while grid.count():
-            item = grid.takeAt(0)
-            w = item.widget() if item is not None else None
-            if w is not None:
-                w.deleteLater()
         p = r.precision
-        heads = ("Model precision", "Real", "False", "Unsure", "Precision")
-        for col, head in enumerate(heads):
-            grid.addWidget(_label(head, theme.FONT_SMALL_PX, bold=True), 0, col)
-        rows = [("All labelled", p.overall)] + [(f"Pump {g.key}", g) for g in p.by_asset] + \
-               [(f"Mode {g.key}", g) for g in p.by_failure_mode]
-        for i, (name, g) in enumerate(rows, start=1):
-            for col, text in enumerate((name, str(g.failures), str(g.false_alarms), str(g.unsure),
-                                        pct(g.precision))):
-                grid.addWidget(_label(text, bold=col == 4), i, col)
-        grid.setColumnStretch(0, 3)
-        for col in range(1, 5):
-            grid.setColumnStretch(col, 1)
+        self.precision.set_rows([("All labelled", p.overall)] + [(f"Pump {g.key}", g) for g in p.by_asset]
+                                + [(f"Mode {g.key}", g) for g in p.by_failure_mode])
         c = r.cloud
         self.cloud_line.setText(
             f"Unlabelled anomaly alarms: {p.unlabelled}. Cloud verdict agreed with the label: {pct(c.share)} of "

@@ -75,14 +75,13 @@ class RatePlotWidget(_Still):
         self.peaks.setOpts(x0=x0, width=(x1 - x0) * 0.9,
                            height=np.array([min(b.peak, data.y_top) for b in bins], dtype=float))
         self.peaks.setVisible(merged)
-        for line in self.band_lines.values():
-            self.plot.removeItem(line)
-        self.band_lines.clear()
-        for band in data.bands:
-            pen = pg.mkPen(theme.THRESHOLD, width=2, style=BAND_STYLE.get(band.name, Qt.PenStyle.SolidLine))
-            line = pg.InfiniteLine(pos=band.value, angle=0, pen=pen, movable=False)
-            self.plot.addItem(line, ignoreBounds=True)
-            self.band_lines[band.name] = line
+        for band in data.bands:  # made once; the bands never move
+            if band.name not in self.band_lines:
+                pen = pg.mkPen(theme.THRESHOLD, width=2, style=BAND_STYLE.get(band.name, Qt.PenStyle.SolidLine))
+                line = pg.InfiniteLine(pos=band.value, angle=0, pen=pen, movable=False)
+                self.plot.addItem(line, ignoreBounds=True)
+                self.band_lines[band.name] = line
+            self.band_lines[band.name].setValue(band.value)
         t0 = bins[0].start_ts if bins else 0.0
         t1 = max(bins[-1].end_ts if bins else t0 + 1.0, x_end or 0.0)
         self.plot.setXRange(t0, t1, padding=0.01)
@@ -114,16 +113,18 @@ class BadActorWidget(_Still):
         shares = np.array([b.share * 100 for b in data.bars], dtype=float)
         self.bars.setOpts(x0=np.zeros(n), y=y, height=np.full(n, 0.7), width=shares)
         self.plot.getAxis("left").setTicks([[(float(yy), b.label) for yy, b in zip(y, data.bars, strict=True)]])
-        for item in self.labels:
-            self.plot.removeItem(item)
-        self.labels = []
         top = float(shares.max()) if n else 10.0
-        for yy, b in zip(y, data.bars, strict=True):
-            t = pg.TextItem(f"{b.share * 100:.0f} %", color=theme.TEXT, anchor=(0, 0.5))
+        while len(self.labels) < n:  # made once and reused: a new TextItem costs ~1 ms of the GUI thread
+            t = pg.TextItem("", color=theme.TEXT, anchor=(0, 0.5))
             t.setFont(theme.font(AXIS_FONT_PX))
-            t.setPos(b.share * 100 + top * 0.02, float(yy))
             self.plot.addItem(t)
             self.labels.append(t)
+        for i, t in enumerate(self.labels):
+            if i < n:
+                b = data.bars[i]
+                t.setText(f"{b.share * 100:.0f} %")
+                t.setPos(b.share * 100 + top * 0.02, float(y[i]))
+            t.setVisible(i < n)
         self.plot.setXRange(0, top * 1.25, padding=0)
         self.plot.setYRange(-0.6, rows - 0.4, padding=0)
         title = f"Top {n}: {data.top_share * 100:.0f} % of all alarms" if n else "No alarms"
