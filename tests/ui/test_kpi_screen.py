@@ -32,9 +32,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     # the night shift before (T0-8h .. T0): a flood of 12 within 550 s, from T0-4h, on 12 pumps
     for k in range(12):
         s.raised(T0 - 4 * H + 50 * k, f"P-{101 + k}")
-    # this shift so far: three alarms of P-150
-    for k in range(3):
-        s.raised(T0 + H + 1000 * k, "P-150")
+    # this shift so far: three alarms of P-150, labelled by a technician; the cloud confirmed the first (and named
+    # its mode right), did not confirm the second (a real fault: it was wrong), never judged the third
+    clouds = (("confirmed", "cavitation"), ("not_confirmed", None), ("none", None))
+    for k, (cloud, mode) in enumerate(clouds):
+        alarm_id = s.raised(T0 + H + 1000 * k, "P-150", cloud_state=cloud, cloud_mode=mode)
+        s.label(alarm_id, T0 + 2 * H, *(("failure", "cavitation") if k < 2 else ("false_alarm", None)))
     # four days ago, on P-140
     s.raised(T0 - 4 * 24 * H, "P-140")
     yield s
@@ -163,3 +166,17 @@ def test_the_ranges_in_the_plants_zone(choice: KpiRange, start: float, end: floa
 def test_a_shift_that_just_began_is_still_a_range() -> None:
     span = span_of(KpiRange.THIS_SHIFT, BERLIN, T0)  # at the very second it starts
     assert span.end > span.start and span.axis_end == T0 + 8 * H
+
+
+def test_precision_and_cloud_agreement_on_screen(qtbot: QtBot, window: MainWindow) -> None:
+    w = window
+    w.session.set_session(SUPERVISOR)
+    w.show_screen("kpis")
+    wait_loaded(qtbot, w, T0, NOW)
+    model = w.kpis.precision.precision_model
+    rows = [[model.text(r, c) for c in range(model.columnCount())] for r in range(model.rowCount())]
+    assert rows == [["All labelled", "2", "1", "0", "67 %"], ["Pump P-150", "2", "1", "0", "67 %"],
+                    ["Mode cavitation", "1", "0", "0", "100 %"], ["Mode none", "1", "1", "0", "50 %"]]
+    assert w.kpis.precision.height() >= 40 + 4 * 56  # the header and every row: no scrolling inside it
+    assert ("Cloud verdict agreed with the label: 50 % of 2 (1 without a verdict); failure mode named right: "
+            "100 % of 1") in w.kpis.cloud_line.text()

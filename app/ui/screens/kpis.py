@@ -157,10 +157,10 @@ class KpiScreen(QWidget):
         self.kpi_grid.setHorizontalSpacing(14)
         self.kpi_grid.setVerticalSpacing(4)
         self.body.addLayout(self.kpi_grid)
+        self.cloud_line = _label("", wrap=True)  # above the long per-pump table: read without scrolling past it
+        self.body.addWidget(self.cloud_line)
         self.precision = PrecisionTable()
         self.body.addWidget(self.precision)
-        self.cloud_line = _label("", wrap=True)
-        self.body.addWidget(self.cloud_line)
         self.body.addStretch(1)
         self.tables.setWidget(body)
         lay.addWidget(self.tables, 4)
@@ -251,7 +251,7 @@ class KpiScreen(QWidget):
     def _show_precision(self, r: KpiReport) -> None:
         p = r.precision
         self.precision.set_rows([("All labelled", p.overall)] + [(f"Pump {g.key}", g) for g in p.by_asset]
-                                + [(f"Mode {g.key}", g) for g in p.by_failure_mode])
+                                + [(f"Mode {g.key.replace('_', ' ')}", g) for g in p.by_failure_mode])
         c = r.cloud
         self.cloud_line.setText(
             f"Unlabelled anomaly alarms: {p.unlabelled}. Cloud verdict agreed with the label: {pct(c.share)} of "
