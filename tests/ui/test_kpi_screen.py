@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.hmi_api import Role, Session, ShiftPattern
+from app.hmi_api import KpiRangeError, KpiReport, Role, Session, ShiftPattern
 from app.kpi.targets import Status
 from app.ui.main_window import MainWindow
 from app.ui.screens.kpis import KpiRange, span_of
@@ -180,3 +180,30 @@ def test_precision_and_cloud_agreement_on_screen(qtbot: QtBot, window: MainWindo
     assert w.kpis.precision.height() >= 40 + 4 * 56  # the header and every row: no scrolling inside it
     assert ("Cloud verdict agreed with the label: 50 % of 2 (1 without a verdict); failure mode named right: "
             "100 % of 1") in w.kpis.cloud_line.text()
+
+
+def test_a_failed_report_is_said_and_the_last_one_stays(qtbot: QtBot, window: MainWindow, fake: FakeHmi,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    w = window
+    w.session.set_session(SUPERVISOR)
+    w.show_screen("kpis")
+    wait_loaded(qtbot, w, T0, NOW)
+    before = w.kpis.loaded
+
+    def refuse(start: float, end: float) -> KpiReport:
+        raise KpiRangeError("KPI range of 401.0 days; allowed at most 400 days")
+
+    monkeypatch.setattr(fake, "kpis", refuse)
+    qtbot.mouseClick(w.kpis.range_buttons[KpiRange.MONTH], LEFT)
+    qtbot.waitUntil(lambda: not w.kpis.loading, timeout=WAIT_MS)
+    assert w.kpis.status.text().endswith("could not compute the KPIs: KPI range of 401.0 days; allowed at most 400 "
+                                         "days")
+    assert w.kpis.loaded is before and shown(w, "rate") == f"{3 / 18:.2f}"  # what was shown is kept
+
+
+def test_a_clock_the_shifts_refuse_is_said_not_asked(qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
+    window.session.set_session(SUPERVISOR)
+    window.kpis.clock = lambda: float("nan")
+    window.show_screen("kpis")
+    assert window.kpis.status.text().startswith("No range: shift_at: nan is not a time")
+    assert not any(c[0] == "kpis" for c in fake.calls)
