@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -45,6 +45,7 @@ from app.users import Action, can
 
 DAY_S = 86_400.0
 PLOT_MIN_PX = 180
+KPI_ROWS = 12  # the lines of app/kpi/targets.py kpi_lines (more are added when there are more)
 
 
 class KpiRange(Enum):
@@ -114,6 +115,8 @@ class KpiScreen(QWidget):
         self._asked = 0  # the latest request; an older answer is dropped
         self.loaded: Loaded | None = None
         self.loading = False
+        # "above target": a dark frame and bold words, on whichever labels have the property (no alarm colour)
+        self.setStyleSheet(f'QLabel[kpi="above"] {{ {ABOVE_STYLE} }} QLabel[kpi="neutral"] {{ {NEUTRAL_STYLE} }}')
         lay = QVBoxLayout(self)
         lay.setContentsMargins(20, 8, 20, 8)
         lay.setSpacing(6)
@@ -166,6 +169,8 @@ class KpiScreen(QWidget):
         lay.addWidget(self.tables, 4)
         self.value_labels: dict[str, QLabel] = {}
         self.status_labels: dict[str, QLabel] = {}
+        self._line_rows: list[tuple[QLabel, QLabel, QLabel, QLabel]] = []
+        self._build_lines(KPI_ROWS)
 
     # -- the range ---------------------------------------------------------------------------------------
     def chosen(self) -> KpiRange:
@@ -205,20 +210,34 @@ class KpiScreen(QWidget):
         self._runner.submit(work, lambda got: self._done(asked, got), lambda exc: self._failed(asked, span, exc))
 
     def _done(self, asked: int, got: Loaded) -> None:
+        """Shown in steps, one per pass of the event loop (status and rate plot, bar chart, KPI lines, precision):
+        each step's layout and paint is then its own short block of the GUI thread, not one long one."""
         if asked != self._asked:
             return  # another range was chosen meanwhile
-        self.loading = False
-        self.loaded = got
         r = got.report
         minutes = got.rate.bin_minutes
         size = f"{minutes / 60:g}-h" if minutes % 60 == 0 else f"{minutes:g}-min"
         bins = "" if got.rate.periods_per_bin == 1 else f"; bars: {size} mean, light: its busiest 10 min"
         self.status.setText(f"{got.span.text} - {r.rate.alarms_raised} alarms{bins}")
-        self.rate_plot.show_plot(got.rate, got.span.axis_end)
-        self.bar_plot.show_plot(got.bars)
-        self._show_lines(kpi_lines(r))
-        self._show_precision(r)
-        self.sig_shown.emit(got)
+        steps: list[Callable[[], None]] = [
+            lambda: self.rate_plot.show_plot(got.rate, got.span.axis_end),
+            lambda: self.bar_plot.show_plot(got.bars),
+            lambda: self._show_lines(kpi_lines(r)),
+            lambda: self._show_precision(r),
+        ]
+
+        def step() -> None:
+            if asked != self._asked:
+                return  # a newer range was asked for between two steps: its report will be shown
+            steps.pop(0)()
+            if steps:
+                QTimer.singleShot(0, step)
+                return
+            self.loading = False
+            self.loaded = got
+            self.sig_shown.emit(got)
+
+        step()
 
     def _failed(self, asked: int, span: Span, exc: BaseException) -> None:
         if asked != self._asked:
@@ -227,26 +246,30 @@ class KpiScreen(QWidget):
         self.status.setText(f"{span.text} - could not compute the KPIs: {exc}")
 
     # -- the tables --------------------------------------------------------------------------------------
-    def _show_lines(self, lines: tuple[KpiLine, ...]) -> None:
-        if not self.value_labels:  # built once; later reports only change the texts
+    def _build_lines(self, n: int) -> None:
+        """Rows of name, value, target, status labels up to ``n``: made ahead (at start-up), since making and first
+        laying out 48 labels is the longest single block of GUI work this screen has (~60 ms, measured)."""
+        if not self._line_rows:
             for col, head in enumerate(("KPI", "Value", "Target", "")):
                 self.kpi_grid.addWidget(_label(head, theme.FONT_SMALL_PX, bold=True), 0, col)
-            for i, line in enumerate(lines, start=1):
-                self.kpi_grid.addWidget(_label(line.name, wrap=True), i, 0)
-                self.value_labels[line.key] = _label(bold=True)
-                self.kpi_grid.addWidget(self.value_labels[line.key], i, 1)
-                self.kpi_grid.addWidget(_label(line.target), i, 2)
-                self.status_labels[line.key] = _label(px=theme.FONT_SMALL_PX)
-                self.kpi_grid.addWidget(self.status_labels[line.key], i, 3, Qt.AlignmentFlag.AlignLeft)
-            self.kpi_grid.setColumnStretch(0, 3)
-            self.kpi_grid.setColumnStretch(1, 2)
-            self.kpi_grid.setColumnStretch(2, 2)
-            self.kpi_grid.setColumnStretch(3, 2)
-        for line in lines:
-            self.value_labels[line.key].setText(line.value)
-            s = self.status_labels[line.key]
-            s.setText(line.status.value)
-            s.setStyleSheet(ABOVE_STYLE if line.status is Status.ABOVE else NEUTRAL_STYLE)
+            for col, stretch in enumerate((3, 2, 2, 2)):
+                self.kpi_grid.setColumnStretch(col, stretch)
+        while len(self._line_rows) < n:
+            i = len(self._line_rows) + 1
+            row = (_label(wrap=True), _label(bold=True), _label(), _label(px=theme.FONT_SMALL_PX))
+            for col, lab in enumerate(row):
+                self.kpi_grid.addWidget(lab, i, col, Qt.AlignmentFlag.AlignLeft if col == 3 else Qt.AlignmentFlag(0))
+            self._line_rows.append(row)
+
+    def _show_lines(self, lines: tuple[KpiLine, ...]) -> None:
+        self._build_lines(len(lines))
+        for line, (name, value, target, status) in zip(lines, self._line_rows, strict=False):
+            name.setText(line.name)
+            value.setText(line.value)
+            target.setText(line.target)
+            status.setText(line.status.value)
+            theme.set_prop(status, "kpi", "above" if line.status is Status.ABOVE else "neutral")  # polished on change
+            self.value_labels[line.key], self.status_labels[line.key] = value, status
 
     def _show_precision(self, r: KpiReport) -> None:
         p = r.precision
