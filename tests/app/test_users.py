@@ -82,7 +82,8 @@ def lock_of(exc: pytest.ExceptionInfo[LockedOut]) -> tuple[LockScope, str, float
 EXPECTED = {
     Role.OPERATOR: {"view", "acknowledge"},
     Role.TECHNICIAN: {"view", "acknowledge", "label", "shelve"},
-    Role.SUPERVISOR: {"view", "acknowledge", "label", "shelve", "history", "export", "suppress", "out of service"},
+    Role.SUPERVISOR: {"view", "acknowledge", "label", "shelve", "history", "export", "suppress", "out of service",
+                      "kpis"},
     Role.ADMIN: {a.value for a in Action},
 }
 
