@@ -91,12 +91,13 @@ class Action(StrEnum):
     SIGN_HANDOVER = "sign handover"  # the incoming supervisor signs a handover off
     WRITE_LOGBOOK = "write in the logbook"  # any logged-in user (app/logbook.py)
     CLEAR_LOGBOOK_FLAG = "clear a logbook flag"  # end an entry's carry-over into the handovers
+    KPIS = "kpis"  # the alarm-system KPI screen (app/ui/screens/kpis.py)
 
 
 _OPERATOR = frozenset({Action.VIEW, Action.ACKNOWLEDGE, Action.WRITE_LOGBOOK})
 _TECHNICIAN = _OPERATOR | {Action.LABEL, Action.SHELVE}
 _SUPERVISOR = _TECHNICIAN | {Action.HISTORY, Action.EXPORT, Action.SUPPRESS, Action.OUT_OF_SERVICE,
-                             Action.CLEAR_LOGBOOK_FLAG}
+                             Action.CLEAR_LOGBOOK_FLAG, Action.KPIS}
 _SUPERVISOR |= {Action.HANDOVER, Action.SIGN_HANDOVER}
 _ADMIN = _SUPERVISOR | {Action.SETTINGS, Action.USERS, Action.LEAVE_KIOSK}
 PERMISSIONS: dict[Role, frozenset[Action]] = {

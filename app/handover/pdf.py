@@ -36,6 +36,7 @@ from reportlab.platypus import (
 from app.handover.charts import bad_actor_drawing, rate_drawing
 from app.handover.content import HandoverContent, LogLine
 from app.handover.markup import BOLD, REGULAR, literal, plain, register_fonts
+from app.kpi.targets import kpi_lines
 
 PAGE = A4
 MARGIN = 14 * mm
@@ -77,10 +78,6 @@ def duration(seconds: float) -> str:
 
 def percent(share: float | None) -> str:
     return "-" if share is None else f"{share * 100:.1f} %"
-
-
-def seconds_text(s: float | None) -> str:
-    return "-" if s is None else duration(s)
 
 
 class _Styles:
@@ -220,33 +217,17 @@ def _logbook(st: _Styles, c: HandoverContent) -> list[Flowable]:
 
 
 def _kpis(st: _Styles, c: HandoverContent) -> list[Flowable]:
+    """The KPI screen's own lines (app/kpi/targets.py: one definition of the targets and of "above target"), then
+    the edge model's precision and the cloud's agreement from the labels."""
     k = c.kpi
-    pri = ", ".join(f"{p.priority.value} {percent(p.share)} (target {p.target * 100:.0f} %)" for p in k.priorities)
-    rows = [
-        ("Alarm rate", f"{k.rate.mean_per_10min:.2f} per 10 min ({k.rate.activations} activations)",
-         "~1 acceptable, 2 manageable"),
-        ("10-min periods above 1 / above 2", f"{percent(k.rate.share_above_1)} / {percent(k.rate.share_above_2)}", ""),
-        ("Peak 10 min", f"{k.rate.peak_10min} (sliding {k.rate.peak_sliding_10min})", "<= 10"),
-        ("Time in flood", f"{percent(k.flood.time_share)} ({len(k.flood.floods)} floods)", "< 1 %"),
-        ("Top-10 bad actors' share", percent(k.bad_actors.top_share), "1-5 %"),
-        ("Chattering sources", str(len(k.chattering.sources)), "0"),
-        ("Stale alarms (> 24 h)", str(len(k.stale)), "0"),
-        ("Priority split", pri, ""),
-        ("Shelved / suppressed / out of service (in shift)",
-         f"{k.held.shelved} / {k.held.suppressed} / {k.held.out_of_service}", ""),
-        ("Held at the end: shelved / suppressed / out of service",
-         f"{k.held.shelved_at_end} / {k.held.suppressed_at_end} / {k.held.out_of_service_at_end}", ""),
-        ("Time to acknowledge: mean / p90", f"{seconds_text(k.ack.mean_s)} / {seconds_text(k.ack.p90_s)} "
-                                            f"({k.ack.acknowledged} acknowledged)", ""),
-        ("Model precision (labels)", percent(k.precision.overall.precision) +
-         f" ({k.precision.overall.failures} real, {k.precision.overall.false_alarms} false, "
-         f"{k.precision.unlabelled} unlabelled)", ""),
-        ("Cloud verdict agreed with label", f"{percent(k.cloud.share)} of {k.cloud.compared} compared"
-         if k.cloud.compared else "no labelled alarm with a cloud verdict", ""),
-    ]
-    table = _table(st, ("KPI (ISA-18.2 / EEMUA 191)", "This shift", "Target"),
-                   [[Paragraph(a, st.cell), Paragraph(literal(b), st.cell), Paragraph(literal(t), st.cell)]
-                    for a, b, t in rows], (0.42, 0.4, 0.18))
+    rows: list[list[Any]] = [[line.name, line.value, line.target, line.status.value] for line in kpi_lines(k)]
+    p = k.precision.overall
+    rows.append(["Model precision (labels)", f"{percent(p.precision)} ({p.failures} real, {p.false_alarms} false, "
+                 f"{k.precision.unlabelled} unlabelled)", "", ""])
+    rows.append(["Cloud verdict agreed with label", f"{percent(k.cloud.share)} of {k.cloud.compared} compared"
+                 if k.cloud.compared else "no labelled alarm with a cloud verdict", "", ""])
+    table = _table(st, ("KPI (ISA-18.2 / EEMUA 191)", "This shift", "Target", "Status"),
+                   [[_Text(str(v)) for v in row] for row in rows], (0.36, 0.3, 0.18, 0.16))
     rate = KeepTogether([Paragraph("Alarm rate per 10 minutes", st.h2), rate_drawing(c.rate, c.zone, WIDTH)])
     bars = KeepTogether([Paragraph("Bad actors (most activations)", st.h2), bad_actor_drawing(c.bad_actors, WIDTH)])
     return [*_section(st, "Alarm system KPIs of the shift", table), rate, bars]

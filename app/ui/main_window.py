@@ -26,6 +26,7 @@ from app.ui.screens.export import ExportScreen
 from app.ui.screens.first_admin import FirstAdminScreen
 from app.ui.screens.handover import HandoverScreen
 from app.ui.screens.journal import JournalScreen
+from app.ui.screens.kpis import KpiScreen
 from app.ui.screens.logbook import LogbookScreen
 from app.ui.screens.login import LoginScreen
 from app.ui.screens.manage import ENTRIES as MORE_ENTRIES, ManageScreen
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.shift = ShiftScreen(api, self.session, self.overlay, self._plant_time)
         self.logbook = LogbookScreen(api, self.guard, self.session, self.overlay, self.journal_runner,
                                      self.commands_runner, self.message_bar.show_message)
+        self.kpis = KpiScreen(api, lambda: self.session.session)
         self.users = UsersScreen(api, self.session, self.commands_runner, self.overlay)
         self.settings_screen = SettingsScreen(api, self.session, self.commands_runner, self.overlay)
         self.first_admin = FirstAdminScreen(api, self.commands_runner, self.overlay)
@@ -133,7 +135,8 @@ class MainWindow(QMainWindow):
                                             "detail": self.detail, "login": self.login, "journal": self.journal,
                                             "more": self.manage, "export": self.export, "users": self.users,
                                             "settings": self.settings_screen, "first_admin": self.first_admin,
-                                            "shift": self.shift, "handover": self.handover, "logbook": self.logbook}
+                                            "shift": self.shift, "handover": self.handover, "logbook": self.logbook,
+                                            "kpis": self.kpis}
         for w in self.screens.values():
             self.stack.addWidget(w)
         lay = QVBoxLayout(central)
@@ -222,6 +225,7 @@ class MainWindow(QMainWindow):
         self.export.shutdown()
         self.shift.shutdown()
         self.handover.shutdown()
+        self.kpis.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
         if self.kiosk and not self._allow_close:

@@ -255,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     written += shoot_plant_sizes(app, tmp, args.out)
     written += shoot_error_banner(app, tmp, args.out)
     written += shoot_uplink_down(app, tmp, args.out)
+    from app.ui.screenshots_kpis import shoot_kpis  # imports this module's helpers
+
+    written += shoot_kpis(app, tmp, args.out)
     for p in written:
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
     return 0

@@ -4,10 +4,13 @@ from real reports over hand-made alarms in a real SQLite file."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from app.kpi import KpiReport, RateSeries
 from app.kpi.plot_data import BANDS, VIEW_CAP, bad_actor_bars, rate_plot
 from tests.app.test_kpis import T0, H, Store, chatter
 
@@ -91,3 +94,33 @@ def test_a_big_flood_is_cut_at_the_view_cap_and_says_so(store: Store) -> None:
         store.raised(T0 + 10 * k, f"P-{101 + k}")
     plot = rate_plot(store.report(T0, T0 + H))
     assert plot.y_top == VIEW_CAP == 25 and plot.peak == 40 and plot.clipped
+
+
+@pytest.fixture(scope="module")
+def empty_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KpiReport]:
+    s = Store(tmp_path_factory.mktemp("kpi") / "kpi.db")
+    yield s.report(T0, T0 + H)
+    s.db.dispose()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(counts=st.lists(st.integers(0, 400), min_size=1, max_size=5000), short=st.floats(0.05, 1.0),
+       max_bins=st.integers(1, 300))
+def test_any_series_is_binned_without_losing_load_or_peaks(empty_report: KpiReport, counts: list[int], short: float,
+                                                           max_bins: int) -> None:
+    """Whatever the counts (a month of floods or nothing) and however the range ends: at most ``max_bins`` bins
+    that tile the range, the load kept (mean x time), every bin's peak its busiest period, the axis top in
+    (10, VIEW_CAP] and ``clipped`` exactly when the busiest period is above it."""
+    end = T0 + (len(counts) - 1 + short) * 600
+    rate = replace(empty_report.rate, series=RateSeries(T0, 600.0, tuple(counts)), activations=sum(counts))
+    plot = rate_plot(replace(empty_report, end=end, rate=rate), max_bins=max_bins)
+    assert 1 <= len(plot.bins) <= max_bins
+    assert plot.bins[0].start_ts == T0 and plot.bins[-1].end_ts == pytest.approx(end)
+    assert all(a.end_ts == b.start_ts for a, b in zip(plot.bins, plot.bins[1:], strict=False))
+    k = plot.periods_per_bin
+    assert [b.peak for b in plot.bins] == [max(counts[i:i + k]) for i in range(0, len(counts), k)]
+    if k > 1:
+        assert sum(b.mean * (b.end_ts - b.start_ts) / 600 for b in plot.bins) == pytest.approx(sum(counts))
+    else:
+        assert [b.mean for b in plot.bins] == counts
+    assert 10 < plot.y_top <= VIEW_CAP and plot.clipped == (max(counts) > plot.y_top)

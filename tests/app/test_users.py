@@ -83,7 +83,7 @@ EXPECTED = {
     Role.OPERATOR: {"view", "acknowledge", "write in the logbook"},
     Role.TECHNICIAN: {"view", "acknowledge", "write in the logbook", "label", "shelve"},
     Role.SUPERVISOR: {"view", "acknowledge", "write in the logbook", "label", "shelve", "history", "export",
-                      "suppress", "out of service", "clear a logbook flag", "handover", "sign handover"},
+                      "suppress", "out of service", "clear a logbook flag", "handover", "sign handover", "kpis"},
     Role.ADMIN: {a.value for a in Action},
 }
 

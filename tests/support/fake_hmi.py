@@ -330,18 +330,19 @@ class FakeHmi(FakeUsers, FakeSettings, FakeLogbook, FakeHandovers):
     shift_pattern_value: ShiftPattern = ShiftPattern(("06:00", "14:00", "22:00"), "UTC")
     kpi_gate: threading.Event | None = None  # set: kpis() waits for it (a test holds a report back)
 
-    def kpis(self, start: float, end: float) -> KpiReport:
-        self._record("kpis", start, end, threading.get_ident())
-        if self.kpi_gate is not None:
-            self.kpi_gate.wait(10)
-        return kpi_report(self._store_db(), start, end)
-
-    def _store_db(self) -> sqlalchemy.Engine:
+    def kpi_store(self) -> sqlalchemy.Engine:
+        """The store the KPIs and the shift review read (made empty on first use if the test gave none)."""
         with self._lock:
             if self.kpi_db is None:
                 self._kpi_dir = tempfile.TemporaryDirectory(prefix="fake-kpi-")
                 self.kpi_db = open_database(Path(self._kpi_dir.name) / "kpi.db")
             return self.kpi_db
+
+    def kpis(self, start: float, end: float) -> KpiReport:
+        self._record("kpis", start, end, threading.get_ident())
+        if self.kpi_gate is not None:
+            self.kpi_gate.wait(10)
+        return kpi_report(self.kpi_store(), start, end)
 
     # -- shift review: the real app/shift_review over the same real store (``kpi_db``) ------------------------
     shift_gate: threading.Event | None = None  # set: shift_review() waits for it (a test holds a review back)
@@ -351,7 +352,7 @@ class FakeHmi(FakeUsers, FakeSettings, FakeLogbook, FakeHandovers):
         require(session, Action.HISTORY)
         if self.shift_gate is not None:
             self.shift_gate.wait(10)
-        return shift_review(self._store_db(), start, end, now=self.now)
+        return shift_review(self.kpi_store(), start, end, now=self.now)
 
     def shift_pattern(self) -> ShiftPattern:
         return self.shift_pattern_value

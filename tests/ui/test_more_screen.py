@@ -20,7 +20,7 @@ from tests.ui.test_fits_small_panel import app_font, fit_problems, rect_in, sett
 LEFT = Qt.MouseButton.LeftButton
 WAIT_MS = 5000
 ROLE_OF = {"logbook": Role.OPERATOR, "shift": Role.SUPERVISOR, "export": Role.SUPERVISOR, "handover": Role.SUPERVISOR,
-           "users": Role.ADMIN, "settings": Role.ADMIN}
+           "kpis": Role.SUPERVISOR, "users": Role.ADMIN, "settings": Role.ADMIN}
 RANK = [Role.OPERATOR, Role.TECHNICIAN, Role.SUPERVISOR, Role.ADMIN]
 
 

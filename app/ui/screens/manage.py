@@ -27,6 +27,7 @@ ENTRIES: tuple[Entry, ...] = (
     ("handover", "Shift handover", Action.HANDOVER, "The shift's report as a PDF; the incoming supervisor signs it "
      "off (supervisor)"),
     ("export", "Export to USB", Action.EXPORT, "Samples, alarms, audit log and KPIs onto a stick (supervisor)"),
+    ("kpis", "Alarm KPIs", Action.KPIS, "Alarm rate, floods, bad actors, model precision (supervisor)"),
     ("users", "Users", Action.USERS, "Add users, roles, PINs, disable, unlock (admin)"),
     ("settings", "Settings", Action.SETTINGS, "The configuration; auto-logout, sound, thresholds (admin)"),
 )
