@@ -24,8 +24,8 @@ Entry = tuple[str, str, Action, str]
 ENTRIES: tuple[Entry, ...] = (
     ("logbook", "Logbook", Action.WRITE_LOGBOOK, "Notes of the shift; flagged ones carry over (everyone)"),
     ("shift", "Shift", Action.HISTORY, "A shift's alarms, actions, labels and what stood at its end (supervisor)"),
-    ("handover", "Shift handover", Action.HANDOVER, "The shift's report as a PDF; the incoming supervisor signs it "
-     "off (supervisor)"),
+    ("handover", "Shift handover", Action.HANDOVER, "The shift's PDF report; the incoming supervisor signs it off "
+     "(supervisor)"),
     ("export", "Export to USB", Action.EXPORT, "Samples, alarms, audit log and KPIs onto a stick (supervisor)"),
     ("kpis", "Alarm KPIs", Action.KPIS, "Alarm rate, floods, bad actors, model precision (supervisor)"),
     ("users", "Users", Action.USERS, "Add users, roles, PINs, disable, unlock (admin)"),
