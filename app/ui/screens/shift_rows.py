@@ -138,7 +138,11 @@ def summary_text(review: ShiftReview, zone: ZoneInfo) -> str:
     ack_text = (f"ack mean {duration_text(ack.mean_s)}, p90 {duration_text(ack.p90_s)}" if ack.acknowledged
                 else "no acknowledgements")
     return (f"At {end:%H:%M}: {standing}.  In the shift: {raised} raised, {cleared} cleared, "
-            f"{len(review.actions)} actions, {len(review.labels)} labels; {ack_text}.")
+            f"{_count(len(review.actions), 'action')}, {_count(len(review.labels), 'label')}; {ack_text}.")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class SectionModel(QAbstractTableModel):
