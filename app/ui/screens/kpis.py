@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import Enum
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -97,9 +97,12 @@ def _label(text: str = "", px: int = theme.FONT_PX, bold: bool = False, wrap: bo
     return lab
 
 
+# The room around the words: the label's margin and a minimum width (a style-sheet padding applied by a property
+# change after layout was not counted, and the frame cut into the text)
 ABOVE_STYLE = (f"background: {theme.PANEL_DARK}; color: {theme.TEXT}; font-weight: bold;"
-               f" border: 2px solid {theme.TEXT}; border-radius: 4px; padding: 0 6px;")
-NEUTRAL_STYLE = f"color: {theme.TEXT_MUTED}; padding: 0 8px;"
+               f" border: 2px solid {theme.TEXT}; border-radius: 4px;")
+NEUTRAL_STYLE = f"color: {theme.TEXT_MUTED};"
+STATUS_MARGIN_PX = 5
 
 
 class KpiScreen(QWidget):
@@ -257,6 +260,13 @@ class KpiScreen(QWidget):
         while len(self._line_rows) < n:
             i = len(self._line_rows) + 1
             row = (_label(wrap=True), _label(bold=True), _label(), _label(px=theme.FONT_SMALL_PX))
+            status = row[3]
+            status.setMargin(STATUS_MARGIN_PX)
+            status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # wide enough for the widest word in bold inside its frame, whatever the style's polish order
+            widest = max(QFontMetrics(theme.font(theme.FONT_SMALL_PX, bold=True)).horizontalAdvance(st.value)
+                         for st in Status)
+            status.setMinimumWidth(widest + 2 * (STATUS_MARGIN_PX + 2) + 8)
             for col, lab in enumerate(row):
                 self.kpi_grid.addWidget(lab, i, col, Qt.AlignmentFlag.AlignLeft if col == 3 else Qt.AlignmentFlag(0))
             self._line_rows.append(row)
@@ -267,8 +277,8 @@ class KpiScreen(QWidget):
             name.setText(line.name)
             value.setText(line.value)
             target.setText(line.target)
-            status.setText(line.status.value)
             theme.set_prop(status, "kpi", "above" if line.status is Status.ABOVE else "neutral")  # polished on change
+            status.setText(line.status.value)
             self.value_labels[line.key], self.status_labels[line.key] = value, status
 
     def _show_precision(self, r: KpiReport) -> None:
