@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sqlite3
 import subprocess
 import tempfile
@@ -72,6 +73,9 @@ def main() -> None:
     ap.add_argument("--pumps", type=int, default=8)
     ap.add_argument("--keep", type=Path, help="keep the seeded store in this folder (and reuse it)")
     ap.add_argument("--dest", type=Path, help="export into this folder instead of a tmpfs")
+    ap.add_argument("--fat", action="store_true",
+                    help="export onto a real FAT file system (an mkfs.vfat image mounted by fusefat, as the tests' "
+                         "stick; this kernel has no vfat module) instead of a tmpfs")
     ap.add_argument("--gui", action="store_true",
                     help="run the export on a worker thread beside a Qt event loop with a 5 ms heartbeat (the GUI "
                          "stall while exporting, goal <= 50 ms)")
@@ -90,7 +94,14 @@ def main() -> None:
         if dest is None:
             dest = Path(tmp) / "stick"
             dest.mkdir()
-            if os.geteuid() == 0:
+            if args.fat:
+                image = folder / "stick.img"
+                with open(image, "wb") as f:
+                    f.truncate(2 << 30)
+                subprocess.run(["mkfs.vfat", "-n", "VIGILUSB", str(image)], check=True, capture_output=True)
+                subprocess.run(["fusefat", "-o", "rw+", str(image), str(dest)], check=True, capture_output=True)
+                mounted = dest
+            elif os.geteuid() == 0:
                 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2g", "tmpfs", str(dest)], check=True)
                 mounted = dest
         try:
@@ -100,7 +111,10 @@ def main() -> None:
                 _run(db_path, dest, args.days)
         finally:
             if mounted is not None:
-                subprocess.run(["umount", str(mounted)], check=True)
+                subprocess.run(["fusermount", "-u", str(mounted)] if args.fat else ["umount", str(mounted)],
+                               check=True)
+                if args.fat:
+                    (folder / "stick.img").unlink()
 
 
 def _run(db_path: Path, dest: Path, days: float) -> None:
@@ -113,25 +127,49 @@ def _run(db_path: Path, dest: Path, days: float) -> None:
         reports.append((now, p))
         phases.setdefault(p.phase, now)
 
-    c0, t0 = time.process_time(), time.perf_counter()
+    fs_pid = _fuse_pid(dest)
+    fs0 = _cpu_of(fs_pid)
+    c0, t0 = _cpu_with_children(), time.perf_counter()
     result = run_export(db, ExportRequest(START, START + days * 86400, Include.everything(), "bench"), dest,
                         zone=ZONE, gateway="gw-bench", audit=store_audit(db), progress=progress,
                         cancel=threading.Event())
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, _cpu_with_children() - c0
+    fs_cpu = _cpu_of(fs_pid) - fs0
     db.dispose()
     stamps = [t0] + [t for t, _ in reports]
     gaps = np.diff(stamps)
     rows = max(p.rows_done for _, p in reports)
     write_s = phases.get(Phase.VERIFYING, t0 + wall) - phases.get(Phase.WRITING, t0)
     verify_s = phases.get(Phase.DONE, t0 + wall) - phases.get(Phase.VERIFYING, t0 + wall)
+    fs = f", {fs_cpu:.1f} s of fusefat" if fs_pid else ""
     print(f"export: {len(result.files)} files, {result.bytes / 1e6:.0f} MB, {rows:,} rows in {wall:.1f} s wall "
-          f"({cpu:.1f} s CPU of this process): writing {write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), "
-          f"reading back and verifying {verify_s:.1f} s")
+          f"({cpu:.1f} s CPU of this process and its workers{fs}): writing and verifying samples "
+          f"{write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), verifying the rest {verify_s:.1f} s")
     print(f"progress: {len(reports)} reports, largest gap {gaps.max() * 1e3:.0f} ms (goal <= 500 ms)")
     verdict = "ok" if wall <= GOAL_S else "OVER"
     print(f"goal <= {GOAL_S:.0f} s: {verdict} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
           "other processes stretch the wall time; the CPU time is this export's own)")
     print(f"manifest sha256 {result.manifest_sha256}")
+
+
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and its finished children (the export's worker processes)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _fuse_pid(mnt: Path) -> int | None:
+    """The fusefat process serving ``mnt`` (its CPU is part of the export's cost), if any."""
+    out = subprocess.run(["pgrep", "-f", f"fusefat .* {mnt}$"], capture_output=True, text=True).stdout.split()
+    return int(out[0]) if out else None
+
+
+def _cpu_of(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:

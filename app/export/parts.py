@@ -46,6 +46,7 @@ class PartFile:
     rows: int  # for progress; 0 if unknown
     estimate: int  # bytes, for the free-space check
     chunks: Callable[[], Chunks]
+    asset: str = ""  # a samples file: whose (a worker process makes it from this rather than from ``chunks``)
 
 
 def cell(value: object) -> str:
