@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from app.export import parts
 
-NICE = 5  # below the GUI and the engine: an export may take longer, the panel must not stutter
+NICE = 10  # below the GUI and the engine: an export may take longer, the panel must not stutter
 READ_BLOCK = 1 << 20
 
 
