@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from app.export import parts, procs
+from app.export import handover_part, parts, procs
 from app.export.model import (
     ExportCancelled,
     ExportedFile,
@@ -163,7 +163,9 @@ class _Run:
             self.report(Phase.CHECKING, "", force=True)
             out += parts.kpi_files(kpi_report(self.db, req.start, min(req.end, max(time.time(), req.start + 1))))
         if Include.HANDOVER in inc:
-            self.skipped.append("handover PDFs: none are generated yet")
+            files, why = handover_part.handover_files(con, str(self.db.url.database), req.start, req.end, zone)
+            out += files
+            self.skipped += why
         return [*out, parts.readme(req.start, req.end, zone, self.gateway, [p.name for p in out], self.skipped)]
 
     def _samples_of(self, asset: str) -> Callable[[], parts.Chunks]:
