@@ -46,10 +46,11 @@ from app.export import (
     find_media,
     run_export,
 )
+from app.kpi import KpiRangeError, KpiReport, kpi_report
 from app.labels import Label
 from app.live import AssetHealth, AssetStatus, EngineSnapshot, Samples, SourceHealth
 from app.settings_overrides import SettingLine, Source as SettingSource
-from app.shifts import resolve_zone
+from app.shifts import ShiftPattern, resolve_zone
 from app.store import journal as store_journal
 from app.store.journal import JournalPage, JournalQuery, JournalRow, JournalSort, TrailEntry
 from app.store.status import CommitPending
@@ -84,9 +85,10 @@ __all__ = [
     "Medium",
     "CloudStatus", "CommitPending", "ConfigError", "SettingLine", "SettingSource",
     "EngineEvent", "EngineHmi", "EngineSnapshot", "EventListener", "HmiApi",
-    "InvalidTransition", "JournalPage", "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
+    "InvalidTransition", "JournalPage", "KpiRangeError", "KpiReport",
+    "JournalQuery", "JournalRow", "JournalSort", "Label", "LastAdminError", "Lock",
     "LockedOut", "PermissionDenied", "PinChangeRequired", "Priority", "Regime", "Role", "RuleState", "Samples",
-    "Session", "ShelveMode", "ShelveSpec",
+    "Session", "ShelveMode", "ShelveSpec", "ShiftPattern",
     "SourceHealth", "TrailEntry", "UplinkStatus", "UserDisabled", "UserInfo", "UserState", "WrongPin", "held_score",
     "list_order", "most_urgent",
 ]
@@ -245,6 +247,16 @@ class HmiApi(Protocol):
         supervisor), ExportCancelled, or ExportError with the operator-readable reason."""
         ...
 
+    # -- KPIs (supervisor+, app/ui/screens/kpis.py) --------------------------------------------------------
+    def kpis(self, start: float, end: float) -> KpiReport:
+        """*Blocking* (up to about a second for 30 days; a worker thread's call): the ISA-18.2 KPI set of
+        ``[start, end)`` (app/kpi). Raises KpiRangeError for a range that is not one."""
+        ...
+
+    def shift_pattern(self) -> ShiftPattern:
+        """The configured shift pattern (``[shifts]``, as it is now: an admin may change it)."""
+        ...
+
 
 class EngineHmi:
     """:class:`HmiApi` over a real :class:`app.engine.Engine` (its alarm manager, live buffer, store, users)."""
@@ -378,3 +390,10 @@ class EngineHmi:
         return run_export(self._engine.db, replace(request, user=session.user), dest,
                           zone=resolve_zone(settings.shifts.timezone), gateway=settings.site.gateway_id,
                           audit=audit, progress=progress, cancel=cancel)
+
+    def kpis(self, start: float, end: float) -> KpiReport:
+        return kpi_report(self._engine.db, start, end)  # its own read snapshot (WAL: the writer goes on)
+
+    def shift_pattern(self) -> ShiftPattern:
+        shifts = self._engine.settings.shifts
+        return ShiftPattern(shifts.starts, shifts.timezone)

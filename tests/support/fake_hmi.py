@@ -7,13 +7,16 @@ raise instead (a refusal, ``CommitPending``). Thread-safe: commands and history 
 """
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import sqlalchemy
 
 from acquisition.channels import N_CHANNELS
 from app import events
@@ -42,6 +45,7 @@ from app.hmi_api import (
     JournalQuery,
     JournalRow,
     JournalSort,
+    KpiReport,
     Label,
     Medium,
     Priority,
@@ -51,10 +55,13 @@ from app.hmi_api import (
     Session,
     ShelveMode,
     ShelveSpec,
+    ShiftPattern,
     SourceHealth,
     TrailEntry,
     UplinkStatus,
 )
+from app.kpi import kpi_report
+from app.store.database import open_database
 from app.users import Action, require
 from detection.alerts import AlertParams, AlertRule, RuleState
 from tests.support.fake_settings import FakeSettings
@@ -310,6 +317,26 @@ class FakeHmi(FakeUsers, FakeSettings):
         if self.export_runner is None:
             raise NotImplementedError("set FakeHmi.export_runner for an export test")
         return self.export_runner(session, request, dest, progress, cancel)
+
+    # -- KPIs: the real app/kpi over a real SQLite store; a test seeds ``kpi_db`` (app.store.database.open_database)
+    # with its alarms, else an empty store is made on first use --------------------------------------------------
+    kpi_db: sqlalchemy.Engine | None = None
+    shift_pattern_value: ShiftPattern = ShiftPattern(("06:00", "14:00", "22:00"), "UTC")
+    kpi_gate: threading.Event | None = None  # set: kpis() waits for it (a test holds a report back)
+
+    def kpis(self, start: float, end: float) -> KpiReport:
+        self._record("kpis", start, end, threading.get_ident())
+        if self.kpi_gate is not None:
+            self.kpi_gate.wait(10)
+        with self._lock:
+            if self.kpi_db is None:
+                self._kpi_dir = tempfile.TemporaryDirectory(prefix="fake-kpi-")
+                self.kpi_db = open_database(Path(self._kpi_dir.name) / "kpi.db")
+            db = self.kpi_db
+        return kpi_report(db, start, end)
+
+    def shift_pattern(self) -> ShiftPattern:
+        return self.shift_pattern_value
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _record(self, *call: object) -> None:
