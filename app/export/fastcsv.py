@@ -60,6 +60,45 @@ def _keep_table(groups: int) -> np.ndarray:
 _KEEP = {g: _keep_table(g) for g in (1, 2, 3)}
 
 
+def _small_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For values below 10,000 (every plant reading): 8 bytes of text and 8 of keep-mask per entry, gathered as
+    uint64 - ``...-dddd`` by (negative, integer part) and ``.ffff...`` by the 4 decimals, so a number is two
+    gathers for its text and two for its mask, and no byte-wise work at all. The last entry of each is empty
+    (NaN, inf, huge)."""
+    ints = np.zeros((2 * 10_000 + 1, 8), dtype=np.uint8)
+    ints_keep = np.zeros_like(ints, dtype=bool)
+    for neg in (0, 1):
+        for i in range(10_000):
+            text = ("-" if neg else "") + str(i)
+            row = neg * 10_000 + i
+            ints[row, 8 - len(text):] = np.frombuffer(text.encode(), dtype=np.uint8)
+            ints_keep[row, 8 - len(text):] = True
+    fracs = np.zeros((10_001, 8), dtype=np.uint8)
+    fracs_keep = np.zeros_like(fracs, dtype=bool)
+    for f in range(10_000):
+        text = ("." + f"{f:04d}".rstrip("0")) if f else ""
+        fracs[f, :len(text)] = np.frombuffer(text.encode(), dtype=np.uint8)
+        fracs_keep[f, :len(text)] = True
+    return (ints.view(np.uint64).ravel(), ints_keep.view(np.uint64).ravel(), fracs.view(np.uint64).ravel(),
+            fracs_keep.view(np.uint64).ravel())
+
+
+_SMALL_INT, _SMALL_INT_KEEP, _SMALL_FRAC, _SMALL_FRAC_KEEP = _small_tables()
+
+
+def _small_numbers(hi: np.ndarray, frac: np.ndarray, neg: np.ndarray, fast: np.ndarray) -> Column:
+    n = hi.shape[0]
+    i_idx = np.where(fast, np.where(neg, hi + 10_000, hi), 20_000)
+    f_idx = np.where(fast, frac, 10_000)
+    words = np.empty((n, 2), dtype=np.uint64)
+    keep = np.empty((n, 2), dtype=np.uint64)
+    np.take(_SMALL_INT, i_idx, out=words[:, 0])
+    np.take(_SMALL_FRAC, f_idx, out=words[:, 1])
+    np.take(_SMALL_INT_KEEP, i_idx, out=keep[:, 0])
+    np.take(_SMALL_FRAC_KEEP, f_idx, out=keep[:, 1])
+    return Column(words.view(np.uint8).reshape(n, 16), keep.view(np.bool_).reshape(n, 16))
+
+
 def numbers(values: np.ndarray) -> Column:
     """Fixed-point text of a float64 vector; NaN (and +-inf) -> empty field. Digits come 4 at a time from a
     table ("0000".."9999" as uint32), and only as many 4-digit groups as the chunk's largest value needs (plant
@@ -72,6 +111,8 @@ def numbers(values: np.ndarray) -> Column:
     q = np.rint(np.abs(np.where(fast, v, 0.0)) * 10.0 ** DECIMALS).astype(np.int64)
     hi, frac = np.divmod(q, 10_000)
     top = int(hi.max()) if n else 0
+    if top < 10_000 and not big.any():  # the common case: table gathers only
+        return _small_numbers(hi, frac, (v < 0) & (q > 0), fast)
     groups = 1 if top < 10_000 else 2 if top < 100_000_000 else 3
     words = np.empty((n, groups + 1), dtype=np.uint32)
     rest = hi
