@@ -1,9 +1,10 @@
 """``python -m bench.bench_export``: the USB export (app/export) of 7 days of 8 pumps at 1 Hz (4.84 million sample
 rows of 8 channels each), everything included, into a size-limited tmpfs standing in for the stick (root; a temp
-folder otherwise, or ``--dest DIR``).
+folder otherwise, or ``--dest DIR``), or with ``--fat`` onto a real FAT file system (mkfs.vfat image, fusefat).
 
-Prints the seconds to seed the store (raw SQLite, indexes built after), the export's wall and CPU time split into
-writing and verifying, the bytes written, rows per second, and the largest gap between two progress reports.
+Prints the seconds to seed the store (raw SQLite, indexes built after), the export's wall time and CPU time (this
+process, its worker processes, and fusefat's on FAT: the box has 2 cores, so wall >= total CPU / 2), the bytes
+written, rows per second, and the largest gap between two progress reports.
 Goal (issue 13): <= 20 s, progress at least twice a second. ``--days``/``--pumps`` change the size; ``--keep DIR``
 keeps (and reuses) the seeded store. Numbers are printed; nothing is asserted.
 """

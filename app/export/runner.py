@@ -4,6 +4,9 @@ the files to the final folder, the manifest last (a folder without its manifest 
 removes the partial folder (or, if the stick is gone, leaves it clearly named ``.partial``) and says why; success
 and failure are both audited.
 
+A large export's sample files are written by worker processes (app/export/procs.py: both cores, and the GUI
+process's GIL left alone), each verifying its own file; the small files are written and verified here.
+
 Blocking (seconds to tens of seconds): call it on a worker thread. ``progress`` is called on that thread.
 """
 from __future__ import annotations
