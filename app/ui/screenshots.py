@@ -253,6 +253,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
         settle(app, 0.6)
         shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
+    shots += shoot_export(app, window, engine, out, size)
     window.session.set_session(None)
     window.show_screen("login")
     wait(app, lambda: bool(window.login.user_buttons), 10, "user list")
@@ -285,6 +286,23 @@ def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Pat
     wait(app, lambda: window.detail.trail_loaded, 10, "the event trail")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_trail", size))
+    return shots
+
+
+def shoot_export(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
+                 ) -> list[Path]:
+    """The Export screen (supervisor) with each kind of range picker: a shift, a day, custom from/to."""
+    from app.ui.screens.export_range import RangeMode
+
+    window.session.set_session(demo_session(engine, "supervisor"))
+    window.show_screen("export")
+    shots = []
+    for mode, name in ((RangeMode.THIS_SHIFT, "export"), (RangeMode.DAY, "export_day"),
+                       (RangeMode.CUSTOM, "export_custom")):
+        window.export.range_picker.mode_buttons[mode].click()
+        settle(app)
+        shots.append(grab(window, out, name, size))
+    window.export.range_picker.mode_buttons[RangeMode.THIS_SHIFT].click()
     return shots
 
 
