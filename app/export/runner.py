@@ -232,21 +232,27 @@ class _Run:
         self.check_still_there()
         for folder in {(self.partial / p.name).parent for p in samples}:
             folder.mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(min(PROCESSES, len(jobs)), mp_context=ctx, initializer=procs.init,
-                                 initargs=(events, stop)) as pool:
-            futures = [pool.submit(procs.write_samples, j) for j in jobs]
-            try:
-                while not all(f.done() for f in futures):
-                    self._drain(events, 0.1)
-                    self.check_still_there()
-                    self.report(Phase.WRITING, "samples")
-            except BaseException:
-                stop.set()
-                wait(futures)
-                raise
-            finally:
-                self._drain(events, 0.0)
-            errors = [e for e in (f.exception() for f in futures) if e is not None]
+        pool = ProcessPoolExecutor(min(PROCESSES, len(jobs)), mp_context=ctx, initializer=procs.init,
+                                   initargs=(events, stop))
+        futures = [pool.submit(procs.write_samples, j) for j in jobs]
+        try:
+            while not all(f.done() for f in futures):
+                self._drain(events, 0.1)
+                self.check_still_there()
+                self.report(Phase.WRITING, "samples")
+                if any(f.done() and f.exception() is not None for f in futures):
+                    stop.set()  # one failed: the others stop at their next chunk
+        except BaseException:
+            stop.set()
+            wait(futures)
+            pool.shutdown(wait=True)  # every file closed before the partial folder is removed
+            raise
+        finally:
+            self._drain(events, 0.0)
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+        # the results are in: the worker processes exit in the background (joining them took up to a second
+        # under load, a gap in the progress reports); after a failure they are waited for, files closed
+        pool.shutdown(wait=bool(errors))
         if errors:
             stop.set()
             first = next((e for e in errors if not isinstance(e, procs.Stopped)), errors[0])
