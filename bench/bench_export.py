@@ -184,9 +184,12 @@ def _cpu_of(pid: int | None) -> float:
 
 def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
     """The export on a worker thread (as the Export screen runs it) while the GUI thread's heartbeat ticks."""
-    from app.ui.bench.common import Heartbeat, qt_app, wait
+    from app.ui.bench.common import GcWatch, Heartbeat, qt_app, wait
+    from app.ui.heap import settle_after_startup
 
     qt_app()
+    settle_after_startup()  # as run_gui does once the window is up: the start-up heap out of the collector's sight
+    gcw = GcWatch()
     hb = Heartbeat()
     hb.start()
     done = threading.Event()
@@ -214,6 +217,8 @@ def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
           f"{gap['at_s']:.1f} s (goal <= 50 ms); {int((gaps > 50).sum())} of {len(gaps)} gaps over 50 ms, 99th "
           f"percentile {np.percentile(gaps, 99):.0f} ms; with no export running, {IDLE_S:.0f} s before: largest "
           f"gap {idle['ms']:.0f} ms (load average {os.getloadavg()[0]:.1f})")
+    pauses = [ms for t, _, ms in gcw.pauses if t0 <= t <= t1]
+    print(f"garbage collections meanwhile: {len(pauses)}, longest {max(pauses, default=0.0):.0f} ms")
 
 if __name__ == "__main__":
     main()
