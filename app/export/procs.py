@@ -15,7 +15,10 @@ import errno
 import hashlib
 import multiprocessing as mp
 import os
+import queue
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Any
@@ -109,3 +112,45 @@ def write_samples(job: SampleJob) -> tuple[int, str]:
 
 class ReadBackMismatch(Exception):
     """The file read back differs from what was written."""
+
+
+Result = tuple[int, str] | BaseException  # (bytes, sha256) or why that file failed
+
+
+def run_jobs(jobs: list[SampleJob], processes: int, tick: Callable[[int, int], None]) -> list[Result]:
+    """Run ``jobs`` on up to ``processes`` workers; ``tick(rows, bytes)`` about 10 times a second with what was
+    written since (it may raise - cancel, a pulled stick - which stops every worker and is re-raised). The first
+    failing worker stops the others at their next chunk. Results in job order."""
+    ctx = context()
+    events, stop = ctx.Queue(), ctx.Event()
+    pool = ProcessPoolExecutor(min(processes, len(jobs)), mp_context=ctx, initializer=init, initargs=(events, stop))
+    futures = [pool.submit(write_samples, j) for j in jobs]
+    try:
+        while not all(f.done() for f in futures):
+            tick(*_drain(events, 0.1))
+            if any(f.done() and f.exception() is not None for f in futures):
+                stop.set()  # one failed: the others stop at their next chunk
+        tick(*_drain(events, 0.0))
+    except BaseException:
+        stop.set()
+        wait(futures)
+        pool.shutdown(wait=True)  # every file closed before the caller removes the partial folder
+        raise
+    results: list[Result] = [f.exception() or f.result() for f in futures]
+    # the results are in: the workers exit in the background (joining them took up to a second under load, a gap
+    # in the progress reports); after a failure they are waited for, their files closed
+    pool.shutdown(wait=any(isinstance(r, BaseException) for r in results))
+    return results
+
+
+def _drain(events: Any, timeout: float) -> tuple[int, int]:
+    rows = written = 0
+    try:
+        item = events.get(timeout=timeout) if timeout else events.get_nowait()
+        while True:
+            rows += item[0]
+            written += item[1]
+            item = events.get_nowait()
+    except queue.Empty:
+        pass
+    return rows, written

@@ -15,16 +15,14 @@ import errno
 import hashlib
 import logging
 import os
-import queue
 import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -224,58 +222,29 @@ class _Run:
     def _write_by_processes(self, samples: list[parts.PartFile]) -> list[ExportedFile]:
         """Each sample file written, fsynced, read back and compared by a worker process; this thread relays
         their progress, watches for cancel and a pulled stick, and stops them all on the first failure."""
-        ctx = procs.context()
-        events, stop = ctx.Queue(), ctx.Event()
         jobs = [procs.SampleJob(str(self.db.url.database), p.asset, self.req.start, self.req.end, self.zone.key,
                                 str(self.partial / p.name), str(self.dest), self.dev) for p in samples]
         self.verified.update(p.name for p in samples)
         self.check_still_there()
         for folder in {(self.partial / p.name).parent for p in samples}:
             folder.mkdir(parents=True, exist_ok=True)
-        pool = ProcessPoolExecutor(min(PROCESSES, len(jobs)), mp_context=ctx, initializer=procs.init,
-                                   initargs=(events, stop))
-        futures = [pool.submit(procs.write_samples, j) for j in jobs]
-        try:
-            while not all(f.done() for f in futures):
-                self._drain(events, 0.1)
-                self.check_still_there()
-                self.report(Phase.WRITING, "samples")
-                if any(f.done() and f.exception() is not None for f in futures):
-                    stop.set()  # one failed: the others stop at their next chunk
-        except BaseException:
-            stop.set()
-            wait(futures)
-            pool.shutdown(wait=True)  # every file closed before the partial folder is removed
-            raise
-        finally:
-            self._drain(events, 0.0)
-        errors = [e for e in (f.exception() for f in futures) if e is not None]
-        # the results are in: the worker processes exit in the background (joining them took up to a second
-        # under load, a gap in the progress reports); after a failure they are waited for, files closed
-        pool.shutdown(wait=bool(errors))
+        results = procs.run_jobs(jobs, PROCESSES, self._tick)
+        errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
-            stop.set()
             first = next((e for e in errors if not isinstance(e, procs.Stopped)), errors[0])
             if isinstance(first, procs.ReadBackMismatch):
                 raise ExportError(f"read-back check failed for {first}: the stick returned different data "
                                   "(a failing or fake-capacity stick?) - use another stick")
             raise first
-        out = []
-        for p, f in zip(samples, futures, strict=True):
-            size, digest = f.result()
-            out.append(ExportedFile(p.name, size, digest))
-        return out
+        return [ExportedFile(p.name, *r) for p, r in zip(samples, results, strict=True)
+                if not isinstance(r, BaseException)]
 
-    def _drain(self, events: Any, timeout: float) -> None:
-        try:
-            item = events.get(timeout=timeout) if timeout else events.get_nowait()
-            while True:
-                rows, written, verified = item
-                self.rows_done += rows
-                self.bytes_done += written
-                item = events.get_nowait()
-        except queue.Empty:
-            pass
+    def _tick(self, rows: int, written: int) -> None:
+        """From procs.run_jobs about 10 times a second: count, report, and stop on cancel or a pulled stick."""
+        self.rows_done += rows
+        self.bytes_done += written
+        self.check_still_there()
+        self.report(Phase.WRITING, "samples")
 
     def _write_or_abort(self, part: parts.PartFile) -> ExportedFile:
         try:
