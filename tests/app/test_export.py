@@ -230,3 +230,29 @@ def test_second_export_of_the_same_range_gets_its_own_folder(store: ExportDb, tm
     a = _export(store, out, Include.AUDIT)
     b = _export(store, out, Include.AUDIT)
     assert Path(b.folder).name == Path(a.folder).name + "-2"
+
+
+def test_every_rows_regime_is_exported_whichever_comes_first(store: ExportDb, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual regime travels as NULL from SQLite (a cheaper fetch): the first row's, whatever it is, and the
+    others - hostile text included - still land on their own rows, across chunk boundaries."""
+    import sqlite3
+
+    from app.export import parts
+
+    monkeypatch.setattr(parts, "CHUNK_ROWS", 500)
+    con = sqlite3.connect(store.path)
+    with con:
+        con.execute("UPDATE samples SET regime = 'startup' WHERE asset = 'P-101' AND ts < ?", (START + 3600 + 20,))
+        con.execute("UPDATE samples SET regime = '=cmd,\"x\"' WHERE asset = 'P-101' AND ts = ?", (START + 3600 + 700,))
+        con.execute("UPDATE samples SET regime = 'stopped' WHERE asset = 'P-101' AND ts >= ?", (START + 3600 + 3000,))
+        stored = [r for (r,) in con.execute("SELECT regime FROM samples WHERE asset = 'P-101' AND ts >= ? AND ts < ? "
+                                            "ORDER BY ts", (START, END))]
+    con.close()
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(_export(store, out, Include.SAMPLES).folder)
+    with open(folder / "samples" / "P-101.csv", encoding="utf-8-sig", newline="") as f:
+        exported = [row[-1] for row in list(csv.reader(f))[1:]]
+    assert exported == ["'" + r if r.startswith("=") else r for r in stored]
+    assert {"startup", "running", "stopped"} <= set(exported)
