@@ -1,19 +1,26 @@
 """`python main.py export ...` as a headless gateway's user runs it: a real process, a real database, real files."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from app.export.cli import _parser, chosen_range
+from app.shifts import ShiftPattern
 from app.store import schema
 from app.store.database import open_database
 from tests.support.export_db import seed
 
+BERLIN = ZoneInfo("Europe/Berlin")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -60,3 +67,52 @@ def test_command_line_errors_are_clear(tmp_path: Path) -> None:
     gone = run_export(tmp_path, "--from", "2026-12-01T06:00", "--to", "2026-12-02T06:00", "--dest",
                       str(tmp_path / "no-stick"))
     assert gone.returncode == 1 and "plug the stick in" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_day_and_shift_ranges_from_the_command_line(tmp_path: Path) -> None:
+    seed(tmp_path / "v.db").db.dispose()
+    dest = tmp_path / "stick"
+    dest.mkdir()
+    day = run_export(tmp_path, "--day", "2026-12-01", "--dest", str(dest), "--include", "audit")
+    assert day.returncode == 0, day.stderr
+    assert (dest / "vigil-export-gw-7-20261201T0000-20261202T0000" / "audit-log.csv").is_file()
+    both = run_export(tmp_path, "--day", "2026-12-01", "--shift", "previous", "--dest", str(dest))
+    assert both.returncode == 2 and "--shift and --day given together; choose one" in both.stderr
+    assert "Traceback" not in both.stderr
+
+
+def _range(*argv: str, now: float = 0.0) -> tuple[float, float]:
+    args = _parser().parse_args([*argv, "--dest", "/nowhere"])
+    return chosen_range(args, ShiftPattern(["06:00", "14:00", "22:00"], "Europe/Berlin"), now)
+
+
+def test_range_options_are_exclusive_and_errors_name_what_is_allowed() -> None:
+    allowed = "allowed: --from TIME --to TIME, or --shift previous|current, or --day YYYY-MM-DD"
+    cases = {("--from", "2026-12-01T06:00", "--day", "2026-12-01"): "--from/--to and --day given together",
+             ("--to", "2026-12-01T06:00", "--shift", "current"): "--from/--to and --shift given together",
+             (): "no range given",
+             ("--from", "2026-12-01T06:00"): "--to is missing: --from and --to go together",
+             ("--to", "2026-12-01T06:00"): "--from is missing"}
+    for argv, message in cases.items():
+        with pytest.raises(ValueError, match=re.escape(message)) as err:
+            _range(*argv)
+        if "missing" not in message:
+            assert allowed in str(err.value)
+    for bad, message in {"2026-02-30": "is no such date", "01.12.2026": "is not a date",
+                         "2026-12-01T06:00": "is not a date"}.items():
+        with pytest.raises(ValueError, match=re.escape(f"--day {bad!r} {message}; allowed: YYYY-MM-DD")):
+            _range("--day", bad)
+    with pytest.raises(SystemExit):  # argparse: invalid choice, usage and exit status 2
+        _range("--shift", "next")
+
+
+def test_shift_and_day_ranges_follow_the_pattern_and_daylight_saving() -> None:
+    now = dt.datetime(2026, 12, 3, 10, 30, tzinfo=BERLIN).timestamp()  # in the 06:00-14:00 shift
+    at = [dt.datetime(2026, 12, 3, h, tzinfo=BERLIN).timestamp() for h in (6, 14)]
+    assert _range("--shift", "current", now=now) == (at[0], at[1])
+    assert _range("--shift", "previous", now=now) == (dt.datetime(2026, 12, 2, 22, tzinfo=BERLIN).timestamp(),
+                                                      at[0])
+    for day, hours in (("2026-03-29", 23), ("2026-10-25", 25), ("2026-12-03", 24)):
+        start, end = _range("--day", day)
+        assert dt.datetime.fromtimestamp(start, BERLIN).isoformat()[:19] == f"{day}T00:00:00"
+        assert (end - start) / 3600 == hours

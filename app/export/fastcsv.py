@@ -34,15 +34,75 @@ class Column:
 
 _T4 = np.array([[ord(c) for c in f"{i:04d}"] for i in range(10_000)], dtype=np.uint8)  # "0000".."9999"
 _T4_U32 = _T4.view(np.uint32).ravel()
-_INT_THRESH = 10 ** np.arange(1, 12, dtype=np.int64)  # 10 .. 1e11: digits of the integer part - 1
 _TRAIL = np.array([4 if i == 0 else (len(f"{i:04d}") - len(f"{i:04d}".rstrip("0"))) for i in range(10_000)],
-                  dtype=np.int8)  # trailing zeros of 4 decimals
-_N_GROUPS = 3  # 12 integer digits in 4-digit groups
+                  dtype=np.intp)  # trailing zeros of 4 decimals
+_POW10 = 10 ** np.arange(1, 4 * 3, dtype=np.int64)  # 10 .. 1e11: the digits of an integer part
+
+
+def _keep_table(groups: int) -> np.ndarray:
+    """Which bytes of ``-[4*groups integer digits].[4 decimals]`` a number keeps, by (integer digits, trailing
+    zeros of the decimals, negative): one gather per chunk instead of comparisons over the whole matrix.
+    Integer digits 0 marks an empty field (NaN, inf, or a huge value written separately)."""
+    width = 1 + 4 * groups + 1 + 4
+    point = 1 + 4 * groups
+    table = np.zeros((4 * groups + 1, 5, 2, width), dtype=bool)
+    for digits in range(1, 4 * groups + 1):
+        for trail in range(5):
+            for neg in range(2):
+                row = table[digits, trail, neg]
+                row[point - digits:point] = True
+                if trail < 4:
+                    row[point:point + 1 + 4 - trail] = True
+                row[0] = bool(neg)
+    return table
+
+
+_KEEP = {g: _keep_table(g) for g in (1, 2, 3)}
+
+
+def _small_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For values below 10,000 (every plant reading): 8 bytes of text and 8 of keep-mask per entry, gathered as
+    uint64 - ``...-dddd`` by (negative, integer part) and ``.ffff...`` by the 4 decimals, so a number is two
+    gathers for its text and two for its mask, and no byte-wise work at all. The last entry of each is empty
+    (NaN, inf, huge)."""
+    ints = np.zeros((2 * 10_000 + 1, 8), dtype=np.uint8)
+    ints_keep = np.zeros_like(ints, dtype=bool)
+    for neg in (0, 1):
+        for i in range(10_000):
+            text = ("-" if neg else "") + str(i)
+            row = neg * 10_000 + i
+            ints[row, 8 - len(text):] = np.frombuffer(text.encode(), dtype=np.uint8)
+            ints_keep[row, 8 - len(text):] = True
+    fracs = np.zeros((10_001, 8), dtype=np.uint8)
+    fracs_keep = np.zeros_like(fracs, dtype=bool)
+    for f in range(10_000):
+        text = ("." + f"{f:04d}".rstrip("0")) if f else ""
+        fracs[f, :len(text)] = np.frombuffer(text.encode(), dtype=np.uint8)
+        fracs_keep[f, :len(text)] = True
+    return (ints.view(np.uint64).ravel(), ints_keep.view(np.uint64).ravel(), fracs.view(np.uint64).ravel(),
+            fracs_keep.view(np.uint64).ravel())
+
+
+_SMALL_INT, _SMALL_INT_KEEP, _SMALL_FRAC, _SMALL_FRAC_KEEP = _small_tables()
+
+
+def _small_numbers(hi: np.ndarray, frac: np.ndarray, neg: np.ndarray, fast: np.ndarray) -> Column:
+    n = hi.shape[0]
+    i_idx = np.where(fast, np.where(neg, hi + 10_000, hi), 20_000)
+    f_idx = np.where(fast, frac, 10_000)
+    words = np.empty((n, 2), dtype=np.uint64)
+    keep = np.empty((n, 2), dtype=np.uint64)
+    np.take(_SMALL_INT, i_idx, out=words[:, 0])
+    np.take(_SMALL_FRAC, f_idx, out=words[:, 1])
+    np.take(_SMALL_INT_KEEP, i_idx, out=keep[:, 0])
+    np.take(_SMALL_FRAC_KEEP, f_idx, out=keep[:, 1])
+    return Column(words.view(np.uint8).reshape(n, 16), keep.view(np.bool_).reshape(n, 16))
 
 
 def numbers(values: np.ndarray) -> Column:
     """Fixed-point text of a float64 vector; NaN (and +-inf) -> empty field. Digits come 4 at a time from a
-    table ("0000".."9999" as uint32), so a value costs a few integer operations and gathers."""
+    table ("0000".."9999" as uint32), and only as many 4-digit groups as the chunk's largest value needs (plant
+    readings: one), so a value costs a few integer operations and gathers."""
     v = np.asarray(values, dtype=np.float64).ravel()
     n = v.shape[0]
     finite = np.isfinite(v)
@@ -50,28 +110,29 @@ def numbers(values: np.ndarray) -> Column:
     fast = finite & ~big
     q = np.rint(np.abs(np.where(fast, v, 0.0)) * 10.0 ** DECIMALS).astype(np.int64)
     hi, frac = np.divmod(q, 10_000)
-    g2, g3 = np.divmod(hi, 10_000)
-    g1, g2 = np.divmod(g2, 10_000)
-    width = 1 + 4 * _N_GROUPS + 1 + 4  # sign, 12 integer digits, point, 4 decimals
-    words = np.empty((n, 5), dtype=np.uint32)  # 20 bytes: the groups, the point and 3 pad bytes, the decimals
-    words[:, 0] = _T4_U32[g1]
-    words[:, 1] = _T4_U32[g2]
-    words[:, 2] = _T4_U32[g3]
-    words[:, 3] = ord(".")
-    words[:, 4] = _T4_U32[frac]
-    body = words.view(np.uint8).reshape(n, 20)
+    top = int(hi.max()) if n else 0
+    if top < 10_000 and not big.any():  # the common case: table gathers only
+        return _small_numbers(hi, frac, (v < 0) & (q > 0), fast)
+    groups = 1 if top < 10_000 else 2 if top < 100_000_000 else 3
+    words = np.empty((n, groups + 1), dtype=np.uint32)
+    rest = hi
+    for g in range(groups - 1, -1, -1):  # the integer part's groups, least significant first
+        low = rest
+        if g:
+            rest, low = np.divmod(rest, 10_000)
+        words[:, g] = _T4_U32[low]
+    words[:, groups] = _T4_U32[frac]
+    body = words.view(np.uint8).reshape(n, 4 * groups + 4)
+    width = 1 + 4 * groups + 1 + 4
     chars = np.empty((n, width), dtype=np.uint8)
     chars[:, 0] = ord("-")
-    chars[:, 1:14] = body[:, 0:13]  # 12 digits and the point
-    chars[:, 14:] = body[:, 16:20]
-    int_digits = np.searchsorted(_INT_THRESH, hi, side="right") + 1
-    trail = _TRAIL[frac]
-    pos = np.arange(width)[None, :]
-    first = (13 - int_digits)[:, None]  # first kept integer digit
-    last = np.where(trail == 4, 12, 17 - trail)[:, None]  # last kept byte (the units digit, or a decimal)
-    keep = (pos >= first) & (pos <= last)
-    keep[:, 0] = fast & (v < 0) & (q > 0)
-    keep[~fast] = False
+    chars[:, 1:1 + 4 * groups] = body[:, :4 * groups]
+    chars[:, 1 + 4 * groups] = ord(".")
+    chars[:, 2 + 4 * groups:] = body[:, 4 * groups:]
+    digits = np.searchsorted(_POW10[:4 * groups - 1], hi, side="right") + 1
+    digits[~fast] = 0
+    neg = (v < 0) & (q > 0)
+    keep = _KEEP[groups][digits, _TRAIL[frac], neg.view(np.uint8)]
     col = Column(chars, keep)
     if big.any():  # widen for the rare huge value written by repr
         col = _patch(col, np.flatnonzero(big), [repr(float(x)).encode("ascii") for x in v[big]])
@@ -94,13 +155,14 @@ def _patch(col: Column, rows: np.ndarray, texts: list[bytes]) -> Column:
 
 def lookup(codes: np.ndarray, table: Sequence[bytes]) -> Column:
     """Text from a small table by integer code (quality names, regimes); the table's texts are already escaped."""
+    idx = np.asarray(codes, dtype=np.intp)
+    table = table[:int(idx.max()) + 1] if idx.size else table[:1]  # as wide as the codes used (quality: "0")
     width = max(1, max((len(t) for t in table), default=1))
     chars = np.zeros((len(table), width), dtype=np.uint8)
     keep = np.zeros((len(table), width), dtype=bool)
     for i, t in enumerate(table):
         chars[i, :len(t)] = np.frombuffer(t, dtype=np.uint8)
         keep[i, :len(t)] = True
-    idx = np.asarray(codes, dtype=np.intp)
     return Column(chars[idx], keep[idx])
 
 

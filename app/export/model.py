@@ -14,7 +14,7 @@ class Include(Flag):
     AUDIT = auto()  # the audit log (details with secret-looking keys removed)
     LOGBOOK = auto()  # operator logbook entries (skipped when the store has no logbook yet)
     KPI = auto()  # the ISA-18.2 KPI report as JSON and a flat CSV
-    HANDOVER = auto()  # shift handover PDFs (none are generated yet: skipped)
+    HANDOVER = auto()  # handover PDFs of the shifts starting in the range (app/export/handover_part.py)
 
     @classmethod
     def everything(cls) -> Include:

@@ -4,6 +4,9 @@ the files to the final folder, the manifest last (a folder without its manifest 
 removes the partial folder (or, if the stick is gone, leaves it clearly named ``.partial``) and says why; success
 and failure are both audited.
 
+A large export's sample files are written by worker processes (app/export/procs.py: both cores, and the GUI
+process's GIL left alone), each verifying its own file; the small files are written and verified here.
+
 Blocking (seconds to tens of seconds): call it on a worker thread. ``progress`` is called on that thread.
 """
 from __future__ import annotations
@@ -24,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from app.export import parts
+from app.export import handover_part, parts, procs
 from app.export.model import (
     ExportCancelled,
     ExportedFile,
@@ -40,7 +43,10 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "MANIFEST.sha256"
 PROGRESS_EVERY_S = 0.25
-WORKERS = 1  # sample files written at once: 2 cost 10 % more CPU and no wall time on this 2-core box (bench_export)
+WORKERS = 1  # sample files written at once by threads: 2 cost 50 % more CPU and no wall time (the GIL; bench_export)
+PROCESSES = 2  # sample files written at once by worker processes (app/export/procs.py), for large exports
+PROCESS_MIN_ROWS = 200_000  # below this (a shift of 8 pumps is 230,000 rows) starting processes costs more than
+# it saves, and a thread's short chunks do not stall the GUI
 SPACE_MARGIN = 1.10  # estimate + 10 % + 1 MiB (directory entries, cluster slack on FAT)
 AuditHook = Callable[[str | None, str, dict], None]  # (user, action, detail)
 ProgressHook = Callable[[ExportProgress], None]
@@ -82,6 +88,7 @@ class _Run:
         self._lock = threading.Lock()  # counters and reports: sample files are written by WORKERS threads
         self.dev = 0
         self.files: list[ExportedFile] = []
+        self.verified: set[str] = set()  # read back and compared already (by a worker process)
         self.skipped: list[str] = []
 
     # -- checks ----------------------------------------------------------------------------------------
@@ -138,7 +145,7 @@ class _Run:
                     name += "_"
                 used.add(name.lower())
                 out.append(parts.PartFile(f"samples/{name}.csv", n, (n + 1) * parts.SAMPLE_ROW_BYTES,
-                                          self._samples_of(asset)))
+                                          self._samples_of(asset), asset))
             if not assets:
                 self.skipped.append("samples: none stored in this range")
         if Include.ALARMS in inc:
@@ -157,7 +164,9 @@ class _Run:
             self.report(Phase.CHECKING, "", force=True)
             out += parts.kpi_files(kpi_report(self.db, req.start, min(req.end, max(time.time(), req.start + 1))))
         if Include.HANDOVER in inc:
-            self.skipped.append("handover PDFs: none are generated yet")
+            files, why = handover_part.handover_files(con, str(self.db.url.database), req.start, req.end, zone)
+            out += files
+            self.skipped += why
         return [*out, parts.readme(req.start, req.end, zone, self.gateway, [p.name for p in out], self.skipped)]
 
     def _samples_of(self, asset: str) -> Callable[[], parts.Chunks]:
@@ -191,11 +200,13 @@ class _Run:
         return ExportedFile(part.name, size, h.hexdigest())
 
     def write_all(self, plan: list[parts.PartFile]) -> list[ExportedFile]:
-        """Sample files on WORKERS threads (the formatting is numpy, which lets go of the GIL, and each has its own
-        SQLite connection), the small files after them; the result in plan order."""
-        samples = [p for p in plan if p.name.startswith("samples/")]
+        """Sample files first - by worker processes for a large export, else on WORKERS threads - then the small
+        files; the result in plan order."""
+        samples = [p for p in plan if p.asset]
         done: dict[str, ExportedFile] = {}
-        if samples:
+        if samples and sum(p.rows for p in samples) >= PROCESS_MIN_ROWS:
+            done.update((ef.name, ef) for ef in self._write_by_processes(samples))
+        elif samples:
             with ThreadPoolExecutor(WORKERS, thread_name_prefix="export") as pool:
                 futures = [pool.submit(self._write_or_abort, p) for p in samples]
                 errors = [e for e in (f.exception() for f in futures) if e is not None]
@@ -208,6 +219,33 @@ class _Run:
                 done[p.name] = self.write_file(p)
         return [done[p.name] for p in plan]
 
+    def _write_by_processes(self, samples: list[parts.PartFile]) -> list[ExportedFile]:
+        """Each sample file written, fsynced, read back and compared by a worker process; this thread relays
+        their progress, watches for cancel and a pulled stick, and stops them all on the first failure."""
+        jobs = [procs.SampleJob(str(self.db.url.database), p.asset, self.req.start, self.req.end, self.zone.key,
+                                str(self.partial / p.name), str(self.dest), self.dev) for p in samples]
+        self.verified.update(p.name for p in samples)
+        self.check_still_there()
+        for folder in {(self.partial / p.name).parent for p in samples}:
+            folder.mkdir(parents=True, exist_ok=True)
+        results = procs.run_jobs(jobs, PROCESSES, self._tick)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            first = next((e for e in errors if not isinstance(e, procs.Stopped)), errors[0])
+            if isinstance(first, procs.ReadBackMismatch):
+                raise ExportError(f"read-back check failed for {first}: the stick returned different data "
+                                  "(a failing or fake-capacity stick?) - use another stick")
+            raise first
+        return [ExportedFile(p.name, *r) for p, r in zip(samples, results, strict=True)
+                if not isinstance(r, BaseException)]
+
+    def _tick(self, rows: int, written: int) -> None:
+        """From procs.run_jobs about 10 times a second: count, report, and stop on cancel or a pulled stick."""
+        self.rows_done += rows
+        self.bytes_done += written
+        self.check_still_there()
+        self.report(Phase.WRITING, "samples")
+
     def _write_or_abort(self, part: parts.PartFile) -> ExportedFile:
         try:
             return self.write_file(part)
@@ -216,6 +254,7 @@ class _Run:
             raise
 
     def verify(self, files: list[ExportedFile]) -> None:
+        files = [f for f in files if f.name not in self.verified]
         self.bytes_done, self.bytes_total = 0, sum(f.bytes for f in files)
         self.report(Phase.VERIFYING, "", force=True)
         for ef in files:

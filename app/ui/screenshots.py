@@ -319,6 +319,7 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
     shots += shoot_shift(app, window, engine, out, size)
     shots += shoot_handover(app, window, engine, out, size)
     shots += shoot_logbook(app, window, engine, out, size)
+    shots += shoot_export(app, window, engine, out, size)
     window.session.set_session(None)
     window.show_screen("login")
     wait(app, lambda: bool(window.login.user_buttons), 10, "user list")
@@ -354,7 +355,6 @@ def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Pat
     return shots
 
 
-    return shots
 def shoot_shift(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
                 ) -> list[Path]:
     """The Shift screen as a supervisor sees it (what stands now, then the actions), and its date picker."""
@@ -394,6 +394,23 @@ def shoot_handover(app: QApplication, window: MainWindow, engine: Engine, out: P
     settle(app)
     shots.append(grab(window, out, "handover_sign", size))
     window.overlay.clear()
+    return shots
+
+
+def shoot_export(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
+                 ) -> list[Path]:
+    """The Export screen (supervisor) with each kind of range picker: a shift, a day, custom from/to."""
+    from app.ui.screens.export_range import RangeMode
+
+    window.session.set_session(demo_session(engine, "supervisor"))
+    window.show_screen("export")
+    shots = []
+    for mode, name in ((RangeMode.THIS_SHIFT, "export"), (RangeMode.DAY, "export_day"),
+                       (RangeMode.CUSTOM, "export_custom")):
+        window.export.range_picker.mode_buttons[mode].click()
+        settle(app)
+        shots.append(grab(window, out, name, size))
+    window.export.range_picker.mode_buttons[RangeMode.THIS_SHIFT].click()
     return shots
 
 

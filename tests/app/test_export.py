@@ -57,6 +57,14 @@ def every_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(export_runner, "PROGRESS_EVERY_S", 0.0)
 
 
+@pytest.fixture(params=["threads", "processes"])
+def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Sample files written on a thread (small exports) or by worker processes (large ones, forced here)."""
+    if request.param == "processes":
+        monkeypatch.setattr(export_runner, "PROCESS_MIN_ROWS", 0)
+    return str(request.param)
+
+
 def _export(store: ExportDb, dest: Path, include: Include = ALL, progress: ProgressHook | None = None,
             cancel: threading.Event | None = None) -> ExportResult:
     return run_export(store.db, ExportRequest(START, END, include, "sup1"), dest, zone=ZONE, gateway="gw-1",
@@ -74,7 +82,7 @@ def _leftovers(mnt: Path) -> list[str]:
     return sorted(p.name for p in mnt.iterdir() if p.name.startswith("vigil-export"))
 
 
-def test_good_export_is_verified_readable_and_audited(store: ExportDb, stick: Stick) -> None:
+def test_good_export_is_verified_readable_and_audited(store: ExportDb, stick: Stick, writer: str) -> None:
     seen: list[ExportProgress] = []
     result = _export(store, stick.mnt, progress=seen.append)
     folder = Path(result.folder)
@@ -99,7 +107,7 @@ def test_good_export_is_verified_readable_and_audited(store: ExportDb, stick: St
     assert (folder / "logbook.csv").is_file() and not any("logbook" in s for s in result.skipped)  # the table
 
 
-def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, tmp_path: Path) -> None:
+def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, tmp_path: Path, writer: str) -> None:
     out = tmp_path / "out"
     out.mkdir()
     folder = Path(_export(store, out, Include.SAMPLES).folder)
@@ -165,8 +173,8 @@ def test_full_stick_is_refused_up_front(store: ExportDb, stick: Stick) -> None:
     assert "not enough space" in _audit_rows(store, "export failed")[0]["reason"]
 
 
-def test_stick_filling_mid_write_leaves_nothing_complete(store: ExportDb, stick: Stick, every_progress: None
-                                                         ) -> None:
+def test_stick_filling_mid_write_leaves_nothing_complete(store: ExportDb, stick: Stick, every_progress: None,
+                                                         writer: str) -> None:
     filled: list[Path] = []
 
     def progress(p: ExportProgress) -> None:  # another writer fills the stick once the export has begun
@@ -186,7 +194,7 @@ def test_read_only_stick_is_refused(store: ExportDb, stick: Stick) -> None:
     assert _leftovers(stick.mnt) == []
 
 
-def test_stick_pulled_out_mid_export(store: ExportDb, stick: Stick, every_progress: None) -> None:
+def test_stick_pulled_out_mid_export(store: ExportDb, stick: Stick, every_progress: None, writer: str) -> None:
     def progress(p: ExportProgress) -> None:
         if p.phase is Phase.WRITING and p.rows_done and Path("/proc/self/mounts").read_text().count(
                 str(stick.mnt)):
@@ -203,7 +211,7 @@ def test_vanished_destination_is_refused(store: ExportDb, tmp_path: Path) -> Non
         _export(store, tmp_path / "gone")
 
 
-def test_cancel_removes_the_partial_folder(store: ExportDb, stick: Stick, every_progress: None) -> None:
+def test_cancel_removes_the_partial_folder(store: ExportDb, stick: Stick, every_progress: None, writer: str) -> None:
     cancel = threading.Event()
 
     def progress(p: ExportProgress) -> None:
@@ -222,3 +230,29 @@ def test_second_export_of_the_same_range_gets_its_own_folder(store: ExportDb, tm
     a = _export(store, out, Include.AUDIT)
     b = _export(store, out, Include.AUDIT)
     assert Path(b.folder).name == Path(a.folder).name + "-2"
+
+
+def test_every_rows_regime_is_exported_whichever_comes_first(store: ExportDb, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The usual regime travels as NULL from SQLite (a cheaper fetch): the first row's, whatever it is, and the
+    others - hostile text included - still land on their own rows, across chunk boundaries."""
+    import sqlite3
+
+    from app.export import parts
+
+    monkeypatch.setattr(parts, "CHUNK_ROWS", 500)
+    con = sqlite3.connect(store.path)
+    with con:
+        con.execute("UPDATE samples SET regime = 'startup' WHERE asset = 'P-101' AND ts < ?", (START + 3600 + 20,))
+        con.execute("UPDATE samples SET regime = '=cmd,\"x\"' WHERE asset = 'P-101' AND ts = ?", (START + 3600 + 700,))
+        con.execute("UPDATE samples SET regime = 'stopped' WHERE asset = 'P-101' AND ts >= ?", (START + 3600 + 3000,))
+        stored = [r for (r,) in con.execute("SELECT regime FROM samples WHERE asset = 'P-101' AND ts >= ? AND ts < ? "
+                                            "ORDER BY ts", (START, END))]
+    con.close()
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = Path(_export(store, out, Include.SAMPLES).folder)
+    with open(folder / "samples" / "P-101.csv", encoding="utf-8-sig", newline="") as f:
+        exported = [row[-1] for row in list(csv.reader(f))[1:]]
+    assert exported == ["'" + r if r.startswith("=") else r for r in stored]
+    assert {"startup", "running", "stopped"} <= set(exported)

@@ -319,7 +319,7 @@ class FakeHmi(FakeUsers, FakeSettings, FakeLogbook, FakeHandovers):
     def export(self, session: Session, request: ExportRequest, dest: str,
                progress: Callable[[ExportProgress], None] | None = None,
                cancel: threading.Event | None = None) -> ExportResult:
-        self._record("export", session.user, dest)
+        self._record("export", session.user, dest, request)
         if self.export_runner is None:
             raise NotImplementedError("set FakeHmi.export_runner for an export test")
         return self.export_runner(session, request, dest, progress, cancel)

@@ -1,4 +1,5 @@
-"""Export: pick a stick (or the configured folder), a range and what to include; a progress bar with cancel.
+"""Export: pick a stick (or the configured folder), a range (a shift, a day, custom by steppers, the last hours:
+app/ui/screens/export_range.py) and what to include (touch toggles); a progress bar with cancel.
 
 The export runs on this screen's own TaskRunner (never the GUI thread); its progress reports arrive on that
 worker thread and come over by a queued signal. Supervisor and above (the HMI API refuses others; the refusal
@@ -14,7 +15,6 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -36,13 +36,14 @@ from app.hmi_api import (
     Session,
 )
 from app.ui import theme
+from app.ui.screens.export_range import RangePicker
 from app.ui.widgets.buttons import touch_button
 from app.ui.workers import TaskRunner
 
 MEDIA_POLL_MS = 2000
-RANGES: dict[str, float] = {"Last 8 h": 8 * 3600.0, "Last 24 h": 86400.0, "Last 7 days": 7 * 86400.0}
 PARTS: dict[str, Include] = {"Samples": Include.SAMPLES, "Alarms": Include.ALARMS, "Audit log": Include.AUDIT,
-                             "Logbook": Include.LOGBOOK, "KPI report": Include.KPI}
+                             "Logbook": Include.LOGBOOK, "Handover PDFs": Include.HANDOVER,
+                             "KPI report": Include.KPI}
 
 
 def _body_button(text: str) -> QPushButton:
@@ -69,34 +70,30 @@ class ExportScreen(QWidget):
         self._cancel: threading.Event | None = None
         self._media: list[Medium] = []
         lay = QVBoxLayout(self)
-        lay.setContentsMargins(20, 12, 20, 12)  # as the other screens
-        title = QLabel("Export to a USB stick")
+        lay.setContentsMargins(20, 8, 20, 8)
+        lay.setSpacing(8)
+        self.media_row = QHBoxLayout()  # the title, then the sticks found (or where to plug one in)
+        self.media_row.setSpacing(10)
+        title = QLabel("Export to USB")
         title.setProperty("kind", "title")
-        lay.addWidget(title)
-        self.media_row = QHBoxLayout()
+        self.media_row.addWidget(title)
         self.media_group = QButtonGroup(self)
         self.no_media = QLabel("No stick found - plug one in")
         self.no_media.setProperty("kind", "large")
         self.no_media.setMinimumHeight(theme.TOUCH_MIN)  # the stick buttons take its place: no jump
-        self.media_row.addWidget(self.no_media)
+        self.media_row.addWidget(self.no_media, 1)
         lay.addLayout(self.media_row)
-        grid = QGridLayout()
-        grid.setSpacing(10)
-        self.range_buttons: dict[str, object] = {}
-        self.range_group = QButtonGroup(self)
-        for i, name in enumerate(RANGES):
-            b = _body_button(name)
-            self.range_group.addButton(b)
-            self.range_buttons[name] = b
-            grid.addWidget(b, 0, i)
-        self.range_group.buttons()[1].setChecked(True)
-        self.part_buttons = {}
-        for i, name in enumerate(PARTS):
+        self.range_picker = RangePicker(api.shift_pattern, clock)
+        lay.addWidget(self.range_picker)
+        parts_row = QHBoxLayout()
+        parts_row.setSpacing(8)
+        self.part_buttons: dict[str, QPushButton] = {}
+        for name in PARTS:
             b = _body_button(name)
             b.setChecked(True)
             self.part_buttons[name] = b
-            grid.addWidget(b, 1, i)
-        lay.addLayout(grid)
+            parts_row.addWidget(b)
+        lay.addLayout(parts_row)
         buttons = QHBoxLayout()
         buttons.setSpacing(10)
         self.export_button = touch_button("Export", size="critical")
@@ -104,13 +101,14 @@ class ExportScreen(QWidget):
         self.cancel_button = touch_button("Cancel", size="critical")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._cancel_export)
-        buttons.addWidget(self.export_button)
-        buttons.addWidget(self.cancel_button)
-        lay.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setFont(theme.font())
-        lay.addWidget(self.progress)
+        self.progress.setMinimumHeight(theme.TOUCH_MIN)
+        buttons.addWidget(self.export_button, 1)
+        buttons.addWidget(self.cancel_button, 1)
+        buttons.addWidget(self.progress, 2)
+        lay.addLayout(buttons)
         self.status = QLabel("")
         self.status.setFont(theme.font())
         self.status.setWordWrap(True)
@@ -146,6 +144,7 @@ class ExportScreen(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        self.range_picker.refresh()  # the shift may have changed since the screen was last shown
         self.refresh_media()
         self._poll.start()
 
@@ -166,11 +165,13 @@ class ExportScreen(QWidget):
         if medium is None:
             self.status.setText("Choose a stick first")
             return
-        checked = self.range_group.checkedButton()
-        span = RANGES[checked.text() if checked is not None else "Last 24 h"]
-        end = self._clock()
+        if medium.read_only:
+            self.status.setText(f"{medium.label} is read-only (its write-protect switch, or mounted read-only): "
+                                "nothing can be written to it - use another stick")
+            return
+        chosen = self.range_picker.chosen()
         try:
-            req = ExportRequest(end - span, end, include, session.user)
+            req = ExportRequest(chosen.start, chosen.end, include, session.user)
         except ValueError as exc:
             self.status.setText(str(exc))
             return
@@ -179,7 +180,7 @@ class ExportScreen(QWidget):
         self.export_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.progress.setValue(0)
-        self.status.setText(f"Exporting to {medium.label}...")
+        self.status.setText(f"Exporting {chosen.label} to {medium.label}...")
         relay = self._relay
         self._runner.submit(lambda: self._api.export(session, req, medium.path, relay.sig_progress.emit, cancel),
                             self._done, self._failed)

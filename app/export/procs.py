@@ -1,0 +1,156 @@
+"""Sample files written by worker processes: formatting a week of 8 pumps is ~18 s of CPU in one process
+(SQLite row decoding and numpy formatting, bench_export), and threads cannot share it out - the sqlite3 module
+holds the GIL while it builds each row, so a second thread only added GIL hand-over cost and the GUI thread
+stalled behind it. Processes use both cores and leave the GUI process's GIL alone.
+
+Each worker opens the store read-only, writes its file, fsyncs it, then reads it back (page cache dropped) and
+compares the SHA-256 with the one computed while writing, so the read-back verify also runs in parallel. Progress
+(rows, bytes) goes to the parent over a queue; ``stop`` (cancel, a pulled stick, another worker's failure) is
+checked between chunks. Spawned, never forked: the parent is a Qt application with threads.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import multiprocessing as mp
+import os
+import queue
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event as MpEvent
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.export import parts
+
+NICE = 10  # below the GUI and the engine: an export may take longer, the panel must not stutter
+READ_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SampleJob:
+    db_path: str
+    asset: str
+    start: float
+    end: float
+    zone: str  # IANA key (a ZoneInfo pickles by key anyway; a str keeps the job plain)
+    path: str  # the file to write, inside the .partial folder
+    dest: str  # the stick's mount point: still there (same device) between chunks?
+    dev: int
+
+
+class Stopped(Exception):
+    """The parent asked this worker to stop (cancel, a failure elsewhere)."""
+
+
+_events: Any = None  # set per worker process by init()
+_stop: MpEvent | None = None
+
+
+def context() -> Any:
+    return mp.get_context("spawn")
+
+
+def init(events: Any, stop: MpEvent) -> None:
+    global _events, _stop
+    _events, _stop = events, stop
+    with contextlib.suppress(OSError):  # not allowed (a container's limits): normal priority then
+        os.nice(NICE)
+
+
+def _check(job: SampleJob) -> None:
+    if _stop is not None and _stop.is_set():
+        raise Stopped
+    try:
+        same = os.stat(job.dest).st_dev == job.dev and os.stat(os.path.dirname(job.path)).st_dev == job.dev
+    except OSError:
+        same = False
+    if not same:
+        raise OSError(errno.ENODEV, "the export folder is no longer on the stick")
+
+
+def write_samples(job: SampleJob) -> tuple[int, str]:
+    """Write, fsync, read back and compare one asset's CSV; (bytes, sha256). Raises OSError, Stopped, or
+    ReadBackMismatch."""
+    con = sqlite3.connect(f"file:{job.db_path}?mode=ro", uri=True, timeout=10)
+    h = hashlib.sha256()
+    size = 0
+    try:
+        con.execute("BEGIN")
+        # the parent made the folder on the stick; never made here: a pulled stick's mount point is a bare
+        # local folder, and the file must fail to open there rather than land on the gateway's disk
+        _check(job)
+        with open(job.path, "wb") as f:
+            for data, rows in parts.sample_chunks(con, job.asset, job.start, job.end, ZoneInfo(job.zone)):
+                _check(job)
+                f.write(data)
+                h.update(data)
+                size += len(data)
+                if _events is not None:
+                    _events.put((rows, len(data), 0))
+            f.flush()
+            os.fsync(f.fileno())
+    finally:
+        con.close()
+    digest = h.hexdigest()
+    back, got = hashlib.sha256(), 0
+    with open(job.path, "rb", buffering=0) as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # read from the stick, not our own cache
+        while block := f.read(READ_BLOCK):
+            back.update(block)
+            got += len(block)
+            if _events is not None:
+                _events.put((0, 0, len(block)))
+            _check(job)
+    if got != size or back.hexdigest() != digest:
+        raise ReadBackMismatch(os.path.basename(job.path))
+    return size, digest
+
+
+class ReadBackMismatch(Exception):
+    """The file read back differs from what was written."""
+
+
+Result = tuple[int, str] | BaseException  # (bytes, sha256) or why that file failed
+
+
+def run_jobs(jobs: list[SampleJob], processes: int, tick: Callable[[int, int], None]) -> list[Result]:
+    """Run ``jobs`` on up to ``processes`` workers; ``tick(rows, bytes)`` about 10 times a second with what was
+    written since (it may raise - cancel, a pulled stick - which stops every worker and is re-raised). The first
+    failing worker stops the others at their next chunk. Results in job order."""
+    ctx = context()
+    events, stop = ctx.Queue(), ctx.Event()
+    pool = ProcessPoolExecutor(min(processes, len(jobs)), mp_context=ctx, initializer=init, initargs=(events, stop))
+    futures = [pool.submit(write_samples, j) for j in jobs]
+    try:
+        while not all(f.done() for f in futures):
+            tick(*_drain(events, 0.1))
+            if any(f.done() and f.exception() is not None for f in futures):
+                stop.set()  # one failed: the others stop at their next chunk
+        tick(*_drain(events, 0.0))
+    except BaseException:
+        stop.set()
+        wait(futures)
+        pool.shutdown(wait=True)  # every file closed before the caller removes the partial folder
+        raise
+    results: list[Result] = [f.exception() or f.result() for f in futures]
+    # the results are in: the workers exit in the background (joining them took up to a second under load, a gap
+    # in the progress reports); after a failure they are waited for, their files closed
+    pool.shutdown(wait=any(isinstance(r, BaseException) for r in results))
+    return results
+
+
+def _drain(events: Any, timeout: float) -> tuple[int, int]:
+    rows = written = 0
+    try:
+        item = events.get(timeout=timeout) if timeout else events.get_nowait()
+        while True:
+            rows += item[0]
+            written += item[1]
+            item = events.get_nowait()
+    except queue.Empty:
+        pass
+    return rows, written
