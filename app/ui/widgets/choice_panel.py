@@ -113,6 +113,10 @@ class ChoicePanel(QWidget, Generic[T]):
             self._place(columns)
         self._size_scroll()
 
+    def columns(self) -> int:
+        """How many columns the options take now (fewer than asked for on a narrow window)."""
+        return self._columns
+
     def offers(self, options: Sequence[tuple[str, T]], columns: int) -> bool:
         """Were these the options (and columns) this panel was built with?"""
         return self.options == tuple(options) and self.wanted_columns == columns
