@@ -12,12 +12,13 @@ import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QHeaderView, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.hmi_api import AlarmKind, AlarmState, Priority
 from app.ui import theme
 from app.ui.main_window import MainWindow
+from app.ui.screens.journal import PAGE_SIZE
 from app.ui.widgets.choice_panel import ChoicePanel
 from app.ui.widgets.journal_table import PRIORITY
 from app.ui.widgets.keyboard import OnScreenKeyboard
@@ -189,6 +190,16 @@ def test_each_priority_symbol_is_drawn_once_per_page(window: MainWindow) -> None
         assert isinstance(pm, QPixmap) and not pm.isNull()
         symbols.setdefault(model.rows[r].alarm.priority, set()).add(pm.cacheKey())
     assert set(symbols) == set(Priority) and all(len(keys) == 1 for keys in symbols.values()), symbols
+
+
+def test_the_table_holds_one_page_and_never_measures_its_rows(window: MainWindow) -> None:
+    """A guard (true before this change too): however many alarms match, the view gets one page, and its rows have
+    one fixed height (no per-row size measurement of wrapped text)."""
+    page = window.journal.page
+    assert page is not None and page.total == 120
+    table = window.journal.table
+    assert table.journal_model.rowCount() == len(page.rows) == PAGE_SIZE
+    assert table.verticalHeader().sectionResizeMode(0) is QHeaderView.ResizeMode.Fixed
 
 
 @pytest.mark.parametrize("key", ["Asset", "Failure", "State"])
