@@ -4,6 +4,9 @@ Anyone at the panel may read it (like Ignition's alarm journal); it changes noth
 open pickers (time range, asset, priority, state, kind, failure mode) and a search typed on the on-screen keyboard;
 each change asks the store for one page on a worker (``api.journal`` blocks), never on the GUI thread, and an
 answer to an older request is dropped. Tapping a row opens the alarm's detail with its event trail.
+
+The pickers and the search keyboard are built once, ahead, while the first page is read, and only re-checked
+when opened (app/ui/widgets/kept_panels.py): built at every tap, the 50-pump asset picker stalled the GUI thread.
 """
 from __future__ import annotations
 
