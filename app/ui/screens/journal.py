@@ -4,12 +4,16 @@ Anyone at the panel may read it (like Ignition's alarm journal); it changes noth
 open pickers (time range, asset, priority, state, kind, failure mode) and a search typed on the on-screen keyboard;
 each change asks the store for one page on a worker (``api.journal`` blocks), never on the GUI thread, and an
 answer to an older request is dropped. Tapping a row opens the alarm's detail with its event trail.
+
+The pickers and the search keyboard are built once, ahead, while the first page is read, and only re-checked
+when opened (app/ui/widgets/kept_panels.py): built at every tap, the 50-pump asset picker stalled the GUI thread.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QTimer, Signal
@@ -32,6 +36,7 @@ from app.ui.alarm_look import state_look
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.choice_panel import ChoicePanel
 from app.ui.widgets.journal_table import JournalTable
+from app.ui.widgets.kept_panels import KeptPanels
 from app.ui.widgets.keyboard import OnScreenKeyboard
 from app.ui.widgets.overlay import OverlayHost
 from app.ui.workers import TaskRunner
@@ -44,8 +49,20 @@ TIME_RANGES: tuple[tuple[str, float | None], ...] = (("Last 24 h", DAY), ("Last 
                                                       ("Last 30 days", 30 * DAY), ("All", None))
 DEFAULT_RANGE = "Last 7 days"
 PAGE_SIZE = 50
+PICKERS = ("Time", "Asset", "Priority", "State", "Kind", "Failure", "Sort")  # filter buttons with a picker
 REFRESH_MS = 2000  # new alarms while the journal is open: at most one re-read per 2 s
 _KIND_WORDS = {AlarmKind.ANOMALY: "Anomaly", AlarmKind.DIAGNOSTIC: "Diagnostic"}
+
+
+@dataclass(frozen=True)
+class PickerSpec:
+    """What a filter's picker offers (label, value), what is chosen now, and what a choice does."""
+    title: str
+    options: tuple[tuple[str, Any], ...]
+    chosen: frozenset[Any]
+    on_done: Callable[[frozenset[Any]], None]
+    single: bool = False
+    columns: int = 4
 
 
 def _summary(chosen: Sequence[str], any_text: str = "any") -> str:
@@ -70,6 +87,7 @@ class JournalScreen(QWidget):
         self._request = 0
         self.loading = False
         self._stale = False
+        self.kept = self._keep_panels()
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
         self._refresh.setInterval(REFRESH_MS)
@@ -79,12 +97,10 @@ class JournalScreen(QWidget):
         lay.setSpacing(6)
         filters = QHBoxLayout()
         self.filter_buttons: dict[str, QPushButton] = {}
-        for key, opener in (("Time", self._pick_time), ("Asset", self._pick_assets), ("Priority", self._pick_priority),
-                            ("State", self._pick_state), ("Kind", self._pick_kind),
-                            ("Failure", self._pick_failure_mode), ("Search", self._search)):
+        for key in (*PICKERS[:-1], "Search"):
             b = touch_button(key, size="small")  # two lines (what, and what is chosen) in a 56 px glove target
             b.setMinimumWidth(100)
-            b.clicked.connect(opener)
+            b.clicked.connect(self._search if key == "Search" else lambda _=False, key=key: self.open_picker(key))
             filters.addWidget(b, 1)
             self.filter_buttons[key] = b
         lay.addLayout(filters)
@@ -95,7 +111,7 @@ class JournalScreen(QWidget):
         self.reset_button = touch_button("Clear filters")
         self.reset_button.clicked.connect(self.reset)
         self.sort_button = touch_button("Sort")
-        self.sort_button.clicked.connect(self._pick_sort)
+        self.sort_button.clicked.connect(lambda: self.open_picker("Sort"))
         self.filter_buttons["Sort"] = self.sort_button
         self.prev_button = touch_button("\u25c0 Previous")
         self.prev_button.clicked.connect(lambda: self.go_to_page(self.query.page - 1))
@@ -186,6 +202,7 @@ class JournalScreen(QWidget):
         self.table.journal_model.set_rows(page.rows)
         self.table.scrollToTop()
         self._render_status()
+        self.kept.prepare()  # the pickers, built ahead while the operator reads the page
 
     def _failed(self, request: int, exc: BaseException) -> None:
         log.warning("journal read failed (request %d, newest %d): %s", request, self._request, exc)
@@ -199,49 +216,70 @@ class JournalScreen(QWidget):
             self.sig_open_alarm.emit(rows[index.row()].alarm)
 
     # -- pickers ------------------------------------------------------------------------------------
-    def _pick(self, title: str, options: Sequence[tuple[str, Any]], chosen: frozenset[Any],
-              on_done: Callable[[frozenset[Any]], None], single: bool = False, columns: int = 4) -> None:
-        self._overlay.push(ChoicePanel(self._overlay, title, options, chosen, on_done, single, columns))
+    def _keep_panels(self) -> KeptPanels:
+        """Every picker and the search keyboard are built once (ahead, see app/ui/widgets/kept_panels.py)."""
+        kept = KeptPanels(self._overlay, self)
+        for key in PICKERS:
+            kept.add(key, partial(self._build_picker, key), partial(self._picker_current, key))
+        kept.add("Search", lambda: OnScreenKeyboard("Search alarms, notes and users", "", self._searched,
+                                                    self._overlay.pop))
+        return kept
 
-    def _pick_time(self) -> None:
-        def done(chosen: frozenset[str]) -> None:
-            self.range_text = next(iter(chosen), DEFAULT_RANGE)
-            self.set_query()
+    def _picker_spec(self, key: str) -> PickerSpec:
+        q = self.query
+        if key == "Time":
+            return PickerSpec("Alarms raised in", tuple((t, t) for t, _ in TIME_RANGES), frozenset({self.range_text}),
+                              self._chose_range, single=True)
+        if key == "Asset":
+            return PickerSpec("Assets", tuple((a, a) for a in self.assets), q.assets,
+                              lambda chosen: self.set_query(assets=chosen), columns=8 if len(self.assets) > 16 else 4)
+        if key == "Priority":
+            return PickerSpec("Priority", tuple((p.value.upper(), p) for p in sorted(Priority, key=lambda p: -p.rank)),
+                              q.priorities, lambda chosen: self.set_query(priorities=chosen), columns=3)
+        if key == "State":
+            states = tuple((state_look(s, Priority.LOW).code, s) for s in AlarmState)
+            return PickerSpec("State (as last stored)", states, q.states, lambda chosen: self.set_query(states=chosen))
+        if key == "Kind":
+            return PickerSpec("Kind", tuple((w, k) for k, w in _KIND_WORDS.items()), q.kinds,
+                              lambda chosen: self.set_query(kinds=chosen), columns=2)
+        if key == "Failure":
+            return PickerSpec("Failure mode (latest label or cloud verdict)", tuple((m.text, m) for m in FailureMode),
+                              q.failure_modes, lambda chosen: self.set_query(failure_modes=chosen), columns=3)
+        if key == "Sort":
+            return PickerSpec("Sort", tuple((s.value.capitalize(), s) for s in JournalSort), frozenset({q.sort}),
+                              lambda c: self.set_query(sort=next(iter(c), JournalSort.NEWEST)), single=True, columns=2)
+        raise KeyError(f"no journal picker {key!r}; there are {', '.join(PICKERS)}")
 
-        self._pick("Alarms raised in", [(t, t) for t, _ in TIME_RANGES], frozenset({self.range_text}), done,
-                   single=True)
+    def _build_picker(self, key: str) -> ChoicePanel[Any]:
+        spec = self._picker_spec(key)
+        return ChoicePanel(self._overlay, spec.title, spec.options, spec.chosen, spec.on_done, spec.single,
+                           spec.columns)
 
-    def _pick_assets(self) -> None:
-        self._pick("Assets", [(a, a) for a in self.assets], self.query.assets,
-                   lambda chosen: self.set_query(assets=chosen), columns=8 if len(self.assets) > 16 else 4)
+    def _picker_current(self, key: str, panel: QWidget) -> bool:
+        spec = self._picker_spec(key)
+        return isinstance(panel, ChoicePanel) and panel.offers(spec.options, spec.columns)
 
-    def _pick_priority(self) -> None:
-        self._pick("Priority", [(p.value.upper(), p) for p in sorted(Priority, key=lambda p: -p.rank)],
-                   self.query.priorities, lambda chosen: self.set_query(priorities=chosen), columns=3)
+    def open_picker(self, key: str) -> None:
+        """The filter button ``key`` was tapped: its picker, with what is chosen now."""
+        spec = self._picker_spec(key)
+        panel = self.kept.panel(key)
+        assert isinstance(panel, ChoicePanel)
+        panel.reopen(spec.chosen, spec.on_done)
+        self.kept.show(panel)
 
-    def _pick_state(self) -> None:
-        options = [(state_look(s, Priority.LOW).code, s) for s in AlarmState]
-        self._pick("State (as last stored)", options, self.query.states, lambda c: self.set_query(states=c))
-
-    def _pick_kind(self) -> None:
-        self._pick("Kind", [(w, k) for k, w in _KIND_WORDS.items()], self.query.kinds,
-                   lambda chosen: self.set_query(kinds=chosen), columns=2)
-
-    def _pick_failure_mode(self) -> None:
-        self._pick("Failure mode (latest label or cloud verdict)", [(m.text, m) for m in FailureMode],
-                   self.query.failure_modes, lambda chosen: self.set_query(failure_modes=chosen), columns=3)
-
-    def _pick_sort(self) -> None:
-        self._pick("Sort", [(s.value.capitalize(), s) for s in JournalSort], frozenset({self.query.sort}),
-                   lambda c: self.set_query(sort=next(iter(c), JournalSort.NEWEST)), single=True, columns=2)
+    def _chose_range(self, chosen: frozenset[str]) -> None:
+        self.range_text = next(iter(chosen), DEFAULT_RANGE)
+        self.set_query()
 
     def _search(self) -> None:
-        def done(text: str) -> None:
-            self._overlay.pop()
-            self.set_query(text=text)
+        keyboard = self.kept.panel("Search")
+        assert isinstance(keyboard, OnScreenKeyboard)
+        keyboard.start(self.query.text)
+        self.kept.show(keyboard)
 
-        self._overlay.push(OnScreenKeyboard("Search alarms, notes and users", self.query.text, done,
-                                            self._overlay.pop))
+    def _searched(self, text: str) -> None:
+        self._overlay.pop()
+        self.set_query(text=text)
 
     def keyboard(self) -> OnScreenKeyboard | None:
         top = self._overlay.top()

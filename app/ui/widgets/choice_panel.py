@@ -4,6 +4,10 @@
 ``done_on_tap`` a tap on a value is the choice (no Show button); ``any_text=None`` leaves out "Any".
 Long lists (50 pumps) scroll inside the panel, and the columns are fewer when the options' words would not fit
 the window's width, so the panel always fits a 1024 x 600 panel and no word is cut.
+
+A panel can be shown again (``OverlayHost.push(panel, keep=True)``, then :meth:`ChoicePanel.reopen` with what is
+chosen now): building and styling 50 buttons costs the GUI thread tens of milliseconds, re-checking them next to
+nothing.
 """
 from __future__ import annotations
 
@@ -37,7 +41,9 @@ class ChoicePanel(QWidget, Generic[T]):
                  any_text: str | None = "Any", done_on_tap: bool = False) -> None:
         super().__init__()
         self._host, self._on_done, self._single, self._done_on_tap = host, on_done, single, done_on_tap
-        self._columns = columns
+        self.options: tuple[tuple[str, T], ...] = tuple(options)
+        self.wanted_columns = self._columns = columns  # fewer if the window is too narrow
+        self._measured = False  # the buttons' minimum widths, from the window's style, once shown
         self.buttons: dict[str, QPushButton] = {}
         self._values: dict[str, T] = {}
         lay = QVBoxLayout(self)
@@ -91,17 +97,36 @@ class ChoicePanel(QWidget, Generic[T]):
 
     def showEvent(self, event: QShowEvent) -> None:  # Qt override
         """Now the window's style sheet is on the buttons (fonts, padding): no word may be cut, so each button is
-        at least as wide as its words, and the options take fewer columns if the window is too narrow for them."""
+        at least as wide as its words, and the options take fewer columns if the window is too narrow for them
+        (again at every showing: the window may have changed size since)."""
         super().showEvent(event)
-        for b in (*self.buttons.values(), self.any_button, self.cancel_button, self.done_button):
-            b.setMinimumWidth(max(b.minimumWidth(), b.sizeHint().width()))
+        if not self._measured:
+            for b in (*self.buttons.values(), self.any_button, self.cancel_button, self.done_button):
+                b.setMinimumWidth(max(b.minimumWidth(), b.sizeHint().width()))
+            self._measured = True
         widest = max((b.minimumWidth() for b in self.buttons.values()), default=0)
         spacing = self._grid.horizontalSpacing()
         fit = max(1, (self._host.width() - _ROOM_FOR_FRAME_AND_SCROLLBAR + spacing) // (widest + spacing))
-        if fit < self._columns:
-            self._columns = fit
-            self._place(fit)
+        columns = min(self.wanted_columns, fit)
+        if columns != self._columns:
+            self._columns = columns
+            self._place(columns)
         self._size_scroll()
+
+    def columns(self) -> int:
+        """How many columns the options take now (fewer than asked for on a narrow window)."""
+        return self._columns
+
+    def offers(self, options: Sequence[tuple[str, T]], columns: int) -> bool:
+        """Were these the options (and columns) this panel was built with?"""
+        return self.options == tuple(options) and self.wanted_columns == columns
+
+    def reopen(self, chosen: frozenset[T], on_done: Callable[[frozenset[T]], None]) -> None:
+        """Show again with ``chosen`` checked (what is chosen now), from the top of the list."""
+        self._on_done = on_done
+        for text, b in self.buttons.items():
+            b.setChecked(self._values[text] in chosen)
+        self._scroll.verticalScrollBar().setValue(0)
 
     def chosen(self) -> frozenset[T]:
         return frozenset(self._values[t] for t, b in self.buttons.items() if b.isChecked())

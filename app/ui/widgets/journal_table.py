@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QTableView, QWidget
 
-from app.hmi_api import AlarmState, JournalRow, TrailEntry
+from app.hmi_api import AlarmState, JournalRow, Priority, TrailEntry
 from app.ui import theme
 from app.ui.alarm_look import draw_symbol, fmt_datetime, fmt_time, priority_text, state_look, state_text
 from app.ui.widgets.alarm_table import DIAGNOSTIC_PREFIX, label_text
@@ -61,12 +62,28 @@ class _Rows(QAbstractTableModel):
         raise NotImplementedError
 
 
+def journal_cells(row: JournalRow) -> tuple[str, ...]:
+    """The row's cell texts, column by column (plain Python: no Qt object)."""
+    a = row.alarm
+    last = f", last {row.last_event.value} {fmt_time(row.last_ts)}" if row.last_event else ""
+    return (fmt_datetime(a.raised_ts), a.asset, priority_text(a.priority), state_text(a),
+            f"{DIAGNOSTIC_PREFIX}{a.message}" if a.diagnostic else a.message,
+            f"{row.events} event{'' if row.events == 1 else 's'}{last}")
+
+
 class JournalModel(_Rows):
+    """One page of the journal. The cells' texts are made once per page, not at every paint: the view asks for
+    every visible cell's text, tooltip, font and symbol each time it paints (an overlay opening over it, a scroll),
+    and formatting dates or drawing symbols there made each paint of the screen cost milliseconds more."""
+
     columns = JOURNAL_COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[JournalRow] = []
+        self._cells: list[tuple[str, ...]] = []
+        self._bold = theme.font(theme.FONT_PX, bold=True)
+        self._symbols: dict[Priority, QPixmap] = {}
 
     def _count(self) -> int:
         return len(self.rows)
@@ -74,32 +91,30 @@ class JournalModel(_Rows):
     def set_rows(self, rows: Sequence[JournalRow]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self._cells = [journal_cells(r) for r in self.rows]
         self.endResetModel()
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        row = self.rows[index.row()]
-        a, col = row.alarm, index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            if col == RAISED:
-                return fmt_datetime(a.raised_ts)
-            if col == ASSET:
-                return a.asset
-            if col == PRIORITY:
-                return priority_text(a.priority)
-            if col == STATE:
-                return state_text(a) if role == Qt.ItemDataRole.DisplayRole else state_look(a.state, a.priority).word
-            if col == MESSAGE:
-                return f"{DIAGNOSTIC_PREFIX}{a.message}" if a.diagnostic else a.message
-            if col == TRAIL:
-                last = f", last {row.last_event.value} {fmt_time(row.last_ts)}" if row.last_event else ""
-                return f"{row.events} event{'' if row.events == 1 else 's'}{last}"
+        r, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cells[r][col]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            a = self.rows[r].alarm
+            return state_look(a.state, a.priority).word if col == STATE else self._cells[r][col]
         if role == Qt.ItemDataRole.DecorationRole and col == PRIORITY:
-            return draw_symbol(a.priority, AlarmState.ACKED, 26)
+            return self._symbol(self.rows[r].alarm.priority)
         if role == Qt.ItemDataRole.FontRole and col in (PRIORITY, STATE):
-            return theme.font(theme.FONT_PX, bold=True)
+            return self._bold
         return None
+
+    def _symbol(self, priority: Priority) -> QPixmap:
+        """The priority's shape (history: drawn as acknowledged, it never blinks), drawn once per priority."""
+        pm = self._symbols.get(priority)
+        if pm is None:
+            pm = self._symbols[priority] = draw_symbol(priority, AlarmState.ACKED, 26)
+        return pm
 
 
 class TrailModel(_Rows):

@@ -84,6 +84,12 @@ class OnScreenKeyboard(QWidget):
     def text(self) -> str:
         return self._text
 
+    def start(self, text: str) -> None:
+        """Edit ``text`` afresh, Shift on: a keyboard kept and shown again (the journal's search)."""
+        self._text = text[:MAX_CHARS]
+        self.shift_button.setChecked(True)
+        self._render()
+
     def type_text(self, text: str) -> None:
         """Type a whole string (tests, preset phrases)."""
         for ch in text:

@@ -38,7 +38,7 @@ class OverlayHost(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._host = parent
-        self._stack: list[tuple[QFrame, QWidget]] = []  # (frame shown, panel pushed), bottom to top
+        self._stack: list[tuple[QFrame, QWidget, bool]] = []  # (frame, panel, kept), bottom to top
         parent.installEventFilter(self)
         self.hide()
 
@@ -47,17 +47,14 @@ class OverlayHost(QWidget):
             self.setGeometry(self._host.rect())
         return False
 
-    def push(self, panel: QWidget) -> None:
-        """Show ``panel`` on top (the one under it comes back when it is popped)."""
+    def push(self, panel: QWidget, keep: bool = False) -> None:
+        """Show ``panel`` on top (the one under it comes back when it is popped). A ``keep`` panel is hidden, not
+        deleted, when popped, and pushed again as it is: built once (a 50-button picker costs the GUI thread tens
+        of ms to build and style); :meth:`discard` deletes it when it is no longer wanted."""
         if self._stack:
             self._stack[-1][0].hide()
-        frame = QFrame()
-        frame.setObjectName("overlayPanel")
-        lay = QVBoxLayout(frame)
-        lay.setContentsMargins(24, 20, 24, 20)
-        lay.addWidget(panel)
-        self._stack.append((frame, panel))
-        self._layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignCenter)
+        frame = (self._kept_frame(panel) if keep else None) or self._frame(panel)
+        self._stack.append((frame, panel, keep))
         self.setGeometry(self._host.rect())
         self.show()
         frame.show()  # now, not on the next event-loop turn
@@ -66,13 +63,46 @@ class OverlayHost(QWidget):
     def pop(self) -> None:
         if not self._stack:
             return
-        frame, _panel = self._stack.pop()
+        frame, _panel, keep = self._stack.pop()
         frame.hide()
-        frame.deleteLater()
+        if not keep:
+            frame.deleteLater()
         if self._stack:
             self._stack[-1][0].show()
         else:
             self.hide()
+
+    def prepare(self, panel: QWidget) -> bool:
+        """Put a panel that will be pushed with ``keep`` in its frame now, hidden, and style it (the window's style
+        sheet), so that its first push only shows it. False if it was there already."""
+        if self._kept_frame(panel) is not None:
+            return False
+        frame = self._frame(panel)
+        frame.hide()  # explicitly: a widget added to a shown parent's layout would be shown on the next turn
+        frame.ensurePolished()  # the frame and everything in it
+        return True
+
+    def _frame(self, panel: QWidget) -> QFrame:
+        frame = QFrame()
+        frame.setObjectName("overlayPanel")
+        lay = QVBoxLayout(frame)
+        lay.setContentsMargins(24, 20, 24, 20)
+        lay.addWidget(panel)
+        self._layout.addWidget(frame, 0, Qt.AlignmentFlag.AlignCenter)
+        return frame
+
+    def discard(self, panel: QWidget) -> None:
+        """Delete a kept panel that will not be pushed again; it is popped first if it is on the stack."""
+        while any(p is panel for _, p, _ in self._stack):
+            self.pop()
+        frame = self._kept_frame(panel)
+        if frame is not None:
+            frame.deleteLater()
+
+    def _kept_frame(self, panel: QWidget) -> QFrame | None:
+        """The frame a panel was pushed in before and still lives in, or None."""
+        frame = panel.parentWidget()
+        return frame if isinstance(frame, QFrame) and frame.parentWidget() is self else None
 
     def clear(self) -> None:
         while self._stack:
