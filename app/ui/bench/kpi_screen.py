@@ -37,7 +37,7 @@ def _measure(w: MainWindow, hb: Heartbeat, tap: Callable[[], None]) -> dict[str,
     ok = wait(lambda: bool(shown), 30, poll_ms=1)
     run_for(0.3)  # the frames that paint it
     w.kpis.sig_shown.disconnect()
-    gap, cpu = _gap(hb, t_tap, time.perf_counter())
+    gap, cpu, _ = _gap(hb, t_tap, time.perf_counter())
     loaded = w.kpis.loaded
     return {"shown_s": shown[0] - t_tap if ok else float("nan"), "stall_ms": gap, "stall_cpu_ms": cpu,
             "activations": loaded.report.rate.activations if loaded else -1,
@@ -66,7 +66,7 @@ def run(live_pumps: int = LIVE_PUMPS) -> dict[str, Any]:
         run_for(3.0)  # the engine's start-up work settles a little
         b0 = time.perf_counter()
         run_for(3.0)
-        out["baseline_stall_ms"], out["baseline_cpu_ms"] = _gap(hb, b0, time.perf_counter())
+        out["baseline_stall_ms"], out["baseline_cpu_ms"], _ = _gap(hb, b0, time.perf_counter())
         out["loadavg_before"] = os.getloadavg()
         w.session.set_session(Session("supervisor", Role.SUPERVISOR, time.time()))
         steps: dict[str, list[dict[str, Any]]] = {}
