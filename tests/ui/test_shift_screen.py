@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
+from PySide6.QtGui import QFontMetrics
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 
 from app.hmi_api import AlarmEvent, AlarmState, PermissionDenied, Role, Session
 from app.shifts import ShiftPattern
@@ -168,3 +170,32 @@ def test_the_api_refuses_below_supervisor(fake: FakeHmi) -> None:
     with pytest.raises(PermissionDenied):
         fake.shift_review(None, DAY.start_ts, DAY.end_ts)
     assert fake.shift_review(SUPERVISOR, DAY.start_ts, DAY.end_ts).until == NOW  # up to the plant's now
+
+
+def test_standing_alarm_text_is_wrapped_whole_never_cut_at_1024(qtbot: QtBot, window: MainWindow,
+                                                                 fake: FakeHmi) -> None:
+    """A standing alarm's whole sentence reads in its row on a 1024 x 600 panel (issue 12: the screens hide
+    nothing): rows as tall as their longest cell, wrapped, no "..." eliding."""
+    long_text = ("P-102: anomaly (driven by vibration 48%, discharge pressure 41%, motor current 7%, bearing "
+                 "temperature 4%) - potential anomaly, cloud analyzing")
+    extra = Store.__new__(Store)  # the fixture's store, one more alarm: standing unacknowledged at the end
+    extra.db, extra.n = fake.kpi_db, 100
+    extra.alarm([(DAY.start_ts + 2 * H, E.RAISED, S.UNACK)], "P-102")
+    with fake.kpi_db.begin() as c:  # type: ignore[union-attr]
+        c.execute(text("UPDATE alarms SET message = :m WHERE id = 'alarm-0101'"), {"m": long_text})
+    window.resize(1024, 600)
+    window.session.set_session(SUPERVISOR)
+    open_shift(qtbot, window)
+    qtbot.waitUntil(lambda: shown_start(window) == DAY.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(window.shift.section_buttons[Section.STANDING], LEFT)
+    table = window.shift.table
+    model = table.model()
+    col = next(c for c in range(model.columnCount()) if model.headerData(c, Qt.Orientation.Horizontal) == "Alarm")
+    row = next(r for r in range(model.rowCount()) if model.index(r, col).data() == long_text)
+    qtbot.waitUntil(lambda: table.isVisible() and table.columnWidth(col) > 0, timeout=WAIT_MS)
+    assert table.textElideMode() == Qt.TextElideMode.ElideNone and table.wordWrap()
+    width = table.columnWidth(col) - 8  # the cell's text margins
+    needed = QFontMetrics(table.font()).boundingRect(QRect(0, 0, width, 10_000), Qt.TextFlag.TextWordWrap,
+                                                     long_text).height()
+    assert needed > QFontMetrics(table.font()).height()  # it really needs more than one line here
+    assert table.rowHeight(row) >= needed
