@@ -96,6 +96,10 @@ def test_changed_missing_and_foreign_files_are_skipped_and_said(store: ExportDb,
 
 
 def test_no_handovers_table_is_skipped_cleanly(store: ExportDb, tmp_path: Path) -> None:
+    con = sqlite3.connect(store.path)  # a database written before the handover feature had no such table
+    with con:
+        con.execute("DROP TABLE handovers")
+    con.close()
     out, skipped = _export(store, tmp_path / "out", Include.HANDOVER | Include.AUDIT)
     assert "handover PDFs: this gateway has no handovers yet" in skipped
     assert "Not included: handover PDFs: this gateway has no handovers yet" in (out / "README.txt").read_text()
