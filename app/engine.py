@@ -229,10 +229,12 @@ class Engine:
 
     # -- reads for the HMI ---------------------------------------------------------------------------
     def snapshot(self) -> EngineSnapshot:
-        alarms = self.alarms.alarms()
+        by_asset: dict[str, list[Alarm]] = {}  # grouped once: the GUI asks 8 times a second, with 1000s standing
+        for a in self.alarms.alarms():
+            by_asset.setdefault(a.asset, []).append(a)
         assets = {}
         for name, pipe in list(self.pipelines.items()):
-            mine = [a for a in alarms if a.asset == name]
+            mine = by_asset.get(name, [])
             active = sum(a.active and a.annunciated for a in mine)  # shelved/suppressed/OOS: not annunciated
             unacked = sum(a.unacknowledged for a in mine)  # the model's one definition (app/alarm_model.py)
             latest = self.live.latest(name)

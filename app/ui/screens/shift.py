@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -38,7 +38,7 @@ from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.date_panel import DatePanel
 from app.ui.widgets.overlay import OverlayHost
-from app.ui.widgets.touch_table import configure_touch_table, fit_rows_to_text
+from app.ui.widgets.touch_table import RowFitter, configure_touch_table
 from app.ui.workers import TaskRunner
 from app.users import Action
 
@@ -121,10 +121,8 @@ class ShiftScreen(QWidget):
         self.table.setModel(self.model)
         self.table.setFont(theme.font())
         self.table.setWordWrap(True)
-        # a wider or narrower window re-wraps the stretching column: the rows follow (coalesced to one refit)
-        self._refit = QTimer(self, singleShot=True, interval=0)
-        self._refit.timeout.connect(lambda: fit_rows_to_text(self.table, theme.TABLE_ROW))
-        self.table.horizontalHeader().sectionResized.connect(lambda *_: self._refit.start())
+        # the screens hide nothing (issue 12): a long alarm sentence or note wraps and its row grows to hold it
+        self.row_fitter = RowFitter(self.table, theme.TABLE_ROW)
         lay.addWidget(self.table, 1)
         self.status = QLabel("")
         self.status.setProperty("kind", "muted")
@@ -228,8 +226,7 @@ class ShiftScreen(QWidget):
         rows = self.shown.sections[section]
         self.model.set_section(rows)
         configure_touch_table(self.table, rows.widths, rows.stretch, theme.TABLE_ROW)
-        # the screens hide nothing (issue 12): a long alarm sentence or note wraps and its row grows to hold it
-        fit_rows_to_text(self.table, theme.TABLE_ROW)
+        self.row_fitter.reset()
         self.table.scrollToTop()
         notes = [f"Times in {self.shown.shift.zone.key}"]
         if self.shown.review.running:
