@@ -178,10 +178,11 @@ def test_standing_alarm_text_is_wrapped_whole_never_cut_at_1024(qtbot: QtBot, wi
     nothing): rows as tall as their longest cell, wrapped, no "..." eliding."""
     long_text = ("P-102: anomaly (driven by vibration 48%, discharge pressure 41%, motor current 7%, bearing "
                  "temperature 4%) - potential anomaly, cloud analyzing")
+    assert fake.kpi_db is not None
     extra = Store.__new__(Store)  # the fixture's store, one more alarm: standing unacknowledged at the end
     extra.db, extra.n = fake.kpi_db, 100
     extra.alarm([(DAY.start_ts + 2 * H, E.RAISED, S.UNACK)], "P-102")
-    with fake.kpi_db.begin() as c:  # type: ignore[union-attr]
+    with fake.kpi_db.begin() as c:
         c.execute(text("UPDATE alarms SET message = :m WHERE id = 'alarm-0101'"), {"m": long_text})
     window.resize(1024, 600)
     window.session.set_session(SUPERVISOR)
