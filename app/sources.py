@@ -3,8 +3,8 @@ engine stamps by: the source's plant clock."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from acquisition.csv_replay import CsvReplaySource
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig, wall_start_ts

@@ -1,8 +1,9 @@
 """Starting the touchscreen HMI: one QApplication, the main window, the bridge, the engine.
 
 ``run_gui`` owns the engine's lifetime while the window is up: it starts the engine (idempotent), shows the window
-once the source's pre-run (the simulator demo's commissioning) is scored, and stops the engine when Qt exits, as ``app.headless.run_headless`` does for the console. This is the one
-wiring point of app/ui: the window and every screen get only the engine's HMI API (:class:`app.hmi_api.HmiApi`).
+once the source's pre-run (the simulator demo's commissioning) is scored, and stops the engine when Qt exits, as
+``app.headless.run_headless`` does for the console. This is the one wiring point of app/ui: the window and every
+screen get only the engine's HMI API (:class:`app.hmi_api.HmiApi`).
 """
 from __future__ import annotations
 

@@ -392,7 +392,7 @@ def test_the_pre_run_comes_flat_out_at_any_speed_and_never_shares_a_batch_with_l
     t0 = time.monotonic()
     stop = threading.Event()
     batches = station.batches(stop)
-    pre = []
+    pre: list[Frame] = []
     while len(pre) < 600:
         batch = next(batches)
         assert all(f.ts < station.live_from_ts for f in batch) or all(f.ts >= station.live_from_ts for f in batch)
