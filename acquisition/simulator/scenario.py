@@ -45,7 +45,7 @@ class DemoFault:
 DEMO_FAULTS: tuple[DemoFault, ...] = (
     DemoFault(0, FaultKind.CAVITATION, after_s=20.0, ramp_s=10.0),
     DemoFault(1, FaultKind.BEARING_WEAR, after_s=60.0, ramp_s=20.0),
-    DemoFault(2, FaultKind.SENSOR_DROPOUT, after_s=110.0, ramp_s=5.0, channel="pressure"),
+    DemoFault(2, FaultKind.SENSOR_DROPOUT, after_s=90.0, ramp_s=5.0, channel="pressure"),
 )
 
 PRERUN_MARGIN_S = 60.0
