@@ -153,3 +153,37 @@ def test_the_simulator_default_is_the_demo_unless_faults_are_injected_or_it_is_t
     assert isinstance(both, PumpStation)
     onsets = {(f.asset, f.kind.value): f.onset_s - both.prerun_s for f in both.faults}
     assert onsets == {("P-101", "seal_leak"): 300.0, ("P-101", "cavitation"): 20.0, ("P-102", "bearing_wear"): 60.0}
+
+
+def test_the_demo_walks_through_raise_cloud_verdict_acknowledge_and_label(tmp_path: Path) -> None:
+    """What a new user does in the demo, through the engine's operator commands: the cavitation alarm is raised,
+    the cloud stand-in confirms it, a technician acknowledges and labels it; the trail is stored."""
+    from app.alarm_model import AlarmEvent
+    from sqlalchemy import select
+
+    from app.store import alarm_rows, schema
+    from tests.support.logins import login_demo
+
+    settings = demo_settings(tmp_path, speed=120.0)
+    engine = Engine(settings, build_source(settings, duration_s=600))
+    q: queue.Queue = queue.Queue()
+    engine.subscribe(q.put)
+    engine.start()
+    try:
+        raised = next_event(q, lambda e: isinstance(e, events.AlarmRaised), 60, "the demo's first alarm")
+        assert raised.asset == "P-101"
+        verdict = next_event(q, lambda e: isinstance(e, events.AlarmStateChanged) and e.alarm_id == raised.alarm_id
+                             and e.event is AlarmEvent.CLOUD_CONFIRMED, 30, "the cloud's confirmation")
+        assert "cavitation" in (verdict.note or "")
+        tech = login_demo(engine.users, "technician")
+        engine.acknowledge(raised.alarm_id, tech, note="heard it rattle")
+        labelled = engine.label(raised.alarm_id, tech, "failure", "cavitation", "suction strainer blocked")
+    finally:
+        engine.stop()
+    assert not labelled.unacknowledged and labelled.label is not None
+    assert labelled.label.failure_mode == "cavitation"
+    stored = {a.id: a for a in alarm_rows.history(engine.db)}[raised.alarm_id]
+    assert not stored.unacknowledged and stored.cloud.failure_mode == "cavitation"
+    with engine.db.connect() as c:
+        modes = c.execute(select(schema.labels.c.failure_mode).where(schema.labels.c.alarm_id == raised.alarm_id))
+        assert modes.scalars().all() == ["cavitation"]

@@ -92,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                 name = f"demo_{after:.0f}s"
                 if now - paint >= after and not any(name in s for s in shots):
                     shots.append(str(grab(window, args.shots, name, SIZE)))
-        done_shots = not args.shots or len(shots) == len(SHOTS_AFTER_PAINT_S)
+                    window.show_screen("alarms")  # the alarm list: the cloud's word on each alarm
+                    app.processEvents()
+                    shots.append(str(grab(window, args.shots, f"{name}_alarms", SIZE)))
+                    window.show_screen("overview")
+        done_shots = not args.shots or len(shots) == 2 * len(SHOTS_AFTER_PAINT_S)
         if ("first_confirmed_s" in result and done_shots) or now > args.timeout:
             window.close()
 
