@@ -158,9 +158,9 @@ def test_the_simulator_default_is_the_demo_unless_faults_are_injected_or_it_is_t
 def test_the_demo_walks_through_raise_cloud_verdict_acknowledge_and_label(tmp_path: Path) -> None:
     """What a new user does in the demo, through the engine's operator commands: the cavitation alarm is raised,
     the cloud stand-in confirms it, a technician acknowledges and labels it; the trail is stored."""
-    from app.alarm_model import AlarmEvent
     from sqlalchemy import select
 
+    from app.alarm_model import AlarmEvent
     from app.store import alarm_rows, schema
     from tests.support.logins import login_demo
 
