@@ -24,6 +24,13 @@ def diagnose(top_channels: tuple[tuple[str, float], ...], peak_score: float) -> 
     hydraulic = shares.get("flow", 0.0) + shares.get("pressure", 0.0)
     if peak_score < 1.5:
         return CloudVerdict("", False, None, None, 0.6)
+    if max(shares.values(), default=0.0) >= 0.7 and vib < 0.5:
+        # One process channel alone, its physically coupled ones unmoved: a sensor, not the process; which sensor
+        # fault it is takes the signal window (the real service), so no named mode.
+        return CloudVerdict("", True, "other", "low", 0.5)
+    if vib >= 0.4 and shares.get("flow", 0.0) >= 0.15:
+        # Cavitation moves vibration and flow together; its vibration share alone can sit just under a half.
+        return CloudVerdict("", True, "cavitation", "high", 0.8)
     if vib >= 0.5:
         mode = "cavitation" if shares.get("flow", 0.0) > 0.1 else (
             "bearing_wear" if shares.get("vib_de", 0.0) > 1.5 * shares.get("vib_nde", 0.0) else "impeller_imbalance")

@@ -42,6 +42,10 @@ class SimulatorSettings(_Section):
     seed: int = Field(0, ge=0)
     start_stopped: bool = False
     regime_changes: bool = True
+    # What a run on the simulator shows (acquisition/simulator/scenario.py): "demo" pre-runs the commissioning and
+    # then faults pumps one after another; "none" is the plain simulation. Unset: "demo" (the simulator's default,
+    # off when faults are injected with --inject); never with another source.
+    scenario: Literal["demo", "none"] | None = None
 
 
 class CsvSettings(_Section):
@@ -244,6 +248,15 @@ class Settings(_Section):
             raise ValueError("source.csv.path must name a CSV file when source.kind = 'csv'")
         return self
 
+    @model_validator(mode="after")
+    def _demo_only_on_the_simulator(self) -> Settings:
+        """A gateway on a real plant never runs the demo: its faults would be alarms about pumps that are fine."""
+        if self.source.kind != "simulator" and self.source.simulator.scenario == "demo":
+            raise ValueError(f"source.simulator.scenario = 'demo' runs only on the built-in simulator, not with "
+                             f"source.kind = {self.source.kind!r}; allowed with this source: 'none' or no "
+                             f"scenario key")
+        return self
+
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
@@ -300,6 +313,8 @@ def _describe(err: ValidationError, origin: Mapping[tuple[str, ...], str]) -> st
             lines.append(f"{key}: unknown key{src} (check the spelling; see resources/vigil.toml for every key)")
         elif e["type"] == "missing":
             lines.append(f"{key}: missing{src}")
+        elif e["type"] == "value_error" and isinstance(value, dict):  # a rule across keys: its text names them
+            lines.append(str(e["msg"]).removeprefix("Value error, "))
         else:
             shown = repr(value) if not isinstance(value, dict) else "{...}"
             if len(shown) > 80:

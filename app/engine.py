@@ -142,6 +142,13 @@ class Engine:
         self.frames_processed = 0
         self.frame_errors: dict[str, int] = {}
         self._last_ts: float | None = None
+        # A source's pre-run (the simulator demo's commissioning, app/sources.py): the HMI shows once it is scored.
+        self.prerun_s = float(getattr(source, "prerun_s", 0.0))
+        self.live_from_ts: float | None = getattr(source, "live_from_ts", None) if self.prerun_s > 0 else None
+        self._prerun_done = threading.Event()
+        self._started_at = 0.0
+        if self.live_from_ts is None:
+            self._prerun_done.set()
 
     def _new_pipeline(self, asset: str) -> AssetPipeline:
         params = self._params
@@ -169,6 +176,7 @@ class Engine:
     def start(self) -> None:
         if self._threads:
             return
+        self._started_at = time.monotonic()
         self.writer.start()
         if self.audit_check is not None:
             self._publish(events.AuditChainChecked(self.audit_check))
@@ -185,6 +193,10 @@ class Engine:
             t.start()
         if self.uplink is not None:
             self.uplink.start()
+
+    def wait_prerun(self, timeout: float | None = None) -> bool:
+        """Wait until the source's pre-run is scored (at once when there is none, or the source ended or failed)."""
+        return self._prerun_done.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the source is exhausted and every frame is scored and handed to the store."""
@@ -319,6 +331,7 @@ class Engine:
                     return
                 continue
             if isinstance(item, _Done):
+                self._prerun_done.set()  # nobody waits for a pre-run that will never end
                 self._finished.set()
                 return
             rows = []
@@ -329,10 +342,28 @@ class Engine:
                     self._frame_failed(frame, exc)
             self.writer.put_samples(rows)
             self.frames_processed += len(rows)
+            if not self._prerun_done.is_set() and item:
+                self._check_prerun(item[-1].ts)
             if self._telemetry_out:  # one outbox transaction per batch, not per asset-minute; not awaited
                 assert self.uplink is not None  # telemetry is shed, like samples, while the store cannot commit
                 self.writer.submit(Write([self.uplink.messages_op(self._telemetry_out)], durability=Durability.SHED))
                 self._telemetry_out = []
+
+    def _check_prerun(self, last_ts: float) -> None:
+        """After a batch: was it the pre-run's last? (A source never mixes pre-run and live frames in a batch.)"""
+        live_from = self.live_from_ts
+        assert live_from is not None
+        period = self._params.sample_period_s or 0.0
+        if last_ts + period < live_from - 0.5 * period:  # the pre-run's last tick is one period before live_from
+            return
+        done = tuple(a for a, p in self.pipelines.items() if p.commissioned)
+        learning = tuple(a for a in self.pipelines if a not in done)
+        if learning:
+            log.warning("the pre-run of %.0f s did not commission %s: learning goes on from live data",
+                        self.prerun_s, ", ".join(learning))
+        self._prerun_done.set()
+        self._publish(events.PrerunFinished(live_from, self.prerun_s, time.monotonic() - self._started_at, done,
+                                            learning))
 
     def _score(self, frame: Frame) -> SampleRow:
         pipe = self.pipelines.get(frame.asset)

@@ -62,6 +62,18 @@ class CommissioningCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class PrerunFinished:
+    """The source's pre-run (the simulator demo's commissioning from simulated plant time, app/sources.py) is
+    scored: every frame before ``live_from_ts`` has been through detection, none after it yet."""
+
+    live_from_ts: float
+    plant_s: float  # plant time the pre-run covered
+    wall_s: float  # wall time it took, from the engine's start
+    commissioned: tuple[str, ...]
+    learning: tuple[str, ...]  # assets not commissioned by its end (they go on learning from live data)
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerFailed:
     """A worker hit an exception. ``fatal``: the worker stopped (the engine stops with it)."""
 
@@ -96,5 +108,5 @@ class SourceFinished:
 
 EngineEvent = (
     AlarmRaised | AlarmCleared | AlarmStateChanged | RegimeChanged | CommissioningCompleted | WorkerFailed
-    | StorageChanged | SourceFinished | AuditChainChecked
+    | StorageChanged | SourceFinished | AuditChainChecked | PrerunFinished
 )

@@ -33,6 +33,10 @@ def format_event(ev: object) -> str | None:
         return f"cloud  {_when(ev.ts)}  {ev.asset}  {ev.note}"
     if isinstance(ev, events.CommissioningCompleted):
         return f"ready  {_when(ev.ts)}  {ev.asset}  commissioned on {ev.samples} baseline samples"
+    if isinstance(ev, events.PrerunFinished):
+        learning = f"; still learning: {', '.join(ev.learning)}" if ev.learning else ""
+        return (f"live   {_when(ev.live_from_ts)}  pre-run done: {len(ev.commissioned)} pump(s) commissioned from "
+                f"{ev.plant_s:g} s of simulated plant time in {ev.wall_s:.1f} s{learning}")
     if isinstance(ev, events.WorkerFailed):
         return f"ERROR  {ev.worker}: {ev.error}{' (engine stopping)' if ev.fatal else ''}"
     if isinstance(ev, events.StorageChanged):
@@ -65,6 +69,8 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
     print(f"vigil  watching {', '.join(engine.source.assets)} ({src.kind}, {pace}); commissioning takes "
           f"{engine.settings.detection.baseline_s:g} s of steady running per pump; database "
           f"{engine.settings.storage.path}; Ctrl-C stops", file=out, flush=True)
+    if engine.prerun_s:
+        print(f"demo   {demo_plan(engine)}", file=out, flush=True)
     interrupted = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     try:
@@ -79,6 +85,15 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
     print(f"done   {engine.frames_processed} frames scored, {n_alarms} alarm(s); "
           f"database {engine.settings.storage.path}", file=out, flush=True)
     return 1 if fatal.is_set() else 0
+
+
+def demo_plan(engine: Engine) -> str:
+    """What the simulator demo does, in one line (its faults are the station's, timed from the pre-run's end)."""
+    faults = getattr(engine.source, "faults", ())
+    plan = ", ".join(f"{f.kind.value.replace('_', ' ')} on {f.asset} at +{f.onset_s - engine.prerun_s:g} s"
+                     for f in faults) or "no faults"
+    return (f"the simulator's demo: commissioning from {engine.prerun_s:g} s of plant time simulated first, "
+            f"then {plan} (source.simulator.scenario = \"none\" for the plain simulation)")
 
 
 def _drain(lines: queue.Queue[str], out: TextIO) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from acquisition.csv_replay import CsvReplaySource
 from acquisition.simulator import FaultSpec, PumpStation, StationConfig, wall_start_ts
+from acquisition.simulator.scenario import Scenario, demo_faults, demo_prerun_s
 from acquisition.source import Source
 from app.config import Settings
+from detection.pipeline import PipelineParams
 
 Clock = Callable[[], float]  # epoch seconds
 
@@ -48,7 +51,37 @@ def build_source(settings: Settings, faults: Sequence[FaultSpec] = (), duration_
 
         return ModbusSource(load_register_map(src.modbus.map), duration_s=duration_s)
     sim = src.simulator
+    live_ts = wall_start_ts(sim.sample_period_s) if start_ts is None else start_ts
+    prerun_s = 0.0
+    if scenario(settings, faults) is Scenario.DEMO:
+        # The pre-run is the plant's recent past: the run starts that long before now, so the live part of it
+        # (from the end of the pre-run) is on the wall clock at speed 1, and --duration counts from there.
+        prerun_s = demo_prerun_s(commissioning_s(settings), sim.sample_period_s, sim.start_stopped)
+        live_ts -= prerun_s
+        duration_s = None if duration_s is None else duration_s + prerun_s
     config = StationConfig(n_pumps=sim.n_pumps, sample_period_s=sim.sample_period_s, seed=sim.seed,
-                           start_ts=wall_start_ts(sim.sample_period_s) if start_ts is None else start_ts,
-                           start_stopped=sim.start_stopped, schedule=sim.regime_changes)
-    return PumpStation(config, faults=tuple(faults), speed=src.speed, duration_s=duration_s)
+                           start_ts=live_ts, start_stopped=sim.start_stopped, schedule=sim.regime_changes)
+    assert config.assets is not None
+    if prerun_s:  # injected faults too (scenario = "demo" set explicitly), timed like the demo's from the pre-run's end
+        faults = [replace(f, onset_s=f.onset_s + prerun_s) for f in faults] + demo_faults(config.assets, prerun_s)
+    return PumpStation(config, faults=tuple(faults), speed=src.speed, duration_s=duration_s, prerun_s=prerun_s)
+
+
+def scenario(settings: Settings, faults: Sequence[FaultSpec] = ()) -> Scenario:
+    """The scenario a run shows: ``source.simulator.scenario`` as set, or unset the simulator's default, the demo,
+    unless faults are injected (then the operator chose what happens). Only ever the demo on the simulator (the
+    settings refuse it with any other source)."""
+    if settings.source.kind != "simulator":
+        return Scenario.NONE
+    chosen = settings.source.simulator.scenario
+    if chosen is None:
+        return Scenario.NONE if faults else Scenario.DEMO
+    return Scenario(chosen)
+
+
+def commissioning_s(settings: Settings) -> float:
+    """Plant time detection needs to commission a pump that runs steadily from the start: settling, the learning
+    window, and the off-thread fit's adoption (detection.pipeline)."""
+    period = settings.source.simulator.sample_period_s
+    p = PipelineParams.from_settings(settings.detection, period)
+    return p.regime.settle.at(period) + p.baseline.at(period) + p.adopt_after.at(period)

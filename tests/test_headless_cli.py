@@ -19,7 +19,8 @@ def run_main(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Com
 
 
 def test_injected_cavitation_is_printed_and_run_ends_cleanly(tmp_path: Path) -> None:
-    proc = run_main(tmp_path, "--simulate", "--inject", "P-101:cavitation@10m", "--speed", "0", "--duration", "30m")
+    proc = run_main(tmp_path, "--simulate", "--pumps", "2", "--inject", "P-101:cavitation@10m", "--speed", "0",
+                    "--duration", "30m")
     assert proc.returncode == 0, proc.stderr
     alarm_lines = [line for line in proc.stdout.splitlines() if line.startswith("ALARM")]
     assert alarm_lines and all(" P-101 " in line for line in alarm_lines), proc.stdout

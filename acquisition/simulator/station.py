@@ -192,7 +192,7 @@ class PumpStation:
     """
 
     def __init__(self, config: StationConfig | None = None, faults: Iterable[FaultSpec | str] = (),
-                 speed: float = 0.0, duration_s: float | None = None) -> None:
+                 speed: float = 0.0, duration_s: float | None = None, prerun_s: float = 0.0) -> None:
         self.config = cfg = config if config is not None else StationConfig()
         assert cfg.assets is not None
         self.assets: tuple[str, ...] = cfg.assets
@@ -204,6 +204,11 @@ class PumpStation:
                                        or duration_s <= 0):
             raise ValueError(f"duration_s must be None (run until stopped) or seconds > 0, got {duration_s!r}")
         self.speed, self.duration_s = float(speed), duration_s
+        if isinstance(prerun_s, bool) or not isinstance(prerun_s, (int, float)) or not math.isfinite(prerun_s) \
+                or prerun_s < 0:
+            raise ValueError(f"prerun_s must be plant seconds >= 0 (0 = none), got {prerun_s!r}")
+        # The pre-run: these first ticks are produced flat out, whatever the speed (see batches).
+        self._prerun_ticks = math.ceil(prerun_s / cfg.sample_period_s - 1e-9)
         specs = [parse_injection(f) if isinstance(f, str) else f for f in faults]
         self._index = {a: i for i, a in enumerate(self.assets)}
         for f in specs:
@@ -237,8 +242,21 @@ class PumpStation:
             return None
         return max(1, math.ceil(duration_s / self.config.sample_period_s - 1e-9))
 
+    @property
+    def prerun_s(self) -> float:
+        """Plant seconds produced flat out before the paced (live) run: the demo's commissioning pre-run."""
+        return self._prerun_ticks * float(self.config.sample_period_s)
+
+    @property
+    def live_from_ts(self) -> float:
+        """The time of the first tick after the pre-run (``start_ts`` when there is none): the ticks before it are
+        produced as fast as possible, the ones from it on at ``speed``. A run that starts ``prerun_s`` before the
+        wall time so has its plant clock agree with the wall clock from the first live tick on."""
+        return self.config.start_ts + self._prerun_ticks * float(self.config.sample_period_s)
+
     def batches(self, stop: threading.Event) -> Generator[list[Frame], None, None]:
-        """Frames in time order, one per pump per tick, paced by ``speed``; returns within ~0.1 s of ``stop``."""
+        """Frames in time order, one per pump per tick, paced by ``speed`` (the pre-run's flat out, and no batch
+        holds both pre-run and live ticks); returns within ~0.1 s of ``stop``."""
         if self._busy:
             raise RuntimeError("PumpStation.batches is already running; one consumer at a time")
         if self._run is None:
@@ -250,15 +268,19 @@ class PumpStation:
         log.info("pump station: %d pumps, %g s period, speed %s, %d fault(s), from plant t=%.0f s",
                  len(assets), dt, self.speed or "max", len(self.faults), run.k * dt)
         self._busy = True
-        wall0, k0, last_yield = time.monotonic(), run.k, -math.inf
+        # Pacing counts from the end of the pre-run: live tick k is due (k - k0) / rate after this call, so the
+        # live ticks that fall due while the pre-run is computed follow it at once (the clocks keep agreeing).
+        wall0, k0, last_yield = time.monotonic(), max(run.k, self._prerun_ticks), -math.inf
         if ticks_per_wall_s > 0:
             self._pace = (wall0, k0)
         try:
             while not stop.is_set():
                 count = per_batch if total is None else min(per_batch, total - run.k)
+                if run.k < k0:
+                    count = min(count, k0 - run.k)
                 if count <= 0:
                     break
-                if ticks_per_wall_s > 0:
+                if ticks_per_wall_s > 0 and run.k >= k0:
                     # Tick k is due at wall0 + (k - k0) / rate; yield what is due once a full batch is due
                     # or MIN_BATCH_INTERVAL_S has passed, so fast plant clocks don't yield one tick at a time.
                     now = time.monotonic()
@@ -285,10 +307,12 @@ class PumpStation:
 
         Paced (``speed`` > 0) and running: ``speed`` plant seconds per wall second from the tick the run started
         at, so every frame yielded so far is at or before it. Flat out or not running: the time of the next tick
-        to be produced (the plant moves only as fast as its data). It never goes back; any thread may call it."""
+        to be produced (the plant moves only as fast as its data), and at least the end of the pre-run: the pre-run
+        is the plant's past, simulated before the operator sees anything. It never goes back; any thread may call
+        it."""
         dt = float(self.config.sample_period_s)
         run, pace = self._run, self._pace
-        k = 0 if run is None else run.k
+        k = max(0 if run is None else run.k, self._prerun_ticks)
         t = self.config.start_ts + k * dt
         if pace is not None and self.speed > 0:
             mono0, k0 = pace

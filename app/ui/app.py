@@ -1,8 +1,9 @@
 """Starting the touchscreen HMI: one QApplication, the main window, the bridge, the engine.
 
-``run_gui`` owns the engine's lifetime while the window is up: it starts the engine (idempotent) once the window
-is shown and stops it when Qt exits, as ``app.headless.run_headless`` does for the console. This is the one
-wiring point of app/ui: the window and every screen get only the engine's HMI API (:class:`app.hmi_api.HmiApi`).
+``run_gui`` owns the engine's lifetime while the window is up: it starts the engine (idempotent), shows the window
+once the source's pre-run (the simulator demo's commissioning) is scored, and stops the engine when Qt exits, as
+``app.headless.run_headless`` does for the console. This is the one wiring point of app/ui: the window and every
+screen get only the engine's HMI API (:class:`app.hmi_api.HmiApi`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from app.engine import Engine
 
 log = logging.getLogger(__name__)
+
+PRERUN_WAIT_S = 60.0  # the demo's pre-run takes seconds; a far slower machine shows the HMI while it goes on
 
 
 def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivity_timeout_s: float | None = None,
@@ -40,15 +43,19 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
     window = MainWindow(EngineHmi(engine), kiosk=not windowed,
                         inactivity_timeout_s=ui.auto_logout_s if inactivity_timeout_s is None else inactivity_timeout_s,
                         sound=ui.sound if sound is None else sound)
-    if windowed:
-        window.resize(1280, 800)
-        window.show()
-    else:
-        window.showFullScreen()
-    log.info("HMI up (%s) on %s", "windowed" if windowed else "kiosk", settings.storage.path)
     try:
         window.start()  # subscribe to the engine's events before it can publish any
         engine.start()
+        # The simulator demo's pre-run (commissioning from simulated plant time, a few seconds): the first painted
+        # overview shows every pump commissioned. Nothing to wait for with any other source.
+        if not engine.wait_prerun(PRERUN_WAIT_S):
+            log.warning("the pre-run is not scored after %.0f s: showing the HMI while it goes on", PRERUN_WAIT_S)
+        if windowed:
+            window.resize(1280, 800)
+            window.show()
+        else:
+            window.showFullScreen()
+        log.info("HMI up (%s) on %s", "windowed" if windowed else "kiosk", settings.storage.path)
         settle_after_startup()  # no full collection of the start-up heap may freeze the screen later
         return int(app.exec())
     finally:

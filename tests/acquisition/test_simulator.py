@@ -382,3 +382,25 @@ def test_fault_spec_accepts_kind_strings_and_defaults_sensor_channels() -> None:
     assert FaultSpec("P-101", FaultKind.SENSOR_STUCK, 0.0).sensor_channel == "flow"
     assert FaultSpec("P-101", FaultKind.CAVITATION, 0.0).sensor_channel is None
     assert set(CHANNELS) >= {FaultSpec("P-1", k, 0.0).sensor_channel or "flow" for k in FaultKind}
+
+
+def test_the_pre_run_comes_flat_out_at_any_speed_and_never_shares_a_batch_with_live_ticks() -> None:
+    """At real time (speed 1) the 300 s pre-run is produced at once; the live ticks then follow at the speed."""
+    station = PumpStation(StationConfig(n_pumps=2, seed=1), speed=1.0, duration_s=302.0, prerun_s=300.0)
+    assert station.prerun_s == 300.0 and station.live_from_ts == station.config.start_ts + 300.0
+    assert station.plant_time() == station.live_from_ts  # the pre-run is the past; "now" is where live begins
+    t0 = time.monotonic()
+    stop = threading.Event()
+    batches = station.batches(stop)
+    pre: list[Frame] = []
+    while len(pre) < 600:
+        batch = next(batches)
+        assert all(f.ts < station.live_from_ts for f in batch) or all(f.ts >= station.live_from_ts for f in batch)
+        pre.extend(batch)
+    assert time.monotonic() - t0 < 30  # 300 s of plant time, not paced
+    assert max(f.ts for f in pre) == station.live_from_ts - 1.0
+    live = [f for b in batches for f in b]
+    assert [f.ts for f in live] == [station.live_from_ts] * 2 + [station.live_from_ts + 1.0] * 2
+    # the same data a plain run of the same station produces: the pre-run is ordinary simulation
+    plain = PumpStation(StationConfig(n_pumps=2, seed=1), duration_s=302.0).simulate()
+    assert np.array_equal(np.array([f.values for f in pre + live]).reshape(302, 2, -1), plain.values, equal_nan=True)

@@ -10,7 +10,7 @@ from app.config import ConfigError, load_settings
 def test_shipped_defaults_load() -> None:
     s = load_settings(environ={})
     assert s.source.kind == "simulator"
-    assert s.source.simulator.n_pumps == 2
+    assert s.source.simulator.n_pumps == 4  # the demo faults three pumps, one stays healthy
     assert s.storage.raw_retention_days == 7
     assert s.detection.dedup_window_s == 300
 

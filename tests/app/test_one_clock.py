@@ -29,7 +29,8 @@ def settings_for(tmp_path: Path, speed: float) -> Settings:
     return load_settings(environ={}, overrides={
         "storage": {"path": str(tmp_path / "vigil.db")}, "logging": {"dir": str(tmp_path / "log")},
         "source": {"kind": "simulator", "speed": speed,
-                   "simulator": {"n_pumps": 1, "seed": 3, "regime_changes": False, "sample_period_s": 0.5}}})
+                   "simulator": {"n_pumps": 1, "seed": 3, "regime_changes": False, "sample_period_s": 0.5,
+                                 "scenario": "none"}}})
 
 
 @pytest.mark.parametrize("period", [0.5, 1.0, 7.0])
