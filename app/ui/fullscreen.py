@@ -1,0 +1,36 @@
+"""Full screen that is really full, with or without a window manager.
+
+``QWidget.showFullScreen`` only *asks* for full screen (on X11 the ``_NET_WM_STATE_FULLSCREEN`` hint, on Wayland the
+xdg-shell fullscreen request). Under a bare X server with no window manager (a common kiosk set-up) nobody honours
+the hint and the window keeps its size hint (about 900 x 530, in the corner of the screen). So the window is also
+given the screen's geometry itself, and follows the screen when its size changes (a rotated panel, a compositor's
+output that comes up late). The window's minimum size never exceeds the panel (main_window.ScreenStack).
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtGui import QGuiApplication, QScreen
+from PySide6.QtWidgets import QWidget
+
+log = logging.getLogger(__name__)
+
+
+def fill_screen(window: QWidget) -> None:
+    """Show ``window`` covering its whole screen, and keep it so while the screen's geometry changes."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:  # no screen at all: nothing to fill (Qt would not start a platform without one)
+        window.showFullScreen()
+        return
+    _cover(window, screen)
+    window.showFullScreen()
+    _cover(window, screen)  # after show: the platform window exists now and takes the geometry as given
+    screen.geometryChanged.connect(lambda _rect: _cover(window, screen))
+    log.info("kiosk window on %s: %dx%d", screen.name(), screen.geometry().width(), screen.geometry().height())
+
+
+def _cover(window: QWidget, screen: QScreen) -> None:
+    rect = screen.geometry()
+    if window.minimumWidth() > rect.width() or window.minimumHeight() > rect.height():
+        window.setMinimumSize(0, 0)  # a minimum larger than the panel would push the window off the screen
+    window.setGeometry(rect)
