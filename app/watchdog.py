@@ -64,6 +64,12 @@ class Watched:
     allowance_s: float  # silent longer than this: hung
 
 
+@dataclass(frozen=True, slots=True)
+class Hang:
+    name: str  # the worker
+    reason: str  # "detection made no progress for 75 s (allowed 60 s)"
+
+
 class Liveness:
     """The workers the watchdog vouches for, and the one rule that says which of them are hung."""
 
@@ -74,17 +80,17 @@ class Liveness:
         self._watched.append(Watched(name, heartbeat, allowance_s))
         return heartbeat
 
-    def hung(self) -> list[str]:
-        """Why each hung worker is hung (empty: every worker is alive and making progress)."""
+    def hung(self) -> list[Hang]:
+        """Each hung worker and why (empty: every worker is alive and making progress)."""
         out = []
         for w in self._watched:
             hb = w.heartbeat
             if hb.done:
                 continue
             if hb.thread is not None and not hb.thread.is_alive():
-                out.append(f"{w.name} thread died")
+                out.append(Hang(w.name, f"{w.name} thread died"))
             elif (silent := hb.silent_for()) > w.allowance_s:
-                out.append(f"{w.name} made no progress for {silent:.0f} s (allowed {w.allowance_s:g} s)")
+                out.append(Hang(w.name, f"{w.name} made no progress for {silent:.0f} s (allowed {w.allowance_s:g} s)"))
         return out
 
 
@@ -98,7 +104,7 @@ class ServiceWatchdog:
         self.pings = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._reported: tuple[str, ...] = ()
+        self._reported: tuple[str, ...] = ()  # the names of the hung workers last reported
 
     @property
     def enabled(self) -> bool:
@@ -123,12 +129,14 @@ class ServiceWatchdog:
 
     def check(self) -> bool:
         """One watchdog beat: ping if nothing is hung; otherwise report the hang (once per change) and stay silent."""
-        hung = tuple(self.liveness.hung())
-        if hung != self._reported:
-            self._reported = hung
+        hung = self.liveness.hung()
+        names = tuple(h.name for h in hung)
+        if names != self._reported:  # a change of who is hung, not of how many seconds
+            self._reported = names
             if hung:
-                log.error("watchdog: not vouching for the engine (systemd will restart it): %s", "; ".join(hung))
-                notify(f"STATUS=hung: {'; '.join(hung)}", self._env)
+                why = "; ".join(h.reason for h in hung)
+                log.error("watchdog: not vouching for the engine (systemd will restart it): %s", why)
+                notify(f"STATUS=hung: {why}", self._env)
             else:
                 log.warning("watchdog: every worker makes progress again")
                 notify("STATUS=running", self._env)
