@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 def fill_screen(window: QWidget) -> None:
     """Show ``window`` covering its whole screen, and keep it so while the screen's geometry changes."""
     screen = window.screen() or QGuiApplication.primaryScreen()
-    if screen is None:  # no screen at all: nothing to fill (Qt would not start a platform without one)
+    if screen is None or QGuiApplication.platformName().startswith("wayland"):
+        # Wayland: the compositor sizes a fullscreen toplevel (cage: always the output); a size of our own would
+        # only race its configure. No screen: nothing to fill.
         window.showFullScreen()
         return
     _cover(window, screen)
