@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QGuiApplication, QScreen
 from PySide6.QtWidgets import QWidget
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def fill_screen(window: QWidget) -> None:
     """Show ``window`` covering its whole screen, and keep it so while the screen's geometry changes."""
+    window.installEventFilter(_SizeLog(window))
     screen = window.screen() or QGuiApplication.primaryScreen()
     if screen is None or QGuiApplication.platformName().startswith("wayland"):
         # Wayland: the compositor sizes a fullscreen toplevel (cage: always the output); a size of our own would
@@ -36,3 +38,15 @@ def _cover(window: QWidget, screen: QScreen) -> None:
     if window.minimumWidth() > rect.width() or window.minimumHeight() > rect.height():
         window.setMinimumSize(0, 0)  # a minimum larger than the panel would push the window off the screen
     window.setGeometry(rect)
+
+
+class _SizeLog(QObject):
+    """Logs each size the kiosk window takes, beside its screen's: a window smaller than its panel is a finding a
+    technician (and the kiosk tests) can read in the log."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            screen = watched.screen().geometry()
+            log.info("kiosk window %dx%d on a %dx%d screen (%s)", watched.width(), watched.height(), screen.width(),
+                     screen.height(), QGuiApplication.platformName())
+        return False

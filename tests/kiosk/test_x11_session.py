@@ -27,12 +27,12 @@ class XSession:
         self.env = app_env(tmp_path, DISPLAY=self.display, QT_QPA_PLATFORM="xcb", VIGIL_COMMAND=vigil_command(tmp_path),
                            VIGIL_BACKOFF_MAX_S="1")
         # xinit runs the session script as its client; the server is Xvfb on a free display (no window manager)
-        self.proc = subprocess.Popen(
-            ["xinit", str(KIOSK / "vigil-xsession"), "--", "/usr/bin/Xvfb", self.display, "-screen", "0",
-             f"{W}x{H}x24", "-nolisten", "tcp"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "session.log", "w"),
-            start_new_session=True)
         self.log = tmp_path / "session.log"
+        with open(self.log, "wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                ["xinit", str(KIOSK / "vigil-xsession"), "--", "/usr/bin/Xvfb", self.display, "-screen", "0",
+                 f"{W}x{H}x24", "-nolisten", "tcp"],
+                env=self.env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
 
     def x(self, *cmd: str) -> str:
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=30).stdout
