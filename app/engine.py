@@ -144,7 +144,8 @@ class Engine:
         # The systemd watchdog (app/watchdog.py) pings only while these make progress; the HMI adds its GUI thread.
         hang_s, period = settings.engine.hang_after_s, declared_period(source) or 0.0
         self.liveness = Liveness()
-        self._source_beat = self.liveness.watch("source", Heartbeat(), hang_s + 2 * period)
+        self._source_beat = self.liveness.watch("source", Heartbeat(), hang_s + 2 * period,
+                                                no_input=lambda: not self.source.assets)
         self._detect_beat = self.liveness.watch("detection", Heartbeat(), hang_s)
         self.liveness.watch("store", self.writer.heartbeat, hang_s)
         self.watchdog = ServiceWatchdog(self.liveness)

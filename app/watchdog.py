@@ -12,7 +12,8 @@ at every turn of their loops (at least every 0.5 s, idle or not), so their allow
 thread beats once per batch, i.e. once per frame period: a data logger at one sample a minute beats every 60 s, so
 its allowance is ``hang_after_s + 2 x`` the declared frame period (one slow or missed poll is tolerated, a source
 silent for two whole periods more than that is stuck). A worker that finished normally (a replay reached its end)
-is not hung. Once the pings stop, systemd kills the process after ``WatchdogSec`` and ``Restart=`` starts it again.
+is not hung, nor is a source silent while it knows no asset yet (MQTT ingest before the first message: no input).
+Once the pings stop, systemd kills the process after ``WatchdogSec`` and ``Restart=`` starts it again.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.heartbeat import Heartbeat
@@ -62,6 +63,7 @@ class Watched:
     name: str
     heartbeat: Heartbeat
     allowance_s: float  # silent longer than this: hung
+    no_input: Callable[[], bool] | None = None  # True: nothing can come in yet, so silence is not a hang
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +78,9 @@ class Liveness:
     def __init__(self) -> None:
         self._watched: list[Watched] = []
 
-    def watch(self, name: str, heartbeat: Heartbeat, allowance_s: float) -> Heartbeat:
-        self._watched.append(Watched(name, heartbeat, allowance_s))
+    def watch(self, name: str, heartbeat: Heartbeat, allowance_s: float,
+              no_input: Callable[[], bool] | None = None) -> Heartbeat:
+        self._watched.append(Watched(name, heartbeat, allowance_s, no_input))
         return heartbeat
 
     def hung(self) -> list[Hang]:
@@ -89,7 +92,7 @@ class Liveness:
                 continue
             if hb.thread is not None and not hb.thread.is_alive():
                 out.append(Hang(w.name, f"{w.name} thread died"))
-            elif (silent := hb.silent_for()) > w.allowance_s:
+            elif (silent := hb.silent_for()) > w.allowance_s and not (w.no_input is not None and w.no_input()):
                 out.append(Hang(w.name, f"{w.name} made no progress for {silent:.0f} s (allowed {w.allowance_s:g} s)"))
         return out
 

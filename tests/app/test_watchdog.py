@@ -98,6 +98,17 @@ def test_a_silent_worker_is_hung_after_its_allowance_and_a_finished_one_never() 
     assert live.hung() == []
 
 
+def test_a_source_with_no_asset_yet_has_no_input_and_is_not_hung() -> None:
+    clock = FakeClock()
+    assets: list[str] = []
+    live = Liveness()
+    live.watch("source", Heartbeat(clock), 60, no_input=lambda: not assets)
+    clock.now += 600  # an MQTT broker unreachable since the start: nothing to wait for, nothing stuck
+    assert live.hung() == []
+    assets.append("P-101")  # a first message named an asset: now silence is a hang again
+    assert [h.name for h in live.hung()] == ["source"]
+
+
 def test_a_dead_worker_thread_is_hung_at_once() -> None:
     live = Liveness()
     hb = live.watch("store", Heartbeat(), 60)
