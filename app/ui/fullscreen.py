@@ -35,8 +35,13 @@ def fill_screen(window: QWidget) -> None:
 
 def _cover(window: QWidget, screen: QScreen) -> None:
     rect = screen.geometry()
-    if window.minimumWidth() > rect.width() or window.minimumHeight() > rect.height():
-        window.setMinimumSize(0, 0)  # a minimum larger than the panel would push the window off the screen
+    need = window.minimumSizeHint()
+    if need.width() > rect.width() or need.height() > rect.height():
+        # A minimum larger than the panel would push the window off the screen: cap it (explicitly - a (0, 0)
+        # minimum lets the layout put its own back), and say what gets cut.
+        log.warning("the HMI needs at least %dx%d; this %dx%d screen cuts its right/bottom edge", need.width(),
+                    need.height(), rect.width(), rect.height())
+        window.setMinimumSize(min(need.width(), rect.width()), min(need.height(), rect.height()))
     window.setGeometry(rect)
 
 

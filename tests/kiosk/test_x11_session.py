@@ -22,7 +22,7 @@ ROOT_COLOUR = "#ff00ff"  # the bare root window, painted a colour the HMI never 
 
 
 class XSession:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, size: tuple[int, int] = (W, H)) -> None:
         self.display = f":{free_display()}"
         self.env = app_env(tmp_path, DISPLAY=self.display, QT_QPA_PLATFORM="xcb", VIGIL_COMMAND=vigil_command(tmp_path),
                            VIGIL_BACKOFF_MAX_S="1")
@@ -31,7 +31,7 @@ class XSession:
         with open(self.log, "wb") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 ["xinit", str(KIOSK / "vigil-xsession"), "--", "/usr/bin/Xvfb", self.display, "-screen", "0",
-                 f"{W}x{H}x24", "-nolisten", "tcp"],
+                 f"{size[0]}x{size[1]}x24", "-nolisten", "tcp"],
                 env=self.env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
 
     def x(self, *cmd: str) -> str:
@@ -101,3 +101,17 @@ def test_the_session_turns_blanking_off_and_hides_the_pointer(session: XSession)
     assert "DPMS is Disabled" in q or "Server does not have the DPMS Extension" in q, q
     assert "unclutter" in subprocess.run(["ps", "-o", "comm=", "-s", str(os.getsid(session.proc.pid))],
                                          capture_output=True, text=True).stdout
+
+
+def test_a_panel_smaller_than_the_hmi_gets_exactly_its_screen(tmp_path: Path) -> None:
+    """An 800 x 480 panel (a 7" Raspberry Pi display) is narrower than the HMI's minimum: the window is capped to the
+    screen (its right edge is cut, and the log says so), never larger than the screen and hanging off it."""
+    small = XSession(tmp_path, (800, 480))
+    try:
+        wait_until(small.vigil_window, 90, "the Vigil window to be mapped")
+        assert wait_until(lambda: small.vigil_window() == (800, 480, 0, 0), 30,
+                          f"the Vigil window to be the 800x480 screen (it is {small.vigil_window()})")
+        log = tmp_path / "log" / "vigil.log"
+        assert wait_until(lambda: "this 800x480 screen cuts" in log.read_text(), 30, "the warning in the log")
+    finally:
+        small.stop()
