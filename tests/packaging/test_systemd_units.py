@@ -106,6 +106,8 @@ def test_the_services_restart_on_a_hang_and_run_unprivileged(name: str) -> None:
     if name != "vigil-hmi-x11.service":  # Xorg's setuid wrapper needs privileges (commented in the unit)
         assert one["NoNewPrivileges"] == "yes"
     assert "/etc/vigil/vigil.toml" in " ".join(svc["ExecStart"] + svc.get("Environment", []))
+    if name == "vigil-engine.service":  # the headless run stops cleanly on SIGINT only (app/headless.py)
+        assert one["KillSignal"] == "SIGINT"
 
 
 def test_configparser_reads_every_unit() -> None:
