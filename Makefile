@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # System packages the tests use (real peers, not mocks); installed with apt when run as root.
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl dosfstools fusefat  # fusefat: the export tests' FAT stick
+# The kiosk tests (tests/kiosk): a real X server with no window manager and its tools, the cage compositor and grim;
+# libxcb-icccm4/libxcb-keysyms1: what Qt's xcb plugin needs; systemd: systemd-analyze for the unit files.
+APT_PACKAGES += xvfb xinit x11-utils x11-xserver-utils unclutter imagemagick libxcb-icccm4 libxcb-keysyms1 \
+	cage grim xwayland libwayland-client0 libwayland-cursor0 libwayland-egl1 systemd
 ARGS ?=
 
 .PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus

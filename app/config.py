@@ -104,6 +104,8 @@ class EngineSettings(_Section):
     comm_alarm_s: float = Field(5.0, ge=0, le=3600, description="a device silent this long raises a diagnostic alarm")
     quality_alarm_s: float = Field(10.0, ge=0, le=3600,
                                    description="a channel bad or stale this long raises a diagnostic alarm")
+    hang_after_s: float = Field(60.0, ge=1, le=3600, description="a worker with no progress this long is hung: the "
+                                "systemd watchdog pings stop and the service is restarted (docs/kiosk.md)")
 
 
 class CloudSettings(_Section):

@@ -44,6 +44,7 @@ from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
+from app.heartbeat import Heartbeat
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
@@ -57,6 +58,7 @@ from app.store.writer import Durability, StoreWriter, Write
 from app.telemetry import TelemetryAggregator
 from app.uplink.publisher import Published, Uplink
 from app.users import Session, UserDirectory
+from app.watchdog import Liveness, ServiceWatchdog
 from common.throttled_log import ThrottledLog
 from detection.cloud.protocol import Confirmation
 from detection.pipeline import AssetPipeline, PipelineParams
@@ -139,6 +141,14 @@ class Engine:
         self._stop = threading.Event()
         self._finished = threading.Event()
         self._threads: list[threading.Thread] = []
+        # The systemd watchdog (app/watchdog.py) pings only while these make progress; the HMI adds its GUI thread.
+        hang_s, period = settings.engine.hang_after_s, declared_period(source) or 0.0
+        self.liveness = Liveness()
+        self._source_beat = self.liveness.watch("source", Heartbeat(), hang_s + 2 * period,
+                                                no_input=lambda: not self.source.assets)
+        self._detect_beat = self.liveness.watch("detection", Heartbeat(), hang_s)
+        self.liveness.watch("store", self.writer.heartbeat, hang_s)
+        self.watchdog = ServiceWatchdog(self.liveness)
         self.frames_processed = 0
         self.frame_errors: dict[str, int] = {}
         self._last_ts: float | None = None
@@ -193,6 +203,7 @@ class Engine:
             t.start()
         if self.uplink is not None:
             self.uplink.start()
+        self.watchdog.ready(f"running: {len(self.pipelines)} asset(s) from {self.settings.source.kind}")
 
     def wait_prerun(self, timeout: float | None = None) -> bool:
         """Wait until the source's pre-run is scored (at once when there is none, or the source ended or failed)."""
@@ -204,6 +215,7 @@ class Engine:
 
     def stop(self) -> None:
         """Idempotent: stop the source, drain detection, flush the store, join everything with timeouts."""
+        self.watchdog.stopping()
         self._stop.set()
         self._fits.shutdown(wait=False, cancel_futures=True)  # a detection thread waiting on a queued fit goes on
         t_join = self.settings.engine.join_timeout_s
@@ -302,6 +314,7 @@ class Engine:
         try:
             for batch in self.source.batches(self._stop):
                 while not self._stop.is_set():
+                    self._source_beat.beat()  # a batch, or a turn waiting for room (detection is behind)
                     try:
                         self._frames.put(batch, timeout=0.2)
                         break
@@ -309,6 +322,7 @@ class Engine:
                         continue
                 if self._stop.is_set():
                     return
+            self._source_beat.finished()  # the source ended (a replay): done, not hung
         finally:
             self._put_done()
         self._publish(events.SourceFinished(self.source.stats.frames, dict(self.source.stats.skipped)))
@@ -324,6 +338,7 @@ class Engine:
 
     def _run_detection(self) -> None:
         while True:
+            self._detect_beat.beat()  # every turn, idle ones too (app/watchdog.py: the rule for "hung")
             try:
                 item = self._frames.get(timeout=0.2)
             except queue.Empty:
@@ -332,6 +347,7 @@ class Engine:
                 continue
             if isinstance(item, _Done):
                 self._prerun_done.set()  # nobody waits for a pre-run that will never end
+                self._detect_beat.finished()
                 self._finished.set()
                 return
             rows = []

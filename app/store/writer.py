@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.heartbeat import Heartbeat
 from app.store import sample_rows
 from app.store.ops import AfterCommit, StoreOp
 from app.store.sample_rows import SampleRow
@@ -109,6 +110,7 @@ class StoreWriter:
         self.rows_dropped = 0
         self.rows_pruned = 0
         self.failed: BaseException | None = None
+        self.heartbeat = Heartbeat()
 
     # -- called from other threads --------------------------------------------------------------------
     def start(self) -> None:
@@ -173,6 +175,7 @@ class StoreWriter:
 
     def _loop(self) -> None:
         while True:
+            self.heartbeat.beat()  # every turn, idle ones too: the service watchdog's proof of progress
             self._wake.wait(self._pause())
             self._wake.clear()
             stopping = self._stopping

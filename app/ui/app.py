@@ -28,9 +28,12 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
 
     ``inactivity_timeout_s`` and ``sound`` default to ``settings.ui.auto_logout_s`` and ``settings.ui.sound``.
     """
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.heartbeat import Heartbeat
     from app.ui import theme
+    from app.ui.fullscreen import fill_screen
     from app.ui.heap import settle_after_startup
     from app.ui.main_window import MainWindow
 
@@ -43,6 +46,13 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
     window = MainWindow(EngineHmi(engine), kiosk=not windowed,
                         inactivity_timeout_s=ui.auto_logout_s if inactivity_timeout_s is None else inactivity_timeout_s,
                         sound=ui.sound if sound is None else sound)
+    # The GUI thread is watched too (app/watchdog.py): a frozen event loop stops the systemd watchdog's pings.
+    gui_beat = engine.liveness.watch("GUI", Heartbeat(), engine.settings.engine.hang_after_s)
+    beat_timer = QTimer(window)
+    beat_timer.setInterval(1000)
+    beat_timer.timeout.connect(gui_beat.beat)
+    beat_timer.start()
+    gui_beat.beat()
     try:
         window.start()  # subscribe to the engine's events before it can publish any
         engine.start()
@@ -54,7 +64,7 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
             window.resize(1280, 800)
             window.show()
         else:
-            window.showFullScreen()
+            fill_screen(window)  # showFullScreen alone is only a hint that a bare X server ignores
         log.info("HMI up (%s) on %s", "windowed" if windowed else "kiosk", settings.storage.path)
         settle_after_startup()  # no full collection of the start-up heap may freeze the screen later
         return int(app.exec())
