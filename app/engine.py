@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +44,8 @@ from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
 from app.handover import HandoverService, handover_folder
+from app.file_modes import make_private_dirs
+from app.instance_lock import InstanceLock, InUseError, database_lock, serial_port_lock
 from app.health import HealthBoard, Part
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.logbook import Logbook, alarm_asset as stored_alarm_asset
@@ -74,10 +77,47 @@ class _Done:
 _DONE = _Done()
 
 
+def instance_locks(db_path: Path, source: Source) -> list[InstanceLock]:
+    """Take the database's lock and each serial port's of a Modbus RTU source (raises InUseError; on failure the
+    ones already taken are given back)."""
+    # no lock for a path that cannot be a database file (open_database then says what is wrong with it)
+    locks = [database_lock(db_path)] if db_path.name and not db_path.is_dir() else []
+    plant = getattr(source, "plant", None)  # a ModbusSource's register map
+    for device in dict.fromkeys(getattr(d.link, "serial_port", None) for d in getattr(plant, "devices", ())):
+        if device:
+            locks.append(serial_port_lock(device))
+    taken: list[InstanceLock] = []
+    try:
+        for lock in locks:
+            try:
+                if lock.path.name.endswith(".lock") and lock.what.startswith("database"):
+                    make_private_dirs(db_path.parent)
+                taken.append(lock.acquire())
+            except InUseError:
+                raise
+            except OSError as exc:  # a read-only disk, a folder for a database: open_database says it clearly
+                log.warning("cannot lock %s (%s): a second Vigil on it would not be refused", lock.what,
+                            exc.strerror or exc)
+    except BaseException:
+        for lock in taken:
+            lock.release()
+        raise
+    return taken
+
+
 class Engine:
     def __init__(self, settings: Settings, source: Source) -> None:
         self.source = source
         self.clock = plant_clock(source)  # the one clock every stamp comes from (see the module docstring)
+        # One engine per database and serial port (app/instance_lock.py): InUseError names the holder.
+        self._locks = instance_locks(Path(settings.storage.path), source)
+        try:
+            self._build(settings, source)
+        except BaseException:
+            self._release_locks()
+            raise
+
+    def _build(self, settings: Settings, source: Source) -> None:
         self.db = open_database(settings.storage.path)
         # The panel's Settings screen changes (app/settings_overrides.py) over the file's, read once like it.
         self.settings = settings = with_overrides(settings, self.db)
@@ -206,6 +246,11 @@ class Engine:
         if self.uplink is not None:  # before the writer: its last acknowledged rows are deleted through it
             self.uplink.stop(t_join)
         self.writer.stop(t_join)
+        self._release_locks()
+
+    def _release_locks(self) -> None:
+        for lock in self._locks:
+            lock.release()
 
     # -- operator commands: thread-safe, return once committed (see docs/engine-api.md) ---------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:

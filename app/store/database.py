@@ -101,7 +101,7 @@ def _damaged(db_path: Path, detail: str) -> str:
     return (f"database {db_path}: {_DAMAGED} (SQLite integrity check: {detail[:300]}). It was left as it is. "
             f"What to do: stop Vigil, keep this file for analysis (move it aside), copy the latest backup (made by "
             f"`python main.py backup DEST`) to {db_path} and start again - see docs/backup.md; without a backup, "
-            f"moving the file aside starts an empty database")
+            f"moving the file aside starts an empty database ({_ALLOWED})")
 
 
 def _why(exc: DBAPIError) -> str:

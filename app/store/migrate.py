@@ -92,6 +92,7 @@ def bring_to_head(db_path: Path, engine: Engine, script_location: Path = SCRIPT_
             return MigrationResult(Outcome.CREATED, None, head)
         current = current_revision(conn) if "alembic_version" in tables else None
     if current == head:
+        _recreate_missing_tables(db_path, engine, tables)
         return MigrationResult(Outcome.CURRENT, current, head)
     known = {s.revision for s in _scripts(script_location).walk_revisions()}
     if current is not None and current not in known:
@@ -99,6 +100,16 @@ def bring_to_head(db_path: Path, engine: Engine, script_location: Path = SCRIPT_
                              f"(its newest is {head!r}): it was written by a newer release. Nothing was changed; "
                              f"install that release again, or restore a backup made for this one")
     return _upgrade(db_path, current, head, script_location)
+
+
+def _recreate_missing_tables(db_path: Path, engine: Engine, tables: set[str]) -> None:
+    """A table dropped from a database at head (by hand, or by tampering: the audit chain's head) comes back
+    empty, as create_all did before Alembic; the audit check at open then reports what went missing."""
+    missing = [t for t in metadata.sorted_tables if t.name not in tables]
+    if missing:
+        log.warning("database %s: table(s) %s missing at schema head; created again, empty", db_path,
+                    ", ".join(t.name for t in missing))
+        metadata.create_all(engine, tables=missing)
 
 
 def _upgrade(db_path: Path, current: str | None, head: str, script_location: Path) -> MigrationResult:
