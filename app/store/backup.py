@@ -56,7 +56,9 @@ def backup_database(source: Path, dest: Path, *, overwrite: bool = False) -> Bac
     except OSError as exc:
         raise BackupError(f"{dest}: {_why(exc)}") from None
     except sqlite3.Error as exc:
-        raise BackupError(f"backup of {source} to {dest} failed: {exc}") from None
+        why = "no space left on the device; allowed: a disk with room for the database" if "full" in str(exc) \
+            else str(exc)
+        raise BackupError(f"backup of {source} to {dest} failed: {why}") from None
     finally:
         for p in (tmp, tmp.with_name(tmp.name + "-journal")):
             if p.exists():
