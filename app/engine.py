@@ -43,10 +43,10 @@ from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
-from app.handover import HandoverService, handover_folder
 from app.file_modes import make_private_dirs
-from app.instance_lock import InstanceLock, InUseError, database_lock, serial_port_lock
+from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
+from app.instance_lock import InstanceLock, InUseError, database_lock, serial_port_lock
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides

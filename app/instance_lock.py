@@ -13,6 +13,7 @@ Where the lock files are:
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -104,10 +105,8 @@ class InstanceLock:
         with self._guard:
             if self._fd is None:
                 return
-            try:
+            with contextlib.suppress(OSError):
                 self.path.unlink()
-            except OSError:
-                pass
             os.close(self._fd)  # closing the last descriptor drops the flock
             self._fd = None
             self._held.pop(self.path.absolute(), None)

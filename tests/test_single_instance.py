@@ -27,7 +27,8 @@ def start(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env(tmp_path))
     assert proc.stdout is not None
     first = proc.stdout.readline()
-    assert first.startswith("vigil  watching"), (first, proc.stderr.read() if proc.poll() is not None else "")
+    assert first.startswith("vigil  watching"), (first, proc.communicate(timeout=30)[1] if proc.poll() is not None
+                                                     else "")
     return proc
 
 

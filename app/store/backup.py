@@ -16,7 +16,6 @@ from pathlib import Path
 from app.file_modes import PRIVATE_FILE
 
 
-
 class BackupError(ValueError):
     """The backup could not be made; the message names the file, why and what is allowed."""
 

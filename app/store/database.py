@@ -19,10 +19,13 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import audit_check
 from app.file_modes import create_private_file, make_private_dirs, tighten_file
-from app.store.errors import StoreCorruptError, StoreOpenError
+from app.store.errors import MigrationError, StoreCorruptError, StoreOpenError
 from app.store.migrate import MigrationResult, bring_to_head
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MigrationError", "StoreCorruptError", "StoreOpenError", "integrity_ok", "migration_of",
+           "open_database"]
 
 
 def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
