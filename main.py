@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         engine = _engine(settings, source)
     except StartupError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
+        if not args.headless and exc.on_panel:  # a kiosk's operator reads no stderr (app/ui/startup_error.py)
+            from app.ui.startup_error import show_startup_error
+
+            return show_startup_error(str(exc), kiosk=not args.windowed)
         return 2
     if args.headless:
         from app.headless import run_headless
@@ -125,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
 class StartupError(Exception):
     """A bad configuration found while starting: the text names the key or file, what is wrong and what is
-    allowed."""
+    allowed. ``on_panel``: shown on the touchscreen too (the display is known to work; the store's faults)."""
+
+    def __init__(self, message: str, on_panel: bool = False) -> None:
+        super().__init__(message)
+        self.on_panel = on_panel
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings, float | None]:
@@ -188,9 +196,9 @@ def _engine(settings: Settings, source: Source) -> Engine:
     try:
         return Engine(settings, source)
     except StoreOpenError as exc:
-        raise StartupError(f"storage.path (--db): {exc}") from None
+        raise StartupError(f"storage.path (--db): {exc}", on_panel=True) from None
     except InUseError as exc:
-        raise StartupError(str(exc)) from None
+        raise StartupError(str(exc), on_panel=True) from None
     except UplinkConfigError as exc:
         raise StartupError(f"{exc}; {_TLS_ALLOWED}") from None
     except OSError as exc:
