@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytestqt.qtbot import QtBot
 from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
 
 from app.ui.startup_error import startup_error_widget
 
