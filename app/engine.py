@@ -43,10 +43,9 @@ from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
 from app.diagnostics import QualityWatch
-from app.file_modes import make_private_dirs
 from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
-from app.instance_lock import InstanceLock, InUseError, database_lock, serial_port_lock
+from app.instance_lock import instance_locks
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
@@ -75,34 +74,6 @@ class _Done:
 
 
 _DONE = _Done()
-
-
-def instance_locks(db_path: Path, source: Source) -> list[InstanceLock]:
-    """Take the database's lock and each serial port's of a Modbus RTU source (raises InUseError; on failure the
-    ones already taken are given back)."""
-    # no lock for a path that cannot be a database file (open_database then says what is wrong with it)
-    locks = [database_lock(db_path)] if db_path.name and not db_path.is_dir() else []
-    plant = getattr(source, "plant", None)  # a ModbusSource's register map
-    for device in dict.fromkeys(getattr(d.link, "serial_port", None) for d in getattr(plant, "devices", ())):
-        if device:
-            locks.append(serial_port_lock(device))
-    taken: list[InstanceLock] = []
-    try:
-        for lock in locks:
-            try:
-                if lock.path.name.endswith(".lock") and lock.what.startswith("database"):
-                    make_private_dirs(db_path.parent)
-                taken.append(lock.acquire())
-            except InUseError:
-                raise
-            except OSError as exc:  # a read-only disk, a folder for a database: open_database says it clearly
-                log.warning("cannot lock %s (%s): a second Vigil on it would not be refused", lock.what,
-                            exc.strerror or exc)
-    except BaseException:
-        for lock in taken:
-            lock.release()
-        raise
-    return taken
 
 
 class Engine:

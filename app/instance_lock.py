@@ -22,6 +22,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.file_modes import make_private_dirs
+
 log = logging.getLogger(__name__)
 
 SERIAL_LOCK_DIR = Path("/run/lock")
@@ -139,3 +141,31 @@ def serial_port_lock(device: str, lock_dir: Path = SERIAL_LOCK_DIR) -> InstanceL
     name = str(real.relative_to("/dev")) if real.is_relative_to("/dev") else str(real).lstrip("/")
     # 0644 like every UUCP lock: minicom and friends read the PID in it
     return InstanceLock(lock_dir / ("LCK.." + name.replace("/", "_")), f"serial port {device}", mode=0o644)
+
+
+def instance_locks(db_path: Path, source: object) -> list[InstanceLock]:
+    """The engine's locks: the database's and each serial port's of a Modbus RTU source (its register map's
+    links). Raises InUseError; on failure the ones already taken are given back."""
+    # no lock for a path that cannot be a database file (open_database then says what is wrong with it)
+    locks = [database_lock(db_path)] if db_path.name and not db_path.is_dir() else []
+    plant = getattr(source, "plant", None)  # a ModbusSource's register map
+    for device in dict.fromkeys(getattr(d.link, "serial_port", None) for d in getattr(plant, "devices", ())):
+        if device:
+            locks.append(serial_port_lock(device))
+    taken: list[InstanceLock] = []
+    try:
+        for lock in locks:
+            try:
+                if lock.path.name.endswith(".lock") and lock.what.startswith("database"):
+                    make_private_dirs(db_path.parent)
+                taken.append(lock.acquire())
+            except InUseError:
+                raise
+            except OSError as exc:  # a read-only disk, a folder for a database: open_database says it clearly
+                log.warning("cannot lock %s (%s): a second Vigil on it would not be refused", lock.what,
+                            exc.strerror or exc)
+    except BaseException:
+        for lock in taken:
+            lock.release()
+        raise
+    return taken
