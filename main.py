@@ -5,6 +5,7 @@
     python main.py users add --name NAME --role admin   (the panel's users: list, add, set-pin, disable, ...)
     python main.py export --from 2026-12-01T06:00 --to 2026-12-02T06:00 --dest /media/op/STICK
     python main.py handover --shift previous --out /media/op/STICK/handover.pdf
+    python main.py backup /media/op/STICK       (a consistent copy of the live database; docs/backup.md)
 """
 from __future__ import annotations
 
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return users_main(argv[1:])
 
+    if argv[:1] == ["backup"]:  # python main.py backup DEST [--force] (app/backup_cli.py; docs/backup.md)
+        from app.backup_cli import main as backup_main
+
+        return backup_main(argv[1:])
     if argv[:1] == ["export"]:  # python main.py export --from ... --to ... --dest DIR (app/export/cli.py)
         from app.export.cli import main as export_main
 
@@ -107,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         engine = _engine(settings, source)
     except StartupError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
+        if not args.headless and exc.on_panel:  # a kiosk's operator reads no stderr (app/ui/startup_error.py)
+            from app.ui.startup_error import show_startup_error
+
+            return show_startup_error(str(exc), kiosk=not args.windowed)
         return 2
     if args.headless:
         from app.headless import run_headless
@@ -120,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
 class StartupError(Exception):
     """A bad configuration found while starting: the text names the key or file, what is wrong and what is
-    allowed."""
+    allowed. ``on_panel``: shown on the touchscreen too (the display is known to work; the store's faults)."""
+
+    def __init__(self, message: str, on_panel: bool = False) -> None:
+        super().__init__(message)
+        self.on_panel = on_panel
 
 
 def _settings(args: argparse.Namespace) -> tuple[Settings, float | None]:
@@ -176,13 +189,16 @@ _TLS_ALLOWED = ("allowed: readable PEM files - uplink.ca_file the CA that signed
 
 def _engine(settings: Settings, source: Source) -> Engine:
     from app.engine import Engine
+    from app.instance_lock import InUseError
     from app.store.database import StoreOpenError
     from app.uplink import UplinkConfigError
 
     try:
         return Engine(settings, source)
     except StoreOpenError as exc:
-        raise StartupError(f"storage.path (--db): {exc}") from None
+        raise StartupError(f"storage.path (--db): {exc}", on_panel=True) from None
+    except InUseError as exc:
+        raise StartupError(str(exc), on_panel=True) from None
     except UplinkConfigError as exc:
         raise StartupError(f"{exc}; {_TLS_ALLOWED}") from None
     except OSError as exc:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -45,6 +46,7 @@ from app.diagnostics import QualityWatch
 from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
 from app.heartbeat import Heartbeat
+from app.instance_lock import instance_locks
 from app.live import AssetHealth as H, AssetStatus, EngineSnapshot, LiveBuffer, Samples, SourceHealth, UplinkStatus
 from app.logbook import Logbook, alarm_asset as stored_alarm_asset
 from app.settings_overrides import SettingsEditor, stored_thresholds, with_overrides
@@ -80,6 +82,15 @@ class Engine:
     def __init__(self, settings: Settings, source: Source) -> None:
         self.source = source
         self.clock = plant_clock(source)  # the one clock every stamp comes from (see the module docstring)
+        # One engine per database and serial port (app/instance_lock.py): InUseError names the holder.
+        self._locks = instance_locks(Path(settings.storage.path), source)
+        try:
+            self._build(settings, source)
+        except BaseException:
+            self._release_locks()
+            raise
+
+    def _build(self, settings: Settings, source: Source) -> None:
         self.db = open_database(settings.storage.path)
         # The panel's Settings screen changes (app/settings_overrides.py) over the file's, read once like it.
         self.settings = settings = with_overrides(settings, self.db)
@@ -230,6 +241,11 @@ class Engine:
         if self.uplink is not None:  # before the writer: its last acknowledged rows are deleted through it
             self.uplink.stop(t_join)
         self.writer.stop(t_join)
+        self._release_locks()
+
+    def _release_locks(self) -> None:
+        for lock in self._locks:
+            lock.release()
 
     # -- operator commands: thread-safe, return once committed (see docs/engine-api.md) ---------------
     def acknowledge(self, alarm_id: str, session: Session, note: str | None = None) -> Alarm:

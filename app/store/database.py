@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import errno
 import logging
+import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import audit_check
 from app.file_modes import create_private_file, make_private_dirs, tighten_file
-from app.store.schema import metadata
+from app.store.errors import MigrationError, StoreCorruptError, StoreOpenError
+from app.store.migrate import MigrationResult, bring_to_head
 
 log = logging.getLogger(__name__)
+
+__all__ = ["MigrationError", "StoreCorruptError", "StoreOpenError", "integrity_ok", "migration_of",
+           "open_database"]
 
 
 def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -33,17 +38,13 @@ def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> No
     cur.close()
 
 
-class StoreOpenError(ValueError):
-    """The database file cannot be used (a folder, not SQLite, damaged, on a read-only disk); the message says
-    which file, why, and what is allowed."""
-
-
 _ALLOWED = "allowed: a new file name, or a Vigil SQLite database this user can write"
 
 
 def open_database(path: str | Path) -> Engine:
-    """Create (if needed) and open the store; returns an SQLAlchemy engine (one connection per thread).
-    Raises :class:`StoreOpenError` when the file cannot be a writable SQLite database."""
+    """Create (if needed), check, migrate (app/store/migrate.py) and open the store; returns an SQLAlchemy engine
+    (one connection per thread). Raises :class:`StoreOpenError` when the file cannot be a writable SQLite database
+    (:class:`StoreCorruptError` when it is damaged, :class:`MigrationError` when its upgrade failed)."""
     db_path = Path(path)
     if str(path) in ("", ".") or db_path.is_dir():
         raise StoreOpenError(f"database {str(path)!r} is a folder; {_ALLOWED}")
@@ -57,15 +58,53 @@ def open_database(path: str | Path) -> Engine:
     engine = create_engine(f"sqlite:///{db_path}", future=True)
     event.listen(engine, "connect", _on_connect)
     try:
-        metadata.create_all(engine)
-        _add_missing_columns(engine)
-        _add_missing_indexes(engine)
-        _migrate_audit_log_to_hash_chain(engine)
+        _check_integrity(engine, db_path)
+        migration = bring_to_head(db_path, engine)
     except DBAPIError as exc:
         engine.dispose()
+        if _why(exc) == _DAMAGED:
+            raise StoreCorruptError(_damaged(db_path, str(exc.orig))) from None
         raise StoreOpenError(f"database {str(path)!r}: {_why(exc)}; {_ALLOWED}") from None
+    except StoreOpenError:
+        engine.dispose()
+        raise
+    if migration.backup is not None:
+        log.warning("database %s upgraded from schema %s to %s in %.1f s; the copy taken before is %s",
+                    db_path, migration.from_revision, migration.to_revision, migration.seconds, migration.backup)
+    _migrations[engine] = migration
     audit_check.attach(engine, audit_check.key_path_for(db_path))
     return engine
+
+
+def migration_of(engine: Engine) -> MigrationResult | None:
+    """What :func:`open_database` did to the schema (created, current, upgraded with a copy aside)."""
+    return _migrations.get(engine)
+
+
+_migrations: weakref.WeakKeyDictionary[Engine, MigrationResult] = weakref.WeakKeyDictionary()
+
+
+_DAMAGED = "the SQLite file is damaged"
+
+
+def _check_integrity(engine: Engine, db_path: Path) -> None:
+    """``PRAGMA quick_check`` (every page and record, not the index contents: O(size), ~1 s for 200 MB) before
+    anything is written: a damaged file is reported and left exactly as it is, never migrated or replaced."""
+    with engine.connect() as conn:
+        found = _quick_check(conn)
+    if found != ["ok"]:
+        raise StoreCorruptError(_damaged(db_path, "; ".join(found[:3])))
+
+
+def _quick_check(conn: Connection) -> list[str]:
+    return [str(r[0]) for r in conn.exec_driver_sql("PRAGMA quick_check(20)")]
+
+
+def _damaged(db_path: Path, detail: str) -> str:
+    return (f"database {db_path}: {_DAMAGED} (SQLite integrity check: {detail[:300]}). It was left as it is. "
+            f"What to do: stop Vigil, keep this file for analysis (move it aside), copy the latest backup (made by "
+            f"`python main.py backup DEST`) to {db_path} and start again - see docs/backup.md; without a backup, "
+            f"moving the file aside starts an empty database ({_ALLOWED})")
 
 
 def _why(exc: DBAPIError) -> str:
@@ -73,7 +112,7 @@ def _why(exc: DBAPIError) -> str:
     if "not a database" in text:
         return "not an SQLite database"
     if "malformed" in text or "corrupt" in text:
-        return "the SQLite file is damaged"
+        return _DAMAGED
     if "readonly" in text or "read-only" in text:
         return "read-only (the file or its disk cannot be written)"
     if "unable to open" in text:
@@ -91,61 +130,6 @@ def _protect_files(db_path: Path) -> None:
     create_private_file(db_path)  # an empty file is an empty database; SQLite's side files copy its mode
     for p in (db_path, *(db_path.with_name(db_path.name + s) for s in SIDE_FILES)):
         tighten_file(p)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Nullable columns added since a database was created (create_all never alters an existing table)."""
-    with engine.begin() as conn:
-        have = {r[1] for r in conn.execute(text("PRAGMA table_info(samples)"))}
-        if "quality" not in have:
-            log.info("adding column samples.quality to an older database")
-            conn.execute(text("ALTER TABLE samples ADD COLUMN quality BLOB"))
-        have = {r[1] for r in conn.execute(text("PRAGMA table_info(alarms)"))}
-        if "diagnostic" not in have:
-            # Before the column, which diagnostic an alarm was had to be read from its message. Derived from
-            # that rule once, here, in the transaction that adds the column; every later row states it.
-            log.info("adding column alarms.diagnostic to an older database")
-            conn.execute(text("ALTER TABLE alarms ADD COLUMN diagnostic VARCHAR(16)"))
-            conn.execute(text("UPDATE alarms SET diagnostic = CASE WHEN instr(message, 'communication') > 0 "
-                              "THEN 'comm' ELSE 'signal' END WHERE kind = 'diagnostic'"))
-        if "shelve_mode" not in have:
-            # Before one-shot shelving every shelving was timed: the shelved rows say so from now on.
-            log.info("adding column alarms.shelve_mode to an older database")
-            conn.execute(text("ALTER TABLE alarms ADD COLUMN shelve_mode VARCHAR(16)"))
-            conn.execute(text("UPDATE alarms SET shelve_mode = 'timed' WHERE state = 'SHLVD'"))
-        have = {r[1] for r in conn.execute(text("PRAGMA table_info(users)"))}
-        for column in ("must_change_pin", "disabled"):  # flags with a default: every older user is neither...
-            if column not in have:
-                log.info("adding column users.%s to an older database", column)
-                conn.execute(text(f"ALTER TABLE users ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"))
-                if column == "must_change_pin":
-                    # ...except the demo users (app/users.py DEMO_USERS), whose PINs may still be the well-known
-                    # ones: each chooses a PIN of their own once. Checking each PIN would cost a scrypt per start.
-                    conn.execute(text("UPDATE users SET must_change_pin = 1 WHERE name IN "
-                                      "('operator', 'technician', 'supervisor', 'admin')"))
-        have = {r[1] for r in conn.execute(text("PRAGMA table_info(asset_settings)"))}
-        if "threshold" not in have:
-            log.info("adding column asset_settings.threshold to an older database")
-            conn.execute(text("ALTER TABLE asset_settings ADD COLUMN threshold FLOAT"))
-
-
-def _add_missing_indexes(engine: Engine) -> None:
-    """Indexes declared since a database was created (create_all skips an existing table and its indexes)."""
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
-
-
-def _migrate_audit_log_to_hash_chain(engine: Engine) -> None:
-    """Databases from before the audit hash chain: add its two columns. The chain then starts at open with a row
-    that records how many earlier (unchained) rows there are (app/audit_check.py: attach)."""
-    with engine.begin() as conn:
-        have = {r[1] for r in conn.execute(text("PRAGMA table_info(audit_log)"))}
-        for column in ("prev_hash", "chain_hash"):
-            if column not in have:
-                log.info("adding column audit_log.%s to an older database", column)
-                conn.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column} BLOB"))
 
 
 def integrity_ok(engine: Engine) -> bool:

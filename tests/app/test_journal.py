@@ -180,6 +180,7 @@ def test_an_older_database_gets_the_journal_indexes_at_open(tmp_path: Path) -> N
     with db.begin() as c:
         for name in ("ix_alarms_raised", "ix_alarms_state_raised", "ix_alarm_events_alarm_ts", "ix_labels_alarm"):
             c.execute(text(f"DROP INDEX {name}"))
+        c.execute(text("DROP TABLE alembic_version"))  # a database from before Alembic
     db.dispose()
     db = open_database(path)
     with db.connect() as c:

@@ -157,6 +157,7 @@ def test_an_older_database_gets_the_column_and_its_shelved_rows_read_as_timed(tm
     db = open_database(path)
     with db.begin() as c:
         c.execute(text("ALTER TABLE alarms DROP COLUMN shelve_mode"))  # as a database from before the column
+        c.execute(text("DROP TABLE alembic_version"))  # (and from before Alembic)
         c.execute(schema.alarms.insert().values(
             id="a" * 32, asset="P-101", kind="anomaly", priority="medium", state="SHLVD", raised_ts=1.0,
             last_active_ts=1.0, peak_score=2.0, activations=1, top_channels="[]", message="m", shelved_until=5000.0,

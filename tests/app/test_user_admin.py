@@ -179,7 +179,7 @@ def test_an_older_database_gets_the_columns_and_demo_users_choose_a_pin_once(tmp
     db.dispose()
     con = sqlite3.connect(path)  # make it the shape of a database from before the columns
     con.executescript("CREATE TABLE u2 AS SELECT name, role, pin_hash, salt, kdf, created_ts FROM users; "
-                      "DROP TABLE users; ALTER TABLE u2 RENAME TO users;")
+                      "DROP TABLE users; ALTER TABLE u2 RENAME TO users; DROP TABLE alembic_version;")
     con.close()
     db = open_database(path)
     writer = StoreWriter(db, raw_retention_s=86400)
