@@ -20,18 +20,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from app.config import ConfigError, load_settings
+    from app.cli_store import CliStop, cli_settings, existing_database
     from app.store.backup import BackupError, backup_database, backup_target
 
     try:
-        settings = load_settings(args.config, overrides={"storage": {"path": args.db}} if args.db else None)
-    except (ConfigError, ValueError) as exc:
-        print(f"vigil backup: {exc}", file=sys.stderr)
-        return 2
-    source = Path(settings.storage.path)
-    if not source.is_file():
-        print(f"vigil backup: no database at {source} (storage.path / --db)", file=sys.stderr)
-        return 2
+        source = existing_database("backup", cli_settings("backup", args))
+    except CliStop as stop:
+        return stop.code
     try:
         result = backup_database(source, backup_target(source, args.dest), overwrite=args.force)
     except BackupError as exc:

@@ -70,29 +70,20 @@ def chosen_range(args: argparse.Namespace, pattern: ShiftPattern, now: float) ->
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from app.config import ConfigError, load_settings
+    from app.cli_store import CliStop, cli_settings, existing_database, open_existing, refused
 
     try:
-        settings = load_settings(args.config, overrides={"storage": {"path": args.db}} if args.db else None)
-        pattern = ShiftPattern(settings.shifts.starts, settings.shifts.timezone)
-        zone = pattern.zone
-        start, end = chosen_range(args, pattern, time.time())
-        req = ExportRequest(start, end, Include.parse(args.include), f"{getpass.getuser()} (command line)")
-    except (ConfigError, ValueError) as exc:
-        print(f"vigil export: {exc}", file=sys.stderr)
-        return 2
-    db_path = Path(settings.storage.path)
-    if not db_path.is_file():
-        print(f"vigil export: no database at {db_path} (storage.path / --db)", file=sys.stderr)
-        return 2
+        settings = cli_settings("export", args)
+        with refused("export"):
+            pattern = ShiftPattern(settings.shifts.starts, settings.shifts.timezone)
+            zone = pattern.zone
+            start, end = chosen_range(args, pattern, time.time())
+            req = ExportRequest(start, end, Include.parse(args.include), f"{getpass.getuser()} (command line)")
+        db = open_existing("export", existing_database("export", settings))
+    except CliStop as stop:
+        return stop.code
     from app.export import run_export, store_audit
-    from app.store.database import StoreOpenError, open_database
 
-    try:
-        db = open_database(db_path)
-    except StoreOpenError as exc:
-        print(f"vigil export: {exc}", file=sys.stderr)
-        return 2
     last = [0.0]
 
     def progress(p: ExportProgress) -> None:

@@ -59,29 +59,21 @@ def copy_to(src: Path, dest: Path) -> None:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from app.config import ConfigError, load_settings
+    from app.cli_store import CliStop, cli_settings, existing_database, open_existing, refused
 
     try:
-        settings = load_settings(args.config, overrides={"storage": {"path": args.db}} if args.db else None)
-        pattern = ShiftPattern(settings.shifts.starts, settings.shifts.timezone)
-        shift = choose_shift(pattern, args.shift, time.time())
-    except (ConfigError, ValueError) as exc:
-        print(f"vigil handover: {exc}", file=sys.stderr)
-        return 2
-    db_path = Path(settings.storage.path)
-    if not db_path.is_file():
-        print(f"vigil handover: no database at {db_path} (storage.path / --db)", file=sys.stderr)
-        return 2
+        settings = cli_settings("handover", args)
+        with refused("handover"):
+            pattern = ShiftPattern(settings.shifts.starts, settings.shifts.timezone)
+            shift = choose_shift(pattern, args.shift, time.time())
+        db_path = existing_database("handover", settings)
+        db = open_existing("handover", db_path)
+    except CliStop as stop:
+        return stop.code
     from app.handover import HandoverError, HandoverService, handover_folder
     from app.handover.service import DirectWrites
-    from app.store.database import StoreOpenError, open_database
     from app.users import Role, Session
 
-    try:
-        db = open_database(db_path)
-    except StoreOpenError as exc:
-        print(f"vigil handover: {exc}", file=sys.stderr)
-        return 2
     # whoever may open the database file may read all of it: the command line acts as a supervisor
     who = Session(f"{getpass.getuser()} (command line)", Role.SUPERVISOR, time.time())
     service = HandoverService(db, DirectWrites(db), handover_folder(db_path), pattern, settings.site.gateway_id,

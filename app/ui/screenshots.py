@@ -31,11 +31,9 @@ from acquisition.source import Frame, SourceStats
 from app.config import Settings, load_settings
 from app.engine import Engine  # the harness builds engines and wires them to the window
 from app.hmi_api import EngineHmi, Priority, Session, ShelveSpec
-from app.logbook import Logbook
 from app.store import user_rows
 from app.ui import theme
 from app.ui.main_window import MainWindow
-from app.ui.screens.shift_rows import Section
 from app.ui.widgets.overlay import ConfirmPanel
 from app.users import DEMO_USERS
 
@@ -153,63 +151,6 @@ def operator_actions(engine: Engine) -> None:
         engine.shelve(alarms["P-108"].id, tech, spec, note="Known cause")
 
 
-def logbook_entries(engine: Engine) -> None:
-    """The logbook of the shots: two flagged entries of earlier shifts (written through a Logbook on the same store
-    whose clock is hours behind), and this shift's, one tied to an alarm."""
-    tech, sup = demo_session(engine, "technician"), demo_session(engine, "supervisor")
-    def behind(hours: float) -> Callable[[], float]:
-        return lambda: engine.clock() - hours * 3600
-
-    for hours, text, who in ((20.0, "P-106 bearing temperature creeping up since the bearing change. Keep an eye on "
-                                     "it and call maintenance above 80 degC.", sup),
-                             (9.0, "Spare pump P-108 on standby: do not start it before its valve is repaired.", tech)):
-        earlier = Logbook(engine.db, engine.writer, behind(hours),
-                          assets=lambda: list(engine.pipelines), alarm_asset=lambda _i: None)
-        earlier.add_entry(who, text, asset="P-106" if who is sup else "P-108", carry_over=True)
-    engine.logbook.add_entry(tech, "Shift handed over, all pumps running except P-106 (out of service).")
-    alarm = next((a for a in engine.alarms.alarms() if a.asset == "P-103"), None)
-    if alarm is not None:
-        engine.logbook.add_entry(tech, "P-103 cavitation: suction strainer checked, partly blocked.\nCleaned; "
-                                       "watch the inlet pressure.", alarm_id=alarm.id, carry_over=True)
-
-
-def shoot_logbook(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
-                  ) -> list[Path]:
-    """More, the Logbook (as a supervisor: Clear flag open), the new-entry keyboard and form, and the form opened
-    from an alarm's detail."""
-    window.overlay.clear()
-    window.session.set_session(demo_session(engine, "supervisor"))
-    window.show_screen("more")
-    settle(app)
-    shots = [grab(window, out, "more", size)]
-    window.show_screen("logbook")
-    wait(app, lambda: window.logbook.view is not None and not window.logbook.loading, 10, "the logbook")
-    settle(app)
-    shots.append(grab(window, out, "logbook", size))
-    form = window.logbook.open_form()
-    keyboard = form.keyboard() if form is not None else None
-    if form is None or keyboard is None:
-        raise RuntimeError("screenshots: New entry did not open the form and its keyboard")
-    keyboard.type_text("Strainer P-103 cleaned again.\nInlet pressure back to normal")
-    settle(app)
-    shots.append(grab(window, out, "logbook_keyboard", size))
-    keyboard.done_button.click()
-    form.carry_button.click()
-    settle(app)
-    shots.append(grab(window, out, "logbook_form", size))
-    window.overlay.clear()
-    alarm = next(iter(engine.alarms.alarms()), None)
-    if alarm is not None:
-        window.open_alarm(alarm.id)
-        settle(app)
-        window.detail.logbook_button.click()
-        window.overlay.pop()  # the keyboard: the form tied to the alarm beneath it
-        settle(app)
-        shots.append(grab(window, out, "logbook_form_alarm", size))
-        window.overlay.clear()
-    return shots
-
-
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is made, below
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -243,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 settle(app)
                 written.append(grab(window, args.out, "banner_overview", size))
         operator_actions(engine)
+        from app.ui.screenshots_manage import logbook_entries
+
         logbook_entries(engine)
         window.bridge.refresh_alarms()
         for size in SIZES:
@@ -316,6 +259,8 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
         settle(app, 0.6)
         shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
+    from app.ui.screenshots_manage import shoot_export, shoot_handover, shoot_logbook, shoot_shift  # uses our helpers
+
     shots += shoot_shift(app, window, engine, out, size)
     shots += shoot_handover(app, window, engine, out, size)
     shots += shoot_logbook(app, window, engine, out, size)
@@ -352,65 +297,6 @@ def shoot_journal(app: QApplication, window: MainWindow, alarm_id: str, out: Pat
     wait(app, lambda: window.detail.trail_loaded, 10, "the event trail")
     settle(app, 0.6)
     shots.append(grab(window, out, "alarm_trail", size))
-    return shots
-
-
-def shoot_shift(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
-                ) -> list[Path]:
-    """The Shift screen as a supervisor sees it (what stands now, then the actions), and its date picker."""
-    window.session.set_session(demo_session(engine, "supervisor"))
-    shift = window.shift
-    window.show_screen("shift")
-    wait(app, lambda: shift.shown is not None and not shift.loading, 20, "the shift review")
-    settle(app)
-    shots = [grab(window, out, "shift", size)]
-    shift.section_buttons[Section.ACTIONS].click()
-    settle(app)
-    shots.append(grab(window, out, "shift_actions", size))
-    shift.section_buttons[Section.STANDING].click()
-    shift.date_button.click()
-    settle(app)
-    shots.append(grab(window, out, "shift_date", size))
-    window.overlay.clear()
-    window.session.set_session(None)
-    return shots
-
-
-def shoot_handover(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
-                   ) -> list[Path]:
-    """The Handover screen: the simulated run's shift with a report generated by the supervisor (once, at the first
-    size), then the sign-off's confirmation as the admin (the incoming supervisor) sees it."""
-    screen = window.handover
-    shift = engine.shift_pattern.shift_at(engine.clock())
-    if not engine.handovers.handovers(shift):
-        engine.handovers.generate(demo_session(engine, "supervisor"), shift)
-    window.session.set_session(demo_session(engine, "admin"))
-    window.show_screen("handover")
-    screen.choose(shift)
-    wait(app, lambda: screen.latest is not None, 10, "the handover's status")
-    settle(app)
-    shots = [grab(window, out, "handover", size)]
-    screen.sign_button.click()
-    settle(app)
-    shots.append(grab(window, out, "handover_sign", size))
-    window.overlay.clear()
-    return shots
-
-
-def shoot_export(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
-                 ) -> list[Path]:
-    """The Export screen (supervisor) with each kind of range picker: a shift, a day, custom from/to."""
-    from app.ui.screens.export_range import RangeMode
-
-    window.session.set_session(demo_session(engine, "supervisor"))
-    window.show_screen("export")
-    shots = []
-    for mode, name in ((RangeMode.THIS_SHIFT, "export"), (RangeMode.DAY, "export_day"),
-                       (RangeMode.CUSTOM, "export_custom")):
-        window.export.range_picker.mode_buttons[mode].click()
-        settle(app)
-        shots.append(grab(window, out, name, size))
-    window.export.range_picker.mode_buttons[RangeMode.THIS_SHIFT].click()
     return shots
 
 

@@ -11,7 +11,8 @@ UI = ROOT / "app" / "ui"
 INSIDES = ("app.engine", "app.alarm_manager", "app.live", "app.store", "app.uplink", "app.diagnostics",
            "app.cloud_standin", "app.cloud_verdicts", "app.cloud_messages", "app.telemetry", "app.headless")
 # Where an engine is built and handed to the window: the wiring point, and the harnesses that drive a real engine.
-WIRING = {"app/ui/app.py", "app/ui/screenshots.py", "app/ui/screenshots_kpis.py"}
+WIRING = {"app/ui/app.py", "app/ui/screenshots.py", "app/ui/screenshots_kpis.py",
+          "app/ui/screenshots_manage.py"}
 WIRING_DIRS = ("app/ui/bench/",)
 
 

@@ -141,6 +141,19 @@ class Heartbeat:
         gap, cpu, end = max((b[0] - a[0], b[1] - a[1], b[0]) for a, b in pairwise(ts))
         return {"ms": gap * 1e3, "gui_cpu_ms": cpu * 1e3, "at_s": end - t0}
 
+    def stall(self, t0: float, t1: float) -> tuple[float, float, float]:
+        """The longest gap between ticks that overlaps [t0, t1] (from the last tick before t0, so a block that
+        starts with the tap counts whole), in ms, and the GUI thread's CPU ms inside it; then the most CPU the GUI
+        thread spent inside any one gap there (its own longest block: on a loaded machine the longest gap may be a
+        wait for a core or the GIL with little CPU in it, and hide a busier but shorter one)."""
+        ticks = [t for t in self.ticks if t[0] <= t1]
+        start = max((i for i, t in enumerate(ticks) if t[0] <= t0), default=0)
+        gaps = [(b[0] - a[0], b[1] - a[1]) for a, b in pairwise(ticks[start:])]
+        if not gaps:
+            return float("nan"), float("nan"), float("nan")
+        gap, cpu = max(gaps)
+        return gap * 1e3, cpu * 1e3, max(c for _, c in gaps) * 1e3
+
 
 class GcWatch:
     """Every garbage collection in this process: when it ended, its generation and how long it held the GIL."""

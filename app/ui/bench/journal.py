@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.ui.bench.common import Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
+from app.ui.bench.journal_load import seed_month
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -27,20 +28,6 @@ PUMPS = 50
 DAYS = 30
 REPS = 3
 GOAL_S, GOAL_STALL_MS = 1.0, 50.0
-
-
-def _seed(path: str) -> dict[str, float]:
-    from acquisition.simulator import StationConfig
-    from acquisition.simulator.station import DEFAULT_START_TS
-    from app.store.database import open_database
-    from app.ui.bench.journal_load import month_of_alarms, write_month
-
-    assets = StationConfig(n_pumps=PUMPS).assets
-    assert assets is not None
-    db = open_database(path)
-    out = write_month(db, month_of_alarms(assets, DEFAULT_START_TS, DAYS))
-    db.dispose()
-    return out
 
 
 def _measure(w: MainWindow, hb: Heartbeat, begin: Callable[[], None], finish: Callable[[], None]) -> dict[str, Any]:
@@ -55,27 +42,12 @@ def _measure(w: MainWindow, hb: Heartbeat, begin: Callable[[], None], finish: Ca
     ok = wait(lambda: journal.page is not before and not journal.loading, 30, poll_ms=1)
     t_shown = time.perf_counter()
     run_for(0.3)  # the frames that paint it
-    picker = _gap(hb, t_first, t_ask)
-    query = _gap(hb, t_ask, time.perf_counter())
+    picker = hb.stall(t_first, t_ask)
+    query = hb.stall(t_ask, time.perf_counter())
     return {"page_s": t_shown - t_ask if ok else float("nan"), "stall_ms": query[0],
             "stall_cpu_ms": query[1], "max_cpu_ms": query[2], "picker_ms": picker[0], "picker_cpu_ms": picker[1],
             "picker_max_cpu_ms": picker[2],
             "total": journal.page.total if journal.page else -1, "said": "" if ok else journal.status.text()}
-
-
-def _gap(hb: Heartbeat, t0: float, t1: float) -> tuple[float, float, float]:
-    """The longest gap between heartbeat ticks that overlaps [t0, t1] (from the last tick before t0, so a block
-    that starts with the tap counts whole), in ms, and the GUI thread's CPU ms inside it; then the most CPU the GUI
-    thread spent inside any one gap there (its own longest block: on a loaded machine the longest gap may be a wait
-    for a core or the GIL with little CPU in it, and hide a busier but shorter one)."""
-    ticks = [t for t in hb.ticks if t[0] <= t1]
-    start = max((i for i, t in enumerate(ticks) if t[0] <= t0), default=0)
-    ticks = ticks[start:]
-    if len(ticks) < 2:
-        return float("nan"), float("nan"), float("nan")
-    gaps = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(ticks, ticks[1:], strict=False)]
-    gap, cpu = max(gaps)
-    return gap * 1e3, cpu * 1e3, max(c for _, c in gaps) * 1e3
 
 
 def _picker(w: MainWindow, button: str, *options: str) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -142,7 +114,7 @@ def run(live_pumps: int = PUMPS) -> dict[str, Any]:
     out: dict[str, Any] = {"pumps": PUMPS, "days": DAYS, "live_pumps": live_pumps}
     with tempfile.TemporaryDirectory() as tmp:
         s = settings(tmp)
-        out["seeded"] = _seed(s.storage.path)
+        out["seeded"] = seed_month(s.storage.path, PUMPS, DAYS)
         engine = Engine(s, PumpStation(StationConfig(n_pumps=live_pumps, seed=5), speed=1.0))
         hb = Heartbeat()
         hb.start()
@@ -153,7 +125,7 @@ def run(live_pumps: int = PUMPS) -> dict[str, Any]:
         b0 = time.perf_counter()
         run_for(5.0)
         # no journal at all: the engine's own load on the GUI thread, and the machine's (other processes)
-        out["baseline_stall_ms"], out["baseline_cpu_ms"], out["baseline_max_cpu_ms"] = _gap(hb, b0,
+        out["baseline_stall_ms"], out["baseline_cpu_ms"], out["baseline_max_cpu_ms"] = hb.stall(b0,
                                                                                             time.perf_counter())
         out["loadavg_before"] = os.getloadavg()
         steps: dict[str, list[dict[str, Any]]] = {}
@@ -171,7 +143,7 @@ def run(live_pumps: int = PUMPS) -> dict[str, Any]:
         b0 = time.perf_counter()
         run_for(5.0)
         # the journal on screen, untouched, after the steps: the floor under every step
-        out["idle_stall_ms"], out["idle_cpu_ms"], out["idle_max_cpu_ms"] = _gap(hb, b0, time.perf_counter())
+        out["idle_stall_ms"], out["idle_cpu_ms"], out["idle_max_cpu_ms"] = hb.stall(b0, time.perf_counter())
         out["loadavg_after"] = os.getloadavg()
         close(w, engine)
         hb.stop()

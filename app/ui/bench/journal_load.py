@@ -140,3 +140,17 @@ def write_month(db: Engine, month: MonthOfAlarms) -> dict[str, float]:
         c.execute(insert(schema.labels), month.labels)
     return {"alarms": len(month.alarms), "events": len(month.events), "labels": len(month.labels),
             "seconds": time.perf_counter() - t0}
+
+
+def seed_month(path: str, pumps: int, days: int) -> dict[str, float]:
+    """A store at ``path`` holding ``days`` of a ``pumps``-pump station's bad month (journal, shift, KPI benches)."""
+    from acquisition.simulator import StationConfig
+    from acquisition.simulator.station import DEFAULT_START_TS
+    from app.store.database import open_database
+
+    assets = StationConfig(n_pumps=pumps).assets
+    assert assets is not None
+    db = open_database(path)
+    out = write_month(db, month_of_alarms(assets, DEFAULT_START_TS, days))
+    db.dispose()
+    return out

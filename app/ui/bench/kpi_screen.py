@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.ui.bench.common import Heartbeat, click, close, qt_app, run_for, settings, start_engine, wait, window
-from app.ui.bench.journal import _gap, _seed
+from app.ui.bench.journal_load import seed_month
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -37,7 +37,7 @@ def _measure(w: MainWindow, hb: Heartbeat, tap: Callable[[], None]) -> dict[str,
     ok = wait(lambda: bool(shown), 30, poll_ms=1)
     run_for(0.3)  # the frames that paint it
     w.kpis.sig_shown.disconnect()
-    gap, cpu, _ = _gap(hb, t_tap, time.perf_counter())
+    gap, cpu, _ = hb.stall(t_tap, time.perf_counter())
     loaded = w.kpis.loaded
     return {"shown_s": shown[0] - t_tap if ok else float("nan"), "stall_ms": gap, "stall_cpu_ms": cpu,
             "activations": loaded.report.rate.activations if loaded else -1,
@@ -55,7 +55,7 @@ def run(live_pumps: int = LIVE_PUMPS) -> dict[str, Any]:
     out: dict[str, Any] = {"pumps": PUMPS, "live_pumps": live_pumps}
     with tempfile.TemporaryDirectory() as tmp:
         s = settings(tmp)
-        out["seeded"] = _seed(s.storage.path)
+        out["seeded"] = seed_month(s.storage.path, PUMPS, 30)
         engine = Engine(s, PumpStation(StationConfig(n_pumps=live_pumps, seed=5), speed=1.0))
         hb = Heartbeat()
         hb.start()
@@ -66,7 +66,7 @@ def run(live_pumps: int = LIVE_PUMPS) -> dict[str, Any]:
         run_for(3.0)  # the engine's start-up work settles a little
         b0 = time.perf_counter()
         run_for(3.0)
-        out["baseline_stall_ms"], out["baseline_cpu_ms"], _ = _gap(hb, b0, time.perf_counter())
+        out["baseline_stall_ms"], out["baseline_cpu_ms"], _ = hb.stall(b0, time.perf_counter())
         out["loadavg_before"] = os.getloadavg()
         w.session.set_session(Session("supervisor", Role.SUPERVISOR, time.time()))
         steps: dict[str, list[dict[str, Any]]] = {}

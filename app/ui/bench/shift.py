@@ -30,6 +30,7 @@ from app.ui.bench.common import (
     wait,
     window,
 )
+from app.ui.bench.journal_load import seed_month
 
 if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
@@ -38,20 +39,6 @@ PUMPS = 50
 DAYS = 30
 REPS = 2
 GOAL_S, GOAL_STALL_MS = 1.0, 50.0
-
-
-def _seed(path: str) -> dict[str, float]:
-    from acquisition.simulator import StationConfig
-    from acquisition.simulator.station import DEFAULT_START_TS
-    from app.store.database import open_database
-    from app.ui.bench.journal_load import month_of_alarms, write_month
-
-    assets = StationConfig(n_pumps=PUMPS).assets
-    assert assets is not None
-    db = open_database(path)
-    out = write_month(db, month_of_alarms(assets, DEFAULT_START_TS, DAYS))
-    db.dispose()
-    return out
 
 
 Step = tuple[str, Callable[[], None], Callable[[], None], bool]  # name, first taps (a picker), the tap, new shift?
@@ -128,7 +115,7 @@ def run(live_pumps: int) -> dict[str, Any]:
     out: dict[str, Any] = {"pumps": PUMPS, "days": DAYS, "live_pumps": live_pumps}
     with tempfile.TemporaryDirectory() as tmp:
         s = settings(tmp, shifts={"starts": ["06:00", "14:00", "22:00"], "timezone": "Europe/Berlin"})
-        out["seeded"] = _seed(s.storage.path)
+        out["seeded"] = seed_month(s.storage.path, PUMPS, DAYS)
         engine = Engine(s, PumpStation(StationConfig(n_pumps=live_pumps, seed=5), speed=1.0))
         hb = Heartbeat()
         hb.start()
