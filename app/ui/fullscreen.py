@@ -21,10 +21,17 @@ def fill_screen(window: QWidget) -> None:
     """Show ``window`` covering its whole screen, and keep it so while the screen's geometry changes."""
     window.installEventFilter(_SizeLog(window))
     screen = window.screen() or QGuiApplication.primaryScreen()
-    if screen is None or QGuiApplication.platformName().startswith("wayland"):
-        # Wayland: the compositor sizes a fullscreen toplevel (cage: always the output); a size of our own would
-        # only race its configure. No screen: nothing to fill.
+    if screen is None:
         window.showFullScreen()
+        return
+    if QGuiApplication.platformName().startswith("wayland"):
+        # Wayland: the compositor sizes a fullscreen toplevel (cage: always the output) in its first configure; a
+        # size of our own after show would only race it. Before show, the output's size spares a first layout (and
+        # a logged size) at the window's size hint that no frame ever showed.
+        _cover(window, screen)
+        window.showFullScreen()
+        log.info("kiosk window on %s (wayland): %dx%d", screen.name(), screen.geometry().width(),
+                 screen.geometry().height())
         return
     _cover(window, screen)
     window.showFullScreen()

@@ -105,34 +105,39 @@ def cage_run() -> Iterator[CageRun]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-@pytest.mark.xfail(strict=False, reason="a fresh-clone CI check logged the window at 888x480 on cage's 1280x720 "
-                   "output once (timing: logged before the compositor's configure?); open finding, see the closing "
-                   "note of session 6")
 def test_the_hmi_under_cage_fills_the_output_and_notifies_systemd(cage_run: CageRun) -> None:
     cage_run.notify.wait_for(has("READY=1"), 120, f"READY=1 from the HMI under cage; cage said: {cage_run.cage_log()}")
     cage_run.notify.wait_for(has("WATCHDOG=1"), 10, "a watchdog ping from the HMI under cage")
+    # Two more pings (the GUI loop turning for a while): the compositor's configure has long been handled by then.
+    for _ in range(2):
+        cage_run.notify.wait_for(has("WATCHDOG=1"), 10, "another watchdog ping from the HMI under cage")
     sizes = wait_until(lambda: re.findall(r"kiosk window (\d+)x(\d+) on a (\d+)x(\d+) screen \((\w+)\)",
                                           cage_run.log_text()), 30, "the kiosk window's size in the log")
-    w, h, sw, sh, platform = sizes[-1]
-    assert platform == "wayland"
-    assert (int(sw), int(sh)) == OUTPUT and (int(w), int(h)) == OUTPUT, sizes
+    # Every size the window ever took is the output's: no first layout at the window's own size hint (a fresh-clone
+    # run once read that 888x480 line before the configure's 1280x720 one), no shrink afterwards.
+    assert {(int(w), int(h), int(sw), int(sh), platform) for w, h, sw, sh, platform in sizes} == \
+        {(*OUTPUT, *OUTPUT, "wayland")}, sizes
 
 
 def test_a_screenshot_under_cage_shows_only_the_hmi(cage_run: CageRun) -> None:
     if not any("READY=1" in m for m in cage_run.notify.messages):  # the test above may have had it already
         cage_run.notify.wait_for(has("READY=1"), 120, "READY=1 from the HMI under cage")
-    if "Basic output test failed" in cage_run.cage_log():
-        pytest.skip("cage's headless backend cannot present frames here: wlroots 0.15 with the pixman renderer (no "
-                    "DRM device, so no GLES2) fails every output commit ('Basic output test failed for "
-                    "HEADLESS-1'), never sends frame callbacks, and a Qt client shows only its first buffer; a "
-                    "screenshot would show that, not what a panel shows")
     shot = cage_run.work / "screen.png"
     subprocess.run([*_as_user(), "env", f"XDG_RUNTIME_DIR={cage_run.env['XDG_RUNTIME_DIR']}",
                     "WAYLAND_DISPLAY=wayland-0", "grim", str(shot)], check=True, timeout=30)
     image = QImage(str(shot))
     assert (image.width(), image.height()) == OUTPUT
-    black = sum(image.pixelColor(x, y).lightness() < 10 for y in range(0, OUTPUT[1], 8) for x in range(0, OUTPUT[0], 8))
-    assert black == 0, f"{black} sampled pixels of cage's empty background show around the HMI ({shot})"
+    samples = [image.pixelColor(x, y).lightness() < 10 for y in range(0, OUTPUT[1], 8) for x in range(0, OUTPUT[0], 8)]
+    black = sum(samples)
+    if black == len(samples):
+        # Not one pixel of the HMI (which paints nothing black) reached the output. This machine's cage 0.1.4 on
+        # wlroots 0.15 has no DRM device, so its headless output runs the pixman renderer, whose output commits fail
+        # (seen as "Basic output test failed for HEADLESS-1" in wlroots' debug log): it presents no client frame at
+        # all. A window in a corner would still show here as part-black and fail below.
+        pytest.skip("cage's headless output presented no client frame (all black): wlroots 0.15 with the pixman "
+                    "renderer and no DRM device fails every output commit on this machine; the HMI's size under cage "
+                    "is checked from its log by the test above")
+    assert black == 0, f"{black} of {len(samples)} sampled pixels of cage's background show around the HMI ({shot})"
 
 
 def test_missing_tools_are_named() -> None:
