@@ -1,0 +1,380 @@
+"""packaging/install.sh in a throw-away root (``--root DIR``, a prefix with its own /etc/passwd): a fresh install
+puts every file in its place with its owner and mode, a second install refuses, an upgrade keeps the admin's config
+and the database (backed up first with the installed program's `vigil backup`) and keeps the previous program for a
+rollback, a broken new program or a full disk changes nothing, uninstall keeps the data and --purge removes it, and
+without root it refuses before touching anything.
+
+The bundle is a stand-in for the PyInstaller one (dist/vigil): an executable ``vigil`` that runs this tree's
+main.py, so `vigil backup` during an upgrade is the real command. Needs root (useradd --prefix, chown, tmpfs).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.config import load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+INSTALL = REPO / "packaging" / "install.sh"
+UNITS = sorted(p.name for p in (REPO / "packaging" / "systemd").glob("*.service"))
+ETC_FILES = ("passwd", "group", "shadow", "gshadow", "login.defs")
+NOBODY = 65534
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("useradd") is None,
+                                reason="the installer tests need root (useradd --prefix, chown, tmpfs mounts)")
+
+
+@dataclass(frozen=True)
+class Done:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """A throw-away root and the folder holding it (both traversable by any user, unlike pytest's tmp_path)."""
+
+    base: Path
+    root: Path
+
+    def at(self, path: str) -> Path:
+        return self.root / path.lstrip("/")
+
+
+def make_bundle(folder: Path, version: str, starts: bool = True) -> Path:
+    """A stand-in one-folder bundle: ``vigil`` (--help answers at once, anything else runs this tree's main.py with
+    the venv's Python) and ``_internal/`` with the default config, as PyInstaller lays it out."""
+    folder.mkdir(parents=True)
+    (folder / "_internal" / "resources").mkdir(parents=True)
+    shutil.copy(REPO / "resources" / "vigil.toml", folder / "_internal" / "resources" / "vigil.toml")
+    (folder / "_internal" / "VERSION").write_text(version)
+    body = ("#!/bin/sh\n"
+            f'[ "$1" = --help ] && {{ echo "vigil {version}"; exit {0 if starts else 1}; }}\n'
+            f'PYTHONPATH={REPO} exec {sys.executable} {REPO / "main.py"} "$@"\n')
+    (folder / "vigil").write_text(body)
+    (folder / "vigil").chmod(0o755)
+    return folder
+
+
+@pytest.fixture
+def place() -> Iterator[Place]:
+    base = Path(tempfile.mkdtemp(prefix="vigil-install-"))
+    base.chmod(0o755)
+    root = base / "root"
+    (root / "etc").mkdir(parents=True)
+    for name in ETC_FILES:  # the throw-away root's own user database, as a Debian root has it
+        shutil.copy2(Path("/etc") / name, root / "etc" / name)
+    try:
+        yield Place(base, root)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def bundle(place: Place) -> Path:
+    return make_bundle(place.base / "v1", "1.0")
+
+
+def run(*args: str | Path, as_uid: int | None = None, env: dict[str, str] | None = None) -> Done:
+    cmd = [str(INSTALL), *map(str, args)]
+    if as_uid is not None:
+        cmd = ["setpriv", f"--reuid={as_uid}", f"--regid={as_uid}", "--clear-groups", "--", *cmd]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/",
+                          env={**os.environ, **(env or {})})
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+def installed(place: Place, bundle: Path, *more: str) -> Done:
+    done = run("--root", place.root, "--bundle", bundle, *more)
+    assert done.code == 0, done
+    return done
+
+
+def account(place: Place, name: str = "vigil") -> list[str] | None:
+    for line in place.at("/etc/passwd").read_text().splitlines():
+        if line.split(":")[0] == name:
+            return line.split(":")
+    return None
+
+
+def members(place: Place, group: str) -> list[str]:
+    for line in place.at("/etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == group:
+            return [m for m in fields[3].split(",") if m]
+    return []
+
+
+def group_id(place: Place, group: str) -> int | None:
+    for line in place.at("/etc/group").read_text().splitlines():
+        fields = line.split(":")
+        if fields[0] == group:
+            return int(fields[2])
+    return None
+
+
+def snapshot(top: Path) -> dict[str, tuple[int, int, int, bytes]]:
+    """Every path under ``top`` with its mode, owner, group and (for files) content."""
+    out = {}
+    for path in sorted(top.rglob("*")):
+        if path.parent == top / "etc" and path.name.endswith("-"):
+            continue  # passwd-, group-, ...: the shadow tools' own backups of the files they edit
+        info = path.lstat()
+        data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        out[str(path.relative_to(top))] = (info.st_mode, info.st_uid, info.st_gid, data)
+    return out
+
+
+def mode_owner(path: Path) -> tuple[str, int, int]:
+    info = path.lstat()
+    return oct(stat.S_IMODE(info.st_mode)), info.st_uid, info.st_gid
+
+
+def rows(db: Path, table: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        return con.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+# --- a fresh install -------------------------------------------------------------------------------------------------
+
+def test_a_fresh_install_puts_every_file_in_its_place_with_owner_and_mode(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    user = account(place)
+    assert user is not None, "no vigil user in the root's /etc/passwd"
+    uid, gid = int(user[2]), int(user[3])
+    assert uid < 1000 and user[5] == "/var/lib/vigil" and user[6] == "/usr/sbin/nologin"  # system user, no login
+    assert "vigil" in members(place, "dialout") and group_id(place, "vigil") == gid
+    assert pwd.getpwnam("root").pw_uid == 0 and account(place, "root") is not None
+
+    expected = {
+        "/opt/vigil": ("0o755", 0, 0), "/opt/vigil/vigil": ("0o755", 0, 0),
+        "/opt/vigil/_internal/VERSION": ("0o644", 0, 0),
+        "/opt/vigil/kiosk/vigil-session-loop": ("0o755", 0, 0), "/opt/vigil/kiosk/vigil-xsession": ("0o755", 0, 0),
+        "/opt/vigil/docs/install.md": ("0o644", 0, 0), "/opt/vigil/docs/kiosk.md": ("0o644", 0, 0),
+        "/usr/local/bin/vigil": ("0o755", 0, 0),
+        "/etc/vigil": ("0o750", 0, gid), "/etc/vigil/vigil.toml": ("0o640", 0, gid),
+        "/etc/vigil/private": ("0o700", uid, gid),
+        "/var/lib/vigil": ("0o700", uid, gid), "/var/lib/vigil/log": ("0o700", uid, gid),
+        **{f"/usr/local/lib/systemd/system/{u}": ("0o644", 0, 0) for u in UNITS},
+    }
+    assert {p: mode_owner(place.at(p)) for p in expected} == expected
+    for unit in UNITS:  # the shipped units, unchanged
+        assert place.at(f"/usr/local/lib/systemd/system/{unit}").read_bytes() == (
+            REPO / "packaging" / "systemd" / unit).read_bytes()
+    # Nothing of the program is the service user's or writable by anyone but root; nothing left from staging.
+    for path in place.at("/opt/vigil").rglob("*"):
+        info = path.lstat()
+        assert info.st_uid == 0 and not info.st_mode & 0o022, path
+    assert sorted(p.name for p in place.at("/opt").iterdir()) == ["vigil"]
+    assert not list(place.at("/etc/vigil").glob(".*"))
+
+
+def test_the_installed_config_is_valid_and_points_at_the_gateway_paths(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    settings = load_settings(place.at("/etc/vigil/vigil.toml"), environ={})
+    assert settings.storage.path == "/var/lib/vigil/vigil.db"  # absolute: any working directory, any command
+    assert settings.logging.dir == "/var/lib/vigil/log"
+    assert settings.uplink.credentials_file == "/var/lib/vigil/credentials.cfg"
+    assert settings.uplink.credentials_key_file == "/etc/vigil/private/keyring.key"  # apart from the data
+    assert settings.users.seed_demo_users is False  # no demo PINs on a plant: the panel asks for the first admin
+    assert settings.source.simulator.scenario == "none"  # a gateway never runs the demo's faults
+    default = load_settings(REPO / "resources" / "vigil.toml", environ={})
+    assert settings.detection == default.detection and settings.uplink.port == default.uplink.port
+
+
+def test_the_wrapper_runs_the_program_with_the_gateway_config(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    text = place.at("/usr/local/bin/vigil").read_text()
+    assert "/etc/vigil/vigil.toml" in text and "runuser -u vigil" in text and "/opt/vigil/vigil" in text
+    done = subprocess.run(["sh", "-n", str(place.at("/usr/local/bin/vigil"))], capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(shutil.which("systemctl") is None, reason="systemctl (package systemd) is needed")
+def test_a_technician_can_enable_one_unit_in_the_installed_root(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    done = subprocess.run(["systemctl", f"--root={place.root}", "enable", "vigil-hmi.service"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    link = place.at("/etc/systemd/system/graphical.target.wants/vigil-hmi.service")
+    assert os.readlink(link) == "/usr/local/lib/systemd/system/vigil-hmi.service"
+
+
+def test_a_second_install_refuses_and_changes_nothing(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    before = snapshot(place.root)
+    done = run("--root", place.root, "--bundle", make_bundle(place.base / "v2", "2.0"))
+    assert done.code == 3 and "already installed" in done.err and "--upgrade" in done.err
+    assert snapshot(place.root) == before
+
+
+def test_a_fresh_install_of_a_program_that_does_not_start_leaves_nothing(place: Place) -> None:
+    before = snapshot(place.root)
+    done = run("--root", place.root, "--bundle", make_bundle(place.base / "bad", "0.9", starts=False))
+    assert done.code == 5 and "does not start" in done.out + done.err and "nothing is installed" in done.err
+    assert snapshot(place.root) == before  # no user, no folders, no units: nothing half-installed
+
+
+# --- upgrade ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def with_data(place: Place, bundle: Path) -> Path:
+    """Installed v1 with an admin's config edit and a database a real engine run wrote (alarms and samples)."""
+    installed(place, bundle)
+    config = place.at("/etc/vigil/vigil.toml")
+    config.write_text(config.read_text().replace('site_id = "plant-1"', 'site_id = "north-station"'))
+    db = place.at("/var/lib/vigil/vigil.db")
+    done = subprocess.run([str(place.at("/opt/vigil/vigil")), "--headless", "--simulate", "--speed", "0",
+                           "--duration", "10m", "--db", str(db)], capture_output=True, text=True, timeout=300,
+                          cwd=place.base, env={**os.environ, "VIGIL_LOGGING__DIR": str(place.base / "log"),
+                                               "VIGIL_USERS__SEED_DEMO_USERS": "false"})
+    assert done.returncode == 0, done.stderr
+    user = account(place)
+    assert user is not None
+    for path in place.at("/var/lib/vigil").iterdir():
+        os.chown(path, int(user[2]), int(user[3]))
+    assert rows(db, "alarms") and rows(db, "samples")
+    return db
+
+
+def test_an_upgrade_keeps_the_config_and_the_database_and_the_previous_program(place: Place, with_data: Path) -> None:
+    config = place.at("/etc/vigil/vigil.toml")
+    edited = config.read_bytes()
+    alarms, samples, audit = rows(with_data, "alarms"), rows(with_data, "samples"), rows(with_data, "audit_log")
+    done = run("--upgrade", "--root", place.root, "--bundle", make_bundle(place.base / "v2", "2.0"))
+    assert done.code == 0, done
+    assert config.read_bytes() == edited and mode_owner(config)[0] == "0o640"  # never overwritten
+    assert load_settings(config, environ={}).site.site_id == "north-station"
+    assert place.at("/etc/vigil/vigil.toml.dist").read_bytes() != edited  # this release's defaults beside it
+    assert rows(with_data, "alarms") == alarms and rows(with_data, "samples") == samples
+    assert rows(with_data, "audit_log") == audit
+    assert place.at("/opt/vigil/_internal/VERSION").read_text() == "2.0"
+    assert place.at("/opt/vigil.prev/_internal/VERSION").read_text() == "1.0"  # for a rollback
+    assert not place.at("/opt/vigil.new").exists()
+    (backup,) = place.at("/var/lib/vigil/backups").glob("vigil-pre-upgrade-*.db")  # by `vigil backup`
+    assert rows(backup, "alarms") == alarms and rows(backup, "samples") == samples
+    assert mode_owner(backup)[0] == "0o600" and mode_owner(place.at("/var/lib/vigil/backups"))[0] == "0o700"
+    assert "database backed up" in done.out
+
+
+def test_an_upgrade_to_a_program_that_does_not_start_changes_nothing(place: Place, with_data: Path) -> None:
+    before = snapshot(place.root)
+    done = run("--upgrade", "--root", place.root, "--bundle", make_bundle(place.base / "bad", "2.0", starts=False))
+    assert done.code == 5 and "installed version is unchanged" in done.err
+    assert snapshot(place.root) == before  # same program, no backup taken, nothing stopped or moved
+
+
+def test_upgrade_and_uninstall_refusals_name_what_to_do(place: Place, bundle: Path) -> None:
+    done = run("--upgrade", "--root", place.root, "--bundle", bundle)
+    assert done.code == 3 and "nothing installed" in done.err and "without --upgrade" in done.err
+    done = run("--root", place.root, "--bundle", place.base / "missing")
+    assert done.code == 3 and "no bundle at" in done.err and "make bundle" in done.err
+    done = run("--root", place.root, "--purge")
+    assert done.code == 2 and "--purge goes with --uninstall" in done.err
+    done = run("--root", place.root, "--frobnicate")
+    assert done.code == 2 and "unknown option" in done.err and "--upgrade" in done.err
+    assert not place.at("/opt").exists() and account(place) is None
+
+
+# --- uninstall -------------------------------------------------------------------------------------------------------
+
+def test_uninstall_keeps_config_and_data_and_purge_removes_them(place: Place, with_data: Path) -> None:
+    installed_db = with_data.read_bytes()
+    done = run("--uninstall", "--root", place.root)
+    assert done.code == 0, done
+    for gone in ("/opt/vigil", "/usr/local/bin/vigil", *(f"/usr/local/lib/systemd/system/{u}" for u in UNITS)):
+        assert not place.at(gone).exists(), gone
+    assert with_data.read_bytes() == installed_db and place.at("/etc/vigil/vigil.toml").exists()
+    assert account(place) is not None and "--purge" in done.out
+
+    done = run("--uninstall", "--purge", "--root", place.root)
+    assert done.code == 0, done
+    assert not place.at("/etc/vigil").exists() and not place.at("/var/lib/vigil").exists()
+    assert account(place) is None and group_id(place, "vigil") is None and "vigil" not in members(place, "dialout")
+
+
+def test_reinstall_after_uninstall_keeps_the_config(place: Place, bundle: Path) -> None:
+    installed(place, bundle)
+    config = place.at("/etc/vigil/vigil.toml")
+    config.write_text(config.read_text() + "\n# edited by the plant\n")
+    edited = config.read_bytes()
+    assert run("--uninstall", "--root", place.root).code == 0
+    installed(place, bundle)
+    assert config.read_bytes() == edited
+
+
+# --- no root, full disk ----------------------------------------------------------------------------------------------
+
+def test_without_root_it_refuses_before_touching_anything(place: Place, bundle: Path) -> None:
+    real = [Path(p) for p in ("/opt/vigil", "/opt/vigil.new", "/etc/vigil", "/var/lib/vigil", "/usr/local/bin/vigil",
+                              "/usr/local/lib/systemd/system/vigil-hmi.service")]
+    if any(p.exists() for p in real):
+        pytest.skip("Vigil is installed on this machine: the no-root check needs a clean /")
+    passwd = Path("/etc/passwd").read_bytes()
+    for args in ((), ("--upgrade",), ("--uninstall", "--purge")):
+        done = run(*args, "--bundle", bundle, as_uid=NOBODY) if "--uninstall" not in args else run(
+            *args, as_uid=NOBODY)
+        assert done.code == 1, done
+        assert "must be run as root" in done.err and "nothing was changed" in done.err and "--root" in done.err
+    assert not any(p.exists() for p in real) and Path("/etc/passwd").read_bytes() == passwd
+
+
+def test_any_user_may_install_into_a_throwaway_root_of_their_own(place: Place, bundle: Path) -> None:
+    mine = place.base / "mine"
+    mine.mkdir()
+    os.chown(mine, NOBODY, NOBODY)
+    done = run("--root", mine, "--bundle", bundle, as_uid=NOBODY)
+    assert done.code == 0, done
+    assert "not root: user vigil not created" in done.out
+    assert mode_owner(mine / "opt/vigil/vigil") == ("0o755", NOBODY, NOBODY)
+    assert mode_owner(mine / "var/lib/vigil") == ("0o700", NOBODY, NOBODY)
+    assert mode_owner(mine / "etc/vigil/vigil.toml")[0] == "0o640"
+
+
+@pytest.fixture
+def small_root(place: Place) -> Iterator[Place]:
+    """The throw-away root on a 2 MB file system (less than the bundle plus the installer's margin)."""
+    mounted = place.base / "small"
+    mounted.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mounted)], check=True,
+                   timeout=30)
+    try:
+        (mounted / "etc").mkdir()
+        for name in ETC_FILES:
+            shutil.copy2(place.at(f"/etc/{name}"), mounted / "etc" / name)
+        yield Place(place.base, mounted)
+    finally:
+        subprocess.run(["umount", str(mounted)], check=True, timeout=30)
+
+
+def test_a_full_disk_refuses_with_the_numbers_and_leaves_nothing(small_root: Place, bundle: Path) -> None:
+    before = snapshot(small_root.root)
+    done = run("--root", small_root.root, "--bundle", bundle)
+    assert done.code == 4, done
+    found = re.search(r"needs (\d+) MB, (\d+) MB free on /opt ", done.err)
+    assert found and int(found[1]) > int(found[2]) and int(found[2]) <= 2, done.err
+    assert "nothing was changed" in done.err
+    assert snapshot(small_root.root) == before
+
+
+def test_an_upgrade_on_a_full_disk_leaves_the_installed_version(small_root: Place, bundle: Path) -> None:
+    margin = {"VIGIL_INSTALL_MARGIN_MB": "0"}  # the first install fits in 2 MB without the margin
+    done = run("--root", small_root.root, "--bundle", bundle, env=margin)
+    assert done.code == 0, done
+    before = snapshot(small_root.root)
+    done = run("--upgrade", "--root", small_root.root, "--bundle", make_bundle(small_root.base / "v2", "2.0"))
+    assert done.code == 4 and "MB free on /opt" in done.err
+    assert snapshot(small_root.root) == before
