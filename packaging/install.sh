@@ -224,7 +224,9 @@ case " $* " in
            *) set -- --config "$config" "$@" ;;
        esac ;;
 esac
-if [ "$(id -u)" = 0 ]; then exec runuser -u vigil -- /opt/vigil/vigil "$@"; fi
+# The audit log names the technician (console:<login>), not "vigil": the login sudo came from, else root's.
+who=${SUDO_USER:-$(id -un)}
+if [ "$(id -u)" = 0 ]; then exec runuser -u vigil -- env LOGNAME="$who" USER="$who" /opt/vigil/vigil "$@"; fi
 exec /opt/vigil/vigil "$@"
 EOF
     chmod 0755 "$WRAPPER.tmp"; own root:root "$WRAPPER.tmp"; mv -f "$WRAPPER.tmp" "$WRAPPER"

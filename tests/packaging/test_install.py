@@ -378,3 +378,78 @@ def test_an_upgrade_on_a_full_disk_leaves_the_installed_version(small_root: Plac
     done = run("--upgrade", "--root", small_root.root, "--bundle", make_bundle(small_root.base / "v2", "2.0"))
     assert done.code == 4 and "MB free on /opt" in done.err
     assert snapshot(small_root.root) == before
+
+
+# --- the real paths, in a private mount namespace -------------------------------------------------------------------
+
+IN_NAMESPACE = r"""
+set -eu
+base=$1 install=$2 v1=$3 v2=$4
+# Everything the installer writes, private to this namespace: a copy of /etc, empty /opt, /var/lib, /usr/local.
+cp -a /etc "$base/etc"
+mount --bind "$base/etc" /etc
+for d in /opt /var/lib /usr/local; do mount -t tmpfs -o mode=0755,size=64m tmpfs "$d"; done
+# The stand-in bundle runs this tree's Python, which lives under /root (0700): let the vigil user reach it.
+mkdir -p "$base/root-home/.pyenv" && chmod 0755 "$base/root-home"
+mount --bind /root/.pyenv "$base/root-home/.pyenv"
+mount --rbind "$base/root-home" /root
+
+"$install" --bundle "$v1" > "$base/install.out"
+stat -c '%a %U:%G %n' /opt/vigil /opt/vigil/vigil /usr/local/bin/vigil /etc/vigil /etc/vigil/vigil.toml \
+    /etc/vigil/private /var/lib/vigil /var/lib/vigil/log > "$base/modes.txt"
+id vigil > "$base/id.txt"
+runuser -u vigil -- sh -c 'test -x /opt/vigil/vigil && ! test -w /opt/vigil && ! test -w /opt/vigil/vigil &&
+    test -r /etc/vigil/vigil.toml && ! test -w /etc/vigil/vigil.toml && ! test -w /etc/vigil &&
+    test -w /var/lib/vigil && test -w /etc/vigil/private' && echo yes > "$base/service-user-ok"
+setpriv --reuid=65534 --regid=65534 --clear-groups -- sh -c '! test -r /etc/vigil/vigil.toml &&
+    ! test -x /var/lib/vigil && ! test -x /etc/vigil/private' && echo yes > "$base/others-ok"
+# A real engine run through the technician's command: as the vigil user, with the gateway's config.
+cd /
+VIGIL_SOURCE__SPEED=0 vigil --headless --simulate --duration 10m > "$base/run.out" 2>&1
+# The first admin from a shell, as docs/install.md says; the audit names the technician who used sudo.
+printf '482913\n' | SUDO_USER=ana vigil users add --name "Ana Lima" --role admin --pin-stdin > "$base/users.out"
+stat -c '%a %U:%G %n' /var/lib/vigil/vigil.db /var/lib/vigil/vigil.db.audit-key /var/lib/vigil/log/vigil.log \
+    > "$base/data-modes.txt"
+cp /var/lib/vigil/vigil.db "$base/before.db"
+"$install" --upgrade --bundle "$v2" > "$base/upgrade.out"
+cp /var/lib/vigil/vigil.db "$base/after.db"
+cp /var/lib/vigil/backups/vigil-pre-upgrade-*.db "$base/backup.db"
+stat -c '%a %U:%G %n' /var/lib/vigil/backups/vigil-pre-upgrade-*.db > "$base/backup-mode.txt"
+cat /opt/vigil/_internal/VERSION /opt/vigil.prev/_internal/VERSION > "$base/versions.txt"
+"$install" --uninstall --purge > "$base/purge.out"
+{ id vigil 2>&1 || true; find /opt /var/lib /usr/local -mindepth 1 -not -type d; } > "$base/after-purge.txt"
+"""
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None or not Path("/root/.pyenv").is_dir() or
+                    not sys.executable.startswith("/root/.pyenv/") and not sys.executable.startswith("/work/"),
+                    reason="needs unshare and this machine's Python under /root/.pyenv")
+def test_on_the_real_paths_the_service_user_runs_it_and_an_upgrade_backs_up_as_that_user(place: Place,
+                                                                                         bundle: Path) -> None:
+    """Without --root, in a private mount namespace (a copy of /etc, empty /opt, /var/lib, /usr/local): the real
+    useradd, the program and `vigil backup` run as the vigil user (setpriv/runuser), the wrapper command."""
+    base = place.base
+    v2 = make_bundle(base / "v2", "2.0")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", IN_NAMESPACE, "ns",
+                           str(base), str(INSTALL), str(bundle), str(v2)], capture_output=True, text=True,
+                          timeout=300, cwd="/")
+    assert done.returncode == 0, done.stdout + done.stderr
+    modes = (base / "modes.txt").read_text().splitlines()
+    assert modes == ["755 root:root /opt/vigil", "755 root:root /opt/vigil/vigil", "755 root:root /usr/local/bin/vigil",
+                     "750 root:vigil /etc/vigil", "640 root:vigil /etc/vigil/vigil.toml",
+                     "700 vigil:vigil /etc/vigil/private", "700 vigil:vigil /var/lib/vigil",
+                     "700 vigil:vigil /var/lib/vigil/log"]
+    assert "(dialout)" in (base / "id.txt").read_text()
+    assert (base / "service-user-ok").exists() and (base / "others-ok").exists()
+    assert (base / "data-modes.txt").read_text().splitlines() == [
+        "600 vigil:vigil /var/lib/vigil/vigil.db", "600 vigil:vigil /var/lib/vigil/vigil.db.audit-key",
+        "600 vigil:vigil /var/lib/vigil/log/vigil.log"]
+    assert "added Ana Lima (admin)" in (base / "users.out").read_text()
+    assert any(r[2] == "console:ana" for r in rows(base / "before.db", "audit_log"))
+    samples = rows(base / "before.db", "samples")
+    assert samples and rows(base / "after.db", "samples") == samples == rows(base / "backup.db", "samples")
+    assert (base / "backup-mode.txt").read_text().startswith("600 vigil:vigil ")
+    assert "database backed up" in (base / "upgrade.out").read_text()
+    assert (base / "versions.txt").read_text() == "2.01.0"
+    assert (base / "after-purge.txt").read_text().splitlines()[0].endswith("no such user")
+    assert (base / "after-purge.txt").read_text().splitlines()[1:] == []
