@@ -60,6 +60,7 @@ if [ -z "$R" ] && [ "$(id -u)" != 0 ]; then
 fi
 as_root=0; [ "$(id -u)" = 0 ] && as_root=1
 
+PREFIX=(); [ -z "$R" ] || PREFIX=(--prefix "$R")  # useradd/userdel/groupdel on DIR/etc without a chroot
 OPT=$R/opt/vigil NEW=$R/opt/vigil.new PREV=$R/opt/vigil.prev
 ETC=$R/etc/vigil DATA=$R/var/lib/vigil
 UNITDIR=$R/usr/local/lib/systemd/system WRAPPER=$R/usr/local/bin/vigil
@@ -117,6 +118,7 @@ check_bundle() {
     done
     [ -f "$HERE/kiosk/vigil-session-loop" ] && [ -f "$HERE/kiosk/vigil-xsession" ] ||
         die 3 "missing kiosk session files in $HERE/kiosk"
+    config_template >/dev/null  # not in $(...) here, so its refusal stops the installer before any change
 }
 
 bundle_mb() { du -sk "$bundle" "$HERE/kiosk" | awk '{s += $1} END {print int(s / 1024) + 1}'; }
@@ -154,13 +156,12 @@ create_user() {
     if [ -n "$(vigil_uid)" ]; then say "user vigil exists (uid $(vigil_uid))"; return 0; fi
     if [ "$as_root" != 1 ]; then say "not root: user vigil not created in $R (files stay the caller's)"; return 0; fi
     if [ ! -f "$R/etc/passwd" ]; then say "no $(shown /etc/passwd): user vigil not created"; return 0; fi
-    local groups=() g prefix=()
+    local groups=() g
     for g in "${ACCOUNT_GROUPS[@]}"; do
         if grep -q "^$g:" "$R/etc/group"; then groups+=("$g"); else say "group $g does not exist: vigil not added to it"; fi
     done
     # --prefix: use and change DIR/etc/{passwd,group,shadow} without a chroot (works offline, on a bare tree).
-    [ -n "$R" ] && prefix=(--prefix "$R")
-    useradd "${prefix[@]}" --system --user-group --home-dir /var/lib/vigil --no-create-home \
+    useradd "${PREFIX[@]}" --system --user-group --home-dir /var/lib/vigil --no-create-home \
         --shell /usr/sbin/nologin --comment "Vigil pump monitoring" \
         ${groups[0]:+--groups "$(IFS=,; echo "${groups[*]}")"} vigil
     say "created system user vigil (uid $(vigil_uid), groups vigil${groups[0]:+ ${groups[*]}}; no login shell)"
@@ -195,7 +196,12 @@ install_config() {
     local template tmp
     template=$(config_template)
     tmp=$ETC/.vigil.toml.tmp
-    gateway_config "$template" "$tmp" || { rm -f "$tmp"; return 1; }
+    if ! gateway_config "$template" "$tmp"; then
+        rm -f "$tmp"
+        [ -e "$ETC/vigil.toml" ] || return 1  # a first install needs it; an upgrade keeps the admin's file anyway
+        say "kept $(shown "$ETC/vigil.toml"); no vigil.toml.dist for this release"
+        return 0
+    fi
     own root:vigil "$tmp"; chmod 0640 "$tmp"
     if [ -e "$ETC/vigil.toml" ]; then
         mv -f "$tmp" "$ETC/vigil.toml.dist"  # this release's defaults, to compare with: never read by Vigil
@@ -232,7 +238,7 @@ EOF
     chmod 0755 "$WRAPPER.tmp"; own root:root "$WRAPPER.tmp"; mv -f "$WRAPPER.tmp" "$WRAPPER"
 }
 
-daemon_reload() { [ "$live_systemd" = 1 ] && systemctl daemon-reload || true; }
+daemon_reload() { if [ "$live_systemd" = 1 ]; then systemctl daemon-reload; fi; }
 
 active_units() {  # the Vigil services running now (the ones an upgrade stops and starts again)
     [ "$live_systemd" = 1 ] || return 0
@@ -278,8 +284,8 @@ fresh_cleanup() {  # a first install that failed: take away what this run made, 
     [ "$had_units" = 1 ] || rm -f "${UNITS[@]/#/$UNITDIR/}"
     [ "$had_wrapper" = 1 ] || rm -f "$WRAPPER"
     if [ "$had_user" = 0 ] && [ -n "$(vigil_uid)" ] && [ "$as_root" = 1 ]; then
-        userdel ${R:+--prefix "$R"} vigil 2>/dev/null || true
-        groupdel ${R:+--prefix "$R"} vigil 2>/dev/null || true
+        userdel "${PREFIX[@]}" vigil 2>/dev/null || true
+        groupdel "${PREFIX[@]}" vigil 2>/dev/null || true
     fi
     say "install failed: what this run made was removed; nothing is installed" >&2
     exit 5
@@ -310,18 +316,18 @@ do_install() {
 
 before_switch_failed() {  # nothing replaced yet: the installed program is as it was; start what was running
     rm -rf "$NEW"
-    [ -z "$running" ] || systemctl start $running || true
-    say "upgrade failed before the switch: the installed version is unchanged${running:+ and started again}" >&2
+    [ "${#running[@]}" = 0 ] || systemctl start "${running[@]}" || true
+    say "upgrade failed before the switch: the installed version is unchanged${running[*]:+ and started again}" >&2
     exit 5
 }
 
 after_switch_failed() {  # the new program is in place but the upgrade did not finish: put the previous one back
     trap - ERR
-    [ -z "$running" ] || systemctl stop $running || true
+    [ "${#running[@]}" = 0 ] || systemctl stop "${running[@]}" || true
     rm -rf "$NEW"
     if [ -d "$PREV" ]; then mv "$OPT" "$NEW" && mv "$PREV" "$OPT" && rm -rf "$NEW"; fi
-    [ -z "$running" ] || systemctl start $running || true
-    say "upgrade failed: the previous version is back in $(shown "$OPT")${running:+ and started again}; if it" \
+    [ "${#running[@]}" = 0 ] || systemctl start "${running[@]}" || true
+    say "upgrade failed: the previous version is back in $(shown "$OPT")${running[*]:+ and started again}; if it" \
         "refuses the database, restore the pre-upgrade copy in $(shown "$DATA/backups") (docs/backup.md)" >&2
     exit 5
 }
@@ -333,12 +339,12 @@ do_upgrade() {
     if [ -f "$DATA/vigil.db" ]; then
         need_space $(( $(du -sk "$DATA/vigil.db" | awk '{print int($1 / 1024) + 1}') + MARGIN_MB )) "$DATA"
     fi
-    running=""
+    running=()
     trap before_switch_failed ERR
     stage_program  # a broken or incomplete new program is refused here, before anything is stopped
-    running=$(active_units)
-    if [ -n "$running" ]; then
-        say "stopping $(echo $running)"; systemctl stop $running
+    mapfile -t running < <(active_units)
+    if [ "${#running[@]}" -gt 0 ]; then
+        say "stopping ${running[*]}"; systemctl stop "${running[@]}"
     elif [ "$live_systemd" = 0 ]; then
         say "no running systemd for $(shown /): services not stopped or started"
     fi
@@ -350,12 +356,12 @@ do_upgrade() {
     install_config
     install_units_and_command
     daemon_reload
-    if [ -n "$running" ]; then
-        systemctl start $running  # Type=notify: waits for READY=1; a failure goes back to the previous version
+    if [ "${#running[@]}" -gt 0 ]; then
+        systemctl start "${running[@]}"  # Type=notify: waits for READY=1; a failure goes back to the previous version
     fi
     trap - ERR
     say "upgraded $(shown "$OPT"); the previous program is in $(shown "$PREV") for a rollback" \
-        "(docs/install.md)${running:+; started again: $(echo $running)}"
+        "(docs/install.md)${running[*]:+; started again: ${running[*]}}"
 }
 
 do_uninstall() {
@@ -376,8 +382,8 @@ do_uninstall() {
         rm -rf "$ETC" "$DATA"
         if [ -n "$(vigil_uid)" ]; then
             if [ "$as_root" = 1 ]; then
-                userdel ${R:+--prefix "$R"} vigil
-                ! grep -q '^vigil:' "$R/etc/group" || groupdel ${R:+--prefix "$R"} vigil
+                userdel "${PREFIX[@]}" vigil
+                ! grep -q '^vigil:' "$R/etc/group" || groupdel "${PREFIX[@]}" vigil
                 say "removed user vigil"
             else
                 say "not root: user vigil left in $(shown /etc/passwd)"
