@@ -382,7 +382,7 @@ def test_an_upgrade_on_a_full_disk_leaves_the_installed_version(small_root: Plac
 
 # --- the real paths, in a private mount namespace -------------------------------------------------------------------
 
-IN_NAMESPACE = r"""
+PRIVATE_PATHS = r"""
 set -eu
 base=$1 install=$2 v1=$3 v2=$4
 # Everything the installer writes, private to this namespace: a copy of /etc, empty /opt, /var/lib, /usr/local.
@@ -393,7 +393,9 @@ for d in /opt /var/lib /usr/local; do mount -t tmpfs -o mode=0755,size=64m tmpfs
 mkdir -p "$base/root-home/.pyenv" && chmod 0755 "$base/root-home"
 mount --bind /root/.pyenv "$base/root-home/.pyenv"
 mount --rbind "$base/root-home" /root
+"""
 
+IN_NAMESPACE = PRIVATE_PATHS + r"""
 "$install" --bundle "$v1" > "$base/install.out"
 stat -c '%a %U:%G %n' /opt/vigil /opt/vigil/vigil /usr/local/bin/vigil /etc/vigil /etc/vigil/vigil.toml \
     /etc/vigil/private /var/lib/vigil /var/lib/vigil/log > "$base/modes.txt"
@@ -421,19 +423,24 @@ cat /opt/vigil/_internal/VERSION /opt/vigil.prev/_internal/VERSION > "$base/vers
 """
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None or not Path("/root/.pyenv").is_dir() or
-                    not sys.executable.startswith("/root/.pyenv/") and not sys.executable.startswith("/work/"),
-                    reason="needs unshare and this machine's Python under /root/.pyenv")
+needs_namespace = pytest.mark.skipif(
+    shutil.which("unshare") is None or not Path("/root/.pyenv").is_dir(),
+    reason="needs unshare and this machine's Python under /root/.pyenv (the stand-in bundle runs it as vigil)")
+
+
+def in_namespace(script: str, base: Path, *args: Path) -> None:
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script, "ns", str(base),
+                           str(INSTALL), *map(str, args)], capture_output=True, text=True, timeout=300, cwd="/")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@needs_namespace
 def test_on_the_real_paths_the_service_user_runs_it_and_an_upgrade_backs_up_as_that_user(place: Place,
                                                                                          bundle: Path) -> None:
     """Without --root, in a private mount namespace (a copy of /etc, empty /opt, /var/lib, /usr/local): the real
     useradd, the program and `vigil backup` run as the vigil user (setpriv/runuser), the wrapper command."""
     base = place.base
-    v2 = make_bundle(base / "v2", "2.0")
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", IN_NAMESPACE, "ns",
-                           str(base), str(INSTALL), str(bundle), str(v2)], capture_output=True, text=True,
-                          timeout=300, cwd="/")
-    assert done.returncode == 0, done.stdout + done.stderr
+    in_namespace(IN_NAMESPACE, base, bundle, make_bundle(base / "v2", "2.0"))
     modes = (base / "modes.txt").read_text().splitlines()
     assert modes == ["755 root:root /opt/vigil", "755 root:root /opt/vigil/vigil", "755 root:root /usr/local/bin/vigil",
                      "750 root:vigil /etc/vigil", "640 root:vigil /etc/vigil/vigil.toml",
@@ -453,3 +460,72 @@ def test_on_the_real_paths_the_service_user_runs_it_and_an_upgrade_backs_up_as_t
     assert (base / "versions.txt").read_text() == "2.01.0"
     assert (base / "after-purge.txt").read_text().splitlines()[0].endswith("no such user")
     assert (base / "after-purge.txt").read_text().splitlines()[1:] == []
+
+
+# systemd cannot run on this machine (no systemd as PID 1): a stand-in `systemctl` keeps each unit's state in a file
+# and logs every call, so the upgrade's order (stop, back up, switch, start) and its way back are what is checked.
+FAKE_SYSTEMCTL = r"""#!/bin/sh
+state=/run/fake-systemd
+echo "$* [program $(cat /opt/vigil/_internal/VERSION 2>/dev/null)]" >> "$state/calls"
+cmd=$1; shift
+case $cmd in
+    is-active) [ "$1" = --quiet ] && shift; [ -f "$state/active-$1" ] ;;
+    stop) for u; do rm -f "$state/active-$u"; done ;;
+    start) if [ -f "$state/fail-start-2.0" ] && [ "$(cat /opt/vigil/_internal/VERSION)" = 2.0 ]; then exit 1; fi
+           for u; do touch "$state/active-$u"; done ;;
+esac
+"""
+
+UPGRADES_UNDER_SYSTEMD = PRIVATE_PATHS + r"""
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/systemd/system /run/fake-systemd
+mount -t tmpfs -o mode=0755 tmpfs /usr/local  # a fresh one: bin/ for the stand-in, before the install's own files
+mkdir -p /usr/local/sbin && cp "$base/systemctl" /usr/local/sbin/systemctl && chmod 0755 /usr/local/sbin/systemctl
+export PATH=/usr/local/sbin:$PATH
+"$install" --bundle "$v1" > "$base/install.out"
+: > /run/fake-systemd/calls
+touch /run/fake-systemd/active-vigil-hmi.service                 # the technician enabled and started the kiosk
+yes junk | head -c 8192 > /var/lib/vigil/vigil.db && chown vigil:vigil /var/lib/vigil/vigil.db
+touch /run/fake-systemd/fail-start-2.0                           # the new release will not start
+set +e
+"$install" --upgrade --bundle "$v2" > "$base/failed.out" 2> "$base/failed.err"
+echo $? > "$base/failed.code"
+set -e
+cp /run/fake-systemd/calls "$base/failed.calls"; : > /run/fake-systemd/calls
+cat /opt/vigil/_internal/VERSION > "$base/failed.version"
+ls /run/fake-systemd > "$base/failed.state"
+rm /run/fake-systemd/fail-start-2.0
+"$install" --upgrade --bundle "$v2" > "$base/good.out"
+cp /run/fake-systemd/calls "$base/good.calls"
+cat /opt/vigil/_internal/VERSION /opt/vigil.prev/_internal/VERSION > "$base/good.version"
+ls /run/fake-systemd > "$base/good.state"
+ls /var/lib/vigil/backups > "$base/backups"
+"""
+
+
+@needs_namespace
+def test_an_upgrade_under_systemd_stops_backs_up_switches_starts_and_goes_back_when_the_new_one_fails(
+        place: Place, bundle: Path) -> None:
+    base = place.base
+    (base / "systemctl").write_text(FAKE_SYSTEMCTL)
+    in_namespace(UPGRADES_UNDER_SYSTEMD, base, bundle, make_bundle(base / "v2", "2.0"))
+
+    assert (base / "failed.code").read_text().strip() == "5"
+    assert "previous version is back" in (base / "failed.err").read_text()
+    assert (base / "failed.version").read_text() == "1.0"  # the running version is the one in place
+    assert "active-vigil-hmi.service" in (base / "failed.state").read_text().split()  # and it runs again
+    calls = [c for c in (base / "failed.calls").read_text().splitlines() if not c.startswith("is-active")]
+    assert calls == ["stop vigil-hmi.service [program 1.0]", "daemon-reload [program 2.0]",
+                     "start vigil-hmi.service [program 2.0]", "stop vigil-hmi.service [program 2.0]",
+                     "start vigil-hmi.service [program 1.0]"]
+
+    calls = [c for c in (base / "good.calls").read_text().splitlines() if not c.startswith("is-active")]
+    assert calls == ["stop vigil-hmi.service [program 1.0]", "daemon-reload [program 2.0]",
+                     "start vigil-hmi.service [program 2.0]"]
+    assert (base / "good.version").read_text() == "2.01.0"
+    assert "active-vigil-hmi.service" in (base / "good.state").read_text().split()
+    good = (base / "good.out").read_text()
+    # The "database" here is not one, so `vigil backup` refuses it: with Vigil stopped the file is copied instead.
+    assert good.index("stopping vigil-hmi.service") < good.index("copying the file instead") < good.index(
+        "database copied") < good.index("started again")
+    assert len((base / "backups").read_text().split()) == 2  # one copy before each attempt
