@@ -11,7 +11,7 @@ APT_PACKAGES += xvfb xinit x11-utils x11-xserver-utils unclutter imagemagick lib
 	cage grim xwayland libwayland-client0 libwayland-cursor0 libwayland-egl1 systemd
 ARGS ?=
 
-.PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus
+.PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus install-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,10 @@ fuzz: $(STAMP) system-deps
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
+
+# packaging/install.sh in a throw-away root and a private mount namespace (root needed; docs/install.md)
+install-check: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/packaging $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

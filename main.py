@@ -148,10 +148,10 @@ def _settings(args: argparse.Namespace) -> tuple[Settings, float | None]:
 
 
 def _logging(settings: Settings) -> None:
-    from app.logging_setup import LogSetupError, setup_logging
+    from app.logging_setup import LogSetupError, setup_logging, stderr_is_journal
 
-    try:
-        setup_logging(settings.logging.level, settings.logging.dir)
+    try:  # under systemd the journal gets the whole log (docs/install.md), not only warnings
+        setup_logging(settings.logging.level, settings.logging.dir, journal=stderr_is_journal())
     except LogSetupError as exc:
         raise StartupError(str(exc)) from None
 

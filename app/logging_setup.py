@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import traceback
+from collections.abc import Mapping
 from contextlib import suppress
 from io import TextIOWrapper
 from pathlib import Path
@@ -32,6 +33,10 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What logging hands formatException: sys.exc_info(), all None for logging.exception() outside an except block.
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+# syslog priorities for journald's "<N>" line prefix (systemd.exec(5) SyslogLevelPrefix=, on by default)
+_PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
 
 class LogSetupError(ValueError):
     """The log folder or file cannot be used; the message names ``logging.dir`` and what is allowed."""
@@ -59,6 +64,27 @@ class EscapingFormatter(logging.Formatter):
         te = traceback.TracebackException(exc_type, exc, tb, capture_locals=False)
         _escape_messages(te, set())
         return "".join(te.format()).rstrip("\n")
+
+
+class JournalFormatter(EscapingFormatter):
+    """For stderr connected to the journal: each line starts with its syslog priority (``<4>`` for a warning), so
+    ``journalctl -p warning`` filters and the journal colours them; the journal adds the time itself."""
+
+    def format(self, record: logging.LogRecord) -> str:  # logging's API
+        priority = next((p for level, p in sorted(_PRIORITY.items(), reverse=True) if record.levelno >= level), 7)
+        return f"<{priority}>{super().format(record)}"
+
+
+def stderr_is_journal(environ: Mapping[str, str] | None = None, fd: int = 2) -> bool:
+    """True when ``fd`` is the journal stream systemd connected: it sets ``JOURNAL_STREAM=<device>:<inode>`` for a
+    service whose output goes to the journal, and children inherit the variable, so the stream must still be that
+    one (systemd.exec(5)). Anything else in the variable means no."""
+    named = re.fullmatch(r"([0-9]+):([0-9]+)", (os.environ if environ is None else environ).get("JOURNAL_STREAM", ""))
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return False
+    return named is not None and (info.st_dev, info.st_ino) == (int(named[1]), int(named[2]))
 
 
 def _escape_messages(te: traceback.TracebackException, seen: set[int]) -> None:
@@ -109,9 +135,11 @@ def _prepare_folder(path: Path) -> None:
             logging.getLogger(__name__).debug("cannot tighten %s: %s", path, exc)
 
 
-def setup_logging(level: str = "INFO", log_dir: str | Path = "var/log", console_level: str = "WARNING") -> Path:
+def setup_logging(level: str = "INFO", log_dir: str | Path = "var/log", console_level: str = "WARNING",
+                  journal: bool = False) -> Path:
     """Install the file and console handlers on the root logger; raises :class:`LogSetupError` when the log
-    folder or file cannot be used."""
+    folder or file cannot be used. ``journal`` (stderr is systemd's journal stream): the console gets every line at
+    ``level``, each with its syslog priority, since the journal is where a technician reads them."""
     path = Path(log_dir)
     _prepare_folder(path)
     logfile = path / LOG_NAME
@@ -133,8 +161,8 @@ def setup_logging(level: str = "INFO", log_dir: str | Path = "var/log", console_
             h.close()
     file_handler.setFormatter(EscapingFormatter(FILE_FORMAT))
     console = logging.StreamHandler()
-    console.setLevel(console_level)
-    console.setFormatter(EscapingFormatter(CONSOLE_FORMAT))
+    console.setLevel(level if journal else console_level)
+    console.setFormatter(JournalFormatter(CONSOLE_FORMAT) if journal else EscapingFormatter(CONSOLE_FORMAT))
     root.addHandler(file_handler)
     root.addHandler(console)
     return logfile
