@@ -44,17 +44,17 @@ def mqtt_probe(host: str, port: int, tls: ssl.SSLContext | None, username: str |
     try:
         deadline = time.monotonic() + timeout_s
         while not answer and time.monotonic() < deadline:
-            if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
+            if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS and not answer:
                 return "the broker closed the connection before accepting it" + (
                     " (TLS client certificate?)" if tls is not None else "")
         if not answer:
             return f"no CONNACK within {timeout_s:g} s"
         if answer[0].is_failure:
             return f"the broker refused the connection: {answer[0]}"
-        client.disconnect()
+        client.disconnect()  # a clean DISCONNECT: the broker logs no lost client
+        client.loop(timeout=0.05)
         return None
     finally:
-        client.loop(timeout=0.05)  # let the DISCONNECT out
         _close(client)
 
 
@@ -133,7 +133,7 @@ def check_broker(ctx: DoctorContext) -> Iterator[Finding]:
 
 def _connect(ctx: DoctorContext, where: str) -> Iterator[Finding]:
     from app.uplink.connection import UplinkConfigError, tls_context
-    from app.uplink.credentials import CredentialsError, CredentialStore
+    from app.uplink.credentials import CredentialsError, CredentialStore, default_file
 
     up = ctx.settings.uplink
     try:
@@ -144,8 +144,10 @@ def _connect(ctx: DoctorContext, where: str) -> Iterator[Finding]:
     try:
         creds = CredentialStore.for_settings(up).get(up.host)
     except CredentialsError as exc:
-        yield Finding(NAME, Status.WARNING, f"the stored broker credentials cannot be read: {exc}; trying without")
         creds = None
+        if Path(up.credentials_file or default_file()).exists():  # none stored at all is a broker without users
+            yield Finding(NAME, Status.WARNING, f"the stored broker credentials cannot be read: {exc}; trying "
+                          f"without")
     user = "as " + repr(creds.username) if creds is not None else "without a username (none stored)"
     why = mqtt_probe(up.host, up.port, tls, creds.username if creds else None, creds.password if creds else None,
                      f"{up.client_id or 'vigil-' + ctx.settings.site.gateway_id}-doctor", ctx.probe_s)
