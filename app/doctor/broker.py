@@ -124,9 +124,13 @@ def check_broker(ctx: DoctorContext) -> Iterator[Finding]:
                       f"machine or a lab network")
     if ctx.live is not None:
         state = ctx.live().uplink
-        yield (Finding(NAME, Status.OK, f"{where}: the uplink is connected") if state.state == "connected" else
-               Finding(NAME, Status.PROBLEM, f"{where}: the uplink is {state.state}: "
-                       f"{state.last_error or 'not connected'}"))
+        if state.state == "connected":
+            yield Finding(NAME, Status.OK, f"{where}: the uplink is connected")
+        elif state.state == "connecting":  # an attempt in progress: the next one says whether it worked
+            yield Finding(NAME, Status.WARNING, f"{where}: the uplink is connecting")
+        else:
+            yield Finding(NAME, Status.PROBLEM, f"{where}: the uplink is {state.state}: "
+                          f"{state.last_error or 'not connected'}")
         return
     yield from _connect(ctx, where)
 

@@ -78,6 +78,8 @@ def _from_engine(ctx: DoctorContext) -> Iterator[Finding]:
     else:
         yield Finding(NAME, Status.PROBLEM, f"{kind} source: {snap.source.detail}")
     for name, asset in snap.assets.items():
+        if asset.quality is None and kind in ("simulator", "csv") and snap.source.frames:
+            continue  # these sources carry no per-channel quality: nothing to say beyond the line above
         yield channel_finding(name, asset.quality)
 
 
