@@ -29,7 +29,7 @@ MAX_TEXT_CHARS = 200
 
 def _escaped(text: str) -> str:
     """A finding's text may quote outside input (a broker's error, a device's answer): one escaped ASCII line."""
-    return text[:MAX_TEXT_CHARS].encode("unicode_escape").decode("ascii")
+    return text.encode("unicode_escape").decode("ascii")[:MAX_TEXT_CHARS]
 
 
 @dataclass(frozen=True, slots=True)
