@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import DBAPIError
 
 from app import audit_check
 from app.doctor import DoctorContext, Finding, Status, check
@@ -35,6 +36,10 @@ def check_audit_chain(ctx: DoctorContext) -> Iterator[Finding]:
                 return
             key_path = audit_check.key_path_for(db_path)
             report = audit_check.verify(conn, audit_check.read_key(key_path))
+    except DBAPIError as exc:  # a damaged or foreign file: the database check says what it is and what to do
+        yield Finding(name, Status.PROBLEM, f"the audit log cannot be read ({str(exc.orig)[:120]}): see the "
+                      f"database check")
+        return
     finally:
         engine.dispose()
     if not report.ok:

@@ -8,11 +8,13 @@ hours.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.config import ENV_PREFIX
 from app.doctor import DoctorContext, Finding, Status, check
 from app.store.database import DAMAGED, damage_advice
 
@@ -24,10 +26,6 @@ WARNING_FREE_BYTES, WARNING_FREE_SHARE = 2**30, 0.10
 def check_config(ctx: DoctorContext) -> Iterator[Finding]:
     """Reaching here means the settings are valid (an unreadable or invalid file is exit status 2 before any check):
     say which file that was, and which environment overrides applied, so a technician edits the right one."""
-    import os
-
-    from app.config import ENV_PREFIX
-
     where = (f"the settings file {ctx.config_path}" if ctx.config_path is not None
              else "the settings the engine started with")
     env = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and "__" in k)

@@ -85,12 +85,16 @@ def test_a_page_of_garbage_is_a_problem_with_the_file_and_what_to_do_and_the_fil
     advice = " ".join(bad[0].details)
     assert "backup" in advice and "docs/backup.md" in advice and str(path) in advice
     assert sha(path) == before  # read-only
+    chain = findings(settings_for(tmp_path), "audit-chain")  # its rows may lie on intact pages; never a crash
+    assert not any("the check itself failed" in f.message for f in chain), chain
 
 
 def test_a_file_that_is_not_sqlite_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "vigil.db").write_bytes(b"this is not a database\n" * 400)
     found = findings(settings_for(tmp_path), "database")
     assert any("not an SQLite database" in m for m in by_status(found, Status.PROBLEM)), found
+    chain = findings(settings_for(tmp_path), "audit-chain")
+    assert [f.status for f in chain] == [Status.PROBLEM] and "see the database check" in chain[0].message, chain
 
 
 def test_a_database_from_before_alembic_will_be_migrated_a_warning_and_is_left_as_it_is(tmp_path: Path) -> None:

@@ -15,7 +15,17 @@ import pytest
 
 from app.config import Settings, load_settings
 from app.doctor import DoctorContext, Finding, Status, run_checks
-from tests.acquisition.modbus.peers import RTU_MAP, TCP_MAP, SimulatorServer, free_port, map_data, write_map
+from app.instance_lock import serial_port_lock
+from tests.acquisition.modbus.peers import (
+    RTU_MAP,
+    TCP_MAP,
+    SimulatorServer,
+    SocatPair,
+    free_port,
+    map_data,
+    requires_socat,
+    write_map,
+)
 from tests.support.broker import MosquittoBroker, requires_mosquitto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,3 +161,18 @@ def test_simulator_and_csv_need_nothing_reached(tmp_path: Path) -> None:
     csv = tmp_path / "plant.csv"
     found = sources(load_settings(environ={}, overrides={**base, "source": {"kind": "csv", "csv": {"path": str(csv)}}}))
     assert found[0].status is Status.PROBLEM and str(csv) in found[0].message
+
+
+@requires_socat
+def test_an_rtu_line_is_probed_under_its_lock_and_the_lock_given_back(tmp_path: Path) -> None:
+    line = SocatPair()
+    try:
+        with SimulatorServer(tmp_path, ["--modbus-rtu", line.a], map_path=RTU_MAP, speed=0.5):
+            found = run_checks(DoctorContext(rtu_settings(tmp_path, line.b), probe_s=1.0), ["sources"])
+    finally:
+        line.close()
+    devices = [f for f in found if f.message.startswith("device ")]
+    assert [f.status for f in devices] == [Status.OK, Status.OK], found  # both slaves on the one line
+    assert not any(f.message.startswith("serial port") for f in found)
+    assert all(f.status is not Status.PROBLEM for f in found), found
+    assert not serial_port_lock(line.b).path.exists()  # the UUCP lock was taken for the probe and given back
