@@ -213,3 +213,32 @@ def test_json_schema_exit_status_and_the_file_read(tmp_path: Path) -> None:
     res = run_doctor("--config", str(cfg), "--only", "database", "--only", "config")
     assert res.returncode == 1, res.stdout + res.stderr
     assert res.stdout.splitlines()[-1] == "doctor: PROBLEMS found in database (see above)"
+
+
+def test_a_clock_before_this_release_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.doctor import models_clock
+
+    monkeypatch.setattr(models_clock, "wall_clock", lambda: 946684800.0)  # 2000-01-01: a dead RTC battery
+    found = findings(settings_for(tmp_path), "clock")
+    bad = [f for f in found if f.status is Status.PROBLEM]
+    assert len(bad) == 1 and "2000-01-01" in bad[0].message and "before this release was built" in bad[0].message
+    assert "RTC battery" in bad[0].details[0]
+
+
+@pytest.mark.parametrize(("output", "status", "words"), [
+    ("NTPSynchronized=yes\nNTP=yes\n", Status.OK, "synchronised with NTP"),
+    ("NTPSynchronized=no\nNTP=yes\n", Status.WARNING, "NTP is on but not synchronised"),
+    ("NTPSynchronized=no\nNTP=no\n", Status.WARNING, "NTP is off"),
+])
+def test_the_ntp_state_from_timedatectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str,
+                                        status: Status, words: str) -> None:
+    """timedatectl as systemd's prints it (``show --property=...``), from a stand-in first on PATH: this machine
+    has no systemd to ask."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "timedatectl"
+    tool.write_text(f"#!/bin/sh\nprintf '{output}'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    ntp = [f for f in findings(settings_for(tmp_path), "clock") if "NTP" in f.message or "synchronised" in f.message]
+    assert len(ntp) == 1 and ntp[0].status is status and words in ntp[0].message, ntp
