@@ -71,7 +71,7 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["doctor"]:  # python main.py doctor [--json]: audit chain, file modes (app/doctor.py)
+    if argv[:1] == ["doctor"]:  # python main.py doctor [--json]: the health checks (docs/doctor.md)
         from app.doctor import main as doctor_main
 
         return doctor_main(argv[1:])

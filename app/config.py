@@ -106,6 +106,10 @@ class EngineSettings(_Section):
                                    description="a channel bad or stale this long raises a diagnostic alarm")
     hang_after_s: float = Field(60.0, ge=1, le=3600, description="a worker with no progress this long is hung: the "
                                 "systemd watchdog pings stop and the service is restarted (docs/kiosk.md)")
+    checks_every_s: float = Field(86400.0, ge=1, le=30 * 86400,
+                                  description="the engine runs doctor's checks this often (docs/doctor.md)")
+    checks_first_after_s: float = Field(600.0, ge=0, le=86400,
+                                        description="...the first time this long after start (start-up stays fast)")
 
 
 class CloudSettings(_Section):

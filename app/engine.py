@@ -42,6 +42,7 @@ from app.alarm_states import AlarmState
 from app.cloud_standin import CloudStandIn
 from app.cloud_verdicts import CloudVerdict
 from app.config import Settings
+from app.daily_checks import DailyChecks
 from app.diagnostics import QualityWatch
 from app.handover import HandoverService, handover_folder
 from app.health import HealthBoard, Part
@@ -106,6 +107,7 @@ class Engine:
             on_status=self._store_changed,
         )
         self.live = LiveBuffer()
+        self.daily = DailyChecks(settings, self.snapshot)  # doctor's checks, daily, reading this engine's state
         # The cloud side: the MQTT uplink when configured, else an in-process stand-in (demo, tests, no broker).
         self.uplink: Uplink | None = None
         self.cloud: CloudStandIn | None = None
@@ -113,6 +115,7 @@ class Engine:
         if settings.uplink.enabled:
             self.uplink = Uplink(settings.uplink, settings.site.site_id, settings.site.gateway_id, self.db, self.writer,
                                  on_confirmation=self._on_confirmation, on_published=self._on_published,
+                                 checks=self.daily.heartbeat_body,
                                  on_error=lambda where, exc: self._failed(Part.UPLINK, where, exc, fatal=False))
             submit = self._uplink_connected
         else:
@@ -214,6 +217,7 @@ class Engine:
             t.start()
         if self.uplink is not None:
             self.uplink.start()
+        self.daily.start()
         self.watchdog.ready(f"running: {len(self.pipelines)} asset(s) from {self.settings.source.kind}")
 
     def wait_prerun(self, timeout: float | None = None) -> bool:
@@ -230,6 +234,7 @@ class Engine:
         self._stop.set()
         self._fits.shutdown(wait=False, cancel_futures=True)  # a detection thread waiting on a queued fit goes on
         t_join = self.settings.engine.join_timeout_s
+        self.daily.stop(t_join)
         for t in self._threads:
             t.join(t_join)
             if t.is_alive():
@@ -300,7 +305,7 @@ class Engine:
         return EngineSnapshot(self._last_ts, assets, SourceHealth(source.ok and running, detail, stats.frames,
                                                                   sum(stats.skipped.values())),
                               uplink, self.settings.detection.threshold, self.frames_processed, self.health.recent(),
-                              health, store, audit=self.audit_check)
+                              health, store, audit=self.audit_check, checks=self.daily.latest())
 
     def history(self, asset: str, t0: float, t1: float, max_points: int = 4000) -> Samples:
         """Blocking (SQLite): call from a worker thread."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from app.uplink.status import UplinkStatus  # state "stand-in" when the in-proce
 from detection.alerts import RuleState
 from detection.commissioning import LearningProgress
 from detection.regime import Regime
+
+if TYPE_CHECKING:  # app.daily_checks imports the doctor's checks: not needed to build or read a snapshot
+    from app.daily_checks import ChecksSummary
 
 Samples = tuple[np.ndarray, np.ndarray, np.ndarray]  # ts (n,), values (n, 8), scores (n,) NaN = no score
 
@@ -81,6 +85,7 @@ class EngineSnapshot:
     health: dict[Part, PartHealth] = field(default_factory=dict)  # every part's state now
     store: StoreStatus = field(default_factory=StoreStatus)  # the store writer's own account
     audit: ChainReport | None = None  # the audit log's hash chain as verified at start (admins are shown a break)
+    checks: ChecksSummary | None = None  # the daily health check's last run (app/daily_checks.py); None before it
 
     def worst(self, *, besides: tuple[Part, ...] = ()) -> PartHealth | None:
         """The part the operator should hear about first (a stopped one, then a failing one, in ``Part`` order),

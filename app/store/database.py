@@ -24,8 +24,8 @@ from app.store.migrate import MigrationResult, bring_to_head
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MigrationError", "StoreCorruptError", "StoreOpenError", "integrity_ok", "migration_of",
-           "open_database"]
+__all__ = ["DAMAGED", "MigrationError", "StoreCorruptError", "StoreOpenError", "damage_advice", "integrity_ok",
+           "migration_of", "open_database"]
 
 
 def _on_connect(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -84,7 +84,7 @@ def migration_of(engine: Engine) -> MigrationResult | None:
 _migrations: weakref.WeakKeyDictionary[Engine, MigrationResult] = weakref.WeakKeyDictionary()
 
 
-_DAMAGED = "the SQLite file is damaged"
+DAMAGED = _DAMAGED = "the SQLite file is damaged"
 
 
 def _check_integrity(engine: Engine, db_path: Path) -> None:
@@ -102,7 +102,12 @@ def _quick_check(conn: Connection) -> list[str]:
 
 def _damaged(db_path: Path, detail: str) -> str:
     return (f"database {db_path}: {_DAMAGED} (SQLite integrity check: {detail[:300]}). It was left as it is. "
-            f"What to do: stop Vigil, keep this file for analysis (move it aside), copy the latest backup (made by "
+            f"{damage_advice(db_path)}")
+
+
+def damage_advice(db_path: Path) -> str:
+    """What to do about a damaged database (the panel, --headless and ``doctor`` say the same)."""
+    return (f"What to do: stop Vigil, keep this file for analysis (move it aside), copy the latest backup (made by "
             f"`python main.py backup DEST`) to {db_path} and start again - see docs/backup.md; without a backup, "
             f"moving the file aside starts an empty database ({_ALLOWED})")
 

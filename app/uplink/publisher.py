@@ -70,9 +70,10 @@ class Uplink:
 
     Thread-safe: ``message_op``, ``enqueue``, ``status`` may be called from any thread. Callbacks
     (``on_confirmation(protocol.Confirmation)``, ``on_published(Published)``, ``on_error(where, exc)`` if the
-    thread dies of a bug) run on the uplink thread; keep them short. Stop the uplink before the store writer (its
-    last PUBACKed rows are deleted through the writer). Raises ``UplinkConfigError`` (a ValueError naming the
-    setting) for a missing or unreadable TLS file when enabled.
+    thread dies of a bug) run on the uplink thread; keep them short. ``checks()``, when given, is called at each
+    heartbeat for the daily health check's summary (a small JSON-able mapping, or None before the first run).
+    Stop the uplink before the store writer (its last PUBACKed rows are deleted through the writer). Raises
+    ``UplinkConfigError`` (a ValueError naming the setting) for a missing or unreadable TLS file when enabled.
     """
 
     def __init__(self, cfg: Any, site: str, gateway: str, db: Engine, writer: StoreWriter, *,
@@ -80,6 +81,7 @@ class Uplink:
                  on_confirmation: Callable[[protocol.Confirmation], None] | None = None,
                  on_published: Callable[[Published], None] | None = None,
                  on_error: Callable[[str, BaseException], None] | None = None,
+                 checks: Callable[[], Mapping[str, Any] | None] | None = None,
                  clock: Callable[[], float] = time.time, version: str = VERSION, inflight: int = 64,
                  reconnect_s: tuple[float, float] = (0.5, 30.0), housekeeping_s: float = 1.0) -> None:
         self.cfg = cfg
@@ -93,6 +95,7 @@ class Uplink:
         self.rejected_confirmations = RejectionLog(log)  # refused before the engine saw them, per reason
         self.on_published = on_published
         self._on_error = on_error or (lambda where, exc: None)
+        self._checks = checks  # the daily health check's last result for the heartbeat (app/daily_checks.py)
         self._credentials_fn = credentials or (lambda: CredentialStore.for_settings(cfg).get(cfg.host))
         self._ctx = tls_context(cfg.tls, cfg.ca_file, cfg.cert_file, cfg.key_file) if cfg.enabled else None
         if cfg.enabled and not cfg.tls:
@@ -325,8 +328,11 @@ class Uplink:
         self._next_hb = now + self.cfg.heartbeat_s
         self._hb_seq += 1
         st = self._board.read()
-        body = {"backlog": st.backlog, "oldest_age_s": st.oldest_age_s, "dropped": st.dropped,
-                "uptime_s": round(now - self._started_mono, 1)}
+        body: dict[str, Any] = {"backlog": st.backlog, "oldest_age_s": st.oldest_age_s, "dropped": st.dropped,
+                                "uptime_s": round(now - self._started_mono, 1)}
+        checks = self._checks() if self._checks is not None else None
+        if checks is not None:
+            body["checks"] = checks
         payload = envelope(protocol.new_message_id(), "heartbeat", self._hb_seq, self.clock(), self.site,
                            self.gateway, json.dumps(body, separators=(",", ":")))
         client.publish(self._hb_topic, payload, qos=0)

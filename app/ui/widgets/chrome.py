@@ -101,8 +101,9 @@ class ElidedLabel(QLabel):
 
 
 class StatusBar(QWidget):
-    """Engine health (the data source, detection, storage: whichever part fails, named as itself), uplink state
-    and backlog, plant data time, wall clock, who is logged in."""
+    """Engine health (the data source, detection, storage: whichever part fails, named as itself), the daily health
+    check when it found something (app/daily_checks.py; hidden otherwise), uplink state and backlog, plant data
+    time, wall clock, who is logged in."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,12 +113,14 @@ class StatusBar(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         self.source = ElidedLabel("Data: waiting")
+        self.checks = ElidedLabel("")
+        self.checks.hide()
         self.uplink = ElidedLabel("Uplink: -")
         self.data_time = ElidedLabel("")
         self.user = ElidedLabel("View only - not logged in")
         self.clock = QLabel("")
         self.clock.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
-        for w, stretch in ((self.source, 3), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
+        for w, stretch in ((self.source, 3), (self.checks, 4), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
                            (self.clock, 0)):
             lay.addWidget(w, stretch)
         self.tick_clock()
@@ -142,6 +145,7 @@ class StatusBar(QWidget):
             if store is not None and recovered:
                 self.source.setToolTip(store.detail)
             self.source.setStyleSheet("")
+        self._set_checks(snap)
         up = snap.uplink
         # Short enough for 1280 px: the state, then what waits in the outbox and for how long
         queued = f"{up.backlog} queued" + (f" ({_age(up.oldest_age_s)})" if up.oldest_age_s else "")
@@ -153,6 +157,16 @@ class StatusBar(QWidget):
         self.uplink.setStyleSheet("" if normal else theme.fault_style())
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
+
+    def _set_checks(self, snap: EngineSnapshot) -> None:
+        checks = snap.checks
+        if checks is None or not checks.headline:
+            self.checks.hide()
+            return
+        self.checks.setText(f"\u26a0 {checks.headline}")
+        self.checks.setToolTip("\n".join(checks.problems + checks.warnings))
+        self.checks.setStyleSheet(theme.fault_style())  # a fault of the system, like the parts' faults
+        self.checks.show()
 
     def set_user(self, session: Session | None) -> None:
         self.user.setText("View only - not logged in" if session is None

@@ -1,0 +1,67 @@
+"""The daily health check on the status bar: hidden while every check passes (or before the first run), the first
+problem named (and how many more) once a run finds one, warnings said too; through the running engine's own
+daily run, and on summaries built by the same code."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app import doctor
+from app.daily_checks import ChecksSummary
+from app.doctor import DoctorContext, Finding, Status
+from app.health import HealthBoard
+from app.live import EngineSnapshot, SourceHealth
+from app.store.status import StoreStatus
+from app.ui.widgets.chrome import StatusBar
+from app.uplink.status import UplinkStatus
+from tests.ui.conftest import Hmi, make_settings
+
+
+def snapshot(checks: ChecksSummary | None) -> EngineSnapshot:
+    store = StoreStatus()
+    return EngineSnapshot(None, {}, SourceHealth(True, "receiving", 10, 0), UplinkStatus("stand-in"), 1.25,
+                          health=HealthBoard().now(store, UplinkStatus("stand-in")), store=store, checks=checks)
+
+
+def summary(*found: Finding) -> ChecksSummary:
+    return ChecksSummary.of(list(found), 1.8e9, 1.0)
+
+
+def test_the_label_follows_the_summary(qtbot: QtBot) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.set_snapshot(snapshot(None))
+    assert not bar.checks.isVisible()
+    bar.set_snapshot(snapshot(summary(Finding("database", Status.OK, "fine"), Finding("clock", Status.OK, "fine"))))
+    assert not bar.checks.isVisible()
+    bar.set_snapshot(snapshot(summary(Finding("broker", Status.WARNING, "certificate expires in 10 day(s)"))))
+    assert bar.checks.isVisible()
+    assert bar.checks.full_text() == "\u26a0 Health check: broker: certificate expires in 10 day(s)"
+    bar.set_snapshot(snapshot(summary(Finding("broker", Status.WARNING, "expires soon"),
+                                      Finding("database", Status.PROBLEM, "the SQLite file is damaged"),
+                                      Finding("models", Status.PROBLEM, "missing"))))
+    assert bar.checks.full_text() == "\u26a0 HEALTH CHECK: database: the SQLite file is damaged (+1 more)"
+    assert "models: missing" in bar.checks.toolTip() and "broker: expires soon" in bar.checks.toolTip()
+    assert bar.source.full_text().startswith("\u25cf Data OK")  # the parts' health keeps its own label
+    bar.set_snapshot(snapshot(summary(Finding("database", Status.OK, "fine"))))  # the next day all is well
+    assert not bar.checks.isVisible()
+
+
+def test_the_engines_daily_run_reaches_the_status_bar(hmi_factory: Callable[..., Hmi], tmp_path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor, "CHECKS", dict(doctor.CHECKS))
+    monkeypatch.setattr(doctor, "TIMEOUTS", dict(doctor.TIMEOUTS))
+
+    @doctor.check("always-fails")
+    def always_fails(ctx: DoctorContext) -> list[Finding]:
+        return [Finding("always-fails", Status.PROBLEM, "a problem found by the daily check")]
+
+    hmi = hmi_factory(settings=make_settings(tmp_path, engine={"checks_first_after_s": 1, "checks_every_s": 3600}))
+    bar = hmi.window.status
+    assert not bar.checks.isVisible()  # start-up: the first run comes later
+    hmi.wait(lambda: bar.checks.isVisible(), timeout=30_000)
+    assert bar.checks.full_text() == "\u26a0 HEALTH CHECK: always-fails: a problem found by the daily check"
+    assert hmi.engine.daily.runs == 1
