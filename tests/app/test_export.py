@@ -116,24 +116,29 @@ def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, t
     assert (folder / "samples" / "P-101.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel sees UTF-8
     rows = list(csv.reader(raw.splitlines()))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["time", "vib_de (mm/s)", "vib_de quality"] and header[-2:] == ["score", "regime"]
+    assert header[:3] == ["time", "vib_de (mm/s)", "vib_de quality (empty = good)"]
+    assert header[-2:] == ["score", "regime"]
     assert len(body) == store.rows_per_asset  # the two rows outside [START, END) are not there
     first = dt.datetime.fromisoformat(body[0][0])
     assert first.utcoffset() == dt.timedelta(hours=1) and first.timestamp() == START + 3600
-    assert body[0][0] == "2026-12-01T07:00:00.000+01:00"
+    assert body[0][0] == "2026-12-01T07:00:00+01:00"  # whole seconds: no ".000"
     with store.db.connect() as c:
         stored = c.execute(select(schema.samples.c.ts, schema.samples.c["values"]).where(
             schema.samples.c.asset == "P-101").order_by(schema.samples.c.ts)).all()[1:-1]
     import numpy as np
+
+    from acquisition.channels import PUMP_CHANNELS
     for row, (ts, blob) in zip(body, stored, strict=True):
         assert dt.datetime.fromisoformat(row[0]).timestamp() == pytest.approx(ts, abs=1e-3)
         values = np.frombuffer(blob, "<f8")
         for ch, v in enumerate(values):
             text = row[1 + 2 * ch]
-            assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=5e-5)
-    assert body[5][5:7] == ["", "2"] and body[5][2] == "0"  # the missing current, BAD (2); the rest GOOD (0)
+            half_step = 0.5 * 10.0 ** -PUMP_CHANNELS[ch].decimals + 1e-9
+            assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=half_step)
+    assert body[5][5:7] == ["", "2"] and body[5][2] == ""  # the missing current, BAD (2); the rest GOOD (empty)
     assert {body[7][2 + 2 * ch] for ch in range(8)} == {"1"}  # all STALE
-    assert b"  2 = bad\r\n" in (folder / "README.txt").read_bytes()  # the legend
+    readme = (folder / "README.txt").read_bytes()
+    assert b"  2 = bad\r\n" in readme and b"EMPTY quality cell is 0 = good" in readme  # the legend
     assert body[3][-2] == "" and body[0][-2] == "0.4" and body[0][-1] == "running"
 
 
