@@ -138,7 +138,7 @@ def _run(db_path: Path, dest: Path, days: float) -> tuple[ExportResult, float]:
 
     fs_pid = _fuse_pid(dest)
     fs0 = _cpu_of(fs_pid)
-    c0, t0 = _cpu_with_children(), time.perf_counter()
+    c0, c0_me, t0 = _cpu_with_children(), _cpu_self(), time.perf_counter()
     result = run_export(db, ExportRequest(START, START + days * 86400, Include.everything(), "bench"), dest,
                         zone=ZONE, gateway="gw-bench", audit=store_audit(db), progress=progress,
                         cancel=threading.Event())
@@ -146,17 +146,20 @@ def _run(db_path: Path, dest: Path, days: float) -> tuple[ExportResult, float]:
     while multiprocessing.active_children():  # the export's workers exit in the background: reap them, so that
         time.sleep(0.05)  # their CPU time is counted
     cpu = _cpu_with_children() - c0
+    cpu_me = _cpu_self() - c0_me
     fs_cpu = _cpu_of(fs_pid) - fs0
     db.dispose()
     stamps = [t0] + [t for t, _ in reports]
     gaps = np.diff(stamps)
     rows = max(p.rows_done for _, p in reports)
+    plan_s = phases.get(Phase.WRITING, t0) - t0
     write_s = phases.get(Phase.VERIFYING, t0 + wall) - phases.get(Phase.WRITING, t0)
     verify_s = phases.get(Phase.DONE, t0 + wall) - phases.get(Phase.VERIFYING, t0 + wall)
     fs = f", {fs_cpu:.1f} s of fusefat" if fs_pid else ""
     print(f"export: {len(result.files)} files, {result.bytes / 1e6:.0f} MB, {rows:,} rows in {wall:.1f} s wall "
-          f"({cpu:.1f} s CPU of this process and its workers{fs}): writing and verifying samples "
-          f"{write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), verifying the rest {verify_s:.1f} s")
+          f"({cpu:.1f} s CPU: {cpu_me:.1f} s this process, {cpu - cpu_me:.1f} s its workers{fs}): planning (counts, "
+          f"KPIs, handovers) {plan_s:.1f} s, writing {write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), "
+          f"reading back and verifying {verify_s:.1f} s")
     worst = int(gaps.argmax())
     after = reports[worst][1] if worst < len(reports) else None
     where = f"{after.phase.value} {after.file}".strip() if after is not None else "?"
@@ -211,6 +214,11 @@ def _cpu_with_children() -> float:
     """CPU seconds of this process and its finished children (the export's worker processes)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _cpu_self() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
 
 
 def _fuse_pid(mnt: Path) -> int | None:

@@ -114,14 +114,12 @@ def numbers(values: np.ndarray, decimals: int | np.ndarray = DECIMALS) -> Column
     finite = np.isfinite(v)
     big = finite & (np.abs(v) >= _LIMIT)
     fast = finite & ~big
+    mag = np.abs(np.where(fast, v, 0.0))
     if d.ndim == 0 and int(d) == DECIMALS:
-        q = np.rint(np.abs(np.where(fast, v, 0.0)) * 10.0 ** DECIMALS).astype(np.int64)
-        hi, frac = np.divmod(q, 10_000)
-    else:  # round to the column's decimals, then spread them over the 4-decimal tables (0.12 -> 1200)
-        step = np.broadcast_to(10 ** d, arr.shape).ravel()
-        q = np.rint(np.abs(np.where(fast, v, 0.0)) * step).astype(np.int64)
-        hi, frac = np.divmod(q, step)
-        frac *= 10_000 // step
+        q = np.rint(mag * 10.0 ** DECIMALS).astype(np.int64)
+    else:  # round to the column's decimals, then scale up to 4 (0.12 -> 1200; exact: whole numbers < 2**53)
+        q = (np.rint(mag.reshape(arr.shape) * 10.0 ** d) * 10.0 ** (DECIMALS - d)).astype(np.int64).ravel()
+    hi, frac = np.divmod(q, 10_000)
     top = int(hi.max()) if n else 0
     if top < 10_000 and not big.any():  # the common case: table gathers only
         return _small_numbers(hi, frac, (v < 0) & (q > 0), fast)

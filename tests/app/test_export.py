@@ -7,8 +7,12 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -261,3 +265,54 @@ def test_every_rows_regime_is_exported_whichever_comes_first(store: ExportDb, tm
         exported = [row[-1] for row in list(csv.reader(f))[1:]]
     assert exported == ["'" + r if r.startswith("=") else r for r in stored]
     assert {"startup", "running", "stopped"} <= set(exported)
+
+
+@contextmanager
+def _stick_image(tmp_path: Path, kind: str) -> Iterator[tuple[Path, Path]]:
+    """(mount point, image file): FAT by fusefat, or ext4 on a loop device - the kernel's page cache between the
+    file and the stick, as with a real vfat stick."""
+    if kind == "vfat":
+        s = make_stick(tmp_path, "vfat")
+        assert s.image is not None
+        try:
+            yield s.mnt, s.image
+        finally:
+            s.unmount()
+        return
+    if os.geteuid() != 0 or not shutil.which("mkfs.ext4"):
+        pytest.skip("an ext4 loop mount needs root and mkfs.ext4")
+    image, mnt = tmp_path / "stick.img", tmp_path / "stick"
+    mnt.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run(["mkfs.ext4", "-q", str(image)], check=True)
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("this machine cannot loop-mount an ext4 image")
+    try:
+        yield mnt, image
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["vfat", "ext4"])
+def test_read_back_reads_what_is_on_the_stick(store: ExportDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              kind: str) -> None:
+    """Between writing and reading back, one byte of README.txt is changed on the stick's image itself (as a
+    failing stick would return it): the read-back sees the stick's bytes - not the copy this machine still has in
+    its page cache (ext4 on a loop device keeps one) - and refuses."""
+    verify = export_runner._Run.verify
+    with _stick_image(tmp_path, kind) as (mnt, image):
+        def stick_goes_bad_then_verify(run: export_runner._Run, files: list) -> None:
+            marker = b"Vigil export from gateway gw-1"
+            at = image.read_bytes().find(marker)
+            assert at >= 0, "README.txt's text is not on the image"
+            with open(image, "r+b") as f:
+                f.seek(at + len("Vigil e"))
+                f.write(b"X")
+            verify(run, files)
+
+        monkeypatch.setattr(export_runner._Run, "verify", stick_goes_bad_then_verify)
+        with pytest.raises(ExportError, match="read-back check failed for README.txt: the stick returned"):
+            _export(store, mnt, Include.AUDIT)
+        assert _leftovers(mnt) == []
+    assert "read-back check failed" in _audit_rows(store, "export failed")[0]["reason"]
