@@ -96,7 +96,9 @@ def _small_numbers(hi: np.ndarray, frac: np.ndarray, neg: np.ndarray, fast: np.n
     np.take(_SMALL_FRAC, f_idx, out=words[:, 1])
     np.take(_SMALL_INT_KEEP, i_idx, out=keep[:, 0])
     np.take(_SMALL_FRAC_KEEP, f_idx, out=keep[:, 1])
-    return Column(words.view(np.uint8).reshape(n, 16), keep.view(np.bool_).reshape(n, 16))
+    # "-9999" fills only the last 5 bytes of its 8, ".9999" the first 5 of its: the 10 in between are the column
+    # (a narrower row matrix is less to copy and compact - every byte of it is touched twice per chunk)
+    return Column(words.view(np.uint8).reshape(n, 16)[:, 3:13], keep.view(np.bool_).reshape(n, 16)[:, 3:13])
 
 
 def numbers(values: np.ndarray, decimals: int | np.ndarray = DECIMALS) -> Column:
@@ -249,7 +251,7 @@ def rows(columns: Sequence[Column], sep: bytes = b",", end: bytes = b"\r\n") -> 
     parts_k.append(np.ones((n, len(end)), dtype=bool))
     chars = np.concatenate(parts_c, axis=1)
     keep = np.concatenate(parts_k, axis=1)
-    return chars[keep].tobytes()
+    return np.compress(keep.ravel(), chars.ravel()).tobytes()  # ~5x faster than chars[keep] here (bench_export)
 
 
 def channel_block(values: np.ndarray, quality: Column, sep: bytes = b",",
