@@ -316,3 +316,29 @@ def test_read_back_reads_what_is_on_the_stick(store: ExportDb, tmp_path: Path, m
             _export(store, mnt, Include.AUDIT)
         assert _leftovers(mnt) == []
     assert "read-back check failed" in _audit_rows(store, "export failed")[0]["reason"]
+
+
+def test_chunk_writer_raises_a_full_stick_and_does_not_hang(tmp_path: Path) -> None:
+    """The worker's writer thread: on a stick that fills up, the formatting side gets the ENOSPC (at its next
+    put or on leaving the block), whatever was queued behind it is dropped, and nothing waits forever."""
+    import errno
+
+    from app.export.procs import ChunkWriter
+    from tests.support.filesystems import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "stick", "2m") as mnt:
+        errors: list[OSError] = []
+
+        def write() -> None:
+            try:
+                with open(mnt / "big.csv", "wb") as f, ChunkWriter(f) as writer:
+                    for _ in range(8):
+                        writer.put(b"x" * (1 << 20), 1000)
+            except OSError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=write)
+        t.start()
+        t.join(timeout=30)
+        assert not t.is_alive(), "the writer hung"
+        assert [e.errno for e in errors] == [errno.ENOSPC]
