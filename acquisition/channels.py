@@ -46,6 +46,22 @@ PLAUSIBLE_RANGE: dict[ChannelKind, tuple[float, float]] = {
 }
 
 
+# The resolution of each kind as decimals of its unit: the finest step a field instrument of that kind reports, so
+# that a value written with these decimals (the USB export, app/export) loses nothing the plant measured. From the
+# shipped Modbus maps (resources/modbus) and common transmitters: a 4-20 mA loop read in uA is 0.0016 A over
+# 0..25 A and 0.005 m3/h over 0..80 m3/h (3 decimals); pressure registers are mbar (3); temperature registers are
+# 0.1 degC and RTD transmitters resolve 0.01 (2); the voltage register is 0.01 V (2); vibration velocity
+# transmitters resolve 0.001 mm/s at best (3). More digits than these are float noise, not measurement.
+DECIMALS: dict[ChannelKind, int] = {
+    ChannelKind.VIBRATION: 3,
+    ChannelKind.CURRENT: 3,
+    ChannelKind.PRESSURE: 3,
+    ChannelKind.TEMPERATURE: 2,
+    ChannelKind.VOLTAGE: 2,
+    ChannelKind.FLOW: 3,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     name: str
@@ -56,6 +72,11 @@ class Channel:
     @property
     def plausible(self) -> tuple[float, float]:
         return PLAUSIBLE_RANGE[self.kind]
+
+    @property
+    def decimals(self) -> int:
+        """Decimals of the unit this channel's instruments resolve (:data:`DECIMALS`)."""
+        return DECIMALS[self.kind]
 
 
 PUMP_CHANNELS: tuple[Channel, ...] = (

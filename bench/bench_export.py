@@ -4,7 +4,10 @@ folder otherwise, or ``--dest DIR``), or with ``--fat`` onto a real FAT file sys
 
 Prints the seconds to seed the store (raw SQLite, indexes built after), the export's wall time and CPU time (this
 process, its worker processes, and fusefat's on FAT: the box has 2 cores, so wall >= total CPU / 2), the bytes
-written, rows per second, and the largest gap between two progress reports.
+written, rows per second, and the largest gap between two progress reports. With ``--fat`` it then measures what
+the file system alone needs for the same bytes, in the same run: a plain copy loop in 1 MiB blocks (fsync at the
+end), read back with the cache dropped - once as one file of the export's total size, once as files of the
+export's sizes one after the other - and prints the export's time as a multiple of it.
 Goal (issue 13): <= 20 s, progress at least twice a second. ``--days``/``--pumps`` change the size; ``--keep DIR``
 keeps (and reuses) the seeded store. Numbers are printed; nothing is asserted.
 """
@@ -14,6 +17,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -25,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from acquisition.channels import N_CHANNELS
-from app.export import ExportProgress, ExportRequest, Include, Phase, run_export, store_audit
+from app.export import ExportProgress, ExportRequest, ExportResult, Include, Phase, run_export, store_audit
 from app.store.database import open_database
 
 START = 1_796_083_200.0  # 2026-12-01T00:00:00Z
@@ -109,9 +113,11 @@ def main() -> None:
                 mounted = dest
         try:
             if args.gui:
-                _run_beside_gui(db_path, dest, args.days)
+                result, wall, cpu = _run_beside_gui(db_path, dest, args.days)
             else:
-                _run(db_path, dest, args.days)
+                result, wall, cpu = _run(db_path, dest, args.days)
+            if args.fat:
+                _fs_baseline(dest, result, wall, cpu)
         finally:
             if mounted is not None:
                 subprocess.run(["fusermount", "-u", str(mounted)] if args.fat else ["umount", str(mounted)],
@@ -120,7 +126,8 @@ def main() -> None:
                     (folder / "stick.img").unlink()
 
 
-def _run(db_path: Path, dest: Path, days: float) -> None:
+def _run(db_path: Path, dest: Path, days: float) -> tuple[ExportResult, float, float]:
+    """Export into ``dest``; (result, wall seconds, CPU seconds of this process, its workers and fusefat)."""
     db = open_database(db_path)
     reports: list[tuple[float, ExportProgress]] = []
     phases: dict[Phase, float] = {}
@@ -132,7 +139,7 @@ def _run(db_path: Path, dest: Path, days: float) -> None:
 
     fs_pid = _fuse_pid(dest)
     fs0 = _cpu_of(fs_pid)
-    c0, t0 = _cpu_with_children(), time.perf_counter()
+    c0, c0_me, t0 = _cpu_with_children(), _cpu_self(), time.perf_counter()
     result = run_export(db, ExportRequest(START, START + days * 86400, Include.everything(), "bench"), dest,
                         zone=ZONE, gateway="gw-bench", audit=store_audit(db), progress=progress,
                         cancel=threading.Event())
@@ -140,17 +147,20 @@ def _run(db_path: Path, dest: Path, days: float) -> None:
     while multiprocessing.active_children():  # the export's workers exit in the background: reap them, so that
         time.sleep(0.05)  # their CPU time is counted
     cpu = _cpu_with_children() - c0
+    cpu_me = _cpu_self() - c0_me
     fs_cpu = _cpu_of(fs_pid) - fs0
     db.dispose()
     stamps = [t0] + [t for t, _ in reports]
     gaps = np.diff(stamps)
     rows = max(p.rows_done for _, p in reports)
+    plan_s = phases.get(Phase.WRITING, t0) - t0
     write_s = phases.get(Phase.VERIFYING, t0 + wall) - phases.get(Phase.WRITING, t0)
     verify_s = phases.get(Phase.DONE, t0 + wall) - phases.get(Phase.VERIFYING, t0 + wall)
     fs = f", {fs_cpu:.1f} s of fusefat" if fs_pid else ""
     print(f"export: {len(result.files)} files, {result.bytes / 1e6:.0f} MB, {rows:,} rows in {wall:.1f} s wall "
-          f"({cpu:.1f} s CPU of this process and its workers{fs}): writing and verifying samples "
-          f"{write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), verifying the rest {verify_s:.1f} s")
+          f"({cpu:.1f} s CPU: {cpu_me:.1f} s this process, {cpu - cpu_me:.1f} s its workers{fs}): planning (counts, "
+          f"KPIs, handovers) {plan_s:.1f} s, writing {write_s:.1f} s ({rows / max(write_s, 1e-9):,.0f} rows/s), "
+          f"reading back and verifying {verify_s:.1f} s")
     worst = int(gaps.argmax())
     after = reports[worst][1] if worst < len(reports) else None
     where = f"{after.phase.value} {after.file}".strip() if after is not None else "?"
@@ -159,13 +169,62 @@ def _run(db_path: Path, dest: Path, days: float) -> None:
     verdict = "ok" if wall <= GOAL_S else "OVER"
     print(f"goal <= {GOAL_S:.0f} s: {verdict} (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: "
           "other processes stretch the wall time; the CPU time is this export's own)")
-    print(f"manifest sha256 {result.manifest_sha256}")
+    print(f"manifest sha256 {result.manifest_sha256}; {result.bytes / max(rows, 1):.1f} bytes per row")
+    return result, wall, cpu + fs_cpu
+
+
+def _fs_baseline(dest: Path, result: ExportResult, export_s: float, cpu_s: float = 0.0) -> None:
+    """What the file system alone needs for the export's bytes: written by a plain loop in 1 MiB blocks, fsynced,
+    the cache dropped, read back - as one file of the total size, and as the export's file sizes in turn.
+    ``cpu_s``: the export's CPU time, fusefat's included (for the idle-box lower bound)."""
+    sizes = [f.bytes for f in result.files] + [result.bytes - sum(f.bytes for f in result.files)]
+    one = _copy_and_read(dest / "fs-baseline-one", [result.bytes])
+    same = _copy_and_read(dest / "fs-baseline-files", sizes)
+    for name, (w, r) in ((f"one file of {result.bytes / 1e6:.0f} MB", one),
+                         (f"the export's {len(sizes)} file sizes in turn", same)):
+        print(f"the FS alone, {name}: write {w:.1f} s + read back {r:.1f} s = {w + r:.1f} s "
+              f"({result.bytes / 1e6 / (w + r):.0f} MB/s)")
+    print(f"export = {export_s:.1f} s, the FS alone = {sum(one):.1f} s (one file) / {sum(same):.1f} s (its files): "
+          f"the export takes {export_s / sum(one):.2f} x / {export_s / sum(same):.2f} x the plain copy")
+    if cpu_s:
+        cores = os.cpu_count() or 1
+        print(f"on an idle box: at least max(CPU {cpu_s:.1f} s / {cores} cores, the FS alone) = "
+              f"{max(cpu_s / cores, min(sum(one), sum(same))):.1f} s (other processes' load stretches both)")
+    usb = ", ".join(f"{mb_s:.0f} MB/s write: {result.bytes / 1e6 / mb_s + result.bytes / 1e6 / 30:.0f} s"
+                    for mb_s in (10, 20))
+    print(f"a real USB 2.0 stick for these bytes (writing, then reading back at ~30 MB/s): {usb}")
+
+
+def _copy_and_read(folder: Path, sizes: list[int]) -> tuple[float, float]:
+    block = os.urandom(1 << 20)
+    folder.mkdir()
+    t0 = time.perf_counter()
+    for i, size in enumerate(sizes):
+        with open(folder / f"{i}.bin", "wb", buffering=0) as f:
+            for _ in range(size >> 20):
+                f.write(block)
+            f.write(block[:size & ((1 << 20) - 1)])
+            os.fsync(f.fileno())
+    t1 = time.perf_counter()
+    for i in range(len(sizes)):
+        with open(folder / f"{i}.bin", "rb", buffering=0) as f:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            while f.read(1 << 20):
+                pass
+    t2 = time.perf_counter()
+    shutil.rmtree(folder)
+    return t1 - t0, t2 - t1
 
 
 def _cpu_with_children() -> float:
     """CPU seconds of this process and its finished children (the export's worker processes)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _cpu_self() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
 
 
 def _fuse_pid(mnt: Path) -> int | None:
@@ -182,7 +241,7 @@ def _cpu_of(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
+def _run_beside_gui(db_path: Path, dest: Path, days: float) -> tuple[ExportResult, float, float]:
     """The export on a worker thread (as the Export screen runs it) while the GUI thread's heartbeat ticks."""
     from app.ui.bench.common import GcWatch, Heartbeat, qt_app, wait
     from app.ui.heap import settle_after_startup
@@ -193,10 +252,11 @@ def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
     hb = Heartbeat()
     hb.start()
     done = threading.Event()
+    out: list[tuple[ExportResult, float, float]] = []
 
     def work() -> None:
         try:
-            _run(db_path, dest, days)
+            out.append(_run(db_path, dest, days))
         finally:
             done.set()
 
@@ -219,6 +279,7 @@ def _run_beside_gui(db_path: Path, dest: Path, days: float) -> None:
           f"gap {idle['ms']:.0f} ms (load average {os.getloadavg()[0]:.1f})")
     pauses = [ms for t, _, ms in gcw.pauses if t0 <= t <= t1]
     print(f"garbage collections meanwhile: {len(pauses)}, longest {max(pauses, default=0.0):.0f} ms")
+    return out[0]
 
 if __name__ == "__main__":
     main()

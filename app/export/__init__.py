@@ -7,8 +7,11 @@ spreadsheet-ready CSV (and JSON), with a SHA-256 manifest, read back and verifie
 
 CSV format, decided once (app/export/parts.py, app/export/fastcsv.py): UTF-8 WITH a byte-order mark (Excel
 detects UTF-8 only by it; LibreOffice and ``encoding="utf-8-sig"`` read it), ``,`` separator, ``.`` decimal mark,
-CRLF line ends, a header row, ISO 8601 local times with the offset, text cells that start with = + - @ prefixed
-with an apostrophe (formula injection). Command line: ``python main.py export --help`` (app/export/cli.py).
+CRLF line ends, a header row, ISO 8601 local times with the offset (milliseconds where they are not zero), text
+cells that start with = + - @ prefixed with an apostrophe (formula injection). The samples files are the bulk (a
+week of 8 pumps is ~100 bytes x 4.8 million rows): each channel's value with the decimals its instruments resolve
+(acquisition/channels.py DECIMALS) and its quality code, an empty quality cell meaning GOOD (docs/export.md).
+Command line: ``python main.py export --help`` (app/export/cli.py).
 """
 from __future__ import annotations
 

@@ -27,11 +27,14 @@ from app.export import fastcsv
 
 BOM = "\ufeff".encode()  # Excel detects UTF-8 only with a BOM; LibreOffice and Python's utf-8-sig take it too
 CHUNK_ROWS = 8192  # ~50 ms of work on an idle core (bench_export): progress and cancel stay responsive
-SAMPLE_ROW_BYTES = 150  # estimate for the free-space check (measured ~134 for 8 good channels)
+SAMPLE_ROW_BYTES = 120  # estimate for the free-space check (measured ~97 for 8 good channels, whole seconds)
 TEXT_ROW_BYTES = 400
-# Quality as its numeric code (acquisition/quality.py; the legend is in README.txt): a word per channel made the
-# file a quarter larger and its writing slower, and a spreadsheet filters "<> 0" as easily.
-QUALITY_CODES = [str(i).encode() for i in range(256)]
+# Quality as its numeric code (acquisition/quality.py; the legend is in README.txt), and GOOD (0) - nearly every
+# sample - as an empty cell: a word per channel made the file a quarter larger, a "0" per channel is 8 bytes a
+# row (~8 %) of one constant, and a spreadsheet filters "not empty" as easily as "<> 0".
+QUALITY_CODES = [b""] + [str(i).encode() for i in range(1, 256)]
+CHANNEL_DECIMALS = [ch.decimals for ch in PUMP_CHANNELS]  # each channel's resolution (acquisition/channels.py)
+SCORE_DECIMALS = 3  # the anomaly score is compared against thresholds such as 0.8: thousandths are plenty
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SECRET_KEY = re.compile(r"pin|hash|salt|secret|passw|token|credential|key|cert", re.IGNORECASE)
 _SECRET_VALUE = re.compile(r"[0-9a-fA-F]{32,}|[A-Za-z0-9+/=_-]{40,}")
@@ -117,7 +120,7 @@ def sample_assets(con: sqlite3.Connection, start: float, end: float,
 def _sample_header() -> bytes:
     cols = ["time"]
     for ch in PUMP_CHANNELS:
-        cols += [f"{ch.name} ({ch.unit})", f"{ch.name} quality"]
+        cols += [f"{ch.name} ({ch.unit})", f"{ch.name} quality (empty = good)"]
     return BOM + (",".join(cols + ["score", "regime"]) + "\r\n").encode()
 
 
@@ -161,8 +164,9 @@ def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float,
         table = [cell(r).encode("utf-8", "backslashreplace") for r in regimes]
         table = [b'"' + t.replace(b'"', b'""') + b'"' if any(c in t for c in b',"\r\n') else t for t in table]
         cols = [fastcsv.times(np.fromiter(ts, dtype=np.float64, count=n), zone),
-                fastcsv.channel_block(values, fastcsv.lookup(codes.ravel(), QUALITY_CODES)),
-                fastcsv.numbers(score), fastcsv.lookup(reg_idx, table)]
+                fastcsv.channel_block(values, fastcsv.lookup(codes.ravel(), QUALITY_CODES),
+                                      decimals=CHANNEL_DECIMALS),
+                fastcsv.numbers(score, SCORE_DECIMALS), fastcsv.lookup(reg_idx, table)]
         yield fastcsv.rows(cols), n
 
 
@@ -183,12 +187,15 @@ def readme(req_start: float, req_end: float, zone: ZoneInfo, gateway: str, names
     q = "\r\n".join(f"  {v.value} = {v.name.lower().replace('_', ' ')}" for v in Quality)
     text = (f"Vigil export from gateway {gateway}\r\n"
             f"Range: {iso(req_start, zone)} to {iso(req_end, zone)} (end excluded), time zone {zone.key}\r\n\r\n"
-            "Files (CSV: UTF-8 with BOM, comma-separated, '.' decimal mark, ISO 8601 local times with offset;\r\n"
+            "Files (CSV: UTF-8 with BOM, comma-separated, '.' decimal mark, ISO 8601 local times with offset,\r\n"
+            "milliseconds shown where they are not zero;\r\n"
             "text cells starting with = + - @ carry a leading ' so a spreadsheet does not run them):\r\n"
             + "".join(f"  {n}\r\n" for n in names)
             + "".join(f"Not included: {s}\r\n" for s in skipped)
-            + "\r\nsamples/*.csv: one row per sample; each channel's value (empty = no value) and its quality code:\r\n"
-            + q + "\r\nscore: the normalised anomaly score (empty while commissioning or stopped)\r\n\r\n"
+            + "\r\nsamples/*.csv: one row per sample; each channel's value (empty = no value; decimals: "
+            + ", ".join(f"{ch.name} {ch.decimals}" for ch in PUMP_CHANNELS) + ", the instruments' resolution)\r\n"
+            "and its quality code (an EMPTY quality cell is 0 = good; any other code is written):\r\n"
+            + q + "\r\nscore: the normalised anomaly score, 3 decimals (empty while commissioning or stopped)\r\n\r\n"
             "MANIFEST.sha256 lists every file's SHA-256; check with: sha256sum -c MANIFEST.sha256\r\n")
     data = text.encode("utf-8")
     return PartFile("README.txt", 0, len(data), lambda: iter([(data, 0)]))

@@ -3,10 +3,12 @@
 holds the GIL while it builds each row, so a second thread only added GIL hand-over cost and the GUI thread
 stalled behind it. Processes use both cores and leave the GUI process's GIL alone.
 
-Each worker opens the store read-only, writes its file, fsyncs it, then reads it back (page cache dropped) and
-compares the SHA-256 with the one computed while writing, so the read-back verify also runs in parallel. Progress
-(rows, bytes) goes to the parent over a queue; ``stop`` (cancel, a pulled stick, another worker's failure) is
-checked between chunks. Spawned, never forked: the parent is a Qt application with threads.
+Each worker opens the store read-only, writes its files in large blocks (a chunk is ~1 MB) on a writer thread
+while it formats the next chunk, hashes them as it writes and fsyncs each once at its end. It does not read them
+back: the runner does, one file after the other, once every file is written - two readers at once on a stick
+(fusefat serves one request at a time; a real stick has one channel) took 3-4 times as long as one
+(bench_export). Progress (rows, bytes) goes to the parent over a queue; ``stop`` (cancel, a pulled stick, another
+worker's failure) is checked between chunks. Spawned, never forked: the parent is a Qt application with threads.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import multiprocessing as mp
 import os
 import queue
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -27,7 +30,6 @@ from zoneinfo import ZoneInfo
 from app.export import parts
 
 NICE = 10  # below the GUI and the engine: an export may take longer, the panel must not stutter
-READ_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,45 +75,70 @@ def _check(job: SampleJob) -> None:
 
 
 def write_samples(job: SampleJob) -> tuple[int, str]:
-    """Write, fsync, read back and compare one asset's CSV; (bytes, sha256). Raises OSError, Stopped, or
-    ReadBackMismatch."""
+    """Write and fsync one asset's CSV, hashing it on the way; (bytes, sha256). Raises OSError or Stopped."""
     con = sqlite3.connect(f"file:{job.db_path}?mode=ro", uri=True, timeout=10)
-    h = hashlib.sha256()
-    size = 0
     try:
         con.execute("BEGIN")
         # the parent made the folder on the stick; never made here: a pulled stick's mount point is a bare
         # local folder, and the file must fail to open there rather than land on the gateway's disk
         _check(job)
         with open(job.path, "wb") as f:
-            for data, rows in parts.sample_chunks(con, job.asset, job.start, job.end, ZoneInfo(job.zone)):
-                _check(job)
-                f.write(data)
-                h.update(data)
-                size += len(data)
-                if _events is not None:
-                    _events.put((rows, len(data), 0))
+            with ChunkWriter(f) as writer:
+                for data, rows in parts.sample_chunks(con, job.asset, job.start, job.end, ZoneInfo(job.zone)):
+                    _check(job)
+                    writer.put(data, rows)
             f.flush()
-            os.fsync(f.fileno())
+            os.fsync(f.fileno())  # once, at the end: the stick's controller gets the file in large runs
     finally:
         con.close()
-    digest = h.hexdigest()
-    back, got = hashlib.sha256(), 0
-    with open(job.path, "rb", buffering=0) as f:
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)  # read from the stick, not our own cache
-        while block := f.read(READ_BLOCK):
-            back.update(block)
-            got += len(block)
+    return writer.size, writer.sha256.hexdigest()
+
+
+class ChunkWriter:
+    """Writes (and hashes) chunks on a thread of its own, so the next chunk is read and formatted while this one
+    goes to the stick: a write to a stick blocks for its round trips (fusefat: one per 4 KiB; bench_export found
+    the worker half idle without this). At most ``QUEUED`` chunks (~1 MB each) wait. A write's error is raised
+    by the next :meth:`put` or on leaving the ``with`` block; after one, the rest is not written."""
+
+    QUEUED = 2
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self._q: queue.Queue[tuple[bytes, int] | None] = queue.Queue(self.QUEUED)
+        self._thread = threading.Thread(target=self._run, name="export-writer", daemon=True)
+        self.error: Exception | None = None
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def __enter__(self) -> ChunkWriter:
+        self._thread.start()
+        return self
+
+    def put(self, data: bytes, rows: int) -> None:
+        if self.error is not None:
+            raise self.error
+        self._q.put((data, rows))  # never blocks for good: after an error the thread still takes (and drops) items
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._q.put(None)
+        self._thread.join()
+        if exc is None and self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (item := self._q.get()) is not None:
+            if self.error is not None:
+                continue
+            data, rows = item
+            try:
+                self._f.write(data)
+            except Exception as exc:  # noqa: BLE001 - any: handed to the formatting thread, which raises it
+                self.error = exc
+                continue
+            self.sha256.update(data)
+            self.size += len(data)
             if _events is not None:
-                _events.put((0, 0, len(block)))
-            _check(job)
-    if got != size or back.hexdigest() != digest:
-        raise ReadBackMismatch(os.path.basename(job.path))
-    return size, digest
-
-
-class ReadBackMismatch(Exception):
-    """The file read back differs from what was written."""
+                _events.put((rows, len(data)))
 
 
 Result = tuple[int, str] | BaseException  # (bytes, sha256) or why that file failed

@@ -7,8 +7,12 @@ import csv
 import datetime as dt
 import hashlib
 import json
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,24 +120,29 @@ def test_samples_csv_reads_back_with_times_values_and_quality(store: ExportDb, t
     assert (folder / "samples" / "P-101.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel sees UTF-8
     rows = list(csv.reader(raw.splitlines()))
     header, body = rows[0], rows[1:]
-    assert header[:3] == ["time", "vib_de (mm/s)", "vib_de quality"] and header[-2:] == ["score", "regime"]
+    assert header[:3] == ["time", "vib_de (mm/s)", "vib_de quality (empty = good)"]
+    assert header[-2:] == ["score", "regime"]
     assert len(body) == store.rows_per_asset  # the two rows outside [START, END) are not there
     first = dt.datetime.fromisoformat(body[0][0])
     assert first.utcoffset() == dt.timedelta(hours=1) and first.timestamp() == START + 3600
-    assert body[0][0] == "2026-12-01T07:00:00.000+01:00"
+    assert body[0][0] == "2026-12-01T07:00:00+01:00"  # whole seconds: no ".000"
     with store.db.connect() as c:
         stored = c.execute(select(schema.samples.c.ts, schema.samples.c["values"]).where(
             schema.samples.c.asset == "P-101").order_by(schema.samples.c.ts)).all()[1:-1]
     import numpy as np
+
+    from acquisition.channels import PUMP_CHANNELS
     for row, (ts, blob) in zip(body, stored, strict=True):
         assert dt.datetime.fromisoformat(row[0]).timestamp() == pytest.approx(ts, abs=1e-3)
         values = np.frombuffer(blob, "<f8")
         for ch, v in enumerate(values):
             text = row[1 + 2 * ch]
-            assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=5e-5)
-    assert body[5][5:7] == ["", "2"] and body[5][2] == "0"  # the missing current, BAD (2); the rest GOOD (0)
+            half_step = 0.5 * 10.0 ** -PUMP_CHANNELS[ch].decimals + 1e-9
+            assert (text == "") if np.isnan(v) else float(text) == pytest.approx(v, abs=half_step)
+    assert body[5][5:7] == ["", "2"] and body[5][2] == ""  # the missing current, BAD (2); the rest GOOD (empty)
     assert {body[7][2 + 2 * ch] for ch in range(8)} == {"1"}  # all STALE
-    assert b"  2 = bad\r\n" in (folder / "README.txt").read_bytes()  # the legend
+    readme = (folder / "README.txt").read_bytes()
+    assert b"  2 = bad\r\n" in readme and b"EMPTY quality cell is 0 = good" in readme  # the legend
     assert body[3][-2] == "" and body[0][-2] == "0.4" and body[0][-1] == "running"
 
 
@@ -256,3 +265,80 @@ def test_every_rows_regime_is_exported_whichever_comes_first(store: ExportDb, tm
         exported = [row[-1] for row in list(csv.reader(f))[1:]]
     assert exported == ["'" + r if r.startswith("=") else r for r in stored]
     assert {"startup", "running", "stopped"} <= set(exported)
+
+
+@contextmanager
+def _stick_image(tmp_path: Path, kind: str) -> Iterator[tuple[Path, Path]]:
+    """(mount point, image file): FAT by fusefat, or ext4 on a loop device - the kernel's page cache between the
+    file and the stick, as with a real vfat stick."""
+    if kind == "vfat":
+        s = make_stick(tmp_path, "vfat")
+        assert s.image is not None
+        try:
+            yield s.mnt, s.image
+        finally:
+            s.unmount()
+        return
+    if os.geteuid() != 0 or not shutil.which("mkfs.ext4"):
+        pytest.skip("an ext4 loop mount needs root and mkfs.ext4")
+    image, mnt = tmp_path / "stick.img", tmp_path / "stick"
+    mnt.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run(["mkfs.ext4", "-q", str(image)], check=True)
+    if subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("this machine cannot loop-mount an ext4 image")
+    try:
+        yield mnt, image
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["vfat", "ext4"])
+def test_read_back_reads_what_is_on_the_stick(store: ExportDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              kind: str) -> None:
+    """Between writing and reading back, one byte of README.txt is changed on the stick's image itself (as a
+    failing stick would return it): the read-back sees the stick's bytes - not the copy this machine still has in
+    its page cache (ext4 on a loop device keeps one) - and refuses."""
+    verify = export_runner._Run.verify
+    with _stick_image(tmp_path, kind) as (mnt, image):
+        def stick_goes_bad_then_verify(run: export_runner._Run, files: list) -> None:
+            marker = b"Vigil export from gateway gw-1"
+            at = image.read_bytes().find(marker)
+            assert at >= 0, "README.txt's text is not on the image"
+            with open(image, "r+b") as f:
+                f.seek(at + len("Vigil e"))
+                f.write(b"X")
+            verify(run, files)
+
+        monkeypatch.setattr(export_runner._Run, "verify", stick_goes_bad_then_verify)
+        with pytest.raises(ExportError, match="read-back check failed for README.txt: the stick returned"):
+            _export(store, mnt, Include.AUDIT)
+        assert _leftovers(mnt) == []
+    assert "read-back check failed" in _audit_rows(store, "export failed")[0]["reason"]
+
+
+def test_chunk_writer_raises_a_full_stick_and_does_not_hang(tmp_path: Path) -> None:
+    """The worker's writer thread: on a stick that fills up, the formatting side gets the ENOSPC (at its next
+    put or on leaving the block), whatever was queued behind it is dropped, and nothing waits forever."""
+    import errno
+
+    from app.export.procs import ChunkWriter
+    from tests.support.filesystems import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / "stick", "2m") as mnt:
+        errors: list[OSError] = []
+
+        def write() -> None:
+            try:
+                with open(mnt / "big.csv", "wb") as f, ChunkWriter(f) as writer:
+                    for _ in range(8):
+                        writer.put(b"x" * (1 << 20), 1000)
+            except OSError as exc:
+                errors.append(exc)
+
+        t = threading.Thread(target=write)
+        t.start()
+        t.join(timeout=30)
+        assert not t.is_alive(), "the writer hung"
+        assert [e.errno for e in errors] == [errno.ENOSPC]

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from app.export import fastcsv
-from app.export.parts import cell
+from app.export.parts import QUALITY_CODES, cell
 
 ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe", "UTC")]
 
@@ -38,6 +38,7 @@ def test_times_parse_to_the_same_instant(stamps: list[float], zone: ZoneInfo) ->
         parsed = dt.datetime.fromisoformat(text)
         assert abs(parsed.timestamp() - ts) <= 0.0005 + 1e-6
         assert parsed.utcoffset() == dt.datetime.fromtimestamp(round(ts * 1000) / 1000, zone).utcoffset()
+        assert ("." in text) == (round(ts * 1000) % 1000 != 0)  # milliseconds exactly where they are not zero
 
 
 @given(st.lists(st.text(), min_size=1, max_size=5))
@@ -51,17 +52,18 @@ def test_text_cells_never_start_a_formula(texts: list[str]) -> None:
         assert got in (original, "'" + original)
 
 
-def _reference_number(x: float) -> str:
-    """The plain, one-value-at-a-time formatter the fast one must agree with byte for byte: 4 decimals rounded
-    half-to-even from ``|x| * 10000`` (as the fast path does), trailing zeros and a bare point dropped, no "-0";
-    NaN and infinities empty; huge values by repr."""
+def _reference_number(x: float, decimals: int = 4) -> str:
+    """The plain, one-value-at-a-time formatter the fast one must agree with byte for byte: ``decimals`` rounded
+    half-to-even from ``|x| * 10**decimals`` (as the fast path does), trailing zeros and a bare point dropped, no
+    "-0"; NaN and infinities empty; huge values by repr."""
     if not np.isfinite(x):
         return ""
     if abs(x) >= 1e11:
         return repr(float(x))
-    q = round(abs(x) * 10000.0)
-    whole, frac = divmod(q, 10000)
-    text = str(whole) + ("." + f"{frac:04d}".rstrip("0") if frac else "")
+    step = 10 ** decimals
+    q = round(abs(x) * float(step))
+    whole, frac = divmod(q, step)
+    text = str(whole) + ("." + f"{frac:0{decimals}d}".rstrip("0") if frac else "")
     return ("-" if x < 0 and q > 0 else "") + text
 
 
@@ -81,14 +83,23 @@ def test_fast_numbers_agree_with_the_plain_formatter(values: list[float]) -> Non
     assert lines == [_reference_number(x) for x in values]
 
 
+@given(st.lists(_MAGNITUDES, min_size=1, max_size=60), st.integers(0, 4))
+def test_numbers_at_any_resolution_agree_with_the_plain_formatter(values: list[float], decimals: int) -> None:
+    lines = fastcsv.rows([fastcsv.numbers(np.array(values, dtype=np.float64), decimals)]).decode("ascii")
+    assert lines.split("\r\n")[:-1] == [_reference_number(x, decimals) for x in values]
+
+
 @given(st.lists(st.lists(_MAGNITUDES, min_size=8, max_size=8), min_size=1, max_size=20),
-       st.lists(st.integers(0, 255), min_size=8, max_size=8))
-def test_channel_blocks_agree_with_the_plain_formatter(matrix: list[list[float]], codes: list[int]) -> None:
+       st.lists(st.integers(0, 255), min_size=8, max_size=8), st.lists(st.integers(0, 4), min_size=8, max_size=8))
+def test_channel_blocks_agree_with_the_plain_formatter(matrix: list[list[float]], codes: list[int],
+                                                       decimals: list[int]) -> None:
+    """Each channel at its own resolution; quality codes as the samples export writes them (GOOD empty)."""
     values = np.array(matrix, dtype=np.float64)
     quality = np.tile(np.array(codes, dtype=np.uint8), (len(matrix), 1))
-    block = fastcsv.channel_block(values, fastcsv.lookup(quality.ravel(), [str(i).encode() for i in range(256)]))
+    block = fastcsv.channel_block(values, fastcsv.lookup(quality.ravel(), QUALITY_CODES), decimals=decimals)
     lines = fastcsv.rows([block]).decode("ascii").split("\r\n")[:-1]
-    assert lines == [",".join(f"{_reference_number(x)},{c}" for x, c in zip(row, codes, strict=True))
+    assert lines == [",".join(f"{_reference_number(x, d)},{c or ''}" for x, c, d in zip(row, codes, decimals,
+                                                                                          strict=True))
                      for row in matrix]
 
 
