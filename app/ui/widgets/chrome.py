@@ -65,9 +65,9 @@ class NavBar(QWidget):
         b.setText(f"Alarms  {unacked} unack" if unacked else "Alarms")
         if unacked and worst:
             colour = theme.priority_colour(worst)
-            b.setStyleSheet(f"QPushButton {{ border: 4px solid {colour}; }}")
+            _restyle(b, f"QPushButton {{ border: 4px solid {colour}; }}")
         else:
-            b.setStyleSheet("")
+            _restyle(b, "")
 
     def set_user(self, session: Session | None) -> None:
         self.user_button.setText("Log in" if session is None else f"{session.user} \u25be")
@@ -100,6 +100,13 @@ class ElidedLabel(QLabel):
         super().setText(shown)
 
 
+def _restyle(widget: QWidget, css: str) -> None:
+    """A style sheet set only when it changes: setting one, even the same, re-styles the widget (~4 ms of the GUI
+    thread each, measured), and the status bar is given every snapshot and at every change of screen."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
+
+
 class StatusBar(QWidget):
     """Engine health (the data source, detection, storage: whichever part fails, named as itself), uplink state
     and backlog, plant data time, wall clock, who is logged in."""
@@ -130,10 +137,10 @@ class StatusBar(QWidget):
         worst = snap.worst(besides=(Part.UPLINK,))  # the uplink has its own label
         if worst is not None:
             self.source.setText(f"\u26a0 {worst.headline}: {worst.detail}")
-            self.source.setStyleSheet(theme.fault_style())  # a fault of the system: slate, never an alarm colour
+            _restyle(self.source, theme.fault_style())  # a fault of the system: slate, never an alarm colour
         elif not src.ok:  # a snapshot without per-part health
             self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
-            self.source.setStyleSheet(theme.fault_style())
+            _restyle(self.source, theme.fault_style())
         else:
             skipped = f", {src.skipped} skipped" if src.skipped else ""
             store = snap.health.get(Part.STORE)
@@ -141,7 +148,7 @@ class StatusBar(QWidget):
             self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}{recovered}")
             if store is not None and recovered:
                 self.source.setToolTip(store.detail)
-            self.source.setStyleSheet("")
+            _restyle(self.source, "")
         up = snap.uplink
         # Short enough for 1280 px: the state, then what waits in the outbox and for how long
         queued = f"{up.backlog} queued" + (f" ({_age(up.oldest_age_s)})" if up.oldest_age_s else "")
@@ -150,7 +157,7 @@ class StatusBar(QWidget):
                             f"Uplink {up.state}: {queued}")
         # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out as a fault of
         # the system (slate with a light edge, and the word), never in an alarm priority colour
-        self.uplink.setStyleSheet("" if normal else theme.fault_style())
+        _restyle(self.uplink, "" if normal else theme.fault_style())
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
 
