@@ -460,3 +460,21 @@ def test_the_more_screens_use_the_hmi_sizes_whatever_the_application_font(
         for table in (t for t in screen.findChildren(QTableView) if t.isVisible()):
             assert table.fontInfo().pixelSize() >= theme.FONT_PX, (state, table.fontInfo().pixelSize())
             assert table.verticalHeader().defaultSectionSize() >= theme.TOUCH_MIN, state
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_new_users_state_is_shown_whole_in_the_users_table(qtbot: QtBot, size: tuple[int, int]) -> None:
+    """A user just added or a demo user (enabled, must change PIN: every user of a fresh gateway) is listed with
+    that state uncut, on the 1024 px panel too (the table's cells are not checked by fit_problems)."""
+    fake = FakeHmi()
+    fake.put_user("technician", Role.TECHNICIAN, "2468", must_change_pin=True)
+    for w in window_on(qtbot, fake, size):
+        s_users(qtbot, w, fake)
+        settle(qtbot, w)
+        table = w.users.table
+        fm = QFontMetrics(table.font())
+        row = w.users.row_of("technician")
+        item = table.item(row, 2)
+        assert item is not None and item.text() == "enabled, must change PIN"
+        need = fm.horizontalAdvance(item.text()) + 12  # the cell's padding either side
+        assert need <= table.columnWidth(2), f"{item.text()!r} needs {need} px, its column has {table.columnWidth(2)}"
