@@ -216,11 +216,13 @@ def test_the_date_panel_is_built_ahead_and_the_same_panel_comes_at_every_open(qt
     ahead = _day_panels(w)[0]
     assert not ahead.isVisible() and len(ahead.day_buttons) >= 28
     assert all(b.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) for b in ahead.day_buttons.values())
+    laid_out = ahead.size()  # laid out ahead at the size it is shown at
     w.session.set_session(SUPERVISOR)
     open_shift(qtbot, w)
     qtbot.waitUntil(lambda: shown_start(w) == DAY.start_ts, timeout=WAIT_MS)
     qtbot.mouseClick(w.shift.date_button, LEFT)
     assert w.overlay.top() is ahead  # the one built ahead, not a new one
+    assert ahead.isVisible() and ahead.size() == laid_out
     assert ahead.month_label.text() == "Shift on December 2026" and ahead.day_buttons[DAY.local_date].isChecked()
     qtbot.mouseClick(ahead.earlier_button, LEFT)
     qtbot.mouseClick(ahead.day_buttons[datetime(2026, 11, 30).date()], LEFT)

@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.health import Part, PartState
@@ -16,6 +16,12 @@ from app.users import Action
 
 SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"),
            ("more", "More"))  # More: export, users, settings (app/ui/screens/manage.py)
+# A navigation button is as wide as its word needs (never cut, whatever the count or the user's name), at least this
+NAV_MIN_PX = 96
+# the room around a button's word: the style sheet's padding (14 px a side), its border (2 px, 4 px in the
+# Alarms button's priority colour) and a little air
+NAV_TEXT_PAD_PX = 2 * 14 + 2 * 4 + 6
+USER_NAME_MAX_PX = 150  # a longer user name is shortened with "..." on its button (the status bar says it whole)
 
 
 class NavBar(QWidget):
@@ -40,13 +46,13 @@ class NavBar(QWidget):
         self.under_more: frozenset[str] = frozenset()  # the screens reached from More (app/ui/main_window.py)
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
-            b.setMinimumWidth(120 if key != "more" else 96)  # five screens and the user fit 1024 px
             b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
             self.buttons[key] = b
+            _fit_word(b, text)
             lay.addWidget(b)
         lay.addStretch(1)
         self.user_button = touch_button("Log in", checkable=True)
-        self.user_button.setMinimumWidth(170)
+        _fit_word(self.user_button, "Log in")
         self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
         self.buttons["login"] = self.user_button
         lay.addWidget(self.user_button)
@@ -61,8 +67,11 @@ class NavBar(QWidget):
                          or (k == "more" and key in self.under_more))
 
     def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
+        """The unacknowledged count beside the word (a badge's number: "Alarms 1130"; the frame in the most urgent
+        one's priority colour); the button widens to hold it, the stretch before the user gives the room."""
         b = self.buttons["alarms"]
-        b.setText(f"Alarms  {unacked} unack" if unacked else "Alarms")
+        _fit_word(b, f"Alarms {unacked}" if unacked else "Alarms")
+        b.setToolTip(f"{unacked} unacknowledged alarm{'s' if unacked != 1 else ''}" if unacked else "")
         if unacked and worst:
             colour = theme.priority_colour(worst)
             _restyle(b, f"QPushButton {{ border: 4px solid {colour}; }}")
@@ -70,7 +79,21 @@ class NavBar(QWidget):
             _restyle(b, "")
 
     def set_user(self, session: Session | None) -> None:
-        self.user_button.setText("Log in" if session is None else f"{session.user} \u25be")
+        if session is None:
+            _fit_word(self.user_button, "Log in")
+            self.user_button.setToolTip("")
+            return
+        name = QFontMetrics(theme.font()).elidedText(session.user, Qt.TextElideMode.ElideRight, USER_NAME_MAX_PX)
+        _fit_word(self.user_button, f"{name} \u25be")
+        self.user_button.setToolTip(session.user)
+
+
+def _fit_word(button: QPushButton, text: str) -> None:
+    """Set ``text`` and make the button at least as wide as it needs (a minimum from the text's width in the HMI
+    font: a layout short of room squeezes buttons down to their minimum, and a fixed minimum cut the word)."""
+    button.setText(text)
+    need = QFontMetrics(theme.font()).horizontalAdvance(text) + NAV_TEXT_PAD_PX
+    button.setMinimumWidth(max(NAV_MIN_PX, need))
 
 
 class ElidedLabel(QLabel):

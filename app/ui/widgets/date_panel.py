@@ -13,6 +13,7 @@ import calendar
 from collections.abc import Callable
 from datetime import date
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -62,6 +63,7 @@ class DatePanel(QWidget):
         # the day cells, made once: a month change only relabels them (building buttons is the costly part)
         self._cells: list[QPushButton] = []
         self._cell_day: list[date | None] = []
+        self._painted = 0  # steps of the layout and paint ahead done (2: laid out and painted, hidden)
         lay.addLayout(self._grid)
         if not ahead:
             self.complete()
@@ -70,9 +72,10 @@ class DatePanel(QWidget):
 
     # -- building (ahead) ---------------------------------------------------------------------------------
     def build_step(self) -> bool:
-        """Add one week of day buttons, styled if the panel already sits in its window; False if none was missing."""
+        """Add one week of day buttons, styled if the panel already sits in its window; once all are there, lay it
+        out and paint it once, hidden, in its frame (the first open then only shows it). False if nothing was left."""
         if len(self._cells) >= CELLS:
-            return False
+            return self._paint_ahead()
         week: list[QPushButton] = []
         for k in range(len(self._cells), len(self._cells) + WEEK):
             b = touch_button("", checkable=True)
@@ -89,11 +92,25 @@ class DatePanel(QWidget):
         self._render()
         return True
 
+    def _paint_ahead(self) -> bool:
+        """Two steps: lay out (the size the overlay shows it at, centred at its size hint; a one-pixel paint delivers
+        the pending resizes to the grid), then one whole paint (every button's look and digits made)."""
+        frame = self.parentWidget()
+        if self._painted >= 2 or frame is None or frame.isVisible() or self.window() is self:
+            return False
+        if self._painted == 0:
+            frame.adjustSize()
+            frame.grab(QRect(0, 0, 1, 1))
+        else:
+            frame.grab()
+        self._painted += 1
+        return True
+
     def complete(self) -> bool:
-        """Build what is still missing now; True if anything was."""
+        """Build what is still missing now (not the paint ahead: it is about to be shown); True if anything was."""
         missing = len(self._cells) < CELLS
-        while self.build_step():
-            pass
+        while len(self._cells) < CELLS:
+            self.build_step()
         return missing
 
     def is_complete(self) -> bool:
