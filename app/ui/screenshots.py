@@ -8,6 +8,7 @@ Operator actions that give the alarm table its variety of ISA-18.2 states (ackno
 labelled) are done through the engine's own commands with demo sessions, as an operator would.
 
     .venv/bin/python -m app.ui.screenshots [--out screenshots]   (or: make screenshots)
+    .venv/bin/python -m app.ui.screenshots --only admin            (Users and Settings only, on a short run: a look)
 """
 from __future__ import annotations
 
@@ -155,12 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # read when the QApplication is made, below
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    ap.add_argument("--only", choices=("admin",), help="only these screens, on a short simulated run (a quick look "
+                                                       "at a few screens; the whole set takes minutes)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="vigil-shots-"))
     existing = QApplication.instance()  # a QCoreApplication to mypy; ours is always a QApplication
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     theme.apply(app)
+    if args.only == "admin":
+        from app.ui.screenshots_manage import shoot_admin_only
+
+        return _listed(shoot_admin_only(app, tmp, args.out))
 
     station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), faults=FAULTS, duration_s=4200, speed=0)
     engine = Engine(settings_in(tmp, "main"), _FieldQuality(station))
@@ -201,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.ui.screenshots_kpis import shoot_kpis  # imports this module's helpers
 
     written += shoot_kpis(app, tmp, args.out)
+    return _listed(written)
+
+
+def _listed(written: list[Path]) -> int:
     for p in written:
         print(p.relative_to(ROOT) if p.is_relative_to(ROOT) else p)
     return 0
@@ -259,12 +270,19 @@ def shoot_screens(app: QApplication, window: MainWindow, engine: Engine, out: Pa
         settle(app, 0.6)
         shots.append(grab(window, out, "alarm_detail_shelved", size))
     shots += shoot_journal(app, window, labelled.id, out, size)
-    from app.ui.screenshots_manage import shoot_export, shoot_handover, shoot_logbook, shoot_shift  # uses our helpers
+    from app.ui.screenshots_manage import (  # they use our helpers
+        shoot_admin,
+        shoot_export,
+        shoot_handover,
+        shoot_logbook,
+        shoot_shift,
+    )
 
     shots += shoot_shift(app, window, engine, out, size)
     shots += shoot_handover(app, window, engine, out, size)
     shots += shoot_logbook(app, window, engine, out, size)
     shots += shoot_export(app, window, engine, out, size)
+    shots += shoot_admin(app, window, engine, out, size)
     window.session.set_session(None)
     window.show_screen("login")
     wait(app, lambda: bool(window.login.user_buttons), 10, "user list")

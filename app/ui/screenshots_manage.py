@@ -1,6 +1,6 @@
 """The screens under More for ``make screenshots`` (app/ui/screenshots.py calls these with its running engine and
-window): Shift (+ actions, date panel), Shift handover (+ sign-off), Logbook (+ keyboard, form, form from an alarm)
-and Export (a shift, a day, a custom range), each as the role that uses it."""
+window): Shift (+ actions, date panel), Shift handover (+ sign-off), Logbook (+ keyboard, form, form from an alarm),
+Export (a shift, a day, a custom range), Users (+ change role) and Settings, each as the role that uses it."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -128,4 +128,58 @@ def shoot_export(app: QApplication, window: MainWindow, engine: Engine, out: Pat
         settle(app)
         shots.append(grab(window, out, name, size))
     window.export.range_picker.mode_buttons[RangeMode.THIS_SHIFT].click()
+    return shots
+
+
+def shoot_admin(app: QApplication, window: MainWindow, engine: Engine, out: Path, size: tuple[int, int]
+                ) -> list[Path]:
+    """The admin's screens: Users (a user chosen, then its Change role panel) and Settings (the effective
+    configuration and the editable set, an asset chosen)."""
+    window.overlay.clear()
+    window.session.set_session(demo_session(engine, "admin"))
+    users = window.users
+    window.show_screen("users")
+    wait(app, lambda: bool(users.users), 10, "the user list")
+    users.table.selectRow(max(users.row_of("technician"), 0))
+    settle(app)
+    shots = [grab(window, out, "users", size)]
+    users.role_button.click()
+    settle(app)
+    shots.append(grab(window, out, "users_role", size))
+    window.overlay.clear()
+    settings = window.settings_screen
+    window.show_screen("settings")
+    wait(app, lambda: bool(settings.lines), 10, "the settings")
+    if settings.assets:
+        settings.asset_table.selectRow(0)
+    settle(app)
+    shots.append(grab(window, out, "settings", size))
+    window.session.set_session(None)
+    return shots
+
+
+def shoot_admin_only(app: QApplication, tmp: Path, out: Path) -> list[Path]:
+    """``--only admin``: Users and Settings at every size, on a short simulated run (seconds, not minutes)."""
+    from acquisition.simulator import PumpStation, StationConfig
+    from app.hmi_api import EngineHmi
+    from app.ui.screenshots import SIZES, settings_in
+
+    station = PumpStation(StationConfig(n_pumps=8, seed=3, schedule=False), duration_s=60, speed=0)
+    engine = Engine(settings_in(tmp, "admin"), station)
+    window = MainWindow(EngineHmi(engine), kiosk=False, sound=False)
+    shots: list[Path] = []
+    try:
+        window.resize(*SIZES[0])
+        window.show()
+        window.start()
+        engine.start()
+        wait(app, lambda: engine.wait(0), 120, "the short run")
+        for size in SIZES:
+            window.resize(*size)
+            settle(app)
+            shots += shoot_admin(app, window, engine, out, size)
+    finally:
+        window.shutdown()
+        engine.stop()
+        window.close()
     return shots

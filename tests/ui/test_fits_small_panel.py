@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from acquisition.simulator.station import DEFAULT_START_TS, default_assets
-from app.hmi_api import Alarm, Session
+from app.hmi_api import Alarm, Priority, Session
 from app.ui import theme
 from app.ui.bench.journal_load import month_of_alarms, write_month
 from app.ui.main_window import MainWindow
@@ -460,3 +460,42 @@ def test_the_more_screens_use_the_hmi_sizes_whatever_the_application_font(
         for table in (t for t in screen.findChildren(QTableView) if t.isVisible()):
             assert table.fontInfo().pixelSize() >= theme.FONT_PX, (state, table.fontInfo().pixelSize())
             assert table.verticalHeader().defaultSectionSize() >= theme.TOUCH_MIN, state
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_new_users_state_is_shown_whole_in_the_users_table(qtbot: QtBot, size: tuple[int, int]) -> None:
+    """A user just added or a demo user (enabled, must change PIN: every user of a fresh gateway) is listed with
+    that state uncut, on the 1024 px panel too (the table's cells are not checked by fit_problems)."""
+    fake = FakeHmi()
+    fake.put_user("technician", Role.TECHNICIAN, "2468", must_change_pin=True)
+    for w in window_on(qtbot, fake, size):
+        s_users(qtbot, w, fake)
+        settle(qtbot, w)
+        table = w.users.table
+        fm = QFontMetrics(table.font())
+        row = w.users.row_of("technician")
+        item = table.item(row, 2)
+        assert item is not None and item.text() == "enabled, must change PIN"
+        need = fm.horizontalAdvance(item.text()) + 12  # the cell's padding either side
+        assert need <= table.columnWidth(2), f"{item.text()!r} needs {need} px, its column has {table.columnWidth(2)}"
+
+
+@pytest.mark.parametrize("unacked", [1, 99, 1130, 9999])
+@pytest.mark.parametrize("user", ["supervisor", "administrator"])
+def test_every_navigation_button_says_its_word_whole_with_any_alarm_count(qtbot: QtBot, unacked: int,
+                                                                          user: str) -> None:
+    """On the 1024 px panel, a big unacknowledged count on the Alarms button (up to 9999) squeezes no other
+    button's word (before: "Alarms  1130 unack" cut "Overview"), whoever is logged in."""
+    fake = FakeHmi()
+    fake.put_user(user, Role.SUPERVISOR, "2468")
+    for w in window_on(qtbot, fake, (1024, 600)):
+        w.session.set_session(Session(user, Role.SUPERVISOR, 0.0))
+        w.nav.set_alarm_count(unacked, Priority.HIGH)
+        settle(qtbot, w)
+        assert str(unacked) in w.nav.buttons["alarms"].text()
+        buttons = [b for b in w.nav.findChildren(QPushButton) if b.isVisible()]
+        assert {"Overview", "Trends", "Journal", "More"} <= {b.text() for b in buttons}
+        problems = [p for b in buttons if (p := button_text_problem(b)) is not None]
+        assert not problems, "\n".join(problems)
+        assert all(b.height() >= theme.TOUCH_MIN and b.width() >= theme.TOUCH_MIN for b in buttons)
+        assert w.nav.rect().contains(w.nav.childrenRect())

@@ -207,3 +207,62 @@ def test_a_clock_the_shifts_refuse_is_said_not_asked(qtbot: QtBot, window: MainW
     window.show_screen("kpis")
     assert window.kpis.status.text().startswith("No range: shift_at: nan is not a time")
     assert not any(c[0] == "kpis" for c in fake.calls)
+
+
+def _parts(w: MainWindow) -> list[object]:
+    k = w.kpis
+    return [k.rate_plot, k.bar_plot, k.precision, k.tables, k.rate_plot.bars, k.rate_plot.peaks, k.bar_plot.bars,
+            *(lab for row in k._line_rows for lab in row)]
+
+
+def test_the_kpi_screen_is_laid_out_ahead_and_its_widgets_are_reused_at_every_open(
+        qtbot: QtBot, window: MainWindow) -> None:
+    """After the window is up, the hidden screen is laid out at the size it is shown at and its plots and tables
+    painted once, in idle steps; opening it shows those same widgets (only their data changes), at every open."""
+    w = window
+    qtbot.waitUntil(lambda: w.kpis.ahead.left() == 0, timeout=WAIT_MS)
+    k = w.kpis
+    assert not k.isVisible()
+    assert k.painted_ahead == {k.rate_plot, k.bar_plot, k.tables}
+    assert k.size() == w.stack.contentsRect().size()  # laid out at its on-screen size while hidden
+    sizes = {p: p.size() for p in (k.rate_plot, k.bar_plot, k.tables)}
+    parts = _parts(w)
+    w.session.set_session(SUPERVISOR)
+    open_by_taps(qtbot, w)
+    wait_loaded(qtbot, w, T0, NOW)
+    assert {p: p.size() for p in sizes} == sizes  # shown as laid out ahead: no new layout at the first showing
+    assert "3 alarms" in k.status.text() and shown(w, "rate") == f"{3 / 18:.2f}"
+    qtbot.mouseClick(k.range_buttons[KpiRange.PREVIOUS_SHIFT], LEFT)
+    wait_loaded(qtbot, w, T0 - 8 * H, T0)
+    w.show_screen("more")
+    open_by_taps(qtbot, w)
+    wait_loaded(qtbot, w, T0 - 8 * H, T0)
+    assert shown(w, "peak") == "12"
+    now = _parts(w)
+    assert len(now) == len(parts) and all(a is b for a, b in zip(now, parts, strict=True))
+
+
+@pytest.mark.parametrize("steps_done", [None, 3])
+def test_kpis_opened_before_the_build_ahead_finished_show_the_right_report(
+        qtbot: QtBot, window: MainWindow, steps_done: int | None) -> None:
+    """Opened before the idle steps began (None) or part-way (3 done): the showing lays the screen out itself, the
+    steps left are dropped, and the report shown is the right one."""
+    w = window
+    w.build_ahead_timer.stop()
+    k = w.kpis
+    if steps_done is not None:
+        steps = k.ahead.left()
+        k.build_ahead()
+        qtbot.waitUntil(lambda: k.ahead.left() <= steps - steps_done, timeout=WAIT_MS)
+        assert k.ahead.left() == steps - steps_done
+    w.session.set_session(SUPERVISOR)
+    open_by_taps(qtbot, w)
+    wait_loaded(qtbot, w, T0, NOW)
+    assert k.ahead.left() == 0  # dropped at the showing: nothing is painted hidden under a shown screen
+    assert "Shift Thu 03 Dec, 06:00-14:00 (so far)" in k.status.text() and "3 alarms" in k.status.text()
+    assert shown(w, "rate") == f"{3 / 18:.2f}" and shown(w, "peak") == "1" and shown(w, "flood") == "0 %"
+    assert k.rate_plot.isVisible() and k.rate_plot.size() == k.rate_plot.viewport().size()
+    bars = k.bar_plot.data
+    assert bars is not None and [(b.label, b.activations) for b in bars.bars] == [("P-150 anomaly", 3)]
+    k.build_ahead()  # a late start once shown does nothing
+    assert k.ahead.left() == 0

@@ -13,8 +13,8 @@ from tests.ui.conftest import Hmi
 
 
 def nav_unacked(hmi: Hmi) -> int:
-    """The count on the Alarms navigation button ("Alarms  2 unack"; just "Alarms" when there is none)."""
-    found = re.search(r"(\d+) unack", hmi.window.nav.buttons["alarms"].text())
+    """The count on the Alarms navigation button ("Alarms 2"; just "Alarms" when there is none)."""
+    found = re.fullmatch(r"Alarms (\d+)", hmi.window.nav.buttons["alarms"].text())
     return int(found.group(1)) if found else 0
 
 

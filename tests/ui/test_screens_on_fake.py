@@ -62,7 +62,8 @@ def test_overview_shows_tiles_alarms_and_the_banner(qtbot: QtBot, fake: FakeHmi,
     qtbot.waitUntil(lambda: "1 unacknowledged" in tile.badge.text() and "ALARM" in tile.health.text(),
                     timeout=WAIT_MS)
     assert tile.badge.text().startswith("HIGH - 1 alarm")
-    assert window.nav.buttons["alarms"].text() == "Alarms  1 unack"
+    assert window.nav.buttons["alarms"].text() == "Alarms 1"
+    assert window.nav.buttons["alarms"].toolTip() == "1 unacknowledged alarm"
     assert window.alarm_banner.pending == ["a1"] and alarm.message in window.alarm_banner.shown_text()
     assert window.overview.tile("P-102").badge.text() == "No alarms"
     # shelved (by the engine, as from another panel): out of the counts, the colours and the banner at once

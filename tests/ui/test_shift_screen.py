@@ -200,3 +200,70 @@ def test_standing_alarm_text_is_wrapped_whole_never_cut_at_1024(qtbot: QtBot, wi
                                                      long_text).height()
     assert needed > QFontMetrics(table.font()).height()  # it really needs more than one line here
     assert table.rowHeight(row) >= needed
+
+
+def _day_panels(w: MainWindow) -> list[DatePanel]:
+    return w.overlay.findChildren(DatePanel)
+
+
+def test_the_date_panel_is_built_ahead_and_the_same_panel_comes_at_every_open(qtbot: QtBot,
+                                                                              window: MainWindow) -> None:
+    """Built (and styled) in idle steps after the window is up, before anyone asks for it; every open shows that
+    one panel again, pointed at the shift shown, and a day tapped on it still chooses that day's shift."""
+    w = window
+    qtbot.waitUntil(lambda: len(_day_panels(w)) == 1 and _day_panels(w)[0].is_complete()
+                    and not w.shift.kept.pending(), timeout=WAIT_MS)
+    ahead = _day_panels(w)[0]
+    assert not ahead.isVisible() and len(ahead.day_buttons) >= 28
+    assert all(b.testAttribute(Qt.WidgetAttribute.WA_WState_Polished) for b in ahead.day_buttons.values())
+    laid_out = ahead.size()  # laid out ahead at the size it is shown at
+    w.session.set_session(SUPERVISOR)
+    open_shift(qtbot, w)
+    qtbot.waitUntil(lambda: shown_start(w) == DAY.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(w.shift.date_button, LEFT)
+    assert w.overlay.top() is ahead  # the one built ahead, not a new one
+    assert ahead.isVisible() and ahead.size() == laid_out
+    assert ahead.month_label.text() == "Shift on December 2026" and ahead.day_buttons[DAY.local_date].isChecked()
+    qtbot.mouseClick(ahead.earlier_button, LEFT)
+    qtbot.mouseClick(ahead.day_buttons[datetime(2026, 11, 30).date()], LEFT)
+    want = PATTERN.shift_on(datetime(2026, 11, 30).date(), DAY.index)
+    qtbot.waitUntil(lambda: shown_start(w) == want.start_ts, timeout=WAIT_MS)
+    qtbot.mouseClick(w.shift.date_button, LEFT)  # again: the same panel, now on the shift shown (30 Nov)
+    assert w.overlay.top() is ahead and _day_panels(w) == [ahead]
+    assert ahead.month_label.text() == "Shift on November 2026"
+    checked = [d for d, b in ahead.day_buttons.items() if b.isChecked()]
+    assert checked == [datetime(2026, 11, 30).date()]
+    qtbot.mouseClick(ahead.cancel_button, LEFT)
+    assert not w.overlay.is_open() and _day_panels(w) == [ahead]  # put away, kept
+
+
+@pytest.mark.parametrize("weeks_built", [None, 0, 3])
+def test_a_date_panel_opened_before_it_was_built_ahead_is_complete_and_right(
+        qtbot: QtBot, window: MainWindow, weeks_built: int | None) -> None:
+    """Opened before the idle build began (None) or part-way (its month row only, or 3 of 6 weeks): the open
+    builds what is missing, and the panel offers the right month, days and limits."""
+    w = window
+    w.build_ahead_timer.stop()
+    w.session.set_session(SUPERVISOR)
+    open_shift(qtbot, w)
+    qtbot.waitUntil(lambda: shown_start(w) == DAY.start_ts, timeout=WAIT_MS)
+    if weeks_built is not None:
+        w.shift.build_ahead()
+        qtbot.waitUntil(lambda: len(_day_panels(w)) == 1 and len(_day_panels(w)[0]._cells) >= 7 * weeks_built,
+                        timeout=WAIT_MS)
+        partial = _day_panels(w)[0]
+        assert not partial.is_complete()
+    else:
+        assert _day_panels(w) == [] and w.shift.kept.built("date") is None
+    qtbot.mouseClick(w.shift.date_button, LEFT)
+    panel = w.overlay.top()
+    assert isinstance(panel, DatePanel) and panel.is_complete() and panel.isVisible()
+    assert _day_panels(w) == [panel]
+    assert panel.month_label.text() == "Shift on December 2026"
+    assert sorted(d.day for d in panel.day_buttons) == list(range(1, 32))
+    assert [d for d, b in panel.day_buttons.items() if b.isChecked()] == [DAY.local_date]
+    assert [d.day for d, b in panel.day_buttons.items() if b.isEnabled()] == list(range(1, DAY.local_date.day + 1))
+    assert not panel.later_button.isEnabled()
+    qtbot.mouseClick(panel.day_buttons[datetime(2026, 12, 2).date()], LEFT)
+    want = PATTERN.shift_on(datetime(2026, 12, 2).date(), DAY.index)
+    qtbot.waitUntil(lambda: shown_start(w) == want.start_ts, timeout=WAIT_MS)

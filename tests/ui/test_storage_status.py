@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from app.live import EngineSnapshot, SourceHealth
 from app.logbook import logbook_entries
 from app.store import schema
 from app.store.status import StoreState, StoreStatus
+from app.ui import theme
 from app.ui.widgets.banners import StorageBanner
 from app.ui.widgets.chrome import StatusBar
 from app.ui.widgets.keyboard import OnScreenKeyboard
@@ -131,3 +134,38 @@ def test_a_logbook_entry_typed_on_a_full_disk_is_kept_shown_and_stored_once_spac
     assert (stored.text, stored.user) == (text, "operator")
     w.logbook.load()
     hmi.wait(lambda: len(w.logbook.cards) == 1 and w.logbook.cards[0].entry.stored)
+
+
+class _StyleChanges(QObject):
+    """Counts the style changes a widget is sent (a style sheet set on it, even the same one, re-styles it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.StyleChange:
+            self.count += 1
+        return False
+
+
+def test_the_status_bar_restyles_a_label_only_when_its_look_changes(qtbot: QtBot) -> None:
+    """The status bar is given every snapshot (and one at every change of screen): the same state again costs no
+    re-styling of its labels, a change of state still shows at once, both ways."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    theme.style_window(window)  # as in the main window: its style sheet over the bar
+    bar = StatusBar(window)
+    window.show()
+    changes = _StyleChanges()
+    bar.source.installEventFilter(changes)
+    bar.uplink.installEventFilter(changes)
+    clock = FakeClock(1000.0)
+    ok, full = StoreStatus(StoreState.OK), StoreStatus(StoreState.FULL, since=990.0, held=3, last_error="disk full")
+    for store, faulty in ((ok, False), (full, True), (ok, False)):
+        bar.set_snapshot(snapshot(store, clock))
+        assert ("background" in bar.source.styleSheet()) is faulty  # the new state shows at once
+        before = changes.count
+        for _ in range(5):
+            bar.set_snapshot(snapshot(store, clock))
+        assert changes.count == before, "the same state again re-styled the status bar's labels"

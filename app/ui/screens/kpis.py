@@ -9,6 +9,11 @@ alarm colour: a KPI is not an alarm.
 
 The report is computed on this screen's own TaskRunner (up to about a second for 30 days), the plot data with it;
 a result that arrives after another range was chosen is dropped.
+
+Its widgets are made once, with the screen, and only given new data. What a first showing costs beyond that (the
+first layout at the window's size, the plots' first paint: some 50 ms of the GUI thread in one block) is spent
+ahead, hidden, in idle steps after the window is up (:meth:`KpiScreen.build_ahead`); shown before they are done, the
+showing does it as it always did.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -38,6 +43,7 @@ from app.kpi.plot_data import BarPlot, RatePlot, bad_actor_bars, rate_plot
 from app.kpi.targets import KpiLine, Status, kpi_lines, pct
 from app.ui import theme
 from app.ui.widgets.buttons import touch_button
+from app.ui.widgets.kept_panels import IdleSteps
 from app.ui.widgets.kpi_plots import BadActorWidget, RatePlotWidget
 from app.ui.widgets.kpi_table import PrecisionTable
 from app.ui.workers import TaskRunner
@@ -174,6 +180,41 @@ class KpiScreen(QWidget):
         self.status_labels: dict[str, QLabel] = {}
         self._line_rows: list[tuple[QLabel, QLabel, QLabel, QLabel]] = []
         self._build_lines(KPI_ROWS)
+        # one step per idle turn, each about 10 ms of the GUI thread (measured; 15-20 on a busy box): the layout,
+        # then each plot's first resize (a paint of one pixel), its first whole paint, then the tables' paint
+        self.ahead = IdleSteps(self, [self._lay_out_hidden,
+                                      lambda: self._paint_hidden(self.rate_plot, QRect(0, 0, 1, 1)),
+                                      lambda: self._paint_hidden(self.rate_plot),
+                                      lambda: self._paint_hidden(self.bar_plot, QRect(0, 0, 1, 1)),
+                                      lambda: self._paint_hidden(self.bar_plot),
+                                      lambda: self._paint_hidden(self.tables)])
+        self.painted_ahead: set[QWidget] = set()  # the parts painted ahead (tests)
+
+    # -- ahead of the first showing ----------------------------------------------------------------------
+    def build_ahead(self) -> None:
+        """Lay the hidden screen out at the size it will be shown at and paint its parts once, one step per idle
+        turn (the window calls this once it is up)."""
+        self.ahead.start()
+
+    def _lay_out_hidden(self) -> None:
+        page = self.parentWidget()  # the screen stack: a page fills its contents
+        if self.isVisible() or page is None:
+            return
+        self.setGeometry(page.contentsRect())
+        lay = self.layout()
+        if lay is not None:
+            lay.activate()
+
+    def _paint_hidden(self, part: QWidget, area: QRect | None = None) -> None:
+        """One paint into a throw-away image (of ``area`` only, if given): the pending resizes delivered, styles,
+        glyphs, the plots' axes and the time zone's offsets made."""
+        if self.isVisible():
+            return
+        if area is not None:
+            part.grab(area)
+            return
+        part.grab()
+        self.painted_ahead.add(part)
 
     # -- the range ---------------------------------------------------------------------------------------
     def chosen(self) -> KpiRange:
@@ -187,6 +228,7 @@ class KpiScreen(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        self.ahead.cancel()  # shown: what was not done ahead, the showing does
         self.load()  # what is new since it was last shown
 
     def load(self) -> None:

@@ -37,6 +37,7 @@ from app.ui.screens.shift_rows import Section, SectionModel, SectionRows, shift_
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import touch_button
 from app.ui.widgets.date_panel import DatePanel
+from app.ui.widgets.kept_panels import KeptPanels
 from app.ui.widgets.overlay import OverlayHost
 from app.ui.widgets.touch_table import RowFitter, configure_touch_table
 from app.ui.workers import TaskRunner
@@ -128,6 +129,9 @@ class ShiftScreen(QWidget):
         self.status.setProperty("kind", "muted")
         lay.addWidget(self.status)
         session.sig_changed.connect(self._session_changed)
+        # the date panel (42 day buttons) is built once, ahead, and pointed at the shown day at every open
+        self.kept = KeptPanels(overlay, self)
+        self.kept.add("date", self._build_date_panel)
 
     # -- choosing the shift -------------------------------------------------------------------------------
     def _pattern(self) -> ShiftPattern:
@@ -156,7 +160,23 @@ class ShiftScreen(QWidget):
         p = self._pattern()
         today = datetime.fromtimestamp(self._clock(), p.zone).date()
         shown = self.shift.local_date if self.shift is not None else today
-        self._overlay.push(DatePanel(self._overlay, shown, today, self._date_chosen))
+        panel = self.date_panel()
+        panel.open_on(shown, today)
+        self.kept.show(panel)
+
+    def date_panel(self) -> DatePanel:
+        """The kept date panel (built now, or completed now, if the idle build has not got that far)."""
+        panel = self.kept.panel("date")
+        assert isinstance(panel, DatePanel)
+        return panel
+
+    def _build_date_panel(self) -> DatePanel:
+        today = datetime.fromtimestamp(self._clock()).date()  # a placeholder: open_on sets the days at each open
+        return DatePanel(self._overlay, today, today, self._date_chosen, ahead=True)
+
+    def build_ahead(self) -> None:
+        """Build the date panel in idle steps (after the window is up): its first open then only shows it."""
+        self.kept.prepare()
 
     def _date_chosen(self, day: object) -> None:
         p = self._pattern()

@@ -60,7 +60,8 @@ class UsersScreen(QWidget):
         row.setSpacing(16)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
-        configure_touch_table(self.table, {0: 220, 1: 140}, stretch=2, row_px=theme.TABLE_ROW)
+        # name and role narrow enough that a new user's state ("enabled, must change PIN") fits the 1024 px panel
+        configure_touch_table(self.table, {0: 170, 1: 130}, stretch=2, row_px=theme.TABLE_ROW)
         self.table.setFont(theme.font())  # explicit: an item view takes the platform's item-view font
         self.table.itemSelectionChanged.connect(self._selection_changed)
         row.addWidget(self.table, 1)

@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from app.health import Part, PartState
@@ -16,6 +16,12 @@ from app.users import Action
 
 SCREENS = (("overview", "Overview"), ("trends", "Trends"), ("alarms", "Alarms"), ("journal", "Journal"),
            ("more", "More"))  # More: export, users, settings (app/ui/screens/manage.py)
+# A navigation button is as wide as its word needs (never cut, whatever the count or the user's name), at least this
+NAV_MIN_PX = 96
+# the room around a button's word: the style sheet's padding (14 px a side), its border (2 px, 4 px in the
+# Alarms button's priority colour) and a little air
+NAV_TEXT_PAD_PX = 2 * 14 + 2 * 4 + 6
+USER_NAME_MAX_PX = 150  # a longer user name is shortened with "..." on its button (the status bar says it whole)
 
 
 class NavBar(QWidget):
@@ -40,13 +46,13 @@ class NavBar(QWidget):
         self.under_more: frozenset[str] = frozenset()  # the screens reached from More (app/ui/main_window.py)
         for key, text in SCREENS:
             b = touch_button(text, checkable=True)
-            b.setMinimumWidth(120 if key != "more" else 96)  # five screens and the user fit 1024 px
             b.clicked.connect(lambda _=False, k=key: self.sig_navigate.emit(k))
             self.buttons[key] = b
+            _fit_word(b, text)
             lay.addWidget(b)
         lay.addStretch(1)
         self.user_button = touch_button("Log in", checkable=True)
-        self.user_button.setMinimumWidth(170)
+        _fit_word(self.user_button, "Log in")
         self.user_button.clicked.connect(lambda: self.sig_navigate.emit("login"))
         self.buttons["login"] = self.user_button
         lay.addWidget(self.user_button)
@@ -61,16 +67,33 @@ class NavBar(QWidget):
                          or (k == "more" and key in self.under_more))
 
     def set_alarm_count(self, unacked: int, worst: Priority | None) -> None:
+        """The unacknowledged count beside the word (a badge's number: "Alarms 1130"; the frame in the most urgent
+        one's priority colour); the button widens to hold it, the stretch before the user gives the room."""
         b = self.buttons["alarms"]
-        b.setText(f"Alarms  {unacked} unack" if unacked else "Alarms")
+        _fit_word(b, f"Alarms {unacked}" if unacked else "Alarms")
+        b.setToolTip(f"{unacked} unacknowledged alarm{'s' if unacked != 1 else ''}" if unacked else "")
         if unacked and worst:
             colour = theme.priority_colour(worst)
-            b.setStyleSheet(f"QPushButton {{ border: 4px solid {colour}; }}")
+            _restyle(b, f"QPushButton {{ border: 4px solid {colour}; }}")
         else:
-            b.setStyleSheet("")
+            _restyle(b, "")
 
     def set_user(self, session: Session | None) -> None:
-        self.user_button.setText("Log in" if session is None else f"{session.user} \u25be")
+        if session is None:
+            _fit_word(self.user_button, "Log in")
+            self.user_button.setToolTip("")
+            return
+        name = QFontMetrics(theme.font()).elidedText(session.user, Qt.TextElideMode.ElideRight, USER_NAME_MAX_PX)
+        _fit_word(self.user_button, f"{name} \u25be")
+        self.user_button.setToolTip(session.user)
+
+
+def _fit_word(button: QPushButton, text: str) -> None:
+    """Set ``text`` and make the button at least as wide as it needs (a minimum from the text's width in the HMI
+    font: a layout short of room squeezes buttons down to their minimum, and a fixed minimum cut the word)."""
+    button.setText(text)
+    need = QFontMetrics(theme.font()).horizontalAdvance(text) + NAV_TEXT_PAD_PX
+    button.setMinimumWidth(max(NAV_MIN_PX, need))
 
 
 class ElidedLabel(QLabel):
@@ -98,6 +121,13 @@ class ElidedLabel(QLabel):
         room = self.contentsRect().width() - 12
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room) if room > 0 else ""
         super().setText(shown)
+
+
+def _restyle(widget: QWidget, css: str) -> None:
+    """A style sheet set only when it changes: setting one, even the same, re-styles the widget (~4 ms of the GUI
+    thread each, measured), and the status bar is given every snapshot and at every change of screen."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
 
 
 class StatusBar(QWidget):
@@ -133,10 +163,10 @@ class StatusBar(QWidget):
         worst = snap.worst(besides=(Part.UPLINK,))  # the uplink has its own label
         if worst is not None:
             self.source.setText(f"\u26a0 {worst.headline}: {worst.detail}")
-            self.source.setStyleSheet(theme.fault_style())  # a fault of the system: slate, never an alarm colour
+            _restyle(self.source, theme.fault_style())  # a fault of the system: slate, never an alarm colour
         elif not src.ok:  # a snapshot without per-part health
             self.source.setText(f"\u26a0 DATA SOURCE FAULT: {src.detail}")
-            self.source.setStyleSheet(theme.fault_style())
+            _restyle(self.source, theme.fault_style())
         else:
             skipped = f", {src.skipped} skipped" if src.skipped else ""
             store = snap.health.get(Part.STORE)
@@ -144,7 +174,7 @@ class StatusBar(QWidget):
             self.source.setText(f"\u25cf Data OK: {src.frames} frames{skipped}{recovered}")
             if store is not None and recovered:
                 self.source.setToolTip(store.detail)
-            self.source.setStyleSheet("")
+            _restyle(self.source, "")
         self._set_checks(snap)
         up = snap.uplink
         # Short enough for 1280 px: the state, then what waits in the outbox and for how long
@@ -154,7 +184,7 @@ class StatusBar(QWidget):
                             f"Uplink {up.state}: {queued}")
         # ISA-101: grey when normal; an uplink that is down (data waiting in the outbox) stands out as a fault of
         # the system (slate with a light edge, and the word), never in an alarm priority colour
-        self.uplink.setStyleSheet("" if normal else theme.fault_style())
+        _restyle(self.uplink, "" if normal else theme.fault_style())
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
 
@@ -165,7 +195,7 @@ class StatusBar(QWidget):
             return
         self.checks.setText(f"\u26a0 {checks.headline}")
         self.checks.setToolTip("\n".join(checks.problems + checks.warnings))
-        self.checks.setStyleSheet(theme.fault_style())  # a fault of the system, like the parts' faults
+        _restyle(self.checks, theme.fault_style())  # a fault of the system, like the parts' faults
         self.checks.show()
 
     def set_user(self, session: Session | None) -> None:

@@ -1,13 +1,19 @@
 """A date chosen by touch: one month of day buttons (glove-sized), the month before/after, Cancel. A tap on a day is
 the choice. Days after ``latest`` (the plant's today) cannot be chosen: nothing has happened on them yet.
 
-Fits a 1024 x 600 panel: no title row (the month is the title), six rows of 56 px days."""
+Fits a 1024 x 600 panel: no title row (the month is the title), six rows of 56 px days.
+
+Building and styling 42 day buttons costs the GUI thread tens of milliseconds, so a screen keeps one panel and
+builds it ahead (app/ui/widgets/kept_panels.py): made with ``ahead=True`` it is only the month row, and each
+:meth:`DatePanel.build_step` adds (and styles) one week of days. :meth:`DatePanel.open_on` points it at the shown
+and latest days at every open; a panel opened before it was complete is completed there and then."""
 from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
 from datetime import date
 
+from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.ui import theme
@@ -17,11 +23,13 @@ from app.ui.widgets.overlay import OverlayHost
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
+CELLS = 42  # 6 weeks x 7 days: every month fits
+WEEK = 7
 
 
 class DatePanel(QWidget):
     def __init__(self, host: OverlayHost, shown: date, latest: date, on_done: Callable[[date], None],
-                 what: str = "Shift on") -> None:
+                 what: str = "Shift on", ahead: bool = False) -> None:
         super().__init__()
         self._host, self._on_done, self._latest, self._what = host, on_done, latest, what
         self._month = date(min(shown, latest).year, min(shown, latest).month, 1)
@@ -52,18 +60,69 @@ class DatePanel(QWidget):
             head = QLabel(name)
             head.setFont(theme.font(theme.FONT_SMALL_PX, bold=True))
             self._grid.addWidget(head, 0, col)
-        # 6 weeks x 7 days, made once: a month change only relabels them (building buttons is the costly part)
+        # the day cells, made once: a month change only relabels them (building buttons is the costly part)
         self._cells: list[QPushButton] = []
         self._cell_day: list[date | None] = []
-        for k in range(42):
+        self._painted = 0  # steps of the layout and paint ahead done (2: laid out and painted, hidden)
+        lay.addLayout(self._grid)
+        if not ahead:
+            self.complete()
+        else:
+            self._render()
+
+    # -- building (ahead) ---------------------------------------------------------------------------------
+    def build_step(self) -> bool:
+        """Add one week of day buttons, styled if the panel already sits in its window; once all are there, lay it
+        out and paint it once, hidden, in its frame (the first open then only shows it). False if nothing was left."""
+        if len(self._cells) >= CELLS:
+            return self._paint_ahead()
+        week: list[QPushButton] = []
+        for k in range(len(self._cells), len(self._cells) + WEEK):
             b = touch_button("", checkable=True)
             b.setFont(theme.font(theme.FONT_LARGE_PX))
             b.setMinimumWidth(80)
             b.clicked.connect(lambda _=False, i=k: self._tapped(i))
-            self._grid.addWidget(b, 1 + k // 7, k % 7)
+            self._grid.addWidget(b, 1 + k // WEEK, k % WEEK)
             self._cells.append(b)
             self._cell_day.append(None)
-        lay.addLayout(self._grid)
+            week.append(b)
+        if self.window() is not self:  # under the window's style sheet: style them now, not when first shown
+            for b in week:
+                b.ensurePolished()
+        self._render()
+        return True
+
+    def _paint_ahead(self) -> bool:
+        """Two steps: lay out (the size the overlay shows it at, centred at its size hint; a one-pixel paint delivers
+        the pending resizes to the grid), then one whole paint (every button's look and digits made)."""
+        frame = self.parentWidget()
+        if self._painted >= 2 or frame is None or frame.isVisible() or self.window() is self:
+            return False
+        if self._painted == 0:
+            frame.adjustSize()
+            frame.grab(QRect(0, 0, 1, 1))
+        else:
+            frame.grab()
+        self._painted += 1
+        return True
+
+    def complete(self) -> bool:
+        """Build what is still missing now (not the paint ahead: it is about to be shown); True if anything was."""
+        missing = len(self._cells) < CELLS
+        while len(self._cells) < CELLS:
+            self.build_step()
+        return missing
+
+    def is_complete(self) -> bool:
+        return len(self._cells) >= CELLS
+
+    # -- the month ----------------------------------------------------------------------------------------
+    def open_on(self, shown: date, latest: date) -> None:
+        """Show ``shown``'s month with ``shown`` checked; nothing after ``latest`` can be chosen (every open: the
+        kept panel is reused, the plant's day moves on)."""
+        self.complete()
+        self._latest, self._chosen = latest, shown
+        self._month = date(min(shown, latest).year, min(shown, latest).month, 1)
         self._render()
 
     def show_month(self, step: int) -> None:
