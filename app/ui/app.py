@@ -33,6 +33,7 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
 
     from app.heartbeat import Heartbeat
     from app.ui import theme
+    from app.ui.first_paint import FirstPaintLog
     from app.ui.fullscreen import fill_screen
     from app.ui.heap import settle_after_startup
     from app.ui.main_window import MainWindow
@@ -53,6 +54,7 @@ def run_gui(settings: Settings, engine: Engine, windowed: bool = False, inactivi
     beat_timer.timeout.connect(gui_beat.beat)
     beat_timer.start()
     gui_beat.beat()
+    FirstPaintLog(window.overview)  # the start-up time in the log (and the mark the bundle's test waits for)
     try:
         window.start()  # subscribe to the engine's events before it can publish any
         engine.start()
