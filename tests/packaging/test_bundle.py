@@ -34,14 +34,16 @@ RUN_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="session")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     given = os.environ.get("VIGIL_TEST_BUNDLE")
     if given:
-        return Path(given).resolve()
+        yield Path(given).resolve()
+        return
     work = tmp_path_factory.mktemp("bundle")
     exe, seconds = build_bundle(work / "dist", work / "build")
     print(f"bundle built in {seconds:.0f} s")
-    return exe
+    yield exe
+    shutil.rmtree(work, ignore_errors=True)  # 250 MB; pytest keeps the last sessions' temporary folders
 
 
 @pytest.fixture
