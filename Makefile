@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make bundle` needs only the packaging extra (PyInstaller); `make test` installs it too (tests/packaging/test_bundle.py)
+PACKAGING_STAMP := $(VENV)/.installed-packaging
 # System packages the tests use (real peers, not mocks); installed with apt when run as root.
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl dosfstools fusefat  # fusefat: the export tests' FAT stick
 # The kiosk tests (tests/kiosk): a real X server with no window manager and its tools, the cage compositor and grim;
@@ -11,14 +13,15 @@ APT_PACKAGES += xvfb xinit x11-utils x11-xserver-utils unclutter imagemagick lib
 	cage grim xwayland libwayland-client0 libwayland-cursor0 libwayland-egl1 systemd
 ARGS ?=
 
-.PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus install-check
+.PHONY: run headless test lint lint-all fuzz bench screenshots clean system-deps sim-modbus bundle install-check
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# The tests train, run the offline plug-in and build the bundle (tests/packaging/test_bundle.py).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,train,offline]'  # the tests train and run the offline plug-in
+	$(BIN)/python -m pip install --quiet -e '.[test,train,offline,packaging]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -53,6 +56,17 @@ test: lint system-deps
 fuzz: $(STAMP) system-deps
 	QT_QPA_PLATFORM=offscreen VIGIL_HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -m fuzz --timeout 0 -o faulthandler_timeout=0 $(PYTEST_ARGS)
 
+# The gateway's one-folder bundle from packaging/vigil.spec (PyInstaller): dist/vigil/vigil and its _internal folder,
+# which install.sh copies to /opt/vigil. About 1.5 min on 2 cores; size and start-up: packaging/README.md.
+$(PACKAGING_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[packaging]'
+	touch $(PACKAGING_STAMP)
+
+bundle: $(PACKAGING_STAMP)
+	$(BIN)/python -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/vigil.spec
+	@du -sh dist/vigil
+
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
 
@@ -61,7 +75,7 @@ install-check: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/packaging $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache build dist
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m app.ui.screenshots
