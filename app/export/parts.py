@@ -23,7 +23,6 @@ import numpy as np
 
 from acquisition.channels import N_CHANNELS, PUMP_CHANNELS
 from acquisition.quality import Quality
-from app.export import fastcsv
 
 BOM = "\ufeff".encode()  # Excel detects UTF-8 only with a BOM; LibreOffice and Python's utf-8-sig take it too
 CHUNK_ROWS = 8192  # ~50 ms of work on an idle core (bench_export): progress and cancel stay responsive
@@ -130,6 +129,8 @@ _ALL_GOOD = bytes(N_CHANNELS)
 def sample_chunks(con: sqlite3.Connection, asset: str, start: float, end: float, zone: ZoneInfo) -> Chunks:
     """The asset's CSV in chunks; each column of a chunk becomes one numpy array without a Python loop over its
     rows."""
+    from app.export import fastcsv  # its lookup tables take ~0.1-0.3 s to build: paid by an export, not at start
+
     yield _sample_header(), 0
     first = con.execute("SELECT regime FROM samples WHERE asset = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT 1",
                         (asset, start, end)).fetchone()

@@ -35,6 +35,7 @@ from reportlab.platypus import (
 
 from app.handover.charts import bad_actor_drawing, rate_drawing
 from app.handover.content import HandoverContent, LogLine
+from app.handover.iso import iso  # noqa: F401 - also pdf.iso for the callers that format with the PDF
 from app.handover.markup import BOLD, REGULAR, literal, plain, register_fonts
 from app.kpi.targets import kpi_lines
 
@@ -46,11 +47,6 @@ CARRIED_BG = colors.HexColor("#fff3e0")
 LINE = colors.HexColor("#90a4ae")
 CELL_PT = 8  # table text
 CELL_PAD = 6  # reportlab's default cell padding left and right
-
-
-def iso(ts: float, zone: ZoneInfo) -> str:
-    """ISO 8601 with the zone's offset, to the second (what a file carries)."""
-    return datetime.fromtimestamp(ts, zone).isoformat(timespec="seconds")
 
 
 def clock(ts: float | None, zone: ZoneInfo, shift: tuple[float, float] | None = None) -> str:

@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from app.audit_chain import AuditAppended
-from app.handover import pdf, rows
+from app.handover import rows
 from app.handover.assemble import Provenance, handover_content
+from app.handover.iso import iso
 from app.handover.rows import HandoverRecord, HandoverSigned, HandoverWritten
 from app.shifts import Shift, ShiftPattern
 from app.store.status import CommitPending
@@ -127,15 +128,17 @@ class HandoverService:
             raise HandoverError(f"shift {shift.label} has not begun yet; allowed: the current shift or an earlier one")
         content = handover_content(self._db, shift, Provenance(self.gateway, self.site, session.user, now,
                                                                self.zone))
-        data = pdf.render(content)
+        from app.handover.pdf import render  # reportlab: ~0.4 s of imports, paid when a PDF is drawn, not at start
+
+        data = render(content)
         handover_id = uuid.uuid4().hex
         local = datetime.fromtimestamp(shift.start_ts, self.zone)
         name = f"handover_{self.gateway}_{local:%Y-%m-%d_%H%M}_{handover_id[:8]}.pdf"
         path = write_pdf(self.folder, name, data)
         record = HandoverRecord(handover_id, shift.start_ts, shift.end_ts, now, session.user, str(path),
                                 hashlib.sha256(data).hexdigest())
-        detail = {"handover": handover_id, "shift": shift.label, "shift_start": pdf.iso(shift.start_ts, self.zone),
-                  "shift_end": pdf.iso(shift.end_ts, self.zone), "covered_until": pdf.iso(content.covered_until,
+        detail = {"handover": handover_id, "shift": shift.label, "shift_start": iso(shift.start_ts, self.zone),
+                  "shift_end": iso(shift.end_ts, self.zone), "covered_until": iso(content.covered_until,
                                                                                            self.zone),
                   "file": name, "bytes": len(data), "sha256": record.sha256}
         try:
@@ -158,7 +161,7 @@ class HandoverService:
                 raise KeyError(f"no handover with id {str(handover_id)[:40]!r}")
             if record.signed:
                 raise HandoverError(f"this handover was signed off already by {record.signed_by} at "
-                                    f"{pdf.iso(record.signed_ts or 0.0, self.zone)}; a handover is signed once")
+                                    f"{iso(record.signed_ts or 0.0, self.zone)}; a handover is signed once")
             if record.created_by == session.user:
                 raise PermissionDenied(session, Action.SIGN_HANDOVER,
                                        f"{session.user} generated this handover: the incoming supervisor (another "
@@ -172,8 +175,8 @@ class HandoverService:
                 raise HandoverError("the handover's PDF changed since it was generated (its SHA-256 differs); "
                                     "generate it again and sign the new one")
             now = self._clock()
-            detail = {"handover": record.id, "shift_start": pdf.iso(record.shift_start, self.zone),
-                      "shift_end": pdf.iso(record.shift_end, self.zone), "generated_by": record.created_by,
+            detail = {"handover": record.id, "shift_start": iso(record.shift_start, self.zone),
+                      "shift_end": iso(record.shift_end, self.zone), "generated_by": record.created_by,
                       "sha256": record.sha256}
             self._commit(Write([HandoverSigned(record.id, session.user, now),
                                 AuditAppended(now, session.user, "handover signed", detail)]))

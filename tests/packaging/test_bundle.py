@@ -151,3 +151,37 @@ def test_offline_commands_run(bundle: Path, place: Path) -> None:
     assert pdf.read_bytes().startswith(b"%PDF") and b"DejaVuSans" in pdf.read_bytes()  # the shipped font, by path
     backed = run(bundle, place, "backup", str(place / "copy.db"), "--db", str(db))
     assert backed.returncode == 0 and (place / "copy.db").is_file(), backed.stderr
+
+
+INSTALL_AND_RUN = r"""
+set -eu
+base=$1 install=$2 bundle=$3
+# The installer's real paths, private to this namespace: a copy of /etc, empty /opt, /var/lib and /usr/local.
+cp -a /etc "$base/etc"
+mount --bind "$base/etc" /etc
+mount -t tmpfs -o mode=0755,size=1g tmpfs /opt
+for d in /var/lib /usr/local; do mount -t tmpfs -o mode=0755,size=256m tmpfs "$d"; done
+"$install" --bundle "$bundle" > "$base/install.out" 2>&1
+cd /
+# The technician's command (the program as user vigil with /etc/vigil/vigil.toml), then the engine as the unit runs it.
+vigil --headless --simulate --inject P-101:cavitation@10m --speed 0 --duration 30m > "$base/run.out" 2>&1
+vigil doctor --only database > "$base/doctor.out" 2>&1 || true
+stat -c '%a %U:%G %n' /var/lib/vigil/vigil.db > "$base/db-mode.txt"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="needs root and unshare (a private mount namespace for the installer's real paths)")
+def test_install_sh_installs_this_bundle_and_the_service_user_runs_it(bundle: Path, tmp_path: Path) -> None:
+    """packaging/install.sh with the real bundle (tests/packaging/test_install.py uses a stand-in): installed under
+    /opt/vigil, the engine run by the `vigil` command as the unprivileged user finds its resources inside /opt and
+    writes only under /var/lib/vigil."""
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", INSTALL_AND_RUN, "ns",
+                           str(tmp_path), str(ROOT / "packaging" / "install.sh"), str(bundle.parent)],
+                          capture_output=True, text=True, timeout=600, cwd="/")
+    logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.out")}
+    assert done.returncode == 0, (done.stdout, done.stderr, logs)
+    assert "installed in /opt/vigil" in logs["install.out"]
+    assert any(line.startswith("ALARM") and " P-101 " in line for line in logs["run.out"].splitlines()), logs["run.out"]
+    assert "integrity: SQLite quick_check ok" in logs["doctor.out"], logs["doctor.out"]
+    assert (tmp_path / "db-mode.txt").read_text().split()[:2] == ["600", "vigil:vigil"]
