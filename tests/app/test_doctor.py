@@ -3,7 +3,6 @@ database from before Alembic, one from a newer release, a nearly full tmpfs), th
 command's --json schema and exit status."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -21,9 +20,9 @@ from app import doctor
 from app.config import Settings, load_settings
 from app.doctor import DoctorContext, Finding, Status, run_checks
 from app.doctor.models_clock import build_floor
-from app.store.database import open_database
 from app.store.migrate import head_revision
 from tests.support.filesystems import mounted_tmpfs
+from tests.support.store_files import real_db, sha
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE_ALEMBIC = ROOT / "tests" / "fixtures" / "vigil-before-alembic.db"
@@ -43,22 +42,6 @@ def findings(settings: Settings, *only: str) -> list[Finding]:
 
 def by_status(found: list[Finding], status: Status) -> list[str]:
     return [f.message for f in found if f.status is status]
-
-
-def real_db(path: Path, rows: int = 20000) -> Path:
-    db = open_database(path)
-    with db.begin() as c:
-        c.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :k) "
-                          "INSERT INTO samples (asset, ts, \"values\", regime) SELECT 'P-101', 1.79e9 + i, "
-                          "randomblob(64), 'run' FROM n", {"k": rows})
-    with db.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.dispose()
-    return path
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_healthy_database_is_ok_with_its_size_free_disk_and_schema(tmp_path: Path) -> None:

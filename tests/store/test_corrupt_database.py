@@ -3,7 +3,6 @@ names the file and what to do, in the library and as `python main.py --headless`
 replaced, migrated or written to."""
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import subprocess
@@ -14,26 +13,10 @@ import pytest
 
 from app.store.database import open_database
 from app.store.errors import StoreCorruptError, StoreOpenError
+from tests.support.store_files import real_db, sha
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = 4096
-
-
-def real_db(path: Path) -> Path:
-    """A real store with a few MB of sample rows (the bulk of a gateway's file), checkpointed into the file."""
-    db = open_database(path)
-    with db.begin() as c:
-        c.exec_driver_sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) "
-                          "INSERT INTO samples (asset, ts, \"values\", regime) SELECT 'P-101', i, randomblob(64), "
-                          "'run' FROM n")
-    with db.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.dispose()
-    return path
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("where", [0.3, 0.5, 0.7, 0.9])
