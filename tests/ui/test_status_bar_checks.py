@@ -65,3 +65,14 @@ def test_the_engines_daily_run_reaches_the_status_bar(hmi_factory: Callable[...,
     hmi.wait(lambda: bar.checks.isVisible(), timeout=30_000)
     assert bar.checks.full_text() == "\u26a0 HEALTH CHECK: always-fails: a problem found by the daily check"
     assert hmi.engine.daily.runs == 1
+
+
+def test_a_shown_health_check_gets_the_widest_share_on_a_small_panel(qtbot: QtBot) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.resize(1024, 48)
+    bar.show()
+    bar.set_snapshot(snapshot(summary(Finding("database", Status.PROBLEM, "free disk for /var/lib/vigil: 150 MB"))))
+    qtbot.waitUntil(lambda: bar.checks.isVisible() and bar.checks.width() > 0)
+    others = (bar.source, bar.uplink, bar.data_time, bar.user)
+    assert all(bar.checks.width() > w.width() for w in others), [(w.width(), w.full_text()) for w in others]

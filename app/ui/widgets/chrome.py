@@ -150,7 +150,9 @@ class StatusBar(QWidget):
         self.user = ElidedLabel("View only - not logged in")
         self.clock = QLabel("")
         self.clock.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
-        for w, stretch in ((self.source, 3), (self.checks, 4), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
+        # The health check's line (shown only when a daily check found something) gets the widest share: it is the
+        # one that names what a technician must do; hidden, it takes no room.
+        for w, stretch in ((self.source, 3), (self.checks, 6), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
                            (self.clock, 0)):
             lay.addWidget(w, stretch)
         self.tick_clock()
