@@ -149,7 +149,8 @@ class UplinkSettings(_Section):
     @model_validator(mode="after")
     def _key_needs_cert(self) -> UplinkSettings:
         if bool(self.cert_file) != bool(self.key_file):
-            raise ValueError("uplink.cert_file and uplink.key_file go together (mutual TLS needs both)")
+            raise ValueError(f"uplink.cert_file = {self.cert_file!r}, uplink.key_file = {self.key_file!r}: they go "
+                             "together (mutual TLS needs both files; leave both empty for none)")
         return self
 
 

@@ -63,6 +63,9 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
             lines.put(line)
 
     engine.subscribe(on_event)
+    # Before the line that says "Ctrl-C stops": a Ctrl-C (or systemd's SIGINT) right after it stops cleanly.
+    interrupted = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     src = engine.settings.source
     pace = ("live" if src.kind in ("modbus", "mqtt") else  # field sources run on the plant's own clock
             "as fast as possible" if src.speed == 0 else f"{src.speed:g}x real time")
@@ -71,8 +74,6 @@ def run_headless(engine: Engine, out: TextIO = sys.stdout) -> int:
           f"{engine.settings.storage.path}; Ctrl-C stops", file=out, flush=True)
     if engine.prerun_s:
         print(f"demo   {demo_plan(engine)}", file=out, flush=True)
-    interrupted = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     try:
         engine.start()
         while not engine.wait(0.1) and not interrupted.is_set():

@@ -253,7 +253,11 @@ backup_database() {  # before an upgrade, with the installed program's own `vigi
     local db=$DATA/vigil.db dest
     [ -f "$db" ] || { say "no database yet at $(shown "$db"): nothing to back up"; return 0; }
     mkdir -p "$DATA/backups"; own vigil:vigil "$DATA/backups"; chmod 0700 "$DATA/backups"
-    dest=$DATA/backups/vigil-pre-upgrade-$(date -u +%Y%m%dT%H%M%SZ).db
+    local stamp n=1
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    dest=$DATA/backups/vigil-pre-upgrade-$stamp.db
+    # Two upgrades within one second (a retry) must not overwrite the first copy: number the next one.
+    while [ -e "$dest" ]; do n=$((n + 1)); dest=$DATA/backups/vigil-pre-upgrade-$stamp-$n.db; done
     if as_vigil "$OPT/vigil" backup --config "$ETC/vigil.toml" --db "$db" "$dest"; then
         own vigil:vigil "$dest"  # a throw-away root's copy was made by the caller
         say "database backed up to $(shown "$dest")"

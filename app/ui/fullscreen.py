@@ -37,6 +37,9 @@ def fill_screen(window: QWidget) -> None:
     window.showFullScreen()
     _cover(window, screen)  # after show: the platform window exists now and takes the geometry as given
     screen.geometryChanged.connect(lambda _rect: _cover(window, screen))
+    # Its minimum may grow later (a screen laid out ahead, a longer nav text): with no window manager nobody else
+    # keeps the window on the panel, so a size past the screen's is capped again at once.
+    window.installEventFilter(_KeepOnScreen(window, screen))
     log.info("kiosk window on %s: %dx%d", screen.name(), screen.geometry().width(), screen.geometry().height())
 
 
@@ -61,4 +64,19 @@ class _SizeLog(QObject):
             screen = watched.screen().geometry()
             log.info("kiosk window %dx%d on a %dx%d screen (%s)", watched.width(), watched.height(), screen.width(),
                      screen.height(), QGuiApplication.platformName())
+        return False
+
+
+class _KeepOnScreen(QObject):
+    """Caps the window again whenever it grows past its screen (X11 with no window manager: nobody else does)."""
+
+    def __init__(self, window: QWidget, screen: QScreen) -> None:
+        super().__init__(window)
+        self._screen = screen
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # Qt override
+        if event.type() == QEvent.Type.Resize and isinstance(watched, QWidget):
+            rect = self._screen.geometry()
+            if watched.width() > rect.width() or watched.height() > rect.height():
+                _cover(watched, self._screen)
         return False

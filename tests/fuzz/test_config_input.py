@@ -147,3 +147,10 @@ def test_any_bytes_as_the_settings_file_give_settings_or_a_config_error(data: by
             load_settings(path, environ={})
         except ConfigError as exc:
             assert str(exc).strip()
+
+
+def test_a_client_certificate_without_its_key_is_named_with_its_value() -> None:
+    """Found by the derandomized profile after new settings changed its examples: the pairing rule's message named
+    the keys but not the value given."""
+    check(lambda: load_settings(None, environ={ENV_PREFIX + "UPLINK__CERT_FILE": "0"}), [("uplink", "cert_file")],
+          {("uplink", "cert_file"): "0"})

@@ -113,5 +113,9 @@ def test_a_panel_smaller_than_the_hmi_gets_exactly_its_screen(tmp_path: Path) ->
                           f"the Vigil window to be the 800x480 screen (it is {small.vigil_window()})")
         log = tmp_path / "log" / "vigil.log"
         assert wait_until(lambda: "this 800x480 screen cuts" in log.read_text(), 30, "the warning in the log")
+        # Never past the screen, also when its minimum grew after the first show (screens laid out ahead): a
+        # window manager would keep it on the panel; with none, the HMI itself must (806x480 seen before).
+        sizes = [(int(w), int(h)) for w, h in re.findall(r"kiosk window (\d+)x(\d+) on a 800x480", log.read_text())]
+        assert sizes and all(w <= 800 and h <= 480 for w, h in sizes), sizes
     finally:
         small.stop()
