@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.kiosk.conftest import KIOSK, ROOT, missing, needs
+from tests.kiosk.conftest import KIOSK, ROOT, needs
 from tests.support.notify_socket import NotifySocket, has
 from tests.support.waiting import wait_until
 
 CAGE_TOOLS = {"cage": "cage", "grim": "grim"}
 pytestmark = needs(CAGE_TOOLS)
 OUTPUT = (1280, 720)  # cage's headless output
+HINT = (888, 480)  # the window's own size hint: its size if laid out before the compositor's configure
 
 
 def _as_user() -> list[str]:
@@ -122,23 +123,38 @@ def test_the_hmi_under_cage_fills_the_output_and_notifies_systemd(cage_run: Cage
 def test_a_screenshot_under_cage_shows_only_the_hmi(cage_run: CageRun) -> None:
     if not any("READY=1" in m for m in cage_run.notify.messages):  # the test above may have had it already
         cage_run.notify.wait_for(has("READY=1"), 120, "READY=1 from the HMI under cage")
-    shot = cage_run.work / "screen.png"
-    subprocess.run([*_as_user(), "env", f"XDG_RUNTIME_DIR={cage_run.env['XDG_RUNTIME_DIR']}",
-                    "WAYLAND_DISPLAY=wayland-0", "grim", str(shot)], check=True, timeout=30)
-    image = QImage(str(shot))
-    assert (image.width(), image.height()) == OUTPUT
-    samples = [image.pixelColor(x, y).lightness() < 10 for y in range(0, OUTPUT[1], 8) for x in range(0, OUTPUT[0], 8)]
-    black = sum(samples)
-    if black == len(samples):
-        # Not one pixel of the HMI (which paints nothing black) reached the output. This machine's cage 0.1.4 on
-        # wlroots 0.15 has no DRM device, so its headless output runs the pixman renderer, whose output commits fail
-        # (seen as "Basic output test failed for HEADLESS-1" in wlroots' debug log): it presents no client frame at
-        # all. A window in a corner would still show here as part-black and fail below.
-        pytest.skip("cage's headless output presented no client frame (all black): wlroots 0.15 with the pixman "
-                    "renderer and no DRM device fails every output commit on this machine; the HMI's size under cage "
-                    "is checked from its log by the test above")
-    assert black == 0, f"{black} of {len(samples)} sampled pixels of cage's background show around the HMI ({shot})"
-
-
-def test_missing_tools_are_named() -> None:
-    assert missing({"surely-not-a-command-vigil": "pkg-x"}) == ["pkg-x"]
+    # This machine's cage 0.1.4 on wlroots 0.15 has no DRM device, so its headless output runs the pixman renderer,
+    # whose output commits fail ("Basic output test failed for HEADLESS-1" in wlroots' debug log): mostly it presents
+    # no client frame at all (all black), and on a busy machine sometimes only one repaint's damage over black (the
+    # status bar's clock, a tile's labels), at their true places, and then nothing new. So: a full frame must have no
+    # black; a part-drawn one must draw beyond the 888x480 the window takes at its own size hint when it is laid out
+    # before the compositor's configure (the bug this guards), which a window in that corner never can.
+    painted = (OUTPUT[0], OUTPUT[1], -1, -1)  # left, top, right, bottom of everything drawn so far
+    for n in range(4):
+        if n:
+            cage_run.notify.wait_for(has("WATCHDOG=1"), 10, "a watchdog ping between screenshots")
+        shot = cage_run.work / f"screen{n}.png"
+        subprocess.run([*_as_user(), "env", f"XDG_RUNTIME_DIR={cage_run.env['XDG_RUNTIME_DIR']}",
+                        "WAYLAND_DISPLAY=wayland-0", "grim", str(shot)], check=True, timeout=30)
+        image = QImage(str(shot))
+        assert (image.width(), image.height()) == OUTPUT
+        # The HMI paints nothing black; cage's background is black.
+        drawn = [(x, y) for y in range(0, OUTPUT[1], 8) for x in range(0, OUTPUT[0], 8)
+                 if image.pixelColor(x, y).lightness() >= 10]
+        if len(drawn) > 0.9 * (OUTPUT[0] // 8) * (OUTPUT[1] // 8):  # a whole frame (a partial one is a few labels)
+            black = (OUTPUT[0] // 8) * (OUTPUT[1] // 8) - len(drawn)
+            assert black == 0, f"{black} sampled pixels of cage's background show around the HMI ({shot})"
+            return
+        in_corner = sum(x < HINT[0] and y < HINT[1] for x, y in drawn)
+        assert not (in_corner == len(drawn) and in_corner > 0.9 * (HINT[0] // 8) * (HINT[1] // 8)), \
+            f"the HMI fills only the top-left {HINT[0]}x{HINT[1]} of the {OUTPUT[0]}x{OUTPUT[1]} output ({shot})"
+        for x, y in drawn:
+            painted = (min(painted[0], x), min(painted[1], y), max(painted[2], x), max(painted[3], y))
+        if painted[2] >= HINT[0] or painted[3] >= HINT[1]:
+            return
+    if painted[2] < 0:
+        pytest.skip("cage's headless output presented no client frame (all black) in 4 screenshots: wlroots 0.15 with "
+                    "the pixman renderer and no DRM device fails every output commit on this machine; the HMI's size "
+                    "under cage is checked from its log by the test above")
+    pytest.skip(f"cage presented only part-drawn frames, all inside the top-left 888x480 (drawn {painted}): they "
+                f"cannot tell a full-size window from one in the corner; its logged size is checked by the test above")
