@@ -32,13 +32,15 @@ def writer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     return str(request.param)
 
 
-def _stored(path: Path) -> list[SampleRow]:
+def _stored(path: Path, plant: bool = False) -> list[SampleRow]:
     """Samples every 1.25 s (whole seconds and .250/.500/.750), values from 0.001 to 99,999 and negative, some
-    NaN, every quality code on some channels, some rows all good (NULL quality)."""
+    NaN, every quality code on some channels, some rows all good (NULL quality). ``plant``: every value below
+    10,000 (the formatter's table path, as real readings take it), and two rows unlike the rest - a quality blob
+    of 3 channels from older data (the rest good) and another regime."""
     rng = np.random.default_rng(13)
     n = int((END - START) / 1.25)
     ts = START + 1.25 * np.arange(n)
-    scale = 10.0 ** rng.integers(-3, 5, (n, N_CHANNELS))
+    scale = 10.0 ** rng.integers(-3, 4 if plant else 5, (n, N_CHANNELS))
     values = rng.normal(0, 1, (n, N_CHANNELS)) * scale
     values[rng.random((n, N_CHANNELS)) < 0.02] = np.nan
     codes = np.where(rng.random((n, N_CHANNELS)) < 0.1, rng.integers(0, len(Quality), (n, N_CHANNELS)), 0)
@@ -47,6 +49,9 @@ def _stored(path: Path) -> list[SampleRow]:
         q = codes[i].astype(np.uint8).tobytes() if codes[i].any() else None
         score = None if i % 50 == 0 else float(rng.uniform(0, 3))
         rows.append(SampleRow("P-7", float(ts[i]), values[i].astype("<f8").tobytes(), score, "running", q))
+    if plant:
+        rows[100] = rows[100]._replace(quality=bytes([2, 0, 1]))
+        rows[101] = rows[101]._replace(regime="startup")
     db = open_database(path)
     try:
         with db.begin() as c:
@@ -56,8 +61,10 @@ def _stored(path: Path) -> list[SampleRow]:
     return rows
 
 
-def test_a_spreadsheet_reader_gets_every_sample_with_its_quality_and_offset(tmp_path: Path, writer: str) -> None:
-    stored = _stored(tmp_path / "vigil.db")
+@pytest.mark.parametrize("plant", [False, True], ids=["any-values", "plant-readings"])
+def test_a_spreadsheet_reader_gets_every_sample_with_its_quality_and_offset(tmp_path: Path, writer: str,
+                                                                           plant: bool) -> None:
+    stored = _stored(tmp_path / "vigil.db", plant)
     out = tmp_path / "out"
     out.mkdir()
     db = open_database(tmp_path / "vigil.db")
@@ -76,7 +83,7 @@ def test_a_spreadsheet_reader_gets_every_sample_with_its_quality_and_offset(tmp_
         assert t.utcoffset() == dt.datetime.fromtimestamp(sample.ts, ZONE).utcoffset()
         offsets.add(t.utcoffset())
         values = np.frombuffer(sample.values, "<f8")
-        codes = sample.quality or bytes(N_CHANNELS)
+        codes = (sample.quality or b"").ljust(N_CHANNELS, b"\0")
         for ch, channel in enumerate(PUMP_CHANNELS):
             text = row[f"{channel.name} ({channel.unit})"]
             if np.isnan(values[ch]):
@@ -86,5 +93,5 @@ def test_a_spreadsheet_reader_gets_every_sample_with_its_quality_and_offset(tmp_
             quality = row[f"{channel.name} quality (empty = good)"]
             assert int(quality or Quality.GOOD) == codes[ch]
         assert (row["score"] == "") if sample.score is None else abs(float(row["score"]) - sample.score) <= 5e-4
-        assert row["regime"] == "running"
+        assert row["regime"] == sample.regime
     assert offsets == {dt.timedelta(hours=2), dt.timedelta(hours=1)}  # summer and winter time in one file

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import given, strategies as st
 
 from app.export import fastcsv
-from app.export.parts import QUALITY_CODES, cell
+from app.export.parts import cell
 
 ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/St_Johns", "Asia/Kolkata", "Australia/Lord_Howe", "UTC")]
 
@@ -89,18 +89,41 @@ def test_numbers_at_any_resolution_agree_with_the_plain_formatter(values: list[f
     assert lines.split("\r\n")[:-1] == [_reference_number(x, decimals) for x in values]
 
 
-@given(st.lists(st.lists(_MAGNITUDES, min_size=8, max_size=8), min_size=1, max_size=20),
-       st.lists(st.integers(0, 255), min_size=8, max_size=8), st.lists(st.integers(0, 4), min_size=8, max_size=8))
-def test_channel_blocks_agree_with_the_plain_formatter(matrix: list[list[float]], codes: list[int],
+_READINGS = st.one_of(st.floats(min_value=-9999.99995, max_value=9999.99994), st.just(float("nan")))
+_PLANT = st.one_of(st.floats(min_value=-9999.4, max_value=9999.4), st.just(float("nan")))  # < 10,000 at 0 decimals
+
+
+@given(st.lists(st.lists(st.one_of(_MAGNITUDES, _READINGS), min_size=8, max_size=8), min_size=1, max_size=20),
+       st.lists(st.lists(st.one_of(st.integers(0, 9), st.integers(0, 255)), min_size=8, max_size=8), min_size=20,
+                max_size=20),
+       st.lists(st.integers(0, 4), min_size=8, max_size=8))
+def test_channel_blocks_agree_with_the_plain_formatter(matrix: list[list[float]], codes: list[list[int]],
                                                        decimals: list[int]) -> None:
-    """Each channel at its own resolution; quality codes as the samples export writes them (GOOD empty)."""
+    """Each channel at its own resolution; quality codes as the samples export writes them (GOOD empty). Plant
+    readings with codes 0..9 take the 16-byte-cell path, anything larger the general one: both are drawn."""
     values = np.array(matrix, dtype=np.float64)
-    quality = np.tile(np.array(codes, dtype=np.uint8), (len(matrix), 1))
-    block = fastcsv.channel_block(values, fastcsv.lookup(quality.ravel(), QUALITY_CODES), decimals=decimals)
+    quality = np.array(codes[:len(matrix)], dtype=np.uint8)
+    block = fastcsv.channel_block(values, quality, decimals=decimals)
     lines = fastcsv.rows([block]).decode("ascii").split("\r\n")[:-1]
-    assert lines == [",".join(f"{_reference_number(x, d)},{c or ''}" for x, c, d in zip(row, codes, decimals,
+    assert lines == [",".join(f"{_reference_number(x, d)},{c or ''}" for x, c, d in zip(row, row_codes, decimals,
                                                                                           strict=True))
-                     for row in matrix]
+                     for row, row_codes in zip(matrix, codes, strict=False)]
+
+
+@given(st.lists(st.lists(_PLANT, min_size=8, max_size=8), min_size=1, max_size=20),
+       st.lists(st.lists(st.integers(0, 9), min_size=8, max_size=8), min_size=20, max_size=20),
+       st.one_of(st.integers(0, 4), st.lists(st.integers(0, 4), min_size=8, max_size=8)))
+def test_plant_channel_blocks_agree_with_the_plain_formatter(matrix: list[list[float]], codes: list[list[int]],
+                                                             decimals: int | list[int]) -> None:
+    """The samples export's usual chunk: readings below 10,000 and codes 0..9 (the 16-byte-cell path)."""
+    values = np.array(matrix, dtype=np.float64)
+    per_channel = decimals if isinstance(decimals, list) else [decimals] * 8
+    block = fastcsv.channel_block(values, np.array(codes[:len(matrix)], dtype=np.uint8), decimals=decimals)
+    assert block.chars.shape[1] == 8 * 16  # the cells as they lie: this path was taken
+    lines = fastcsv.rows([block]).decode("ascii").split("\r\n")[:-1]
+    assert lines == [",".join(f"{_reference_number(x, d)},{c or ''}" for x, c, d in zip(row, row_codes, per_channel,
+                                                                                          strict=True))
+                     for row, row_codes in zip(matrix, codes, strict=False)]
 
 
 @given(st.lists(st.one_of(st.floats(min_value=-9999.99995, max_value=9999.99994), st.just(float("nan"))),
