@@ -182,8 +182,15 @@ def times(ts: np.ndarray, zone: ZoneInfo) -> Column:
     """ISO 8601 local time with offset (``+HH:MM``, or ``+HH:MM:SS`` for the odd historical offset), with
     milliseconds unless they are zero (``2026-12-03T16:05:00+01:00``, ``2026-12-03T16:05:00.250+01:00``). The
     offset is looked up per distinct UTC quarter hour, so a chunk needs a handful of zoneinfo calls, not one per
-    row; a quarter with a change inside it (historical zones) is looked up row by row."""
+    row; a quarter with a change inside it (historical zones) is looked up row by row.
+
+    A row is six uint64 words, each gathered whole: the date and ``T`` (per distinct day), ``HH:MM:SS`` (a table
+    of the day's 86,400 seconds), ``.mmm``, and the offset (per distinct offset) - padding bytes dropped by the
+    keep mask."""
     t = np.asarray(ts, dtype=np.float64)
+    n = t.shape[0]
+    if n == 0:
+        return Column(np.zeros((0, 48), dtype=np.uint8), np.zeros((0, 48), dtype=bool))
     ms = np.rint(t * 1000.0).astype(np.int64)
     quarter = np.floor_divide(ms, 900_000)
     uniq, inv = np.unique(quarter, return_inverse=True)
@@ -192,27 +199,60 @@ def times(ts: np.ndarray, zone: ZoneInfo) -> Column:
     off = offs_s[inv]
     for r in np.flatnonzero((ends != offs_s)[inv]):
         off[r] = _offset_s(int(ms[r]) / 1000.0, zone)
-    local_ms = ms + off * 1000
-    days, ms_of_day = np.divmod(local_ms, 86_400_000)
-    y, m, d = _civil(days)
+    days, ms_of_day = np.divmod(ms + off * 1000, 86_400_000)
     sec, milli = np.divmod(ms_of_day, 1000)
-    hh, rest = np.divmod(sec, 3600)
-    mi, ss = np.divmod(rest, 60)
-    oh, orest = np.divmod(np.abs(off), 3600)
-    om, osec = np.divmod(orest, 60)
-    n = t.shape[0]
-    chars = np.empty((n, 32), dtype=np.uint8)  # 2026-12-03T16:05:00.000+01:00 (and :SS, rarely)
-    chars[:, 0:4] = _T4[y % 10_000]
-    for col, part in ((5, m), (8, d), (11, hh), (14, mi), (17, ss), (24, oh), (27, om), (30, osec)):
-        chars[:, col:col + 2] = _T4[part, 2:]
-    chars[:, 20:23] = _T4[milli, 1:]
-    for col, ch in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (26, ":"), (29, ":")):
-        chars[:, col] = ord(ch)
-    chars[:, 23] = np.where(off < 0, ord("-"), ord("+"))
-    keep = np.ones(chars.shape, dtype=bool)
-    keep[:, 19:23] = (milli != 0)[:, None]  # whole seconds (a 1 Hz poller's usual stamp) without ".000"
-    keep[:, 29:] = (osec != 0)[:, None]
-    return Column(chars, keep)
+    udays, day_of = np.unique(days, return_inverse=True)
+    uoffs, off_of = np.unique(off, return_inverse=True)
+    dates = [f"{y % 10_000:04d}-{m:02d}-{d:02d}T" for y, m, d in zip(*_civil(udays), strict=True)]
+    date_text, date_keep = _words(dates, 2)
+    off_text, off_keep = _words([_offset_text(int(o)) for o in uoffs], 2)
+    words = np.empty((n, 6), dtype=np.uint64)
+    keep = np.empty((n, 6), dtype=np.uint64)
+    words[:, 0:2] = date_text[day_of]
+    keep[:, 0:2] = date_keep[0]  # every date is 11 bytes
+    np.take(_HMS, sec, out=words[:, 2])
+    keep[:, 2] = _ALL_KEPT
+    np.take(_MILLI, milli, out=words[:, 3])
+    np.take(_MILLI_KEEP, milli, out=keep[:, 3])
+    words[:, 4:6] = off_text[off_of]
+    keep[:, 4:6] = off_keep[off_of]
+    return Column(words.view(np.uint8).reshape(n, 48), keep.view(np.bool_).reshape(n, 48))
+
+
+def _words(texts: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII texts as rows of ``width`` uint64 words (zero-padded) and their keep words."""
+    chars = np.zeros((len(texts), 8 * width), dtype=np.uint8)
+    kept = np.zeros((len(texts), 8 * width), dtype=bool)
+    for i, text in enumerate(texts):
+        chars[i, :len(text)] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        kept[i, :len(text)] = True
+    return chars.view(np.uint64), kept.view(np.uint64)
+
+
+def _offset_text(seconds: int) -> str:
+    h, rest = divmod(abs(seconds), 3600)
+    m, s = divmod(rest, 60)
+    return f"{'-' if seconds < 0 else '+'}{h:02d}:{m:02d}" + (f":{s:02d}" if s else "")
+
+
+def _time_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.uint64]:
+    """``HH:MM:SS`` for each second of a day and ``.mmm`` for each millisecond (none for 0), as uint64 words."""
+    sec = np.arange(86_400)
+    hms = np.empty((86_400, 8), dtype=np.uint8)
+    hms[:, 0:2] = _T4[sec // 3600, 2:]
+    hms[:, 3:5] = _T4[sec // 60 % 60, 2:]
+    hms[:, 6:8] = _T4[sec % 60, 2:]
+    hms[:, 2] = hms[:, 5] = ord(":")
+    milli = np.zeros((1000, 8), dtype=np.uint8)
+    milli[:, 0] = ord(".")
+    milli[:, 1:4] = _T4[np.arange(1000), 1:]
+    milli_keep = np.zeros((1000, 8), dtype=bool)
+    milli_keep[1:, 0:4] = True
+    return (hms.view(np.uint64).ravel(), milli.view(np.uint64).ravel(), milli_keep.view(np.uint64).ravel(),
+            np.ones(8, dtype=bool).view(np.uint64)[0])
+
+
+_HMS, _MILLI, _MILLI_KEEP, _ALL_KEPT = _time_tables()
 
 
 def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
