@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 PACKAGING_STAMP := $(VENV)/.installed-packaging
 # System packages the tests use (real peers, not mocks); installed with apt when run as root.
 APT_PACKAGES := mosquitto mosquitto-clients socat openssl dosfstools fusefat  # fusefat: the export tests' FAT stick
+APT_PACKAGES += poppler-utils  # pdftotext/pdftoppm: the handover tests read the PDFs they make
 # The kiosk tests (tests/kiosk): a real X server with no window manager and its tools, the cage compositor and grim;
 # libxcb-icccm4/libxcb-keysyms1: what Qt's xcb plugin needs; systemd: systemd-analyze for the unit files.
 APT_PACKAGES += xvfb xinit x11-utils x11-xserver-utils unclutter imagemagick libxcb-icccm4 libxcb-keysyms1 \
