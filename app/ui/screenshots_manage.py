@@ -154,6 +154,11 @@ def shoot_admin(app: QApplication, window: MainWindow, engine: Engine, out: Path
         settings.asset_table.selectRow(0)
     settle(app)
     shots.append(grab(window, out, "settings", size))
+    if settings.paged:  # the short panel: the thresholds are the second page
+        settings.page_buttons["thresholds"].click()
+        settle(app)
+        shots.append(grab(window, out, "settings_thresholds", size))
+        settings.show_page("general")
     window.session.set_session(None)
     return shots
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QPushButton, QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -142,3 +142,38 @@ def test_cancel_changes_nothing_and_buttons_are_touch_sized(ui: Ui) -> None:
     assert ui.fake.settings_audit == [] and ui.fake.settings.ui.sound is False
     for b in ui.screen.content.findChildren(QPushButton):
         assert b.height() >= theme.TOUCH_MIN, b.text()
+
+
+def _whole_in_view(ui: Ui, w: QWidget) -> bool:
+    """Shown, and wholly inside the editors' visible area (no scrolling needed to reach it)."""
+    viewport = ui.screen.editors.viewport()
+    top_left = w.mapTo(viewport, w.rect().topLeft())
+    return w.isVisible() and viewport.rect().contains(QRect(top_left, w.size()))
+
+
+def test_on_a_short_panel_the_editors_are_two_pages_each_whole_in_view(ui: Ui) -> None:
+    """The 1024x600 panel leaves the screen about 400 px: both editors one above the other would put the threshold
+    buttons below the fold. They become two pages chosen beside the title; each page's buttons are in view."""
+    ui.state.set_session(BOSS)
+    ui.loaded()
+    s = ui.screen
+    assert not s.paged and not s.page_buttons["thresholds"].isVisible()  # 1280x800: both at once
+    assert _whole_in_view(ui, s.logout_save) and _whole_in_view(ui, s.threshold_save)
+    s.resize(1024, 400)
+    ui.qtbot.waitUntil(lambda: s.paged, timeout=WAIT_MS)
+    assert _whole_in_view(ui, s.logout_save) and _whole_in_view(ui, s.sound_button)
+    assert not s.threshold_save.isVisible()
+    ui.click(s.page_buttons["thresholds"])
+    ui.qtbot.waitUntil(lambda: _whole_in_view(ui, s.threshold_save), timeout=WAIT_MS)
+    assert _whole_in_view(ui, s.threshold_default) and not s.logout_save.isVisible()
+    ui.qtbot.mouseClick(s.asset_table.viewport(), LEFT, pos=s.asset_rect("P-101").center())
+    ui.click(s.threshold_more)
+    ui.click(s.threshold_save)
+    ui.confirm()
+    ui.wait_message("P-101: threshold 1.3")
+    assert ui.fake.thresholds == {"P-101": 1.3}
+    ui.click(s.page_buttons["general"])
+    ui.qtbot.waitUntil(lambda: _whole_in_view(ui, s.logout_save), timeout=WAIT_MS)
+    s.resize(1280, 800)
+    ui.qtbot.waitUntil(lambda: not s.paged, timeout=WAIT_MS)
+    assert _whole_in_view(ui, s.threshold_save) and not s.page_buttons["general"].isVisible()

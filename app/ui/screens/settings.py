@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QFontMetrics, QShowEvent
+from PySide6.QtGui import QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -71,9 +72,27 @@ class SettingsScreen(QWidget):
         self.threshold = 0.0
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 12, 20, 12)
+        top = QHBoxLayout()
+        top.setSpacing(10)
         title = QLabel("Settings")
         title.setProperty("kind", "title")
-        outer.addWidget(title)
+        top.addWidget(title)
+        top.addStretch(1)
+        # Where the panel is too short for both editors (1024x600), they become two pages chosen here, beside the
+        # title where the row has room: no editor is ever half hidden below the fold (the scroll stays a fallback)
+        self.page_group = QButtonGroup(self)
+        self.page_buttons: dict[str, QPushButton] = {}
+        for name, text in (("general", "Logout and sound"), ("thresholds", "Alarm thresholds")):
+            b = touch_button(text, checkable=True)
+            b.setFont(theme.font())
+            b.clicked.connect(lambda _checked=False, n=name: self.show_page(n))
+            self.page_group.addButton(b)
+            self.page_buttons[name] = b
+            top.addWidget(b)
+        self.page_buttons["general"].setChecked(True)
+        self.page = "general"
+        self.paged = False
+        outer.addLayout(top)
         self.locked = QLabel()
         self.locked.setProperty("kind", "large")
         self.locked.setWordWrap(True)
@@ -109,9 +128,18 @@ class SettingsScreen(QWidget):
         self._session_changed(session.session)
 
     def _editors(self) -> QVBoxLayout:
-        side = QVBoxLayout()
+        side = self._side = QVBoxLayout()
         side.setContentsMargins(0, 0, 0, 0)
         side.setSpacing(6)
+        self.general_page = QWidget()
+        self.thresholds_page = QWidget()
+        general = QVBoxLayout(self.general_page)
+        general.setContentsMargins(0, 0, 0, 0)
+        thresholds = QVBoxLayout(self.thresholds_page)
+        thresholds.setContentsMargins(0, 0, 0, 0)
+        thresholds.setSpacing(6)
+        side.addWidget(self.general_page)
+        side.addWidget(self.thresholds_page, 1)
         grid = QGridLayout()
         grid.setSpacing(6)
         grid.addWidget(_heading("Auto-logout"), 0, 0, 1, 4)
@@ -127,18 +155,19 @@ class SettingsScreen(QWidget):
         self.sound_button = touch_button("Sound", size="critical")
         self.sound_button.clicked.connect(self.toggle_sound)
         grid.addWidget(self.sound_button, 2, 0, 1, 4)
-        side.addLayout(grid)
-        side.addWidget(_heading("Alarm threshold (tap an asset)"))
+        general.addLayout(grid)
+        general.addStretch(1)  # alone on its page: at the top, not spread over the column
+        thresholds.addWidget(_heading("Alarm threshold (tap an asset)"))
         self.asset_table = QTableWidget(0, 2)
         self.asset_table.setHorizontalHeaderLabels(("Asset", "Threshold"))
         configure_touch_table(self.asset_table, {0: 140}, stretch=1, row_px=theme.TOUCH_MIN)
         self.asset_table.setFont(theme.font())
-        self.asset_table.setMinimumHeight(40 + 2 * theme.TOUCH_MIN)  # two assets at least; more where there is room
+        self.asset_table.setMinimumHeight(40 + theme.TOUCH_MIN)  # one asset at least; more where there is room
         self.asset_table.itemSelectionChanged.connect(self._asset_chosen)
-        side.addWidget(self.asset_table, 1)
+        thresholds.addWidget(self.asset_table, 1)
         self.threshold_value = QLabel()
         self.threshold_value.setProperty("kind", "large")
-        side.addWidget(self.threshold_value)
+        thresholds.addWidget(self.threshold_value)
         steps = QHBoxLayout()
         self.threshold_less = self._step("-", lambda: self._step_threshold(-THRESHOLD_STEP))
         self.threshold_more = self._step("+", lambda: self._step_threshold(THRESHOLD_STEP))
@@ -150,8 +179,29 @@ class SettingsScreen(QWidget):
         self.threshold_default.clicked.connect(self.reset_threshold)
         for w in (self.threshold_less, self.threshold_more, self.threshold_save, self.threshold_default):
             steps.addWidget(w)
-        side.addLayout(steps)
+        thresholds.addLayout(steps)
         return side
+
+    # -- pages where the panel is short -----------------------------------------------------------------
+    def show_page(self, name: str) -> None:
+        self.page = name
+        self.page_buttons[name].setChecked(True)
+        self._lay_out_pages()
+
+    def _lay_out_pages(self) -> None:
+        """Both editors one above the other where they fit the column's height, else the chosen one alone."""
+        need = (self.general_page.minimumSizeHint().height() + self._side.spacing()
+                + self.thresholds_page.minimumSizeHint().height())
+        self.paged = need > self.editors.viewport().height()
+        for name, b in self.page_buttons.items():
+            b.setVisible(self.paged and self.content.isVisibleTo(self))
+            b.setChecked(name == self.page)
+        self.general_page.setVisible(not self.paged or self.page == "general")
+        self.thresholds_page.setVisible(not self.paged or self.page == "thresholds")
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        super().resizeEvent(event)
+        self._lay_out_pages()
 
     @staticmethod
     def _step(text: str, handler: Callable[[], None]) -> QPushButton:
@@ -165,6 +215,7 @@ class SettingsScreen(QWidget):
         allowed = self.session.can(Action.SETTINGS)
         self.content.setVisible(allowed)
         self.locked.setVisible(not allowed)
+        self._lay_out_pages()
         self.locked.setText("" if allowed else self.session.refusal(Action.SETTINGS))
         if not allowed:
             self.overlay.clear()
@@ -180,7 +231,9 @@ class SettingsScreen(QWidget):
         # sheet, known once polished); the settings table, which scrolls sideways, gives way
         bar = self.editors.verticalScrollBar()
         bar.ensurePolished()
-        self.editors.setMinimumWidth(self._editors_inner.minimumSizeHint().width() + bar.sizeHint().width() + 4)
+        pages = max(self.general_page.minimumSizeHint().width(), self.thresholds_page.minimumSizeHint().width())
+        self.editors.setMinimumWidth(pages + bar.sizeHint().width() + 4)  # either page, shown or not
+        self._lay_out_pages()
         if self.session.can(Action.SETTINGS):
             self.reload()
 
