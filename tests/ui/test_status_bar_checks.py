@@ -3,6 +3,8 @@ problem named (and how many more) once a run finds one, warnings said too; throu
 daily run, and on summaries built by the same code."""
 from __future__ import annotations
 
+import dataclasses
+import datetime
 from collections.abc import Callable
 
 import pytest
@@ -12,8 +14,10 @@ from app import doctor
 from app.daily_checks import ChecksSummary
 from app.doctor import DoctorContext, Finding, Status
 from app.health import HealthBoard
+from app.hmi_api import Role, Session
 from app.live import EngineSnapshot, SourceHealth
 from app.store.status import StoreStatus
+from app.ui import theme
 from app.ui.widgets.chrome import StatusBar
 from app.uplink.status import UplinkStatus
 from tests.ui.conftest import Hmi, make_settings
@@ -73,6 +77,33 @@ def test_a_shown_health_check_gets_the_widest_share_on_a_small_panel(qtbot: QtBo
     bar.resize(1024, 48)
     bar.show()
     bar.set_snapshot(snapshot(summary(Finding("database", Status.PROBLEM, "free disk for /var/lib/vigil: 150 MB"))))
-    qtbot.waitUntil(lambda: bar.checks.isVisible() and bar.checks.width() > 0)
     others = (bar.source, bar.uplink, bar.data_time, bar.user)
-    assert all(bar.checks.width() > w.width() for w in others), [(w.width(), w.full_text()) for w in others]
+
+    def widest() -> None:  # once the bar is laid out again for the new texts
+        assert bar.checks.isVisible() and all(bar.checks.width() > w.width() for w in others), \
+            [(w.width(), w.full_text()) for w in (bar.checks, *others)]
+
+    qtbot.waitUntil(widest, timeout=2000)
+
+
+@pytest.mark.parametrize(("user", "role"), [("technician", "technician"), ("supervisor", "supervisor"),
+                                           ("jsmith", "supervisor")])
+def test_on_a_small_panel_the_usual_texts_are_all_whole(qtbot: QtBot, user: str, role: str) -> None:
+    """1024 px: the data count, the uplink, the plant time and the user each get the room their text needs (with
+    fixed shares "Data OK: 33600 fr..." and "Plant 05 Jan 07:09..." were cut on every screen)."""
+    bar = StatusBar()
+    theme.style_window(bar)  # the HMI's fonts and paddings, as under the main window
+    qtbot.addWidget(bar)
+    bar.resize(1024, 48)
+    bar.show()
+    plant = datetime.datetime(2026, 1, 5, 7, 9, 59).timestamp()  # a wide date: two-digit day, "Jan"
+    bar.set_snapshot(dataclasses.replace(snapshot(None), ts=plant, source=SourceHealth(True, "receiving", 33600, 0)))
+    bar.set_user(Session(user, Role(role), 0.0))
+    labels = (bar.source, bar.uplink, bar.data_time, bar.user)
+
+    def whole() -> None:
+        assert all(w.text() == w.full_text() for w in labels), [(w.text(), w.width()) for w in labels]
+
+    qtbot.waitUntil(whole, timeout=2000)
+    assert bar.data_time.full_text().startswith("Plant ") and "33600 frames" in bar.source.full_text()
+    assert bar.user.full_text() == (f"User: {user}" if user == role else f"User: {user} ({role})")

@@ -150,12 +150,26 @@ class StatusBar(QWidget):
         self.user = ElidedLabel("View only - not logged in")
         self.clock = QLabel("")
         self.clock.setFont(theme.font(theme.FONT_LARGE_PX, bold=True))
-        # The health check's line (shown only when a daily check found something) gets the widest share: it is the
-        # one that names what a technician must do; hidden, it takes no room.
-        for w, stretch in ((self.source, 3), (self.checks, 6), (self.uplink, 4), (self.data_time, 3), (self.user, 3),
-                           (self.clock, 0)):
-            lay.addWidget(w, stretch)
+        # Each label's share of the width is its text's own (set by _share_by_need as texts change): where they all
+        # fit (1024 px with the usual texts) none is cut, and where they do not, each gives up in proportion. The
+        # health check's line, shown only when a daily check found something, is the longest and gets the most.
+        for w in (*self._shared(), self.clock):
+            lay.addWidget(w, 1 if w is not self.clock else 0)
         self.tick_clock()
+
+    def _shared(self) -> tuple[ElidedLabel, ...]:
+        return self.source, self.checks, self.uplink, self.data_time, self.user
+
+    def _share_by_need(self) -> None:
+        lay = self.layout()
+        assert isinstance(lay, QHBoxLayout)
+        for w in self._shared():
+            # the text, the 12 px ElidedLabel keeps free, the style sheet's padding (6 px a side), a little slack
+            need = w.fontMetrics().horizontalAdvance(w.full_text()) + 28
+            stretch = max(1, round(need / 8))  # in 8 px steps: a ticking text does not re-lay the bar each second
+            index = lay.indexOf(w)
+            if lay.stretch(index) != stretch:
+                lay.setStretch(index, stretch)
 
     def tick_clock(self) -> None:
         self.clock.setText(time.strftime("%H:%M:%S"))
@@ -189,6 +203,7 @@ class StatusBar(QWidget):
         _restyle(self.uplink, "" if normal else theme.fault_style())
         if snap.ts is not None:
             self.data_time.setText(f"Plant {datetime.fromtimestamp(snap.ts).strftime('%d %b %H:%M:%S')}")
+        self._share_by_need()
 
     def _set_checks(self, snap: EngineSnapshot) -> None:
         checks = snap.checks
@@ -201,8 +216,12 @@ class StatusBar(QWidget):
         self.checks.show()
 
     def set_user(self, session: Session | None) -> None:
-        self.user.setText("View only - not logged in" if session is None
-                          else f"User: {session.user} ({session.role.value})")
+        if session is None:
+            self.user.setText("View only - not logged in")
+        else:  # the role is said unless the name says it (the demo users): room on the 1024 px panel
+            role = session.role.value
+            self.user.setText(f"User: {session.user}" + ("" if session.user == role else f" ({role})"))
+        self._share_by_need()
 
 
 def _age(seconds: float) -> str:
