@@ -190,6 +190,7 @@ class MainWindow(QMainWindow):
         self.alarm_banner.sig_open.connect(self.open_alarm)
         self.login.sig_logged_in.connect(self._logged_in)
         self.session.sig_changed.connect(self._session_changed)
+        self.session.sig_expiring.connect(self._expiring)
         self.session.sig_timed_out.connect(self._timed_out)
 
     @property
@@ -380,10 +381,18 @@ class MainWindow(QMainWindow):
         self.status.set_user(session)
         self.audit_notice.set_session(session)
 
+    def _expiring(self, ending: Session) -> None:
+        """Before an inactivity logout closes the forms: typed text the operator did not save is kept for them."""
+        self._drafts_kept = self.logbook.keep_drafts(ending.user)
+
+    _drafts_kept = 0
+
     def _timed_out(self, ended: Session) -> None:
         self.overlay.clear()
         api = self.api
         self.commands_runner.submit(lambda: api.logout(ended, timed_out=True))
+        kept = "; the logbook entry they had not saved comes back when they write one" if self._drafts_kept else ""
+        self._drafts_kept = 0
         self.message_bar.show_message(
-            f"{ended.user} was logged out after {self.session.inactivity_timeout_s:.0f} s without activity")
+            f"{ended.user} was logged out after {self.session.inactivity_timeout_s:.0f} s without activity{kept}")
         self.show_screen("overview")

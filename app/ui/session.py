@@ -50,6 +50,10 @@ class SessionState(QObject):
     sig_changed = Signal(object)
     """The session changed: the new :class:`app.users.Session`, or None after logout."""
 
+    sig_expiring = Signal(object)
+    """Auto-logout after inactivity, just BEFORE the session ends: the session, while forms are still open (their
+    unsaved text is kept from here - the session change closes them)."""
+
     sig_timed_out = Signal(object)
     """Auto-logout after inactivity: the session that was ended."""
 
@@ -61,6 +65,11 @@ class SessionState(QObject):
         self._timer.setInterval(max(1, int(inactivity_timeout_s * 1000)))
         self._timer.timeout.connect(self._expired)
         self.inactivity_timeout_s = inactivity_timeout_s
+
+    def set_inactivity_timeout(self, seconds: float) -> None:
+        """A new countdown length, from the next activity on (the Settings screen's value takes effect at start)."""
+        self.inactivity_timeout_s = seconds
+        self._timer.setInterval(max(1, int(seconds * 1000)))
 
     @property
     def session(self) -> Session | None:
@@ -96,6 +105,7 @@ class SessionState(QObject):
         if ended is None:
             return
         log.info("auto-logout of %s after %.0f s without activity", ended.user, self.inactivity_timeout_s)
+        self.sig_expiring.emit(ended)
         self.set_session(None)
         self.sig_timed_out.emit(ended)
 

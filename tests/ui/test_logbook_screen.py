@@ -236,3 +236,45 @@ def test_typed_markup_is_shown_as_text(qtbot: QtBot, window: MainWindow, fake: F
     card: EntryCard = w.logbook.cards[0]
     assert card.text.text() == "<b>bold</b> <img src=/etc/passwd>"
     assert card.text.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_an_entry_typed_when_the_panel_logs_out_for_inactivity_comes_back_to_its_writer(
+        qtbot: QtBot, window: MainWindow, fake: FakeHmi) -> None:
+    """Typed text is operator data: an auto-logout closes the form, but the text (the keyboard's, still open), the
+    asset and the flag come back when the same user writes an entry again - not to anyone else."""
+    w = window
+    w.session.set_session(OPERATOR)
+    open_logbook(qtbot, w)
+    click(qtbot, w.logbook.new_button)
+    type_keys(qtbot, keyboard(w), "Seal drip")
+    click(qtbot, keyboard(w).done_button)
+    form = top_panel(w.overlay, LogbookForm)
+    click(qtbot, form.asset_button)
+    click(qtbot, top_panel(w.overlay, ChoicePanel).buttons["P-101"])
+    click(qtbot, top_panel(w.overlay, LogbookForm).carry_button)
+    click(qtbot, top_panel(w.overlay, LogbookForm).edit_button)
+    type_keys(qtbot, keyboard(w), " at P")  # still on the keyboard when the countdown ends
+    w.session.set_inactivity_timeout(0.2)
+    w.session.touch()
+    qtbot.waitUntil(lambda: w.session.session is None and not w.overlay.is_open(), timeout=WAIT_MS)
+    assert "comes back" in message(w) and fake.logbook == []
+    w.session.set_session(TECHNICIAN)  # someone else: an empty form
+    open_logbook(qtbot, w)  # the logout went back to the overview
+    click(qtbot, w.logbook.new_button)
+    assert keyboard(w).text() == ""
+    click(qtbot, keyboard(w).cancel_button)
+    click(qtbot, top_panel(w.overlay, LogbookForm).cancel_button)
+    w.session.set_inactivity_timeout(300)
+    w.session.set_session(OPERATOR)
+    click(qtbot, w.logbook.new_button)
+    kb = keyboard(w)
+    assert kb.text() == "Seal drip at P" and "is back" in kb.title.text()
+    click(qtbot, kb.done_button)
+    form = top_panel(w.overlay, LogbookForm)
+    assert form.asset_button.text() == "Asset: P-101..." and form.carry_button.isChecked()
+    click(qtbot, form.save_button)
+    qtbot.waitUntil(lambda: len(fake.logbook) == 1, timeout=WAIT_MS)
+    [entry] = fake.logbook
+    assert (entry.user, entry.text, entry.asset, entry.carry_over) == ("olga", "Seal drip at P", "P-101", True)
+    click(qtbot, w.logbook.new_button)  # given back once: the next entry starts empty
+    assert keyboard(w).text() == ""

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from app.hmi_api import Alarm, CommitPending, HmiApi, LogbookEntry, LogbookView
 from app.ui.session import SessionState
 from app.ui.widgets.buttons import ActionGuard
-from app.ui.widgets.logbook_form import FLAG, LogbookForm, alarm_words
+from app.ui.widgets.logbook_form import FLAG, LogbookDraft, LogbookForm, alarm_words
 from app.ui.widgets.overlay import ConfirmPanel, OverlayHost
 from app.ui.workers import TaskRunner
 from app.users import Action
@@ -89,6 +89,7 @@ class LogbookScreen(QWidget):
         super().__init__(parent)
         self.api, self.guard, self.session, self.overlay = api, guard, session, overlay
         self._reads, self._commands, self._notify = reads, commands, notify
+        self._drafts: dict[tuple[str, str | None], LogbookDraft] = {}  # (user, alarm id): kept over an auto-logout
         self.view: LogbookView | None = None
         self.loading = False
         self.cards: list[EntryCard] = []
@@ -213,9 +214,21 @@ class LogbookScreen(QWidget):
         assets: Sequence[str] = sorted(self.api.snapshot().assets)
         form = LogbookForm(self.api, self.guard, self.session, self.overlay, self._commands, self._notify, assets,
                            alarm, on_saved=lambda _e: self.load())
+        session = self.session.session
+        if session is not None and (draft := self._drafts.pop((session.user, alarm.id if alarm else None),
+                                                              None)) is not None:
+            form.restore(draft)
         self.overlay.push(form)
         form.open_keyboard()
         return form
+
+    def keep_drafts(self, user: str) -> int:
+        """An inactivity logout is coming: keep the open forms' unsaved text for ``user`` (in memory: given back
+        when they open the form again, here or from the same alarm). How many were kept."""
+        drafts = [d for p in self.overlay.panels() if isinstance(p, LogbookForm) and (d := p.draft(user)) is not None]
+        for d in drafts:
+            self._drafts[(d.user, d.alarm_id)] = d
+        return len(drafts)
 
     def clear_flag(self, entry: LogbookEntry) -> None:
         if not self.guard.check(Action.CLEAR_LOGBOOK_FLAG) or entry.id is None:

@@ -33,9 +33,10 @@ class OnScreenKeyboard(QWidget):
         self._text = initial
         outer = QVBoxLayout(self)
         outer.setSpacing(8)
-        head = QLabel(title)
-        head.setProperty("kind", "title")
-        outer.addWidget(head)
+        self.title = QLabel(title)
+        self.title.setProperty("kind", "title")
+        self.title.setWordWrap(True)
+        outer.addWidget(self.title)
         self.display = QLabel()
         self.display.setProperty("kind", "large")
         self.display.setWordWrap(True)

@@ -8,7 +8,9 @@ panel closes saying so. Cancel on the keyboard goes back to the panel, not away 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QScroller, QVBoxLayout, QWidget
@@ -34,6 +36,19 @@ def alarm_words(alarm: Alarm) -> str:
     return f"{alarm.asset} {alarm.kind} alarm"
 
 
+@dataclass(frozen=True, slots=True)
+class LogbookDraft:
+    """What an open form held when its user was logged out for inactivity (the keyboard's text if it was open):
+    given back when the same user opens the form again (for the same alarm, or none)."""
+
+    user: str
+    alarm_id: str | None
+    text: str
+    asset: str | None
+    carry: bool
+    kept_at: float  # wall time
+
+
 class LogbookForm(QWidget):
     def __init__(self, api: HmiApi, guard: ActionGuard, session: SessionState, overlay: OverlayHost,
                  runner: TaskRunner, notify: Callable[[str], None], assets: Sequence[str],
@@ -46,6 +61,8 @@ class LogbookForm(QWidget):
         self.text = ""
         self.asset: str | None = alarm.asset if alarm is not None else None
         self.saving = False
+        self._keyboard: OnScreenKeyboard | None = None  # the last one this form opened
+        self._keyboard_title = "Logbook entry"
         self.setMinimumWidth(760)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -105,8 +122,34 @@ class LogbookForm(QWidget):
             self.problem.hide()
             self._render()
 
-        self._overlay.push(OnScreenKeyboard("Logbook entry", self.text, done, self._overlay.pop,
-                                            max_chars=MAX_TEXT, multiline=True))
+        self._keyboard = OnScreenKeyboard(self._keyboard_title, self.text, done, self._overlay.pop,
+                                          max_chars=MAX_TEXT, multiline=True)
+        self._keyboard_title = "Logbook entry"
+        self._overlay.push(self._keyboard)
+
+    # -- a draft across an inactivity logout ------------------------------------------------------------
+    def draft(self, user: str) -> LogbookDraft | None:
+        """The unsaved entry (None when there is no text, or it is being saved): the keyboard's text while it is
+        open over this form, else the form's."""
+        open_keyboard = self._keyboard is not None and any(p is self._keyboard for p in self._overlay.panels())
+        text = self._keyboard.text() if open_keyboard and self._keyboard is not None else self.text
+        if self.saving or not text.strip():
+            return None
+        return LogbookDraft(user, self.alarm.id if self.alarm is not None else None, text, self.asset,
+                            self.carry_button.isChecked(), time.time())
+
+    def restore(self, draft: LogbookDraft) -> None:
+        self.text = draft.text
+        if self.alarm is None:
+            self.asset = draft.asset
+        self.carry_button.setChecked(draft.carry)
+        kept = time.strftime("%H:%M", time.localtime(draft.kept_at))
+        # said on the keyboard that opens over the form at once, and on the form until the text is edited
+        self._keyboard_title = f"Logbook entry - your unsaved text of {kept} is back"
+        self.problem.setText(f"Your entry of {kept}, not saved when you were logged out, is back: check it and save "
+                             "it.")
+        self.problem.show()
+        self._render()
 
     def keyboard(self) -> OnScreenKeyboard | None:
         top = self._overlay.top()

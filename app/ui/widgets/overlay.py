@@ -108,6 +108,10 @@ class OverlayHost(QWidget):
         while self._stack:
             self.pop()
 
+    def panels(self) -> list[QWidget]:
+        """The panels on the stack, bottom to top."""
+        return [p for _, p, _ in self._stack]
+
     def top(self) -> QWidget | None:
         """The panel on top (the widget that was pushed), or None."""
         return self._stack[-1][1] if self._stack else None
