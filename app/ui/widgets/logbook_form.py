@@ -100,7 +100,7 @@ class LogbookForm(QWidget):
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
         self.problem.setTextFormat(Qt.TextFormat.PlainText)
-        self.problem.setStyleSheet("font-weight: bold;")
+        self.problem.setFont(theme.font(bold=True))  # the body size whatever the application's font
         self.problem.hide()
         lay.addWidget(self.problem)
         bottom = QHBoxLayout()
