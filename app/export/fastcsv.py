@@ -101,6 +101,22 @@ def _small_numbers(hi: np.ndarray, frac: np.ndarray, neg: np.ndarray, fast: np.n
     return Column(words.view(np.uint8).reshape(n, 16)[:, 3:13], keep.view(np.bool_).reshape(n, 16)[:, 3:13])
 
 
+def _decimals(decimals: int | Sequence[int] | np.ndarray) -> np.ndarray:
+    d = np.asarray(decimals, dtype=np.int64)
+    if d.size and (d.min() < 0 or d.max() > DECIMALS):
+        raise ValueError(f"decimals must be 0..{DECIMALS}, got {decimals!r}")
+    return d
+
+
+def _ten_thousandths(mag: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Magnitudes (a vector, or a matrix with ``d`` one per column) rounded half-to-even to ``d`` decimals, as whole
+    ten-thousandths (int64)."""
+    if d.ndim == 0 and int(d) == DECIMALS:
+        return np.rint(mag * 10.0 ** DECIMALS).astype(np.int64)
+    # round to the column's decimals, then scale up to 4 (0.12 -> 1200; exact: whole numbers < 2**53)
+    return (np.rint(mag * 10.0 ** d) * 10.0 ** (DECIMALS - d)).astype(np.int64)
+
+
 def numbers(values: np.ndarray, decimals: int | np.ndarray = DECIMALS) -> Column:
     """Fixed-point text of a float64 vector (or matrix, read row by row); NaN (and +-inf) -> empty field.
     ``decimals`` (0..4) is one number or one per column of a matrix (a channel's resolution): the value is
@@ -108,19 +124,14 @@ def numbers(values: np.ndarray, decimals: int | np.ndarray = DECIMALS) -> Column
     table ("0000".."9999" as uint32), and only as many 4-digit groups as the chunk's largest value needs (plant
     readings: one), so a value costs a few integer operations and gathers."""
     arr = np.asarray(values, dtype=np.float64)
-    d = np.asarray(decimals, dtype=np.int64)
-    if d.size and (d.min() < 0 or d.max() > DECIMALS):
-        raise ValueError(f"decimals must be 0..{DECIMALS}, got {decimals!r}")
+    d = _decimals(decimals)
     v = arr.ravel()
     n = v.shape[0]
     finite = np.isfinite(v)
     big = finite & (np.abs(v) >= _LIMIT)
     fast = finite & ~big
     mag = np.abs(np.where(fast, v, 0.0))
-    if d.ndim == 0 and int(d) == DECIMALS:
-        q = np.rint(mag * 10.0 ** DECIMALS).astype(np.int64)
-    else:  # round to the column's decimals, then scale up to 4 (0.12 -> 1200; exact: whole numbers < 2**53)
-        q = (np.rint(mag.reshape(arr.shape) * 10.0 ** d) * 10.0 ** (DECIMALS - d)).astype(np.int64).ravel()
+    q = _ten_thousandths(mag.reshape(arr.shape), d).ravel()
     hi, frac = np.divmod(q, 10_000)
     top = int(hi.max()) if n else 0
     if top < 10_000 and not big.any():  # the common case: table gathers only
@@ -302,7 +313,7 @@ def channel_block(values: np.ndarray, codes: np.ndarray, sep: bytes = b",", deci
     texts). Plant readings (every value below 10,000, codes 0..9) take :func:`_small_cells`: no copy at all."""
     n, k = values.shape
     q_codes = np.asarray(codes, dtype=np.uint8).reshape(n * k)
-    d = np.asarray(decimals)
+    d = _decimals(decimals)
     if quality_table is None and sep == b"," and n and int(q_codes.max()) <= 9:
         parts = _split(values, d)
         if parts is not None:
@@ -354,10 +365,7 @@ def _split(values: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     mag = np.abs(np.where(finite, v, 0.0))
     if mag.size and float(mag.max()) >= 10_000:
         return None
-    if d.ndim == 0 and int(d) == DECIMALS:
-        q = np.rint(mag * 10.0 ** DECIMALS).astype(np.int64)
-    else:
-        q = (np.rint(mag * 10.0 ** d) * 10.0 ** (DECIMALS - d)).astype(np.int64)
+    q = _ten_thousandths(mag, d)
     hi, frac = np.divmod(q.ravel(), 10_000)  # 9999.99996 rounds up to 10,000
     if hi.size and int(hi.max()) >= 10_000:
         return None

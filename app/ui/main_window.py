@@ -383,16 +383,14 @@ class MainWindow(QMainWindow):
 
     def _expiring(self, ending: Session) -> None:
         """Before an inactivity logout closes the forms: typed text the operator did not save is kept for them."""
-        self._drafts_kept = self.logbook.keep_drafts(ending.user)
-
-    _drafts_kept = 0
+        self.logbook.keep_drafts(ending.user)
 
     def _timed_out(self, ended: Session) -> None:
         self.overlay.clear()
         api = self.api
         self.commands_runner.submit(lambda: api.logout(ended, timed_out=True))
-        kept = "; the logbook entry they had not saved comes back when they write one" if self._drafts_kept else ""
-        self._drafts_kept = 0
+        kept = ("; the logbook entry they had not saved comes back when they write one"
+                if self.logbook.has_draft(ended.user) else "")
         self.message_bar.show_message(
             f"{ended.user} was logged out after {self.session.inactivity_timeout_s:.0f} s without activity{kept}")
         self.show_screen("overview")

@@ -62,12 +62,11 @@ class SessionState(QObject):
         self._session: Session | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(max(1, int(inactivity_timeout_s * 1000)))
         self._timer.timeout.connect(self._expired)
-        self.inactivity_timeout_s = inactivity_timeout_s
+        self.set_inactivity_timeout(inactivity_timeout_s)
 
     def set_inactivity_timeout(self, seconds: float) -> None:
-        """A new countdown length, from the next activity on (the Settings screen's value takes effect at start)."""
+        """The countdown's length, from the next activity on."""
         self.inactivity_timeout_s = seconds
         self._timer.setInterval(max(1, int(seconds * 1000)))
 

@@ -222,13 +222,15 @@ class LogbookScreen(QWidget):
         form.open_keyboard()
         return form
 
-    def keep_drafts(self, user: str) -> int:
+    def keep_drafts(self, user: str) -> None:
         """An inactivity logout is coming: keep the open forms' unsaved text for ``user`` (in memory: given back
-        when they open the form again, here or from the same alarm). How many were kept."""
-        drafts = [d for p in self.overlay.panels() if isinstance(p, LogbookForm) and (d := p.draft(user)) is not None]
-        for d in drafts:
-            self._drafts[(d.user, d.alarm_id)] = d
-        return len(drafts)
+        when they open the form again, here or from the same alarm)."""
+        for panel in self.overlay.panels():
+            if isinstance(panel, LogbookForm) and (d := panel.draft(user)) is not None:
+                self._drafts[(d.user, d.alarm_id)] = d
+
+    def has_draft(self, user: str) -> bool:
+        return any(u == user for u, _alarm in self._drafts)
 
     def clear_flag(self, entry: LogbookEntry) -> None:
         if not self.guard.check(Action.CLEAR_LOGBOOK_FLAG) or entry.id is None:

@@ -89,8 +89,7 @@ class SettingsScreen(QWidget):
             self.page_group.addButton(b)
             self.page_buttons[name] = b
             top.addWidget(b)
-        self.page_buttons["general"].setChecked(True)
-        self.page = "general"
+        self.page = "general"  # the checked page button follows it (_lay_out_pages)
         self.paged = False
         outer.addLayout(top)
         self.locked = QLabel()
@@ -185,7 +184,6 @@ class SettingsScreen(QWidget):
     # -- pages where the panel is short -----------------------------------------------------------------
     def show_page(self, name: str) -> None:
         self.page = name
-        self.page_buttons[name].setChecked(True)
         self._lay_out_pages()
 
     def _lay_out_pages(self) -> None:

@@ -140,7 +140,7 @@ class StatusBar(QWidget):
         self.setObjectName("statusBar")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # else QSS ignores its background
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)  # the bottom line's height
-        lay = QHBoxLayout(self)
+        lay = self._lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         self.source = ElidedLabel("Data: waiting")
         self.checks = ElidedLabel("")
@@ -161,8 +161,7 @@ class StatusBar(QWidget):
         return self.source, self.checks, self.uplink, self.data_time, self.user
 
     def _share_by_need(self) -> None:
-        lay = self.layout()
-        assert isinstance(lay, QHBoxLayout)
+        lay = self._lay
         for w in self._shared():
             # the text, the 12 px ElidedLabel keeps free, the style sheet's padding (6 px a side), a little slack
             need = w.fontMetrics().horizontalAdvance(w.full_text()) + 28

@@ -61,7 +61,6 @@ class LogbookForm(QWidget):
         self.text = ""
         self.asset: str | None = alarm.asset if alarm is not None else None
         self.saving = False
-        self._keyboard: OnScreenKeyboard | None = None  # the last one this form opened
         self._keyboard_title = "Logbook entry"
         self.setMinimumWidth(760)
         lay = QVBoxLayout(self)
@@ -122,17 +121,16 @@ class LogbookForm(QWidget):
             self.problem.hide()
             self._render()
 
-        self._keyboard = OnScreenKeyboard(self._keyboard_title, self.text, done, self._overlay.pop,
-                                          max_chars=MAX_TEXT, multiline=True)
+        self._overlay.push(OnScreenKeyboard(self._keyboard_title, self.text, done, self._overlay.pop,
+                                            max_chars=MAX_TEXT, multiline=True))
         self._keyboard_title = "Logbook entry"
-        self._overlay.push(self._keyboard)
 
     # -- a draft across an inactivity logout ------------------------------------------------------------
     def draft(self, user: str) -> LogbookDraft | None:
         """The unsaved entry (None when there is no text, or it is being saved): the keyboard's text while it is
         open over this form, else the form's."""
-        open_keyboard = self._keyboard is not None and any(p is self._keyboard for p in self._overlay.panels())
-        text = self._keyboard.text() if open_keyboard and self._keyboard is not None else self.text
+        keyboard = self.keyboard()  # on top of the form: the one it opened
+        text = keyboard.text() if keyboard is not None else self.text
         if self.saving or not text.strip():
             return None
         return LogbookDraft(user, self.alarm.id if self.alarm is not None else None, text, self.asset,
